@@ -1,0 +1,44 @@
+"""Per-request user settings: the viewer's time zone, and MFA for staff when required."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+
+class UserTimezoneMiddleware:
+    """Show every date in the viewer's own time zone (profile setting, else the site's)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tz_name = getattr(request.user, "time_zone", "") if request.user.is_authenticated else ""
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(tz_name)) if tz_name else timezone.deactivate()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+        return self.get_response(request)
+
+
+class StaffMfaMiddleware:
+    """With REQUIRE_STAFF_MFA on, admins and secretariat members must set up TOTP first.
+
+    Until they have, every page except the MFA set-up, logout and static files sends them to
+    the TOTP activation page.
+    """
+
+    allowed_prefixes = ("/accounts/", "/static/", "/i18n/", "/healthz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.REQUIRE_STAFF_MFA and request.user.is_authenticated and not request.path.startswith(self.allowed_prefixes):
+            from .selectors import user_must_set_up_mfa
+
+            if user_must_set_up_mfa(user=request.user):
+                return redirect(reverse("mfa_activate_totp"))
+        return self.get_response(request)

@@ -1,0 +1,16 @@
+"""Reads about accounts."""
+
+from allauth.mfa.models import Authenticator
+
+from consultations.models import Participation, Role
+
+
+def user_needs_mfa(*, user) -> bool:
+    """Admins and secretariat members hold the keys to every consultation: they need MFA."""
+    return user.is_staff or Participation.objects.filter(user=user, role=Role.SECRETARIAT).exists()
+
+
+def user_must_set_up_mfa(*, user) -> bool:
+    if not user_needs_mfa(user=user):
+        return False
+    return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -1,0 +1,121 @@
+"""Invitations: the only way into the platform."""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_log
+from consultations.models import Consultation, Participation, Role
+from consultations.services import ensure_participation
+
+from .models import Invitation, Organisation, User
+
+
+def invitation_create(
+    *,
+    actor,
+    consultation: Consultation,
+    email: str,
+    organisation: Organisation,
+    role: str,
+    is_focal_point: bool = False,
+) -> Invitation:
+    if not actor.has_perm("consultations.invite_participants", consultation):
+        raise PermissionDenied(_("Only the secretariat or a site admin can invite participants."))
+    email = User.objects.normalize_email(email or "").strip().lower()
+    if not email or "@" not in email:
+        raise ValidationError({"email": _("Enter a valid e-mail address.")})
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role.")})
+    if role != organisation.kind:
+        raise ValidationError(
+            {"role": _("The role must match the organisation: %(org)s is a %(kind)s.")
+             % {"org": organisation.name, "kind": organisation.get_kind_display()}}
+        )
+    if is_focal_point and role != Role.MEMBER_STATE:
+        raise ValidationError({"is_focal_point": _("Only a member state delegate can be its focal point.")})
+    with transaction.atomic():
+        existing = User.objects.select_for_update().filter(email__iexact=email).first()
+        if existing and existing.organisation_id and existing.organisation_id != organisation.pk:
+            raise ValidationError(
+                {"email": _("%(email)s already belongs to %(org)s; a person acts for one organisation.")
+                 % {"email": email, "org": existing.organisation.name}}
+            )
+        pending_elsewhere = (
+            Invitation.objects.filter(email__iexact=email, accepted_at__isnull=True, expires_at__gt=timezone.now())
+            .exclude(organisation=organisation)
+            .select_related("organisation")
+            .first()
+        )
+        if pending_elsewhere:
+            raise ValidationError(
+                {"email": _("%(email)s already has a pending invitation for %(org)s.")
+                 % {"email": email, "org": pending_elsewhere.organisation.name}}
+            )
+        if existing and Participation.objects.filter(consultation=consultation, user=existing).exists():
+            raise ValidationError({"email": _("%(email)s already takes part in this consultation.") % {"email": email}})
+        invitation = Invitation.objects.create(
+            email=email,
+            consultation=consultation,
+            organisation=organisation,
+            role=role,
+            is_focal_point=is_focal_point,
+            invited_by=actor,
+        )
+        audit_log(
+            actor=actor,
+            action="invitation.created",
+            target=invitation,
+            consultation=consultation,
+            data={"email": email, "organisation": organisation.pk, "role": role},
+        )
+        from .tasks import send_invitation
+
+        transaction.on_commit(lambda: send_invitation.delay(invitation.pk))
+    return invitation
+
+
+def invitation_accept(*, token: str, user=None, password: str = "", full_name: str = "") -> tuple[Invitation, User]:
+    """Accept an invitation: a newcomer sets a password; a known person must be logged in as themself."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().select_related("consultation", "organisation").filter(token=token).first()
+        if invitation is None or not invitation.is_usable():
+            raise ValidationError(_("This invitation has expired or was already used. Ask the secretariat for a new one."))
+        existing = User.objects.filter(email__iexact=invitation.email).first()
+        if existing is not None:
+            if user is None or user.pk != existing.pk:
+                raise PermissionDenied(_("Log in as %(email)s to accept this invitation.") % {"email": invitation.email})
+            person = existing
+        else:
+            if user is not None and user.is_authenticated:
+                raise PermissionDenied(_("This invitation is for %(email)s. Log out first.") % {"email": invitation.email})
+            candidate = User(email=invitation.email, full_name=full_name.strip(), organisation=invitation.organisation)
+            validate_password(password, user=candidate)
+            person = User.objects.create_user(
+                email=invitation.email,
+                password=password,
+                full_name=full_name.strip()[:200],
+                organisation=invitation.organisation,
+            )
+            # The invitation link reached this inbox: the address is verified.
+            EmailAddress.objects.create(user=person, email=person.email, primary=True, verified=True)
+        if person.organisation_id is None:
+            person.organisation = invitation.organisation
+            person.save(update_fields=["organisation"])
+        ensure_participation(
+            consultation=invitation.consultation,
+            user=person,
+            organisation=invitation.organisation,
+            role=invitation.role,
+            is_focal_point=invitation.is_focal_point,
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = person
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit_log(actor=person, action="invitation.accepted", target=invitation, consultation=invitation.consultation)
+    return invitation, person

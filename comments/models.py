@@ -1,0 +1,1 @@
+"""Comments on draft sections. The commenting models arrive with the commenting issue."""

@@ -1,0 +1,50 @@
+"""Test settings.
+
+The suite runs on PostgreSQL whenever one is reachable (always in CI, where a missing server
+fails the run). SQLite is only the fallback for a first look on a machine without it.
+"""
+
+import os
+import socket
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+CI = env.bool("CI", default=False)
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+if "DATABASE_URL" not in os.environ:
+    if _reachable("127.0.0.1", 5432):
+        DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/consultation")}
+    elif CI:
+        raise ImproperlyConfigured("CI=true but PostgreSQL is not reachable on 127.0.0.1:5432.")
+    else:
+        DATABASES = {"default": env.db_url_config("sqlite:///:memory:")}
+
+SECRET_KEY = "test-secret-key-not-for-production"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_BROKER_URL = ""
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = True
+REQUIRE_STAFF_MFA = False
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_RATE_LIMITS = False
+# Redis used by the integration tests (a live worker and broker); db 15 to stay out of the way.
+TEST_REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True

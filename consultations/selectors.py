@@ -1,0 +1,82 @@
+"""Reads for consultation pages and the API, each scoped to what the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from .models import Consultation, DraftVersion, EngagementRound, Participation, RoundExtension, Section
+from .rules import participation_for
+
+
+def consultations_for_user(*, user) -> QuerySet[Consultation]:
+    """The consultations a user takes part in; site admins see every consultation."""
+    qs = Consultation.objects.all()
+    if not user.is_staff:
+        qs = qs.filter(participations__user=user)
+    return qs.annotate(
+        open_round_count=Count("rounds", filter=Q(rounds__state=EngagementRound.State.OPEN), distinct=True),
+        version_count=Count("versions", distinct=True),
+    ).order_by("-created_at", "-id")
+
+
+def get_consultation_for_user(*, user, slug: str) -> Consultation:
+    """One consultation the user may see, or 404 (never a hint that it exists)."""
+    consultation = Consultation.objects.filter(slug=slug).first()
+    if consultation is None or not user.has_perm("consultations.view_consultation", consultation):
+        raise Http404
+    return consultation
+
+
+def versions_visible_to(*, user, consultation: Consultation) -> QuerySet[DraftVersion]:
+    """Published versions for everyone; drafts in preparation only for those who prepare them."""
+    qs = consultation.versions.annotate(section_count=Count("sections"))
+    if not user.has_perm("consultations.manage_versions", consultation):
+        qs = qs.filter(status=DraftVersion.Status.PUBLISHED)
+    return qs.order_by("major", "minor")
+
+
+def get_version_for_user(*, user, consultation: Consultation, number: str) -> DraftVersion:
+    version = versions_visible_to(user=user, consultation=consultation).filter(number=number).first()
+    if version is None:
+        raise Http404
+    return version
+
+
+def rounds_for_consultation(*, consultation: Consultation) -> QuerySet[EngagementRound]:
+    return (
+        consultation.rounds.select_related("version")
+        .prefetch_related(Prefetch("extensions", queryset=RoundExtension.objects.select_related("organisation")))
+        .order_by("opens_at", "id")
+    )
+
+
+def get_round_for_user(*, user, consultation: Consultation, pk: int) -> EngagementRound:
+    engagement_round = rounds_for_consultation(consultation=consultation).filter(pk=pk).first()
+    if engagement_round is None:
+        raise Http404
+    return engagement_round
+
+
+def sections_of_version(*, version: DraftVersion) -> list[Section]:
+    return list(version.sections.all().order_by("position"))
+
+
+def participants_of(*, consultation: Consultation) -> QuerySet[Participation]:
+    return consultation.participations.select_related("user", "organisation").order_by(
+        "organisation__name", "user__email"
+    )
+
+
+def viewer_organisation_id(*, user, consultation: Consultation) -> int | None:
+    participation = participation_for(user, consultation)
+    return participation.organisation_id if participation else None
+
+
+def participation(*, user, consultation: Consultation) -> Participation | None:
+    return participation_for(user, consultation)
+
+
+def viewer_role(*, user, consultation: Consultation) -> str | None:
+    found = participation_for(user, consultation)
+    return found.role if found else None

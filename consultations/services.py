@@ -1,0 +1,685 @@
+"""Every write to consultations, rounds, versions and sections.
+
+Public functions check the actor's permission and the object's state, validate, lock, and
+then change data; they raise ValidationError (a message a secretariat understands) or
+PermissionDenied, and change nothing when they do. Tasks and views stay thin and call these.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.models import Organisation
+from audit.services import audit_log
+
+from .models import (
+    Consultation,
+    DraftVersion,
+    EngagementRound,
+    Participation,
+    Phase,
+    Role,
+    RoundExtension,
+    RoundNotice,
+    Section,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _require(user, perm: str, consultation: Consultation) -> None:
+    if not user.has_perm(perm, consultation):
+        raise PermissionDenied(_("You are not allowed to do this in this consultation."))
+
+
+# --- consultations and phases -------------------------------------------------------------
+
+
+def consultation_create(*, actor, title: str, slug: str, description: str = "") -> Consultation:
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only site admins can create consultations."))
+    if Consultation.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": _("A consultation with this short name already exists.")})
+    consultation = Consultation.objects.create(title=title, slug=slug, description=description, created_by=actor)
+    audit_log(actor=actor, action="consultation.created", target=consultation, consultation=consultation)
+    return consultation
+
+
+def phase_create(*, actor, consultation: Consultation, name: str, starts_on, ends_on) -> Phase:
+    _require(actor, "consultations.manage_rounds", consultation)
+    if ends_on < starts_on:
+        raise ValidationError({"ends_on": _("A phase cannot end before it starts.")})
+    position = (consultation.phases.aggregate(m=Max("position"))["m"] or 0) + 1
+    phase = Phase.objects.create(
+        consultation=consultation, name=name, starts_on=starts_on, ends_on=ends_on, position=position
+    )
+    audit_log(actor=actor, action="phase.created", target=phase, consultation=consultation)
+    return phase
+
+
+# --- engagement rounds --------------------------------------------------------------------
+
+
+ROLE_VALUES = {choice for choice, _label in Role.choices}
+
+
+def _validate_window(*, opens_at: datetime, closes_at: datetime) -> None:
+    if opens_at is None or closes_at is None:
+        raise ValidationError(_("A round needs both an opening and a closing time."))
+    if timezone.is_naive(opens_at) or timezone.is_naive(closes_at):
+        raise ValidationError(_("Opening and closing times must carry a time zone."))
+    if closes_at <= opens_at:
+        raise ValidationError({"closes_at": _("The round must close after it opens.")})
+
+
+def round_schedule(
+    *,
+    actor,
+    version: DraftVersion,
+    title: str,
+    opens_at: datetime,
+    closes_at: datetime,
+    commenting_roles: list[str],
+    visibility: str,
+) -> EngagementRound:
+    consultation = version.consultation
+    _require(actor, "consultations.manage_rounds", consultation)
+    _validate_window(opens_at=opens_at, closes_at=closes_at)
+    roles = sorted(set(commenting_roles))
+    if not roles:
+        raise ValidationError({"commenting_roles": _("Choose at least one role that may comment.")})
+    if not set(roles) <= ROLE_VALUES:
+        raise ValidationError({"commenting_roles": _("Unknown role.")})
+    if visibility not in EngagementRound.Visibility.values:
+        raise ValidationError({"visibility": _("Unknown visibility policy.")})
+    if not version.is_published:
+        raise ValidationError({"version": _("Only a published version can be put up for review.")})
+    with transaction.atomic():
+        # Lock the version row so that two schedulers cannot both pass the check below.
+        DraftVersion.objects.select_for_update().get(pk=version.pk)
+        if EngagementRound.objects.filter(
+            version=version, state__in=[EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN]
+        ).exists():
+            raise ValidationError(
+                _("Version %(number)s already has a scheduled or open round. Close it before scheduling another.")
+                % {"number": version.number}
+            )
+        engagement_round = EngagementRound.objects.create(
+            consultation=consultation,
+            version=version,
+            title=title,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            final_closes_at=closes_at,
+            commenting_roles=roles,
+            visibility=visibility,
+            created_by=actor,
+        )
+        audit_log(
+            actor=actor,
+            action="round.scheduled",
+            target=engagement_round,
+            consultation=consultation,
+            data={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()},
+        )
+    return engagement_round
+
+
+def round_reschedule(
+    *, actor, engagement_round: EngagementRound, opens_at: datetime, closes_at: datetime
+) -> EngagementRound:
+    _require(actor, "consultations.manage_rounds", engagement_round.consultation)
+    _validate_window(opens_at=opens_at, closes_at=closes_at)
+    with transaction.atomic():
+        locked = EngagementRound.objects.select_for_update().get(pk=engagement_round.pk)
+        if locked.state not in (EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN):
+            raise ValidationError(_("This round has closed; its times can no longer change."))
+        if locked.state == EngagementRound.State.OPEN and opens_at != locked.opens_at:
+            raise ValidationError({"opens_at": _("The round is already open; only its closing time can change.")})
+        latest_extension = locked.extensions.aggregate(m=Max("closes_at"))["m"]
+        if latest_extension and latest_extension <= closes_at:
+            raise ValidationError(
+                {"closes_at": _("An organisation's extension would end before the new closing time.")}
+            )
+        locked.opens_at, locked.closes_at = opens_at, closes_at
+        locked.final_closes_at = max(closes_at, latest_extension or closes_at)
+        locked.save(update_fields=["opens_at", "closes_at", "final_closes_at"])
+        audit_log(
+            actor=actor,
+            action="round.rescheduled",
+            target=locked,
+            consultation=locked.consultation,
+            data={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()},
+        )
+    return locked
+
+
+def round_open_now(*, actor, engagement_round: EngagementRound) -> EngagementRound:
+    """Open a scheduled round at once (the secretariat brings its opening forward)."""
+    _require(actor, "consultations.manage_rounds", engagement_round.consultation)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = EngagementRound.objects.select_for_update().get(pk=engagement_round.pk)
+        if locked.state != EngagementRound.State.SCHEDULED:
+            raise ValidationError(_("Only a scheduled round can be opened."))
+        if locked.closes_at <= now:
+            raise ValidationError(_("This round's closing time has passed; reschedule it first."))
+        locked.opens_at = min(locked.opens_at, now)
+        locked.save(update_fields=["opens_at"])
+        _do_open(locked, actor=actor, now=now)
+    return locked
+
+
+def round_close_now(*, actor, engagement_round: EngagementRound) -> EngagementRound:
+    """Close an open round at once, extensions included."""
+    _require(actor, "consultations.manage_rounds", engagement_round.consultation)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = EngagementRound.objects.select_for_update().get(pk=engagement_round.pk)
+        if locked.state != EngagementRound.State.OPEN:
+            raise ValidationError(_("Only an open round can be closed."))
+        locked.closes_at = min(locked.closes_at, now)
+        locked.final_closes_at = now
+        locked.save(update_fields=["closes_at", "final_closes_at"])
+        locked.extensions.filter(closes_at__gt=now).update(closes_at=now)
+        _do_close(locked, actor=actor, now=now)
+    return locked
+
+
+def round_extend(
+    *, actor, engagement_round: EngagementRound, organisation: Organisation, closes_at: datetime, reason: str = ""
+) -> RoundExtension:
+    """Give one organisation a later deadline; the round stays open for it alone."""
+    consultation = engagement_round.consultation
+    _require(actor, "consultations.manage_rounds", consultation)
+    if closes_at is None or timezone.is_naive(closes_at):
+        raise ValidationError({"closes_at": _("Give the new deadline with its date and time.")})
+    if not Participation.objects.filter(consultation=consultation, organisation=organisation).exists():
+        raise ValidationError({"organisation": _("This organisation does not take part in the consultation.")})
+    with transaction.atomic():
+        locked = EngagementRound.objects.select_for_update().get(pk=engagement_round.pk)
+        if locked.state not in (EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN):
+            raise ValidationError(_("This round has closed; it can no longer be extended."))
+        if closes_at <= locked.closes_at:
+            raise ValidationError(
+                {"closes_at": _("An extension must end after the round closes (%(closes_at)s).")
+                 % {"closes_at": date_format(timezone.localtime(locked.closes_at), "DATETIME_FORMAT")}}
+            )
+        extension, _created = RoundExtension.objects.update_or_create(
+            round=locked,
+            organisation=organisation,
+            defaults={"closes_at": closes_at, "reason": reason, "granted_by": actor},
+        )
+        locked.final_closes_at = max(locked.closes_at, locked.extensions.aggregate(m=Max("closes_at"))["m"])
+        locked.save(update_fields=["final_closes_at"])
+        audit_log(
+            actor=actor,
+            action="round.extended",
+            target=locked,
+            consultation=consultation,
+            data={"organisation": organisation.pk, "closes_at": closes_at.isoformat(), "reason": reason},
+        )
+    return extension
+
+
+def _do_open(engagement_round: EngagementRound, *, actor, now: datetime) -> None:
+    engagement_round.state = EngagementRound.State.OPEN
+    engagement_round.opened_at = now
+    engagement_round.save(update_fields=["state", "opened_at"])
+    audit_log(actor=actor, action="round.opened", target=engagement_round, consultation=engagement_round.consultation)
+    _queue_notice(engagement_round.pk, RoundNotice.OPENED)
+
+
+def _do_close(engagement_round: EngagementRound, *, actor, now: datetime) -> None:
+    engagement_round.state = EngagementRound.State.CLOSED
+    engagement_round.closed_at = now
+    engagement_round.save(update_fields=["state", "closed_at"])
+    audit_log(actor=actor, action="round.closed", target=engagement_round, consultation=engagement_round.consultation)
+
+
+def _queue_notice(round_id: int, kind: str) -> None:
+    from .tasks import send_round_notices
+
+    transaction.on_commit(lambda: send_round_notices.delay(round_id, kind))
+
+
+def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
+    """Open the rounds whose time has come and close those whose window has ended.
+
+    Safe to run from several workers at once: each round is claimed with a conditional
+    UPDATE, so exactly one run changes it and sends its e-mails; a second run finds nothing.
+    """
+    now = now or timezone.now()
+    opened, closed = [], []
+    for round_id in EngagementRound.objects.due_to_open(now).values_list("pk", flat=True):
+        with transaction.atomic():
+            claimed = EngagementRound.objects.filter(
+                pk=round_id, state=EngagementRound.State.SCHEDULED, opens_at__lte=now
+            ).update(state=EngagementRound.State.OPEN, opened_at=now)
+            if claimed:
+                engagement_round = EngagementRound.objects.select_related("consultation").get(pk=round_id)
+                audit_log(actor=None, action="round.opened", target=engagement_round, consultation=engagement_round.consultation)
+                _queue_notice(round_id, RoundNotice.OPENED)
+                opened.append(round_id)
+    for round_id in EngagementRound.objects.due_to_close(now).values_list("pk", flat=True):
+        with transaction.atomic():
+            claimed = EngagementRound.objects.filter(
+                pk=round_id, state=EngagementRound.State.OPEN, final_closes_at__lte=now
+            ).update(state=EngagementRound.State.CLOSED, closed_at=now)
+            if claimed:
+                engagement_round = EngagementRound.objects.select_related("consultation").get(pk=round_id)
+                audit_log(actor=None, action="round.closed", target=engagement_round, consultation=engagement_round.consultation)
+                closed.append(round_id)
+    return {"opened": opened, "closed": closed}
+
+
+def reminder_kind_due(deadline: datetime, now: datetime) -> str | None:
+    """The reminder a participant with this deadline should have now, if any.
+
+    With reminders at 72 and 24 hours, a deadline 30 hours away calls for the 72-hour one and
+    a deadline 10 hours away for the 24-hour one only: nobody gets two reminders at once.
+    """
+    if deadline <= now:
+        return None
+    for hours in sorted(settings.ROUND_REMINDER_HOURS):
+        if deadline <= now + timedelta(hours=hours):
+            return f"reminder_{hours}h"
+    return None
+
+
+def reminders_due(*, now: datetime | None = None) -> list[tuple[int, str]]:
+    """(round id, notice kind) pairs for which some participant's reminder is due now.
+
+    A participant's deadline is their organisation's extension if it has one.
+    """
+    now = now or timezone.now()
+    due = set()
+    rounds = EngagementRound.objects.filter(
+        state=EngagementRound.State.OPEN, final_closes_at__gt=now
+    ).prefetch_related("extensions")
+    for engagement_round in rounds:
+        for deadline in [engagement_round.closes_at] + [e.closes_at for e in engagement_round.extensions.all()]:
+            kind = reminder_kind_due(deadline, now)
+            if kind:
+                due.add((engagement_round.pk, kind))
+    return sorted(due)
+
+
+def round_notices_send(*, round_id: int, kind: str, now: datetime | None = None) -> int:
+    """Send one kind of round e-mail to every participant it is due for, each at most once.
+
+    Each recipient is claimed with a conditional UPDATE on RoundNotice.sent_at; a failed send
+    releases the claim so that the next run retries it. Returns the number of e-mails sent.
+    """
+    now = now or timezone.now()
+    engagement_round = (
+        EngagementRound.objects.select_related("consultation", "version").prefetch_related("extensions").get(pk=round_id)
+    )
+    participations = Participation.objects.filter(consultation=engagement_round.consultation).select_related(
+        "user", "organisation"
+    )
+    extensions = {e.organisation_id: e.closes_at for e in engagement_round.extensions.all()}
+    if kind == RoundNotice.OPENED:
+        recipients = [p for p in participations if p.user.is_active]
+    else:
+        recipients = [
+            p
+            for p in participations
+            if p.user.is_active
+            and p.role in engagement_round.commenting_roles
+            and reminder_kind_due(engagement_round.closes_at_for(p.organisation_id, extensions), now) == kind
+        ]
+    if not recipients:
+        return 0
+    RoundNotice.objects.bulk_create(
+        [RoundNotice(round=engagement_round, user=p.user, kind=kind) for p in recipients], ignore_conflicts=True
+    )
+    sent = 0
+    notice_ids = dict(
+        RoundNotice.objects.filter(round=engagement_round, kind=kind, sent_at__isnull=True).values_list("user_id", "pk")
+    )
+    for participation in recipients:
+        notice_id = notice_ids.get(participation.user_id)
+        if notice_id is None:
+            continue
+        if not RoundNotice.objects.filter(pk=notice_id, sent_at__isnull=True).update(sent_at=now):
+            continue  # another worker claimed it
+        try:
+            _send_round_email(engagement_round, participation, kind, extensions)
+            sent += 1
+        except Exception:
+            RoundNotice.objects.filter(pk=notice_id).update(sent_at=None)
+            logger.exception("Could not send %s notice for round %s to user %s", kind, round_id, participation.user_id)
+            raise
+    return sent
+
+
+def _send_round_email(engagement_round: EngagementRound, participation: Participation, kind: str, extensions) -> None:
+    user = participation.user
+    path = reverse("consultations:detail", args=[engagement_round.consultation.slug])
+    context = {
+        "user": user,
+        "round": engagement_round,
+        "consultation": engagement_round.consultation,
+        "kind": kind,
+        "closes_at": engagement_round.closes_at_for(participation.organisation_id, extensions),
+        "url": settings.SITE_URL.rstrip("/") + path,
+        "may_comment": participation.role in engagement_round.commenting_roles,
+    }
+    tz = user.time_zone or settings.TIME_ZONE
+    with translation.override(settings.LANGUAGE_CODE), timezone.override(tz):
+        subject = render_to_string("consultations/email/round_notice_subject.txt", context).strip()
+        body = render_to_string("consultations/email/round_notice.txt", context)
+    EmailMultiAlternatives(subject=subject, body=body, to=[user.email]).send()
+
+
+# --- versions and sections ----------------------------------------------------------------
+
+
+@dataclass
+class SectionDraft:
+    """A section read from an uploaded document or typed in, before it is stored."""
+
+    heading: str
+    level: int  # 1 component, 2 chapter, 3 clause (deeper levels fold into clauses)
+    number: str = ""
+    body: str = ""
+    key: str = ""
+    children: list[SectionDraft] = field(default_factory=list)
+
+
+def _parse_version_number(number: str) -> tuple[int, int]:
+    parts = number.strip().split(".")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValidationError({"number": _("A version number looks like 0.1, 0.2 or 1.0.")})
+    return int(parts[0]), int(parts[1])
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _assign_keys(drafts: list[SectionDraft], previous: DraftVersion | None) -> None:
+    """Give each new section the key of the same section in the previous version.
+
+    A section is the same when its clause number and heading both match, or failing that its
+    heading alone, or its clause number alone; anything else is new and gets a fresh key.
+    """
+    by_both, by_heading, by_number = {}, {}, {}
+    if previous is not None:
+        for number, heading, key in previous.sections.values_list("number", "heading", "key"):
+            by_both.setdefault((number, _normalise(heading)), key)
+            by_heading.setdefault(_normalise(heading), key)
+            if number:
+                by_number.setdefault(number, key)
+    used: set[str] = set()
+    for draft in drafts:
+        candidates = [
+            by_both.get((draft.number, _normalise(draft.heading))),
+            by_heading.get(_normalise(draft.heading)),
+            by_number.get(draft.number) if draft.number else None,
+        ]
+        key = next((c for c in candidates if c and c not in used), None)
+        draft.key = key or secrets.token_hex(6)
+        used.add(draft.key)
+
+
+def _flatten(tree: list[SectionDraft]) -> list[tuple[SectionDraft, SectionDraft | None, int]]:
+    flat = []
+
+    def walk(nodes, parent, depth):
+        for node in nodes:
+            flat.append((node, parent, depth))
+            walk(node.children, node, depth + 1)
+
+    walk(tree, None, 0)
+    return flat
+
+
+KIND_BY_DEPTH = [Section.Kind.COMPONENT, Section.Kind.CHAPTER, Section.Kind.CLAUSE]
+
+
+def version_create(
+    *,
+    actor,
+    consultation: Consultation,
+    number: str,
+    sections: list[SectionDraft],
+    change_summary: str = "",
+    title: str = "",
+    source_name: str = "",
+) -> DraftVersion:
+    """Store a new draft version with its section tree. It stays a draft until published."""
+    _require(actor, "consultations.manage_versions", consultation)
+    major, minor = _parse_version_number(number)
+    if not sections:
+        raise ValidationError(_("The draft has no sections."))
+    flat = _flatten(sections)
+    for draft, _parent, _depth in flat:
+        if not draft.heading.strip():
+            raise ValidationError(_("Every section needs a heading."))
+        if len(draft.heading) > 300:
+            raise ValidationError(_("A section heading is at most 300 characters: “%(heading)s…”") % {"heading": draft.heading[:60]})
+    with transaction.atomic():
+        Consultation.objects.select_for_update().get(pk=consultation.pk)
+        if consultation.versions.filter(number=number.strip()).exists():
+            raise ValidationError({"number": _("Version %(number)s already exists.") % {"number": number}})
+        previous = (
+            consultation.versions.filter(status=DraftVersion.Status.PUBLISHED).order_by("-major", "-minor").first()
+        )
+        if previous and (major, minor) <= (previous.major, previous.minor):
+            raise ValidationError(
+                {"number": _("The new version must be numbered after %(number)s.") % {"number": previous.number}}
+            )
+        version = DraftVersion.objects.create(
+            consultation=consultation,
+            number=number.strip(),
+            major=major,
+            minor=minor,
+            title=title,
+            change_summary=change_summary,
+            source_name=source_name,
+            previous=previous,
+            created_by=actor,
+        )
+        _assign_keys([d for d, _p, _d in flat], previous)
+        _store_sections(version, flat)
+        audit_log(
+            actor=actor,
+            action="version.created",
+            target=version,
+            consultation=consultation,
+            data={"number": version.number, "sections": len(flat), "source": source_name},
+        )
+    return version
+
+
+def _store_sections(version: DraftVersion, flat) -> None:
+    created: dict[int, Section] = {}
+    for position, (draft, parent, depth) in enumerate(flat, start=1):
+        section = Section.objects.create(
+            version=version,
+            parent=created.get(id(parent)) if parent is not None else None,
+            key=draft.key,
+            kind=KIND_BY_DEPTH[min(depth, 2)],
+            number=draft.number,
+            heading=draft.heading.strip(),
+            body=draft.body.strip(),
+            position=position,
+            depth=depth,
+        )
+        created[id(draft)] = section
+
+
+def version_copy_for_editing(*, actor, source: DraftVersion, number: str, change_summary: str = "") -> DraftVersion:
+    """Start the next version as an editable copy of an existing one; keys carry over."""
+    tree = section_tree(list(source.sections.all()))
+
+    def to_draft(node) -> SectionDraft:
+        return SectionDraft(
+            heading=node.section.heading,
+            level=node.section.depth + 1,
+            number=node.section.number,
+            body=node.section.body,
+            children=[to_draft(child) for child in node.children],
+        )
+
+    return version_create(
+        actor=actor,
+        consultation=source.consultation,
+        number=number,
+        sections=[to_draft(n) for n in tree],
+        change_summary=change_summary,
+        title=source.title,
+        source_name=_("copy of version %(number)s") % {"number": source.number},
+    )
+
+
+def version_publish(*, actor, version: DraftVersion) -> DraftVersion:
+    _require(actor, "consultations.manage_versions", version.consultation)
+    with transaction.atomic():
+        locked = DraftVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.is_published:
+            raise ValidationError(_("Version %(number)s is already published.") % {"number": locked.number})
+        if not locked.sections.exists():
+            raise ValidationError(_("A version without sections cannot be published."))
+        locked.status = DraftVersion.Status.PUBLISHED
+        locked.published_at = timezone.now()
+        locked.save(update_fields=["status", "published_at"])
+        audit_log(actor=actor, action="version.published", target=locked, consultation=locked.consultation)
+    return locked
+
+
+def _editable_section(actor, section: Section) -> Section:
+    version = section.version
+    _require(actor, "consultations.manage_versions", version.consultation)
+    locked_version = DraftVersion.objects.select_for_update().get(pk=version.pk)
+    if locked_version.is_published:
+        raise ValidationError(
+            _("Version %(number)s is published and can no longer change. Start the next version to edit it.")
+            % {"number": locked_version.number}
+        )
+    return Section.objects.select_for_update().get(pk=section.pk)
+
+
+SECTION_BODY_MAX = 200_000
+
+
+def section_update(*, actor, section: Section, heading: str, body: str, number: str = "") -> Section:
+    if not heading.strip():
+        raise ValidationError({"heading": _("A section needs a heading.")})
+    if len(heading) > 300:
+        raise ValidationError({"heading": _("A heading is at most 300 characters.")})
+    if len(body) > SECTION_BODY_MAX:
+        raise ValidationError({"body": _("A section's text is at most 200,000 characters.")})
+    with transaction.atomic():
+        locked = _editable_section(actor, section)
+        locked.heading, locked.body, locked.number = heading.strip(), body.strip(), number.strip()
+        locked.save(update_fields=["heading", "body", "number"])
+        audit_log(actor=actor, action="section.updated", target=locked, consultation=locked.version.consultation)
+    return locked
+
+
+def section_add(*, actor, version: DraftVersion, parent: Section | None, heading: str, number: str = "", body: str = "") -> Section:
+    """Add a section as the last child of `parent` (or as a last top-level component)."""
+    if parent is not None and parent.version_id != version.pk:
+        raise ValidationError(_("The parent section belongs to another version."))
+    if not heading.strip():
+        raise ValidationError({"heading": _("A section needs a heading.")})
+    with transaction.atomic():
+        _require(actor, "consultations.manage_versions", version.consultation)
+        locked_version = DraftVersion.objects.select_for_update().get(pk=version.pk)
+        if locked_version.is_published:
+            raise ValidationError(_("Version %(number)s is published and can no longer change.") % {"number": version.number})
+        sections = list(version.sections.all())
+        # Insert after the parent's last descendant, keeping document order.
+        insert_after = 0
+        if parent is None:
+            insert_after = max((s.position for s in sections), default=0)
+        else:
+            subtree = {parent.pk}
+            insert_after = parent.position
+            for s in sorted(sections, key=lambda s: s.position):
+                if s.parent_id in subtree:
+                    subtree.add(s.pk)
+                    insert_after = max(insert_after, s.position)
+        # Shift later sections down; in two steps to keep the unique (version, position) intact.
+        later = version.sections.filter(position__gt=insert_after)
+        later.update(position=F("position") + 1_000_000)
+        later_ids = list(version.sections.filter(position__gt=1_000_000).values_list("pk", flat=True))
+        Section.objects.filter(pk__in=later_ids).update(position=F("position") - 1_000_000 + 1)
+        depth = 0 if parent is None else min(parent.depth + 1, 2)
+        section = Section.objects.create(
+            version=version,
+            parent=parent,
+            key=secrets.token_hex(6),
+            kind=KIND_BY_DEPTH[depth],
+            number=number.strip(),
+            heading=heading.strip(),
+            body=body.strip(),
+            position=insert_after + 1,
+            depth=depth,
+        )
+        audit_log(actor=actor, action="section.added", target=section, consultation=version.consultation)
+    return section
+
+
+def section_delete(*, actor, section: Section) -> None:
+    with transaction.atomic():
+        locked = _editable_section(actor, section)
+        audit_log(
+            actor=actor,
+            action="section.deleted",
+            target=locked,
+            consultation=locked.version.consultation,
+            data={"heading": locked.heading, "number": locked.number},
+        )
+        locked.delete()
+
+
+# --- reading helpers shared by services and selectors ------------------------------------
+
+
+@dataclass
+class SectionNode:
+    section: Section
+    children: list[SectionNode] = field(default_factory=list)
+
+
+def section_tree(sections: list[Section]) -> list[SectionNode]:
+    """Build the tree from a flat list ordered by position, in one pass and no queries."""
+    nodes = {s.pk: SectionNode(s) for s in sections}
+    roots = []
+    for section in sorted(sections, key=lambda s: s.position):
+        node = nodes[section.pk]
+        parent = nodes.get(section.parent_id)
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+def ensure_participation(*, consultation: Consultation, user, organisation: Organisation, role: str, is_focal_point: bool) -> Participation:
+    """Add a participation (used by invitation acceptance and the demo seed)."""
+    try:
+        with transaction.atomic():
+            participation, _created = Participation.objects.update_or_create(
+                consultation=consultation,
+                user=user,
+                defaults={"organisation": organisation, "role": role, "is_focal_point": is_focal_point},
+            )
+    except IntegrityError as exc:  # pragma: no cover - raced with an identical insert
+        raise ValidationError(_("This person already takes part in the consultation.")) from exc
+    return participation

@@ -1,0 +1,103 @@
+"""Pages every participant reads: my consultations, a consultation's overview, a version's text."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from .. import selectors
+from ..services import section_tree
+
+PAGE_SIZE = 20
+
+
+@login_required
+def consultation_list(request):
+    page = Paginator(selectors.consultations_for_user(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "consultations/list.html", {"page": page})
+
+
+def _round_rows(request, consultation, rounds):
+    """Each round with the state and deadline this viewer should see, right now."""
+    now = timezone.now()
+    org_id = selectors.viewer_organisation_id(user=request.user, consultation=consultation)
+    rows = []
+    for engagement_round in rounds:
+        extensions = {e.organisation_id: e.closes_at for e in engagement_round.extensions.all()}
+        my_deadline = engagement_round.closes_at_for(org_id, extensions)
+        rows.append(
+            {
+                "round": engagement_round,
+                "state": engagement_round.phase_at(now),
+                "state_label": dict(engagement_round.State.choices)[engagement_round.phase_at(now)],
+                "closes_at": my_deadline,
+                "extended": my_deadline != engagement_round.closes_at,
+                "open_for_me": engagement_round.is_open_for(org_id, now, extensions),
+                "may_comment": request.user.is_staff
+                or (selectors.viewer_role(user=request.user, consultation=consultation) in engagement_round.commenting_roles),
+            }
+        )
+    return rows
+
+
+@login_required
+def consultation_detail(request, slug):
+    consultation = selectors.get_consultation_for_user(user=request.user, slug=slug)
+    today = timezone.localdate()
+    phases = [{"phase": p, "state": p.state_on(today)} for p in consultation.phases.all()]
+    context = {
+        "consultation": consultation,
+        "phases": phases,
+        "versions": selectors.versions_visible_to(user=request.user, consultation=consultation),
+        "rounds": _round_rows(request, consultation, selectors.rounds_for_consultation(consultation=consultation)),
+        "now": timezone.now(),
+        "participation": selectors.participation(user=request.user, consultation=consultation),
+        "can_manage_rounds": request.user.has_perm("consultations.manage_rounds", consultation),
+        "can_manage_versions": request.user.has_perm("consultations.manage_versions", consultation),
+    }
+    return render(request, "consultations/detail.html", context)
+
+
+@login_required
+def version_read(request, slug, number):
+    consultation = selectors.get_consultation_for_user(user=request.user, slug=slug)
+    version = selectors.get_version_for_user(user=request.user, consultation=consultation, number=number)
+    sections = selectors.sections_of_version(version=version)
+    rounds = [r for r in selectors.rounds_for_consultation(consultation=consultation) if r.version_id == version.pk]
+    context = {
+        "consultation": consultation,
+        "version": version,
+        "tree": section_tree(sections),
+        "sections": sections,
+        "rounds": _round_rows(request, consultation, rounds),
+        "can_manage_versions": request.user.has_perm("consultations.manage_versions", consultation),
+    }
+    return render(request, "consultations/version.html", context)
+
+
+@login_required
+def section_read(request, slug, number, key):
+    consultation = selectors.get_consultation_for_user(user=request.user, slug=slug)
+    version = selectors.get_version_for_user(user=request.user, consultation=consultation, number=number)
+    sections = selectors.sections_of_version(version=version)
+    index = next((i for i, s in enumerate(sections) if s.key == key), None)
+    if index is None:
+        raise Http404
+    section = sections[index]
+    by_pk = {s.pk: s for s in sections}
+    breadcrumb, parent = [], by_pk.get(section.parent_id)
+    while parent is not None:
+        breadcrumb.insert(0, parent)
+        parent = by_pk.get(parent.parent_id)
+    context = {
+        "consultation": consultation,
+        "version": version,
+        "section": section,
+        "tree": section_tree(sections),
+        "breadcrumb": breadcrumb,
+        "children": [s for s in sections if s.parent_id == section.pk],
+        "previous": sections[index - 1] if index > 0 else None,
+        "next": sections[index + 1] if index + 1 < len(sections) else None,
+    }
+    return render(request, "consultations/section.html", context)

@@ -1,0 +1,181 @@
+"""Shared fixtures: role personas, a consultation with a draft under review, service checks.
+
+Tests that need a real service carry a marker (postgres, redis, celery_worker, e2e). Without
+the service they skip with a one-line reason; with CI=true a missing service fails the run.
+"""
+
+import os
+import shutil
+import socket
+
+import pytest
+from django.conf import settings
+
+from accounts.models import Organisation
+from consultations.models import EngagementRound, Role, Section
+from tests import factories
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(url_host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((url_host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _redis_available() -> bool:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(settings.TEST_REDIS_URL)
+    return _reachable(parsed.hostname or "127.0.0.1", parsed.port or 6379)
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _missing_services() -> dict[str, str]:
+    missing = {}
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing["postgres"] = "PostgreSQL is not reachable on 127.0.0.1:5432 (tests ran on SQLite)"
+    if not _redis_available():
+        missing["redis"] = f"Redis is not reachable at {settings.TEST_REDIS_URL}"
+    if "postgres" in missing or "redis" in missing:
+        missing["celery_worker"] = "a live Celery worker needs PostgreSQL and Redis"
+    if not chromium_path():
+        missing["e2e"] = "Chromium is not installed (apt-get install chromium)"
+    return missing
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = _missing_services()
+    needed = {name for item in items for name in missing if item.get_closest_marker(name)}
+    if CI and needed:
+        reasons = "; ".join(missing[name] for name in sorted(needed))
+        raise pytest.UsageError(f"CI=true but a service the suite needs is missing: {reasons}")
+    for item in items:
+        for name, reason in missing.items():
+            if item.get_closest_marker(name):
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
+
+
+# --- personas -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def orgs(db):
+    make = factories.OrganisationFactory
+    return {
+        "asec": make(name="ASEAN Secretariat", kind=Organisation.Kind.SECRETARIAT, country_code=""),
+        "bcg": make(name="Drafting Consultants", kind=Organisation.Kind.CONSULTANT, country_code=""),
+        "vn": make(name="Viet Nam", kind=Organisation.Kind.MEMBER_STATE, country_code="VN"),
+        "th": make(name="Thailand", kind=Organisation.Kind.MEMBER_STATE, country_code="TH"),
+        "partner": make(name="Development Partner", kind=Organisation.Kind.PARTNER, country_code=""),
+    }
+
+
+@pytest.fixture
+def consultation(db):
+    return factories.ConsultationFactory(title="ASEAN Digital Masterplan 2030", slug="adm-2030")
+
+
+@pytest.fixture
+def other_consultation(db):
+    return factories.ConsultationFactory(title="Another regional strategy", slug="other-strategy")
+
+
+def _participant(consultation, orgs, email, org_key, role, focal=False):
+    user = factories.UserFactory(email=email, organisation=orgs[org_key])
+    factories.ParticipationFactory(
+        consultation=consultation, user=user, organisation=orgs[org_key], role=role, is_focal_point=focal
+    )
+    return user
+
+
+@pytest.fixture
+def secretariat(consultation, orgs):
+    return _participant(consultation, orgs, "secretariat@example.org", "asec", Role.SECRETARIAT)
+
+
+@pytest.fixture
+def consultant(consultation, orgs):
+    return _participant(consultation, orgs, "consultant@example.org", "bcg", Role.CONSULTANT)
+
+
+@pytest.fixture
+def vn_delegate(consultation, orgs):
+    return _participant(consultation, orgs, "vn.delegate@example.org", "vn", Role.MEMBER_STATE)
+
+
+@pytest.fixture
+def vn_focal_point(consultation, orgs):
+    return _participant(consultation, orgs, "vn.focal@example.org", "vn", Role.MEMBER_STATE, focal=True)
+
+
+@pytest.fixture
+def th_delegate(consultation, orgs):
+    return _participant(consultation, orgs, "th.delegate@example.org", "th", Role.MEMBER_STATE)
+
+
+@pytest.fixture
+def partner(consultation, orgs):
+    return _participant(consultation, orgs, "partner@example.org", "partner", Role.PARTNER)
+
+
+@pytest.fixture
+def outsider(db, orgs, other_consultation):
+    """Takes part in another consultation only."""
+    return _participant(other_consultation, orgs, "outsider@example.org", "th", Role.MEMBER_STATE)
+
+
+@pytest.fixture
+def site_admin(db):
+    return factories.UserFactory(email="admin@example.org", is_staff=True)
+
+
+@pytest.fixture
+def personas(secretariat, consultant, vn_delegate, vn_focal_point, th_delegate, partner, outsider, site_admin):
+    return {
+        "secretariat": secretariat,
+        "consultant": consultant,
+        "vn_delegate": vn_delegate,
+        "vn_focal_point": vn_focal_point,
+        "th_delegate": th_delegate,
+        "partner": partner,
+        "outsider": outsider,
+        "admin": site_admin,
+    }
+
+
+@pytest.fixture
+def version(consultation):
+    """Published version 0.1 with a component, a chapter and two clauses."""
+    version = factories.DraftVersionFactory(consultation=consultation, number="0.1", major=0, minor=1)
+    component = factories.SectionFactory(
+        version=version, key="outcomes", kind=Section.Kind.COMPONENT, number="1", heading="Strategic outcomes",
+        body="", position=1, depth=0,
+    )
+    chapter = factories.SectionFactory(
+        version=version, parent=component, key="infra", kind=Section.Kind.CHAPTER, number="1.1",
+        heading="Seamless and inclusive digital infrastructure", body="", position=2, depth=1,
+    )
+    factories.SectionFactory(
+        version=version, parent=chapter, key="infra-5g", number="1.1.1", heading="5G and 6G networks",
+        body="Member states will extend 5G coverage to all urban areas by 2028.", position=3, depth=2,
+    )
+    factories.SectionFactory(
+        version=version, parent=chapter, key="infra-dc", number="1.1.2", heading="Data centres",
+        body="Regional data centres will run on renewable energy.", position=4, depth=2,
+    )
+    return version
+
+
+@pytest.fixture
+def open_round(version):
+    return factories.EngagementRoundFactory(
+        version=version, title="Second stakeholder engagement", state=EngagementRound.State.OPEN
+    )
