@@ -1,0 +1,1 @@
+"""Forms for the secretariat's pages; they validate input shape, services validate rules."""
