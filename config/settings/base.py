@@ -148,3 +148,6 @@ LOGGING = {
 from .allauth import *  # noqa: E402,F403
 from .celery import *  # noqa: E402,F403
 from .api import *  # noqa: E402,F403
+
+# seed_demo refuses to run where this is False (production.py).
+DEMO_SEED_ALLOWED = True

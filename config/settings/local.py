@@ -8,6 +8,3 @@ VAR_DIR.mkdir(exist_ok=True)
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-development-key-not-for-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-ACCOUNT_EMAIL_VERIFICATION = "optional"
-# Demo accounts land on the consultation without a detour through the mail.
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -1,10 +1,219 @@
-"""Secretariat pages: consultation windows and participants. (Being written.)"""
+"""Secretariat pages: consultation windows (rounds, extensions) and participants.
 
-from django.http import Http404
+Thin views: a scoped fetch (404 outside the user's consultations), a permission check (403),
+then a service call. A service's ValidationError is shown on the form and nothing changes.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts import services as account_services
+
+from .. import manage_selectors, selectors, services
+from ..forms.rounds import ExtensionForm, InviteForm, RoundForm, RoundRescheduleForm
+
+PAGE_SIZE = 25
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+def _consultation_for(request, slug: str, perm: str = "consultations.manage_rounds"):
+    consultation = selectors.get_consultation_for_user(user=request.user, slug=slug)
+    if not request.user.has_perm(perm, consultation):
+        raise PermissionDenied
+    return consultation
 
 
-manage_overview = round_create = round_edit = round_open = round_close = round_extend = participants = _todo
+def _show_errors(form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form: field errors in place, the rest on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _to_overview(consultation):
+    return redirect("consultations:manage", consultation.slug)
+
+
+@login_required
+def manage_overview(request, slug):
+    consultation = selectors.get_consultation_for_user(user=request.user, slug=slug)
+    can_manage_rounds = request.user.has_perm("consultations.manage_rounds", consultation)
+    can_manage_versions = request.user.has_perm("consultations.manage_versions", consultation)
+    if not (can_manage_rounds or can_manage_versions):
+        raise PermissionDenied
+    context = {
+        "consultation": consultation,
+        "can_manage_rounds": can_manage_rounds,
+        "can_manage_versions": can_manage_versions,
+        "versions": selectors.versions_visible_to(user=request.user, consultation=consultation),
+    }
+    if can_manage_rounds:
+        context["rounds"] = manage_selectors.managed_rounds(consultation=consultation)
+        context["participant_count"] = consultation.participations.count()
+    return render(request, "consultations/manage/overview.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_create(request, slug):
+    consultation = _consultation_for(request, slug)
+    form = RoundForm(request.POST or None, consultation=consultation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            engagement_round = services.round_schedule(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            messages.success(request, _("Round “%(title)s” is scheduled.") % {"title": engagement_round.title})
+            return _to_overview(consultation)
+    context = {"consultation": consultation, "form": form, "title": _("Schedule a round")}
+    return render(request, "consultations/manage/round_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_edit(request, slug, pk):
+    consultation = _consultation_for(request, slug)
+    engagement_round = selectors.get_round_for_user(user=request.user, consultation=consultation, pk=pk)
+    initial = {"opens_at": engagement_round.opens_at, "closes_at": engagement_round.closes_at}
+    form = RoundRescheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.round_reschedule(
+                actor=request.user,
+                engagement_round=engagement_round,
+                opens_at=form.cleaned_data["opens_at"],
+                closes_at=form.cleaned_data["closes_at"],
+            )
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            messages.success(request, _("Round “%(title)s” is rescheduled.") % {"title": engagement_round.title})
+            return _to_overview(consultation)
+    context = {
+        "consultation": consultation,
+        "round": engagement_round,
+        "form": form,
+        "title": _("Reschedule “%(title)s”") % {"title": engagement_round.title},
+    }
+    return render(request, "consultations/manage/round_form.html", context)
+
+
+def _confirm(request, slug, pk, *, action, question, done, button, danger=False):
+    """GET asks for confirmation; POST runs the service and reports its refusal if any."""
+    consultation = _consultation_for(request, slug)
+    engagement_round = selectors.get_round_for_user(user=request.user, consultation=consultation, pk=pk)
+    errors = []
+    if request.method == "POST":
+        try:
+            action(actor=request.user, engagement_round=engagement_round)
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, done % {"title": engagement_round.title})
+            return _to_overview(consultation)
+    context = {
+        "consultation": consultation,
+        "round": engagement_round,
+        "question": question % {"title": engagement_round.title},
+        "button": button,
+        "danger": danger,
+        "errors": errors,
+    }
+    return render(request, "consultations/manage/confirm.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_open(request, slug, pk):
+    return _confirm(
+        request,
+        slug,
+        pk,
+        action=services.round_open_now,
+        question=_("Open “%(title)s” now? Every participant is e-mailed that the round is open."),
+        done=_("Round “%(title)s” is open. Participants are being e-mailed."),
+        button=_("Open now"),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_close(request, slug, pk):
+    return _confirm(
+        request,
+        slug,
+        pk,
+        action=services.round_close_now,
+        question=_(
+            "Close “%(title)s” now? Comments freeze for every organisation, including those with an extension."
+        ),
+        done=_("Round “%(title)s” is closed."),
+        button=_("Close now"),
+        danger=True,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_extend(request, slug, pk):
+    consultation = _consultation_for(request, slug)
+    engagement_round = selectors.get_round_for_user(user=request.user, consultation=consultation, pk=pk)
+    form = ExtensionForm(request.POST or None, consultation=consultation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            extension = services.round_extend(actor=request.user, engagement_round=engagement_round, **form.cleaned_data)
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(organisation)s may comment on “%(title)s” until %(closes_at)s.")
+                % {
+                    "organisation": extension.organisation.name,
+                    "title": engagement_round.title,
+                    "closes_at": _format_datetime(extension.closes_at),
+                },
+            )
+            return _to_overview(consultation)
+    context = {"consultation": consultation, "round": engagement_round, "form": form}
+    return render(request, "consultations/manage/extension_form.html", context)
+
+
+def _format_datetime(value) -> str:
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def participants(request, slug):
+    consultation = _consultation_for(request, slug, perm="consultations.invite_participants")
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = account_services.invitation_create(
+                actor=request.user, consultation=consultation, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            messages.success(request, _("An invitation is on its way to %(email)s.") % {"email": invitation.email})
+            return redirect("consultations:participants", consultation.slug)
+    page = Paginator(selectors.participants_of(consultation=consultation), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "consultation": consultation,
+        "page": page,
+        "invitations": manage_selectors.pending_invitations(consultation=consultation),
+        "form": form,
+    }
+    return render(request, "consultations/manage/participants.html", context)

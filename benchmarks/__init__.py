@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench`. Results are ratios measured within one run, never absolute times."""

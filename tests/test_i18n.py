@@ -1,0 +1,61 @@
+"""Every user-facing string is translated into Vietnamese, and the shipped catalogue is current."""
+
+import shutil
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import translation
+
+from tests.conftest import CI
+
+PO = Path(settings.BASE_DIR) / "locale" / "vi" / "LC_MESSAGES" / "django.po"
+MO = PO.with_suffix(".mo")
+
+
+def _entries(po):
+    return [e for e in po if not e.obsolete]
+
+
+def test_every_vietnamese_string_is_translated():
+    po = polib.pofile(str(PO))
+    missing = [e.msgid for e in _entries(po) if not e.translated()]
+    fuzzy = [e.msgid for e in _entries(po) if "fuzzy" in e.flags]
+    assert not missing, f"{len(missing)} untranslated, e.g. {missing[:5]}"
+    assert not fuzzy, f"{len(fuzzy)} fuzzy, e.g. {fuzzy[:5]}"
+
+
+def test_compiled_catalogue_matches_the_po_file():
+    po = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in _entries(polib.pofile(str(PO)))}
+    mo = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(MO))}
+    mo.pop((None, ""), None)  # the header
+    assert po == mo, "locale/vi/LC_MESSAGES/django.mo is stale: run `make messages`"
+
+
+def test_catalogue_holds_every_string_in_the_code(tmp_path):
+    if not shutil.which("xgettext"):
+        if CI:
+            pytest.fail("xgettext (GNU gettext) is needed to check the catalogue in CI")
+        pytest.skip("GNU gettext is not installed")
+    locale = tmp_path / "locale"
+    shutil.copytree(PO.parents[2], locale)
+    with override_settings(LOCALE_PATHS=[str(locale)]):
+        call_command(
+            "makemessages", locale=["vi"], ignore_patterns=[".venv/*", "staticfiles/*", "tests/*"], verbosity=0
+        )
+    fresh = {e.msgid for e in _entries(polib.pofile(str(locale / "vi" / "LC_MESSAGES" / "django.po")))}
+    shipped = {e.msgid for e in _entries(polib.pofile(str(PO)))}
+    assert not (fresh - shipped), f"strings missing from the catalogue: {sorted(fresh - shipped)[:10]}"
+
+
+def test_pages_render_in_vietnamese(client, vn_delegate, open_round):
+    client.force_login(vn_delegate)
+    response = client.get(reverse("consultations:detail", args=["adm-2030"]), HTTP_ACCEPT_LANGUAGE="vi")
+    with translation.override("vi"):
+        expected = translation.gettext("Engagement rounds")
+    assert expected != "Engagement rounds"
+    assert expected in response.content.decode()
