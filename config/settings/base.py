@@ -128,6 +128,14 @@ DRAFT_UPLOAD_MAX_BYTES = env.int("DRAFT_UPLOAD_MAX_BYTES", default=10 * 1024 * 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Comments: at most this many new comments or replies a minute from one person (then 429),
+# and how long replies wait before they go out as one digest e-mail.
+COMMENT_RATE_PER_MINUTE = env.int("COMMENT_RATE_PER_MINUTE", default=30)
+REPLY_DIGEST_DELAY_MINUTES = env.int("REPLY_DIGEST_DELAY_MINUTES", default=10)
+
+# The cache holds rate-limit counters: Redis in production (CACHE_URL=redis://...).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # Reminders before a round closes, in hours. Each goes out once per participant.
 ROUND_REMINDER_HOURS = env.list("ROUND_REMINDER_HOURS", cast=int, default=[72, 24])
 
@@ -146,8 +154,8 @@ LOGGING = {
 }
 
 from .allauth import *  # noqa: E402,F403
-from .celery import *  # noqa: E402,F403
 from .api import *  # noqa: E402,F403
+from .celery import *  # noqa: E402,F403
 
 # seed_demo refuses to run where this is False (production.py).
 DEMO_SEED_ALLOWED = True

@@ -1,0 +1,65 @@
+"""Who may do what with comments, as named predicates (django-rules).
+
+Object predicates take (user, engagement_round) for creating and (user, comment) otherwise.
+Whether the round is open at this second is checked by the services (with the clock and the
+organisation's extension), not here: a closed round is a 409, not a 403.
+"""
+
+import rules
+
+from consultations.models import Role
+from consultations.rules import is_site_admin, participation_for
+
+
+@rules.predicate
+def may_comment_in_round(user, engagement_round) -> bool:
+    participation = participation_for(user, engagement_round.consultation)
+    return participation is not None and participation.role in engagement_round.commenting_roles
+
+
+@rules.predicate
+def is_organiser_of_round(user, engagement_round) -> bool:
+    participation = participation_for(user, engagement_round.consultation)
+    return participation is not None and participation.role in (Role.SECRETARIAT, Role.CONSULTANT)
+
+
+@rules.predicate
+def is_comment_author(user, comment) -> bool:
+    return comment.author_id == getattr(user, "pk", None)
+
+
+@rules.predicate
+def is_focal_point_of_comment_org(user, comment) -> bool:
+    participation = participation_for(user, comment.round.consultation)
+    return (
+        participation is not None
+        and participation.is_focal_point
+        and participation.role == Role.MEMBER_STATE
+        and participation.organisation_id == comment.organisation_id
+    )
+
+
+@rules.predicate
+def is_secretariat_of_comment(user, comment) -> bool:
+    participation = participation_for(user, comment.round.consultation)
+    return participation is not None and participation.role == Role.SECRETARIAT
+
+
+@rules.predicate
+def may_take_part_in_comment_round(user, comment) -> bool:
+    return may_comment_in_round(user, comment.round) or is_organiser_of_round(user, comment.round)
+
+
+can_add_comment = may_comment_in_round
+can_change_comment = is_comment_author
+can_reply = may_take_part_in_comment_round
+can_endorse = is_focal_point_of_comment_org
+can_moderate = is_site_admin | is_secretariat_of_comment
+can_flag = may_take_part_in_comment_round
+
+rules.add_perm("comments.add_comment", can_add_comment)
+rules.add_perm("comments.change_comment", can_change_comment)
+rules.add_perm("comments.reply", can_reply)
+rules.add_perm("comments.endorse_comment", can_endorse)
+rules.add_perm("comments.moderate_comment", can_moderate)
+rules.add_perm("comments.flag_comment", can_flag)

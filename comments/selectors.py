@@ -1,0 +1,133 @@
+"""Which comments a person may see: one selector, used by pages, search, the API and exports.
+
+The rules (docs/roles_and_permissions.md):
+* drafts are seen only inside the author's organisation;
+* secretariat, consultants and site admins see every submitted and withdrawn comment;
+* other participants see their own organisation's comments, and other organisations'
+  submitted comments only when the round's visibility policy allows it (live: at once;
+  after_close: once the round has closed for everyone; secretariat_only: never) and their
+  role is one the round admits;
+* a comment the secretariat hid is seen only by the secretariat and the author's organisation.
+Anything else is a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404
+from django.utils import timezone
+
+from consultations.models import EngagementRound, Role
+from consultations.rules import participation_for
+
+from .models import Comment, Reply
+
+ORGANISER_ROLES = (Role.SECRETARIAT, Role.CONSULTANT)
+
+
+def others_comments_visible(*, engagement_round: EngagementRound, now: datetime | None = None) -> bool:
+    policy = engagement_round.visibility
+    if policy == EngagementRound.Visibility.LIVE:
+        return True
+    if policy == EngagementRound.Visibility.AFTER_CLOSE:
+        return engagement_round.phase_at(now or timezone.now()) not in (
+            EngagementRound.State.SCHEDULED,
+            EngagementRound.State.OPEN,
+        )
+    return False
+
+
+def visibility_filter(*, user, engagement_round: EngagementRound, now: datetime | None = None) -> Q | None:
+    """The Q that selects what `user` may see among a round's comments; None: nothing."""
+    participation = participation_for(user, engagement_round.consultation)
+    own_org = participation.organisation_id if participation else None
+    own = Q(organisation_id=own_org) if own_org else Q(pk__in=[])
+    if user.is_staff or (participation and participation.role in ORGANISER_ROLES):
+        return own | Q(status__in=[Comment.Status.SUBMITTED, Comment.Status.WITHDRAWN])
+    if participation is None:
+        return None
+    if participation.role in engagement_round.commenting_roles and others_comments_visible(
+        engagement_round=engagement_round, now=now
+    ):
+        return own | Q(status=Comment.Status.SUBMITTED, is_hidden=False)
+    return own
+
+
+def comments_visible_to(*, user, engagement_round: EngagementRound, now: datetime | None = None) -> QuerySet[Comment]:
+    condition = visibility_filter(user=user, engagement_round=engagement_round, now=now)
+    if condition is None:
+        return Comment.objects.none()
+    return Comment.objects.filter(condition, round=engagement_round)
+
+
+def replies_visible_to(*, user, engagement_round: EngagementRound) -> QuerySet[Reply]:
+    """Replies are seen by whoever sees their comment; hidden ones by organisers and their own organisation."""
+    participation = participation_for(user, engagement_round.consultation)
+    qs = Reply.objects.select_related("author", "organisation").order_by("created_at", "id")
+    if user.is_staff or (participation and participation.role in ORGANISER_ROLES):
+        return qs
+    own_org = participation.organisation_id if participation else None
+    return qs.filter(Q(is_hidden=False) | Q(organisation_id=own_org))
+
+
+def get_comment_for_user(*, user, pk, for_update: bool = False) -> Comment:
+    """One comment the user may see, or 404."""
+    comment = Comment.objects.select_related("round__consultation", "section", "organisation").filter(pk=pk).first()
+    if comment is None:
+        raise Http404
+    if not comments_visible_to(user=user, engagement_round=comment.round).filter(pk=comment.pk).exists():
+        raise Http404
+    return comment
+
+
+def section_comments(*, user, engagement_round: EngagementRound, section, reply_preview: int = 3) -> list[Comment]:
+    """The visible comments on one section with their authors, reply counts and the first replies.
+
+    A fixed number of queries however many comments and replies there are. Each comment gets
+    `preview_replies` (at most `reply_preview`) and `reply_count`; longer threads paginate.
+    """
+    comments = list(
+        comments_visible_to(user=user, engagement_round=engagement_round)
+        .filter(section=section)
+        .select_related("author", "organisation", "endorsed_by")
+        .annotate(reply_count=Count("replies", distinct=True), flag_count=Count("flags", distinct=True))
+        .order_by("position_start", "created_at", "id")
+    )
+    if not comments:
+        return comments
+    replies = (
+        replies_visible_to(user=user, engagement_round=engagement_round)
+        .filter(comment_id__in=[c.pk for c in comments])
+        .annotate(row=Window(RowNumber(), partition_by=[F("comment_id")], order_by=[F("created_at"), F("id")]))
+        .filter(row__lte=reply_preview)
+    )
+    by_comment: dict[int, list[Reply]] = {}
+    for reply in replies:
+        by_comment.setdefault(reply.comment_id, []).append(reply)
+    for comment in comments:
+        comment.preview_replies = by_comment.get(comment.pk, [])
+    return comments
+
+
+def comment_thread(*, user, comment: Comment) -> QuerySet[Reply]:
+    return replies_visible_to(user=user, engagement_round=comment.round).filter(comment=comment)
+
+
+def delegation_comments(*, user, consultation) -> QuerySet[Comment]:
+    """'My delegation's comments': every comment of the user's organisation in a consultation."""
+    participation = participation_for(user, consultation)
+    if participation is None:
+        return Comment.objects.none()
+    return (
+        Comment.objects.filter(round__consultation=consultation, organisation_id=participation.organisation_id)
+        .select_related("round", "section", "author", "endorsed_by")
+        .annotate(reply_count=Count("replies", distinct=True))
+        .order_by("-updated_at", "-id")
+    )
+
+
+def comment_history(*, comment: Comment):
+    return comment.revisions.select_related("actor").order_by("number")

@@ -1,0 +1,507 @@
+"""Every write to comments: create, edit, submit, withdraw, reply, endorse, moderate, flag.
+
+Each public function checks (the actor may see the comment, has the right, the round is open
+for the actor's organisation at this second, the input is within limits), locks what it
+changes, and then writes, keeping the comment's history. On any refusal nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from audit.services import audit_log
+from consultations.models import EngagementRound, Section
+from consultations.rules import participation_for
+
+from .anchoring import anchor_check
+from .errors import RateLimitedError, RoundClosedError, StaleWriteError
+from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply, ReplyNotice
+from .selectors import comments_visible_to
+
+logger = logging.getLogger(__name__)
+
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class AnchorInput:
+    """What the browser or an API client sends for a selection."""
+
+    exact: str
+    prefix: str = ""
+    suffix: str = ""
+    start: int | None = None
+    end: int | None = None
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def _check_text(field: str, value: str, *, required: bool, label: str) -> str:
+    value = value if value is not None else ""
+    if required and not value.strip():
+        raise ValidationError({field: _("%(label)s cannot be empty.") % {"label": label}})
+    if len(value) > BODY_MAX_LENGTH:
+        raise ValidationError(
+            {
+                field: _("%(label)s is at most %(max)s characters; this one has %(length)s.")
+                % {"label": label, "max": f"{BODY_MAX_LENGTH:,}", "length": f"{len(value):,}"}
+            }
+        )
+    if "\x00" in value:
+        raise ValidationError({field: _("%(label)s contains a NUL character.") % {"label": label}})
+    return value
+
+
+def _check_language(language: str) -> str:
+    language = (language or "").strip()
+    if language and not LANGUAGE_RE.match(language):
+        raise ValidationError({"language": _("Give the language as a code such as en, vi or th.")})
+    return language
+
+
+def _check_type(comment_type: str) -> str:
+    if comment_type not in Comment.Type.values:
+        raise ValidationError({"type": _("The type must be general (ge), technical (te) or editorial (ed).")})
+    return comment_type
+
+
+def _check_round_open(actor, engagement_round: EngagementRound, now: datetime) -> None:
+    participation = participation_for(actor, engagement_round.consultation)
+    org_id = participation.organisation_id if participation else None
+    extensions = {e.organisation_id: e.closes_at for e in engagement_round.extensions.all()}
+    if engagement_round.is_open_for(org_id, now, extensions):
+        return
+    if now < engagement_round.opens_at and engagement_round.state == EngagementRound.State.SCHEDULED:
+        raise RoundClosedError(not_yet_open=True)
+    closed_at = engagement_round.closes_at_for(org_id, extensions)
+    if engagement_round.closed_at and engagement_round.closed_at < closed_at:
+        closed_at = engagement_round.closed_at
+    raise RoundClosedError(closed_at)
+
+
+def _check_visible(actor, comment: Comment) -> None:
+    if not comments_visible_to(user=actor, engagement_round=comment.round).filter(pk=comment.pk).exists():
+        raise Http404
+
+
+def _check_rate(actor) -> None:
+    """At most COMMENT_RATE_PER_MINUTE new comments a minute from one person."""
+    limit = settings.COMMENT_RATE_PER_MINUTE
+    if not limit:
+        return
+    now = int(timezone.now().timestamp())
+    window = now // 60
+    key = f"comment-rate:{actor.pk}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > limit:
+        raise RateLimitedError(retry_after=60 - now % 60)
+
+
+def _check_revision(comment: Comment, expected_revision: int | None) -> None:
+    if expected_revision is not None and expected_revision != comment.revision:
+        raise StaleWriteError()
+
+
+def _resolve_anchor(section: Section, anchor: AnchorInput | None) -> dict:
+    if anchor is None:
+        return {"quote_exact": "", "quote_prefix": "", "quote_suffix": "", "position_start": None, "position_end": None}
+    checked = anchor_check(
+        section.body, exact=anchor.exact, prefix=anchor.prefix, suffix=anchor.suffix, start=anchor.start, end=anchor.end
+    )
+    return {
+        "quote_exact": checked.exact,
+        "quote_prefix": checked.prefix,
+        "quote_suffix": checked.suffix,
+        "position_start": checked.start,
+        "position_end": checked.end,
+    }
+
+
+def _record(comment: Comment, *, actor, action: str) -> None:
+    CommentRevision.objects.create(
+        comment=comment,
+        number=comment.revision,
+        action=action,
+        actor=actor,
+        type=comment.type,
+        status=comment.status,
+        body=comment.body,
+        proposed_change=comment.proposed_change,
+        language=comment.language,
+        quote_exact=comment.quote_exact,
+        position_start=comment.position_start,
+        position_end=comment.position_end,
+    )
+
+
+def _lock(comment: Comment) -> Comment:
+    return (
+        Comment.objects.select_for_update(of=("self",))
+        .select_related("round__consultation", "section")
+        .get(pk=comment.pk)
+    )
+
+
+# --- comments -----------------------------------------------------------------------------
+
+
+def comment_create(
+    *,
+    actor,
+    engagement_round: EngagementRound,
+    section: Section,
+    comment_type: str,
+    body: str,
+    proposed_change: str = "",
+    language: str = "",
+    anchor: AnchorInput | None = None,
+    submit: bool = False,
+) -> Comment:
+    """Write a comment on a section of the version under review, as a draft or submitted."""
+    if not actor.has_perm("consultations.view_consultation", engagement_round.consultation):
+        raise Http404
+    if not actor.has_perm("comments.add_comment", engagement_round):
+        raise PermissionDenied(_("Your role does not comment in this round."))
+    if section.version_id != engagement_round.version_id:
+        raise ValidationError({"section": _("This section belongs to another version than the one under review.")})
+    _check_type(comment_type)
+    body = _check_text("body", body, required=True, label=_("The comment"))
+    proposed_change = _check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
+    language = _check_language(language)
+    anchor_fields = _resolve_anchor(section, anchor)
+    now = timezone.now()
+    _check_round_open(actor, engagement_round, now)
+    _check_rate(actor)
+    participation = participation_for(actor, engagement_round.consultation)
+    with transaction.atomic():
+        status = Comment.Status.SUBMITTED if submit else Comment.Status.DRAFT
+        comment = Comment.objects.create(
+            round=engagement_round,
+            section=section,
+            author=actor,
+            organisation_id=participation.organisation_id,
+            type=comment_type,
+            body=body,
+            proposed_change=proposed_change,
+            language=language,
+            status=status,
+            submitted_at=now if submit else None,
+            **anchor_fields,
+        )
+        _record(
+            comment, actor=actor, action=CommentRevision.Action.SUBMITTED if submit else CommentRevision.Action.CREATED
+        )
+        audit_log(
+            actor=actor,
+            action="comment.submitted" if submit else "comment.created",
+            target=comment,
+            consultation=engagement_round.consultation,
+        )
+    return comment
+
+
+def comment_update(
+    *,
+    actor,
+    comment: Comment,
+    comment_type: str,
+    body: str,
+    proposed_change: str = "",
+    language: str = "",
+    anchor: AnchorInput | None = None,
+    keep_anchor: bool = False,
+    expected_revision: int | None = None,
+) -> Comment:
+    """The author edits a draft or submitted comment while the round is open for them."""
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.change_comment", comment):
+        raise PermissionDenied(_("Only the author can edit this comment."))
+    _check_type(comment_type)
+    body = _check_text("body", body, required=True, label=_("The comment"))
+    proposed_change = _check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
+    language = _check_language(language)
+    anchor_fields = None if keep_anchor else _resolve_anchor(comment.section, anchor)
+    with transaction.atomic():
+        locked = _lock(comment)
+        _check_revision(locked, expected_revision)
+        if locked.status == Comment.Status.WITHDRAWN:
+            raise ValidationError(_("A withdrawn comment can no longer be edited."))
+        _check_round_open(actor, locked.round, timezone.now())
+        locked.type, locked.body, locked.proposed_change, locked.language = (
+            comment_type,
+            body,
+            proposed_change,
+            language,
+        )
+        if anchor_fields is not None:
+            for name, value in anchor_fields.items():
+                setattr(locked, name, value)
+        locked.revision += 1
+        locked.save()
+        _record(locked, actor=actor, action=CommentRevision.Action.EDITED)
+        audit_log(actor=actor, action="comment.edited", target=locked, consultation=locked.round.consultation)
+    return locked
+
+
+def comment_submit(*, actor, comment: Comment, expected_revision: int | None = None) -> Comment:
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.change_comment", comment):
+        raise PermissionDenied(_("Only the author can submit this comment."))
+    with transaction.atomic():
+        locked = _lock(comment)
+        _check_revision(locked, expected_revision)
+        if locked.status != Comment.Status.DRAFT:
+            raise ValidationError(_("Only a draft can be submitted."))
+        now = timezone.now()
+        _check_round_open(actor, locked.round, now)
+        locked.status, locked.submitted_at = Comment.Status.SUBMITTED, now
+        locked.revision += 1
+        locked.save()
+        _record(locked, actor=actor, action=CommentRevision.Action.SUBMITTED)
+        audit_log(actor=actor, action="comment.submitted", target=locked, consultation=locked.round.consultation)
+    return locked
+
+
+def comment_withdraw(*, actor, comment: Comment, expected_revision: int | None = None) -> Comment:
+    """The author withdraws a comment. The record stays; it is no longer part of the feedback."""
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.change_comment", comment):
+        raise PermissionDenied(_("Only the author can withdraw this comment."))
+    with transaction.atomic():
+        locked = _lock(comment)
+        _check_revision(locked, expected_revision)
+        if locked.status == Comment.Status.WITHDRAWN:
+            raise ValidationError(_("This comment is already withdrawn."))
+        now = timezone.now()
+        _check_round_open(actor, locked.round, now)
+        locked.status, locked.withdrawn_at = Comment.Status.WITHDRAWN, now
+        locked.is_endorsed, locked.endorsed_by, locked.endorsed_at = False, None, None
+        locked.revision += 1
+        locked.save()
+        _record(locked, actor=actor, action=CommentRevision.Action.WITHDRAWN)
+        audit_log(actor=actor, action="comment.withdrawn", target=locked, consultation=locked.round.consultation)
+    return locked
+
+
+# --- replies ------------------------------------------------------------------------------
+
+
+def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> Reply:
+    """Reply in a comment's thread; the comment's author hears of it in the next digest."""
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.reply", comment):
+        raise PermissionDenied(_("Your role does not take part in this round."))
+    if comment.status == Comment.Status.WITHDRAWN:
+        raise ValidationError(_("This comment was withdrawn; it takes no more replies."))
+    body = _check_text("body", body, required=True, label=_("The reply"))
+    language = _check_language(language)
+    _check_round_open(actor, comment.round, timezone.now())
+    _check_rate(actor)
+    participation = participation_for(actor, comment.round.consultation)
+    organisation_id = participation.organisation_id if participation else actor.organisation_id
+    if organisation_id is None:
+        raise PermissionDenied(_("Only participants can reply."))
+    with transaction.atomic():
+        reply = Reply.objects.create(
+            comment=comment, author=actor, organisation_id=organisation_id, body=body, language=language
+        )
+        if comment.author_id != actor.pk:
+            ReplyNotice.objects.create(recipient_id=comment.author_id, reply=reply)
+        audit_log(actor=actor, action="comment.replied", target=comment, consultation=comment.round.consultation)
+    return reply
+
+
+# --- national positions -------------------------------------------------------------------
+
+
+def comment_set_endorsed(*, actor, comment: Comment, endorsed: bool) -> Comment:
+    """The focal point puts a delegation's submitted comment into the national position, or takes it out."""
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.endorse_comment", comment):
+        raise PermissionDenied(_("Only your delegation's focal point can endorse comments."))
+    with transaction.atomic():
+        locked = _lock(comment)
+        if locked.status != Comment.Status.SUBMITTED:
+            raise ValidationError(_("Only a submitted comment can be part of the national position."))
+        _check_round_open(actor, locked.round, timezone.now())
+        if locked.is_endorsed == endorsed:
+            return locked
+        locked.is_endorsed = endorsed
+        locked.endorsed_by, locked.endorsed_at = (actor, timezone.now()) if endorsed else (None, None)
+        locked.revision += 1
+        locked.save()
+        audit_log(
+            actor=actor,
+            action="comment.endorsed" if endorsed else "comment.unendorsed",
+            target=locked,
+            consultation=locked.round.consultation,
+        )
+    return locked
+
+
+def national_position_submit(*, actor, engagement_round: EngagementRound, note: str = "") -> NationalPosition:
+    """The focal point submits the delegation's national position: its endorsed comments."""
+    participation = participation_for(actor, engagement_round.consultation)
+    if participation is None:
+        raise Http404
+    if not participation.is_focal_point:
+        raise PermissionDenied(_("Only your delegation's focal point can submit the national position."))
+    note = _check_text("note", note, required=False, label=_("The covering note"))
+    _check_round_open(actor, engagement_round, timezone.now())
+    with transaction.atomic():
+        endorsed = Comment.objects.filter(
+            round=engagement_round,
+            organisation_id=participation.organisation_id,
+            status=Comment.Status.SUBMITTED,
+            is_endorsed=True,
+        ).count()
+        if not endorsed:
+            raise ValidationError(_("Endorse at least one submitted comment before submitting the national position."))
+        position, _created = NationalPosition.objects.update_or_create(
+            round=engagement_round,
+            organisation_id=participation.organisation_id,
+            defaults={"submitted_by": actor, "submitted_at": timezone.now(), "endorsed_count": endorsed, "note": note},
+        )
+        audit_log(
+            actor=actor,
+            action="position.submitted",
+            target=position,
+            consultation=engagement_round.consultation,
+            data={"endorsed": endorsed},
+        )
+    return position
+
+
+# --- moderation ---------------------------------------------------------------------------
+
+
+def comment_hide(*, actor, comment: Comment, reason: str) -> Comment:
+    """The secretariat hides a comment from other participants. It stays in the record, flagged."""
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.moderate_comment", comment):
+        raise PermissionDenied(_("Only the secretariat can hide comments."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for hiding this comment.")})
+    if len(reason) > 500:
+        raise ValidationError({"reason": _("The reason is at most 500 characters.")})
+    with transaction.atomic():
+        locked = _lock(comment)
+        locked.is_hidden, locked.hidden_reason, locked.hidden_by, locked.hidden_at = True, reason, actor, timezone.now()
+        locked.revision += 1
+        locked.save()
+        CommentFlag.objects.filter(comment=locked, resolved_at__isnull=True).update(
+            resolved_at=timezone.now(), resolved_by=actor
+        )
+        audit_log(
+            actor=actor,
+            action="comment.hidden",
+            target=locked,
+            consultation=locked.round.consultation,
+            data={"reason": reason},
+        )
+    return locked
+
+
+def comment_unhide(*, actor, comment: Comment) -> Comment:
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.moderate_comment", comment):
+        raise PermissionDenied(_("Only the secretariat can hide comments."))
+    with transaction.atomic():
+        locked = _lock(comment)
+        locked.is_hidden, locked.hidden_reason, locked.hidden_by, locked.hidden_at = False, "", None, None
+        locked.revision += 1
+        locked.save()
+        audit_log(actor=actor, action="comment.unhidden", target=locked, consultation=locked.round.consultation)
+    return locked
+
+
+def comment_flag(*, actor, comment: Comment, reason: str) -> CommentFlag:
+    """A participant asks the secretariat to look at a comment."""
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.flag_comment", comment):
+        raise PermissionDenied(_("Your role does not take part in this round."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say briefly why the secretariat should look at this comment.")})
+    if len(reason) > 500:
+        raise ValidationError({"reason": _("The reason is at most 500 characters.")})
+    with transaction.atomic():
+        flag, created = CommentFlag.objects.get_or_create(
+            comment=comment, flagged_by=actor, defaults={"reason": reason}
+        )
+        if not created:
+            raise ValidationError(_("You have already flagged this comment."))
+        audit_log(actor=actor, action="comment.flagged", target=comment, consultation=comment.round.consultation)
+    return flag
+
+
+# --- reply digests ------------------------------------------------------------------------
+
+
+def reply_digests_send(*, now: datetime | None = None) -> int:
+    """Send one e-mail per person listing the replies to their comments since the last digest.
+
+    A person's digest goes out once their oldest pending notice is REPLY_DIGEST_DELAY_MINUTES
+    old, so a busy thread makes one e-mail, not one per reply. Notices are locked while the
+    digest is sent (skip_locked: a second worker moves on); a failed send leaves them pending.
+    """
+    now = now or timezone.now()
+    threshold = now - timedelta(minutes=settings.REPLY_DIGEST_DELAY_MINUTES)
+    recipients = (
+        ReplyNotice.objects.filter(sent_at__isnull=True, created_at__lte=threshold)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    sent = 0
+    for recipient_id in list(recipients):
+        with transaction.atomic():
+            notices = list(
+                ReplyNotice.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(recipient_id=recipient_id, sent_at__isnull=True)
+                .select_related(
+                    "reply__comment__round__consultation", "reply__comment__section", "reply__author", "recipient"
+                )
+                .order_by("created_at")
+            )
+            if not notices:
+                continue
+            _send_digest(notices)
+            ReplyNotice.objects.filter(pk__in=[n.pk for n in notices]).update(sent_at=now)
+            sent += 1
+    return sent
+
+
+def _send_digest(notices: list[ReplyNotice]) -> None:
+    recipient = notices[0].recipient
+    items = []
+    for notice in notices:
+        reply = notice.reply
+        comment = reply.comment
+        path = reverse("comments:detail", args=[comment.round.consultation.slug, comment.pk])
+        items.append({"reply": reply, "comment": comment, "url": settings.SITE_URL.rstrip("/") + path})
+    context = {"user": recipient, "items": items, "count": len(items)}
+    with translation.override(settings.LANGUAGE_CODE), timezone.override(recipient.time_zone or settings.TIME_ZONE):
+        subject = render_to_string("comments/email/reply_digest_subject.txt", context).strip()
+        body = render_to_string("comments/email/reply_digest.txt", context)
+    send_mail(subject, body, None, [recipient.email])
