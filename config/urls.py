@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("me/", include("accounts.urls")),
     path("consultations/", include("consultations.urls")),
+    path("consultations/", include("comments.urls")),
     path("admin/", admin.site.urls),
 ]
 

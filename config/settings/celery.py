@@ -27,4 +27,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consultations.tasks.advance_rounds",
         "schedule": timedelta(seconds=ROUND_TICK_SECONDS),
     },
+    "reply-digests": {
+        "task": "comments.tasks.send_reply_digests",
+        "schedule": timedelta(minutes=1),
+    },
 }

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from .views import section, thread
+
+app_name = "comments"
+
+urlpatterns = [
+    # Writing on a section of the version under review (section page lives in consultations:section)
+    path("<slug:slug>/rounds/<int:round_id>/sections/<str:key>/comments/", section.comment_create, name="create"),
+    path("<slug:slug>/comments/<int:pk>/edit/", section.comment_edit, name="edit"),
+    path("<slug:slug>/comments/<int:pk>/submit/", section.comment_submit, name="submit"),
+    path("<slug:slug>/comments/<int:pk>/withdraw/", section.comment_withdraw, name="withdraw"),
+    # Threads, national positions, moderation
+    path("<slug:slug>/comments/<int:pk>/", thread.comment_detail, name="detail"),
+    path("<slug:slug>/comments/<int:pk>/replies/", thread.reply_list, name="replies"),
+    path("<slug:slug>/comments/<int:pk>/reply/", thread.reply_create, name="reply"),
+    path("<slug:slug>/comments/<int:pk>/endorse/", thread.comment_endorse, name="endorse"),
+    path("<slug:slug>/comments/<int:pk>/flag/", thread.comment_flag, name="flag"),
+    path("<slug:slug>/comments/<int:pk>/hide/", thread.comment_hide, name="hide"),
+    path("<slug:slug>/comments/<int:pk>/unhide/", thread.comment_unhide, name="unhide"),
+    path("<slug:slug>/my-delegation/", thread.delegation_comments, name="mine"),
+    path("<slug:slug>/rounds/<int:round_id>/position/", thread.national_position, name="position"),
+]
