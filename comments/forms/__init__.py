@@ -1,0 +1,1 @@
+"""Forms for comment pages: shape only; rules live in comments/services.py."""
