@@ -68,7 +68,14 @@ class OrganisationAdmin(admin.ModelAdmin):
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
     list_display = (
-        "email", "consultation", "organisation", "role", "is_focal_point", "created_at", "expires_at", "accepted_at"
+        "email",
+        "consultation",
+        "organisation",
+        "role",
+        "is_focal_point",
+        "created_at",
+        "expires_at",
+        "accepted_at",
     )
     list_filter = ("role", "consultation")
     list_select_related = ("consultation", "organisation")
@@ -76,12 +83,29 @@ class InvitationAdmin(admin.ModelAdmin):
     # Invitations are made on the consultation's participants page, through the service that
     # checks the organisation and role and audits it. Here an admin can only extend or resend one.
     fields = (
-        "email", "consultation", "organisation", "role", "is_focal_point", "token", "invited_by",
-        "created_at", "expires_at", "accepted_at", "accepted_by",
+        "email",
+        "consultation",
+        "organisation",
+        "role",
+        "is_focal_point",
+        "token",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
     )
     readonly_fields = (
-        "email", "consultation", "organisation", "role", "is_focal_point", "token", "invited_by",
-        "created_at", "accepted_at", "accepted_by",
+        "email",
+        "consultation",
+        "organisation",
+        "role",
+        "is_focal_point",
+        "token",
+        "invited_by",
+        "created_at",
+        "accepted_at",
+        "accepted_by",
     )
     date_hierarchy = "created_at"
     actions = ["resend_invitation"]

@@ -16,10 +16,12 @@ class UserTimezoneMiddleware:
 
     def __call__(self, request):
         tz_name = getattr(request.user, "time_zone", "") if request.user.is_authenticated else ""
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(tz_name)) if tz_name else timezone.deactivate()
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            timezone.deactivate()
+        timezone.deactivate()
+        if tz_name:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(tz_name))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                pass  # an unknown zone falls back to the site's time zone
         return self.get_response(request)
 
 
@@ -36,7 +38,11 @@ class StaffMfaMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if settings.REQUIRE_STAFF_MFA and request.user.is_authenticated and not request.path.startswith(self.allowed_prefixes):
+        if (
+            settings.REQUIRE_STAFF_MFA
+            and request.user.is_authenticated
+            and not request.path.startswith(self.allowed_prefixes)
+        ):
             from .selectors import user_must_set_up_mfa
 
             if user_must_set_up_mfa(user=request.user):

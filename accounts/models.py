@@ -117,9 +117,7 @@ class Invitation(models.Model):
     """An invitation of an e-mail address into a consultation, with organisation and role."""
 
     email = models.EmailField(_("e-mail address"))
-    consultation = models.ForeignKey(
-        "consultations.Consultation", on_delete=models.CASCADE, related_name="invitations"
-    )
+    consultation = models.ForeignKey("consultations.Consultation", on_delete=models.CASCADE, related_name="invitations")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="invitations")
     role = models.CharField(_("role"), max_length=20, choices=Organisation.Kind.choices)
     is_focal_point = models.BooleanField(_("focal point"), default=False)

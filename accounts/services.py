@@ -34,8 +34,10 @@ def invitation_create(
         raise ValidationError({"role": _("Unknown role.")})
     if role != organisation.kind:
         raise ValidationError(
-            {"role": _("The role must match the organisation: %(org)s is a %(kind)s.")
-             % {"org": organisation.name, "kind": organisation.get_kind_display()}}
+            {
+                "role": _("The role must match the organisation: %(org)s is a %(kind)s.")
+                % {"org": organisation.name, "kind": organisation.get_kind_display()}
+            }
         )
     if is_focal_point and role != Role.MEMBER_STATE:
         raise ValidationError({"is_focal_point": _("Only a member state delegate can be its focal point.")})
@@ -43,8 +45,10 @@ def invitation_create(
         existing = User.objects.select_for_update().filter(email__iexact=email).first()
         if existing and existing.organisation_id and existing.organisation_id != organisation.pk:
             raise ValidationError(
-                {"email": _("%(email)s already belongs to %(org)s; a person acts for one organisation.")
-                 % {"email": email, "org": existing.organisation.name}}
+                {
+                    "email": _("%(email)s already belongs to %(org)s; a person acts for one organisation.")
+                    % {"email": email, "org": existing.organisation.name}
+                }
             )
         pending_elsewhere = (
             Invitation.objects.filter(email__iexact=email, accepted_at__isnull=True, expires_at__gt=timezone.now())
@@ -54,8 +58,10 @@ def invitation_create(
         )
         if pending_elsewhere:
             raise ValidationError(
-                {"email": _("%(email)s already has a pending invitation for %(org)s.")
-                 % {"email": email, "org": pending_elsewhere.organisation.name}}
+                {
+                    "email": _("%(email)s already has a pending invitation for %(org)s.")
+                    % {"email": email, "org": pending_elsewhere.organisation.name}
+                }
             )
         if existing and Participation.objects.filter(consultation=consultation, user=existing).exists():
             raise ValidationError({"email": _("%(email)s already takes part in this consultation.") % {"email": email}})
@@ -83,17 +89,28 @@ def invitation_create(
 def invitation_accept(*, token: str, user=None, password: str = "", full_name: str = "") -> tuple[Invitation, User]:
     """Accept an invitation: a newcomer sets a password; a known person must be logged in as themself."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("consultation", "organisation").filter(token=token).first()
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("consultation", "organisation")
+            .filter(token=token)
+            .first()
+        )
         if invitation is None or not invitation.is_usable():
-            raise ValidationError(_("This invitation has expired or was already used. Ask the secretariat for a new one."))
+            raise ValidationError(
+                _("This invitation has expired or was already used. Ask the secretariat for a new one.")
+            )
         existing = User.objects.filter(email__iexact=invitation.email).first()
         if existing is not None:
             if user is None or user.pk != existing.pk:
-                raise PermissionDenied(_("Log in as %(email)s to accept this invitation.") % {"email": invitation.email})
+                raise PermissionDenied(
+                    _("Log in as %(email)s to accept this invitation.") % {"email": invitation.email}
+                )
             person = existing
         else:
             if user is not None and user.is_authenticated:
-                raise PermissionDenied(_("This invitation is for %(email)s. Log out first.") % {"email": invitation.email})
+                raise PermissionDenied(
+                    _("This invitation is for %(email)s. Log out first.") % {"email": invitation.email}
+                )
             candidate = User(email=invitation.email, full_name=full_name.strip(), organisation=invitation.organisation)
             validate_password(password, user=candidate)
             person = User.objects.create_user(

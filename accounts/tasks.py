@@ -11,7 +11,9 @@ from .models import Invitation
 
 @shared_task(name="accounts.tasks.send_invitation", autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
 def send_invitation(invitation_id: int) -> bool:
-    invitation = Invitation.objects.select_related("consultation", "organisation", "invited_by").filter(pk=invitation_id).first()
+    invitation = (
+        Invitation.objects.select_related("consultation", "organisation", "invited_by").filter(pk=invitation_id).first()
+    )
     if invitation is None or invitation.accepted_at is not None:
         return False
     context = {

@@ -7,7 +7,9 @@ from django.db import models
 from .models import AuditEntry
 
 
-def audit_log(*, actor, action: str, target: models.Model, consultation=None, data: dict[str, Any] | None = None) -> AuditEntry:
+def audit_log(
+    *, actor, action: str, target: models.Model, consultation=None, data: dict[str, Any] | None = None
+) -> AuditEntry:
     return AuditEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         action=action,

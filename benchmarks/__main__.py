@@ -65,7 +65,7 @@ def bench_version_page():
         with CaptureQueriesContext(connection) as queries:
             client.get(url)
         query_count = len(queries)
-        results[size] = (_median_seconds(lambda: client.get(url)), query_count)
+        results[size] = (_median_seconds(lambda c=client, u=url: c.get(u)), query_count)
     ratio = results[500][0] / results[10][0]
     same_queries = results[10][1] == results[500][1]
     print(f"     version page queries: {results[10][1]} at 10 sections, {results[500][1]} at 500")

@@ -304,3 +304,6 @@ class RoundNotice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["round", "user", "kind"], name="one_notice_per_kind"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.user_id} for round {self.round_id}"

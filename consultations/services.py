@@ -115,8 +115,12 @@ def round_schedule(
             version=version, state__in=[EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN]
         ).exists():
             raise ValidationError(
-                _("Version %(number)s already has a scheduled or open round. Close it before scheduling another.")
-                % {"number": version.number}
+                {
+                    "version": _(
+                        "Version %(number)s already has a scheduled or open round. Close it before scheduling another."
+                    )
+                    % {"number": version.number}
+                }
             )
         engagement_round = EngagementRound.objects.create(
             consultation=consultation,
@@ -216,8 +220,10 @@ def round_extend(
             raise ValidationError(_("This round has closed; it can no longer be extended."))
         if closes_at <= locked.closes_at:
             raise ValidationError(
-                {"closes_at": _("An extension must end after the round closes (%(closes_at)s).")
-                 % {"closes_at": date_format(timezone.localtime(locked.closes_at), "DATETIME_FORMAT")}}
+                {
+                    "closes_at": _("An extension must end after the round closes (%(closes_at)s).")
+                    % {"closes_at": date_format(timezone.localtime(locked.closes_at), "DATETIME_FORMAT")}
+                }
             )
         extension, _created = RoundExtension.objects.update_or_create(
             round=locked,
@@ -272,7 +278,12 @@ def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
             ).update(state=EngagementRound.State.OPEN, opened_at=now)
             if claimed:
                 engagement_round = EngagementRound.objects.select_related("consultation").get(pk=round_id)
-                audit_log(actor=None, action="round.opened", target=engagement_round, consultation=engagement_round.consultation)
+                audit_log(
+                    actor=None,
+                    action="round.opened",
+                    target=engagement_round,
+                    consultation=engagement_round.consultation,
+                )
                 _queue_notice(round_id, RoundNotice.OPENED)
                 opened.append(round_id)
     for round_id in EngagementRound.objects.due_to_close(now).values_list("pk", flat=True):
@@ -282,7 +293,12 @@ def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
             ).update(state=EngagementRound.State.CLOSED, closed_at=now)
             if claimed:
                 engagement_round = EngagementRound.objects.select_related("consultation").get(pk=round_id)
-                audit_log(actor=None, action="round.closed", target=engagement_round, consultation=engagement_round.consultation)
+                audit_log(
+                    actor=None,
+                    action="round.closed",
+                    target=engagement_round,
+                    consultation=engagement_round.consultation,
+                )
                 closed.append(round_id)
     return {"opened": opened, "closed": closed}
 
@@ -308,9 +324,9 @@ def reminders_due(*, now: datetime | None = None) -> list[tuple[int, str]]:
     """
     now = now or timezone.now()
     due = set()
-    rounds = EngagementRound.objects.filter(
-        state=EngagementRound.State.OPEN, final_closes_at__gt=now
-    ).prefetch_related("extensions")
+    rounds = EngagementRound.objects.filter(state=EngagementRound.State.OPEN, final_closes_at__gt=now).prefetch_related(
+        "extensions"
+    )
     for engagement_round in rounds:
         for deadline in [engagement_round.closes_at] + [e.closes_at for e in engagement_round.extensions.all()]:
             kind = reminder_kind_due(deadline, now)
@@ -327,7 +343,9 @@ def round_notices_send(*, round_id: int, kind: str, now: datetime | None = None)
     """
     now = now or timezone.now()
     engagement_round = (
-        EngagementRound.objects.select_related("consultation", "version").prefetch_related("extensions").get(pk=round_id)
+        EngagementRound.objects.select_related("consultation", "version")
+        .prefetch_related("extensions")
+        .get(pk=round_id)
     )
     participations = Participation.objects.filter(consultation=engagement_round.consultation).select_related(
         "user", "organisation"
@@ -473,7 +491,9 @@ def version_create(
         if not draft.heading.strip():
             raise ValidationError(_("Every section needs a heading."))
         if len(draft.heading) > 300:
-            raise ValidationError(_("A section heading is at most 300 characters: “%(heading)s…”") % {"heading": draft.heading[:60]})
+            raise ValidationError(
+                _("A section heading is at most 300 characters: “%(heading)s…”") % {"heading": draft.heading[:60]}
+            )
     with transaction.atomic():
         Consultation.objects.select_for_update().get(pk=consultation.pk)
         if consultation.versions.filter(number=number.strip()).exists():
@@ -594,7 +614,9 @@ def section_update(*, actor, section: Section, heading: str, body: str, number: 
     return locked
 
 
-def section_add(*, actor, version: DraftVersion, parent: Section | None, heading: str, number: str = "", body: str = "") -> Section:
+def section_add(
+    *, actor, version: DraftVersion, parent: Section | None, heading: str, number: str = "", body: str = ""
+) -> Section:
     """Add a section as the last child of `parent` (or as a last top-level component)."""
     if parent is not None and parent.version_id != version.pk:
         raise ValidationError(_("The parent section belongs to another version."))
@@ -604,7 +626,9 @@ def section_add(*, actor, version: DraftVersion, parent: Section | None, heading
         _require(actor, "consultations.manage_versions", version.consultation)
         locked_version = DraftVersion.objects.select_for_update().get(pk=version.pk)
         if locked_version.is_published:
-            raise ValidationError(_("Version %(number)s is published and can no longer change.") % {"number": version.number})
+            raise ValidationError(
+                _("Version %(number)s is published and can no longer change.") % {"number": version.number}
+            )
         sections = list(version.sections.all())
         # Insert after the parent's last descendant, keeping document order.
         insert_after = 0
@@ -671,7 +695,9 @@ def section_tree(sections: list[Section]) -> list[SectionNode]:
     return roots
 
 
-def ensure_participation(*, consultation: Consultation, user, organisation: Organisation, role: str, is_focal_point: bool) -> Participation:
+def ensure_participation(
+    *, consultation: Consultation, user, organisation: Organisation, role: str, is_focal_point: bool
+) -> Participation:
     """Add a participation (used by invitation acceptance and the demo seed)."""
     try:
         with transaction.atomic():

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", reading.consultation_list, name="list"),
     path("<slug:slug>/", reading.consultation_detail, name="detail"),
     path("<slug:slug>/versions/<str:number>/", reading.version_read, name="version"),
+    # "add" before the section read route, which would otherwise take it for a section key
+    path("<slug:slug>/versions/<str:number>/sections/add/", versions.section_add, name="section_add"),
     path("<slug:slug>/versions/<str:number>/sections/<str:key>/", reading.section_read, name="section"),
     # Secretariat: consultation windows and participants
     path("<slug:slug>/manage/", manage.manage_overview, name="manage"),
@@ -22,7 +24,6 @@ urlpatterns = [
     path("<slug:slug>/versions/<str:number>/copy/", versions.version_copy, name="version_copy"),
     path("<slug:slug>/versions/<str:number>/edit/", versions.version_edit, name="version_edit"),
     path("<slug:slug>/versions/<str:number>/publish/", versions.version_publish, name="version_publish"),
-    path("<slug:slug>/versions/<str:number>/sections/add/", versions.section_add, name="section_add"),
     path(
         "<slug:slug>/versions/<str:number>/sections/<str:key>/edit/", versions.section_edit, name="section_edit"
     ),

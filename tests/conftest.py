@@ -156,20 +156,45 @@ def version(consultation):
     """Published version 0.1 with a component, a chapter and two clauses."""
     version = factories.DraftVersionFactory(consultation=consultation, number="0.1", major=0, minor=1)
     component = factories.SectionFactory(
-        version=version, key="outcomes", kind=Section.Kind.COMPONENT, number="1", heading="Strategic outcomes",
-        body="", position=1, depth=0,
+        version=version,
+        key="outcomes",
+        kind=Section.Kind.COMPONENT,
+        number="1",
+        heading="Strategic outcomes",
+        body="",
+        position=1,
+        depth=0,
     )
     chapter = factories.SectionFactory(
-        version=version, parent=component, key="infra", kind=Section.Kind.CHAPTER, number="1.1",
-        heading="Seamless and inclusive digital infrastructure", body="", position=2, depth=1,
+        version=version,
+        parent=component,
+        key="infra",
+        kind=Section.Kind.CHAPTER,
+        number="1.1",
+        heading="Seamless and inclusive digital infrastructure",
+        body="",
+        position=2,
+        depth=1,
     )
     factories.SectionFactory(
-        version=version, parent=chapter, key="infra-5g", number="1.1.1", heading="5G and 6G networks",
-        body="Member states will extend 5G coverage to all urban areas by 2028.", position=3, depth=2,
+        version=version,
+        parent=chapter,
+        key="infra-5g",
+        number="1.1.1",
+        heading="5G and 6G networks",
+        body="Member states will extend 5G coverage to all urban areas by 2028.",
+        position=3,
+        depth=2,
     )
     factories.SectionFactory(
-        version=version, parent=chapter, key="infra-dc", number="1.1.2", heading="Data centres",
-        body="Regional data centres will run on renewable energy.", position=4, depth=2,
+        version=version,
+        parent=chapter,
+        key="infra-dc",
+        number="1.1.2",
+        heading="Data centres",
+        body="Regional data centres will run on renewable energy.",
+        position=4,
+        depth=2,
     )
     return version
 

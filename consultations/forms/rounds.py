@@ -68,9 +68,9 @@ class RoundForm(RoundWindowMixin):
 
     def __init__(self, *args, consultation: Consultation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["version"].queryset = consultation.versions.filter(
-            status=DraftVersion.Status.PUBLISHED
-        ).order_by("-major", "-minor")
+        self.fields["version"].queryset = consultation.versions.filter(status=DraftVersion.Status.PUBLISHED).order_by(
+            "-major", "-minor"
+        )
         self.fields["version"].label_from_instance = lambda v: _("Version %(number)s") % {"number": v.number}
 
 

@@ -155,9 +155,7 @@ def round_close(request, slug, pk):
         slug,
         pk,
         action=services.round_close_now,
-        question=_(
-            "Close “%(title)s” now? Comments freeze for every organisation, including those with an extension."
-        ),
+        question=_("Close “%(title)s” now? Comments freeze for every organisation, including those with an extension."),
         done=_("Round “%(title)s” is closed."),
         button=_("Close now"),
         danger=True,
@@ -172,7 +170,9 @@ def round_extend(request, slug, pk):
     form = ExtensionForm(request.POST or None, consultation=consultation)
     if request.method == "POST" and form.is_valid():
         try:
-            extension = services.round_extend(actor=request.user, engagement_round=engagement_round, **form.cleaned_data)
+            extension = services.round_extend(
+                actor=request.user, engagement_round=engagement_round, **form.cleaned_data
+            )
         except ValidationError as exc:
             _show_errors(form, exc)
         else:

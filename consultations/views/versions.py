@@ -12,7 +12,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from .. import selectors, services
@@ -48,6 +50,11 @@ def _show_error(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def _published_message(version: DraftVersion) -> str:
+    message = _("Version %(number)s is published and can no longer change. Start the next version to edit it.")
+    return message % {"number": version.number}
 
 
 def _next_number(consultation) -> str:
@@ -138,6 +145,8 @@ def version_edit(request, slug, number):
 def version_publish(request, slug, number):
     consultation, version = _version_for_manager(request, slug, number)
     errors = []
+    if version.is_published and request.method == "GET":
+        errors = [_("Version %(number)s is already published.") % {"number": version.number}]
     if request.method == "POST":
         try:
             services.version_publish(actor=request.user, version=version)
@@ -157,14 +166,13 @@ def version_publish(request, slug, number):
         ),
         "confirm_label": _("Publish"),
         "danger": False,
+        "blocked": version.is_published,
         "cancel_url": _edit_url(consultation, version),
     }
     return render(request, "consultations/versions/confirm.html", context)
 
 
 def _edit_url(consultation, version) -> str:
-    from django.urls import reverse
-
     return reverse("consultations:version_edit", args=[consultation.slug, version.number])
 
 
@@ -234,6 +242,8 @@ def section_delete(request, slug, number, key):
     consultation, version = _version_for_manager(request, slug, number)
     section = _section_of(version, key)
     errors = []
+    if version.is_published and request.method == "GET":
+        errors = [_published_message(version)]
     if request.method == "POST":
         try:
             services.section_delete(actor=request.user, section=section)
@@ -245,7 +255,11 @@ def section_delete(request, slug, number, key):
     label = f"{section.number} {section.heading}".strip()
     descendants = _descendant_count(selectors.sections_of_version(version=version), section)
     if descendants:
-        explanation = _("Its %(count)s subsections and their text are deleted with it.") % {"count": descendants}
+        explanation = ngettext(
+            "Its %(count)s subsection is deleted with it.",
+            "Its %(count)s subsections are deleted with it.",
+            descendants,
+        ) % {"count": descendants}
     else:
         explanation = _("Its text is deleted with it.")
     context = {
@@ -256,6 +270,7 @@ def section_delete(request, slug, number, key):
         "explanation": explanation,
         "confirm_label": _("Delete"),
         "danger": True,
+        "blocked": version.is_published,
         "cancel_url": _edit_url(consultation, version),
     }
     return render(request, "consultations/versions/confirm.html", context)

@@ -106,7 +106,9 @@ def test_invitation_link_works_only_once(client, vn_invitation):
     assert page.status_code == 410
     assert "already been accepted" in page.content.decode()
 
-    again = client.post(path, {"full_name": "Someone Else", "password1": "another-pass-2031", "password2": "another-pass-2031"})
+    again = client.post(
+        path, {"full_name": "Someone Else", "password1": "another-pass-2031", "password2": "another-pass-2031"}
+    )
     assert again.status_code == 410
     person.refresh_from_db()
     assert person.full_name == "Nguyen Thi Lan"
