@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -216,7 +217,12 @@ def round_extend(
         raise ValidationError({"organisation": _("This organisation does not take part in the consultation.")})
     with transaction.atomic():
         locked = EngagementRound.objects.select_for_update().get(pk=engagement_round.pk)
-        if locked.state not in (EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN):
+        # Checked against the clock too: a round past its deadline is closed even if beat
+        # has not marked it yet, and an extension must not reopen it.
+        if (
+            locked.state not in (EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN)
+            or locked.final_closes_at <= timezone.now()
+        ):
             raise ValidationError(_("This round has closed; it can no longer be extended."))
         if closes_at <= locked.closes_at:
             raise ValidationError(
@@ -434,26 +440,38 @@ def _normalise(text: str) -> str:
 def _assign_keys(drafts: list[SectionDraft], previous: DraftVersion | None) -> None:
     """Give each new section the key of the same section in the previous version.
 
-    A section is the same when its clause number and heading both match, or failing that its
-    heading alone, or its clause number alone; anything else is new and gets a fresh key.
+    Keys the caller already set (a copy of a version) are kept. Otherwise a section is the
+    same when its clause number and heading both match, or failing that its heading alone,
+    or its clause number alone. The strongest kind of match is made across the whole
+    document before a weaker one is tried, so a clause inserted before others does not take
+    the keys of the clauses it pushes down. Anything else is new and gets a fresh key.
     """
-    by_both, by_heading, by_number = {}, {}, {}
+    by_both: dict[tuple[str, str], list[str]] = defaultdict(list)
+    by_heading: dict[str, list[str]] = defaultdict(list)
+    by_number: dict[str, list[str]] = defaultdict(list)
     if previous is not None:
-        for number, heading, key in previous.sections.values_list("number", "heading", "key"):
-            by_both.setdefault((number, _normalise(heading)), key)
-            by_heading.setdefault(_normalise(heading), key)
+        for number, heading, key in previous.sections.order_by("position").values_list("number", "heading", "key"):
+            by_both[(number, _normalise(heading))].append(key)
+            by_heading[_normalise(heading)].append(key)
             if number:
-                by_number.setdefault(number, key)
-    used: set[str] = set()
+                by_number[number].append(key)
+    used = {draft.key for draft in drafts if draft.key}
+    matchers = (
+        lambda d: by_both.get((d.number, _normalise(d.heading)), []),
+        lambda d: by_heading.get(_normalise(d.heading), []),
+        lambda d: by_number.get(d.number, []) if d.number else [],
+    )
+    for match in matchers:
+        for draft in drafts:
+            if draft.key:
+                continue
+            key = next((k for k in match(draft) if k not in used), None)
+            if key:
+                draft.key = key
+                used.add(key)
     for draft in drafts:
-        candidates = [
-            by_both.get((draft.number, _normalise(draft.heading))),
-            by_heading.get(_normalise(draft.heading)),
-            by_number.get(draft.number) if draft.number else None,
-        ]
-        key = next((c for c in candidates if c and c not in used), None)
-        draft.key = key or secrets.token_hex(6)
-        used.add(draft.key)
+        if not draft.key:
+            draft.key = secrets.token_hex(6)
 
 
 def _flatten(tree: list[SectionDraft]) -> list[tuple[SectionDraft, SectionDraft | None, int]]:
@@ -555,6 +573,7 @@ def version_copy_for_editing(*, actor, source: DraftVersion, number: str, change
             level=node.section.depth + 1,
             number=node.section.number,
             body=node.section.body,
+            key=node.section.key,
             children=[to_draft(child) for child in node.children],
         )
 

@@ -35,7 +35,10 @@ def _round_rows(request, consultation, rounds):
                 "extended": my_deadline != engagement_round.closes_at,
                 "open_for_me": engagement_round.is_open_for(org_id, now, extensions),
                 "may_comment": request.user.is_staff
-                or (selectors.viewer_role(user=request.user, consultation=consultation) in engagement_round.commenting_roles),
+                or (
+                    selectors.viewer_role(user=request.user, consultation=consultation)
+                    in engagement_round.commenting_roles
+                ),
             }
         )
     return rows

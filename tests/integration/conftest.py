@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from kombu import pools
 from django.conf import settings
+from kombu import pools
 
 from config.celery import app as celery_app
 
@@ -108,8 +108,6 @@ def celery_worker(django_db_setup, tmp_path_factory) -> Iterator[LiveWorker]:
         "CELERY_RESULT_BACKEND": broker_url,
         # Four slashes: django-environ drops the first character of the path.
         "EMAIL_URL": f"filemail:///{mail_dir}",
-        # local.py picks the backend from EMAIL_BACKEND, whatever EMAIL_URL says.
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "SITE_URL": WORKER_SITE_URL,
         "PYTHONPATH": str(REPO_ROOT),
         "DJANGO_DEBUG": "false",
@@ -117,9 +115,23 @@ def celery_worker(django_db_setup, tmp_path_factory) -> Iterator[LiveWorker]:
     _flush_redis(broker_url)
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [str(CELERY_BIN), "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", name],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                str(CELERY_BIN),
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                name,
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     worker = LiveWorker(process, name, log_path, mail_dir)
     try:
@@ -132,7 +144,9 @@ def celery_worker(django_db_setup, tmp_path_factory) -> Iterator[LiveWorker]:
                 if any(name in reply for reply in replies):
                     break
                 if time.monotonic() > deadline:
-                    pytest.fail(f"The Celery worker did not answer a ping within {WORKER_START_TIMEOUT} s:\n{worker.log()}")
+                    pytest.fail(
+                        f"The Celery worker did not answer a ping within {WORKER_START_TIMEOUT} s:\n{worker.log()}"
+                    )
         yield worker
     finally:
         process.terminate()
