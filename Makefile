@@ -50,7 +50,7 @@ format: $(STAMP)
 
 ## make messages: refresh the translation catalogues, then compile them
 messages: $(STAMP)
-	$(PY) manage.py makemessages --all --no-obsolete --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=node_modules
 	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: $(STAMP)
