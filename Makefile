@@ -25,7 +25,7 @@ seed: migrate
 ## make run: set everything up, seed the demo consultation, serve on http://127.0.0.1:8000
 run: seed
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@$(PY) manage.py demo_accounts
+	@$(PY) manage.py demo_accounts --url http://$(HOST):$(PORT)/
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
