@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
     path("me/", include("accounts.urls")),
     path("consultations/", include("consultations.urls")),
     path("consultations/", include("comments.urls")),

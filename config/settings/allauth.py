@@ -20,3 +20,7 @@ MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="Consultation platform")
 
 # Secretariat and admin accounts must set up TOTP before they can do anything else.
 REQUIRE_STAFF_MFA = env.bool("REQUIRE_STAFF_MFA", default=False)
+
+# Headless API (used by app clients of /api/v1/): session tokens in X-Session-Token.
+HEADLESS_CLIENTS = ("browser", "app")
+HEADLESS_SERVE_SPECIFICATION = False

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.headless",
     "rules.apps.AutodiscoverRulesConfig",
     "django_htmx",
     "rest_framework",
