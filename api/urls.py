@@ -1,0 +1,3 @@
+"""REST API v1 and its OpenAPI schema (being written)."""
+
+urlpatterns: list = []
