@@ -702,7 +702,7 @@ def seed_demo(*, now: datetime | None = None) -> dict:
         raise DemoSeedNotAllowed(REFUSAL)
     now = now or timezone.now()
     created = dict.fromkeys(
-        ["organisations", "users", "participations", "consultations", "phases", "versions", "rounds"], 0
+        ["organisations", "users", "participations", "consultations", "phases", "versions", "rounds", "comments"], 0
     )
     with transaction.atomic():
         organisations = _ensure_organisations(created)
@@ -714,6 +714,10 @@ def seed_demo(*, now: datetime | None = None) -> dict:
         versions = _ensure_versions(consultation, admin, now, created)
         for spec in ROUNDS:
             _ensure_round(spec, versions[spec.version], admin, now, created)
+        # Imported here: comments depends on consultations, not the other way round.
+        from comments.demo import seed_comments
+
+        created["comments"] = seed_comments(consultation=consultation, users=users)
     return {"consultation": consultation.slug, "created": created}
 
 
