@@ -79,9 +79,10 @@ def anchor_check(
     if len(exact) > len(text):
         raise ValidationError({"quote_exact": _("The selected passage is longer than the section text.")})
     if start is not None:
-        if end is None or start < 0 or end <= start or end > len(text):
+        if end is None or start < 0 or end <= start or start >= len(text):
             raise ValidationError({"position_start": _("The selection lies outside the section text.")})
-        if text[start:end] == exact:
+        # An end a little past the text is tolerated: the quote may still be found nearby.
+        if end <= len(text) and text[start:end] == exact:
             return anchor_at(text, start, end)
     candidates = _occurrences(text, exact)
     if start is not None:

@@ -15,7 +15,7 @@ class RoundClosedError(ValidationError):
         if not_yet_open:
             message = _("This round is not open yet. Nothing was saved.")
         elif closed_at is not None:
-            message = _("This round closed for your organisation on %(when)s. Nothing was saved.") % {
+            message = _("This round closed for your organisation (%(when)s). Nothing was saved.") % {
                 "when": date_format(timezone.localtime(closed_at), "DATETIME_FORMAT")
             }
         else:

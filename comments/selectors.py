@@ -7,7 +7,8 @@ The rules (docs/roles_and_permissions.md):
   submitted comments only when the round's visibility policy allows it (live: at once;
   after_close: once the round has closed for everyone; secretariat_only: never) and their
   role is one the round admits;
-* a comment the secretariat hid is seen only by the secretariat and the author's organisation.
+* a comment the secretariat hid is seen only by the organisers (secretariat, consultants, site
+  admins) and the author's organisation.
 Anything else is a 404.
 """
 
@@ -20,10 +21,11 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
-from consultations.models import EngagementRound, Role
+from accounts.models import Organisation
+from consultations.models import EngagementRound, Participation, Role
 from consultations.rules import participation_for
 
-from .models import Comment, Reply
+from .models import Comment, CommentFlag, NationalPosition, Reply
 
 ORGANISER_ROLES = (Role.SECRETARIAT, Role.CONSULTANT)
 
@@ -109,6 +111,9 @@ def section_comments(*, user, engagement_round: EngagementRound, section, reply_
         by_comment.setdefault(reply.comment_id, []).append(reply)
     for comment in comments:
         comment.preview_replies = by_comment.get(comment.pk, [])
+        # The same objects for every comment: templates and permission checks need no query.
+        comment.round = engagement_round
+        comment.section = section
     return comments
 
 
@@ -116,17 +121,72 @@ def comment_thread(*, user, comment: Comment) -> QuerySet[Reply]:
     return replies_visible_to(user=user, engagement_round=comment.round).filter(comment=comment)
 
 
-def delegation_comments(*, user, consultation) -> QuerySet[Comment]:
-    """'My delegation's comments': every comment of the user's organisation in a consultation."""
+def delegation_comments(
+    *,
+    user,
+    consultation,
+    engagement_round=None,
+    status: str = "",
+    comment_type: str = "",
+    endorsed: bool | None = None,
+    text: str = "",
+) -> QuerySet[Comment]:
+    """'My delegation's comments': every comment of the user's organisation in a consultation, filtered."""
     participation = participation_for(user, consultation)
     if participation is None:
         return Comment.objects.none()
-    return (
+    qs = (
         Comment.objects.filter(round__consultation=consultation, organisation_id=participation.organisation_id)
         .select_related("round", "section", "author", "endorsed_by")
         .annotate(reply_count=Count("replies", distinct=True))
         .order_by("-updated_at", "-id")
     )
+    if engagement_round is not None:
+        qs = qs.filter(round=engagement_round)
+    if status:
+        qs = qs.filter(status=status)
+    if comment_type:
+        qs = qs.filter(type=comment_type)
+    if endorsed is not None:
+        qs = qs.filter(is_endorsed=endorsed)
+    if text.strip():
+        text = text.strip()
+        qs = qs.filter(Q(body__icontains=text) | Q(proposed_change__icontains=text) | Q(quote_exact__icontains=text))
+    return qs
+
+
+def national_position_for(*, organisation_id: int, engagement_round: EngagementRound) -> NationalPosition | None:
+    return (
+        NationalPosition.objects.filter(round=engagement_round, organisation_id=organisation_id)
+        .select_related("submitted_by")
+        .first()
+    )
+
+
+def positions_overview(*, consultation, engagement_round: EngagementRound) -> list[dict]:
+    """For the secretariat: each member state's submitted and endorsed comments and its position."""
+    submitted = Q(comments__round=engagement_round, comments__status=Comment.Status.SUBMITTED)
+    organisations = (
+        Organisation.objects.filter(
+            pk__in=Participation.objects.filter(consultation=consultation, role=Role.MEMBER_STATE).values(
+                "organisation_id"
+            )
+        )
+        .annotate(
+            submitted_count=Count("comments", filter=submitted),
+            endorsed_now=Count("comments", filter=submitted & Q(comments__is_endorsed=True)),
+        )
+        .order_by("name")
+    )
+    positions = {
+        p.organisation_id: p
+        for p in NationalPosition.objects.filter(round=engagement_round).select_related("submitted_by")
+    }
+    return [{"organisation": org, "position": positions.get(org.pk)} for org in organisations]
+
+
+def comment_flags(*, comment: Comment) -> list[CommentFlag]:
+    return list(CommentFlag.objects.filter(comment=comment).select_related("flagged_by", "resolved_by"))
 
 
 def comment_history(*, comment: Comment):

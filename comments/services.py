@@ -8,6 +8,7 @@ changes, and then writes, keeping the comment's history. On any refusal nothing 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,7 +70,8 @@ def _check_text(field: str, value: str, *, required: bool, label: str) -> str:
 
 def _check_language(language: str) -> str:
     language = (language or "").strip()
-    if language and not LANGUAGE_RE.match(language):
+    max_length = Comment._meta.get_field("language").max_length
+    if language and (len(language) > max_length or not LANGUAGE_RE.fullmatch(language)):
         raise ValidationError({"language": _("Give the language as a code such as en, vi or th.")})
     return language
 
@@ -100,21 +102,21 @@ def _check_visible(actor, comment: Comment) -> None:
 
 
 def _check_rate(actor) -> None:
-    """At most COMMENT_RATE_PER_MINUTE new comments a minute from one person."""
+    """At most COMMENT_RATE_PER_MINUTE new comments and replies in any 60 seconds from one person.
+
+    A sliding log of the person's recent writes in the cache (Redis in production), so a burst
+    across a minute boundary counts as one minute, and Retry-After is exact.
+    """
     limit = settings.COMMENT_RATE_PER_MINUTE
     if not limit:
         return
-    now = int(timezone.now().timestamp())
-    window = now // 60
-    key = f"comment-rate:{actor.pk}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    if count > limit:
-        raise RateLimitedError(retry_after=60 - now % 60)
+    now = timezone.now().timestamp()
+    key = f"comment-rate:{actor.pk}"
+    recent = [t for t in cache.get(key, []) if t > now - 60]
+    if len(recent) >= limit:
+        raise RateLimitedError(retry_after=max(1, math.ceil(recent[-limit] + 60 - now)))
+    recent.append(now)
+    cache.set(key, recent[-limit:], timeout=60)
 
 
 def _check_revision(comment: Comment, expected_revision: int | None) -> None:
@@ -137,6 +139,28 @@ def _resolve_anchor(section: Section, anchor: AnchorInput | None) -> dict:
     }
 
 
+def _content(comment: Comment) -> tuple:
+    return (
+        comment.type,
+        comment.body,
+        comment.proposed_change,
+        comment.language,
+        comment.quote_exact,
+        comment.position_start,
+        comment.position_end,
+    )
+
+
+def _audit_unendorsed(actor, comment: Comment, *, reason: str) -> None:
+    audit_log(
+        actor=actor,
+        action="comment.unendorsed",
+        target=comment,
+        consultation=comment.round.consultation,
+        data={"reason": reason},
+    )
+
+
 def _record(comment: Comment, *, actor, action: str) -> None:
     CommentRevision.objects.create(
         comment=comment,
@@ -151,6 +175,14 @@ def _record(comment: Comment, *, actor, action: str) -> None:
         quote_exact=comment.quote_exact,
         position_start=comment.position_start,
         position_end=comment.position_end,
+    )
+
+
+def _fresh_round(engagement_round: EngagementRound) -> EngagementRound:
+    return (
+        EngagementRound.objects.select_related("consultation")
+        .prefetch_related("extensions")
+        .get(pk=engagement_round.pk)
     )
 
 
@@ -189,11 +221,13 @@ def comment_create(
     proposed_change = _check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
     language = _check_language(language)
     anchor_fields = _resolve_anchor(section, anchor)
-    now = timezone.now()
-    _check_round_open(actor, engagement_round, now)
-    _check_rate(actor)
     participation = participation_for(actor, engagement_round.consultation)
     with transaction.atomic():
+        # The caller's copy of the round may predate a "close now": check the stored one.
+        engagement_round = _fresh_round(engagement_round)
+        now = timezone.now()
+        _check_round_open(actor, engagement_round, now)
+        _check_rate(actor)
         status = Comment.Status.SUBMITTED if submit else Comment.Status.DRAFT
         comment = Comment.objects.create(
             round=engagement_round,
@@ -247,6 +281,7 @@ def comment_update(
         if locked.status == Comment.Status.WITHDRAWN:
             raise ValidationError(_("A withdrawn comment can no longer be edited."))
         _check_round_open(actor, locked.round, timezone.now())
+        before = _content(locked)
         locked.type, locked.body, locked.proposed_change, locked.language = (
             comment_type,
             body,
@@ -256,10 +291,17 @@ def comment_update(
         if anchor_fields is not None:
             for name, value in anchor_fields.items():
                 setattr(locked, name, value)
+        if _content(locked) == before:
+            return locked
+        # The focal point endorsed the text as it was; a changed text needs endorsing again.
+        unendorsed = locked.is_endorsed
+        locked.is_endorsed, locked.endorsed_by, locked.endorsed_at = False, None, None
         locked.revision += 1
         locked.save()
         _record(locked, actor=actor, action=CommentRevision.Action.EDITED)
         audit_log(actor=actor, action="comment.edited", target=locked, consultation=locked.round.consultation)
+        if unendorsed:
+            _audit_unendorsed(actor, locked, reason="edited")
     return locked
 
 
@@ -294,12 +336,15 @@ def comment_withdraw(*, actor, comment: Comment, expected_revision: int | None =
             raise ValidationError(_("This comment is already withdrawn."))
         now = timezone.now()
         _check_round_open(actor, locked.round, now)
+        unendorsed = locked.is_endorsed
         locked.status, locked.withdrawn_at = Comment.Status.WITHDRAWN, now
         locked.is_endorsed, locked.endorsed_by, locked.endorsed_at = False, None, None
         locked.revision += 1
         locked.save()
         _record(locked, actor=actor, action=CommentRevision.Action.WITHDRAWN)
         audit_log(actor=actor, action="comment.withdrawn", target=locked, consultation=locked.round.consultation)
+        if unendorsed:
+            _audit_unendorsed(actor, locked, reason="withdrawn")
     return locked
 
 
@@ -315,13 +360,13 @@ def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> R
         raise ValidationError(_("This comment was withdrawn; it takes no more replies."))
     body = _check_text("body", body, required=True, label=_("The reply"))
     language = _check_language(language)
-    _check_round_open(actor, comment.round, timezone.now())
-    _check_rate(actor)
     participation = participation_for(actor, comment.round.consultation)
     organisation_id = participation.organisation_id if participation else actor.organisation_id
     if organisation_id is None:
         raise PermissionDenied(_("Only participants can reply."))
     with transaction.atomic():
+        _check_round_open(actor, _fresh_round(comment.round), timezone.now())
+        _check_rate(actor)
         reply = Reply.objects.create(
             comment=comment, author=actor, organisation_id=organisation_id, body=body, language=language
         )
@@ -367,8 +412,9 @@ def national_position_submit(*, actor, engagement_round: EngagementRound, note: 
     if not participation.is_focal_point:
         raise PermissionDenied(_("Only your delegation's focal point can submit the national position."))
     note = _check_text("note", note, required=False, label=_("The covering note"))
-    _check_round_open(actor, engagement_round, timezone.now())
     with transaction.atomic():
+        engagement_round = _fresh_round(engagement_round)
+        _check_round_open(actor, engagement_round, timezone.now())
         endorsed = Comment.objects.filter(
             round=engagement_round,
             organisation_id=participation.organisation_id,

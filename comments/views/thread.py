@@ -1,11 +1,439 @@
-"""Threads, replies, endorsement, national positions, moderation. (Being written.)"""
+"""Comment threads, replies, endorsement, national positions and moderation.
 
+Thin views: a scoped fetch (404 for anything the user may not see, and for a comment of
+another consultation), a form for the shape of the input, then a service, which checks the
+role and the round again. A service's refusal keeps everything as it was and is answered as:
+ValidationError 400, RoundClosedError 409, RateLimitedError 429 (Retry-After), PermissionDenied 403.
+
+htmx requests get the partial they swap (the card's actions, a reply, the endorse toggle);
+plain POSTs redirect back to `next` when it is a same-site address, else to the comment.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
+
+from consultations import selectors as consultation_selectors
+from consultations.models import EngagementRound, Role
+from consultations.rules import participation_for
+
+from .. import selectors, services
+from ..errors import RateLimitedError, RoundClosedError, StaleWriteError
+from ..forms.thread import DelegationFilterForm, FlagForm, HideForm, PositionForm, ReplyForm
+from ..models import Comment
+
+REPLIES_PER_PAGE = 20
+DELEGATION_PER_PAGE = 25
+POSITION_PER_PAGE = 50
+ORGANISER_ROLES = (Role.SECRETARIAT, Role.CONSULTANT)
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+# --- helpers ------------------------------------------------------------------------------
 
 
-comment_detail = reply_list = reply_create = comment_endorse = comment_flag = comment_hide = comment_unhide = _todo
-delegation_comments = national_position = _todo
+def _comment_for(request, slug: str, pk: int) -> tuple:
+    """The consultation and one of its comments that the user may see, or 404."""
+    consultation = consultation_selectors.get_consultation_for_user(user=request.user, slug=slug)
+    comment = selectors.get_comment_for_user(user=request.user, pk=pk)
+    if comment.round.consultation_id != consultation.pk:
+        raise Http404
+    return consultation, comment
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+def _back(request, consultation, comment):
+    return redirect(_safe_next(request) or reverse("comments:detail", args=[consultation.slug, comment.pk]))
+
+
+def _refusal(exc: Exception) -> tuple[int, str]:
+    """The HTTP status and the message for a service's refusal."""
+    if isinstance(exc, PermissionDenied):
+        return 403, (str(exc) or _("You may not do this."))
+    if isinstance(exc, RoundClosedError):
+        return 409, " ".join(exc.messages)
+    if isinstance(exc, RateLimitedError):
+        return 429, " ".join(exc.messages)
+    if isinstance(exc, StaleWriteError):
+        return 412, " ".join(exc.messages)
+    return 400, " ".join(exc.messages)
+
+
+def _finish(response, exc: Exception):
+    if isinstance(exc, RateLimitedError):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _is_organiser(user, consultation) -> bool:
+    participation = participation_for(user, consultation)
+    return user.is_staff or (participation is not None and participation.role in ORGANISER_ROLES)
+
+
+def _round_open_for(user, engagement_round: EngagementRound) -> bool:
+    participation = participation_for(user, engagement_round.consultation)
+    return engagement_round.is_open_for(participation.organisation_id if participation else None, timezone.now())
+
+
+def _actions_context(request, consultation, comment, **extra) -> dict:
+    context = {
+        "comment": comment,
+        "consultation": consultation,
+        "round_open": _round_open_for(request.user, comment.round),
+        "actions_next": _safe_next(request) or reverse("comments:detail", args=[consultation.slug, comment.pk]),
+    }
+    context.update(extra)
+    return context
+
+
+def _actions_response(request, consultation, comment, *, status: int = 200, **extra):
+    """The card's actions block, re-rendered; swapped over the old one (also on a refusal)."""
+    response = render(
+        request,
+        "comments/thread/_actions.html",
+        _actions_context(request, consultation, comment, **extra),
+        status=status,
+    )
+    if status >= 400:
+        retarget(response, f"#comment-{comment.pk}-actions")
+        reswap(response, "outerHTML")
+    return response
+
+
+def _detail_context(request, consultation, comment, **extra) -> dict:
+    user = request.user
+    thread = selectors.comment_thread(user=user, comment=comment)
+    page = Paginator(thread, REPLIES_PER_PAGE).get_page(request.GET.get("page"))
+    participation = participation_for(user, consultation)
+    organiser = _is_organiser(user, consultation)
+    may_moderate = user.has_perm("comments.moderate_comment", comment)
+    context = {
+        "consultation": consultation,
+        "comment": comment,
+        "section": comment.section,
+        "engagement_round": comment.round,
+        "page": page,
+        "participation": participation,
+        "own_organisation": participation is not None and participation.organisation_id == comment.organisation_id,
+        "show_history": organiser,
+        "history": list(selectors.comment_history(comment=comment)) if organiser else [],
+        "may_moderate": may_moderate,
+        "flags": selectors.comment_flags(comment=comment) if may_moderate else [],
+        "round_open": _round_open_for(user, comment.round),
+        "reply_open": True,
+        "actions_next": reverse("comments:detail", args=[consultation.slug, comment.pk]),
+    }
+    context.update(extra)
+    return context
+
+
+def _refuse_page(request, consultation, comment, exc: Exception, **forms_):
+    """A plain POST that was refused: the comment's page with the message, and the status."""
+    status, message = _refusal(exc)
+    context = _detail_context(request, consultation, comment, thread_error=message, **forms_)
+    return _finish(render(request, "comments/thread/detail.html", context, status=status), exc)
+
+
+def _refuse(request, consultation, comment, exc: Exception, **forms_):
+    if request.htmx:
+        status, message = _refusal(exc)
+        response = _actions_response(request, consultation, comment, status=status, thread_error=message, **forms_)
+        return _finish(response, exc)
+    return _refuse_page(request, consultation, comment, exc, **forms_)
+
+
+def _form_error(form) -> ValidationError:
+    """A form's errors as one ValidationError, so they take the same way as a service's."""
+    return ValidationError([str(e) for errors in form.errors.values() for e in errors])
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def comment_detail(request, slug, pk):
+    consultation, comment = _comment_for(request, slug, pk)
+    return render(request, "comments/thread/detail.html", _detail_context(request, consultation, comment))
+
+
+@login_required
+@require_GET
+def reply_list(request, slug, pk):
+    """One page of a thread, for htmx "load more" (a full page without htmx)."""
+    consultation, comment = _comment_for(request, slug, pk)
+    if not request.htmx:
+        return comment_detail(request, slug, pk)
+    page = Paginator(selectors.comment_thread(user=request.user, comment=comment), REPLIES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {"consultation": consultation, "comment": comment, "page": page}
+    return render(request, "comments/thread/_reply_list.html", context)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def reply_create(request, slug, pk):
+    consultation, comment = _comment_for(request, slug, pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, consultation, comment, _form_error(form), reply_form=form)
+    try:
+        reply = services.reply_create(
+            actor=request.user,
+            comment=comment,
+            body=form.cleaned_data["body"],
+            language=form.cleaned_data["language"],
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        return _refuse(request, consultation, comment, exc, reply_form=form)
+    if request.htmx:
+        # The new reply goes at the end of the thread; the form is cleared by the page.
+        return render(request, "comments/thread/_reply.html", {"reply": reply, "comment": comment})
+    messages.success(request, _("Your reply was posted."))
+    return _back(request, consultation, comment)
+
+
+@login_required
+@require_POST
+def comment_endorse(request, slug, pk):
+    """The focal point puts a submitted comment into the national position (endorsed=1) or out (0)."""
+    consultation, comment = _comment_for(request, slug, pk)
+    endorsed = request.POST.get("endorsed") == "1"
+    as_toggle = request.POST.get("ui") == "toggle"
+    try:
+        comment = services.comment_set_endorsed(actor=request.user, comment=comment, endorsed=endorsed)
+    except (ValidationError, PermissionDenied) as exc:
+        if request.htmx and as_toggle:
+            status, message = _refusal(exc)
+            return _finish(_toggle_response(request, consultation, comment, status=status, error=message), exc)
+        return _refuse(request, consultation, comment, exc)
+    notice = (
+        _("%(number)s is now part of the national position.") % {"number": comment.number}
+        if endorsed
+        else _("%(number)s is no longer part of the national position.") % {"number": comment.number}
+    )
+    if request.htmx:
+        if as_toggle:
+            return _toggle_response(request, consultation, comment)
+        return _actions_response(request, consultation, comment, thread_notice=notice)
+    messages.success(request, notice)
+    return _back(request, consultation, comment)
+
+
+def _toggle_response(request, consultation, comment, *, status: int = 200, error: str = ""):
+    """The endorse toggle of the national position page, with the endorsed count swapped out of band."""
+    context = {
+        "comment": comment,
+        "consultation": consultation,
+        "round_open": _round_open_for(request.user, comment.round),
+        "toggle_error": error,
+        "actions_next": _safe_next(request) or reverse("comments:position", args=[consultation.slug, comment.round_id]),
+        "endorsed_count": _endorsed_count(request.user, consultation, comment.round),
+        "oob": True,
+    }
+    response = render(request, "comments/thread/_endorse_toggle.html", context, status=status)
+    if status >= 400:
+        retarget(response, f"#endorse-{comment.pk}")
+        reswap(response, "outerHTML")
+    return response
+
+
+@login_required
+@require_POST
+def comment_flag(request, slug, pk):
+    consultation, comment = _comment_for(request, slug, pk)
+    form = FlagForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, consultation, comment, _form_error(form), flag_form=form)
+    try:
+        services.comment_flag(actor=request.user, comment=comment, reason=form.cleaned_data["reason"])
+    except (ValidationError, PermissionDenied) as exc:
+        return _refuse(request, consultation, comment, exc, flag_form=form)
+    notice = _("Thank you. The secretariat will look at this comment.")
+    if request.htmx:
+        return _actions_response(request, consultation, comment, thread_notice=notice)
+    messages.success(request, notice)
+    return _back(request, consultation, comment)
+
+
+@login_required
+@require_POST
+def comment_hide(request, slug, pk):
+    consultation, comment = _comment_for(request, slug, pk)
+    form = HideForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, consultation, comment, _form_error(form), hide_form=form)
+    try:
+        comment = services.comment_hide(actor=request.user, comment=comment, reason=form.cleaned_data["reason"])
+    except (ValidationError, PermissionDenied) as exc:
+        return _refuse(request, consultation, comment, exc, hide_form=form)
+    notice = _("The comment is hidden from other participants.")
+    if request.htmx:
+        return _actions_response(request, consultation, comment, thread_notice=notice)
+    messages.success(request, notice)
+    return _back(request, consultation, comment)
+
+
+@login_required
+@require_POST
+def comment_unhide(request, slug, pk):
+    consultation, comment = _comment_for(request, slug, pk)
+    try:
+        comment = services.comment_unhide(actor=request.user, comment=comment)
+    except (ValidationError, PermissionDenied) as exc:
+        return _refuse(request, consultation, comment, exc)
+    notice = _("The comment is visible again.")
+    if request.htmx:
+        return _actions_response(request, consultation, comment, thread_notice=notice)
+    messages.success(request, notice)
+    return _back(request, consultation, comment)
+
+
+# --- my delegation ------------------------------------------------------------------------
+
+
+def _delegation_filters(form: DelegationFilterForm) -> dict:
+    if not form.is_bound or not form.is_valid():
+        return {}
+    data = form.cleaned_data
+    return {
+        "engagement_round": data.get("round"),
+        "status": data.get("status") or "",
+        "comment_type": data.get("type") or "",
+        "endorsed": {"yes": True, "no": False}.get(data.get("endorsed")),
+        "text": data.get("q") or "",
+    }
+
+
+def _querystring(request) -> str:
+    """The current filters without `page`, to carry over to the pagination links."""
+    params = [(key, value) for key, values in request.GET.lists() if key != "page" for value in values if value]
+    return urlencode(params)
+
+
+@login_required
+@require_GET
+def delegation_comments(request, slug):
+    consultation = consultation_selectors.get_consultation_for_user(user=request.user, slug=slug)
+    participation = participation_for(request.user, consultation)
+    if participation is None:
+        # Site admins see the consultation but act for no delegation.
+        raise Http404
+    rounds = consultation_selectors.rounds_for_consultation(consultation=consultation).prefetch_related(None)
+    form = DelegationFilterForm(request.GET or None, rounds=rounds)
+    comments = selectors.delegation_comments(user=request.user, consultation=consultation, **_delegation_filters(form))
+    page = Paginator(comments, DELEGATION_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "consultation": consultation,
+        "participation": participation,
+        "form": form if form.is_bound else DelegationFilterForm(rounds=rounds),
+        "page": page,
+        "querystring": _querystring(request),
+        "filtered": form.is_bound and form.is_valid() and any(form.cleaned_data.values()),
+    }
+    return render(request, "comments/thread/delegation.html", context)
+
+
+# --- national positions -------------------------------------------------------------------
+
+
+def _endorsed_count(user, consultation, engagement_round) -> int:
+    return (
+        selectors.delegation_comments(user=user, consultation=consultation)
+        .filter(round=engagement_round, status=Comment.Status.SUBMITTED, is_endorsed=True)
+        .order_by()
+        .values("pk")
+        .count()
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def national_position(request, slug, round_id):
+    consultation = consultation_selectors.get_consultation_for_user(user=request.user, slug=slug)
+    engagement_round = consultation_selectors.get_round_for_user(
+        user=request.user, consultation=consultation, pk=round_id
+    )
+    participation = participation_for(request.user, consultation)
+    if request.user.is_staff or (participation and participation.role == Role.SECRETARIAT):
+        if request.method != "GET":
+            raise PermissionDenied
+        return _position_overview(request, consultation, engagement_round)
+    if participation is None or participation.role != Role.MEMBER_STATE or not participation.is_focal_point:
+        raise PermissionDenied
+    form = PositionForm(request.POST or None)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.national_position_submit(
+                    actor=request.user, engagement_round=engagement_round, note=form.cleaned_data["note"]
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                status, error = _refusal(exc)
+            else:
+                messages.success(request, _("The national position was submitted to the secretariat."))
+                return redirect("comments:position", consultation.slug, engagement_round.pk)
+        else:
+            status, error = 400, _("Check the covering note.")
+    position = selectors.national_position_for(
+        organisation_id=participation.organisation_id, engagement_round=engagement_round
+    )
+    if request.method == "GET" and position is not None:
+        form = PositionForm(initial={"note": position.note})
+    comments = (
+        selectors.delegation_comments(user=request.user, consultation=consultation)
+        .filter(round=engagement_round, status=Comment.Status.SUBMITTED)
+        .order_by("section__position", "position_start", "created_at", "id")
+    )
+    page = Paginator(comments, POSITION_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "consultation": consultation,
+        "engagement_round": engagement_round,
+        "participation": participation,
+        "page": page,
+        "endorsed_count": _endorsed_count(request.user, consultation, engagement_round),
+        "position": position,
+        "form": form,
+        "round_open": _round_open_for(request.user, engagement_round),
+        "position_error": error,
+        "actions_next": request.get_full_path(),
+    }
+    return render(request, "comments/thread/position.html", context, status=status)
+
+
+def _position_overview(request, consultation, engagement_round):
+    """Read-only for the secretariat: where each member state's position stands in this round."""
+    rows = selectors.positions_overview(consultation=consultation, engagement_round=engagement_round)
+    context = {
+        "consultation": consultation,
+        "engagement_round": engagement_round,
+        "rows": rows,
+        "submitted_total": sum(1 for row in rows if row["position"]),
+    }
+    return render(request, "comments/thread/position_overview.html", context)

@@ -4,9 +4,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+
+from comments.forms.writing import CommentForm
+from comments.models import Comment
+from comments.selectors import section_comments
+from comments.views.section import writing_state
 
 from .. import selectors
+from ..models import EngagementRound
 from ..services import section_tree
 
 PAGE_SIZE = 20
@@ -103,4 +109,26 @@ def section_read(request, slug, number, key):
         "previous": sections[index - 1] if index > 0 else None,
         "next": sections[index + 1] if index + 1 < len(sections) else None,
     }
+    # The round on this version (the open one, else the latest) and its comments on this section.
+    now = timezone.now()
+    rounds = [r for r in selectors.rounds_for_consultation(consultation=consultation) if r.version_id == version.pk]
+    engagement_round = next((r for r in rounds if r.phase_at(now) == EngagementRound.State.OPEN), None)
+    engagement_round = engagement_round or (rounds[-1] if rounds else None)
+    if engagement_round is not None:
+        comments = section_comments(user=request.user, engagement_round=engagement_round, section=section)
+        for comment in comments:
+            # The objects already loaded, so that cards and permission checks cost no query per comment.
+            comment.round, comment.section = engagement_round, section
+        writing = writing_state(user=request.user, engagement_round=engagement_round, now=now)
+        context.update(
+            {
+                "engagement_round": engagement_round,
+                "comments": comments,
+                "highlighted": [c for c in comments if c.status != Comment.Status.WITHDRAWN],
+                "writing": writing,
+                "form": CommentForm(initial={"language": translation.get_language() or ""})
+                if writing["can_write"]
+                else None,
+            }
+        )
     return render(request, "consultations/section.html", context)

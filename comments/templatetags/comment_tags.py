@@ -1,0 +1,45 @@
+"""Template tags for the section page and comment cards.
+
+{% section_text section.body comments %}  the section text with anchored passages marked
+{% include_if_exists "comments/thread/_actions.html" %}  include a template if there is one
+"""
+
+from django import template
+from django.template import TemplateDoesNotExist
+from django.utils.safestring import SafeString
+
+from ..highlight import render_section_text
+
+register = template.Library()
+
+
+@register.simple_tag
+def section_text(body: str, comments=()) -> SafeString:
+    return render_section_text(body, comments)
+
+
+class IncludeIfExistsNode(template.Node):
+    def __init__(self, template_name: template.base.FilterExpression):
+        self.template_name = template_name
+
+    def render(self, context) -> str:
+        name = self.template_name.resolve(context)
+        try:
+            found = context.template.engine.get_template(name)
+        except TemplateDoesNotExist:
+            return ""
+        # Like {% include %}: the included template sees the current context.
+        with context.push():
+            return found.render(context)
+
+
+@register.tag
+def include_if_exists(parser, token):
+    """{% include_if_exists "name.html" %}: {% include %} that renders nothing when the template is missing.
+
+    Used for partials another part of the app provides, so that this page renders before they exist.
+    """
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError(f"{bits[0]} takes one argument: the template name")
+    return IncludeIfExistsNode(parser.compile_filter(bits[1]))
