@@ -65,7 +65,8 @@ def test_delegate_selects_a_passage_comments_colleague_replies_focal_point_endor
             const first = range.getBoundingClientRect();
             range.setStart(node, start + text.length - 1); range.setEnd(node, start + text.length);
             const last = range.getBoundingClientRect();
-            return {x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right, y2: last.top + last.height / 2};
+            return {x1: first.left + 1, y1: first.top + first.height / 2,
+                    x2: last.right, y2: last.top + last.height / 2};
         }""",
         SECOND,
     )
