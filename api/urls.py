@@ -1,3 +1,100 @@
-"""REST API v1 and its OpenAPI schema (being written)."""
+"""REST API v1 (/api/v1/), its OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/)."""
 
-urlpatterns: list = []
+from pathlib import Path
+
+import drf_spectacular_sidecar
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views.annotations import AnnotationViewSet
+from .views.comments import CommentViewSet, NationalPositionViewSet, ReplyViewSet, RoundCommentViewSet
+from .views.consultations import (
+    ConsultationRoundViewSet,
+    ConsultationViewSet,
+    PhaseViewSet,
+    RoundViewSet,
+    SectionViewSet,
+    VersionViewSet,
+)
+
+app_name = "api"
+
+SIDECAR_STATIC = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
+LIST = {"get": "list"}
+
+
+def post(name: str) -> dict:
+    return {"post": name}
+
+
+v1 = [
+    path("consultations/", ConsultationViewSet.as_view(LIST), name="consultation-list"),
+    path("consultations/<slug:slug>/", ConsultationViewSet.as_view({"get": "retrieve"}), name="consultation-detail"),
+    path("consultations/<slug:slug>/phases/", PhaseViewSet.as_view(LIST), name="phase-list"),
+    path(
+        "consultations/<slug:slug>/rounds/",
+        ConsultationRoundViewSet.as_view({"get": "list", "post": "create"}),
+        name="round-list",
+    ),
+    path("consultations/<slug:slug>/versions/", VersionViewSet.as_view(LIST), name="version-list"),
+    path(
+        "consultations/<slug:slug>/versions/<str:number>/",
+        VersionViewSet.as_view({"get": "retrieve"}),
+        name="version-detail",
+    ),
+    path(
+        "consultations/<slug:slug>/versions/<str:number>/sections/",
+        SectionViewSet.as_view(LIST),
+        name="section-list",
+    ),
+    path(
+        "consultations/<slug:slug>/versions/<str:number>/sections/<str:key>/",
+        SectionViewSet.as_view({"get": "retrieve"}),
+        name="section-detail",
+    ),
+    path("rounds/<int:pk>/", RoundViewSet.as_view({"get": "retrieve"}), name="round-detail"),
+    path("rounds/<int:pk>/reschedule/", RoundViewSet.as_view(post("reschedule")), name="round-reschedule"),
+    path("rounds/<int:pk>/open-now/", RoundViewSet.as_view(post("open_now")), name="round-open-now"),
+    path("rounds/<int:pk>/close-now/", RoundViewSet.as_view(post("close_now")), name="round-close-now"),
+    path("rounds/<int:pk>/extend/", RoundViewSet.as_view(post("extend")), name="round-extend"),
+    path(
+        "rounds/<int:round_id>/comments/",
+        RoundCommentViewSet.as_view({"get": "list", "post": "create"}),
+        name="round-comments",
+    ),
+    path(
+        "rounds/<int:round_id>/national-position/",
+        NationalPositionViewSet.as_view({"get": "retrieve", "post": "create"}),
+        name="national-position",
+    ),
+    path("rounds/<int:pk>/annotations/", AnnotationViewSet.as_view({"get": "retrieve"}), name="round-annotations"),
+    path(
+        "comments/<int:pk>/",
+        CommentViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="comment-detail",
+    ),
+    path("comments/<int:pk>/submit/", CommentViewSet.as_view(post("submit")), name="comment-submit"),
+    path("comments/<int:pk>/withdraw/", CommentViewSet.as_view(post("withdraw")), name="comment-withdraw"),
+    path(
+        "comments/<int:pk>/endorsement/",
+        CommentViewSet.as_view({"post": "endorsement", "delete": "endorsement"}),
+        name="comment-endorsement",
+    ),
+    path("comments/<int:pk>/hide/", CommentViewSet.as_view(post("hide")), name="comment-hide"),
+    path("comments/<int:pk>/unhide/", CommentViewSet.as_view(post("unhide")), name="comment-unhide"),
+    path("comments/<int:pk>/flags/", CommentViewSet.as_view(post("flags")), name="comment-flags"),
+    path(
+        "comments/<int:comment_id>/replies/",
+        ReplyViewSet.as_view({"get": "list", "post": "create"}),
+        name="comment-replies",
+    ),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI's files from the drf-spectacular-sidecar package: no CDN, no extra app.
+    re_path(r"^docs/assets/(?P<path>.*)$", serve, {"document_root": SIDECAR_STATIC}, name="docs-assets"),
+]

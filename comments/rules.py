@@ -50,6 +50,12 @@ def may_take_part_in_comment_round(user, comment) -> bool:
     return may_comment_in_round(user, comment.round) or is_organiser_of_round(user, comment.round)
 
 
+@rules.predicate
+def is_focal_point_in_round(user, engagement_round) -> bool:
+    participation = participation_for(user, engagement_round.consultation)
+    return participation is not None and participation.is_focal_point and participation.role == Role.MEMBER_STATE
+
+
 can_add_comment = may_comment_in_round
 can_change_comment = is_comment_author
 can_reply = may_take_part_in_comment_round
@@ -63,3 +69,7 @@ rules.add_perm("comments.reply", can_reply)
 rules.add_perm("comments.endorse_comment", can_endorse)
 rules.add_perm("comments.moderate_comment", can_moderate)
 rules.add_perm("comments.flag_comment", can_flag)
+# (user, engagement_round): the delegation's own position page and its submission.
+rules.add_perm("comments.submit_national_position", is_focal_point_in_round)
+# (user, engagement_round): every delegation's position status, read-only.
+rules.add_perm("comments.view_positions_overview", is_site_admin | is_organiser_of_round)

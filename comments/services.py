@@ -379,13 +379,14 @@ def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> R
 # --- national positions -------------------------------------------------------------------
 
 
-def comment_set_endorsed(*, actor, comment: Comment, endorsed: bool) -> Comment:
+def comment_set_endorsed(*, actor, comment: Comment, endorsed: bool, expected_revision: int | None = None) -> Comment:
     """The focal point puts a delegation's submitted comment into the national position, or takes it out."""
     _check_visible(actor, comment)
     if not actor.has_perm("comments.endorse_comment", comment):
         raise PermissionDenied(_("Only your delegation's focal point can endorse comments."))
     with transaction.atomic():
         locked = _lock(comment)
+        _check_revision(locked, expected_revision)
         if locked.status != Comment.Status.SUBMITTED:
             raise ValidationError(_("Only a submitted comment can be part of the national position."))
         _check_round_open(actor, locked.round, timezone.now())

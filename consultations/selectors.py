@@ -58,6 +58,19 @@ def get_round_for_user(*, user, consultation: Consultation, pk: int) -> Engageme
     return engagement_round
 
 
+def get_round_by_id_for_user(*, user, pk) -> EngagementRound:
+    """A round of a consultation the user may see (any, for a site admin), else 404."""
+    engagement_round = (
+        EngagementRound.objects.select_related("consultation", "version")
+        .prefetch_related(Prefetch("extensions", queryset=RoundExtension.objects.select_related("organisation")))
+        .filter(pk=pk)
+        .first()
+    )
+    if engagement_round is None or not user.has_perm("consultations.view_consultation", engagement_round.consultation):
+        raise Http404
+    return engagement_round
+
+
 def sections_of_version(*, version: DraftVersion) -> list[Section]:
     return list(version.sections.all().order_by("position"))
 

@@ -24,9 +24,7 @@ urlpatterns = [
     path("<slug:slug>/versions/<str:number>/copy/", versions.version_copy, name="version_copy"),
     path("<slug:slug>/versions/<str:number>/edit/", versions.version_edit, name="version_edit"),
     path("<slug:slug>/versions/<str:number>/publish/", versions.version_publish, name="version_publish"),
-    path(
-        "<slug:slug>/versions/<str:number>/sections/<str:key>/edit/", versions.section_edit, name="section_edit"
-    ),
+    path("<slug:slug>/versions/<str:number>/sections/<str:key>/edit/", versions.section_edit, name="section_edit"),
     path(
         "<slug:slug>/versions/<str:number>/sections/<str:key>/delete/",
         versions.section_delete,

@@ -379,11 +379,11 @@ def national_position(request, slug, round_id):
         user=request.user, consultation=consultation, pk=round_id
     )
     participation = participation_for(request.user, consultation)
-    if request.user.is_staff or (participation and participation.role == Role.SECRETARIAT):
+    if request.user.has_perm("comments.view_positions_overview", engagement_round):
         if request.method != "GET":
             raise PermissionDenied
         return _position_overview(request, consultation, engagement_round)
-    if participation is None or participation.role != Role.MEMBER_STATE or not participation.is_focal_point:
+    if not request.user.has_perm("comments.submit_national_position", engagement_round):
         raise PermissionDenied
     form = PositionForm(request.POST or None)
     status = 200

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "consultations",
     "comments",
     "audit",
+    "consolidation",
     "api",
 ]
 

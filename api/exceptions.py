@@ -1,0 +1,161 @@
+"""Every API error as RFC 9457 problem details (application/problem+json).
+
+Services raise Django's ValidationError (and its subclasses in comments.errors),
+PermissionDenied and Http404; DRF raises its own APIException family. All of them end here
+and leave as {type, title, status, detail, instance} plus `errors` {field: [messages]} on a 400.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from comments.errors import RateLimitedError, RoundClosedError, StaleWriteError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_BASE = "/api/problems/"
+
+# Service-side field names that API clients send under another name.
+FIELD_ALIASES = {
+    "quote_exact": "target",
+    "quote_prefix": "target",
+    "quote_suffix": "target",
+    "position_start": "target",
+    "position_end": "target",
+    "__all__": api_settings.NON_FIELD_ERRORS_KEY,
+}
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = gettext_lazy("This change needs an If-Match header with the ETag you last read.")
+    default_code = "precondition_required"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = gettext_lazy(
+        "Someone changed this comment since you opened it. Reload it and make your change again."
+    )
+    default_code = "stale"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("This round is closed. Nothing was saved.")
+    default_code = "round_closed"
+
+
+# status -> (problem type slug, title)
+TITLES = {
+    400: ("validation", gettext_lazy("Your request contains invalid data.")),
+    401: ("not-authenticated", gettext_lazy("Authentication required.")),
+    403: ("forbidden", gettext_lazy("You are not allowed to do this.")),
+    404: ("not-found", gettext_lazy("Not found.")),
+    405: ("method-not-allowed", gettext_lazy("Method not allowed.")),
+    406: ("not-acceptable", gettext_lazy("Not acceptable.")),
+    409: ("round-closed", gettext_lazy("The round is closed.")),
+    412: ("stale", gettext_lazy("The comment has changed.")),
+    415: ("unsupported-media-type", gettext_lazy("Unsupported media type.")),
+    428: ("precondition-required", gettext_lazy("If-Match required.")),
+    429: ("rate-limited", gettext_lazy("Too many requests.")),
+}
+
+
+def _field_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if hasattr(exc, "error_dict"):
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(FIELD_ALIASES.get(field, field), []).extend(messages)
+    else:
+        errors[api_settings.NON_FIELD_ERRORS_KEY] = list(exc.messages)
+    return errors
+
+
+def _flatten_drf(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as {dotted.field: [messages]}."""
+    key = prefix or api_settings.NON_FIELD_ERRORS_KEY
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for field, value in detail.items():
+            name = field if not prefix else f"{prefix}.{field}"
+            if field == api_settings.NON_FIELD_ERRORS_KEY and prefix:
+                name = prefix
+            for k, v in _flatten_drf(value, name).items():
+                out.setdefault(k, []).extend(v)
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {key: [str(item) for item in detail]}
+        out = {}
+        for index, item in enumerate(detail):
+            for k, v in _flatten_drf(item, f"{key}.{index}" if prefix else str(index)).items():
+                out.setdefault(k, []).extend(v)
+        return out
+    return {key: [str(detail)]}
+
+
+def problem_response(
+    status_code: int, detail: str, *, request=None, errors: dict | None = None, headers: dict | None = None
+) -> Response:
+    slug, title = TITLES.get(status_code, ("about:blank", ""))
+    body = {
+        "type": PROBLEM_BASE + slug if slug != "about:blank" else "about:blank",
+        "title": str(title) if title else "",
+        "status": status_code,
+        "detail": detail,
+        "instance": request.get_full_path() if request is not None else "",
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return response
+
+
+def _translate(exc: Exception) -> Exception:
+    """Django and service exceptions as the DRF exception for the same status."""
+    if isinstance(exc, StaleWriteError):
+        return PreconditionFailed(" ".join(exc.messages))
+    if isinstance(exc, RoundClosedError):
+        return Conflict(" ".join(exc.messages))
+    if isinstance(exc, RateLimitedError):
+        return exceptions.Throttled(wait=exc.retry_after, detail=" ".join(exc.messages))
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    return exc
+
+
+def problem_exception_handler(exc: Exception, context: dict):
+    request = context.get("request")
+    exc = _translate(exc)
+    if isinstance(exc, DjangoValidationError):
+        errors = _field_errors(exc)
+        return problem_response(400, _("Your request contains invalid data."), request=request, errors=errors)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real server error: let Django log it and answer 500
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten_drf(exc.detail)
+        return problem_response(
+            400,
+            _("Your request contains invalid data."),
+            request=request,
+            errors=errors,
+            headers=dict(response.items()),
+        )
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else ""
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None and "Retry-After" not in response:
+        response["Retry-After"] = str(int(exc.wait))
+    if isinstance(detail, list | dict):
+        detail = " ".join(str(v) for v in (detail.values() if isinstance(detail, dict) else detail))
+    headers = {k: v for k, v in response.items() if k.lower() != "content-type"}
+    return problem_response(response.status_code, str(detail), request=request, headers=headers)

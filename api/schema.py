@@ -1,0 +1,90 @@
+"""OpenAPI: problem-detail responses on every operation, and the X-Session-Token scheme.
+
+Every operation documents the errors it can answer with, as application/problem+json:
+401, 403, 404, 406 and 429 everywhere; 400, 409 and 415 on writes; 412 and 428 where the
+view requires If-Match. Views add nothing by hand for these, so none can be forgotten.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+PROBLEM = "application/problem+json"
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField(help_text="URI reference naming the kind of problem.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField(help_text="The request path.")
+
+
+class ValidationProblemSerializer(ProblemSerializer):
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per field; non_field_errors for the request as a whole.",
+    )
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input; `errors` lists the messages per field.",
+    "401": "Not authenticated (no session, or an unknown X-Session-Token).",
+    "403": "Authenticated, but the caller's role may not do this.",
+    "404": "Not found, or outside the caller's scope (never a hint that it exists).",
+    "406": "The Accept header asks for a format the API does not serve.",
+    "409": "The round is closed (or not open yet) for the caller's organisation.",
+    "412": "If-Match names a revision that is no longer current: nothing changed.",
+    "415": "The request body is not application/json.",
+    "428": "If-Match is required for this change.",
+    "429": "Too many requests; see Retry-After.",
+}
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class ApiAutoSchema(AutoSchema):
+    def _error_codes(self) -> list[str]:
+        codes = ["401", "403", "404", "406", "429"]
+        if self.method in WRITE_METHODS:
+            codes += ["400", "409", "415"]
+        if getattr(self.view, "action", None) in getattr(self.view, "if_match_actions", ()):
+            codes += ["412", "428"]
+        elif getattr(self.view, "if_match_methods", None) and self.method in self.view.if_match_methods:
+            codes += ["412", "428"]
+        return sorted(set(codes))
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            if code in responses:
+                continue
+            serializer = ValidationProblemSerializer if code == "400" else ProblemSerializer
+            responses[code] = self._get_response_for_code(
+                OpenApiResponse(serializer, description=ERROR_DESCRIPTIONS[code]), code, media_types=[PROBLEM]
+            )
+        return responses
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if status_code == "429":
+            headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+        return headers
+
+
+class SessionTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.SessionTokenAuthentication"
+    name = "sessionToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Session-Token",
+            "description": "Session token from POST /_allauth/app/v1/auth/login (meta.session_token).",
+        }

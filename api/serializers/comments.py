@@ -1,0 +1,253 @@
+"""Comments, replies, flags and national positions as the API shows and accepts them.
+
+Anchors travel as W3C Web Annotation selectors: `target: {source: <section key>, selector:
+[TextQuoteSelector, TextPositionSelector]}`. The serializers only parse and shape; the
+services check the quote against the section text and every other rule.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from api.etags import etag_for
+from comments.models import BODY_MAX_LENGTH, Comment, Reply
+from comments.services import AnchorInput
+
+TEXT_MAX = BODY_MAX_LENGTH
+
+
+TEXT_QUOTE_SELECTOR = [("TextQuoteSelector", "TextQuoteSelector")]
+TEXT_POSITION_SELECTOR = [("TextPositionSelector", "TextPositionSelector")]
+
+
+class TextQuoteSelectorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=TEXT_QUOTE_SELECTOR)
+    exact = serializers.CharField(max_length=TEXT_MAX, trim_whitespace=False)
+    prefix = serializers.CharField(max_length=1000, trim_whitespace=False, allow_blank=True, required=False)
+    suffix = serializers.CharField(max_length=1000, trim_whitespace=False, allow_blank=True, required=False)
+
+
+class TextPositionSelectorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=TEXT_POSITION_SELECTOR)
+    start = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
+    end = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+SELECTORS = {
+    "TextQuoteSelector": TextQuoteSelectorSerializer,
+    "TextPositionSelector": TextPositionSelectorSerializer,
+}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="Selector",
+        serializers={
+            "TextQuoteSelector": TextQuoteSelectorSerializer,
+            "TextPositionSelector": TextPositionSelectorSerializer,
+        },
+        resource_type_field_name="type",
+        many=True,
+    )
+)
+class SelectorListField(serializers.ListField):
+    """A list of selectors, each parsed by the serializer its `type` names."""
+
+    child = serializers.DictField()
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 2)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        items = super().to_internal_value(data)
+        parsed = []
+        for index, item in enumerate(items):
+            serializer_class = SELECTORS.get(item.get("type"))
+            if serializer_class is None:
+                raise serializers.ValidationError(
+                    {index: ["Each selector is a TextQuoteSelector or a TextPositionSelector."]}
+                )
+            serializer = serializer_class(data=item)
+            if not serializer.is_valid():
+                raise serializers.ValidationError({index: serializer.errors})
+            parsed.append(serializer.validated_data)
+        return parsed
+
+
+class TargetSerializer(serializers.Serializer):
+    """What a comment addresses: a section, and a passage of its text when anchored."""
+
+    source = serializers.CharField(read_only=True, help_text="The section's stable key.")
+    # Not read_only: read-only fields count as always present in the response schema.
+    selector = SelectorListField(required=False, help_text="Absent when the comment addresses the whole section.")
+
+
+class TargetInputSerializer(serializers.Serializer):
+    source = serializers.CharField(max_length=64, required=False, help_text="The section's stable key (optional).")
+    selector = SelectorListField(
+        min_length=1, help_text="One TextQuoteSelector, and optionally one TextPositionSelector."
+    )
+
+    def validate(self, attrs):
+        selectors = attrs["selector"]
+        quotes = [s for s in selectors if s["type"] == "TextQuoteSelector"]
+        positions = [s for s in selectors if s["type"] == "TextPositionSelector"]
+        if len(quotes) != 1 or len(positions) > 1:
+            raise serializers.ValidationError(
+                {"selector": ["Give one TextQuoteSelector, and at most one TextPositionSelector."]}
+            )
+        quote = quotes[0]
+        position = positions[0] if positions else {}
+        attrs["anchor"] = AnchorInput(
+            exact=quote["exact"],
+            prefix=quote.get("prefix", ""),
+            suffix=quote.get("suffix", ""),
+            start=position.get("start"),
+            end=position.get("end"),
+        )
+        return attrs
+
+
+def target_of(comment: Comment) -> dict:
+    target: dict = {"source": comment.section.key}
+    if comment.is_anchored:
+        target["selector"] = [
+            {
+                "type": "TextQuoteSelector",
+                "exact": comment.quote_exact,
+                "prefix": comment.quote_prefix,
+                "suffix": comment.quote_suffix,
+            },
+            {"type": "TextPositionSelector", "start": comment.position_start, "end": comment.position_end},
+        ]
+    return target
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="get_full_name", read_only=True)
+
+
+class OrganisationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    short_name = serializers.CharField(read_only=True)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    section = serializers.CharField(source="section.key", read_only=True, help_text="The section's stable key.")
+    section_number = serializers.CharField(source="section.number", read_only=True)
+    author = PersonSerializer(read_only=True)
+    organisation = OrganisationSerializer(read_only=True)
+    target = serializers.SerializerMethodField()
+    etag = serializers.SerializerMethodField(help_text="Send it back in If-Match to change the comment.")
+
+    class Meta:
+        model = Comment
+        fields = [
+            "id",
+            "round",
+            "section",
+            "section_number",
+            "author",
+            "organisation",
+            "type",
+            "status",
+            "body",
+            "proposed_change",
+            "language",
+            "target",
+            "is_endorsed",
+            "endorsed_at",
+            "is_hidden",
+            "hidden_reason",
+            "revision",
+            "etag",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "withdrawn_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(TargetSerializer)
+    def get_target(self, obj: Comment) -> dict:
+        return target_of(obj)
+
+    def get_etag(self, obj: Comment) -> str:
+        return etag_for(obj)
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    section = serializers.CharField(max_length=64, help_text="Key of a section of the version under review.")
+    type = serializers.ChoiceField(choices=Comment.Type.choices)
+    body = serializers.CharField(max_length=TEXT_MAX, trim_whitespace=False)
+    proposed_change = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    target = TargetInputSerializer(required=False, allow_null=True)
+    submit = serializers.BooleanField(default=False, help_text="Submit at once instead of saving a draft.")
+
+    def validate(self, attrs):
+        target = attrs.get("target")
+        if target and target.get("source") not in (None, attrs["section"]):
+            raise serializers.ValidationError({"target": ["target.source must be the comment's section key."]})
+        return attrs
+
+
+class CommentUpdateSerializer(serializers.Serializer):
+    """PATCH: fields left out keep their value; `target: null` removes the anchor."""
+
+    type = serializers.ChoiceField(choices=Comment.Type.choices, required=False)
+    body = serializers.CharField(max_length=TEXT_MAX, trim_whitespace=False, required=False)
+    proposed_change = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True)
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    target = TargetInputSerializer(required=False, allow_null=True)
+
+
+class ReplySerializer(serializers.ModelSerializer):
+    author = PersonSerializer(read_only=True)
+    organisation = OrganisationSerializer(read_only=True)
+
+    class Meta:
+        model = Reply
+        fields = ["id", "comment", "author", "organisation", "body", "language", "is_hidden", "created_at"]
+        read_only_fields = fields
+
+
+class ReplyCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=TEXT_MAX, trim_whitespace=False)
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+
+
+class FlagCreateSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class FlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    comment = serializers.IntegerField(source="comment_id", read_only=True)
+    reason = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class HideSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class NationalPositionSerializer(serializers.Serializer):
+    round = serializers.IntegerField(read_only=True)
+    organisation = OrganisationSerializer(read_only=True)
+    submitted = serializers.BooleanField(read_only=True)
+    submitted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    submitted_by = PersonSerializer(read_only=True, allow_null=True)
+    submitted_endorsed_count = serializers.IntegerField(
+        read_only=True, help_text="Endorsed comments in the position when it was last submitted."
+    )
+    endorsed_count = serializers.IntegerField(read_only=True, help_text="Submitted comments endorsed now.")
+    note = serializers.CharField(read_only=True)
+
+
+class NationalPositionSubmitSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")

@@ -1,0 +1,194 @@
+"""Consolidation of a round's comments, carry-over to the next version, reports and exports.
+
+What the secretariat used to do by hand in spreadsheets: a ConsolidationRun is a snapshot of
+a round's comments (counts, national positions, duplicate groups) tied to the data it was
+made from; CarriedAnchor records where each comment landed in the next version; a Report is
+a generated file (matrix, feedback, revision report) with its progress; an ImportJob is an
+offline template brought back in.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+ACTIVE_STATUSES = [JobStatus.QUEUED, JobStatus.RUNNING]
+
+
+class ConsolidationRun(models.Model):
+    """One consolidation of a round: a stored snapshot, as of the comments it was made from."""
+
+    round = models.ForeignKey("consultations.EngagementRound", on_delete=models.CASCADE, related_name="consolidations")
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0, help_text="0 to 100")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # What the snapshot was made from: the latest comment change it includes, how many
+    # comments, and a fingerprint of (id, revision) pairs, so a report can say "as of".
+    as_of = models.DateTimeField(null=True, blank=True)
+    comment_count = models.PositiveIntegerField(default=0)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    # Counts per section x organisation x type x status, national positions, section order.
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("consolidation")
+        verbose_name_plural = _("consolidations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round"], condition=Q(status__in=["queued", "running"]), name="one_active_consolidation_per_round"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"consolidation {self.pk} of {self.round}"
+
+
+class DuplicateGroup(models.Model):
+    """Comments on the same section that say the same thing (exact) or nearly so (near)."""
+
+    class Kind(models.TextChoices):
+        EXACT = "exact", _("Identical")
+        NEAR = "near", _("Near-duplicate")
+
+    run = models.ForeignKey(ConsolidationRun, on_delete=models.CASCADE, related_name="groups")
+    section = models.ForeignKey("consultations.Section", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    size = models.PositiveIntegerField()
+    similarity = models.FloatField(help_text="Lowest pairwise similarity in the group, 0 to 100.")
+    comments = models.ManyToManyField("comments.Comment", related_name="duplicate_groups")
+
+    class Meta:
+        ordering = ["run", "section__position", "-size", "id"]
+        verbose_name = _("duplicate group")
+        verbose_name_plural = _("duplicate groups")
+
+    def __str__(self) -> str:
+        return f"{self.kind} group of {self.size} in run {self.run_id}"
+
+
+class CarriedAnchor(models.Model):
+    """Where a comment made on version N lands in a later version."""
+
+    class Method(models.TextChoices):
+        SECTION = "section", _("Whole section")
+        EXACT = "exact", _("Passage found unchanged")
+        FUZZY = "fuzzy", _("Passage found, edited")
+        MOVED = "moved", _("Passage moved to another section")
+        ORPHANED = "orphaned", _("Passage no longer in the text")
+
+    comment = models.ForeignKey("comments.Comment", on_delete=models.CASCADE, related_name="carried_anchors")
+    version = models.ForeignKey("consultations.DraftVersion", on_delete=models.CASCADE, related_name="carried_anchors")
+    section = models.ForeignKey(
+        "consultations.Section", null=True, blank=True, on_delete=models.CASCADE, related_name="carried_anchors"
+    )
+    method = models.CharField(max_length=10, choices=Method.choices)
+    position_start = models.PositiveIntegerField(null=True, blank=True)
+    position_end = models.PositiveIntegerField(null=True, blank=True)
+    quote_exact = models.TextField(blank=True)
+    score = models.FloatField(default=100.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "comment"]
+        verbose_name = _("carried-over anchor")
+        verbose_name_plural = _("carried-over anchors")
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "version"], name="one_carried_anchor_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.comment_id} in v{self.version_id}: {self.method}"
+
+    @property
+    def is_orphaned(self) -> bool:
+        return self.method == self.Method.ORPHANED
+
+
+class Report(models.Model):
+    """A generated file, made by a Celery task for the person who asked, with what they may see."""
+
+    class Kind(models.TextChoices):
+        RESOLUTION_MATRIX = "resolution_matrix", _("Comment resolution matrix")
+        CONSOLIDATED_FEEDBACK = "consolidated_feedback", _("Consolidated feedback")
+        REVISION_REPORT = "revision_report", _("Revision report")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "XLSX"
+        CSV = "csv", "CSV"
+        DOCX = "docx", "DOCX"
+        PDF = "pdf", "PDF"
+
+    consultation = models.ForeignKey("consultations.Consultation", on_delete=models.CASCADE, related_name="reports")
+    round = models.ForeignKey(
+        "consultations.EngagementRound", null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
+    version = models.ForeignKey(
+        "consultations.DraftVersion",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reports",
+        help_text=_("For a revision report: the new version, compared with the one before it."),
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    format = models.CharField(_("format"), max_length=5, choices=Format.choices)
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    file = models.FileField(upload_to="reports/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    as_of = models.DateTimeField(null=True, blank=True, help_text=_("The latest change to the data it includes."))
+    source = models.JSONField(default=dict, blank=True, help_text="What it was made from (counts, run id).")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.format})"
+
+
+class ImportJob(models.Model):
+    """An offline comment template (XLSX) the secretariat brings in for one organisation."""
+
+    round = models.ForeignKey("consultations.EngagementRound", on_delete=models.CASCADE, related_name="imports")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    file_name = models.CharField(max_length=255)
+    row_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, column, message}]")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("template import")
+        verbose_name_plural = _("template imports")
+
+    def __str__(self) -> str:
+        return f"import {self.file_name} for {self.organisation}"

@@ -1,0 +1,97 @@
+"""Property-based API tests against the live OpenAPI schema (schemathesis, in-process WSGI).
+
+For every operation, a bounded number of generated requests (deterministic, positive data)
+as a delegate and as the secretariat, authenticated with a headless session token. Path
+parameters point at the objects of the test world, so that operations also answer 2xx.
+Asserted: no 5xx, and status, content type, headers and body conform to the schema.
+"""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from rest_framework.test import APIClient
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from config.wsgi import application
+from tests.factories import PASSWORD
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def _keep_db_connection():
+    """Calling the WSGI app directly sends request_finished, which would close the test's
+    connection (and its transaction); Django's test client disconnects it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+# The live schema, fetched from the WSGI app at collection (no database needed for it).
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+schema.config.generation.update(modes=["positive"], max_examples=10, deterministic=True, database="none")
+
+
+def _session_token(email: str) -> str:
+    response = APIClient().post("/_allauth/app/v1/auth/login", {"email": email, "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["meta"]["session_token"]
+
+
+@pytest.fixture
+def delegate_token(world) -> str:
+    return _session_token("vn.delegate@example.org")
+
+
+@pytest.fixture
+def secretariat_token(world) -> str:
+    return _session_token("secretariat@example.org")
+
+
+def _aim(case, world) -> None:
+    """Point path parameters at real objects (random ids would only ever reach the 404s)."""
+    params = case.path_parameters or {}
+    path = case.operation.path
+    if "slug" in params:
+        params["slug"] = world.consultation.slug
+    if "number" in params:
+        params["number"] = world.version.number
+    if "key" in params:
+        params["key"] = "infra-5g"
+    if "round_id" in params or path.startswith("/api/v1/rounds/{id}"):
+        params["round_id" if "round_id" in params else "id"] = world.open_round.pk
+    if "comment_id" in params or path.startswith("/api/v1/comments/{id}"):
+        params["comment_id" if "comment_id" in params else "id"] = world.vn_sub.pk
+
+
+SETTINGS = settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+
+
+@schema.parametrize()
+@SETTINGS
+def test_api_conforms_to_its_schema_as_delegate(case, world, delegate_token, _keep_db_connection):
+    _aim(case, world)
+    case.call_and_validate(headers={"X-Session-Token": delegate_token}, checks=CHECKS)
+
+
+@schema.parametrize()
+@SETTINGS
+def test_api_conforms_to_its_schema_as_secretariat(case, world, secretariat_token, _keep_db_connection):
+    _aim(case, world)
+    case.call_and_validate(headers={"X-Session-Token": secretariat_token}, checks=CHECKS)
