@@ -51,7 +51,9 @@ class ConsolidationRun(models.Model):
         verbose_name_plural = _("consolidations")
         constraints = [
             models.UniqueConstraint(
-                fields=["round"], condition=Q(status__in=["queued", "running"]), name="one_active_consolidation_per_round"
+                fields=["round"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_consolidation_per_round",
             ),
         ]
 
