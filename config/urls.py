@@ -16,6 +16,7 @@ urlpatterns = [
     path("me/", include("accounts.urls")),
     path("consultations/", include("consultations.urls")),
     path("consultations/", include("comments.urls")),
+    path("consultations/", include("consolidation.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

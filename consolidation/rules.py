@@ -1,0 +1,25 @@
+"""Who may consolidate, decide, export and import, as named predicates (django-rules).
+
+Predicates take (user, consultation). Exports are open to every participant because each
+export contains only what the requester may see (comments.selectors.comments_visible_to).
+"""
+
+import rules
+
+from consultations.rules import can_view_consultation, is_consultant, is_secretariat, is_site_admin
+
+can_run_consolidation = is_site_admin | is_secretariat
+can_read_consolidated_feedback = is_site_admin | is_secretariat | is_consultant
+can_propose_disposition = is_site_admin | is_secretariat | is_consultant
+can_record_disposition = is_site_admin | is_secretariat
+can_export = can_view_consultation
+can_import_template = is_site_admin | is_secretariat
+can_read_revision_report = can_view_consultation
+
+rules.add_perm("consolidation.run", can_run_consolidation)
+rules.add_perm("consolidation.read_feedback", can_read_consolidated_feedback)
+rules.add_perm("consolidation.propose_disposition", can_propose_disposition)
+rules.add_perm("consolidation.record_disposition", can_record_disposition)
+rules.add_perm("consolidation.export", can_export)
+rules.add_perm("consolidation.import_template", can_import_template)
+rules.add_perm("consolidation.read_revision_report", can_read_revision_report)
