@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from accounts.models import Organisation
-from consultations.models import EngagementRound, Role, Section
+from consultations.models import EngagementRound, Role
 from tests import factories
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -151,50 +151,21 @@ def personas(secretariat, consultant, vn_delegate, vn_focal_point, th_delegate, 
     }
 
 
+FIVE_G = "Member states will extend 5G coverage to all urban areas by 2028."
+
+
 @pytest.fixture
 def version(consultation):
     """Published version 0.1 with a component, a chapter and two clauses."""
     version = factories.DraftVersionFactory(consultation=consultation, number="0.1", major=0, minor=1)
-    component = factories.SectionFactory(
-        version=version,
-        key="outcomes",
-        kind=Section.Kind.COMPONENT,
-        number="1",
-        heading="Strategic outcomes",
-        body="",
-        position=1,
-        depth=0,
-    )
-    chapter = factories.SectionFactory(
-        version=version,
-        parent=component,
-        key="infra",
-        kind=Section.Kind.CHAPTER,
-        number="1.1",
-        heading="Seamless and inclusive digital infrastructure",
-        body="",
-        position=2,
-        depth=1,
-    )
-    factories.SectionFactory(
-        version=version,
-        parent=chapter,
-        key="infra-5g",
-        number="1.1.1",
-        heading="5G and 6G networks",
-        body="Member states will extend 5G coverage to all urban areas by 2028.",
-        position=3,
-        depth=2,
-    )
-    factories.SectionFactory(
-        version=version,
-        parent=chapter,
-        key="infra-dc",
-        number="1.1.2",
-        heading="Data centres",
-        body="Regional data centres will run on renewable energy.",
-        position=4,
-        depth=2,
+    factories.build_sections(
+        version,
+        [
+            ("outcomes", "1", "Strategic outcomes", "", None),
+            ("infra", "1.1", "Seamless and inclusive digital infrastructure", "", "outcomes"),
+            ("infra-5g", "1.1.1", "5G and 6G networks", FIVE_G, "infra"),
+            ("infra-dc", "1.1.2", "Data centres", "Regional data centres will run on renewable energy.", "infra"),
+        ],
     )
     return version
 

@@ -116,3 +116,26 @@ class EngagementRoundFactory(factory.django.DjangoModelFactory):
     commenting_roles = factory.LazyFunction(lambda: [Role.MEMBER_STATE, Role.PARTNER])
     visibility = EngagementRound.Visibility.SECRETARIAT_ONLY
     state = EngagementRound.State.OPEN
+
+
+SECTION_KINDS = [Section.Kind.COMPONENT, Section.Kind.CHAPTER, Section.Kind.CLAUSE]
+
+
+def build_sections(version, rows) -> dict[str, Section]:
+    """A section tree from rows of (key, number, heading, body, parent key or None) in document order."""
+    created: dict[str, Section] = {}
+    for position, (key, number, heading, body, parent_key) in enumerate(rows, start=1):
+        parent = created.get(parent_key)
+        depth = 0 if parent is None else min(parent.depth + 1, 2)
+        created[key] = SectionFactory(
+            version=version,
+            parent=parent,
+            key=key,
+            kind=SECTION_KINDS[depth],
+            number=number,
+            heading=heading,
+            body=body,
+            position=position,
+            depth=depth,
+        )
+    return created

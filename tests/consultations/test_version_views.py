@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from consultations.models import DraftVersion, Section
 from tests import factories
+from tests.conftest import FIVE_G
 
 SLUG = "adm-2030"
 
@@ -68,46 +69,14 @@ def draft(version):
         published_at=None,
         previous=version,
     )
-    component = factories.SectionFactory(
-        version=draft,
-        key="outcomes",
-        kind=Section.Kind.COMPONENT,
-        number="1",
-        heading="Strategic outcomes",
-        body="",
-        position=1,
-        depth=0,
-    )
-    chapter = factories.SectionFactory(
-        version=draft,
-        parent=component,
-        key="infra",
-        kind=Section.Kind.CHAPTER,
-        number="1.1",
-        heading="Seamless and inclusive digital infrastructure",
-        body="",
-        position=2,
-        depth=1,
-    )
-    factories.SectionFactory(
-        version=draft,
-        parent=chapter,
-        key="infra-5g",
-        number="1.1.1",
-        heading="5G and 6G networks",
-        body="Member states will extend 5G coverage to all urban areas by 2028.",
-        position=3,
-        depth=2,
-    )
-    factories.SectionFactory(
-        version=draft,
-        key="governance",
-        kind=Section.Kind.COMPONENT,
-        number="2",
-        heading="Governance",
-        body="",
-        position=4,
-        depth=0,
+    factories.build_sections(
+        draft,
+        [
+            ("outcomes", "1", "Strategic outcomes", "", None),
+            ("infra", "1.1", "Seamless and inclusive digital infrastructure", "", "outcomes"),
+            ("infra-5g", "1.1.1", "5G and 6G networks", FIVE_G, "infra"),
+            ("governance", "2", "Governance", "", None),
+        ],
     )
     return draft
 

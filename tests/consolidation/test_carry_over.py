@@ -1,0 +1,289 @@
+"""Carry-over of open comments to the next version: where each comment lands, and that none is lost."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from comments.anchoring import anchor_at
+from comments.models import Comment, Disposition
+from consolidation.models import CarriedAnchor
+from consolidation.services.carry_over import carry_over_comments, queue_carry_over
+from consolidation.tasks import carry_over_version
+from consultations.models import EngagementRound, Section
+from tests import factories
+from tests.comments.conftest import CommentFactory
+
+Method = CarriedAnchor.Method
+
+OLD_5G = "Member states will extend 5G coverage to all urban areas by 2028."
+NEW_5G = "Member states will extend 5G coverage to all urban and peri-urban areas by 2030."
+OLD_CYBER = (
+    "Each member state will establish a national computer emergency response team. "
+    "Cross-border incident reporting will follow a common template."
+)
+NEW_CYBER = "Each member state will establish a national computer emergency response team."
+OLD_DC = "Regional data centres will run on renewable energy."
+NEW_DC = (
+    "Regional data centres will run on renewable energy. "
+    "Cross-border incident reporting will follow a common template agreed by the regulators."
+)
+LEGACY = "Copper networks will be retired by 2030 in every member state."
+
+
+def add_clause(version, *, key, number, heading, body, position, parent=None):
+    return factories.SectionFactory(
+        version=version, parent=parent, key=key, number=number, heading=heading, body=body, position=position, depth=2
+    )
+
+
+def closed_round(version, **fields):
+    now = timezone.now()
+    defaults = {
+        "title": "First stakeholder engagement",
+        "state": EngagementRound.State.CLOSED,
+        "opens_at": now - timedelta(days=20),
+        "closes_at": now - timedelta(days=5),
+        "final_closes_at": now - timedelta(days=5),
+    }
+    return factories.EngagementRoundFactory(version=version, **{**defaults, **fields})
+
+
+def anchored(section, quote, **fields):
+    """A submitted comment on `quote` (its first occurrence) in `section`, with W3C selectors."""
+    start = section.body.index(quote)
+    anchor = anchor_at(section.body, start, start + len(quote))
+    fields.setdefault("status", Comment.Status.SUBMITTED)
+    return CommentFactory(
+        section=section,
+        quote_exact=anchor.exact,
+        quote_prefix=anchor.prefix,
+        quote_suffix=anchor.suffix,
+        position_start=anchor.start,
+        position_end=anchor.end,
+        **fields,
+    )
+
+
+def build_old_version(version):
+    """Version 0.1 (the shared fixture) with two more clauses: cybersecurity and legacy networks."""
+    chapter = version.sections.get(key="infra")
+    add_clause(
+        version, key="infra-cyber", number="1.1.3", heading="Cybersecurity", body=OLD_CYBER, position=5, parent=chapter
+    )
+    add_clause(
+        version, key="infra-legacy", number="1.1.4", heading="Legacy networks", body=LEGACY, position=6, parent=chapter
+    )
+    return {s.key: s for s in version.sections.all()}
+
+
+def build_new_version(consultation, previous, number="0.2"):
+    """Version 0.2: an AI clause inserted first (renumbering the others), 5G edited, a sentence
+    moved from cybersecurity to data centres, legacy networks deleted."""
+    major, minor = (int(p) for p in number.split("."))
+    new = factories.DraftVersionFactory(
+        consultation=consultation, number=number, major=major, minor=minor, previous=previous
+    )
+    component = factories.SectionFactory(
+        version=new, key="outcomes", kind=Section.Kind.COMPONENT, number="1", heading="Strategic outcomes",
+        body="", position=1, depth=0,
+    )  # fmt: skip
+    chapter = factories.SectionFactory(
+        version=new, parent=component, key="infra", kind=Section.Kind.CHAPTER, number="1.1",
+        heading="Seamless and inclusive digital infrastructure", body="", position=2, depth=1,
+    )  # fmt: skip
+    add_clause(
+        new,
+        key="infra-ai",
+        number="1.1.1",
+        heading="Artificial intelligence",
+        body="Member states will adopt common principles for trustworthy artificial intelligence.",
+        position=3,
+        parent=chapter,
+    )
+    add_clause(new, key="infra-5g", number="1.1.2", heading="5G and 6G networks", body=NEW_5G, position=4, parent=chapter)
+    add_clause(new, key="infra-dc", number="1.1.3", heading="Data centres", body=NEW_DC, position=5, parent=chapter)
+    add_clause(new, key="infra-cyber", number="1.1.4", heading="Cybersecurity", body=NEW_CYBER, position=6, parent=chapter)
+    return new
+
+
+def build_world(consultation, version, vn_delegate, th_delegate, **round_fields):
+    """Comments of every kind on 0.1, in a closed round; 0.2 built but not yet carried to."""
+    old = build_old_version(version)
+    engagement_round = closed_round(version, **round_fields)
+    comments = {
+        "exact": anchored(old["infra-dc"], "run on renewable energy", round=engagement_round, author=vn_delegate),
+        "fuzzy": anchored(
+            old["infra-5g"], "extend 5G coverage to all urban areas", round=engagement_round, author=th_delegate
+        ),
+        "moved": anchored(
+            old["infra-cyber"],
+            "Cross-border incident reporting will follow a common template",
+            round=engagement_round,
+            author=vn_delegate,
+        ),
+        "deleted": anchored(
+            old["infra-legacy"], "Copper networks will be retired", round=engagement_round, author=th_delegate
+        ),
+        "short": anchored(old["infra-5g"], "by 2028", round=engagement_round, author=vn_delegate),
+        "whole": CommentFactory(
+            section=old["infra-5g"], round=engagement_round, author=vn_delegate, status=Comment.Status.SUBMITTED
+        ),
+        "whole_deleted": CommentFactory(
+            section=old["infra-legacy"], round=engagement_round, author=th_delegate, status=Comment.Status.SUBMITTED
+        ),
+        "draft": anchored(
+            old["infra-dc"], "Regional data centres", round=engagement_round, author=vn_delegate,
+            status=Comment.Status.DRAFT,
+        ),  # fmt: skip
+        "withdrawn": anchored(
+            old["infra-dc"], "Regional data centres", round=engagement_round, author=th_delegate,
+            status=Comment.Status.WITHDRAWN,
+        ),  # fmt: skip
+        "decided": anchored(old["infra-dc"], "Regional data centres", round=engagement_round, author=th_delegate),
+        "proposed": anchored(old["infra-dc"], "data centres", round=engagement_round, author=th_delegate),
+    }
+    Disposition.objects.create(comment=comments["decided"], decision=Disposition.Decision.NOTED, response="Noted.")
+    Disposition.objects.create(comment=comments["proposed"], proposed_decision=Disposition.Decision.ACCEPTED)
+    new = build_new_version(consultation, version)
+    return {"old": version, "new": new, "round": engagement_round, "comments": comments}
+
+
+@pytest.fixture
+def world(consultation, version, vn_delegate, th_delegate):
+    return build_world(consultation, version, vn_delegate, th_delegate)
+
+
+def landing(world, name) -> CarriedAnchor:
+    return CarriedAnchor.objects.select_related("section").get(comment=world["comments"][name], version=world["new"])
+
+
+def test_unchanged_passage_lands_exactly_at_its_new_position(world):
+    carry_over_comments(version_id=world["new"].pk)
+    anchor = landing(world, "exact")
+    assert anchor.method == Method.EXACT
+    assert anchor.section.key == "infra-dc" and anchor.section.version_id == world["new"].pk
+    assert NEW_DC[anchor.position_start : anchor.position_end] == "run on renewable energy"
+    assert anchor.quote_exact == "run on renewable energy"
+    assert anchor.score == 100
+
+
+def test_edited_passage_lands_fuzzily_on_the_edited_words(world):
+    carry_over_comments(version_id=world["new"].pk)
+    anchor = landing(world, "fuzzy")
+    assert anchor.method == Method.FUZZY
+    assert anchor.section.key == "infra-5g"
+    # What a reader expects to see highlighted: the same passage with its inserted words.
+    assert anchor.quote_exact == "extend 5G coverage to all urban and peri-urban areas"
+    assert NEW_5G[anchor.position_start : anchor.position_end] == anchor.quote_exact
+    assert 80 <= anchor.score < 100
+
+
+def test_passage_moved_to_another_section_lands_there(world):
+    carry_over_comments(version_id=world["new"].pk)
+    anchor = landing(world, "moved")
+    assert anchor.method == Method.MOVED
+    assert anchor.section.key == "infra-dc"
+    assert anchor.quote_exact == "Cross-border incident reporting will follow a common template"
+    assert anchor.position_start == NEW_DC.index("Cross-border")
+    assert anchor.position_end == anchor.position_start + len(anchor.quote_exact)
+
+
+def test_deleted_passage_is_orphaned_not_dropped(world):
+    result = carry_over_comments(version_id=world["new"].pk)
+    deleted = landing(world, "deleted")
+    assert deleted.method == Method.ORPHANED and deleted.section is None
+    assert deleted.position_start is None and deleted.quote_exact == ""
+    # A passage that is gone from a section that remains stays on that section.
+    short = landing(world, "short")
+    assert short.method == Method.ORPHANED and short.section.key == "infra-5g"
+    assert result[Method.ORPHANED] == 3  # deleted, short, whole_deleted
+
+
+def test_whole_section_comments_follow_the_key_through_renumbering(world):
+    carry_over_comments(version_id=world["new"].pk)
+    whole = landing(world, "whole")
+    assert whole.method == Method.SECTION
+    assert (whole.section.key, whole.section.number) == ("infra-5g", "1.1.2")  # was 1.1.1
+    assert whole.position_start is None
+    gone = landing(world, "whole_deleted")
+    assert gone.method == Method.ORPHANED and gone.section is None
+
+
+def test_only_open_comments_are_carried(world):
+    result = carry_over_comments(version_id=world["new"].pk)
+    carried = set(CarriedAnchor.objects.filter(version=world["new"]).values_list("comment_id", flat=True))
+    comments = world["comments"]
+    assert carried == {comments[n].pk for n in ("exact", "fuzzy", "moved", "deleted", "short", "whole",
+                                               "whole_deleted", "proposed")}  # fmt: skip
+    assert result["total"] == 8
+    assert landing(world, "proposed").method == Method.EXACT
+
+
+def test_rerun_replaces_the_anchors_instead_of_adding(world):
+    first = carry_over_comments(version_id=world["new"].pk)
+    before = {a.comment_id: (a.method, a.position_start, a.quote_exact) for a in CarriedAnchor.objects.all()}
+    CarriedAnchor.objects.filter(comment=world["comments"]["exact"]).update(method=Method.ORPHANED, quote_exact="x")
+    second = carry_over_version.delay(world["new"].pk).get()
+    after = {a.comment_id: (a.method, a.position_start, a.quote_exact) for a in CarriedAnchor.objects.all()}
+    assert first == second
+    assert after == before
+    assert CarriedAnchor.objects.filter(version=world["new"]).count() == 8
+
+
+def test_an_anchor_of_a_comment_decided_since_the_last_run_is_kept(world):
+    carry_over_comments(version_id=world["new"].pk)
+    Disposition.objects.create(comment=world["comments"]["exact"], decision=Disposition.Decision.ACCEPTED)
+    carry_over_comments(version_id=world["new"].pk)
+    assert landing(world, "exact").method == Method.EXACT
+
+
+def test_second_carry_over_follows_the_passage_edited_again(world, consultation):
+    carry_over_comments(version_id=world["new"].pk)
+    third = factories.DraftVersionFactory(consultation=consultation, number="0.3", major=0, minor=3, previous=world["new"])
+    text = "By 2030 member states will extend 5G coverage to all urban and peri-urban areas and islands."
+    add_clause(third, key="infra-5g", number="1.1.2", heading="5G and 6G networks", body=text, position=1)
+    carry_over_comments(version_id=third.pk)
+    anchor = CarriedAnchor.objects.get(comment=world["comments"]["fuzzy"], version=third)
+    assert anchor.method == Method.EXACT
+    assert anchor.quote_exact == "extend 5G coverage to all urban and peri-urban areas"
+
+
+def test_score_threshold_comes_from_settings(world, settings):
+    settings.CARRY_OVER_MIN_SCORE = 95
+    carry_over_comments(version_id=world["new"].pk)
+    # 89 is no longer enough: the edited passage is not recognised, and no other section has it.
+    assert landing(world, "fuzzy").method == Method.ORPHANED
+
+
+def test_unpublished_version_is_not_carried_to(world):
+    world["new"].status = "draft"
+    world["new"].save()
+    assert carry_over_comments(version_id=world["new"].pk)["total"] == 0
+    assert not CarriedAnchor.objects.exists()
+
+
+def test_queue_carry_over_runs_after_commit(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        queue_carry_over(world["new"])
+    assert len(callbacks) == 1 and not CarriedAnchor.objects.exists()
+    callbacks[0]()
+    assert CarriedAnchor.objects.filter(version=world["new"]).count() == 8
+
+
+def test_vietnamese_passage_edited_is_found(consultation, version, vn_delegate):
+    engagement_round = closed_round(version)
+    old = add_clause(
+        version, key="vi", number="9", heading="Hạ tầng số", position=9,
+        body="Các quốc gia thành viên sẽ mở rộng vùng phủ sóng 5G tới mọi đô thị.",
+    )  # fmt: skip
+    comment = anchored(old, "mở rộng vùng phủ sóng 5G tới mọi đô thị", round=engagement_round, author=vn_delegate)
+    new = factories.DraftVersionFactory(consultation=consultation, number="0.2", major=0, minor=2, previous=version)
+    add_clause(
+        new, key="vi", number="9", heading="Hạ tầng số", position=1,
+        body="Các quốc gia thành viên sẽ nhanh chóng mở rộng vùng phủ sóng 5G tới mọi đô thị và nông thôn.",
+    )  # fmt: skip
+    carry_over_comments(version_id=new.pk)
+    anchor = CarriedAnchor.objects.get(comment=comment, version=new)
+    assert anchor.method == Method.EXACT
+    assert anchor.quote_exact == "mở rộng vùng phủ sóng 5G tới mọi đô thị"

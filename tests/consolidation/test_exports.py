@@ -1,0 +1,554 @@
+"""Reports and exports, opened as the real files: the matrix (XLSX, CSV) and the feedback DOCX.
+
+Every export holds what its requester may see: the round here is secretariat_only, so a
+delegate's export holds their own delegation's comments and nothing else.
+"""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils import timezone
+from docx import Document
+from openpyxl import load_workbook
+
+from comments.models import Comment, CommentFlag, Disposition
+from consolidation.documents import matrix
+from consolidation.models import JobStatus, Report
+from consolidation.services import exports
+from consolidation.tasks.reports import generate_report
+from tests import factories
+from tests.comments.conftest import CommentFactory
+
+HEADER = [
+    "No.",
+    "Organisation",
+    "Clause",
+    "Paragraph/Figure/Table",
+    "Type of comment",
+    "Comments",
+    "Proposed change",
+    "Observations of the secretariat",
+    "Status",
+    "National position",
+    "Moderation",
+    "Language",
+    "Imported by",
+]
+VI_BODY = "Đề nghị bổ sung mục tiêu năng lượng tái tạo cho các trung tâm dữ liệu khu vực."
+VI_PROPOSAL = "Thêm “ít nhất 50% vào năm 2030”."
+
+
+def _at(minutes: int):
+    return timezone.now() - timedelta(hours=1) + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def data(consultation, version, open_round, secretariat, consultant, vn_delegate, th_delegate, partner):
+    """Comments on 1.1.1 (5G) and 1.1.2 (data centres), made in a known order."""
+    clause = version.sections.get(key="infra-5g")  # "Member states will extend 5G coverage to all urban areas by 2028."
+    data_centres = version.sections.get(key="infra-dc")
+
+    def make(author, section, *, minutes, quote="", **fields):
+        anchor = {}
+        if quote:
+            start = section.body.index(quote)
+            anchor = {"quote_exact": quote, "position_start": start, "position_end": start + len(quote)}
+        comment = CommentFactory(
+            round=open_round, section=section, author=author, status=Comment.Status.SUBMITTED, **anchor, **fields
+        )
+        Comment.objects.filter(pk=comment.pk).update(created_at=_at(minutes))
+        return comment
+
+    comments = {
+        # 1.1.2 first in time, but comes after 1.1.1 in the matrix
+        "vn_dc": make(
+            vn_delegate,
+            data_centres,
+            minutes=1,
+            type="te",
+            body=VI_BODY,
+            proposed_change=VI_PROPOSAL,
+            language="vi",
+            is_endorsed=True,
+        ),
+        "th_urban": make(th_delegate, clause, minutes=2, quote="all urban areas", type="ed", body="Say which areas."),
+        "th_5g": make(
+            th_delegate,
+            clause,
+            minutes=3,
+            quote="5G coverage",
+            type="te",
+            body="Add 6G trials.",
+            is_hidden=True,
+            hidden_reason="Off topic",
+        ),
+        "vn_whole": make(vn_delegate, clause, minutes=4, type="ge", body="The clause needs a baseline."),
+        "partner_dc": make(partner, data_centres, minutes=5, type="ge", body="Cite the energy study."),
+    }
+    CommentFactory(round=open_round, section=clause, author=vn_delegate, status=Comment.Status.DRAFT, body="Draft")
+    Disposition.objects.create(
+        comment=comments["vn_dc"],
+        decision=Disposition.Decision.ACCEPTED_IN_PART,
+        response="Target added for 2030.",
+        decided_by=secretariat,
+        decided_at=timezone.now(),
+    )
+    Disposition.objects.create(  # proposed only: not in the matrix
+        comment=comments["th_urban"], proposed_decision=Disposition.Decision.NOTED, proposed_response="Internal note"
+    )
+    CommentFlag.objects.create(comment=comments["partner_dc"], flagged_by=th_delegate, reason="Duplicate")
+    return comments
+
+
+def make_report(django_capture_on_commit_callbacks, user, consultation, *, kind, fmt, engagement_round=None, **kw):
+    with django_capture_on_commit_callbacks(execute=True):
+        report = exports.report_request(
+            actor=user, consultation=consultation, kind=kind, format=fmt, engagement_round=engagement_round, **kw
+        )
+    report.refresh_from_db()
+    return report
+
+
+def read_bytes(report: Report) -> bytes:
+    with report.file.open("rb") as fileobj:
+        return fileobj.read()
+
+
+def xlsx_rows(report: Report) -> list[list]:
+    workbook = load_workbook(io.BytesIO(read_bytes(report)))
+    sheet = workbook["Comments"]
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def _none_to_empty(rows):
+    return [["" if value is None else value for value in row] for row in rows]
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+
+def test_secretariat_matrix_has_the_iso_columns_and_every_comment_in_clause_and_passage_order(
+    django_capture_on_commit_callbacks, consultation, open_round, secretariat, data
+):
+    report = make_report(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        consultation,
+        kind="resolution_matrix",
+        fmt="xlsx",
+        engagement_round=open_round,
+    )
+
+    assert report.status == JobStatus.DONE, report.error
+    rows = _none_to_empty(xlsx_rows(report))
+    assert rows[0] == HEADER
+    c = data
+    assert rows[1:] == [
+        # 1.1.1: the whole-section comment first, then passages in text order
+        [c["vn_whole"].number, "Viet Nam", "1.1.1", "", "ge", "The clause needs a baseline.", "", "", "Submitted", "no", "", "", ""],
+        [c["th_5g"].number, "Thailand", "1.1.1", "5G coverage", "te", "Add 6G trials.", "", "", "Submitted", "no", "hidden", "", ""],
+        [c["th_urban"].number, "Thailand", "1.1.1", "all urban areas", "ed", "Say which areas.", "", "", "Submitted", "no", "", "", ""],
+        # 1.1.2, in the order they were written
+        [c["vn_dc"].number, "Viet Nam", "1.1.2", "", "te", VI_BODY, VI_PROPOSAL, "Accepted in part: Target added for 2030.", "Submitted", "yes", "", "vi", ""],
+        [c["partner_dc"].number, "Development Partner", "1.1.2", "", "ge", "Cite the energy study.", "", "", "Submitted", "no", "flagged", "", ""],
+    ]  # fmt: skip
+
+
+def test_matrix_header_is_bold_and_frozen(
+    django_capture_on_commit_callbacks, consultation, open_round, secretariat, data
+):
+    report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+
+    sheet = load_workbook(io.BytesIO(read_bytes(report)))["Comments"]
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.b for cell in sheet[1])
+    assert not sheet["A2"].font.b
+
+
+def test_delegate_matrix_holds_only_their_own_delegation_under_secretariat_only(
+    django_capture_on_commit_callbacks, consultation, open_round, vn_delegate, data
+):
+    report = make_report(
+        django_capture_on_commit_callbacks,
+        vn_delegate,
+        consultation,
+        kind="resolution_matrix",
+        fmt="xlsx",
+        engagement_round=open_round,
+    )
+
+    rows = xlsx_rows(report)
+    assert [row[0] for row in rows[1:]] == [data["vn_whole"].number, data["vn_dc"].number]
+    assert {row[1] for row in rows[1:]} == {"Viet Nam"}
+    assert report.source["comments"] == 2
+
+
+def test_live_round_shows_others_but_hides_what_the_secretariat_hid(
+    django_capture_on_commit_callbacks, consultation, open_round, partner, data
+):
+    open_round.visibility = open_round.Visibility.LIVE
+    open_round.save()
+
+    report = make_report(
+        django_capture_on_commit_callbacks, partner, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+
+    numbers = [row[0] for row in xlsx_rows(report)[1:]]
+    assert data["th_5g"].number not in numbers  # hidden: organisers and Thailand only
+    assert numbers == [
+        data["vn_whole"].number,
+        data["th_urban"].number,
+        data["vn_dc"].number,
+        data["partner_dc"].number,
+    ]
+
+
+def test_matrix_of_all_rounds_scopes_each_round_by_its_own_visibility(
+    django_capture_on_commit_callbacks, consultation, version, open_round, vn_delegate, th_delegate, data
+):
+    closed = factories.EngagementRoundFactory(
+        version=version,
+        title="First stakeholder engagement",
+        state="closed",
+        opens_at=timezone.now() - timedelta(days=60),
+        closes_at=timezone.now() - timedelta(days=30),
+        visibility="after_close",
+    )
+    earlier = CommentFactory(
+        round=closed,
+        section=version.sections.get(key="infra-dc"),
+        author=th_delegate,
+        status=Comment.Status.SUBMITTED,
+        body="From the first round.",
+    )
+
+    report = make_report(
+        django_capture_on_commit_callbacks, vn_delegate, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+
+    numbers = [row[0] for row in xlsx_rows(report)[1:]]
+    # the closed after_close round first (it opened first), then Viet Nam's own in the live one
+    assert numbers == [earlier.number, data["vn_whole"].number, data["vn_dc"].number]
+
+
+def test_a_comment_that_looks_like_a_formula_stays_text(
+    django_capture_on_commit_callbacks, consultation, open_round, version, vn_delegate
+):
+    CommentFactory(
+        round=open_round,
+        section=version.sections.get(key="infra-5g"),
+        author=vn_delegate,
+        status=Comment.Status.SUBMITTED,
+        body='=HYPERLINK("http://evil.example","x")',
+    )
+
+    xlsx = make_report(
+        django_capture_on_commit_callbacks, vn_delegate, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+    as_csv = make_report(
+        django_capture_on_commit_callbacks, vn_delegate, consultation, kind="resolution_matrix", fmt="csv"
+    )
+
+    cell = load_workbook(io.BytesIO(read_bytes(xlsx)))["Comments"]["F2"]
+    assert cell.data_type == "s"
+    assert cell.value == '=HYPERLINK("http://evil.example","x")'
+    rows = list(csv.reader(io.StringIO(read_bytes(as_csv).decode("utf-8-sig"))))
+    assert rows[1][5] == '\'=HYPERLINK("http://evil.example","x")'
+
+
+def test_xlsx_is_written_with_a_write_only_workbook(
+    django_capture_on_commit_callbacks, monkeypatch, consultation, secretariat, data
+):
+    made = []
+    real = matrix.Workbook
+
+    def recording_workbook(*args, **kwargs):
+        made.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matrix, "Workbook", recording_workbook)
+
+    report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+
+    assert report.status == JobStatus.DONE
+    assert made == [{"write_only": True}]
+
+
+def test_rows_stream_from_a_chunked_iterator(
+    django_capture_on_commit_callbacks, monkeypatch, consultation, secretariat, data
+):
+    from django.db.models.query import QuerySet
+
+    chunk_sizes = []
+    real_iterator = QuerySet.iterator
+
+    def spy(self, chunk_size=None):
+        chunk_sizes.append(chunk_size)
+        return real_iterator(self, chunk_size=chunk_size)
+
+    monkeypatch.setattr(QuerySet, "iterator", spy)
+
+    make_report(django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx")
+
+    assert chunk_sizes == [500]
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def test_csv_starts_with_the_utf8_bom_and_holds_the_same_rows_as_the_xlsx(
+    django_capture_on_commit_callbacks, consultation, open_round, secretariat, data
+):
+    as_xlsx = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+    as_csv = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="csv"
+    )
+
+    raw = read_bytes(as_csv)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert rows == _none_to_empty(xlsx_rows(as_xlsx))
+    assert VI_BODY in rows[4]
+    assert as_csv.file.name.endswith(".csv")
+
+
+# --- DOCX -----------------------------------------------------------------------------------
+
+
+def test_feedback_docx_has_each_section_followed_by_its_comments_and_dispositions(
+    django_capture_on_commit_callbacks, consultation, open_round, secretariat, data
+):
+    report = make_report(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        consultation,
+        kind="consolidated_feedback",
+        fmt="docx",
+        engagement_round=open_round,
+    )
+
+    assert report.status == JobStatus.DONE, report.error
+    paragraphs = [p.text for p in Document(io.BytesIO(read_bytes(report))).paragraphs]
+
+    def at(text: str, after: int = 0) -> int:
+        return next(i for i, p in enumerate(paragraphs) if i >= after and text in p)
+
+    h_outcomes = at("1 Strategic outcomes")
+    h_infra = at("1.1 Seamless and inclusive digital infrastructure")
+    h_5g = at("1.1.1 5G and 6G networks")
+    h_dc = at("1.1.2 Data centres")
+    assert h_outcomes < h_infra < h_5g < h_dc
+    assert paragraphs[h_5g + 1] == "Member states will extend 5G coverage to all urban areas by 2028."
+    # 1.1.1's comments between its heading and the next one, in passage order
+    whole, g5, urban = (
+        at("The clause needs a baseline.", h_5g),
+        at("Add 6G trials.", h_5g),
+        at("Say which areas.", h_5g),
+    )
+    assert h_5g < whole < g5 < urban < h_dc
+    assert paragraphs[g5 - 2].startswith(f"{data['th_5g'].number} · Thailand · Technical (te)")
+    assert paragraphs[g5 - 1] == "“5G coverage”"
+    # 1.1.2: Viet Nam's comment with its proposal, national position and disposition
+    vn = at(VI_BODY, h_dc)
+    assert paragraphs[vn - 1] == f"{data['vn_dc'].number} · Viet Nam · Technical (te) · National position"
+    assert paragraphs[vn + 1] == f"Proposed change: {VI_PROPOSAL}"
+    assert paragraphs[vn + 2] == "Disposition: Accepted in part: Target added for 2030."
+    assert at("Cite the energy study.", h_dc) > vn
+    assert not any("Internal note" in p for p in paragraphs)
+    assert not any(p == "Draft" for p in paragraphs)
+
+
+def test_delegate_feedback_docx_holds_only_what_they_see(
+    django_capture_on_commit_callbacks, consultation, open_round, th_delegate, data
+):
+    report = make_report(
+        django_capture_on_commit_callbacks,
+        th_delegate,
+        consultation,
+        kind="consolidated_feedback",
+        fmt="docx",
+        engagement_round=open_round,
+    )
+
+    text = "\n".join(p.text for p in Document(io.BytesIO(read_bytes(report))).paragraphs)
+    assert "Add 6G trials." in text and "Say which areas." in text
+    assert VI_BODY not in text and "Cite the energy study." not in text
+
+
+# --- the job ----------------------------------------------------------------------------------
+
+
+def test_generation_marks_progress_and_done_with_the_file_stored_and_as_of_set(
+    django_capture_on_commit_callbacks, monkeypatch, consultation, open_round, secretariat, data
+):
+    progress = []
+    real = exports._set_progress
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(exports, "_set_progress", lambda tally, value: (progress.append(value), real(tally, value)))
+
+    report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+
+    assert report.status == JobStatus.DONE
+    assert report.progress == 100
+    assert progress == sorted(progress) and progress[0] == 5 and len(progress) == 3  # start, after 2 and 4 rows
+    assert report.file.name.startswith("reports/")
+    assert report.file.storage.exists(report.file.name)
+    assert report.size == len(read_bytes(report)) > 0
+    included = Comment.objects.exclude(status=Comment.Status.DRAFT)
+    latest = max(
+        [c.updated_at for c in included]
+        + [d.updated_at for d in Disposition.objects.exclude(decision="").filter(comment__in=included)]
+    )
+    assert report.as_of == latest
+    assert report.source["comments"] == 5
+    assert report.source["organisations"] == 3
+    assert report.source["by_type"] == {"ge": 2, "te": 2, "ed": 1}
+    assert report.started_at and report.finished_at
+
+
+def test_regenerating_overwrites_the_file(
+    django_capture_on_commit_callbacks, consultation, open_round, vn_delegate, data
+):
+    report = make_report(
+        django_capture_on_commit_callbacks, vn_delegate, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+    first_name = report.file.name
+    CommentFactory(
+        round=open_round,
+        section=data["vn_whole"].section,
+        author=vn_delegate,
+        status=Comment.Status.SUBMITTED,
+        body="Added later.",
+    )
+
+    generate_report.delay(report.pk)
+
+    report.refresh_from_db()
+    assert report.status == JobStatus.DONE
+    assert Report.objects.count() == 1
+    assert len(xlsx_rows(report)) == 1 + 3
+    assert not (report.file.name != first_name and report.file.storage.exists(first_name))
+
+
+def test_a_run_while_another_is_live_does_nothing(consultation, secretariat, data):
+    report = Report.objects.create(
+        consultation=consultation,
+        kind="resolution_matrix",
+        format="xlsx",
+        requested_by=secretariat,
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+    )
+
+    assert exports.report_generate(report_id=report.pk) is None
+    report.refresh_from_db()
+    assert report.status == JobStatus.RUNNING and not report.file
+
+
+def test_a_failure_is_recorded_with_a_message(
+    django_capture_on_commit_callbacks, monkeypatch, consultation, secretariat, data
+):
+    def broken(rows, fileobj):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(matrix, "write_matrix_xlsx", broken)
+
+    report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+
+    assert report.status == JobStatus.FAILED
+    assert "could not be made" in report.error
+    assert not report.file
+
+
+def test_a_requester_who_left_gets_a_failed_report(consultation, vn_delegate, data):
+    report = Report.objects.create(
+        consultation=consultation, kind="resolution_matrix", format="xlsx", requested_by=vn_delegate
+    )
+    vn_delegate.participations.all().delete()
+    vn_delegate.__dict__.pop("_participation_cache", None)
+
+    exports.report_generate(report_id=report.pk)
+
+    report.refresh_from_db()
+    assert report.status == JobStatus.FAILED
+    assert not report.file
+
+
+# --- asking ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt"),
+    [
+        ("resolution_matrix", "docx"),
+        ("resolution_matrix", "pdf"),
+        ("consolidated_feedback", "xlsx"),
+        ("nonsense", "xlsx"),
+    ],
+)
+def test_a_kind_in_a_format_it_is_not_made_in_is_refused(consultation, open_round, secretariat, kind, fmt):
+    with pytest.raises(ValidationError):
+        exports.report_request(
+            actor=secretariat, consultation=consultation, kind=kind, format=fmt, engagement_round=open_round
+        )
+    assert not Report.objects.exists()
+
+
+def test_consolidated_feedback_needs_a_round(consultation, secretariat):
+    with pytest.raises(ValidationError) as exc:
+        exports.report_request(
+            actor=secretariat, consultation=consultation, kind="consolidated_feedback", format="docx"
+        )
+    assert "engagement_round" in exc.value.error_dict
+
+
+def test_a_round_of_another_consultation_is_refused(consultation, other_consultation, secretariat):
+    foreign = factories.EngagementRoundFactory(version=factories.DraftVersionFactory(consultation=other_consultation))
+
+    with pytest.raises(ValidationError):
+        exports.report_request(
+            actor=secretariat,
+            consultation=consultation,
+            kind="resolution_matrix",
+            format="xlsx",
+            engagement_round=foreign,
+        )
+    assert not Report.objects.exists()
+
+
+def test_an_outsider_cannot_ask_for_a_report(consultation, outsider):
+    with pytest.raises(Http404):
+        exports.report_request(actor=outsider, consultation=consultation, kind="resolution_matrix", format="xlsx")
+
+
+def test_revision_report_is_refused_until_its_writers_exist(consultation, version, secretariat):
+    try:
+        exports.revision_report_parts("pdf")
+    except ValidationError:
+        pass
+    else:
+        pytest.skip("the revision report writers exist: covered by their own tests")
+    with pytest.raises(ValidationError, match="not available yet"):
+        exports.report_request(
+            actor=secretariat, consultation=consultation, kind="revision_report", format="pdf", version=version
+        )
+
+
+def test_export_permission_is_checked(monkeypatch, consultation, vn_delegate):
+    monkeypatch.setattr(type(vn_delegate), "has_perm", lambda self, perm, obj=None: perm != "consolidation.export")
+    with pytest.raises(PermissionDenied):
+        exports.report_request(actor=vn_delegate, consultation=consultation, kind="resolution_matrix", format="xlsx")
