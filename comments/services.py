@@ -76,6 +76,15 @@ def _check_language(language: str) -> str:
     return language
 
 
+def _check_reason(reason: str, *, missing: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": missing})
+    if len(reason) > 500:
+        raise ValidationError({"reason": _("The reason is at most 500 characters.")})
+    return reason
+
+
 def _check_type(comment_type: str) -> str:
     if comment_type not in Comment.Type.values:
         raise ValidationError({"type": _("The type must be general (ge), technical (te) or editorial (ed).")})
@@ -447,11 +456,7 @@ def comment_hide(*, actor, comment: Comment, reason: str) -> Comment:
     _check_visible(actor, comment)
     if not actor.has_perm("comments.moderate_comment", comment):
         raise PermissionDenied(_("Only the secretariat can hide comments."))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Give the reason for hiding this comment.")})
-    if len(reason) > 500:
-        raise ValidationError({"reason": _("The reason is at most 500 characters.")})
+    reason = _check_reason(reason, missing=_("Give the reason for hiding this comment."))
     with transaction.atomic():
         locked = _lock(comment)
         locked.is_hidden, locked.hidden_reason, locked.hidden_by, locked.hidden_at = True, reason, actor, timezone.now()
@@ -488,11 +493,7 @@ def comment_flag(*, actor, comment: Comment, reason: str) -> CommentFlag:
     _check_visible(actor, comment)
     if not actor.has_perm("comments.flag_comment", comment):
         raise PermissionDenied(_("Your role does not take part in this round."))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say briefly why the secretariat should look at this comment.")})
-    if len(reason) > 500:
-        raise ValidationError({"reason": _("The reason is at most 500 characters.")})
+    reason = _check_reason(reason, missing=_("Say briefly why the secretariat should look at this comment."))
     with transaction.atomic():
         flag, created = CommentFlag.objects.get_or_create(
             comment=comment, flagged_by=actor, defaults={"reason": reason}
