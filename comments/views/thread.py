@@ -236,9 +236,14 @@ def comment_endorse(request, slug, pk):
         if endorsed
         else _("%(number)s is no longer part of the national position.") % {"number": comment.number}
     )
+    if request.htmx and as_toggle:
+        return _toggle_response(request, consultation, comment)
+    return _done(request, consultation, comment, notice)
+
+
+def _done(request, consultation, comment, notice: str):
+    """After a successful action: the updated actions block for htmx, else back with a message."""
     if request.htmx:
-        if as_toggle:
-            return _toggle_response(request, consultation, comment)
         return _actions_response(request, consultation, comment, thread_notice=notice)
     messages.success(request, notice)
     return _back(request, consultation, comment)
@@ -274,10 +279,7 @@ def comment_flag(request, slug, pk):
     except (ValidationError, PermissionDenied) as exc:
         return _refuse(request, consultation, comment, exc, flag_form=form)
     notice = _("Thank you. The secretariat will look at this comment.")
-    if request.htmx:
-        return _actions_response(request, consultation, comment, thread_notice=notice)
-    messages.success(request, notice)
-    return _back(request, consultation, comment)
+    return _done(request, consultation, comment, notice)
 
 
 @login_required
@@ -292,10 +294,7 @@ def comment_hide(request, slug, pk):
     except (ValidationError, PermissionDenied) as exc:
         return _refuse(request, consultation, comment, exc, hide_form=form)
     notice = _("The comment is hidden from other participants.")
-    if request.htmx:
-        return _actions_response(request, consultation, comment, thread_notice=notice)
-    messages.success(request, notice)
-    return _back(request, consultation, comment)
+    return _done(request, consultation, comment, notice)
 
 
 @login_required
@@ -307,10 +306,7 @@ def comment_unhide(request, slug, pk):
     except (ValidationError, PermissionDenied) as exc:
         return _refuse(request, consultation, comment, exc)
     notice = _("The comment is visible again.")
-    if request.htmx:
-        return _actions_response(request, consultation, comment, thread_notice=notice)
-    messages.success(request, notice)
-    return _back(request, consultation, comment)
+    return _done(request, consultation, comment, notice)
 
 
 # --- my delegation ------------------------------------------------------------------------
