@@ -14,6 +14,8 @@ def participation_for(user, consultation) -> Participation | None:
     """The user's participation in a consultation, cached on the user object for the request."""
     if not getattr(user, "is_authenticated", False) or consultation is None:
         return None
+    # request.user is a lazy wrapper: cache on the real user so every caller shares it.
+    user = getattr(user, "_wrapped", user)
     cache = user.__dict__.setdefault("_participation_cache", {})
     if consultation.pk not in cache:
         cache[consultation.pk] = (

@@ -135,9 +135,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # and how long replies wait before they go out as one digest e-mail.
 COMMENT_RATE_PER_MINUTE = env.int("COMMENT_RATE_PER_MINUTE", default=30)
 REPLY_DIGEST_DELAY_MINUTES = env.int("REPLY_DIGEST_DELAY_MINUTES", default=10)
+NEAR_DUPLICATE_THRESHOLD = env.float("NEAR_DUPLICATE_THRESHOLD", default=85.0)
 
 # The cache holds rate-limit counters: Redis in production (CACHE_URL=redis://...).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# Carry-over: the lowest fuzzy-match score (0-100) at which an edited passage still counts
+# as the one a comment quoted; below it the comment is flagged orphaned.
+CARRY_OVER_MIN_SCORE = env.float("CARRY_OVER_MIN_SCORE", default=80.0)
+# Fonts for PDF reports: DejaVu covers Vietnamese, Thai is not covered (Debian: fonts-dejavu-core).
+REPORT_FONT_DIRS = env.list("REPORT_FONT_DIRS", default=["/usr/share/fonts/truetype/dejavu"])
 
 # Reminders before a round closes, in hours. Each goes out once per participant.
 ROUND_REMINDER_HOURS = env.list("ROUND_REMINDER_HOURS", cast=int, default=[72, 24])

@@ -17,6 +17,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With acks_late, a task whose worker died is redelivered once its message is older than
+# this. Keep it above the longest task, or a task still running is handed out twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 # How often beat looks for rounds to open or close and reminders to send. Rounds open and
 # close to the second in every write check regardless; this only moves the stored state

@@ -1,1 +1,520 @@
-"""(Being written.)"""
+"""Consolidation of a round's submitted comments: requesting a run and computing it in Celery.
+
+`consolidation_request` (a person) and `consolidation_request_for_closed_round` (the system,
+when a round closes) create a queued ConsolidationRun and queue `consolidate_round` once the
+transaction commits. `consolidation_execute` is what the task calls: it claims the run with a
+conditional UPDATE, computes everything from scratch and writes the whole result in one
+transaction at the end, so a worker killed mid-run leaves nothing half-written and the
+redelivered task produces exactly what a clean run would.
+
+What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
+* counts per section x organisation x type x disposition state of every submitted comment
+  (drafts and withdrawn comments are left out; hidden ones are counted and listed apart);
+* totals per section, per organisation and per type;
+* national positions apart from individual comments: each member state's endorsed comments
+  and whether its NationalPosition was submitted;
+* each section's comment ids in clause and passage order;
+* duplicate groups per section: identical texts, and near-duplicates whose similarity reaches
+  settings.NEAR_DUPLICATE_THRESHOLD.
+
+Test hook: if the environment variable CONSOLIDATION_TEST_DELAY_MS is set, each section
+sleeps that many milliseconds after it is processed, so that the integration tests can kill
+a worker in the middle of a run. It is read only when set and has no other effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import unicodedata
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from rapidfuzz import fuzz, process
+
+from accounts.models import Organisation
+from audit.services import audit_log
+from comments.models import Comment, NationalPosition
+from consultations.models import EngagementRound, Participation, Role, Section
+
+from ..models import ACTIVE_STATUSES, ConsolidationRun, DuplicateGroup, JobStatus
+
+TEST_DELAY_ENV = "CONSOLIDATION_TEST_DELAY_MS"
+RESULT_SCHEMA = 1
+# Bounds of the progress bar while sections are processed; 100 only once the result is written.
+PROGRESS_LOADED = 5
+PROGRESS_COMPUTED = 95
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+def _already_under_way(run: ConsolidationRun | None) -> ValidationError:
+    when = run.started_at or run.requested_at if run else None
+    started = date_format(timezone.localtime(when), "DATETIME_FORMAT") if when else "-"
+    return ValidationError(
+        _("A consolidation of this round is already under way (started %(started)s).") % {"started": started},
+        code="consolidation_active",
+    )
+
+
+def _active_run(round_id: int) -> ConsolidationRun | None:
+    return ConsolidationRun.objects.filter(round_id=round_id, status__in=ACTIVE_STATUSES).first()
+
+
+def _queue(run_id: int) -> None:
+    from ..tasks.consolidate import consolidate_round
+
+    transaction.on_commit(lambda: consolidate_round.delay(run_id))
+
+
+def _create_run(*, engagement_round: EngagementRound, actor) -> ConsolidationRun:
+    """Insert a queued run; the partial unique constraint refuses a second active one (IntegrityError)."""
+    with transaction.atomic():
+        run = ConsolidationRun.objects.create(round=engagement_round, requested_by=actor)
+        audit_log(
+            actor=actor,
+            action="consolidation.requested",
+            target=run,
+            consultation=engagement_round.consultation,
+            data={"round": engagement_round.pk},
+        )
+    _queue(run.pk)
+    return run
+
+
+def consolidation_request(*, actor, engagement_round: EngagementRound) -> ConsolidationRun:
+    """The secretariat asks for a consolidation of a round that has opened ("Consolidate now")."""
+    if not actor.has_perm("consolidation.run", engagement_round.consultation):
+        raise PermissionDenied(_("You are not allowed to consolidate this round."))
+    if engagement_round.phase_at(timezone.now()) == EngagementRound.State.SCHEDULED:
+        raise ValidationError(_("This round has not opened yet; there is nothing to consolidate."))
+    active = _active_run(engagement_round.pk)
+    if active is not None:
+        raise _already_under_way(active)
+    try:
+        return _create_run(engagement_round=engagement_round, actor=actor)
+    except IntegrityError:
+        # Another request got in between the check and the insert.
+        raise _already_under_way(_active_run(engagement_round.pk))
+
+
+def current_fingerprint(*, round_id: int) -> str:
+    pairs = Comment.objects.filter(round_id=round_id, status=Comment.Status.SUBMITTED).values_list("id", "revision")
+    return _fingerprint(pairs)
+
+
+def consolidation_request_for_closed_round(*, round_id: int) -> ConsolidationRun | None:
+    """For the system when a round closes: queue a consolidation unless one is active or still current.
+
+    Idempotent: returns None (and does nothing) if the round is not closed, a run is queued or
+    running, or the latest finished run was made from exactly the current comments.
+    """
+    engagement_round = EngagementRound.objects.select_related("consultation").filter(pk=round_id).first()
+    if engagement_round is None or engagement_round.phase_at(timezone.now()) in (
+        EngagementRound.State.SCHEDULED,
+        EngagementRound.State.OPEN,
+    ):
+        return None
+    if _active_run(round_id) is not None:
+        return None
+    latest_done = (
+        ConsolidationRun.objects.filter(round_id=round_id, status=JobStatus.DONE)
+        .order_by("-finished_at", "-id")
+        .values_list("fingerprint", flat=True)
+        .first()
+    )
+    if latest_done is not None and latest_done == current_fingerprint(round_id=round_id):
+        return None
+    try:
+        return _create_run(engagement_round=engagement_round, actor=None)
+    except IntegrityError:
+        return None
+
+
+def consolidation_fail(*, run_id: int, error: str) -> None:
+    """Mark an unfinished run failed, so that the round can be consolidated again."""
+    ConsolidationRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
+        status=JobStatus.FAILED, error=error[:4000], finished_at=timezone.now()
+    )
+
+
+# --- execution ----------------------------------------------------------------------------
+
+
+def consolidation_execute(*, run_id: int) -> ConsolidationRun:
+    """Claim a run, compute it from scratch, and write the whole result in one transaction.
+
+    A run still marked running may be claimed again: that is a task redelivered after its
+    worker died. Each claim bumps `attempts`, and only the latest claimant may write the
+    result, so two executions of one run never both write.
+    """
+    now = timezone.now()
+    claimed = ConsolidationRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
+        status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, progress=0, error=""
+    )
+    run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
+    if not claimed:
+        return run  # Done or failed already: nothing to do.
+    attempt = run.attempts
+    computed = compute_consolidation(
+        engagement_round=run.round, on_progress=lambda value: _set_progress(run_id, attempt, value)
+    )
+    with transaction.atomic():
+        locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
+        if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
+            return locked  # Taken over by a later attempt, which will write its own result.
+        _write_result(locked, computed)
+        audit_log(
+            actor=None,
+            action="consolidation.done",
+            target=locked,
+            consultation=run.round.consultation,
+            data={"comments": computed.comment_count, "groups": len(computed.groups)},
+        )
+    return locked
+
+
+def _set_progress(run_id: int, attempt: int, value: int) -> None:
+    ConsolidationRun.objects.filter(pk=run_id, status=JobStatus.RUNNING, attempts=attempt).update(progress=value)
+
+
+def _write_result(run: ConsolidationRun, computed: Computed) -> None:
+    DuplicateGroup.objects.filter(run=run).delete()
+    groups = DuplicateGroup.objects.bulk_create(
+        [
+            DuplicateGroup(
+                run=run, section_id=g.section_id, kind=g.kind, size=len(g.comment_ids), similarity=g.similarity
+            )
+            for g in computed.groups
+        ]
+    )
+    through = DuplicateGroup.comments.through
+    through.objects.bulk_create(
+        [
+            through(duplicategroup_id=group.pk, comment_id=comment_id)
+            for group, spec in zip(groups, computed.groups, strict=True)
+            for comment_id in spec.comment_ids
+        ],
+        batch_size=1000,
+    )
+    run.result = computed.result
+    run.as_of = computed.as_of
+    run.comment_count = computed.comment_count
+    run.fingerprint = computed.fingerprint
+    run.status = JobStatus.DONE
+    run.progress = 100
+    run.finished_at = timezone.now()
+    run.error = ""
+    run.save(
+        update_fields=["result", "as_of", "comment_count", "fingerprint", "status", "progress", "finished_at", "error"]
+    )
+
+
+# --- computing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    section_id: int
+    kind: str
+    comment_ids: tuple[int, ...]
+    similarity: float
+
+
+@dataclass
+class Computed:
+    result: dict
+    groups: list[GroupSpec] = field(default_factory=list)
+    as_of: datetime | None = None
+    comment_count: int = 0
+    fingerprint: str = ""
+
+
+def normalise_text(text: str) -> str:
+    """Casefold, drop punctuation, collapse whitespace: what "the same text" means here."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return " ".join(text.split())
+
+
+def _fingerprint(pairs) -> str:
+    return hashlib.sha256(";".join(f"{i}:{r}" for i, r in sorted(pairs)).encode()).hexdigest()
+
+
+def _threshold() -> float:
+    value = float(settings.NEAR_DUPLICATE_THRESHOLD)
+    if not 0 < value <= 100:
+        raise ImproperlyConfigured("NEAR_DUPLICATE_THRESHOLD must be above 0 and at most 100.")
+    return value
+
+
+def _disposition_state(row: dict) -> str:
+    """'open' (nothing yet), 'proposed' (consultants proposed, not decided) or the decision."""
+    return row["disposition__decision"] or ("proposed" if row["disposition__proposed_decision"] else "open")
+
+
+def _test_delay() -> float:
+    raw = os.environ.get(TEST_DELAY_ENV)
+    return int(raw) / 1000 if raw else 0.0
+
+
+def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None) -> Computed:
+    """Everything a run stores, computed from the database as it is now. Writes nothing."""
+    threshold = _threshold()
+    delay = _test_delay()
+    rows = list(
+        Comment.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED)
+        .order_by("section__position", F("position_start").asc(nulls_last=True), "created_at", "id")
+        .values(
+            "id",
+            "revision",
+            "section_id",
+            "organisation_id",
+            "type",
+            "is_hidden",
+            "is_endorsed",
+            "body",
+            "proposed_change",
+            "updated_at",
+            "disposition__decision",
+            "disposition__proposed_decision",
+        )
+    )
+    by_section: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_section[row["section_id"]].append(row)
+    sections = {
+        s["id"]: s
+        for s in Section.objects.filter(pk__in=list(by_section)).values("id", "key", "number", "heading", "position")
+    }
+    if on_progress:
+        on_progress(PROGRESS_LOADED)
+
+    counts: Counter = Counter()
+    by_org: dict[int, Counter] = defaultdict(Counter)
+    section_entries, groups = [], []
+    last_progress = PROGRESS_LOADED
+    for index, (section_id, section_rows) in enumerate(by_section.items(), start=1):
+        for row in section_rows:
+            counts[(section_id, row["organisation_id"], row["type"], _disposition_state(row))] += 1
+            org = by_org[row["organisation_id"]]
+            org["total"] += 1
+            org[row["type"]] += 1
+            org["endorsed" if row["is_endorsed"] else "individual"] += 1
+            org["hidden"] += row["is_hidden"]
+        section_groups = duplicate_groups(section_id=section_id, rows=section_rows, threshold=threshold)
+        groups.extend(section_groups)
+        section = sections[section_id]
+        section_entries.append(
+            {
+                "id": section_id,
+                "key": section["key"],
+                "number": section["number"],
+                "heading": section["heading"],
+                "position": section["position"],
+                "total": len(section_rows),
+                "hidden": sum(r["is_hidden"] for r in section_rows),
+                "by_type": _by_type(section_rows),
+                "comment_ids": [r["id"] for r in section_rows],
+                "groups": [
+                    {
+                        "kind": g.kind,
+                        "size": len(g.comment_ids),
+                        "similarity": g.similarity,
+                        "comment_ids": list(g.comment_ids),
+                    }
+                    for g in section_groups
+                ],
+            }
+        )
+        if delay:
+            time.sleep(delay)
+        progress = PROGRESS_LOADED + (PROGRESS_COMPUTED - PROGRESS_LOADED) * index // len(by_section)
+        if on_progress and progress != last_progress:
+            on_progress(progress)
+            last_progress = progress
+
+    organisations = {
+        o["id"]: o
+        for o in Organisation.objects.filter(pk__in=list(by_org)).values("id", "name", "kind", "country_code")
+    }
+    result = {
+        "schema": RESULT_SCHEMA,
+        "threshold": threshold,
+        "totals": {
+            "comments": len(rows),
+            "hidden": sum(r["is_hidden"] for r in rows),
+            "endorsed": sum(r["is_endorsed"] for r in rows),
+            "individual": sum(not r["is_endorsed"] for r in rows),
+            "by_type": _by_type(rows),
+            "by_status": dict(sorted(Counter(_disposition_state(r) for r in rows).items())),
+            "organisations": len(by_org),
+            "sections": len(by_section),
+            "exact_groups": sum(g.kind == DuplicateGroup.Kind.EXACT for g in groups),
+            "near_groups": sum(g.kind == DuplicateGroup.Kind.NEAR for g in groups),
+            "grouped_comments": sum(len(g.comment_ids) for g in groups),
+        },
+        "counts": [
+            {"section": s, "organisation": o, "type": t, "status": st, "count": n}
+            for (s, o, t, st), n in sorted(
+                counts.items(), key=lambda item: (sections[item[0][0]]["position"], *item[0])
+            )
+        ],
+        "sections": section_entries,
+        "organisations": [
+            {
+                "id": org_id,
+                "name": organisations[org_id]["name"],
+                "kind": organisations[org_id]["kind"],
+                "country_code": organisations[org_id]["country_code"],
+                "total": c["total"],
+                "endorsed": c["endorsed"],
+                "individual": c["individual"],
+                "hidden": c["hidden"],
+                "by_type": {t: c[t] for t in Comment.Type.values},
+            }
+            for org_id, c in sorted(by_org.items(), key=lambda item: (organisations[item[0]]["name"], item[0]))
+        ],
+        "hidden_ids": sorted(r["id"] for r in rows if r["is_hidden"]),
+        "national_positions": _national_positions(engagement_round, rows),
+    }
+    return Computed(
+        result=result,
+        groups=groups,
+        as_of=max((r["updated_at"] for r in rows), default=None),
+        comment_count=len(rows),
+        fingerprint=_fingerprint((r["id"], r["revision"]) for r in rows),
+    )
+
+
+def _by_type(rows: list[dict]) -> dict[str, int]:
+    found = Counter(r["type"] for r in rows)
+    return {t: found[t] for t in Comment.Type.values}
+
+
+def _national_positions(engagement_round: EngagementRound, rows: list[dict]) -> list[dict]:
+    """Each member state's endorsed comments (its national position) and whether it was submitted."""
+    endorsed: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        if row["is_endorsed"]:
+            endorsed[row["organisation_id"]].append(row["id"])
+    positions = {
+        p["organisation_id"]: p
+        for p in NationalPosition.objects.filter(round=engagement_round).values(
+            "organisation_id", "submitted_at", "endorsed_count"
+        )
+    }
+    member_states = Participation.objects.filter(
+        consultation_id=engagement_round.consultation_id, role=Role.MEMBER_STATE
+    ).values_list("organisation_id", flat=True)
+    org_ids = set(member_states) | set(positions) | set(endorsed)
+    organisations = Organisation.objects.filter(pk__in=org_ids).values("id", "name", "country_code")
+    entries = []
+    for org in sorted(organisations, key=lambda o: (o["name"], o["id"])):
+        position = positions.get(org["id"])
+        entries.append(
+            {
+                "organisation": org["id"],
+                "name": org["name"],
+                "country_code": org["country_code"],
+                "endorsed": len(endorsed[org["id"]]),
+                "endorsed_ids": sorted(endorsed[org["id"]]),
+                "submitted": position is not None,
+                "submitted_at": position["submitted_at"].isoformat() if position else None,
+                "submitted_count": position["endorsed_count"] if position else 0,
+            }
+        )
+    return entries
+
+
+# --- duplicates ---------------------------------------------------------------------------
+
+
+class _UnionFind:
+    def __init__(self, size: int):
+        self.parent = list(range(size))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def similarity(a: str, b: str) -> float:
+    """Similarity of two normalised texts, 0 to 100: word order does not matter, length does.
+
+    This is rapidfuzz's token_sort_ratio. token_set_ratio was rejected: it scores 100 whenever
+    one text's words are a subset of the other's, so a bare "Agree." would join every
+    comment containing "agree" into one group.
+    """
+    return fuzz.ratio(_sorted_tokens(a), _sorted_tokens(b))
+
+
+def _sorted_tokens(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
+def duplicate_groups(*, section_id: int, rows: list[dict], threshold: float) -> list[GroupSpec]:
+    """Identical and near-identical comments on one section (body and proposed change together).
+
+    Identical normalised texts form an exact group. Distinct texts whose similarity reaches the
+    threshold are joined (union-find, so similarity is transitive through a chain) into a near
+    group holding every comment of its texts; the group records its lowest pairwise similarity.
+    Each comment is in at most one group. Rows are in section order; groups keep that order.
+    """
+    by_text: dict[str, list[int]] = {}
+    for row in rows:
+        text = normalise_text(f"{row['body']}\n{row['proposed_change']}")
+        if text:
+            by_text.setdefault(text, []).append(row["id"])
+    texts = list(by_text)
+    keys = [_sorted_tokens(t) for t in texts]
+    finder = _UnionFind(len(texts))
+    # A pair can only reach the threshold if the longer text is at most this many times the
+    # shorter (Indel ratio = 2 * matches / total length), so only such pairs are compared.
+    max_length_ratio = 200 / threshold - 1
+    order = sorted(range(len(keys)), key=lambda i: (len(keys[i]), i))
+    lengths = [len(keys[i]) for i in order]
+    for position, i in enumerate(order):
+        end = bisect_right(lengths, len(keys[i]) * max_length_ratio)
+        candidates = [keys[j] for j in order[position + 1 : end]]
+        if not candidates:
+            continue
+        for _choice, _score, offset in process.extract(
+            keys[i], candidates, scorer=fuzz.ratio, processor=None, score_cutoff=threshold, limit=None
+        ):
+            finder.union(i, order[position + 1 + offset])
+
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(texts)):
+        clusters[finder.find(i)].append(i)
+    position_of = {row["id"]: n for n, row in enumerate(rows)}
+    groups = []
+    for members in clusters.values():
+        comment_ids = sorted((cid for i in members for cid in by_text[texts[i]]), key=position_of.__getitem__)
+        if len(comment_ids) < 2:
+            continue
+        if len(members) == 1:
+            groups.append(GroupSpec(section_id, DuplicateGroup.Kind.EXACT.value, tuple(comment_ids), 100.0))
+            continue
+        lowest = min(fuzz.ratio(keys[a], keys[b]) for n, a in enumerate(members) for b in members[n + 1 :])
+        groups.append(GroupSpec(section_id, DuplicateGroup.Kind.NEAR.value, tuple(comment_ids), round(lowest, 2)))
+    groups.sort(key=lambda g: (-len(g.comment_ids), position_of[g.comment_ids[0]]))
+    return groups

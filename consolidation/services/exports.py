@@ -1,1 +1,360 @@
-"""(Being written.)"""
+"""Reports and exports: asking for one (report_request) and making it in Celery (report_generate).
+
+A report holds only what its requester may see (consolidation.selectors_reports, built on
+comments.selectors.comments_visible_to). It is made by a task, never in a web request: rows
+stream from the database (.iterator) into a temporary file (a write-only workbook for XLSX),
+and the finished file goes to the default storage through the report's FileField.
+
+Running a report again overwrites it (same row, new file, the old file deleted), so a task
+that Celery delivers twice does no harm. Each run claims the report with a conditional UPDATE
+on started_at; a run that lost its claim to another (a redelivery after a lost worker) throws
+its file away instead of overwriting the newer one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone, translation
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from audit.services import audit_log
+from comments.models import Comment
+from consultations.models import Consultation, DraftVersion, EngagementRound
+
+from .. import selectors_reports
+from ..documents import matrix
+from ..documents.feedback_docx import feedback_subtitle, write_feedback_docx
+from ..models import JobStatus, Report
+
+logger = logging.getLogger(__name__)
+
+Kind = Report.Kind
+Format = Report.Format
+
+FORMATS_BY_KIND: dict[str, tuple[str, ...]] = {
+    Kind.RESOLUTION_MATRIX: (Format.XLSX, Format.CSV),
+    Kind.CONSOLIDATED_FEEDBACK: (Format.DOCX,),
+    Kind.REVISION_REPORT: (Format.PDF, Format.DOCX),
+}
+PROGRESS_EVERY = 500
+# A run that has not finished after this long is taken to be dead; another run may take over.
+STALE_AFTER = timedelta(minutes=30)
+
+
+# --- asking for a report ------------------------------------------------------------------
+
+
+def revision_report_parts(fmt: str) -> tuple[Callable, Callable]:
+    """The revision report's data function and writer, built in other modules; ValidationError until they exist."""
+    try:
+        data_module = import_module("consolidation.selectors_revision")
+        writer_module = import_module(f"consolidation.documents.revision_{fmt}")
+        return data_module.revision_report, getattr(writer_module, f"write_revision_{fmt}")
+    except (ImportError, AttributeError):
+        raise ValidationError({"kind": _("The revision report is not available yet.")}, code="not_available")
+
+
+def _check_request(
+    *,
+    actor,
+    consultation: Consultation,
+    kind: str,
+    fmt: str,
+    engagement_round: EngagementRound | None,
+    version: DraftVersion | None,
+) -> None:
+    if kind not in FORMATS_BY_KIND:
+        raise ValidationError({"kind": _("Choose a kind of report.")})
+    if fmt not in FORMATS_BY_KIND[kind]:
+        raise ValidationError(
+            {
+                "format": _("A %(kind)s is made as %(formats)s.")
+                % {
+                    "kind": Kind(kind).label,
+                    "formats": ", ".join(Format(f).label for f in FORMATS_BY_KIND[kind]),
+                }
+            }
+        )
+    if engagement_round is not None and engagement_round.consultation_id != consultation.pk:
+        raise ValidationError({"engagement_round": _("This round belongs to another consultation.")})
+    if version is not None and not (
+        selectors_reports.versions_for_reports(user=actor, consultation=consultation).filter(pk=version.pk).exists()
+    ):
+        raise ValidationError({"version": _("This version is not one of this consultation's versions.")})
+    if kind == Kind.CONSOLIDATED_FEEDBACK and engagement_round is None:
+        raise ValidationError({"engagement_round": _("Choose the round whose feedback to consolidate.")})
+    if kind == Kind.REVISION_REPORT:
+        if version is None:
+            raise ValidationError({"version": _("Choose the version whose revision report to make.")})
+        revision_report_parts(fmt)
+
+
+def report_request(
+    *,
+    actor,
+    consultation: Consultation,
+    kind: str,
+    format: str,  # noqa: A002 - the model field's name
+    engagement_round: EngagementRound | None = None,
+    version: DraftVersion | None = None,
+) -> Report:
+    """Queue a report for `actor`, holding what `actor` may see."""
+    if not actor.has_perm("consultations.view_consultation", consultation):
+        raise Http404
+    if not actor.has_perm("consolidation.export", consultation):
+        raise PermissionDenied(_("You may not export from this consultation."))
+    _check_request(
+        actor=actor,
+        consultation=consultation,
+        kind=kind,
+        fmt=format,
+        engagement_round=engagement_round,
+        version=version,
+    )
+    with transaction.atomic():
+        report = Report.objects.create(
+            consultation=consultation,
+            round=engagement_round,
+            version=version,
+            kind=kind,
+            format=format,
+            requested_by=actor,
+            # Cell values (decisions, yes/no) are written in the language the requester reads.
+            source={"language": translation.get_language() or settings.LANGUAGE_CODE},
+        )
+        audit_log(
+            actor=actor,
+            action="report.requested",
+            target=report,
+            consultation=consultation,
+            data={"kind": kind, "format": format},
+        )
+        _queue(report.pk)
+    return report
+
+
+def _queue(report_id: int) -> None:
+    from ..tasks.reports import generate_report
+
+    transaction.on_commit(lambda: generate_report.delay(report_id))
+
+
+# --- making it ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    """What a report was made from, gathered while its rows stream past."""
+
+    report_id: int
+    started_at: datetime
+    total: int
+    count: int = 0
+    as_of: datetime | None = None
+    by_type: Counter = field(default_factory=Counter)
+    by_status: Counter = field(default_factory=Counter)
+    organisations: set = field(default_factory=set)
+    rounds: set = field(default_factory=set)
+
+    def see(self, comment: Comment) -> None:
+        self.count += 1
+        self.by_type[comment.type] += 1
+        self.by_status[comment.status] += 1
+        self.organisations.add(comment.organisation_id)
+        self.rounds.add(comment.round_id)
+        changed = [comment.updated_at]
+        if _has_disposition(comment) and comment.disposition.decision:
+            changed.append(comment.disposition.updated_at)
+        latest = max(changed)
+        if self.as_of is None or latest > self.as_of:
+            self.as_of = latest
+        if self.count % PROGRESS_EVERY == 0:
+            _set_progress(self, min(95, 5 + 90 * self.count // max(self.total, 1)))
+
+    def source(self, **extra) -> dict:
+        return {
+            "comments": self.count,
+            "organisations": len(self.organisations),
+            "rounds": sorted(self.rounds),
+            "by_type": dict(self.by_type),
+            "by_status": dict(self.by_status),
+            **extra,
+        }
+
+
+def _has_disposition(comment: Comment) -> bool:
+    try:
+        comment.disposition  # noqa: B018 - select_related: no query
+    except Comment.disposition.RelatedObjectDoesNotExist:
+        return False
+    return True
+
+
+def _set_progress(tally: _Tally, progress: int) -> None:
+    Report.objects.filter(pk=tally.report_id, started_at=tally.started_at).update(progress=progress)
+
+
+def _tracked(comments: Iterable[Comment], tally: _Tally) -> Iterator[Comment]:
+    for comment in comments:
+        tally.see(comment)
+        yield comment
+
+
+def _claim(report_id: int, *, takeover: bool) -> datetime | None:
+    """Mark the report running for this run, unless another live run has it. Returns this run's token."""
+    now = timezone.now()
+    claimable = ~Q(status=JobStatus.RUNNING) | Q(started_at__lt=now - STALE_AFTER) | Q(started_at__isnull=True)
+    if takeover:
+        claimable = Q()
+    claimed = Report.objects.filter(claimable, pk=report_id).update(
+        status=JobStatus.RUNNING, started_at=now, finished_at=None, progress=0, error=""
+    )
+    return now if claimed else None
+
+
+def _file_name(report: Report) -> str:
+    parts = [report.consultation.slug, report.get_kind_display()]
+    if report.round_id:
+        parts.append(report.round.title)
+    if report.version_id:
+        parts.append("v" + report.version.number)
+    stem = slugify(" ".join(parts))[:120] or "report"
+    return f"{stem}-{report.pk}.{report.format}"
+
+
+def _comments_for(report: Report, tally_factory) -> tuple[Iterator[Comment], _Tally]:
+    qs = selectors_reports.exported_comments(
+        user=report.requested_by, consultation=report.consultation, engagement_round=report.round
+    )
+    tally = tally_factory(qs.count())
+    return _tracked(qs.iterator(chunk_size=selectors_reports.CHUNK_SIZE), tally), tally
+
+
+def _make_matrix(report: Report, path: str, tally_factory) -> dict:
+    comments, tally = _comments_for(report, tally_factory)
+    rows = matrix.matrix_rows(comments)
+    if report.format == Format.CSV:
+        with open(path, "w", encoding="utf-8-sig", newline="") as textfile:
+            matrix.write_matrix_csv(rows, textfile)
+    else:
+        matrix.write_matrix_xlsx(rows, path)
+    return {"as_of": tally.as_of, "source": tally.source()}
+
+
+def _make_feedback(report: Report, path: str, tally_factory) -> dict:
+    engagement_round = report.round
+    comments, tally = _comments_for(report, tally_factory)
+    with open(path, "wb") as fileobj:
+        write_feedback_docx(
+            title=str(_("Consolidated feedback: %(title)s") % {"title": report.consultation.title}),
+            subtitle=feedback_subtitle(
+                round_title=engagement_round.title, version_number=engagement_round.version.number
+            ),
+            sections=selectors_reports.feedback_sections(version=engagement_round.version).iterator(
+                chunk_size=selectors_reports.CHUNK_SIZE
+            ),
+            comments=comments,
+            fileobj=fileobj,
+        )
+    return {"as_of": tally.as_of, "source": tally.source(version=engagement_round.version.number)}
+
+
+def _make_revision_report(report: Report, path: str, tally_factory) -> dict:
+    data_for, write = revision_report_parts(report.format)
+    tally_factory(0)
+    data = data_for(user=report.requested_by, version=report.version)
+    with open(path, "wb") as fileobj:
+        write(data, fileobj)
+    # The stats go into a JSONField: whatever they hold, keep what JSON can say.
+    stats = json.loads(json.dumps(getattr(data, "stats", None) or {}, default=str))
+    return {"as_of": getattr(data, "as_of", None), "source": {"version": report.version.number, **stats}}
+
+
+MAKERS = {
+    Kind.RESOLUTION_MATRIX: _make_matrix,
+    Kind.CONSOLIDATED_FEEDBACK: _make_feedback,
+    Kind.REVISION_REPORT: _make_revision_report,
+}
+
+
+def _fail(report_id: int, started_at: datetime, message: str) -> None:
+    Report.objects.filter(pk=report_id, started_at=started_at).update(
+        status=JobStatus.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def report_generate(*, report_id: int, takeover: bool = False) -> Report | None:
+    """Make (or make again) a report's file. Returns None when another live run has it or it is gone."""
+    started_at = _claim(report_id, takeover=takeover)
+    if started_at is None:
+        return None
+    report = Report.objects.select_related("consultation", "round__version", "version", "requested_by").get(
+        pk=report_id
+    )
+    requester = report.requested_by
+    if not requester.is_active or not requester.has_perm("consolidation.export", report.consultation):
+        _fail(
+            report_id, started_at, _("The person who asked for this report no longer takes part in the consultation.")
+        )
+        return Report.objects.get(pk=report_id)
+
+    def tally_factory(total: int) -> _Tally:
+        tally = _Tally(report_id=report_id, started_at=started_at, total=total)
+        _set_progress(tally, 5)
+        return tally
+
+    language = report.source.get("language") or settings.LANGUAGE_CODE
+    with tempfile.TemporaryDirectory(prefix="report-") as workdir:
+        path = os.path.join(workdir, "report." + report.format)
+        try:
+            with translation.override(language):
+                made = MAKERS[report.kind](report, path, tally_factory)
+        except ValidationError as exc:
+            _fail(report_id, started_at, " ".join(exc.messages))
+            return Report.objects.get(pk=report_id)
+        except Exception:
+            logger.exception("Report %s could not be made", report_id)
+            _fail(report_id, started_at, _("The report could not be made. Ask for it again, or tell the secretariat."))
+            return Report.objects.get(pk=report_id)
+        _store(report, path, started_at=started_at, **made)
+    return Report.objects.get(pk=report_id)
+
+
+def _store(report: Report, path: str, *, started_at: datetime, as_of, source: dict) -> None:
+    """Put the file in storage, then record it, if this run still holds the report."""
+    old_name = report.file.name
+    with open(path, "rb") as fileobj:
+        report.file.save(_file_name(report), File(fileobj), save=False)
+    size = os.path.getsize(path)
+    recorded = Report.objects.filter(pk=report.pk, started_at=started_at).update(
+        status=JobStatus.DONE,
+        progress=100,
+        file=report.file.name,
+        size=size,
+        as_of=as_of,
+        source={**source, "language": report.source.get("language", "")},
+        finished_at=timezone.now(),
+        error="",
+    )
+    storage = report.file.storage
+    if not recorded:
+        # Another run took over meanwhile; its file wins.
+        storage.delete(report.file.name)
+    elif old_name and old_name != report.file.name:
+        storage.delete(old_name)

@@ -1,3 +1,359 @@
-"""(Being written.)"""
+"""The consolidated feedback page of a round and the disposition forms on it.
 
-urlpatterns: list = []
+For the secretariat, the consultants and site admins (consolidation.read_feedback): a heat map
+of submitted comments (sections x organisations), filters, and the paginated list, each
+comment with its proposal and decision. Non-participants get a 404, other participants a 403.
+
+Thin views: a scoped fetch (404 for a round or comment outside the page's consultation, so a
+forged id changes nothing), a form for the shape of the input, then a service, which checks
+again. A refusal is answered in place: ValidationError 400, PermissionDenied 403,
+StaleWriteError 412. htmx requests get the comment's row to swap; plain POSTs redirect back
+to the same page of the list (or show it again with the message and the status).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from comments.errors import StaleWriteError
+from comments.models import Comment, Disposition
+from comments.selectors import get_comment_for_user
+from consultations import selectors as consultation_selectors
+from consultations.models import Consultation, EngagementRound
+
+from .. import selectors_feedback as selectors
+from ..forms import ApproveForm, DispositionForm, FeedbackFilterForm, GroupDispositionForm
+from ..heatmap import render_heatmap
+from ..services import dispositions as services
+
+READ_PERM = "consolidation.read_feedback"
+PROPOSE_PERM = "consolidation.propose_disposition"
+RECORD_PERM = "consolidation.record_disposition"
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _round_for(request: HttpRequest, slug: str, round_id: int, perm: str) -> tuple[Consultation, EngagementRound]:
+    """The consultation and its round, if the user may `perm` there: 404 outside, 403 without the right."""
+    consultation = consultation_selectors.get_consultation_for_user(user=request.user, slug=slug)
+    if not request.user.has_perm(perm, consultation):
+        raise PermissionDenied(_refused_message(perm))
+    engagement_round = consultation_selectors.get_round_for_user(
+        user=request.user, consultation=consultation, pk=round_id
+    )
+    return consultation, engagement_round
+
+
+def _refused_message(perm: str) -> str:
+    if perm == RECORD_PERM:
+        return _("Only the secretariat records dispositions.")
+    if perm == PROPOSE_PERM:
+        return _("Only the secretariat and the consultants can propose dispositions.")
+    return _("Only the secretariat and the consultants read the consolidated feedback.")
+
+
+def _comment_for(request: HttpRequest, engagement_round: EngagementRound, pk: int) -> Comment:
+    comment = get_comment_for_user(user=request.user, pk=pk)
+    if comment.round_id != engagement_round.pk:
+        raise Http404
+    return comment
+
+
+def _round_closed(engagement_round: EngagementRound) -> bool:
+    return engagement_round.phase_at(timezone.now()) not in (
+        EngagementRound.State.SCHEDULED,
+        EngagementRound.State.OPEN,
+    )
+
+
+def _feedback_url(consultation: Consultation, engagement_round: EngagementRound, query: str = "") -> str:
+    url = reverse("consolidation:feedback", args=[consultation.slug, engagement_round.pk])
+    return f"{url}?{query}" if query else url
+
+
+def _refusal(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, PermissionDenied):
+        return 403, (str(exc) or _("You may not do this."))
+    if isinstance(exc, StaleWriteError):
+        return 412, " ".join(exc.messages)
+    return 400, " ".join(exc.messages)
+
+
+def _form_error(form) -> ValidationError:
+    return ValidationError([str(e) for errors in form.errors.values() for e in errors])
+
+
+def _prefill(comment: Comment, posted=None, *, proposing: bool = False) -> Comment:
+    """What the row's form shows: the posted values after a refusal, else the proposal or decision."""
+    d = comment.disposition_or_none
+    if d is None:
+        decision, response, section_change = "", "", None
+    elif proposing:
+        decision, response, section_change = d.proposed_decision, d.proposed_response, None
+    elif d.decision:
+        decision, response, section_change = d.decision, d.response, d.section_change_id
+    else:
+        # The secretariat's form starts from the consultants' proposal.
+        decision, response, section_change = d.proposed_decision, d.proposed_response, d.section_change_id
+    if posted is not None:
+        decision, response = posted.get("decision", ""), posted.get("response", "")
+        section_change = int(posted["section_change"]) if (posted.get("section_change") or "").isdigit() else None
+    comment.form_decision, comment.form_response, comment.form_section_change = decision, response, section_change
+    comment.form_revision = d.revision if d is not None else 0
+    return comment
+
+
+def _row_context(request, consultation, engagement_round, *, later_sections=None) -> dict:
+    """What every row needs, computed once per page."""
+    user = request.user
+    may_record = user.has_perm(RECORD_PERM, consultation)
+    may_propose = user.has_perm(PROPOSE_PERM, consultation)
+    if later_sections is None:
+        later_sections = (
+            selectors.later_sections(consultation=consultation, version=engagement_round.version) if may_record else []
+        )
+    return {
+        "consultation": consultation,
+        "engagement_round": engagement_round,
+        "may_record": may_record,
+        "may_propose": may_propose and not may_record,
+        "round_closed": _round_closed(engagement_round),
+        "decisions": Disposition.Decision.choices,
+        "later_sections": later_sections,
+        "page_query": request.GET.urlencode(),
+    }
+
+
+def _page_context(request, consultation, engagement_round, **extra) -> dict:
+    user = request.user
+    run = selectors.latest_done_run(engagement_round=engagement_round)
+    heatmap = selectors.feedback_heatmap(user=user, engagement_round=engagement_round)
+    form = FeedbackFilterForm(request.GET or None, sections=heatmap.sections, organisations=heatmap.organisations)
+    filters = form.filters()
+    page = selectors.feedback_page(
+        user=user, engagement_round=engagement_round, filters=filters, run=run, page_number=request.GET.get("page")
+    )
+    base = _feedback_url(consultation, engagement_round)
+
+    def link_for(section_id: int, organisation_id: int) -> str:
+        return f"{base}?{urlencode({'section': section_id, 'organisation': organisation_id})}#comments"
+
+    run_create_url = None
+    if run is None and user.has_perm("consolidation.run", consultation):
+        try:
+            run_create_url = reverse("consolidation:run_create", args=[consultation.slug, engagement_round.pk])
+        except NoReverseMatch:
+            run_create_url = None
+    filter_query = request.GET.copy()
+    filter_query.pop("page", None)
+    context = {
+        **_row_context(request, consultation, engagement_round),
+        "run": run,
+        "run_create_url": run_create_url,
+        "heatmap": render_heatmap(
+            heatmap,
+            link_for=link_for,
+            caption=_("Submitted comments per section and organisation in %(round)s")
+            % {"round": engagement_round.title},
+        ),
+        "heatmap_total": heatmap.total,
+        "summary": selectors.disposition_summary(user=user, engagement_round=engagement_round),
+        "filter_form": form,
+        "is_filtered": filters != selectors.FeedbackFilters(),
+        "page": page,
+        "filter_query": filter_query.urlencode(),
+        "row_errors": {},
+    }
+    context.update(extra)
+    for comment in page.object_list:
+        comment.row_error = context["row_errors"].get(comment.pk, "")
+        posted = context.get("posted") if context.get("posted_for") == comment.pk else None
+        _prefill(comment, posted, proposing=context["may_propose"])
+    return context
+
+
+def _row_response(
+    request, consultation, engagement_round, pk: int, *, status: int = 200, posted=None, **extra
+) -> HttpResponse:
+    run = selectors.latest_done_run(engagement_round=engagement_round)
+    comment = selectors.feedback_comment(user=request.user, engagement_round=engagement_round, pk=pk, run=run)
+    context = {**_row_context(request, consultation, engagement_round), "comment": comment, **extra}
+    _prefill(comment, posted, proposing=context["may_propose"])
+    return render(request, "consolidation/feedback/_comment_row.html", context, status=status)
+
+
+def _refuse(request, consultation, engagement_round, comment_ids: list[int], exc: Exception, *, posted=None):
+    status, message = _refusal(exc)
+    if request.htmx and len(comment_ids) == 1:
+        return _row_response(
+            request, consultation, engagement_round, comment_ids[0], status=status, row_error=message, posted=posted
+        )
+    context = _page_context(
+        request,
+        consultation,
+        engagement_round,
+        page_error=message,
+        row_errors={pk: message for pk in comment_ids},
+        posted_for=comment_ids[0] if len(comment_ids) == 1 else None,
+        posted=posted,
+    )
+    return render(request, "consolidation/feedback/page.html", context, status=status)
+
+
+def _done(request, consultation, engagement_round, pk: int, message: str) -> HttpResponse:
+    if request.htmx:
+        return _row_response(request, consultation, engagement_round, pk, row_notice=message)
+    messages.success(request, message)
+    return redirect(_feedback_url(consultation, engagement_round, request.GET.urlencode()) + f"#fb-comment-{pk}")
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def feedback(request, slug: str, round_id: int):
+    consultation, engagement_round = _round_for(request, slug, round_id, READ_PERM)
+    context = _page_context(request, consultation, engagement_round)
+    return render(request, "consolidation/feedback/page.html", context)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def disposition_propose(request, slug: str, round_id: int, pk: int):
+    consultation, engagement_round = _round_for(request, slug, round_id, PROPOSE_PERM)
+    comment = _comment_for(request, engagement_round, pk)
+    form = DispositionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise _form_error(form)
+        services.disposition_propose(
+            actor=request.user,
+            comment=comment,
+            decision=form.cleaned_data["decision"],
+            response=form.cleaned_data["response"],
+            consultation=consultation,
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        return _refuse(request, consultation, engagement_round, [comment.pk], exc, posted=request.POST)
+    return _done(
+        request, consultation, engagement_round, comment.pk, _("Proposal saved for %(n)s.") % {"n": comment.number}
+    )
+
+
+@login_required
+@require_POST
+def disposition_record(request, slug: str, round_id: int, pk: int):
+    consultation, engagement_round = _round_for(request, slug, round_id, RECORD_PERM)
+    comment = _comment_for(request, engagement_round, pk)
+    later = selectors.later_sections(consultation=consultation, version=engagement_round.version)
+    form = DispositionForm(request.POST, later_sections=later)
+    try:
+        if not form.is_valid():
+            raise _form_error(form)
+        services.disposition_record(
+            actor=request.user,
+            comment=comment,
+            decision=form.cleaned_data["decision"],
+            response=form.cleaned_data["response"],
+            section_change=form.section(),
+            expected_revision=form.cleaned_data["expected_revision"],
+            consultation=consultation,
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        return _refuse(request, consultation, engagement_round, [comment.pk], exc, posted=request.POST)
+    return _done(
+        request,
+        consultation,
+        engagement_round,
+        comment.pk,
+        _("Disposition recorded for %(n)s.") % {"n": comment.number},
+    )
+
+
+@login_required
+@require_POST
+def disposition_approve(request, slug: str, round_id: int, pk: int):
+    consultation, engagement_round = _round_for(request, slug, round_id, RECORD_PERM)
+    comment = _comment_for(request, engagement_round, pk)
+    form = ApproveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise _form_error(form)
+        services.disposition_approve_proposal(
+            actor=request.user,
+            comment=comment,
+            expected_revision=form.cleaned_data["expected_revision"],
+            consultation=consultation,
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        return _refuse(request, consultation, engagement_round, [comment.pk], exc)
+    return _done(
+        request, consultation, engagement_round, comment.pk, _("Proposal approved for %(n)s.") % {"n": comment.number}
+    )
+
+
+@login_required
+@require_POST
+def disposition_group_record(request, slug: str, round_id: int, group_id: int):
+    consultation, engagement_round = _round_for(request, slug, round_id, RECORD_PERM)
+    group = selectors.get_group_for_round(engagement_round=engagement_round, pk=group_id)
+    member_ids = list(group.comments.order_by("pk").values_list("pk", flat=True))
+    form = GroupDispositionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise _form_error(form)
+        recorded = services.disposition_record_group(
+            actor=request.user,
+            group=group,
+            decision=form.cleaned_data["decision"],
+            response=form.cleaned_data["response"],
+            consultation=consultation,
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        return _refuse(request, consultation, engagement_round, member_ids or [0], exc)
+    messages.success(
+        request,
+        _("The same disposition was recorded for the %(count)s comments of the group.") % {"count": len(recorded)},
+    )
+    anchor = f"#fb-comment-{request.POST.get('from')}" if (request.POST.get("from") or "").isdigit() else ""
+    return redirect(_feedback_url(consultation, engagement_round, request.GET.urlencode()) + anchor)
+
+
+urlpatterns = [
+    path("<slug:slug>/rounds/<int:round_id>/feedback/", feedback, name="feedback"),
+    path(
+        "<slug:slug>/rounds/<int:round_id>/feedback/comments/<int:pk>/propose/",
+        disposition_propose,
+        name="disposition_propose",
+    ),
+    path(
+        "<slug:slug>/rounds/<int:round_id>/feedback/comments/<int:pk>/record/",
+        disposition_record,
+        name="disposition_record",
+    ),
+    path(
+        "<slug:slug>/rounds/<int:round_id>/feedback/comments/<int:pk>/approve/",
+        disposition_approve,
+        name="disposition_approve",
+    ),
+    path(
+        "<slug:slug>/rounds/<int:round_id>/feedback/groups/<int:group_id>/record/",
+        disposition_group_record,
+        name="disposition_group_record",
+    ),
+]

@@ -1,3 +1,276 @@
-"""(Being written.)"""
+"""Reports and exports, and the secretariat's import of offline comment templates.
 
-urlpatterns: list = []
+Thin views: a scoped fetch (404 outside the user's consultation, and for someone else's
+report unless the user is the secretariat or a site admin), a form for the shape of the
+input, then a service. Files are made by Celery; these pages only queue them, show their
+progress (htmx polls a row every 2 seconds while it is queued or running) and hand out the
+finished file from storage.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Organisation
+from consultations import selectors as consultation_selectors
+from consultations.models import Consultation
+
+from .. import selectors_reports
+from ..documents.matrix import write_template_xlsx
+from ..models import JobStatus, Report
+from ..services import exports, imports
+from ..template_columns import COLUMNS
+
+PAGE_SIZE = 25
+TEMPLATE_FILE_NAME = "comment-template.xlsx"
+
+
+# --- forms --------------------------------------------------------------------------------
+
+
+def _what_choices() -> list[tuple[str, str]]:
+    choices = []
+    for kind, formats in exports.FORMATS_BY_KIND.items():
+        for fmt in formats:
+            if kind == Report.Kind.REVISION_REPORT:
+                try:
+                    exports.revision_report_parts(fmt)
+                except ValidationError:
+                    continue
+            label = _("%(kind)s (%(format)s)") % {"kind": Report.Kind(kind).label, "format": Report.Format(fmt).label}
+            choices.append((f"{kind}:{fmt}", label))
+    return choices
+
+
+class ReportRequestForm(forms.Form):
+    what = forms.ChoiceField(label=gettext_lazy("Report"))
+    engagement_round = forms.ModelChoiceField(
+        label=gettext_lazy("Engagement round"),
+        queryset=None,
+        required=False,
+        empty_label=gettext_lazy("All rounds"),
+        help_text=gettext_lazy("For the matrix and the consolidated feedback."),
+    )
+    version = forms.ModelChoiceField(
+        label=gettext_lazy("Version"),
+        queryset=None,
+        required=False,
+        help_text=gettext_lazy("For a revision report: the new version, compared with the one before it."),
+    )
+
+    def __init__(self, *args, consultation: Consultation, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["what"].choices = _what_choices()
+        self.fields["engagement_round"].queryset = selectors_reports.rounds_for_reports(consultation=consultation)
+        self.fields["version"].queryset = selectors_reports.versions_for_reports(user=user, consultation=consultation)
+
+    def service_arguments(self) -> dict:
+        kind, fmt = self.cleaned_data["what"].split(":", 1)
+        return {
+            "kind": kind,
+            "format": fmt,
+            "engagement_round": self.cleaned_data["engagement_round"],
+            "version": self.cleaned_data["version"],
+        }
+
+
+class ImportForm(forms.Form):
+    organisation = forms.ModelChoiceField(label=gettext_lazy("Organisation"), queryset=None)
+    upload = forms.FileField(
+        label=gettext_lazy("Filled template (XLSX)"),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        ),
+    )
+
+    def __init__(self, *args, consultation: Consultation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(
+            participations__consultation=consultation
+        ).distinct()
+        limit = imports.max_bytes() / 1024 / 1024
+        self.fields["upload"].help_text = _(
+            "The comment template filled in Excel, at most %(max)s MB. Keep its column headers as they are."
+        ) % {"max": f"{limit:.0f}"}
+
+
+def _show_errors(form, exc: ValidationError) -> None:
+    """A service's ValidationError on the form: field errors in place, the rest on top."""
+    aliases = {"kind": "what", "format": "what"}
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            name = aliases.get(name, name)
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _consultation_for(request, slug: str, perm: str = "consolidation.export") -> Consultation:
+    consultation = consultation_selectors.get_consultation_for_user(user=request.user, slug=slug)
+    if not request.user.has_perm(perm, consultation):
+        raise PermissionDenied
+    return consultation
+
+
+def _list_context(request, consultation: Consultation, form: ReportRequestForm) -> dict:
+    reports = selectors_reports.reports_visible_to(user=request.user, consultation=consultation)
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    can_import = request.user.has_perm("consolidation.import_template", consultation)
+    context = {
+        "consultation": consultation,
+        "form": form,
+        "page": page,
+        "reports": page.object_list,
+        "sees_all": selectors_reports.sees_all_reports(user=request.user, consultation=consultation),
+        "can_import": can_import,
+        "columns": COLUMNS,
+    }
+    if can_import:
+        context["import_rounds"] = list(selectors_reports.rounds_for_reports(consultation=consultation))
+        context["imports"] = list(selectors_reports.imports_of(consultation=consultation)[:10])
+    return context
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def report_list(request, slug):
+    consultation = _consultation_for(request, slug)
+    form = ReportRequestForm(consultation=consultation, user=request.user)
+    return render(request, "consolidation/reports/list.html", _list_context(request, consultation, form))
+
+
+@login_required
+@require_POST
+def report_create(request, slug):
+    consultation = _consultation_for(request, slug)
+    form = ReportRequestForm(request.POST, consultation=consultation, user=request.user)
+    if form.is_valid():
+        try:
+            report = exports.report_request(actor=request.user, consultation=consultation, **form.service_arguments())
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Your %(kind)s is being made. It will be listed here, ready to download, when it is done.")
+                % {"kind": report.get_kind_display().lower()},
+            )
+            return redirect("consolidation:reports", consultation.slug)
+    context = _list_context(request, consultation, form)
+    return render(request, "consolidation/reports/list.html", context, status=400)
+
+
+@login_required
+@require_GET
+def report_detail(request, slug, pk):
+    consultation = _consultation_for(request, slug)
+    report = selectors_reports.get_report_for_user(user=request.user, consultation=consultation, pk=pk)
+    context = {
+        "consultation": consultation,
+        "report": report,
+        "sees_all": selectors_reports.sees_all_reports(user=request.user, consultation=consultation),
+    }
+    if request.htmx:
+        return render(request, "consolidation/reports/_report_row.html", context)
+    return render(request, "consolidation/reports/detail.html", context)
+
+
+@login_required
+@require_GET
+def report_download(request, slug, pk):
+    consultation = _consultation_for(request, slug)
+    report = selectors_reports.get_report_for_user(user=request.user, consultation=consultation, pk=pk)
+    if report.status != JobStatus.DONE or not report.file:
+        raise Http404
+    try:
+        fileobj = report.file.open("rb")
+    except FileNotFoundError:
+        raise Http404
+    return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name))
+
+
+@login_required
+@require_GET
+def template_download(request, slug):
+    """The empty comment template, for delegations that comment offline."""
+    _consultation_for(request, slug)
+    # A fixed, small file; spooled to disk past 1 MB all the same.
+    fileobj = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    write_template_xlsx(fileobj)
+    fileobj.seek(0)
+    return FileResponse(fileobj, as_attachment=True, filename=TEMPLATE_FILE_NAME)
+
+
+# --- imports ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_create(request, slug, round_id):
+    consultation = _consultation_for(request, slug, "consolidation.import_template")
+    engagement_round = consultation_selectors.get_round_for_user(
+        user=request.user, consultation=consultation, pk=round_id
+    )
+    form = ImportForm(request.POST or None, request.FILES or None, consultation=consultation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = imports.import_request(
+                actor=request.user,
+                engagement_round=engagement_round,
+                organisation=form.cleaned_data["organisation"],
+                upload=form.cleaned_data["upload"],
+            )
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            return redirect("consolidation:import_detail", consultation.slug, job.pk)
+    context = {
+        "consultation": consultation,
+        "round": engagement_round,
+        "form": form,
+        "columns": [column for column in COLUMNS if column.required_on_import],
+    }
+    return render(
+        request, "consolidation/reports/import_form.html", context, status=400 if form.is_bound and form.errors else 200
+    )
+
+
+@login_required
+@require_GET
+def import_detail(request, slug, pk):
+    consultation = _consultation_for(request, slug, "consolidation.import_template")
+    job = selectors_reports.get_import_for_user(user=request.user, consultation=consultation, pk=pk)
+    context = {"consultation": consultation, "job": job}
+    if request.htmx:
+        return render(request, "consolidation/reports/_import_status.html", context)
+    return render(request, "consolidation/reports/import_detail.html", context)
+
+
+urlpatterns = [
+    path("<slug:slug>/reports/", report_list, name="reports"),
+    path("<slug:slug>/reports/new/", report_create, name="report_create"),
+    path("<slug:slug>/reports/template.xlsx", template_download, name="comment_template"),
+    path("<slug:slug>/reports/<int:pk>/", report_detail, name="report_detail"),
+    path("<slug:slug>/reports/<int:pk>/download/", report_download, name="report_download"),
+    path("<slug:slug>/rounds/<int:round_id>/import/", import_create, name="import_create"),
+    path("<slug:slug>/imports/<int:pk>/", import_detail, name="import_detail"),
+]

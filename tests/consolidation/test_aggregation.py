@@ -79,7 +79,9 @@ def realistic(closed_round, clauses, vn_delegate, vn_focal_point, th_delegate, p
         # Data-centre clause: a near-duplicate pair and an unrelated comment.
         "disclose_vn": _submitted(vn_focal_point, data_centres, r, DISCLOSE, type="ge", is_endorsed=True),
         "disclose_partner": _submitted(partner, data_centres, r, DISCLOSE_EACH, type="te"),
-        "cooling_th": _submitted(th_delegate, data_centres, r, "Cooling water use needs a regional standard.", type="te"),
+        "cooling_th": _submitted(
+            th_delegate, data_centres, r, "Cooling water use needs a regional standard.", type="te"
+        ),
     }
     Disposition.objects.create(comment=c["cooling_th"], decision=Disposition.Decision.ACCEPTED)
     Disposition.objects.create(comment=c["disclose_partner"], proposed_decision=Disposition.Decision.NOTED)
@@ -425,7 +427,9 @@ def test_a_second_request_while_one_is_under_way_is_refused(closed_round, secret
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_requests_at_once_make_one_run_and_the_second_is_refused(closed_round, secretariat, site_admin, monkeypatch):
+def test_two_requests_at_once_make_one_run_and_the_second_is_refused(
+    closed_round, secretariat, site_admin, monkeypatch
+):
     """Both pass the "already under way?" check; the partial unique index stops the second insert."""
     monkeypatch.setattr(aggregation, "_queue", lambda run_id: None)
     first_inserted, release_first = threading.Event(), threading.Event()
@@ -468,7 +472,9 @@ def test_two_requests_at_once_make_one_run_and_the_second_is_refused(closed_roun
 # --- when a round closes ------------------------------------------------------------------
 
 
-def test_closed_round_hook_queues_one_run_and_is_idempotent(realistic, closed_round, django_capture_on_commit_callbacks):
+def test_closed_round_hook_queues_one_run_and_is_idempotent(
+    realistic, closed_round, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         run = aggregation.consolidation_request_for_closed_round(round_id=closed_round.pk)
     assert run is not None

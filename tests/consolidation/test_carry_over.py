@@ -101,9 +101,13 @@ def build_new_version(consultation, previous, number="0.2"):
         position=3,
         parent=chapter,
     )
-    add_clause(new, key="infra-5g", number="1.1.2", heading="5G and 6G networks", body=NEW_5G, position=4, parent=chapter)
+    add_clause(
+        new, key="infra-5g", number="1.1.2", heading="5G and 6G networks", body=NEW_5G, position=4, parent=chapter
+    )
     add_clause(new, key="infra-dc", number="1.1.3", heading="Data centres", body=NEW_DC, position=5, parent=chapter)
-    add_clause(new, key="infra-cyber", number="1.1.4", heading="Cybersecurity", body=NEW_CYBER, position=6, parent=chapter)
+    add_clause(
+        new, key="infra-cyber", number="1.1.4", heading="Cybersecurity", body=NEW_CYBER, position=6, parent=chapter
+    )
     return new
 
 
@@ -133,11 +137,17 @@ def build_world(consultation, version, vn_delegate, th_delegate, **round_fields)
             section=old["infra-legacy"], round=engagement_round, author=th_delegate, status=Comment.Status.SUBMITTED
         ),
         "draft": anchored(
-            old["infra-dc"], "Regional data centres", round=engagement_round, author=vn_delegate,
+            old["infra-dc"],
+            "Regional data centres",
+            round=engagement_round,
+            author=vn_delegate,
             status=Comment.Status.DRAFT,
         ),  # fmt: skip
         "withdrawn": anchored(
-            old["infra-dc"], "Regional data centres", round=engagement_round, author=th_delegate,
+            old["infra-dc"],
+            "Regional data centres",
+            round=engagement_round,
+            author=th_delegate,
             status=Comment.Status.WITHDRAWN,
         ),  # fmt: skip
         "decided": anchored(old["infra-dc"], "Regional data centres", round=engagement_round, author=th_delegate),
@@ -240,7 +250,9 @@ def test_an_anchor_of_a_comment_decided_since_the_last_run_is_kept(world):
 
 def test_second_carry_over_follows_the_passage_edited_again(world, consultation):
     carry_over_comments(version_id=world["new"].pk)
-    third = factories.DraftVersionFactory(consultation=consultation, number="0.3", major=0, minor=3, previous=world["new"])
+    third = factories.DraftVersionFactory(
+        consultation=consultation, number="0.3", major=0, minor=3, previous=world["new"]
+    )
     text = "By 2030 member states will extend 5G coverage to all urban and peri-urban areas and islands."
     add_clause(third, key="infra-5g", number="1.1.2", heading="5G and 6G networks", body=text, position=1)
     carry_over_comments(version_id=third.pk)

@@ -246,9 +246,7 @@ def test_a_round_past_its_deadline_takes_dispositions_before_beat_closes_it(secr
 
 def test_a_comment_of_another_consultation_is_404(secretariat, comment, other_consultation):
     with pytest.raises(Http404):
-        disposition_record(
-            actor=secretariat, comment=comment, decision=N, response="", consultation=other_consultation
-        )
+        disposition_record(actor=secretariat, comment=comment, decision=N, response="", consultation=other_consultation)
     assert snapshot() == ([], 0)
 
 

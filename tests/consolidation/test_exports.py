@@ -149,12 +149,12 @@ def test_secretariat_matrix_has_the_iso_columns_and_every_comment_in_clause_and_
     c = data
     assert rows[1:] == [
         # 1.1.1: the whole-section comment first, then passages in text order
-        [c["vn_whole"].number, "Viet Nam", "1.1.1", "", "ge", "The clause needs a baseline.", "", "", "Submitted", "no", "", "", ""],
-        [c["th_5g"].number, "Thailand", "1.1.1", "5G coverage", "te", "Add 6G trials.", "", "", "Submitted", "no", "hidden", "", ""],
-        [c["th_urban"].number, "Thailand", "1.1.1", "all urban areas", "ed", "Say which areas.", "", "", "Submitted", "no", "", "", ""],
+        [c["vn_whole"].number, "Viet Nam", "1.1.1", "", "ge", "The clause needs a baseline.", "", "", "Submitted", "no", "", "", ""],  # noqa: E501
+        [c["th_5g"].number, "Thailand", "1.1.1", "5G coverage", "te", "Add 6G trials.", "", "", "Submitted", "no", "hidden", "", ""],  # noqa: E501
+        [c["th_urban"].number, "Thailand", "1.1.1", "all urban areas", "ed", "Say which areas.", "", "", "Submitted", "no", "", "", ""],  # noqa: E501
         # 1.1.2, in the order they were written
-        [c["vn_dc"].number, "Viet Nam", "1.1.2", "", "te", VI_BODY, VI_PROPOSAL, "Accepted in part: Target added for 2030.", "Submitted", "yes", "", "vi", ""],
-        [c["partner_dc"].number, "Development Partner", "1.1.2", "", "ge", "Cite the energy study.", "", "", "Submitted", "no", "flagged", "", ""],
+        [c["vn_dc"].number, "Viet Nam", "1.1.2", "", "te", VI_BODY, VI_PROPOSAL, "Accepted in part: Target added for 2030.", "Submitted", "yes", "", "vi", ""],  # noqa: E501
+        [c["partner_dc"].number, "Development Partner", "1.1.2", "", "ge", "Cite the energy study.", "", "", "Submitted", "no", "flagged", "", ""],  # noqa: E501
     ]  # fmt: skip
 
 
@@ -535,17 +535,40 @@ def test_an_outsider_cannot_ask_for_a_report(consultation, outsider):
         exports.report_request(actor=outsider, consultation=consultation, kind="resolution_matrix", format="xlsx")
 
 
-def test_revision_report_is_refused_until_its_writers_exist(consultation, version, secretariat):
-    try:
-        exports.revision_report_parts("pdf")
-    except ValidationError:
-        pass
-    else:
-        pytest.skip("the revision report writers exist: covered by their own tests")
+def test_revision_report_is_refused_while_its_writers_are_missing(monkeypatch, consultation, version, secretariat):
+    def missing(name, package=None):
+        raise ImportError(name)
+
+    monkeypatch.setattr(exports, "import_module", missing)
+
     with pytest.raises(ValidationError, match="not available yet"):
         exports.report_request(
             actor=secretariat, consultation=consultation, kind="revision_report", format="pdf", version=version
         )
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("docx", b"PK"), ("pdf", b"%PDF")])
+def test_revision_report_is_made_by_the_revision_writers(
+    django_capture_on_commit_callbacks, consultation, version, secretariat, fmt, magic
+):
+    new = factories.DraftVersionFactory(consultation=consultation, number="0.2", major=0, minor=2, previous=version)
+    factories.SectionFactory(version=new, key="infra-5g", number="1.1.1", heading="5G and 6G networks", position=1)
+
+    report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="revision_report", fmt=fmt, version=new
+    )
+
+    assert report.status == JobStatus.DONE, report.error
+    assert read_bytes(report).startswith(magic)
+    assert report.source["version"] == "0.2"
+    assert report.as_of is not None
+
+
+def test_revision_report_needs_a_version(consultation, secretariat):
+    with pytest.raises(ValidationError) as exc:
+        exports.report_request(actor=secretariat, consultation=consultation, kind="revision_report", format="docx")
+    assert "version" in exc.value.error_dict
 
 
 def test_export_permission_is_checked(monkeypatch, consultation, vn_delegate):

@@ -14,7 +14,7 @@ from comments.models import Comment, Disposition
 from consolidation.heatmap import render_heatmap
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
 from consolidation.selectors_feedback import HeatMap
-from consultations.models import EngagementRound, Role
+from consultations.models import EngagementRound, Role, Section
 from tests import factories
 from tests.comments.conftest import CommentFactory
 
@@ -134,7 +134,8 @@ def _request(client, place, endpoint):
         return client.post(place.url("disposition_propose", place.comment.pk), {"decision": N, "response": "Noted."})
     if endpoint == "record":
         return client.post(
-            place.url("disposition_record", place.comment.pk), {"decision": N, "response": "Noted.", "expected_revision": 1}
+            place.url("disposition_record", place.comment.pk),
+            {"decision": N, "response": "Noted.", "expected_revision": 1},
         )
     if endpoint == "approve":
         return client.post(place.url("disposition_approve", place.comment.pk), {"expected_revision": 1})
@@ -283,9 +284,7 @@ def test_comment_of_another_round_of_the_same_consultation_is_404(client, person
 
 def test_stale_revision_is_412(client, personas, own):
     client.force_login(personas["secretariat"])
-    response = client.post(
-        own.url("disposition_record", own.comment.pk), {"decision": N, "expected_revision": 0}, **HX
-    )
+    response = client.post(own.url("disposition_record", own.comment.pk), {"decision": N, "expected_revision": 0}, **HX)
     assert response.status_code == 412
     assert "Someone changed" in response.content.decode()
     assert Disposition.objects.get(comment=own.comment).decision == ""
@@ -353,6 +352,11 @@ def test_page_without_a_consolidation_says_so(client, personas, closed_round, cl
     page = client.get(reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk]))
     assert page.status_code == 200
     assert "has not been consolidated yet" in page.content.decode()
+    run_create = reverse("consolidation:run_create", args=[closed_round.consultation.slug, closed_round.pk])
+    assert f'action="{run_create}"' in page.content.decode() and "Consolidate now" in page.content.decode()
+    client.force_login(personas["consultant"])
+    page = client.get(reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk]))
+    assert "Consolidate now" not in page.content.decode()
 
 
 # --- filters --------------------------------------------------------------------------------
@@ -381,7 +385,10 @@ def listed(client, engagement_round, **params) -> set[int]:
     url = reverse("consolidation:feedback", args=[engagement_round.consultation.slug, engagement_round.pk])
     response = client.get(url, params)
     assert response.status_code == 200
-    return {int(pk) for pk in re.findall(r'<article class="fb-comment[^"]*" id="fb-comment-(\d+)"', response.content.decode())}
+    return {
+        int(pk)
+        for pk in re.findall(r'<article class="fb-comment[^"]*" id="fb-comment-(\d+)"', response.content.decode())
+    }
 
 
 def ids(mix, *names) -> set[int]:
@@ -489,17 +496,9 @@ def test_heat_map_cell_link_lists_that_cell(client, personas, closed_round, mix,
 
 
 def test_heat_map_escapes_every_text():
-    class S:
-        def __init__(self, pk, heading):
-            self.pk, self.number, self.heading, self.depth = pk, "1.1", heading, 0
-
-    class O:
-        def __init__(self, pk, name):
-            self.pk, self.name, self.short_name, self.country_code = pk, name, "", ""
-
     heatmap = HeatMap(
-        sections=[S(1, '<script>alert("x")</script> & more')],
-        organisations=[O(7, "Bad <b>Org</b> \"quoted\"")],
+        sections=[Section(pk=1, number="1.1", heading='<script>alert("x")</script> & more', depth=0)],
+        organisations=[Organisation(pk=7, name='Bad <b>Org</b> "quoted"')],
         counts={(1, 7): 3},
     )
     html = str(render_heatmap(heatmap, link_for=lambda s, o: f"/f/?section={s}&organisation={o}"))
@@ -532,7 +531,9 @@ def grow(engagement_round, *, sections: int, organisations: int, comments: int, 
     ]
     authors = []
     for i in range(organisations):
-        org = factories.OrganisationFactory(name=f"{tag} org {i}", kind=Organisation.Kind.MEMBER_STATE, country_code="LA")
+        org = factories.OrganisationFactory(
+            name=f"{tag} org {i}", kind=Organisation.Kind.MEMBER_STATE, country_code="LA"
+        )
         user = factories.UserFactory(email=f"{tag}.{i}@example.org", organisation=org)
         factories.ParticipationFactory(
             consultation=engagement_round.consultation, user=user, organisation=org, role=Role.MEMBER_STATE
@@ -583,3 +584,15 @@ def test_feedback_page_query_count_does_not_grow(client, personas, closed_round,
     assert response.content.decode().count('<article class="fb-comment') == 25
     with django_assert_num_queries(small):
         client.get(url, {"page": 3, "type": "te", "disposition": "none", "q": "Comment"})
+
+
+def test_heat_map_on_the_page_escapes_a_heading_with_a_script(client, personas, closed_round, clause):
+    clause.heading = '<script>alert("heading")</script>'
+    clause.save()
+    submitted(closed_round, clause, personas["vn_delegate"])
+    client.force_login(personas["secretariat"])
+    page = client.get(
+        reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk])
+    ).content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert" in page

@@ -179,7 +179,10 @@ def test_only_organisers_see_a_proposed_decision(world, vn_delegate, th_delegate
         report = revision_report(user=user, version=world["new"])
         return next(e for e in report.open_comments if e.pk == proposed)
 
-    assert (entry(consultant).decision_label, entry(consultant).response) == ("Proposed: Accepted", "We will name them.")
+    assert (entry(consultant).decision_label, entry(consultant).response) == (
+        "Proposed: Accepted",
+        "We will name them.",
+    )
     assert (entry(th_delegate).decision_label, entry(th_delegate).response) == ("No decision yet", "")
 
 
@@ -245,7 +248,8 @@ def test_page_queries_do_not_grow_with_comments(
     world["vn"], world["th"] = vn_delegate, th_delegate
     client.force_login(personas[persona])
     _grow(world, 1)
-    # session, user, consultation, participation, version, previous version, sections, rounds,
+    # session, user, consultation, participation (for the permission, then once more for the
+    # selectors, which get the request's lazy user), version, previous version, sections, rounds,
     # open comments, their landings, comments behind changes, counts by decision
     with django_assert_num_queries(12):
         assert client.get(url(world)).status_code == 200

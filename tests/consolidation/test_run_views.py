@@ -269,7 +269,9 @@ def test_run_page_queries_do_not_grow_with_the_round(
         assert client.get(_detail_url(closed_round.pk, large.pk), HTTP_HX_REQUEST="true").status_code == 200
 
 
-def test_run_list_queries_do_not_grow_with_runs(client, secretariat, site_admin, closed_round, django_assert_num_queries):
+def test_run_list_queries_do_not_grow_with_runs(
+    client, secretariat, site_admin, closed_round, django_assert_num_queries
+):
     def add_runs(count):
         for n in range(count):
             ConsolidationRun.objects.create(

@@ -242,11 +242,11 @@ def test_beat_finds_nothing_to_open_or_close_after_seeding():
 
 
 def test_seeding_emails_nobody(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", stdout=StringIO())
 
+    # Publishing the versions queues the carry-over of comments, which sends nothing.
     assert mail.outbox == []
-    assert callbacks == []
     assert not RoundNotice.objects.exists()
     assert not AuditEntry.objects.filter(action__in=["round.opened", "round.closed"]).exists()
 

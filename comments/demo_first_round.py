@@ -1,0 +1,320 @@
+"""Demo data for the closed first round: what delegations said about version 0.1.
+
+The first round closed before the demo existed, so its comments are recorded as history
+(created inside the round's window, each with its first revision and an audit entry) rather
+than through comment_create, which refuses writes to a closed round. Delegates of the other
+member states and of the second partner are created without a usable password: they exist
+so that comments have real authors, not to log in.
+
+Each entry names the clause of version 0.1 and, where the secretariat decided on it, the
+disposition and the clause of version 0.2 the decision led to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+
+from accounts.models import Organisation, User
+from audit.services import audit_log
+from consultations.models import EngagementRound, Role
+from consultations.services import ensure_participation
+
+from .anchoring import anchor_check
+from .models import Comment, CommentRevision, Disposition, NationalPosition
+
+ACCEPTED = Disposition.Decision.ACCEPTED
+IN_PART = Disposition.Decision.ACCEPTED_IN_PART
+NOTED = Disposition.Decision.NOTED
+NOT_ACCEPTED = Disposition.Decision.NOT_ACCEPTED
+OUT_OF_SCOPE = Disposition.Decision.OUT_OF_SCOPE
+
+# Delegates who exist for the first round's comments (no usable password).
+EXTRA_DELEGATES = (
+    ("bn.delegate@example.org", "Hajah Nurul Aini", "Brunei Darussalam"),
+    ("kh.delegate@example.org", "Sok Chanthy", "Cambodia"),
+    ("id.delegate@example.org", "Dewi Lestari", "Indonesia"),
+    ("la.delegate@example.org", "Somphone Vongsa", "Lao PDR"),
+    ("my.delegate@example.org", "Aisyah binti Rahman", "Malaysia"),
+    ("mm.delegate@example.org", "Thandar Win", "Myanmar"),
+    ("ph.delegate@example.org", "Maria Santos", "Philippines"),
+    ("sg.delegate@example.org", "Tan Wei Ming", "Singapore"),
+    ("tl.delegate@example.org", "Joana da Costa", "Timor-Leste"),
+    ("idcu.partner@example.org", "Jonas Berger", "International Digital Connectivity Union"),
+)
+
+
+@dataclass(frozen=True)
+class HistoricalComment:
+    author: str
+    clause: str  # clause number in version 0.1
+    quote: str  # "" for the whole section
+    type: str
+    body: str
+    proposed_change: str = ""
+    language: str = "en"
+    endorsed: bool = False
+    decision: str = ""  # "" while the secretariat has not decided
+    response: str = ""
+    changed_clause: str = ""  # the clause of version 0.2 the decision led to
+    proposal: str = ""  # a consultant's proposal awaiting the secretariat
+
+
+RURAL = "to at least 80 per cent of the population by 2030"
+
+FIRST_ROUND_COMMENTS = (
+    # Five delegations ask, in nearly the same words, for rural and border areas first.
+    HistoricalComment(
+        "kh.delegate@example.org", "1.1.1", RURAL, Comment.Type.TECHNICAL,
+        "The 80 per cent target should give priority to rural districts and border areas, where coverage is weakest.",
+        "to at least 80 per cent of the population by 2030, giving priority to rural districts and border areas",
+        endorsed=True, decision=ACCEPTED, changed_clause="1.1.1",
+        response="Accepted: the second period now gives priority to rural districts and border areas.",
+    ),
+    HistoricalComment(
+        "la.delegate@example.org", "1.1.1", RURAL, Comment.Type.TECHNICAL,
+        "The target of 80 per cent should give priority to rural and border areas where coverage is weakest.",
+        decision=ACCEPTED, changed_clause="1.1.1",
+        response="Accepted: the second period now gives priority to rural districts and border areas.",
+    ),
+    HistoricalComment(
+        "mm.delegate@example.org", "1.1.1", RURAL, Comment.Type.GENERAL,
+        "Priority should be given to rural districts and border areas within the 80 per cent target.",
+        decision=ACCEPTED, changed_clause="1.1.1",
+        response="Accepted: the second period now gives priority to rural districts and border areas.",
+    ),
+    HistoricalComment(
+        "vn.delegate@example.org", "1.1.1", RURAL, Comment.Type.TECHNICAL,
+        "Đề nghị ưu tiên các huyện nông thôn và vùng biên giới trong mục tiêu phủ sóng 80% dân số.",
+        "đến năm 2030 phủ sóng ít nhất 80% dân số, ưu tiên các huyện nông thôn và vùng biên giới",
+        language="vi", endorsed=True, decision=ACCEPTED, changed_clause="1.1.1",
+        response="Accepted: the second period now gives priority to rural districts and border areas.",
+    ),
+    HistoricalComment(
+        "ph.delegate@example.org", "1.1.1", RURAL, Comment.Type.GENERAL,
+        "Coverage targets should also reach remote island communities, not only the mainland population.",
+        decision=IN_PART, changed_clause="1.1.1",
+        response="Accepted in part: border and rural areas are prioritised; island communities fall under 1.4.1.",
+    ),
+    HistoricalComment(
+        "sg.delegate@example.org", "1.1.1", "spectrum for future mobile systems", Comment.Type.TECHNICAL,
+        "Name 6G explicitly and encourage joint research and pilots, so that the region is ready for 2030.",
+        "spectrum for 6G", endorsed=True, decision=ACCEPTED, changed_clause="1.1.1",
+        response="Accepted: 6G is named, with joint research and pilot deployments.",
+    ),
+    HistoricalComment(
+        "id.delegate@example.org", "1.1.4", "", Comment.Type.EDITORIAL,
+        "Submarine cables are part of the same regional backbone: merge 1.1.4 into 1.1.3 on cross-border "
+        "connectivity.",
+        endorsed=True, decision=ACCEPTED, changed_clause="1.1.3",
+        response="Accepted: clause 1.1.4 is merged into 1.1.3.",
+    ),
+    HistoricalComment(
+        "ph.delegate@example.org", "1.1.4", "simplify permits for repair ships", Comment.Type.TECHNICAL,
+        "Permits for repair ships should be granted within days, with a regional list of pre-cleared vessels.",
+        decision=NOTED, response="Noted for the implementation plan; the clause keeps the general commitment.",
+    ),
+    # The same sentence, word for word, from two delegations.
+    HistoricalComment(
+        "bn.delegate@example.org", "1.3.2", "at low cost", Comment.Type.GENERAL,
+        "Consumers should be told the full cost of a payment before they confirm it.",
+        decision=ACCEPTED, changed_clause="1.3.2",
+        response="Accepted: the full cost, including the exchange-rate margin, is shown before confirmation.",
+    ),
+    HistoricalComment(
+        "tl.delegate@example.org", "1.3.2", "at low cost", Comment.Type.GENERAL,
+        "Consumers should be told the full cost of a payment before they confirm it.",
+        decision=ACCEPTED, changed_clause="1.3.2",
+        response="Accepted: the full cost, including the exchange-rate margin, is shown before confirmation.",
+    ),
+    HistoricalComment(
+        "th.delegate@example.org", "1.3.2", "Central banks and payment system operators will be encouraged",
+        Comment.Type.TECHNICAL,
+        "Central banks are independent: member states can support them, not instruct them.",
+        "Member states will support their central banks and payment system operators in linking",
+        endorsed=True, decision=ACCEPTED, changed_clause="1.3.2",
+        response="Accepted with the wording proposed by Thailand.",
+    ),
+    HistoricalComment(
+        "my.delegate@example.org", "1.3.2", "", Comment.Type.TECHNICAL,
+        "Links between payment systems need common standards for messaging and fraud prevention.",
+        decision=IN_PART, changed_clause="1.3.2",
+        response="Accepted in part: common standards are named; their content is left to the central banks.",
+    ),
+    HistoricalComment(
+        "tl.delegate@example.org", "1.4.2", "groups at risk of exclusion", Comment.Type.GENERAL,
+        "Name persons with disabilities and older persons explicitly among the groups at risk of exclusion.",
+        decision=NOTED, response="Noted; the inclusion indicators in 3.4 report by these groups.",
+    ),
+    HistoricalComment(
+        "idcu.partner@example.org", "1.4.2", "a regional digital skills framework", Comment.Type.GENERAL,
+        "The Union can contribute its digital skills assessment toolkit to the regional framework.",
+        decision=NOTED, response="Noted with thanks; to be taken up in the implementation plan.",
+    ),
+    HistoricalComment(
+        "sg.delegate@example.org", "1.8.1", "interoperable with it", Comment.Type.TECHNICAL,
+        "An AI system assessed in one member state should not have to be assessed again in another.",
+        "interoperable with it, so that an AI system assessed in one member state can be deployed in another "
+        "without the assessment being repeated",
+        endorsed=True, decision=ACCEPTED, changed_clause="1.8.1",
+        response="Accepted with the proposed wording.",
+    ),
+    HistoricalComment(
+        "my.delegate@example.org", "1.8.1", "High-risk uses of AI in the public sector", Comment.Type.TECHNICAL,
+        "Public-sector AI that affects people's rights needs human oversight while in use, not only an "
+        "assessment before deployment.",
+        decision=ACCEPTED, changed_clause="1.8.1",
+        response="Accepted: human oversight while in use is added.",
+    ),
+    HistoricalComment(
+        "id.delegate@example.org", "1.8", "", Comment.Type.GENERAL,
+        "Add a clause on regional AI cooperation: shared research centres and open models for ASEAN languages.",
+        endorsed=True, decision=ACCEPTED, changed_clause="1.8.3",
+        response="Accepted: new clause 1.8.3 on regional AI cooperation and open models.",
+    ),
+    HistoricalComment(
+        "ph.delegate@example.org", "2.4", "model contractual clauses", Comment.Type.TECHNICAL,
+        "Model contractual clauses should stay voluntary while several member states complete their data "
+        "protection laws.",
+        decision=NOT_ACCEPTED,
+        response="Not accepted: the clauses are already voluntary under the regional framework.",
+    ),
+    HistoricalComment(
+        "vn.delegate@example.org", "2.4", "with regulators cooperating on enforcement", Comment.Type.GENERAL,
+        "Cần làm rõ cơ chế hợp tác giữa các cơ quan bảo vệ dữ liệu cá nhân khi xử lý vụ việc xuyên biên giới.",
+        language="vi", endorsed=True,
+        proposal="noted",
+    ),
+    HistoricalComment(
+        "mm.delegate@example.org", "2.5", "joint exercises", Comment.Type.TECHNICAL,
+        "Joint exercises should be held every year so that response teams know each other before an incident.",
+        decision=ACCEPTED, changed_clause="2.5", response="Accepted: annual joint exercises.",
+    ),
+    HistoricalComment(
+        "bn.delegate@example.org", "2.5", "", Comment.Type.TECHNICAL,
+        "Add a regional protocol for incidents that affect several member states at once.",
+        decision=ACCEPTED, changed_clause="2.5", response="Accepted: a regional coordination protocol is added.",
+    ),
+    HistoricalComment(
+        "sg.delegate@example.org", "2.5", "", Comment.Type.TECHNICAL,
+        "Critical information infrastructure should be protected against common baseline requirements.",
+        decision=ACCEPTED, changed_clause="2.5", response="Accepted: common baseline requirements are added.",
+    ),
+    HistoricalComment(
+        "partner@example.org", "3.1", "", Comment.Type.GENERAL,
+        "Report the share of data centre energy from renewable sources, to follow the green transformation.",
+        proposal="accepted",
+    ),
+    HistoricalComment(
+        "tl.delegate@example.org", "4.1", "", Comment.Type.GENERAL,
+        "Timor-Leste asks for a transitional period for commitments it joins as the newest member state.",
+    ),
+    HistoricalComment(
+        "kh.delegate@example.org", "4.2", "", Comment.Type.GENERAL,
+        "The masterplan should propose a common ASEAN digital currency by 2030.",
+        decision=OUT_OF_SCOPE, response="Out of scope: monetary policy is outside the digital ministers' remit.",
+    ),
+    HistoricalComment(
+        "th.delegate@example.org", "3.2", "", Comment.Type.EDITORIAL,
+        "Define 'fully online' so that member states report the same thing.",
+    ),
+)
+
+# Delegations whose focal point submitted a national position in the first round.
+POSITIONS = ("Viet Nam", "Thailand", "Indonesia", "Singapore", "Cambodia")
+
+
+def ensure_first_round_people(*, consultation, organisations: dict[str, Organisation]) -> dict[str, User]:
+    """The delegates who wrote the first round's comments (they cannot log in)."""
+    people = {}
+    for email, name, organisation_name in EXTRA_DELEGATES:
+        organisation = organisations[organisation_name]
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email, None, full_name=name, organisation=organisation)
+        role = Role.PARTNER if organisation.kind == Organisation.Kind.PARTNER else Role.MEMBER_STATE
+        ensure_participation(
+            consultation=consultation, user=user, organisation=organisation, role=role, is_focal_point=False
+        )
+        people[email] = user
+    return people
+
+
+def record_first_round_comments(*, engagement_round: EngagementRound, users: dict[str, User]) -> list[Comment]:
+    """Record the first round's comments as they were made; nothing if the round already has some."""
+    if engagement_round.comments.exists():
+        return []
+    sections = {s.number: s for s in engagement_round.version.sections.all()}
+    window = engagement_round.closes_at - engagement_round.opens_at
+    focal_points = {
+        p.organisation_id: p.user
+        for p in engagement_round.consultation.participations.filter(is_focal_point=True).select_related("user")
+    }
+    created = []
+    with transaction.atomic():
+        for index, spec in enumerate(FIRST_ROUND_COMMENTS):
+            author = users[spec.author]
+            section = sections[spec.clause]
+            anchor = {}
+            if spec.quote:
+                checked = anchor_check(section.body, exact=spec.quote)
+                anchor = {
+                    "quote_exact": checked.exact,
+                    "quote_prefix": checked.prefix,
+                    "quote_suffix": checked.suffix,
+                    "position_start": checked.start,
+                    "position_end": checked.end,
+                }
+            at = engagement_round.opens_at + window * (index + 1) / (len(FIRST_ROUND_COMMENTS) + 2)
+            comment = Comment.objects.create(
+                round=engagement_round,
+                section=section,
+                author=author,
+                organisation=author.organisation,
+                type=spec.type,
+                body=spec.body,
+                proposed_change=spec.proposed_change,
+                language=spec.language,
+                status=Comment.Status.SUBMITTED,
+                submitted_at=at,
+                is_endorsed=spec.endorsed,
+                endorsed_by=focal_points.get(author.organisation_id) if spec.endorsed else None,
+                endorsed_at=at + timedelta(days=1) if spec.endorsed else None,
+                **anchor,
+            )
+            # created_at/updated_at are automatic: put them back inside the round's window.
+            Comment.objects.filter(pk=comment.pk).update(created_at=at, updated_at=at)
+            CommentRevision.objects.create(
+                comment=comment,
+                number=1,
+                action=CommentRevision.Action.SUBMITTED,
+                actor=author,
+                type=comment.type,
+                status=comment.status,
+                body=comment.body,
+                proposed_change=comment.proposed_change,
+                language=comment.language,
+                quote_exact=comment.quote_exact,
+                position_start=comment.position_start,
+                position_end=comment.position_end,
+            )
+            audit_log(
+                actor=author,
+                action="comment.submitted",
+                target=comment,
+                consultation=engagement_round.consultation,
+                data={"recorded": "demo history"},
+            )
+            created.append(comment)
+        for organisation_name in POSITIONS:
+            endorsed = [c for c in created if c.organisation.name == organisation_name and c.is_endorsed]
+            if endorsed:
+                NationalPosition.objects.create(
+                    round=engagement_round,
+                    organisation=endorsed[0].organisation,
+                    submitted_at=engagement_round.closes_at - timedelta(days=1),
+                    endorsed_count=len(endorsed),
+                )
+    return created

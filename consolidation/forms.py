@@ -1,0 +1,116 @@
+"""Forms for the consolidated feedback page: the filters (GET) and the disposition forms (POST).
+
+Shape only: choices and lengths, so the page can say early what is wrong. The rules (who,
+when, which comment, which section change) live in consolidation/services/dispositions.py.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from comments.models import BODY_MAX_LENGTH, Comment, Disposition
+from consultations.models import Role
+
+from .selectors_feedback import DISPOSITION_NONE, DISPOSITION_PROPOSED, FeedbackFilters
+
+SEARCH_MAX_LENGTH = 200
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class FeedbackFilterForm(forms.Form):
+    """Every field optional; an unknown value is ignored rather than refused (it is a GET)."""
+
+    section = forms.TypedChoiceField(label=_("Section"), required=False, coerce=int, empty_value=None)
+    organisation = forms.TypedChoiceField(label=_("Organisation"), required=False, coerce=int, empty_value=None)
+    role = forms.ChoiceField(label=_("Role"), required=False)
+    type = forms.ChoiceField(label=_("Type"), required=False)
+    disposition = forms.ChoiceField(label=_("Disposition"), required=False)
+    q = forms.CharField(label=_("Text"), required=False, max_length=SEARCH_MAX_LENGTH)
+    duplicates = forms.BooleanField(label=_("Near-duplicates only"), required=False)
+
+    def __init__(self, *args, sections=(), organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        any_ = [("", _("Any"))]
+        self.fields["section"].choices = any_ + [
+            (s.pk, ("\u00a0\u00a0" * min(s.depth, 3)) + " ".join(p for p in (s.number, s.heading) if p))
+            for s in sections
+        ]
+        self.fields["organisation"].choices = any_ + [(o.pk, o.name) for o in organisations]
+        self.fields["role"].choices = any_ + list(Role.choices)
+        self.fields["type"].choices = any_ + list(Comment.Type.choices)
+        self.fields["disposition"].choices = (
+            any_
+            + [(DISPOSITION_NONE, _("No disposition yet")), (DISPOSITION_PROPOSED, _("Proposed, not decided"))]
+            + list(Disposition.Decision.choices)
+        )
+
+    def filters(self) -> FeedbackFilters:
+        """The valid part of the request's filters; an invalid field counts as empty."""
+        if not self.is_bound:
+            return FeedbackFilters()
+        self.is_valid()
+        data = {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
+        return FeedbackFilters(
+            section_id=data.get("section"),
+            organisation_id=data.get("organisation"),
+            role=data.get("role") or "",
+            comment_type=data.get("type") or "",
+            disposition=data.get("disposition") or "",
+            text=data.get("q") or "",
+            duplicates_only=bool(data.get("duplicates")),
+        )
+
+    def is_filtered(self) -> bool:
+        return self.filters() != FeedbackFilters()
+
+
+class DispositionForm(forms.Form):
+    """Decision and response; the secretariat's form adds the section change and the revision read."""
+
+    decision = forms.ChoiceField(label=_("Decision"), choices=())
+    response = forms.CharField(
+        label=_("Response to the commenter"),
+        required=False,
+        max_length=BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    section_change = forms.TypedChoiceField(
+        label=_("Changed section in a later version"), required=False, coerce=int, empty_value=None
+    )
+    expected_revision = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args, later_sections=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
+        self.fields["section_change"].choices = [("", _("None"))] + [
+            (s.pk, f"v{s.version.number} · {s.number} {s.heading}".strip()) for s in later_sections
+        ]
+        self.later_sections = {s.pk: s for s in later_sections}
+
+    def section(self):
+        return self.later_sections.get(self.cleaned_data.get("section_change"))
+
+
+class GroupDispositionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Decision for the whole group"), choices=())
+    response = forms.CharField(
+        label=_("Response to every commenter of the group"),
+        required=False,
+        max_length=BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
+
+
+class ApproveForm(forms.Form):
+    expected_revision = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)

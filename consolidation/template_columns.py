@@ -1,0 +1,80 @@
+"""The columns of the ISO/IEC comment template, defined once for the export and the import.
+
+Each column has a stable machine key (used in code), the English header written into every
+file, and a translatable label shown on pages. Files always carry the English ISO headers,
+whatever the requester's language: a delegation may fill a template exported by a colleague
+who reads the site in Vietnamese, and the import must still recognise every column. The
+import also accepts a header translated into any of the site's languages (see header_index).
+
+The first eight columns are the ISO/IEC template itself and must be present in an imported
+file; the platform's extra columns after them are written on export and ignored on import,
+except Language, which is read when present.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # English, written into files; also the msgid of `label`
+    label: str  # translatable, for pages and error messages
+    width: int
+    required_on_import: bool
+
+
+# The headers are literal English on purpose (not the lazy label): files are language-neutral.
+COLUMNS: tuple[Column, ...] = (
+    Column("number", "No.", _("No."), 8, True),
+    Column("organisation", "Organisation", _("Organisation"), 22, True),
+    Column("clause", "Clause", _("Clause"), 10, True),
+    Column("paragraph", "Paragraph/Figure/Table", _("Paragraph/Figure/Table"), 40, True),
+    Column("type", "Type of comment", _("Type of comment"), 10, True),
+    Column("comment", "Comments", _("Comments"), 60, True),
+    Column("proposed_change", "Proposed change", _("Proposed change"), 60, True),
+    Column("observations", "Observations of the secretariat", _("Observations of the secretariat"), 50, True),
+    Column("status", "Status", _("Status"), 12, False),
+    Column("national_position", "National position", _("National position"), 10, False),
+    Column("moderation", "Moderation", _("Moderation"), 14, False),
+    Column("language", "Language", _("Language"), 10, False),
+    Column("imported_by", "Imported by", _("Imported by"), 24, False),
+)
+
+KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
+HEADERS: tuple[str, ...] = tuple(column.header for column in COLUMNS)
+BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
+
+
+def normalise_header(value) -> str:
+    """Compare headers the way a person reads them: case, spacing and a trailing colon do not matter."""
+    text = "" if value is None else str(value)
+    return re.sub(r"\s+", " ", text).strip().rstrip(":").strip().casefold()
+
+
+def _accepted_headers(column: Column) -> set[str]:
+    accepted = {normalise_header(column.header)}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            accepted.add(normalise_header(str(column.label)))
+    return accepted
+
+
+def header_index(header_row) -> tuple[dict[str, int], list[Column]]:
+    """Map column keys to their 0-based position in a file's header row; also the required columns missing."""
+    cells = [normalise_header(value) for value in header_row]
+    found: dict[str, int] = {}
+    for column in COLUMNS:
+        accepted = _accepted_headers(column)
+        for index, cell in enumerate(cells):
+            if cell and cell in accepted:
+                found[column.key] = index
+                break
+    missing = [column for column in COLUMNS if column.required_on_import and column.key not in found]
+    return found, missing

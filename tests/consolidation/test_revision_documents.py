@@ -1,0 +1,137 @@
+"""Golden tests of the revision report documents: what a reader opening the PDF and the DOCX finds.
+
+pdftotext and pypdf are not available here, so the PDF is written uncompressed and
+reproducible, and its page content is read directly; the DOCX is checked in full with
+python-docx.
+"""
+
+import io
+import re
+
+import pytest
+from docx import Document
+
+from comments.models import Comment
+from consolidation.documents.revision_docx import write_revision_docx
+from consolidation.documents.revision_pdf import register_fonts, write_revision_pdf
+from consolidation.selectors_revision import revision_report
+from consolidation.services.carry_over import carry_over_comments
+from tests import factories
+from tests.comments.conftest import CommentFactory
+from tests.consolidation.test_carry_over import build_world
+
+pytestmark = pytest.mark.django_db
+
+VI_BODY_OLD = "Các quốc gia thành viên sẽ mở rộng vùng phủ sóng 5G."
+VI_BODY_NEW = "Các quốc gia thành viên sẽ nhanh chóng mở rộng vùng phủ sóng 5G."
+
+
+@pytest.fixture
+def report(consultation, version, vn_delegate, th_delegate, secretariat):
+    world = build_world(consultation, version, vn_delegate, th_delegate)
+    factories.SectionFactory(
+        version=version, key="vi", number="2", heading="Hạ tầng số", body=VI_BODY_OLD, position=20, depth=0
+    )
+    factories.SectionFactory(
+        version=world["new"], key="vi", number="2", heading="Hạ tầng số", body=VI_BODY_NEW, position=20, depth=0
+    )
+    decided = world["comments"]["decided"].disposition
+    decided.section_change = world["new"].sections.get(key="infra-dc")
+    decided.response = "Đã chấp nhận: the clause now names the data centres."
+    decided.save()
+    CommentFactory(
+        section=version.sections.get(key="vi"),
+        round=world["round"],
+        author=vn_delegate,
+        status=Comment.Status.SUBMITTED,
+        body="Đề nghị bổ sung vùng nông thôn.",
+    )
+    carry_over_comments(version_id=world["new"].pk)
+    return revision_report(user=secretariat, version=world["new"])
+
+
+def pdf_bytes(report) -> bytes:
+    buffer = io.BytesIO()
+    write_revision_pdf(report, buffer, compress=False)
+    return buffer.getvalue()
+
+
+def test_pdf_has_pages_the_redline_and_the_charts(report):
+    data = pdf_bytes(report)
+    assert data.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type /Page\b", data))
+    assert pages >= 1
+    # Shown text is in the content streams as (...) Tj strings; ASCII letters keep their codes.
+    shown = b"".join(re.findall(rb"\((.*?)\) Tj", data))
+    for words in (b"and peri-urban", b"2030", b"2028", b"Revision report, version 0.2", b"Comments by decision"):
+        assert words in shown, words
+    # Inserted text is drawn green and underlined (a line under it), deleted text red and struck.
+    for colour in (b".101961 .498039 .215686", b".811765 .133333 .180392"):  # #1a7f37, #cf222e
+        assert colour + b" rg" in data  # the text
+        assert colour + b" RG" in data  # the line under or through it
+
+
+def test_pdf_embeds_a_font_with_vietnamese_letters(report):
+    font_file = register_fonts()
+    assert font_file.endswith("DejaVuSans.ttf"), "DejaVu Sans is needed for Vietnamese"
+    data = pdf_bytes(report)
+    assert b"DejaVuSans" in data
+    # The ToUnicode map of the embedded subset lists the Vietnamese letters that were drawn.
+    for letter in "ạốởịậ":
+        assert f"<{ord(letter):04X}>".encode() in data, letter
+
+
+def test_pdf_is_reproducible_uncompressed(report):
+    assert pdf_bytes(report) == pdf_bytes(report)
+
+
+def docx(report) -> Document:
+    buffer = io.BytesIO()
+    write_revision_docx(report, buffer)
+    buffer.seek(0)
+    return Document(buffer)
+
+
+def test_docx_headings_and_statistics(report):
+    document = docx(report)
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+    assert headings[0] == "Revision report, version 0.2"
+    assert "In numbers" in headings and "Section by section" in headings
+    assert "[Changed] 1.1.2 5G and 6G networks" in headings
+    assert "[Added] 1.1.1 Artificial intelligence" in headings
+    assert "[Removed] 1.1.4 Legacy networks" in headings
+    assert headings[-2:] == ["Comments still open", "Open comments whose passage is no longer in the text"]
+    numbers = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
+    assert (numbers["Sections changed"], numbers["Sections added"], numbers["Sections removed"]) == ("4", "1", "1")
+    decisions = {row.cells[0].text: row.cells[1].text for row in document.tables[1].rows}
+    assert (decisions["Noted"], decisions["No decision yet"], decisions["Total"]) == ("1", "9", "10")
+
+
+def test_docx_redline_runs_are_underlined_or_struck(report):
+    document = docx(report)
+    runs = [r for p in document.paragraphs for r in p.runs]
+    inserted = [r.text for r in runs if r.font.underline]
+    deleted = [r.text for r in runs if r.font.strike]
+    assert "and peri-urban " in inserted and "2030" in inserted
+    assert "2028" in deleted
+    assert "Copper networks will be retired by 2030 in every member state." in deleted
+    assert "nhanh chóng " in inserted
+    body = next(p for p in document.paragraphs if p.text.startswith("Member states will extend"))
+    kept = "".join(r.text for r in body.runs if not r.font.strike)
+    assert kept == "Member states will extend 5G coverage to all urban and peri-urban areas by 2030."
+    old = "".join(r.text for r in body.runs if not r.font.underline)
+    assert old == "Member states will extend 5G coverage to all urban areas by 2028."
+
+
+def test_docx_dispositions_open_comments_and_vietnamese(report):
+    text = "\n".join(p.text for p in docx(report).paragraphs)
+    assert "Đã chấp nhận: the clause now names the data centres." in text
+    assert "Hạ tầng số" in text
+    assert "Các quốc gia thành viên sẽ nhanh chóng mở rộng vùng phủ sóng 5G." in text.replace("\n", "")
+    assert "Đề nghị bổ sung vùng nông thôn." in text
+    assert (
+        "Passage found, edited: 1.1.2 5G and 6G networks – “extend 5G coverage to all urban and peri-urban areas”"
+        in text
+    )
+    orphans = text.split("Open comments whose passage is no longer in the text")[1]
+    assert "Passage no longer in the text" in orphans

@@ -1,0 +1,275 @@
+"""A real Celery worker consolidates a round, and a worker killed mid-run loses nothing.
+
+Each test starts its own worker subprocess (not the shared `celery_worker` fixture) because
+the kill test needs workers it can SIGKILL and replace, and a second live worker on the same
+broker would take the redelivered task away from the one under test.
+
+Redelivery: with acks_late the Redis transport keeps a delivered message in its "unacked"
+set until the task ends. A worker killed with SIGKILL never gives it back; any worker puts
+it back in the queue once it is older than the transport's visibility_timeout (kombu checks
+when a worker starts, then periodically). The default timeout is an hour, so the workers
+here are started with a short one (CELERY_VISIBILITY_TIMEOUT, applied by the launcher below
+until the settings read it; see the report for the settings line).
+"""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from comments.models import Comment
+from config.celery import app as celery_app
+from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
+from consolidation.services import aggregation
+from consultations.models import EngagementRound
+from tests import factories
+
+from .conftest import REPO_ROOT, WORKER_START_TIMEOUT, _database_url, _flush_redis, celery_app_using
+
+pytestmark = [
+    pytest.mark.celery_worker,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+]
+
+VISIBILITY_TIMEOUT = 1  # seconds
+RUN_TIMEOUT = 45
+
+# Starts a worker with broker_transport_options["visibility_timeout"] from the environment.
+# Once config/settings/celery.py reads CELERY_VISIBILITY_TIMEOUT itself this is a no-op.
+LAUNCHER = """
+import os, sys
+from config.celery import app
+timeout = os.environ.get("CELERY_VISIBILITY_TIMEOUT")
+if timeout:
+    options = dict(app.conf.broker_transport_options or {})
+    options["visibility_timeout"] = int(timeout)
+    app.conf.broker_transport_options = options
+app.worker_main(sys.argv[1:])
+"""
+
+
+@contextmanager
+def live_worker(name: str, log_path: Path, **extra_env: str) -> Iterator[subprocess.Popen]:
+    """A solo-pool worker on the test database and Redis test db; killed (if still alive) on exit."""
+    inherited = {key: value for key, value in os.environ.items() if key != aggregation.TEST_DELAY_ENV}
+    env = {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": _broker(),
+        "CELERY_RESULT_BACKEND": _broker(),
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+        "EMAIL_URL": "consolemail://",
+        "PYTHONPATH": str(REPO_ROOT),
+        "DJANGO_DEBUG": "false",
+        **extra_env,
+    }
+    args = ["worker", "--pool=solo", "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, *args, "-n", name],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"The worker exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
+            replies = celery_app.control.ping(destination=[name], timeout=0.5) or []
+            if any(name in reply for reply in replies):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"The worker did not answer a ping:\n{log_path.read_text(errors='replace')}")
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _broker() -> str:
+    from django.conf import settings
+
+    return settings.TEST_REDIS_URL
+
+
+@pytest.fixture
+def broker() -> Iterator[str]:
+    _flush_redis(_broker())
+    with celery_app_using(_broker()):
+        yield _broker()
+    _flush_redis(_broker())
+
+
+@pytest.fixture
+def closed_round(version):
+    now = timezone.now()
+    return factories.EngagementRoundFactory(
+        version=version,
+        title="First stakeholder engagement",
+        state=EngagementRound.State.CLOSED,
+        opens_at=now - timedelta(days=10),
+        closes_at=now - timedelta(hours=1),
+    )
+
+
+@pytest.fixture
+def comments(closed_round, version, vn_delegate, vn_focal_point, th_delegate, partner) -> list[int]:
+    """A round of 300 comments over 12 clauses: duplicates, drafts, withdrawn, endorsed, hidden.
+
+    Returns the ids of the submitted ones.
+    """
+    clauses = list(version.sections.filter(kind="clause")) + [
+        factories.SectionFactory(version=version, key=f"clause-{n}", number=f"2.{n}", position=10 + n)
+        for n in range(10)
+    ]
+    authors = [vn_delegate, vn_focal_point, th_delegate, partner]
+    randomly = random.Random(2030)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    # Each block of six comments on one clause shares a text (exact duplicates); in every
+    # other block one of them adds a word (a near-duplicate). Blocks differ from each other.
+    blocks = [
+        " ".join("".join(randomly.choices(letters, k=randomly.randint(3, 9))) for _ in range(14)) for _ in range(50)
+    ]
+    rows = []
+    for n in range(300):
+        author = authors[n % len(authors)]
+        block = n // 6
+        body = blocks[block] + (" indeed" if block % 2 and n % 6 == 5 else "")
+        status = Comment.Status.SUBMITTED
+        if n % 25 == 0:
+            status = Comment.Status.DRAFT
+        elif n % 31 == 0:
+            status = Comment.Status.WITHDRAWN
+        rows.append(
+            Comment(
+                round=closed_round,
+                section=clauses[block % len(clauses)],
+                author=author,
+                organisation_id=author.organisation_id,
+                type=["ge", "te", "ed"][n % 3],
+                body=body.capitalize() + ".",
+                status=status,
+                is_endorsed=status == Comment.Status.SUBMITTED and author == vn_focal_point and n % 3 == 0,
+                is_hidden=n % 47 == 0,
+                submitted_at=timezone.now() if status != Comment.Status.DRAFT else None,
+            )
+        )
+    Comment.objects.bulk_create(rows)
+    return sorted(Comment.objects.filter(round=closed_round, status="submitted").values_list("pk", flat=True))
+
+
+def _wait_for(predicate, timeout: float, what: str, log_path: Path):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"Timed out waiting for {what}:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.1)
+
+
+def _groups(run: ConsolidationRun) -> list[tuple]:
+    return sorted(
+        (g.section_id, g.kind, g.size, g.similarity, tuple(sorted(g.comments.values_list("pk", flat=True))))
+        for g in DuplicateGroup.objects.filter(run=run).prefetch_related("comments")
+    )
+
+
+def _listed_ids(run: ConsolidationRun) -> list[int]:
+    return sorted(cid for section in run.result["sections"] for cid in section["comment_ids"])
+
+
+def test_a_real_worker_consolidates_a_round(broker, closed_round, comments, secretariat, tmp_path):
+    log_path = tmp_path / "worker.log"
+    with live_worker(f"consolidate-{os.getpid()}@localhost", log_path):
+        run = aggregation.consolidation_request(actor=secretariat, engagement_round=closed_round)
+        _wait_for(
+            lambda: ConsolidationRun.objects.filter(pk=run.pk, status=JobStatus.DONE).exists(),
+            RUN_TIMEOUT,
+            "the run to finish",
+            log_path,
+        )
+
+    run.refresh_from_db()
+    assert run.progress == 100
+    assert run.attempts == 1
+    assert run.comment_count == len(comments)
+    assert _listed_ids(run) == comments
+    assert run.fingerprint == aggregation.current_fingerprint(round_id=closed_round.pk)
+    submitted = Comment.objects.filter(round=closed_round, status="submitted")
+    assert run.result["totals"]["by_type"] == {t: submitted.filter(type=t).count() for t in ("ge", "te", "ed")}
+    assert run.result["totals"]["hidden"] == submitted.filter(is_hidden=True).count()
+    assert run.result["totals"]["endorsed"] == submitted.filter(is_endorsed=True).count()
+    assert (
+        DuplicateGroup.objects.filter(run=run).count()
+        == run.result["totals"]["exact_groups"] + (run.result["totals"]["near_groups"])
+    )
+    assert run.result["totals"]["exact_groups"] > 0
+    assert run.result["totals"]["near_groups"] > 0
+
+
+def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result(
+    broker, closed_round, comments, secretariat, tmp_path
+):
+    log_path = tmp_path / "workers.log"
+    with live_worker(f"doomed-{os.getpid()}@localhost", log_path, CONSOLIDATION_TEST_DELAY_MS="400") as doomed:
+        run = aggregation.consolidation_request(actor=secretariat, engagement_round=closed_round)
+        _wait_for(
+            lambda: ConsolidationRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING, progress__gt=5).exists(),
+            RUN_TIMEOUT,
+            "the run to be under way",
+            log_path,
+        )
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+
+    # Killed mid-run: still marked running, nothing of a result written.
+    run.refresh_from_db()
+    assert run.status == JobStatus.RUNNING
+    assert 5 < run.progress < 100
+    assert run.result == {}
+    assert not DuplicateGroup.objects.filter(run=run).exists()
+    # The message was left unacknowledged; once older than the visibility timeout, the next
+    # worker to start puts it back in the queue and runs it.
+    time.sleep(VISIBILITY_TIMEOUT + 0.5)
+    with live_worker(f"rescuer-{os.getpid()}@localhost", log_path):
+        _wait_for(
+            lambda: ConsolidationRun.objects.filter(pk=run.pk, status=JobStatus.DONE).exists(),
+            RUN_TIMEOUT,
+            "the redelivered task to finish the run",
+            log_path,
+        )
+
+    run.refresh_from_db()
+    assert run.attempts == 2
+    assert run.progress == 100
+    assert run.comment_count == len(comments)
+    assert _listed_ids(run) == comments  # no comment lost or counted twice
+    # The same as a clean run on the same data, computed here in the test process.
+    clean = aggregation.consolidation_execute(run_id=ConsolidationRun.objects.create(round=closed_round).pk)
+    assert clean.attempts == 1
+    assert run.result == clean.result
+    assert run.fingerprint == clean.fingerprint
+    assert run.as_of == clean.as_of
+    assert _groups(run) == _groups(clean)
+    assert len(_groups(run)) > 0
