@@ -72,7 +72,6 @@ FIRST_ROUND_COMMENTS = (
         RURAL,
         Comment.Type.TECHNICAL,
         "The 80 per cent target should give priority to rural districts and border areas, where coverage is weakest.",
-        "to at least 80 per cent of the population by 2030, giving priority to rural districts and border areas",
         endorsed=True,
         decision=ACCEPTED,
         changed_clause="1.1.1",
@@ -428,3 +427,43 @@ def record_first_round_comments(*, engagement_round: EngagementRound, users: dic
                     endorsed_count=len(endorsed),
                 )
     return created
+
+
+def decide_first_round(
+    *, engagement_round: EngagementRound, next_version, secretariat: User, consultant: User, comments: list[Comment]
+) -> int:
+    """Consolidate the first round and record the secretariat's dispositions, as the demo shows them.
+
+    Runs through the consolidation services: a consolidation run computed in-process, the
+    consultants' proposals, the secretariat's decisions linked to the clauses of the next
+    version they changed, and the carry-over of the comments still open. Returns how many
+    dispositions it recorded.
+    """
+    from consolidation.models import ConsolidationRun
+    from consolidation.services.aggregation import consolidation_execute
+    from consolidation.services.carry_over import carry_over_comments
+    from consolidation.services.dispositions import disposition_propose, disposition_record
+
+    new_sections = {s.number: s for s in next_version.sections.all()}
+    recorded = 0
+    for spec, comment in zip(FIRST_ROUND_COMMENTS, comments, strict=True):
+        if spec.proposal:
+            disposition_propose(
+                actor=consultant,
+                comment=comment,
+                decision=spec.proposal,
+                response="Proposed by the drafting consultants; for the secretariat to confirm.",
+            )
+        if spec.decision:
+            disposition_record(
+                actor=secretariat,
+                comment=comment,
+                decision=spec.decision,
+                response=spec.response,
+                section_change=new_sections.get(spec.changed_clause),
+            )
+            recorded += 1
+    run = ConsolidationRun.objects.create(round=engagement_round, requested_by=secretariat)
+    consolidation_execute(run_id=run.pk)
+    carry_over_comments(version_id=next_version.pk)
+    return recorded

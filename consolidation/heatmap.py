@@ -192,7 +192,8 @@ def _legend(entries: list[tuple[int, str, int]], *, y: int) -> str:
 
 def _table(heatmap: HeatMap, link_for: Callable[[int, int], str], caption: str) -> str:
     out = [
-        '<table class="visually-hidden heatmap-table">',
+        # The wrapper hides it: a table ignores the 1-pixel width and would widen the page.
+        '<div class="visually-hidden"><table class="heatmap-table">',
         f"<caption>{esc(caption or _('Submitted comments per section and organisation'))}</caption>",
         f'<thead><tr><th scope="col">{esc(_("Section"))}</th>',
     ]
@@ -207,5 +208,5 @@ def _table(heatmap: HeatMap, link_for: Callable[[int, int], str], caption: str) 
             else:
                 out.append("<td>0</td>")
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)

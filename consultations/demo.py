@@ -716,8 +716,24 @@ def seed_demo(*, now: datetime | None = None) -> dict:
             _ensure_round(spec, versions[spec.version], admin, now, created)
         # Imported here: comments depends on consultations, not the other way round.
         from comments.demo import seed_comments
+        from comments.demo_first_round import (
+            decide_first_round,
+            ensure_first_round_people,
+            record_first_round_comments,
+        )
 
-        created["comments"] = seed_comments(consultation=consultation, users=users)
+        people = ensure_first_round_people(consultation=consultation, organisations=organisations)
+        first_round = consultation.rounds.get(title=ROUNDS[0].title)
+        history = record_first_round_comments(engagement_round=first_round, users={**users, **people})
+        if history:
+            decide_first_round(
+                engagement_round=first_round,
+                next_version=versions[ROUNDS[1].version],
+                secretariat=users["secretariat@example.org"],
+                consultant=users["consultant@example.org"],
+                comments=history,
+            )
+        created["comments"] = len(history) + seed_comments(consultation=consultation, users=users)
     return {"consultation": consultation.slug, "created": created}
 
 

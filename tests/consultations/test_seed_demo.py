@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, User
 from audit.models import AuditEntry
+from comments.demo_first_round import EXTRA_DELEGATES
 from consultations import services
 from consultations.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed_allowed, seed_demo
 from consultations.models import (
@@ -67,7 +68,7 @@ def test_second_run_creates_nothing_and_writes_no_audit_entries():
     assert counts() == first
     assert "nothing to create" in out.getvalue()
     assert first["accounts.Organisation"] == 15
-    assert first["accounts.User"] == len(DEMO_ACCOUNTS)
+    assert first["accounts.User"] == len(DEMO_ACCOUNTS) + len(EXTRA_DELEGATES)
     assert first["consultations.DraftVersion"] == 2
     assert first["consultations.EngagementRound"] == 2
     assert first["consultations.Phase"] == 5
