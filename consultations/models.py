@@ -241,6 +241,11 @@ class EngagementRound(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def has_closed(self) -> bool:
+        """Closed for everyone, whether or not it has been consolidated since."""
+        return self.state in (self.State.CLOSED, self.State.CONSOLIDATING, self.State.REPORTED)
+
     def closes_at_for(self, organisation_id: int | None, extensions: dict[int, datetime] | None = None) -> datetime:
         """When the round closes for one organisation: its extension if it has one."""
         if extensions is None:

@@ -144,9 +144,14 @@ def consolidation_request_for_closed_round(*, round_id: int) -> ConsolidationRun
 
 def consolidation_fail(*, run_id: int, error: str) -> None:
     """Mark an unfinished run failed, so that the round can be consolidated again."""
-    ConsolidationRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
+    failed = ConsolidationRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
         status=JobStatus.FAILED, error=error[:4000], finished_at=timezone.now()
     )
+    if failed:
+        round_id = ConsolidationRun.objects.filter(pk=run_id).values_list("round_id", flat=True).first()
+        EngagementRound.objects.filter(pk=round_id, state=EngagementRound.State.CONSOLIDATING).update(
+            state=EngagementRound.State.CLOSED
+        )
 
 
 # --- execution ----------------------------------------------------------------------------
@@ -166,6 +171,10 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
     run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
     if not claimed:
         return run  # Done or failed already: nothing to do.
+    # A closed round moves on in its lifecycle: closed -> consolidating -> reported.
+    EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CLOSED).update(
+        state=EngagementRound.State.CONSOLIDATING
+    )
     attempt = run.attempts
     computed = compute_consolidation(
         engagement_round=run.round, on_progress=lambda value: _set_progress(run_id, attempt, value)
@@ -175,6 +184,9 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
         if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
             return locked  # Taken over by a later attempt, which will write its own result.
         _write_result(locked, computed)
+        EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CONSOLIDATING).update(
+            state=EngagementRound.State.REPORTED
+        )
         audit_log(
             actor=None,
             action="consolidation.done",

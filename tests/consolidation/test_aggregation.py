@@ -530,3 +530,17 @@ def test_sections_come_from_the_round_version(realistic, closed_round):
     run = _run(closed_round)
     keys = set(Section.objects.filter(version=closed_round.version).values_list("key", flat=True))
     assert {s["key"] for s in run.result["sections"]} <= keys
+
+
+def test_consolidating_a_closed_round_moves_it_to_reported_and_a_failure_back_to_closed(db):
+    engagement_round = factories.EngagementRoundFactory(state=EngagementRound.State.CLOSED)
+    run = ConsolidationRun.objects.create(round=engagement_round)
+    aggregation.consolidation_execute(run_id=run.pk)
+    engagement_round.refresh_from_db()
+    assert engagement_round.state == EngagementRound.State.REPORTED
+
+    other = factories.EngagementRoundFactory(state=EngagementRound.State.CONSOLIDATING)
+    failing = ConsolidationRun.objects.create(round=other, status="running")
+    aggregation.consolidation_fail(run_id=failing.pk, error="worker lost")
+    other.refresh_from_db()
+    assert other.state == EngagementRound.State.CLOSED

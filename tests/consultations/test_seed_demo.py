@@ -217,7 +217,7 @@ def test_first_round_is_closed_and_second_is_open_now():
 
     first = EngagementRound.objects.get(title="First stakeholder engagement")
     assert first.version.number == "0.1"
-    assert first.state == EngagementRound.State.CLOSED
+    assert first.state == EngagementRound.State.REPORTED  # closed, then consolidated
     assert first.opens_at < first.closes_at < now
     assert first.closed_at == first.closes_at
     assert first.visibility == EngagementRound.Visibility.AFTER_CLOSE
