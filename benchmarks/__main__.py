@@ -12,6 +12,7 @@ import os
 import statistics
 import sys
 import time
+import tracemalloc
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
@@ -87,6 +88,93 @@ def bench_rounds_advance():
     return "rounds_advance 300 vs 10 due rounds (time, 30x the work)", ratio, 60.0, True
 
 
+def _round_with_comments(count: int, sections: int = 20):
+    """A closed round with `count` submitted comments spread over `sections` sections and 11 states."""
+    from comments.models import Comment
+    from consultations.models import EngagementRound
+
+    secretariat = factories.UserFactory()
+    version = factories.DraftVersionFactory(number="0.1")
+    consultation = version.consultation
+    org = factories.OrganisationFactory(name=f"Secretariat {count}", kind="secretariat", country_code="")
+    factories.ParticipationFactory(consultation=consultation, user=secretariat, organisation=org, role="secretariat")
+    section_list = [
+        factories.SectionFactory(version=version, position=i + 1, key=f"s{i}", number=f"1.{i}", body="Text " * 40)
+        for i in range(sections)
+    ]
+    states = [factories.OrganisationFactory(name=f"State {count}-{i}", country_code="VN") for i in range(11)]
+    authors = [factories.UserFactory(organisation=o) for o in states]
+    engagement_round = factories.EngagementRoundFactory(version=version, state=EngagementRound.State.CLOSED)
+    words = ["coverage", "rural", "target", "spectrum", "data", "payments", "skills", "security", "trust", "2030"]
+    Comment.objects.bulk_create(
+        [
+            Comment(
+                round=engagement_round,
+                section=section_list[i % sections],
+                author=authors[i % 11],
+                organisation=states[i % 11],
+                type="te",
+                body=" ".join(words[(i + k) % 10] for k in range(12)) + f" point {i}",
+                status=Comment.Status.SUBMITTED,
+            )
+            for i in range(count)
+        ],
+        batch_size=1000,
+    )
+    return secretariat, engagement_round
+
+
+def bench_consolidation():
+    from consolidation.services.aggregation import compute_consolidation
+
+    results = {}
+    for size in (200, 2000):
+        _user, engagement_round = _round_with_comments(size)
+        results[size] = _median_seconds(lambda r=engagement_round: compute_consolidation(engagement_round=r))
+    ratio = results[2000] / results[200]
+    return "consolidation 2,000 vs 200 comments over 20 sections (time)", ratio, 40.0, True
+
+
+def bench_export_memory():
+    """Peak Python memory while writing the XLSX matrix grows far slower than the rows (streamed)."""
+    import tempfile
+
+    from django.test import override_settings
+
+    from consolidation.models import Report
+    from consolidation.services.exports import report_generate
+
+    peaks = {}
+    with (
+        tempfile.TemporaryDirectory() as media,
+        override_settings(
+            MEDIA_ROOT=media,
+            STORAGES={
+                "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+            },
+        ),
+    ):
+        for size in (500, 5000):
+            user, engagement_round = _round_with_comments(size)
+            report = Report.objects.create(
+                consultation=engagement_round.consultation,
+                round=engagement_round,
+                kind=Report.Kind.RESOLUTION_MATRIX,
+                format=Report.Format.XLSX,
+                requested_by=user,
+            )
+            tracemalloc.start()
+            report_generate(report_id=report.pk)
+            peaks[size] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            report.refresh_from_db()
+            assert report.status == "done", report.error
+    ratio = peaks[5000] / peaks[500]
+    print(f"     XLSX export peak memory: {peaks[500] // 1024} KiB at 500 rows, {peaks[5000] // 1024} KiB at 5,000")
+    return "XLSX matrix 5,000 vs 500 rows (peak memory)", ratio, 3.0, True
+
+
 def main() -> int:
     logging.disable(logging.INFO)
     setup_test_environment()
@@ -94,7 +182,7 @@ def main() -> int:
     failed = False
     try:
         print(f"database: {connection.vendor}; median of {REPEAT} runs; ratios measured in this run")
-        for bench in (bench_version_page, bench_rounds_advance):
+        for bench in (bench_version_page, bench_rounds_advance, bench_consolidation, bench_export_memory):
             name, ratio, target, extra_ok = bench()
             ok = ratio <= target and extra_ok
             failed |= not ok
