@@ -395,3 +395,19 @@ def revision_report(*, user, version: DraftVersion) -> RevisionReport:
         orphaned_comments=orphaned,
         carry_over_pending=pending,
     )
+
+
+def carried_into_section(*, user, section: Section) -> list[CarriedAnchor]:
+    """Open comments of earlier rounds that landed on this section, as `user` may see them.
+
+    Two queries whatever the number of comments: the earlier rounds, then the landings.
+    """
+    rounds = list(rounds_before(version=section.version))
+    if not rounds:
+        return []
+    visible = visible_comments_in_rounds(user=user, rounds=rounds).filter(open_comments_filter())
+    return list(
+        CarriedAnchor.objects.filter(version_id=section.version_id, section=section, comment__in=visible.values("pk"))
+        .select_related("comment__organisation", "comment__round__version")
+        .order_by("position_start", "comment_id")
+    )

@@ -11,6 +11,7 @@ from comments.models import Comment
 from comments.selectors import section_comments
 from comments.views.section import writing_state
 
+from consolidation.selectors_revision import carried_into_section
 from .. import selectors
 from ..models import EngagementRound
 from ..services import section_tree
@@ -109,6 +110,8 @@ def section_read(request, slug, number, key):
         "previous": sections[index - 1] if index > 0 else None,
         "next": sections[index + 1] if index + 1 < len(sections) else None,
     }
+    # Open comments from the rounds on earlier versions that landed on this section.
+    context["carried"] = carried_into_section(user=request.user, section=section)
     # The round on this version (the open one, else the latest) and its comments on this section.
     now = timezone.now()
     rounds = [r for r in selectors.rounds_for_consultation(consultation=consultation) if r.version_id == version.pk]

@@ -3,13 +3,17 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from comments.anchoring import anchor_at
 from comments.models import Comment, Disposition
 from consolidation.models import CarriedAnchor
 from consolidation.services.carry_over import carry_over_comments, queue_carry_over
 from consolidation.tasks import carry_over_version
+from consultations.demo import seed_demo
 from consultations.models import EngagementRound, Section
 from tests import factories
 from tests.comments.conftest import CommentFactory
@@ -299,3 +303,26 @@ def test_vietnamese_passage_edited_is_found(consultation, version, vn_delegate):
     anchor = CarriedAnchor.objects.get(comment=comment, version=new)
     assert anchor.method == Method.EXACT
     assert anchor.quote_exact == "mở rộng vùng phủ sóng 5G tới mọi đô thị"
+
+
+def test_section_page_of_the_new_version_lists_the_open_comments_carried_onto_it(
+    client, db, django_capture_on_commit_callbacks
+):
+    """After seed_demo, version 0.2's clause 2.4 shows Viet Nam's open comment from the first round."""
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed_demo()
+    section = Section.objects.get(version__number="0.2", number="2.4")
+    url = reverse("consultations:section", args=["adm-2030", "0.2", section.key])
+
+    client.force_login(User.objects.get(email="vn.delegate@example.org"))
+    page = client.get(url).content.decode()
+    assert "Open comments from earlier versions" in page
+    assert "Cần làm rõ cơ chế hợp tác" in page  # Viet Nam's own comment, still undecided
+
+    # The first round's policy is after_close and it has closed, so Thailand sees it too; a
+    # decided comment is not carried over, so nobody sees it listed here.
+    client.force_login(User.objects.get(email="th.delegate@example.org"))
+    page = client.get(url).content.decode()
+    assert "Cần làm rõ cơ chế hợp tác" in page
+    assert "voluntary while several member states" not in page  # decided: not accepted
