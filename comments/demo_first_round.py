@@ -24,6 +24,7 @@ from consultations.services import ensure_participation
 
 from .anchoring import anchor_check
 from .models import Comment, CommentRevision, Disposition, NationalPosition
+from .services import record_revision
 
 ACCEPTED = Disposition.Decision.ACCEPTED
 IN_PART = Disposition.Decision.ACCEPTED_IN_PART
@@ -395,20 +396,7 @@ def record_first_round_comments(*, engagement_round: EngagementRound, users: dic
             )
             # created_at/updated_at are automatic: put them back inside the round's window.
             Comment.objects.filter(pk=comment.pk).update(created_at=at, updated_at=at)
-            CommentRevision.objects.create(
-                comment=comment,
-                number=1,
-                action=CommentRevision.Action.SUBMITTED,
-                actor=author,
-                type=comment.type,
-                status=comment.status,
-                body=comment.body,
-                proposed_change=comment.proposed_change,
-                language=comment.language,
-                quote_exact=comment.quote_exact,
-                position_start=comment.position_start,
-                position_end=comment.position_end,
-            )
+            record_revision(comment, actor=author, action=CommentRevision.Action.SUBMITTED)
             audit_log(
                 actor=author,
                 action="comment.submitted",

@@ -52,7 +52,7 @@ class AnchorInput:
 # --- checks -------------------------------------------------------------------------------
 
 
-def _check_text(field: str, value: str, *, required: bool, label: str) -> str:
+def check_text(field: str, value: str, *, required: bool, label: str) -> str:
     value = value if value is not None else ""
     if required and not value.strip():
         raise ValidationError({field: _("%(label)s cannot be empty.") % {"label": label}})
@@ -68,7 +68,7 @@ def _check_text(field: str, value: str, *, required: bool, label: str) -> str:
     return value
 
 
-def _check_language(language: str) -> str:
+def check_language(language: str) -> str:
     language = (language or "").strip()
     max_length = Comment._meta.get_field("language").max_length
     if language and (len(language) > max_length or not LANGUAGE_RE.fullmatch(language)):
@@ -85,7 +85,7 @@ def _check_reason(reason: str, *, missing: str) -> str:
     return reason
 
 
-def _check_type(comment_type: str) -> str:
+def check_type(comment_type: str) -> str:
     if comment_type not in Comment.Type.values:
         raise ValidationError({"type": _("The type must be general (ge), technical (te) or editorial (ed).")})
     return comment_type
@@ -170,8 +170,9 @@ def _audit_unendorsed(actor, comment: Comment, *, reason: str) -> None:
     )
 
 
-def _record(comment: Comment, *, actor, action: str) -> None:
-    CommentRevision.objects.create(
+def revision_of(comment: Comment, *, actor, action: str) -> CommentRevision:
+    """The history entry for a comment as it stands now (unsaved: callers may bulk-create them)."""
+    return CommentRevision(
         comment=comment,
         number=comment.revision,
         action=action,
@@ -185,6 +186,12 @@ def _record(comment: Comment, *, actor, action: str) -> None:
         position_start=comment.position_start,
         position_end=comment.position_end,
     )
+
+
+def record_revision(comment: Comment, *, actor, action: str) -> CommentRevision:
+    revision = revision_of(comment, actor=actor, action=action)
+    revision.save()
+    return revision
 
 
 def _fresh_round(engagement_round: EngagementRound) -> EngagementRound:
@@ -225,10 +232,10 @@ def comment_create(
         raise PermissionDenied(_("Your role does not comment in this round."))
     if section.version_id != engagement_round.version_id:
         raise ValidationError({"section": _("This section belongs to another version than the one under review.")})
-    _check_type(comment_type)
-    body = _check_text("body", body, required=True, label=_("The comment"))
-    proposed_change = _check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
-    language = _check_language(language)
+    check_type(comment_type)
+    body = check_text("body", body, required=True, label=_("The comment"))
+    proposed_change = check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
+    language = check_language(language)
     anchor_fields = _resolve_anchor(section, anchor)
     participation = participation_for(actor, engagement_round.consultation)
     with transaction.atomic():
@@ -251,7 +258,7 @@ def comment_create(
             submitted_at=now if submit else None,
             **anchor_fields,
         )
-        _record(
+        record_revision(
             comment, actor=actor, action=CommentRevision.Action.SUBMITTED if submit else CommentRevision.Action.CREATED
         )
         audit_log(
@@ -279,10 +286,10 @@ def comment_update(
     _check_visible(actor, comment)
     if not actor.has_perm("comments.change_comment", comment):
         raise PermissionDenied(_("Only the author can edit this comment."))
-    _check_type(comment_type)
-    body = _check_text("body", body, required=True, label=_("The comment"))
-    proposed_change = _check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
-    language = _check_language(language)
+    check_type(comment_type)
+    body = check_text("body", body, required=True, label=_("The comment"))
+    proposed_change = check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
+    language = check_language(language)
     anchor_fields = None if keep_anchor else _resolve_anchor(comment.section, anchor)
     with transaction.atomic():
         locked = _lock(comment)
@@ -307,7 +314,7 @@ def comment_update(
         locked.is_endorsed, locked.endorsed_by, locked.endorsed_at = False, None, None
         locked.revision += 1
         locked.save()
-        _record(locked, actor=actor, action=CommentRevision.Action.EDITED)
+        record_revision(locked, actor=actor, action=CommentRevision.Action.EDITED)
         audit_log(actor=actor, action="comment.edited", target=locked, consultation=locked.round.consultation)
         if unendorsed:
             _audit_unendorsed(actor, locked, reason="edited")
@@ -328,7 +335,7 @@ def comment_submit(*, actor, comment: Comment, expected_revision: int | None = N
         locked.status, locked.submitted_at = Comment.Status.SUBMITTED, now
         locked.revision += 1
         locked.save()
-        _record(locked, actor=actor, action=CommentRevision.Action.SUBMITTED)
+        record_revision(locked, actor=actor, action=CommentRevision.Action.SUBMITTED)
         audit_log(actor=actor, action="comment.submitted", target=locked, consultation=locked.round.consultation)
     return locked
 
@@ -350,7 +357,7 @@ def comment_withdraw(*, actor, comment: Comment, expected_revision: int | None =
         locked.is_endorsed, locked.endorsed_by, locked.endorsed_at = False, None, None
         locked.revision += 1
         locked.save()
-        _record(locked, actor=actor, action=CommentRevision.Action.WITHDRAWN)
+        record_revision(locked, actor=actor, action=CommentRevision.Action.WITHDRAWN)
         audit_log(actor=actor, action="comment.withdrawn", target=locked, consultation=locked.round.consultation)
         if unendorsed:
             _audit_unendorsed(actor, locked, reason="withdrawn")
@@ -367,8 +374,8 @@ def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> R
         raise PermissionDenied(_("Your role does not take part in this round."))
     if comment.status == Comment.Status.WITHDRAWN:
         raise ValidationError(_("This comment was withdrawn; it takes no more replies."))
-    body = _check_text("body", body, required=True, label=_("The reply"))
-    language = _check_language(language)
+    body = check_text("body", body, required=True, label=_("The reply"))
+    language = check_language(language)
     participation = participation_for(actor, comment.round.consultation)
     organisation_id = participation.organisation_id if participation else actor.organisation_id
     if organisation_id is None:
@@ -421,7 +428,7 @@ def national_position_submit(*, actor, engagement_round: EngagementRound, note: 
         raise Http404
     if not participation.is_focal_point:
         raise PermissionDenied(_("Only your delegation's focal point can submit the national position."))
-    note = _check_text("note", note, required=False, label=_("The covering note"))
+    note = check_text("note", note, required=False, label=_("The covering note"))
     with transaction.atomic():
         engagement_round = _fresh_round(engagement_round)
         _check_round_open(actor, engagement_round, timezone.now())

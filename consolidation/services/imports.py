@@ -35,7 +35,7 @@ from comments.anchoring import anchor_check
 from comments.models import Comment, CommentRevision
 
 # The very checks comment_create applies to text typed on the site.
-from comments.services import _check_language, _check_text, _check_type
+from comments.services import check_language, check_text, check_type, revision_of
 from consultations.models import EngagementRound, Participation, Section
 
 from ..documents.matrix import SHEET_TITLE
@@ -219,16 +219,16 @@ def _check_row(
         )
     comment_type = _text(cells.get("type")).strip().lower()
     try:
-        _check_type(comment_type)
+        check_type(comment_type)
     except ValidationError as exc:
         errors.append(_error(number, "type", _message(exc)))
     body = proposed_change = language = ""
     try:
-        body = _check_text("body", _text(cells.get("comment")).strip(), required=True, label=_("The comment"))
+        body = check_text("body", _text(cells.get("comment")).strip(), required=True, label=_("The comment"))
     except ValidationError as exc:
         errors.append(_error(number, "comment", _message(exc)))
     try:
-        proposed_change = _check_text(
+        proposed_change = check_text(
             "proposed_change",
             _text(cells.get("proposed_change")).strip(),
             required=False,
@@ -237,14 +237,14 @@ def _check_row(
     except ValidationError as exc:
         errors.append(_error(number, "proposed_change", _message(exc)))
     try:
-        language = _check_language(_text(cells.get("language")))
+        language = check_language(_text(cells.get("language")))
     except ValidationError as exc:
         errors.append(_error(number, "language", _message(exc)))
     anchor = {"quote_exact": "", "quote_prefix": "", "quote_suffix": "", "position_start": None, "position_end": None}
     quote = _text(cells.get("paragraph")).strip()
     if quote and section is not None:
         try:
-            _check_text("quote_exact", quote, required=False, label=_("The quoted passage"))
+            check_text("quote_exact", quote, required=False, label=_("The quoted passage"))
             checked = anchor_check(section.body, exact=quote)
         except ValidationError as exc:
             errors.append(_error(number, "paragraph", _message(exc)))
@@ -406,23 +406,7 @@ def _create(job: ImportJob, rows: list[_Row]) -> list[Comment]:
         batch_size=500,
     )
     CommentRevision.objects.bulk_create(
-        [
-            CommentRevision(
-                comment=comment,
-                number=comment.revision,
-                action=CommentRevision.Action.CREATED,
-                actor=actor,
-                type=comment.type,
-                status=comment.status,
-                body=comment.body,
-                proposed_change=comment.proposed_change,
-                language=comment.language,
-                quote_exact=comment.quote_exact,
-                position_start=comment.position_start,
-                position_end=comment.position_end,
-            )
-            for comment in comments
-        ],
+        [revision_of(comment, actor=actor, action=CommentRevision.Action.CREATED) for comment in comments],
         batch_size=500,
     )
     consultation = job.round.consultation
