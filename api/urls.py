@@ -9,6 +9,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .views.annotations import AnnotationViewSet
 from .views.comments import CommentViewSet, NationalPositionViewSet, ReplyViewSet, RoundCommentViewSet
+from .views.consolidation import (
+    ConsolidationViewSet,
+    ConsultationReportViewSet,
+    DispositionViewSet,
+    DuplicateGroupViewSet,
+    FeedbackViewSet,
+    ImportViewSet,
+    ReportViewSet,
+    RoundConsolidationViewSet,
+    RoundImportViewSet,
+)
 from .views.consultations import (
     ConsultationRoundViewSet,
     ConsultationViewSet,
@@ -89,6 +100,43 @@ v1 = [
         ReplyViewSet.as_view({"get": "list", "post": "create"}),
         name="comment-replies",
     ),
+    # Consolidation, dispositions, reports and imports (api.views.consolidation).
+    path(
+        "rounds/<int:round_id>/consolidations/",
+        RoundConsolidationViewSet.as_view({"get": "list", "post": "create"}),
+        name="round-consolidations",
+    ),
+    path("consolidations/<int:pk>/", ConsolidationViewSet.as_view({"get": "retrieve"}), name="consolidation-detail"),
+    path("rounds/<int:round_id>/feedback/", FeedbackViewSet.as_view({"get": "retrieve"}), name="round-feedback"),
+    path(
+        "comments/<int:pk>/disposition/",
+        DispositionViewSet.as_view({"get": "retrieve", "put": "update"}),
+        name="comment-disposition",
+    ),
+    path(
+        "comments/<int:pk>/disposition/proposal/",
+        DispositionViewSet.as_view(post("proposal")),
+        name="comment-disposition-proposal",
+    ),
+    path(
+        "comments/<int:pk>/disposition/approve/",
+        DispositionViewSet.as_view(post("approve")),
+        name="comment-disposition-approve",
+    ),
+    path(
+        "duplicate-groups/<int:pk>/disposition/",
+        DuplicateGroupViewSet.as_view(post("disposition")),
+        name="group-disposition",
+    ),
+    path(
+        "consultations/<slug:slug>/reports/",
+        ConsultationReportViewSet.as_view({"get": "list", "post": "create"}),
+        name="report-list",
+    ),
+    path("reports/<int:pk>/", ReportViewSet.as_view({"get": "retrieve"}), name="report-detail"),
+    path("reports/<int:pk>/download/", ReportViewSet.as_view({"get": "download"}), name="report-download"),
+    path("rounds/<int:round_id>/imports/", RoundImportViewSet.as_view(post("create")), name="round-imports"),
+    path("imports/<int:pk>/", ImportViewSet.as_view({"get": "retrieve"}), name="import-detail"),
 ]
 
 urlpatterns = [

@@ -163,7 +163,7 @@ def feedback_page(
     )
     page = Paginator(qs, PER_PAGE).get_page(page_number)
     comments = list(page.object_list)
-    groups = _groups_for(run=run, comment_ids=[c.pk for c in comments])
+    groups = groups_for_comments(run=run, comment_ids=[c.pk for c in comments])
     for comment in comments:
         try:
             comment.disposition_or_none = comment.disposition
@@ -175,7 +175,7 @@ def feedback_page(
     return page
 
 
-def _groups_for(*, run: ConsolidationRun | None, comment_ids: list[int]) -> dict[int, GroupInfo]:
+def groups_for_comments(*, run: ConsolidationRun | None, comment_ids: list[int]) -> dict[int, GroupInfo]:
     if run is None or not comment_ids:
         return {}
     links = (
@@ -219,7 +219,7 @@ def _decorate(comment: Comment, *, run: ConsolidationRun | None, engagement_roun
         comment.disposition_or_none = comment.disposition
     except Disposition.DoesNotExist:
         comment.disposition_or_none = None
-    comment.group = _groups_for(run=run, comment_ids=[comment.pk]).get(comment.pk)
+    comment.group = groups_for_comments(run=run, comment_ids=[comment.pk]).get(comment.pk)
     comment.round = engagement_round
     return comment
 

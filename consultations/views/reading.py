@@ -10,8 +10,8 @@ from comments.forms.writing import CommentForm
 from comments.models import Comment
 from comments.selectors import section_comments
 from comments.views.section import writing_state
-
 from consolidation.selectors_revision import carried_into_section
+
 from .. import selectors
 from ..models import EngagementRound
 from ..services import section_tree

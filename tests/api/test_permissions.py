@@ -3,19 +3,46 @@
 Read a row as: this request, on this object, answers each persona with this status. The
 round is open, with secretariat_only visibility (see tests/api/conftest.py for the world).
 Objects: vn_sub / vn_draft are Viet Nam's ("own" for vn and vnfp), th_sub is Thailand's.
+Consolidation objects are made on demand (OBJECTS): closed_* are the same comments once the
+round has closed, proposed_vn_sub has a consultant's proposal, run / group are a run and a
+duplicate group of the round, other_run and other_import belong to another consultation,
+vn_report / th_report are reports asked for by vn_delegate / th_delegate.
 To add an endpoint, add a REQUESTS entry and a row.
 """
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from comments.models import Disposition
+from consolidation.documents.matrix import write_template_xlsx
+from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus
+from consolidation.services import dispositions
+from consultations import services as round_services
+from consultations.models import Consultation
+from tests import factories
 from tests.api.conftest import etag
+from tests.consolidation.test_report_views import done_report
 
 PERSONAS = ["secretariat", "consultant", "vn_delegate", "vn_focal_point", "th_delegate", "partner", "outsider", "admin"]
 
-# name: (method, url(world, obj), body(world, obj) or None, sends If-Match)
+
+def disposition_etag(world, comment) -> str:
+    disposition = Disposition.objects.filter(comment=comment).first()
+    return f'"d{comment.pk}-{disposition.revision if disposition else 0}"'
+
+
+def _template(world, obj) -> dict:
+    out = io.BytesIO()
+    write_template_xlsx(out)
+    return {"organisation": world.orgs["vn"].pk, "file": SimpleUploadedFile("vn.xlsx", out.getvalue())}
+
+
+# name: (method, url(world, obj), body(world, obj) or None, sends If-Match: True (the comment's
+# ETag) or etag(world, obj))
 REQUESTS = {
     "consultations": ("get", lambda w, o: "/api/v1/consultations/", None, False),
     "consultation": ("get", lambda w, o: f"/api/v1/consultations/{w.consultation.slug}/", None, False),
@@ -96,6 +123,41 @@ REQUESTS = {
         lambda w, o: {"note": "Our position."},
         False,
     ),
+    "consolidations": ("get", lambda w, o: f"/api/v1/rounds/{w.open_round.pk}/consolidations/", None, False),
+    "consolidate": ("post", lambda w, o: f"/api/v1/rounds/{w.open_round.pk}/consolidations/", None, False),
+    "consolidation": ("get", lambda w, o: f"/api/v1/consolidations/{o.pk}/", None, False),
+    "feedback": ("get", lambda w, o: f"/api/v1/rounds/{w.open_round.pk}/feedback/", None, False),
+    "disposition": ("get", lambda w, o: f"/api/v1/comments/{o.pk}/disposition/", None, False),
+    "record": (
+        "put",
+        lambda w, o: f"/api/v1/comments/{o.pk}/disposition/",
+        lambda w, o: {"decision": "accepted", "response": "Done."},
+        disposition_etag,
+    ),
+    "propose": (
+        "post",
+        lambda w, o: f"/api/v1/comments/{o.pk}/disposition/proposal/",
+        lambda w, o: {"decision": "noted"},
+        False,
+    ),
+    "approve": ("post", lambda w, o: f"/api/v1/comments/{o.pk}/disposition/approve/", None, disposition_etag),
+    "record group": (
+        "post",
+        lambda w, o: f"/api/v1/duplicate-groups/{o.pk}/disposition/",
+        lambda w, o: {"decision": "accepted"},
+        False,
+    ),
+    "reports": ("get", lambda w, o: f"/api/v1/consultations/{w.consultation.slug}/reports/", None, False),
+    "request report": (
+        "post",
+        lambda w, o: f"/api/v1/consultations/{w.consultation.slug}/reports/",
+        lambda w, o: {"kind": "resolution_matrix", "format": "csv", "round": w.open_round.pk},
+        False,
+    ),
+    "report": ("get", lambda w, o: f"/api/v1/reports/{o.pk}/", None, False),
+    "download": ("get", lambda w, o: f"/api/v1/reports/{o.pk}/download/", None, False),
+    "import": ("post", lambda w, o: f"/api/v1/rounds/{w.open_round.pk}/imports/", _template, False),
+    "import job": ("get", lambda w, o: f"/api/v1/imports/{o.pk}/", None, False),
 }
 
 # request          object          secretariat consultant vn  vnfp  th  partner outsider admin
@@ -141,6 +203,29 @@ flag               th_sub          201  201  404  404  201  404  404  403
 reply              vn_sub          201  201  201  201  404  404  404  403
 reply              th_sub          201  201  404  404  201  404  404  403
 submit position    -               403  403  403  200  403  403  404  403
+consolidations     -               200  200  403  403  403  403  404  200
+consolidate        -               202  403  403  403  403  403  404  202
+consolidation      run             200  200  403  403  403  403  404  200
+consolidation      other_run       404  404  404  404  404  404  403  200
+feedback           -               200  200  403  403  403  403  404  200
+disposition        closed_vn_sub   200  200  403  403  404  404  404  200
+disposition        closed_th_sub   200  200  404  404  403  404  404  200
+disposition        vn_draft        404  404  403  403  404  404  404  404
+record             closed_vn_sub   200  403  403  403  404  404  404  200
+record             closed_th_sub   200  403  404  404  403  404  404  200
+propose            closed_vn_sub   200  200  403  403  404  404  404  200
+propose            closed_th_sub   200  200  404  404  403  404  404  200
+approve            proposed_vn_sub 200  403  403  403  404  404  404  200
+record group       group           200  403  403  403  403  403  404  200
+reports            -               200  200  200  200  200  200  404  200
+request report     -               202  202  202  202  202  202  404  202
+report             vn_report       200  404  200  404  404  404  404  200
+report             th_report       200  404  404  404  200  404  404  200
+download           vn_report       200  404  200  404  404  404  404  200
+download           th_report       200  404  404  404  200  404  404  200
+import             -               202  403  403  403  403  403  404  202
+import job         import_job      200  403  403  403  403  403  404  200
+import job         other_import    404  404  404  404  404  404  403  200
 """
 
 
@@ -155,11 +240,78 @@ def _cells():
             yield pytest.param(name, obj, persona, expected, id=f"{name}-{obj}-{persona}".replace(" ", "_"))
 
 
+def _closed(world):
+    round_services.round_close_now(actor=world.personas["secretariat"], engagement_round=world.open_round)
+    world.open_round.refresh_from_db()
+
+
+def _closed_comment(name: str):
+    def make(world):
+        _closed(world)
+        return getattr(world, name)
+
+    return make
+
+
+def _proposed(world):
+    _closed(world)
+    dispositions.disposition_propose(
+        actor=world.personas["consultant"], comment=world.vn_sub, decision="noted", response="Noted."
+    )
+    return world.vn_sub
+
+
+def _run(world, engagement_round=None):
+    return ConsolidationRun.objects.create(round=engagement_round or world.open_round, status=JobStatus.DONE)
+
+
+def _group(world):
+    _closed(world)
+    group = DuplicateGroup.objects.create(
+        run=_run(world), section=world.vn_sub.section, kind="exact", size=2, similarity=100.0
+    )
+    group.comments.set([world.vn_sub, world.th_sub])
+    return group
+
+
+def _other_round(world):
+    other = Consultation.objects.get(slug="other-strategy")
+    return factories.EngagementRoundFactory(version=factories.DraftVersionFactory(consultation=other, number="1.0"))
+
+
+def _import_job(world, engagement_round=None):
+    job = ImportJob(
+        round=engagement_round or world.open_round,
+        organisation=world.orgs["vn"],
+        requested_by=world.personas["secretariat"],
+        file_name="vn.xlsx",
+    )
+    job.file.save("vn.xlsx", io.BytesIO(b"x"), save=False)
+    job.save()
+    return job
+
+
+OBJECTS = {
+    "closed_vn_sub": _closed_comment("vn_sub"),
+    "closed_th_sub": _closed_comment("th_sub"),
+    "proposed_vn_sub": _proposed,
+    "run": _run,
+    "other_run": lambda w: _run(w, _other_round(w)),
+    "group": _group,
+    "vn_report": lambda w: done_report(w.consultation, w.personas["vn_delegate"]),
+    "th_report": lambda w: done_report(w.consultation, w.personas["th_delegate"]),
+    "import_job": _import_job,
+    "other_import": lambda w: _import_job(w, _other_round(w)),
+}
+
+
 def _object(world, obj: str):
     if obj == "-":
         return None
     if obj == "published":
         return world.version
+    if obj in OBJECTS:
+        return OBJECTS[obj](world)
     return getattr(world, obj)
 
 
@@ -168,9 +320,14 @@ def test_permission_matrix(world, client_for, name, obj, persona, expected):
     method, url, body, if_match = REQUESTS[name]
     target = _object(world, obj)
     client = client_for(world.personas[persona])
-    headers = {"HTTP_IF_MATCH": etag(target)} if if_match else {}
+    headers = {}
+    if if_match:
+        headers["HTTP_IF_MATCH"] = if_match(world, target) if callable(if_match) else etag(target)
     payload = body(world, target) if body else None
-    response = getattr(client, method)(url(world, target), payload, format="json", **headers)
+    uploads = payload and any(hasattr(value, "read") for value in payload.values())
+    response = getattr(client, method)(
+        url(world, target), payload, format="multipart" if uploads else "json", **headers
+    )
     assert response.status_code == expected, response.content[:500]
     if expected >= 400:
         assert response["Content-Type"] == "application/problem+json"

@@ -3,8 +3,10 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from comments.models import Comment
+from comments.models import Comment, Disposition
+from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus, Report
 from tests import factories
 from tests.comments.conftest import CommentFactory
 
@@ -62,3 +64,69 @@ def test_list_query_count_does_not_grow(world, client_for, django_assert_num_que
         response = client.get(url)
     assert response.status_code == 200
     assert len(small.captured_queries) <= 10
+
+
+def _grow_consolidation(world, n: int) -> None:
+    """Add n of everything the consolidation lists return: comments with dispositions and
+    duplicate groups, a finished run, and reports of three people."""
+    _grow(world, n)
+    secretariat, consultant = world.personas["secretariat"], world.personas["consultant"]
+    later = world.free_version.sections.get(key="infra-5g")
+    fresh = list(
+        Comment.objects.filter(round=world.open_round, status=Comment.Status.SUBMITTED, disposition__isnull=True)
+        .exclude(duplicate_groups__isnull=False)
+        .order_by("-id")[: 2 * n]
+    )
+    for comment in fresh[::2]:
+        Disposition.objects.create(
+            comment=comment,
+            decision="noted",
+            decided_by=secretariat,
+            proposed_decision="noted",
+            proposed_by=consultant,
+            section_change=later,
+        )
+    run = ConsolidationRun.objects.create(
+        round=world.open_round, status=JobStatus.DONE, requested_by=secretariat, finished_at=timezone.now()
+    )
+    for pair in zip(fresh[::2], fresh[1::2], strict=False):
+        group = DuplicateGroup.objects.create(run=run, section=pair[0].section, kind="exact", size=2, similarity=100)
+        group.comments.set(pair)
+    for persona in ("secretariat", "vn_delegate", "th_delegate"):
+        for _ in range(n):
+            Report.objects.create(
+                consultation=world.consultation,
+                round=world.open_round,
+                version=world.version,
+                kind=Report.Kind.RESOLUTION_MATRIX,
+                format=Report.Format.CSV,
+                requested_by=world.personas[persona],
+            )
+
+
+CONSOLIDATION_LISTS = [
+    ("/api/v1/rounds/{round}/consolidations/", "secretariat"),
+    ("/api/v1/rounds/{round}/consolidations/", "consultant"),
+    ("/api/v1/rounds/{round}/feedback/", "secretariat"),
+    ("/api/v1/rounds/{round}/feedback/?duplicates=true&disposition=noted", "consultant"),
+    ("/api/v1/rounds/{round}/feedback/?section=infra-5g&type=te&role=member_state&q=5G", "admin"),
+    ("/api/v1/consultations/adm-2030/reports/", "secretariat"),
+    ("/api/v1/consultations/adm-2030/reports/", "vn_delegate"),
+]
+
+
+@pytest.mark.parametrize(("template", "persona"), CONSOLIDATION_LISTS)
+def test_consolidation_list_query_count_does_not_grow(world, client_for, django_assert_num_queries, template, persona):
+    url = template.format(round=world.open_round.pk)
+    client = client_for(world.personas[persona])
+    _grow_consolidation(world, 1)
+    with CaptureQueriesContext(connection) as small:
+        first = client.get(url)
+    assert first.status_code == 200
+    assert first.json()["results"]
+    _grow_consolidation(world, 6)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) > len(first.json()["results"])
+    assert len(small.captured_queries) <= 12

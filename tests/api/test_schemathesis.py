@@ -21,6 +21,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
+from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
+from consolidation.services import aggregation
+from tests.consolidation.test_report_views import done_report
 from tests.factories import PASSWORD
 
 CHECKS = [
@@ -78,6 +81,49 @@ def _aim(case, world) -> None:
         params["round_id" if "round_id" in params else "id"] = world.open_round.pk
     if "comment_id" in params or path.startswith("/api/v1/comments/{id}"):
         params["comment_id" if "comment_id" in params else "id"] = world.vn_sub.pk
+    # Consolidation objects, made on first use (the world has none).
+    if path.startswith("/api/v1/consolidations/{id}"):
+        params["id"] = _run(world).pk
+    if path.startswith("/api/v1/duplicate-groups/{id}"):
+        params["id"] = _group(world).pk
+    if path.startswith("/api/v1/reports/{id}"):
+        report = Report.objects.filter(status=JobStatus.DONE).first()
+        params["id"] = (report or done_report(world.consultation, world.personas["vn_delegate"])).pk
+    if path.startswith("/api/v1/imports/{id}"):
+        params["id"] = _import_job(world).pk
+
+
+def _run(world) -> ConsolidationRun:
+    """A finished consolidation of the world's round."""
+    run = ConsolidationRun.objects.filter(round=world.open_round).first()
+    if run is None:
+        run = aggregation.consolidation_execute(run_id=ConsolidationRun.objects.create(round=world.open_round).pk)
+    return run
+
+
+def _group(world) -> DuplicateGroup:
+    group = DuplicateGroup.objects.first()
+    if group is None:
+        group = DuplicateGroup.objects.create(
+            run=_run(world), section=world.vn_sub.section, kind="near", size=2, similarity=90.0
+        )
+        group.comments.set([world.vn_sub, world.th_sub])
+    return group
+
+
+def _import_job(world) -> ImportJob:
+    job = ImportJob.objects.first()
+    if job is None:
+        job = ImportJob.objects.create(
+            round=world.open_round,
+            organisation=world.orgs["vn"],
+            requested_by=world.personas["secretariat"],
+            file_name="vn.xlsx",
+            file="imports/vn.xlsx",
+            status=JobStatus.FAILED,
+            errors=[{"row": 3, "column": "Clause", "message": "There is no clause 9.9 in version 0.1."}],
+        )
+    return job
 
 
 SETTINGS = settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
