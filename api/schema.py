@@ -40,7 +40,7 @@ ERROR_DESCRIPTIONS = {
     "406": "The Accept header asks for a format the API does not serve.",
     "409": "The round is closed (or not open yet) for the caller's organisation.",
     "412": "If-Match names a revision that is no longer current: nothing changed.",
-    "415": "The request body is not application/json.",
+    "415": "The request body is not in a media type this operation accepts.",
     "428": "If-Match is required for this change.",
     "429": "Too many requests; see Retry-After.",
 }

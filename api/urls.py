@@ -23,6 +23,8 @@ from .views.consolidation import (
 from .views.consultations import (
     ConsultationRoundViewSet,
     ConsultationViewSet,
+    InvitationViewSet,
+    ParticipantViewSet,
     PhaseViewSet,
     RoundViewSet,
     SectionViewSet,
@@ -33,6 +35,7 @@ app_name = "api"
 
 SIDECAR_STATIC = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 LIST = {"get": "list"}
+LIST_CREATE = {"get": "list", "post": "create"}
 
 
 def post(name: str) -> dict:
@@ -42,28 +45,40 @@ def post(name: str) -> dict:
 v1 = [
     path("consultations/", ConsultationViewSet.as_view(LIST), name="consultation-list"),
     path("consultations/<slug:slug>/", ConsultationViewSet.as_view({"get": "retrieve"}), name="consultation-detail"),
-    path("consultations/<slug:slug>/phases/", PhaseViewSet.as_view(LIST), name="phase-list"),
+    path("consultations/<slug:slug>/phases/", PhaseViewSet.as_view(LIST_CREATE), name="phase-list"),
     path(
         "consultations/<slug:slug>/rounds/",
         ConsultationRoundViewSet.as_view({"get": "list", "post": "create"}),
         name="round-list",
     ),
-    path("consultations/<slug:slug>/versions/", VersionViewSet.as_view(LIST), name="version-list"),
+    path("consultations/<slug:slug>/versions/", VersionViewSet.as_view(LIST_CREATE), name="version-list"),
     path(
         "consultations/<slug:slug>/versions/<str:number>/",
         VersionViewSet.as_view({"get": "retrieve"}),
         name="version-detail",
     ),
     path(
+        "consultations/<slug:slug>/versions/<str:number>/copy/",
+        VersionViewSet.as_view(post("copy")),
+        name="version-copy",
+    ),
+    path(
+        "consultations/<slug:slug>/versions/<str:number>/publish/",
+        VersionViewSet.as_view(post("publish")),
+        name="version-publish",
+    ),
+    path(
         "consultations/<slug:slug>/versions/<str:number>/sections/",
-        SectionViewSet.as_view(LIST),
+        SectionViewSet.as_view(LIST_CREATE),
         name="section-list",
     ),
     path(
         "consultations/<slug:slug>/versions/<str:number>/sections/<str:key>/",
-        SectionViewSet.as_view({"get": "retrieve"}),
+        SectionViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
         name="section-detail",
     ),
+    path("consultations/<slug:slug>/participants/", ParticipantViewSet.as_view(LIST), name="participant-list"),
+    path("consultations/<slug:slug>/invitations/", InvitationViewSet.as_view(LIST_CREATE), name="invitation-list"),
     path("rounds/<int:pk>/", RoundViewSet.as_view({"get": "retrieve"}), name="round-detail"),
     path("rounds/<int:pk>/reschedule/", RoundViewSet.as_view(post("reschedule")), name="round-reschedule"),
     path("rounds/<int:pk>/open-now/", RoundViewSet.as_view(post("open_now")), name="round-open-now"),

@@ -7,7 +7,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from consultations.models import Consultation, DraftVersion, EngagementRound, Phase, Role, Section
+from accounts.models import Invitation
+from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Phase, Role, Section
+from consultations.services import SECTION_BODY_MAX
 
 
 class ConsultationSerializer(serializers.ModelSerializer):
@@ -25,6 +27,12 @@ class PhaseSerializer(serializers.ModelSerializer):
         model = Phase
         fields = ["id", "name", "starts_on", "ends_on", "position"]
         read_only_fields = fields
+
+
+class PhaseCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
 
 
 class ExtensionSerializer(serializers.Serializer):
@@ -102,3 +110,144 @@ class SectionSerializer(serializers.ModelSerializer):
         model = Section
         fields = ["key", "parent", "depth", "kind", "number", "heading", "body", "position"]
         read_only_fields = fields
+
+
+# --- preparing versions: upload, sections typed in, copy; editing a draft's sections ---------
+
+VERSION_NUMBER_HELP = "Like 0.1, 0.2 or 1.0; it must come after the last published version."
+SECTION_TREE_MAX_DEPTH = 10
+
+
+class SectionDraftSerializer(serializers.Serializer):
+    """One section of a new version, with its subsections (components > chapters > clauses)."""
+
+    heading = serializers.CharField(max_length=300)
+    number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    body = serializers.CharField(
+        max_length=SECTION_BODY_MAX, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+
+    def get_fields(self):
+        # Built on demand: the tree is recursive (the schema names it once and refers to it).
+        fields = super().get_fields()
+        fields["children"] = SectionDraftSerializer(
+            many=True, required=False, default=list, help_text="Subsections, in document order."
+        )
+        return fields
+
+
+def _tree_depth(nodes: list[dict]) -> int:
+    return 1 + max((_tree_depth(node["children"]) for node in nodes if node.get("children")), default=0)
+
+
+class VersionCreateSerializer(serializers.Serializer):
+    """A new draft version typed in as a section tree (application/json)."""
+
+    number = serializers.CharField(max_length=20, help_text=VERSION_NUMBER_HELP)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    change_summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    sections = SectionDraftSerializer(many=True, help_text="Top-level sections (components) with their children.")
+
+    def validate_sections(self, value):
+        if value and _tree_depth(value) > SECTION_TREE_MAX_DEPTH:
+            raise serializers.ValidationError(
+                f"Sections nest at most {SECTION_TREE_MAX_DEPTH} levels deep (components, chapters, clauses)."
+            )
+        return value
+
+
+class VersionUploadSerializer(serializers.Serializer):
+    """A new draft version from a document (multipart/form-data)."""
+
+    number = serializers.CharField(max_length=20, help_text=VERSION_NUMBER_HELP)
+    file = serializers.FileField(
+        help_text="A Word document (.docx) or a Markdown file (.md). Its headings become the sections."
+    )
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    change_summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+
+
+class VersionCopySerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=20, help_text="The new version's number. " + VERSION_NUMBER_HELP)
+    change_summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+
+
+class SectionUpdateSerializer(serializers.Serializer):
+    """PATCH: the fields sent change, the others keep their value."""
+
+    heading = serializers.CharField(max_length=300, required=False)
+    number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    body = serializers.CharField(max_length=SECTION_BODY_MAX, required=False, allow_blank=True, trim_whitespace=False)
+
+
+class SectionAddSerializer(serializers.Serializer):
+    parent = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Key of the section to add under (as its last child); null or absent: a new top-level component.",
+    )
+    heading = serializers.CharField(max_length=300)
+    number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    body = serializers.CharField(
+        max_length=SECTION_BODY_MAX, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+
+
+# --- participants and invitations -------------------------------------------------------------
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    organisation = serializers.IntegerField(source="organisation_id", read_only=True)
+    organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    name = serializers.CharField(source="user.full_name", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Participation
+        fields = [
+            "id",
+            "organisation",
+            "organisation_name",
+            "user",
+            "name",
+            "email",
+            "role",
+            "is_focal_point",
+            "joined_at",
+        ]
+        read_only_fields = fields
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """A pending invitation; its token only ever travels in the e-mail to the invitee."""
+
+    organisation = serializers.IntegerField(source="organisation_id", read_only=True)
+    organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+    invited_by = serializers.CharField(source="invited_by.email", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "organisation",
+            "organisation_name",
+            "role",
+            "is_focal_point",
+            "invited_by",
+            "created_at",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    organisation = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="Organisation id.")
+    role = serializers.ChoiceField(choices=Role.choices, help_text="It must match the kind of organisation.")
+    is_focal_point = serializers.BooleanField(
+        required=False, default=False, help_text="Member states only: endorses comments into the national position."
+    )

@@ -7,6 +7,9 @@ Consolidation objects are made on demand (OBJECTS): closed_* are the same commen
 round has closed, proposed_vn_sub has a consultant's proposal, run / group are a run and a
 duplicate group of the round, other_run and other_import belong to another consultation,
 vn_report / th_report are reports asked for by vn_delegate / th_delegate.
+Preparing versions and organising: `published` is version 0.1, `draft` a draft 0.5 with
+sections, `draft_version` the empty draft 0.4; `other` is another consultation (the outsider
+takes part in it as a member state delegate) and `other_draft` a draft with sections there.
 To add an endpoint, add a REQUESTS entry and a row.
 """
 
@@ -22,7 +25,7 @@ from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus
 from consolidation.services import dispositions
 from consultations import services as round_services
-from consultations.models import Consultation
+from consultations.models import Consultation, DraftVersion
 from tests import factories
 from tests.api.conftest import etag
 from tests.consolidation.test_report_views import done_report
@@ -39,6 +42,30 @@ def _template(world, obj) -> dict:
     out = io.BytesIO()
     write_template_xlsx(out)
     return {"organisation": world.orgs["vn"].pk, "file": SimpleUploadedFile("vn.xlsx", out.getvalue())}
+
+
+def _slug(world, obj) -> str:
+    """The consultation a request is about: the object's, else the world's."""
+    if isinstance(obj, Consultation):
+        return obj.slug
+    if isinstance(obj, DraftVersion):
+        return obj.consultation.slug
+    return world.consultation.slug
+
+
+def _version_url(world, obj, rest: str = "") -> str:
+    return f"/api/v1/consultations/{_slug(world, obj)}/versions/{obj.number}/{rest}"
+
+
+def _new_number(world, obj) -> str:
+    return "1.1" if _slug(world, obj) == "other-strategy" else "0.9"
+
+
+def _upload(world, obj) -> dict:
+    return {
+        "number": _new_number(world, obj),
+        "file": SimpleUploadedFile("draft.md", b"# Outcomes\n\n## Infrastructure\n\nNetworks for all.\n"),
+    }
 
 
 # name: (method, url(world, obj), body(world, obj) or None, sends If-Match: True (the comment's
@@ -158,6 +185,50 @@ REQUESTS = {
     "download": ("get", lambda w, o: f"/api/v1/reports/{o.pk}/download/", None, False),
     "import": ("post", lambda w, o: f"/api/v1/rounds/{w.open_round.pk}/imports/", _template, False),
     "import job": ("get", lambda w, o: f"/api/v1/imports/{o.pk}/", None, False),
+    "create version": (
+        "post",
+        lambda w, o: f"/api/v1/consultations/{_slug(w, o)}/versions/",
+        lambda w, o: {
+            "number": _new_number(w, o),
+            "sections": [{"heading": "Outcomes", "children": [{"heading": "Networks", "body": "For all."}]}],
+        },
+        False,
+    ),
+    "upload version": ("post", lambda w, o: f"/api/v1/consultations/{_slug(w, o)}/versions/", _upload, False),
+    "copy version": (
+        "post",
+        lambda w, o: _version_url(w, o, "copy/"),
+        lambda w, o: {"number": _new_number(w, o)},
+        False,
+    ),
+    "publish version": ("post", lambda w, o: _version_url(w, o, "publish/"), None, False),
+    "add section": (
+        "post",
+        lambda w, o: _version_url(w, o, "sections/"),
+        lambda w, o: {"parent": "infra-5g", "heading": "Rural areas", "body": "Also rural areas."},
+        False,
+    ),
+    "edit section": (
+        "patch",
+        lambda w, o: _version_url(w, o, "sections/infra-5g/"),
+        lambda w, o: {"body": "Member states will extend 6G."},
+        False,
+    ),
+    "delete section": ("delete", lambda w, o: _version_url(w, o, "sections/infra-5g/"), None, False),
+    "create phase": (
+        "post",
+        lambda w, o: f"/api/v1/consultations/{_slug(w, o)}/phases/",
+        lambda w, o: {"name": "Validation workshop", "starts_on": "2026-03-01", "ends_on": "2026-03-31"},
+        False,
+    ),
+    "participants": ("get", lambda w, o: f"/api/v1/consultations/{_slug(w, o)}/participants/", None, False),
+    "invitations": ("get", lambda w, o: f"/api/v1/consultations/{_slug(w, o)}/invitations/", None, False),
+    "invite": (
+        "post",
+        lambda w, o: f"/api/v1/consultations/{_slug(w, o)}/invitations/",
+        lambda w, o: {"email": "new.delegate@example.org", "organisation": w.orgs["vn"].pk, "role": "member_state"},
+        False,
+    ),
 }
 
 # request          object          secretariat consultant vn  vnfp  th  partner outsider admin
@@ -226,6 +297,34 @@ download           th_report       200  404  404  404  200  404  404  200
 import             -               202  403  403  403  403  403  404  202
 import job         import_job      200  403  403  403  403  403  404  200
 import job         other_import    404  404  404  404  404  404  403  200
+create version     -               201  201  403  403  403  403  404  201
+create version     other           404  404  404  404  404  404  403  201
+upload version     -               201  201  403  403  403  403  404  201
+upload version     other           404  404  404  404  404  404  403  201
+copy version       published       201  201  403  403  403  403  404  201
+copy version       draft           201  201  404  404  404  404  404  201
+copy version       other_draft     404  404  404  404  404  404  404  201
+publish version    draft           200  200  404  404  404  404  404  200
+publish version    published       400  400  403  403  403  403  404  400
+publish version    draft_version   400  400  404  404  404  404  404  400
+publish version    other_draft     404  404  404  404  404  404  404  200
+add section        draft           201  201  404  404  404  404  404  201
+add section        published       400  400  403  403  403  403  404  400
+add section        other_draft     404  404  404  404  404  404  404  201
+edit section       draft           200  200  404  404  404  404  404  200
+edit section       published       400  400  403  403  403  403  404  400
+edit section       other_draft     404  404  404  404  404  404  404  200
+delete section     draft           204  204  404  404  404  404  404  204
+delete section     published       400  400  403  403  403  403  404  400
+delete section     other_draft     404  404  404  404  404  404  404  204
+create phase       -               201  403  403  403  403  403  404  201
+create phase       other           404  404  404  404  404  404  403  201
+participants       -               200  403  403  403  403  403  404  200
+participants       other           404  404  404  404  404  404  403  200
+invitations        -               200  403  403  403  403  403  404  200
+invitations        other           404  404  404  404  404  404  403  200
+invite             -               201  403  403  403  403  403  404  201
+invite             other           404  404  404  404  404  404  403  201
 """
 
 
@@ -291,7 +390,25 @@ def _import_job(world, engagement_round=None):
     return job
 
 
+def _draft(consultation, number: str) -> DraftVersion:
+    """A draft in preparation with a clause to edit, under a chapter."""
+    draft = factories.DraftVersionFactory(
+        consultation=consultation, number=number, status=DraftVersion.Status.DRAFT, published_at=None
+    )
+    factories.build_sections(
+        draft,
+        [
+            ("infra", "1", "Infrastructure", "", None),
+            ("infra-5g", "1.1", "5G and 6G networks", "Member states will extend 5G.", "infra"),
+        ],
+    )
+    return draft
+
+
 OBJECTS = {
+    "draft": lambda w: _draft(w.consultation, "0.5"),
+    "other": lambda w: Consultation.objects.get(slug="other-strategy"),
+    "other_draft": lambda w: _draft(Consultation.objects.get(slug="other-strategy"), "1.0"),
     "closed_vn_sub": _closed_comment("vn_sub"),
     "closed_th_sub": _closed_comment("th_sub"),
     "proposed_vn_sub": _proposed,

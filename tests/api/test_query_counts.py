@@ -5,8 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Invitation
 from comments.models import Comment, Disposition
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus, Report
+from consultations.models import Participation
 from tests import factories
 from tests.comments.conftest import CommentFactory
 
@@ -130,3 +132,39 @@ def test_consolidation_list_query_count_does_not_grow(world, client_for, django_
     assert response.status_code == 200
     assert len(response.json()["results"]) > len(first.json()["results"])
     assert len(small.captured_queries) <= 12
+
+
+def _grow_participants(world, n: int) -> None:
+    """Add n participants (each with a new organisation) and n pending invitations."""
+    base = Participation.objects.count() * 10
+    for i in range(n):
+        organisation = factories.OrganisationFactory(name=f"Partner {base + i}", kind="partner", country_code="")
+        user = factories.UserFactory(email=f"person{base + i}@example.org", organisation=organisation)
+        factories.ParticipationFactory(
+            consultation=world.consultation, user=user, organisation=organisation, role="partner"
+        )
+        Invitation.objects.create(
+            email=f"invitee{base + i}@example.org",
+            consultation=world.consultation,
+            organisation=organisation,
+            role="partner",
+            invited_by=world.personas["secretariat"],
+        )
+
+
+@pytest.mark.parametrize("persona", ["secretariat", "admin"])
+@pytest.mark.parametrize(
+    "template", ["/api/v1/consultations/adm-2030/participants/", "/api/v1/consultations/adm-2030/invitations/"]
+)
+def test_organiser_list_query_count_does_not_grow(world, client_for, django_assert_num_queries, template, persona):
+    client = client_for(world.personas[persona])
+    _grow_participants(world, 1)
+    with CaptureQueriesContext(connection) as small:
+        first = client.get(template)
+    assert first.status_code == 200
+    _grow_participants(world, 6)
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(template)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == len(first.json()["results"]) + 6
+    assert len(small.captured_queries) <= 8

@@ -23,6 +23,8 @@ from schemathesis.specs.openapi.checks import (
 from config.wsgi import application
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
 from consolidation.services import aggregation
+from consultations.models import DraftVersion
+from tests import factories
 from tests.consolidation.test_report_views import done_report
 from tests.factories import PASSWORD
 
@@ -91,6 +93,27 @@ def _aim(case, world) -> None:
         params["id"] = (report or done_report(world.consultation, world.personas["vn_delegate"])).pk
     if path.startswith("/api/v1/imports/{id}"):
         params["id"] = _import_job(world).pk
+    # Writes to a version (publish, sections) aim at a draft with sections, so that they can
+    # succeed too; a published one would only ever answer 400.
+    if "number" in params and case.method.upper() != "GET" and not path.endswith("/copy/"):
+        params["number"] = _draft(world).number
+
+
+def _draft(world) -> DraftVersion:
+    """A draft in preparation (0.5) with the clause infra-5g under a chapter."""
+    draft = DraftVersion.objects.filter(consultation=world.consultation, number="0.5").first()
+    if draft is None:
+        draft = factories.DraftVersionFactory(
+            consultation=world.consultation, number="0.5", status=DraftVersion.Status.DRAFT, published_at=None
+        )
+        factories.build_sections(
+            draft,
+            [
+                ("infra", "1", "Infrastructure", "", None),
+                ("infra-5g", "1.1", "5G", "Member states will extend 5G.", "infra"),
+            ],
+        )
+    return draft
 
 
 def _run(world) -> ConsolidationRun:
