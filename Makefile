@@ -37,6 +37,8 @@ serve: $(STAMP)
 
 ## make test: the whole suite (with CI=true, PostgreSQL, Redis, a Celery worker and Chromium must be there)
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -17,8 +17,8 @@ from consolidation.documents.revision_pdf import register_fonts, write_revision_
 from consolidation.selectors_revision import revision_report
 from consolidation.services.carry_over import carry_over_comments
 from tests import factories
-from tests.conftest import CI
 from tests.comments.conftest import CommentFactory
+from tests.conftest import CI
 from tests.consolidation.test_carry_over import build_world
 
 pytestmark = pytest.mark.django_db
