@@ -102,7 +102,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email
 
     def get_short_name(self) -> str:
-        return self.full_name.split(" ")[0] if self.full_name else self.email
+        # The whole name: which part is the given name differs between cultures (Nguyễn Thu Hà's
+        # given name comes last), and a wrong guess in a greeting is worse than the full name.
+        return self.full_name or self.email
 
 
 def _new_token() -> str:

@@ -66,3 +66,11 @@ def test_pages_render_in_vietnamese(client, vn_delegate, open_round):
         expected = translation.gettext("Engagement rounds")
     assert expected != "Engagement rounds"
     assert expected in response.content.decode()
+
+
+def test_round_countdown_reads_in_vietnamese(client, vn_delegate, open_round):
+    """Django's own Vietnamese catalogue lacks the duration words; ours supplies them."""
+    client.force_login(vn_delegate)
+    page = client.get(reverse("consultations:detail", args=["adm-2030"]), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "ngày" in page
+    assert " days" not in page and " day" not in page
