@@ -10,6 +10,7 @@ import socket
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from accounts.models import Organisation
 from consultations.models import EngagementRound, Role
@@ -61,6 +62,19 @@ def pytest_collection_modifyitems(config, items):
             if item.get_closest_marker(name):
                 item.add_marker(pytest.mark.skip(reason=reason))
                 break
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_and_files(settings):
+    """Each test starts with an empty cache (rate limits, throttles) and empty file storage.
+
+    Rate-limit counters would otherwise carry over from one test to the next, and on SQLite,
+    where ids start again in every test, one test's report file could stand in for another's.
+    """
+    cache.clear()
+    settings.STORAGES = {**settings.STORAGES}  # a new in-memory storage for this test
+    yield
+    cache.clear()
 
 
 # --- personas -----------------------------------------------------------------------------

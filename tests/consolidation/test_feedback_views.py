@@ -408,7 +408,8 @@ def ids(mix, *names) -> set[int]:
         ({"disposition": A}, []),
         ({"duplicates": "on"}, ["vn_te", "th_ge"]),
         ({"q": "chuyển đổi số"}, ["vn_te"]),
-        ({"q": "CHUYỂN ĐỔI"}, ["vn_te"]),
+        # Case-insensitive matching beyond ASCII is PostgreSQL's (SQLite's LIKE folds ASCII only).
+        pytest.param({"q": "CHUYỂN ĐỔI"}, ["vn_te"], marks=pytest.mark.postgres),
         ({"q": "rural target"}, ["th_ge"]),
         ({"q": "renewable"}, ["partner_te"]),
         ({"type": "te", "role": Role.MEMBER_STATE}, ["vn_te"]),
