@@ -142,8 +142,6 @@ class Reply(models.Model):
     body = models.TextField(_("reply"))
     language = models.CharField(_("language"), max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    is_hidden = models.BooleanField(default=False)
-    hidden_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["comment", "created_at", "id"]

@@ -65,14 +65,9 @@ def comments_visible_to(*, user, engagement_round: EngagementRound, now: datetim
     return Comment.objects.filter(condition, round=engagement_round)
 
 
-def replies_visible_to(*, user, engagement_round: EngagementRound) -> QuerySet[Reply]:
-    """Replies are seen by whoever sees their comment; hidden ones by organisers and their own organisation."""
-    participation = participation_for(user, engagement_round.consultation)
-    qs = Reply.objects.select_related("author", "organisation").order_by("created_at", "id")
-    if user.is_staff or (participation and participation.role in ORGANISER_ROLES):
-        return qs
-    own_org = participation.organisation_id if participation else None
-    return qs.filter(Q(is_hidden=False) | Q(organisation_id=own_org))
+def _replies() -> QuerySet[Reply]:
+    """Replies are seen by whoever sees their comment: callers narrow them to visible comments."""
+    return Reply.objects.select_related("author", "organisation").order_by("created_at", "id")
 
 
 def get_comment_for_user(*, user, pk, for_update: bool = False) -> Comment:
@@ -101,7 +96,7 @@ def section_comments(*, user, engagement_round: EngagementRound, section, reply_
     if not comments:
         return comments
     replies = (
-        replies_visible_to(user=user, engagement_round=engagement_round)
+        _replies()
         .filter(comment_id__in=[c.pk for c in comments])
         .annotate(row=Window(RowNumber(), partition_by=[F("comment_id")], order_by=[F("created_at"), F("id")]))
         .filter(row__lte=reply_preview)
@@ -117,8 +112,9 @@ def section_comments(*, user, engagement_round: EngagementRound, section, reply_
     return comments
 
 
-def comment_thread(*, user, comment: Comment) -> QuerySet[Reply]:
-    return replies_visible_to(user=user, engagement_round=comment.round).filter(comment=comment)
+def comment_thread(*, comment: Comment) -> QuerySet[Reply]:
+    """The replies to a comment the caller has already fetched through get_comment_for_user."""
+    return _replies().filter(comment=comment)
 
 
 def delegation_comments(

@@ -59,10 +59,8 @@ can_view_consultation = is_site_admin | is_participant
 can_manage_rounds = is_site_admin | is_secretariat
 can_manage_versions = is_site_admin | is_secretariat | is_consultant
 can_invite_participants = is_site_admin | is_secretariat
-can_read_audit_log = is_site_admin | is_secretariat
 
 rules.add_perm("consultations.view_consultation", can_view_consultation)
 rules.add_perm("consultations.manage_rounds", can_manage_rounds)
 rules.add_perm("consultations.manage_versions", can_manage_versions)
 rules.add_perm("consultations.invite_participants", can_invite_participants)
-rules.add_perm("consultations.read_audit_log", can_read_audit_log)

@@ -75,9 +75,6 @@ def phase_create(*, actor, consultation: Consultation, name: str, starts_on, end
 # --- engagement rounds --------------------------------------------------------------------
 
 
-ROLE_VALUES = {choice for choice, _label in Role.choices}
-
-
 def _validate_window(*, opens_at: datetime, closes_at: datetime) -> None:
     if opens_at is None or closes_at is None:
         raise ValidationError(_("A round needs both an opening and a closing time."))
@@ -103,7 +100,7 @@ def round_schedule(
     roles = sorted(set(commenting_roles))
     if not roles:
         raise ValidationError({"commenting_roles": _("Choose at least one role that may comment.")})
-    if not set(roles) <= ROLE_VALUES:
+    if not set(roles) <= set(Role.values):
         raise ValidationError({"commenting_roles": _("Unknown role.")})
     if visibility not in EngagementRound.Visibility.values:
         raise ValidationError({"visibility": _("Unknown visibility policy.")})

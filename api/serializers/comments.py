@@ -212,7 +212,7 @@ class ReplySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Reply
-        fields = ["id", "comment", "author", "organisation", "body", "language", "is_hidden", "created_at"]
+        fields = ["id", "comment", "author", "organisation", "body", "language", "created_at"]
         read_only_fields = fields
 
 

@@ -278,7 +278,7 @@ class ReplyViewSet(mixins.ListModelMixin, ApiViewSet):
 
     def scoped_queryset(self):
         comment = comment_or_404(self.request, self.kwargs["comment_id"])
-        return selectors.comment_thread(user=self.request.user, comment=comment)
+        return selectors.comment_thread(comment=comment)
 
     def create(self, request, comment_id):
         comment = comment_or_404(request, comment_id)

@@ -122,7 +122,7 @@ def _actions_response(request, consultation, comment, *, status: int = 200, **ex
 
 def _detail_context(request, consultation, comment, **extra) -> dict:
     user = request.user
-    thread = selectors.comment_thread(user=user, comment=comment)
+    thread = selectors.comment_thread(comment=comment)
     page = Paginator(thread, REPLIES_PER_PAGE).get_page(request.GET.get("page"))
     participation = participation_for(user, consultation)
     organiser = _is_organiser(user, consultation)
@@ -184,9 +184,7 @@ def reply_list(request, slug, pk):
     consultation, comment = _comment_for(request, slug, pk)
     if not request.htmx:
         return comment_detail(request, slug, pk)
-    page = Paginator(selectors.comment_thread(user=request.user, comment=comment), REPLIES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(selectors.comment_thread(comment=comment), REPLIES_PER_PAGE).get_page(request.GET.get("page"))
     context = {"consultation": consultation, "comment": comment, "page": page}
     return render(request, "comments/thread/_reply_list.html", context)
 

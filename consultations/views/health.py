@@ -23,16 +23,18 @@ def _check_broker_and_workers() -> tuple[dict, dict]:
         return eager, dict(eager)
     from config.celery import app
 
+    # The broker named in the settings, not whatever the Celery app loaded at start-up: the
+    # check must report on the configuration this process actually runs with.
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-        broker = {"ok": True}
+            broker = {"ok": True}
+            try:
+                replies = app.control.ping(timeout=settings.HEALTHZ_WORKER_TIMEOUT, connection=conn) or []
+            except Exception as exc:
+                return broker, {"ok": False, "error": str(exc)[:200]}
     except Exception as exc:
         return {"ok": False, "error": str(exc)[:200]}, {"ok": False, "error": "broker unreachable"}
-    try:
-        replies = app.control.ping(timeout=settings.HEALTHZ_WORKER_TIMEOUT) or []
-    except Exception as exc:
-        return broker, {"ok": False, "error": str(exc)[:200]}
     names = sorted(name for reply in replies for name in reply)
     if not names:
         return broker, {"ok": False, "error": "no Celery worker answered"}
