@@ -31,6 +31,11 @@ if "DATABASE_URL" not in os.environ:
     else:
         DATABASES = {"default": env.db_url_config("sqlite:///:memory:")}
 
+# Each run gets its own test database (two runs at once, or two worktrees, never collide);
+# pytest-xdist appends the worker id to it. TEST_DATABASE_NAME pins it when wanted.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=f"test_consultation_{os.getpid()}")}
+
 SECRET_KEY = "test-secret-key-not-for-production"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
