@@ -47,7 +47,13 @@ REQUIRE_STAFF_MFA = False
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_RATE_LIMITS = False
 # Redis used by the integration tests (a live worker and broker); db 15 to stay out of the way.
+# Under pytest-xdist each worker takes the database number below the previous one (15, 14...),
+# since each starts a Celery worker of its own that must not take the other's tasks.
 TEST_REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist_worker.startswith("gw"):
+    _base, _, _db = TEST_REDIS_URL.rpartition("/")
+    TEST_REDIS_URL = f"{_base}/{int(_db or 0) - int(_xdist_worker[2:])}"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
