@@ -60,6 +60,11 @@ class AuditEntry(models.Model):
                 fields=["seq"], condition=Q(consultation__isnull=True), name="audit_one_seq_in_site_chain"
             ),
         ]
+        # The secretariat's filters, newest first within one consultation.
+        indexes = [
+            models.Index(fields=["consultation", "action", "seq"], name="audit_by_action"),
+            models.Index(fields=["consultation", "actor_label", "seq"], name="audit_by_actor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"

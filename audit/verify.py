@@ -31,7 +31,10 @@ class ChainReport:
 def chain_ids() -> list[int | None]:
     """Every chain present: the site chain (None) first if it has entries, then consultations by id."""
     ids = sorted(
-        AuditEntry.objects.filter(consultation__isnull=False).values_list("consultation_id", flat=True).distinct()
+        AuditEntry.objects.filter(consultation__isnull=False)
+        .order_by()  # no default ordering, or DISTINCT would be taken over it too
+        .values_list("consultation_id", flat=True)
+        .distinct()
     )
     has_site = AuditEntry.objects.filter(consultation__isnull=True).exists()
     return ([None] if has_site else []) + ids

@@ -26,4 +26,12 @@ class Migration(migrations.Migration):
                 name="audit_one_seq_in_site_chain",
             ),
         ),
+        migrations.AddIndex(
+            model_name="auditentry",
+            index=models.Index(fields=["consultation", "action", "seq"], name="audit_by_action"),
+        ),
+        migrations.AddIndex(
+            model_name="auditentry",
+            index=models.Index(fields=["consultation", "actor_label", "seq"], name="audit_by_actor"),
+        ),
     ]
