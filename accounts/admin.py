@@ -98,6 +98,13 @@ class UserAdmin(DjangoUserAdmin):
         else:
             audit_log(actor=request.user, action="user.created", target=user, data=after)
 
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.get(pk=id)
+            audit_log(actor=request.user, action="user.password_set", target=user, data={"user": user.email})
+        return response
+
     def _audit_deletion(self, request, obj) -> None:
         audit_log(
             actor=request.user, action="user.deleted", target=obj, data={**self._privileges(obj), "user": obj.email}

@@ -744,7 +744,7 @@ def ensure_participation(
             before = Participation.objects.select_related("user", "organisation").filter(
                 consultation=consultation, user=user
             )
-            before = _participation_state(before.select_for_update().first())
+            before = _participation_state(before.select_for_update(of=("self",)).first())
             participation, created = Participation.objects.update_or_create(
                 consultation=consultation,
                 user=user,

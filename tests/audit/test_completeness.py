@@ -191,3 +191,15 @@ def test_every_new_entry_is_on_a_verifiable_chain(who, client, consultation, per
     client.get(reverse("consolidation:report_download", args=[consultation.slug, report.pk]))
     client.get(reverse("audit:csv", args=[consultation.slug]))
     call_command("verify_audit_chain")
+
+
+def test_setting_a_password_in_the_admin_is_recorded(admin_client, personas):
+    target = personas["th_delegate"]
+    url = reverse("admin:auth_user_password_change", args=[target.pk])
+    response = admin_client.post(
+        url,
+        {"password1": "another long passphrase 77", "password2": "another long passphrase 77", "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    (entry,) = entries("user.password_set")
+    assert entry.data == {"user": "th.delegate@example.org"} and entry.actor_label == "root@example.org"
