@@ -198,7 +198,11 @@ def test_setting_a_password_in_the_admin_is_recorded(admin_client, personas):
     url = reverse("admin:auth_user_password_change", args=[target.pk])
     response = admin_client.post(
         url,
-        {"password1": "another long passphrase 77", "password2": "another long passphrase 77", "usable_password": "true"},
+        {
+            "password1": "another long passphrase 77",
+            "password2": "another long passphrase 77",
+            "usable_password": "true",
+        },
     )
     assert response.status_code == 302
     (entry,) = entries("user.password_set")
