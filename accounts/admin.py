@@ -7,6 +7,8 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from audit.services import audit_changes, audit_log
+
 from .models import Invitation, Organisation, User
 from .tasks import send_invitation
 
@@ -57,12 +59,82 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    # Privileges and identity: every change to these is an audit entry with its before and after.
+    @staticmethod
+    def _privileges(user: User) -> dict:
+        return {
+            "email": user.email,
+            "organisation": user.organisation.name if user.organisation_id else None,
+            "is_active": user.is_active,
+            "is_staff": user.is_staff,
+            "is_superuser": user.is_superuser,
+            "groups": sorted(user.groups.values_list("name", flat=True)) if user.pk else [],
+            "user_permissions": sorted(
+                f"{app}.{codename}"
+                for app, codename in user.user_permissions.values_list("content_type__app_label", "codename")
+            )
+            if user.pk
+            else [],
+        }
+
+    def save_model(self, request, obj, form, change):
+        # The state before, read from the database: the form has already changed `obj`.
+        form._audit_before = self._privileges(User.objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # groups and permissions are saved here
+        user = form.instance
+        after = self._privileges(user)
+        if change:
+            audit_changes(
+                actor=request.user,
+                action="user.changed",
+                target=user,
+                before=form._audit_before,
+                after=after,
+                data={"user": user.email},
+            )
+        else:
+            audit_log(actor=request.user, action="user.created", target=user, data=after)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.get(pk=id)
+            audit_log(actor=request.user, action="user.password_set", target=user, data={"user": user.email})
+        return response
+
+    def _audit_deletion(self, request, obj) -> None:
+        audit_log(
+            actor=request.user, action="user.deleted", target=obj, data={**self._privileges(obj), "user": obj.email}
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_deletion(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("organisation"):
+            self._audit_deletion(request, obj)
+        super().delete_queryset(request, queryset)
+
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ("name", "short_name", "kind", "country_code")
     list_filter = ("kind",)
     search_fields = ("name", "short_name", "country_code")
+
+    def save_model(self, request, obj, form, change):
+        fields = ["name", "short_name", "kind", "country_code"]
+        before = dict(Organisation.objects.filter(pk=obj.pk).values(*fields).first() or {}) if change else {}
+        super().save_model(request, obj, form, change)
+        after = {name: getattr(obj, name) for name in fields}
+        if change:
+            audit_changes(actor=request.user, action="organisation.changed", target=obj, before=before, after=after)
+        else:
+            audit_log(actor=request.user, action="organisation.created", target=obj, data=after)
 
 
 @admin.register(Invitation)
@@ -113,9 +185,49 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def save_model(self, request, obj, form, change):
+        before = Invitation.objects.filter(pk=obj.pk).values_list("expires_at", flat=True).first()
+        super().save_model(request, obj, form, change)
+        audit_changes(
+            actor=request.user,
+            action="invitation.changed",
+            target=obj,
+            consultation=obj.consultation,
+            before={"expires_at": before},
+            after={"expires_at": obj.expires_at},
+            data={"email": obj.email},
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_deletion(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("consultation"):
+            self._audit_deletion(request, obj)
+        super().delete_queryset(request, queryset)
+
+    def _audit_deletion(self, request, obj) -> None:
+        audit_log(
+            actor=request.user,
+            action="invitation.deleted",
+            target=obj,
+            consultation=obj.consultation,
+            data={"email": obj.email, "accepted": obj.accepted_at is not None},
+        )
+
     @admin.action(description=_("Resend the invitation e-mail"))
     def resend_invitation(self, request, queryset):
-        pending = list(queryset.filter(accepted_at__isnull=True).values_list("pk", flat=True))
+        pending_invitations = list(queryset.filter(accepted_at__isnull=True).select_related("consultation"))
+        pending = [invitation.pk for invitation in pending_invitations]
+        for invitation in pending_invitations:
+            audit_log(
+                actor=request.user,
+                action="invitation.resent",
+                target=invitation,
+                consultation=invitation.consultation,
+                data={"email": invitation.email},
+            )
         for pk in pending:
             # Queue after the admin's transaction commits, with the id only (the task reloads).
             transaction.on_commit(lambda pk=pk: send_invitation.delay(pk))

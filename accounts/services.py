@@ -130,6 +130,7 @@ def invitation_accept(*, token: str, user=None, password: str = "", full_name: s
             organisation=invitation.organisation,
             role=invitation.role,
             is_focal_point=invitation.is_focal_point,
+            actor=person,
         )
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = person

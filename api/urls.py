@@ -8,6 +8,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .views.annotations import AnnotationViewSet
+from .views.audit import AuditEntryViewSet
 from .views.comments import CommentViewSet, NationalPositionViewSet, ReplyViewSet, RoundCommentViewSet
 from .views.consolidation import (
     ConsolidationViewSet,
@@ -152,6 +153,7 @@ v1 = [
     path("reports/<int:pk>/download/", ReportViewSet.as_view({"get": "download"}), name="report-download"),
     path("rounds/<int:round_id>/imports/", RoundImportViewSet.as_view(post("create")), name="round-imports"),
     path("imports/<int:pk>/", ImportViewSet.as_view({"get": "retrieve"}), name="import-detail"),
+    path("consultations/<slug:slug>/audit/", AuditEntryViewSet.as_view(LIST), name="audit-list"),
 ]
 
 urlpatterns = [

@@ -18,6 +18,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import audit_changes, audit_log
+
 from . import services
 from .models import (
     Consultation,
@@ -102,10 +104,74 @@ class ConsultationAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "created_by"]
     inlines = [PhaseInline]
 
+    audited_fields = ["title", "slug", "description"]
+
+    def _state(self, obj) -> dict:
+        return {name: getattr(obj, name) for name in self.audited_fields}
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+        before = self._state(Consultation.objects.get(pk=obj.pk)) if change else {}
         super().save_model(request, obj, form, change)
+        if change:
+            audit_changes(
+                actor=request.user,
+                action="consultation.changed",
+                target=obj,
+                consultation=obj,
+                before=before,
+                after=self._state(obj),
+            )
+        else:
+            audit_log(actor=request.user, action="consultation.created", target=obj, consultation=obj)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        consultation = form.instance
+        for phase in formset.new_objects:
+            audit_log(
+                actor=request.user,
+                action="phase.created",
+                target=phase,
+                consultation=consultation,
+                data={"name": phase.name},
+            )
+        for phase, fields in formset.changed_objects:
+            audit_log(
+                actor=request.user,
+                action="phase.changed",
+                target=phase,
+                consultation=consultation,
+                data={"name": phase.name, "fields": sorted(fields)},
+            )
+        for phase in formset.deleted_objects:
+            audit_log(
+                actor=request.user,
+                action="phase.deleted",
+                target=phase,
+                consultation=consultation,
+                data={"name": phase.name},
+            )
+
+    def _audit_deletion(self, request, obj) -> None:
+        # Written before the row goes, in the same transaction, at the end of its own chain.
+        audit_log(
+            actor=request.user,
+            action="consultation.deleted",
+            target=obj,
+            consultation=obj,
+            data={"title": obj.title, "slug": obj.slug},
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_deletion(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self._audit_deletion(request, obj)
+        super().delete_queryset(request, queryset)
 
 
 class ParticipationForm(forms.ModelForm):
@@ -154,8 +220,32 @@ class ParticipationAdmin(admin.ModelAdmin):
             organisation=obj.organisation,
             role=obj.role,
             is_focal_point=obj.is_focal_point,
+            actor=request.user,
         )
         _copy_into(obj, participation)
+
+    def _audit_deletion(self, request, obj) -> None:
+        audit_log(
+            actor=request.user,
+            action="participation.deleted",
+            target=obj,
+            consultation=obj.consultation,
+            data={
+                "user": obj.user.email,
+                "organisation": obj.organisation.name,
+                "role": obj.role,
+                "is_focal_point": obj.is_focal_point,
+            },
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_deletion(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("user", "organisation", "consultation"):
+            self._audit_deletion(request, obj)
+        super().delete_queryset(request, queryset)
 
 
 # --- versions and sections ----------------------------------------------------------------

@@ -25,7 +25,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
-from audit.services import audit_log
+from audit.services import audit_changes, audit_log
 
 from .models import (
     Consultation,
@@ -724,17 +724,51 @@ def section_tree(sections: list[Section]) -> list[SectionNode]:
     return roots
 
 
+def _participation_state(participation: Participation | None) -> dict:
+    if participation is None:
+        return {}
+    return {
+        "user": participation.user.email,
+        "organisation": participation.organisation.name,
+        "role": participation.role,
+        "is_focal_point": participation.is_focal_point,
+    }
+
+
 def ensure_participation(
-    *, consultation: Consultation, user, organisation: Organisation, role: str, is_focal_point: bool
+    *, consultation: Consultation, user, organisation: Organisation, role: str, is_focal_point: bool, actor=None
 ) -> Participation:
-    """Add a participation (used by invitation acceptance and the demo seed)."""
+    """Add or change a participation (invitation acceptance, the admin, the demo seed); audited."""
     try:
         with transaction.atomic():
-            participation, _created = Participation.objects.update_or_create(
+            before = Participation.objects.select_related("user", "organisation").filter(
+                consultation=consultation, user=user
+            )
+            before = _participation_state(before.select_for_update(of=("self",)).first())
+            participation, created = Participation.objects.update_or_create(
                 consultation=consultation,
                 user=user,
                 defaults={"organisation": organisation, "role": role, "is_focal_point": is_focal_point},
             )
+            after = _participation_state(participation)
+            if created:
+                audit_log(
+                    actor=actor,
+                    action="participation.created",
+                    target=participation,
+                    consultation=consultation,
+                    data=after,
+                )
+            else:
+                audit_changes(
+                    actor=actor,
+                    action="participation.changed",
+                    target=participation,
+                    consultation=consultation,
+                    before=before,
+                    after=after,
+                    data={"user": user.email},
+                )
     except IntegrityError as exc:  # pragma: no cover - raced with an identical insert
         raise ValidationError(_("This person already takes part in the consultation.")) from exc
     return participation

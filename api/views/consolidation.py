@@ -612,6 +612,7 @@ class ReportViewSet(ConsolidationApiViewSet):
             fileobj = report.file.open("rb")
         except FileNotFoundError:
             raise Http404
+        exports.report_download_record(actor=request.user, report=report)
         return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name))
 
 

@@ -148,9 +148,16 @@ def consolidation_fail(*, run_id: int, error: str) -> None:
         status=JobStatus.FAILED, error=error[:4000], finished_at=timezone.now()
     )
     if failed:
-        round_id = ConsolidationRun.objects.filter(pk=run_id).values_list("round_id", flat=True).first()
-        EngagementRound.objects.filter(pk=round_id, state=EngagementRound.State.CONSOLIDATING).update(
+        run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
+        EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CONSOLIDATING).update(
             state=EngagementRound.State.CLOSED
+        )
+        audit_log(
+            actor=None,
+            action="consolidation.failed",
+            target=run,
+            consultation=run.round.consultation,
+            data={"error": error[:500]},
         )
 
 

@@ -294,9 +294,18 @@ MAKERS = {
 
 
 def _fail(report_id: int, started_at: datetime, message: str) -> None:
-    Report.objects.filter(pk=report_id, started_at=started_at).update(
+    failed = Report.objects.filter(pk=report_id, started_at=started_at).update(
         status=JobStatus.FAILED, error=message, finished_at=timezone.now()
     )
+    if failed:
+        report = Report.objects.select_related("consultation").get(pk=report_id)
+        audit_log(
+            actor=None,
+            action="report.failed",
+            target=report,
+            consultation=report.consultation,
+            data={"error": str(message)},
+        )
 
 
 def report_generate(*, report_id: int, takeover: bool = False) -> Report | None:
@@ -353,8 +362,23 @@ def _store(report: Report, path: str, *, started_at: datetime, as_of, source: di
         error="",
     )
     storage = report.file.storage
+    if recorded:
+        audit_log(
+            actor=None, action="report.done", target=report, consultation=report.consultation, data={"size": size}
+        )
     if not recorded:
         # Another run took over meanwhile; its file wins.
         storage.delete(report.file.name)
     elif old_name and old_name != report.file.name:
         storage.delete(old_name)
+
+
+def report_download_record(*, actor, report: Report) -> None:
+    """Someone took a copy of a report's file: an export leaving the platform is on the record."""
+    audit_log(
+        actor=actor,
+        action="report.downloaded",
+        target=report,
+        consultation=report.consultation,
+        data={"kind": report.kind, "format": report.format, "file": os.path.basename(report.file.name)},
+    )

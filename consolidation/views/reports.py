@@ -205,6 +205,7 @@ def report_download(request, slug, pk):
         fileobj = report.file.open("rb")
     except FileNotFoundError:
         raise Http404
+    exports.report_download_record(actor=request.user, report=report)
     return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name))
 
 

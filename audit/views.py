@@ -1,0 +1,62 @@
+"""The secretariat's audit log page and its CSV download (404 for anyone else)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import selectors, services
+from .csv import csv_lines
+
+
+def _filters(request) -> dict[str, str]:
+    return {"action": request.GET.get("action", "").strip()[:64], "actor": request.GET.get("actor", "").strip()[:254]}
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
+
+
+@login_required
+@require_GET
+def audit_list(request, slug):
+    consultation = selectors.get_consultation_for_audit(user=request.user, slug=slug)
+    filters = _filters(request)
+    page = selectors.audit_page(
+        consultation=consultation,
+        before=_int(request.GET.get("before")),
+        after=_int(request.GET.get("after")),
+        **filters,
+    )
+    kept = {name: value for name, value in filters.items() if value}
+
+    def query(**extra) -> str:
+        return "?" + urlencode({**kept, **extra})
+
+    context = {
+        "consultation": consultation,
+        "page": page,
+        "filters": filters,
+        "actions": selectors.actions_of(consultation=consultation),
+        "newer_query": query(after=page.newer_than) if page.newer_than is not None else "",
+        "older_query": query(before=page.older_than) if page.older_than is not None else "",
+        "csv_query": query() if kept else "",
+    }
+    return render(request, "audit/list.html", context)
+
+
+@login_required
+@require_GET
+def audit_csv(request, slug):
+    consultation = selectors.get_consultation_for_audit(user=request.user, slug=slug)
+    filters = _filters(request)
+    services.audit_export_record(actor=request.user, consultation=consultation, filters=filters)
+    response = StreamingHttpResponse(
+        csv_lines(selectors.csv_rows(consultation=consultation, **filters)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="audit-{consultation.slug}.csv"'
+    return response
