@@ -7,6 +7,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
+from config.text import clean_name
+
 from .models import Invitation, User
 
 
@@ -40,6 +42,9 @@ class InvitationAcceptForm(forms.Form):
         self.invitation = invitation
         super().__init__(*args, **kwargs)
         self.fields["full_name"].widget.attrs["autocomplete"] = "name"
+
+    def clean_full_name(self) -> str:
+        return clean_name(self.cleaned_data.get("full_name"))
 
     def clean_password2(self) -> str:
         password1 = self.cleaned_data.get("password1")
@@ -77,3 +82,7 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["full_name", "time_zone"]
         labels = {"full_name": _("Full name")}
+
+    def clean_full_name(self) -> str:
+        # Bidi overrides and zero-width characters would let a name display as another.
+        return clean_name(self.cleaned_data.get("full_name"))

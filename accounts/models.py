@@ -12,6 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.text import clean_name
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -63,6 +65,10 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # Admin forms: no bidi overrides or zero-width characters in a name others read.
+        self.name, self.short_name = clean_name(self.name), clean_name(self.short_name)
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("e-mail address"), unique=True)
@@ -97,6 +103,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.full_name = clean_name(self.full_name)
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
+from config.text import clean_name
 from consultations.models import Consultation, Participation, Role
 from consultations.services import ensure_participation
 
@@ -111,12 +112,13 @@ def invitation_accept(*, token: str, user=None, password: str = "", full_name: s
                 raise PermissionDenied(
                     _("This invitation is for %(email)s. Log out first.") % {"email": invitation.email}
                 )
-            candidate = User(email=invitation.email, full_name=full_name.strip(), organisation=invitation.organisation)
+            full_name = clean_name(full_name)[:200]
+            candidate = User(email=invitation.email, full_name=full_name, organisation=invitation.organisation)
             validate_password(password, user=candidate)
             person = User.objects.create_user(
                 email=invitation.email,
                 password=password,
-                full_name=full_name.strip()[:200],
+                full_name=full_name,
                 organisation=invitation.organisation,
             )
             # The invitation link reached this inbox: the address is verified.

@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
+from config.text import clean_text
 from consultations.models import EngagementRound, Section
 from consultations.rules import participation_for
 
@@ -53,7 +54,11 @@ class AnchorInput:
 
 
 def check_text(field: str, value: str, *, required: bool, label: str) -> str:
+    """The text as it will be stored (config.text.clean_text), or ValidationError."""
     value = value if value is not None else ""
+    if "\x00" in value:
+        raise ValidationError({field: _("%(label)s contains a NUL character.") % {"label": label}})
+    value = clean_text(value)
     if required and not value.strip():
         raise ValidationError({field: _("%(label)s cannot be empty.") % {"label": label}})
     if len(value) > BODY_MAX_LENGTH:
@@ -63,8 +68,6 @@ def check_text(field: str, value: str, *, required: bool, label: str) -> str:
                 % {"label": label, "max": f"{BODY_MAX_LENGTH:,}", "length": f"{len(value):,}"}
             }
         )
-    if "\x00" in value:
-        raise ValidationError({field: _("%(label)s contains a NUL character.") % {"label": label}})
     return value
 
 
@@ -77,7 +80,7 @@ def check_language(language: str) -> str:
 
 
 def _check_reason(reason: str, *, missing: str) -> str:
-    reason = (reason or "").strip()
+    reason = clean_text(reason).strip()
     if not reason:
         raise ValidationError({"reason": missing})
     if len(reason) > 500:

@@ -7,8 +7,10 @@ who reads the site in Vietnamese, and the import must still recognise every colu
 import also accepts a header translated into any of the site's languages (see header_index).
 
 The first eight columns are the ISO/IEC template itself and must be present in an imported
-file; the platform's extra columns after them are written on export and ignored on import,
-except Language, which is read when present.
+file (the ISO template's "MB/NC" is accepted for Organisation). The platform's extra columns
+after them are written on export only: the import reads Language when present, and refuses a
+row whose Status, National position, Moderation or Imported by is filled, because only an
+export of the matrix fills them (see consolidation.services.imports).
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ class Column:
     label: str  # translatable, for pages and error messages
     width: int
     required_on_import: bool
+    # Other headers the import accepts for this column (the ISO/IEC template's own wording).
+    aliases: tuple[str, ...] = ()
 
 
 # The headers are literal English on purpose (not the lazy label): files are language-neutral.
 COLUMNS: tuple[Column, ...] = (
     Column("number", "No.", _("No."), 8, True),
-    Column("organisation", "Organisation", _("Organisation"), 22, True),
+    Column("organisation", "Organisation", _("Organisation"), 22, True, aliases=("MB/NC", "MB", "NC")),
     Column("clause", "Clause", _("Clause"), 10, True),
     Column("paragraph", "Paragraph/Figure/Table", _("Paragraph/Figure/Table"), 40, True),
     Column("type", "Type of comment", _("Type of comment"), 10, True),
@@ -47,6 +51,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("imported_by", "Imported by", _("Imported by"), 24, False),
 )
 
+# Filled by the platform's export only; a delegation's template leaves them empty.
+EXPORT_ONLY_KEYS: tuple[str, ...] = ("status", "national_position", "moderation", "imported_by")
+
 KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
 HEADERS: tuple[str, ...] = tuple(column.header for column in COLUMNS)
 BY_KEY: dict[str, Column] = {column.key: column for column in COLUMNS}
@@ -59,7 +66,7 @@ def normalise_header(value) -> str:
 
 
 def _accepted_headers(column: Column) -> set[str]:
-    accepted = {normalise_header(column.header)}
+    accepted = {normalise_header(column.header), *(normalise_header(alias) for alias in column.aliases)}
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             accepted.add(normalise_header(str(column.label)))

@@ -22,6 +22,8 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from config.text import clean_text
+
 from .services import SectionDraft
 
 MAX_LEVEL = 3
@@ -354,7 +356,10 @@ def parse_docx(data: bytes) -> list[SectionDraft]:
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc, .xls (Office 97-2003)
 _ZIP_MAGIC = b"PK\x03\x04"
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters that only binary data has. Word's line and page breaks (\x0b, \x0c), a
+# stray escape or bell are text pasted from somewhere: clean_text turns them into line breaks
+# or drops them.
+_CONTROL_CHARS = re.compile(r"[\x00-\x06\x0e-\x1a\x1c-\x1f]")
 
 
 def _extension(name: str) -> str:
@@ -378,7 +383,7 @@ def _decode_text(data: bytes) -> str:
         )
     if _CONTROL_CHARS.search(text):
         raise _unsupported()
-    return text
+    return clean_text(text)
 
 
 def parse_upload(*, name: str, data: bytes) -> list[SectionDraft]:

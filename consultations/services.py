@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from audit.services import audit_changes, audit_log
+from config.text import clean_text
 
 from .models import (
     Consultation,
@@ -50,12 +51,19 @@ def _require(user, perm: str, consultation: Consultation) -> None:
 # --- consultations and phases -------------------------------------------------------------
 
 
+def _line(text: str) -> str:
+    """A one-line text (a title, a heading) as stored: config.text.clean_text, line breaks as spaces."""
+    return clean_text(text).replace("\n", " ").strip()
+
+
 def consultation_create(*, actor, title: str, slug: str, description: str = "") -> Consultation:
     if not actor.is_staff:
         raise PermissionDenied(_("Only site admins can create consultations."))
     if Consultation.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": _("A consultation with this short name already exists.")})
-    consultation = Consultation.objects.create(title=title, slug=slug, description=description, created_by=actor)
+    consultation = Consultation.objects.create(
+        title=_line(title), slug=slug, description=clean_text(description), created_by=actor
+    )
     audit_log(actor=actor, action="consultation.created", target=consultation, consultation=consultation)
     return consultation
 
@@ -66,7 +74,7 @@ def phase_create(*, actor, consultation: Consultation, name: str, starts_on, end
         raise ValidationError({"ends_on": _("A phase cannot end before it starts.")})
     position = (consultation.phases.aggregate(m=Max("position"))["m"] or 0) + 1
     phase = Phase.objects.create(
-        consultation=consultation, name=name, starts_on=starts_on, ends_on=ends_on, position=position
+        consultation=consultation, name=_line(name), starts_on=starts_on, ends_on=ends_on, position=position
     )
     audit_log(actor=actor, action="phase.created", target=phase, consultation=consultation)
     return phase
@@ -97,6 +105,7 @@ def round_schedule(
     consultation = version.consultation
     _require(actor, "consultations.manage_rounds", consultation)
     _validate_window(opens_at=opens_at, closes_at=closes_at)
+    title = _line(title)
     roles = sorted(set(commenting_roles))
     if not roles:
         raise ValidationError({"commenting_roles": _("Choose at least one role that may comment.")})
@@ -511,7 +520,9 @@ def version_create(
     if not sections:
         raise ValidationError(_("The draft has no sections."))
     flat = _flatten(sections)
+    title, change_summary, source_name = _line(title), clean_text(change_summary), _line(source_name)
     for draft, _parent, _depth in flat:
+        draft.heading, draft.body = _line(draft.heading), clean_text(draft.body)
         if not draft.heading.strip():
             raise ValidationError(_("Every section needs a heading."))
         if len(draft.heading) > 300:
@@ -629,6 +640,7 @@ SECTION_BODY_MAX = 200_000
 
 
 def section_update(*, actor, section: Section, heading: str, body: str, number: str = "") -> Section:
+    heading, body, number = _line(heading), clean_text(body), _line(number)
     if not heading.strip():
         raise ValidationError({"heading": _("A section needs a heading.")})
     if len(heading) > 300:
@@ -649,6 +661,7 @@ def section_add(
     """Add a section as the last child of `parent` (or as a last top-level component)."""
     if parent is not None and parent.version_id != version.pk:
         raise ValidationError(_("The parent section belongs to another version."))
+    heading, body, number = _line(heading), clean_text(body), _line(number)
     if not heading.strip():
         raise ValidationError({"heading": _("A section needs a heading.")})
     with transaction.atomic():

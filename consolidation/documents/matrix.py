@@ -3,7 +3,9 @@
 The writers take rows as they come (an iterator over a database cursor) and write them to a
 file object one by one: the XLSX workbook is openpyxl's write-only kind, which keeps no
 cells in memory, and the CSV is written line by line. Headers come from
-consolidation.template_columns, always in English (see there why).
+consolidation.template_columns, always in English (see there why). Every text cell goes
+through config.text.xml_text (XLSX and CSV alike), so what was stored before input was
+cleaned cannot break a file.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from comments.models import Comment
+from config.text import visible_controls, xml_text
 
 from ..template_columns import COLUMNS, HEADERS
 
@@ -34,7 +36,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def _person(user) -> str:
     if user is None:
         return ""
-    return user.full_name or user.email
+    return visible_controls(user.full_name or user.email)
 
 
 def observations(comment: Comment) -> str:
@@ -64,7 +66,8 @@ def matrix_row(comment: Comment) -> list[str]:
     """One comment as the matrix's cells, in COLUMNS order."""
     values = {
         "number": comment.number,
-        "organisation": comment.organisation.name,
+        # Names show their bidi controls and zero-width characters (config.text.visible_controls).
+        "organisation": visible_controls(comment.organisation.name),
         "clause": comment.section.number,
         "paragraph": comment.quote_exact,
         "type": comment.type,
@@ -107,7 +110,7 @@ def _new_sheet(workbook):
 
 
 def _cell(sheet, key: str, value):
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value)
+    cell = WriteOnlyCell(sheet, value=xml_text(value) if isinstance(value, str) else value)
     if isinstance(value, str):
         # A comment that starts with "=" is text, not a formula to run when the file is opened.
         cell.data_type = "s"
@@ -151,7 +154,7 @@ def write_template_xlsx(fileobj) -> None:
 
 
 def _csv_safe(value) -> str:
-    text = "" if value is None else str(value)
+    text = xml_text(value)
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text

@@ -4,7 +4,8 @@ The same content as the PDF: title, as-of date, statistics (as tables: Word char
 embedded workbook python-docx cannot write), then per section the redline, with inserted
 runs underlined in green and deleted runs struck through in red, the dispositions that led
 to the change, and the open comments. Call write_revision_docx(report, fileobj) from a
-Celery task with the requester's language active.
+Celery task with the requester's language active. The report is passed through
+config.text.xml_safe first: a text stored with a control character cannot break the document.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from docx import Document
 from docx.shared import Pt, RGBColor
+
+from config.text import visible_controls, xml_safe
 
 from ..redline import Segment, split_paragraphs
 from ..selectors_revision import CommentEntry, RevisionReport, SectionDiff
@@ -47,7 +50,7 @@ def _table(document, header: tuple[str, str], rows: list[tuple[str, object]]) ->
 def _comment(document, entry: CommentEntry, *, with_landing: bool) -> None:
     head = document.add_paragraph(style="List Bullet")
     head.add_run(entry.number).bold = True
-    head.add_run(f" · {entry.organisation} · {entry.type_label}")
+    head.add_run(f" · {visible_controls(entry.organisation)} · {entry.type_label}")
     if entry.quote:
         document.add_paragraph(f"“{entry.quote}”").paragraph_format.left_indent = Pt(18)
     document.add_paragraph(entry.body).paragraph_format.left_indent = Pt(18)
@@ -157,4 +160,4 @@ def build_document(report: RevisionReport):
 
 
 def write_revision_docx(report: RevisionReport, fileobj: BinaryIO) -> None:
-    build_document(report).save(fileobj)
+    build_document(xml_safe(report)).save(fileobj)

@@ -1,7 +1,8 @@
 """The revision report as a PDF (reportlab platypus), from selectors_revision.revision_report data.
 
 Call write_revision_pdf(report, fileobj) from a Celery task with the requester's language
-active; fileobj is any binary file-like object (a temporary file, then the Report's storage).
+active (the report is passed through config.text.xml_safe first: reportlab's paragraph
+markup is XML too); fileobj is any binary file-like object (a temporary file, then the Report's storage).
 reportlab keeps the pages it has laid out until it writes them, so memory grows with the
 report's length, not with the database: the task never loads more than the report data.
 
@@ -30,6 +31,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from config.text import visible_controls, xml_safe, xml_text
 
 from ..redline import Segment, split_paragraphs
 from ..selectors_revision import CommentEntry, RevisionReport, SectionDiff
@@ -74,7 +77,7 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _text(value: str) -> str:
-    return escape(value or "").replace("\n", "<br/>")
+    return escape(xml_text(value)).replace("\n", "<br/>")
 
 
 def redline_markup(segments: list[Segment]) -> str:
@@ -147,7 +150,7 @@ def _stats_table(report: RevisionReport, style) -> Table:
 
 
 def _comment_flowables(entry: CommentEntry, styles, *, with_landing: bool) -> list:
-    head = f"<b>{_text(entry.number)}</b> · {_text(entry.organisation)} · {_text(entry.type_label)}"
+    head = f"<b>{_text(entry.number)}</b> · {_text(visible_controls(entry.organisation))} · {_text(entry.type_label)}"
     lines = [Paragraph(head, styles["comment"])]
     if entry.quote:
         lines.append(Paragraph("“" + _text(entry.quote) + "”", styles["comment"]))
@@ -244,6 +247,7 @@ def write_revision_pdf(report: RevisionReport, fileobj: BinaryIO, *, compress: b
     compress=False leaves the page content readable (the golden tests look for the redline
     words in it); the output is also byte-for-byte reproducible then (invariant).
     """
+    report = xml_safe(report)
     title = _("Revision report, version %(number)s") % {"number": report.version_number}
 
     def footer(canvas, doc):

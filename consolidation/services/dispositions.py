@@ -22,6 +22,7 @@ from audit.services import audit_log
 from comments.errors import StaleWriteError
 from comments.models import BODY_MAX_LENGTH, Comment, Disposition
 from comments.selectors import comments_visible_to
+from config.text import clean_text
 from consultations.models import Consultation, EngagementRound, Section
 
 from ..models import DuplicateGroup
@@ -79,7 +80,7 @@ def _check_response(response: str, field: str = "response") -> str:
         )
     if "\x00" in response:
         raise ValidationError({field: _("The response contains a NUL character.")})
-    return response
+    return clean_text(response)
 
 
 def _check_section_change(comment: Comment, section_change: Section | None) -> Section | None:

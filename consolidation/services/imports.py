@@ -4,9 +4,24 @@ import_request checks the actor, the organisation and the file (size before anyt
 read, then that it really is an XLSX workbook), stores it and queues import_execute.
 import_execute reads every row and checks it with the same rules as comments typed on the
 site (comments.services: type, lengths, NUL, language; comments.anchoring: the quoted passage
-must be in the clause's text). One bad row and nothing is imported: the job fails with the
-list of errors, each with the row number Excel shows and the column. Otherwise every row
-becomes a submitted comment of the organisation, in one transaction.
+must be in the clause's text), and with the rules a secretariat expects of a file it imports
+for one organisation:
+
+- the Organisation (or MB/NC) cell is blank or names that organisation (its name, short name
+  or country code; case, spaces and punctuation aside): a row for Thailand is never filed as
+  Viet Nam's;
+- the file is not an export of the resolution matrix: a "No." that is one of this
+  consultation's comment numbers, or a filled Status, National position, Moderation or
+  Imported by column (only the export fills them), is refused;
+- no row repeats another row of the file, or a comment the organisation already has in the
+  round (same clause, type, comment and proposed change): importing a file twice is refused;
+- no cell holds a formula or an error value (#NAME?, #REF!...): what a spreadsheet shows for
+  a formula is what the last program to save the file computed, not what the delegation typed.
+
+One bad row and nothing is imported: the job fails with the list of errors, each with the row
+number Excel shows, the column, and a message that names both ("Row 7, column B: ...").
+Otherwise every row becomes a submitted comment of the organisation, in one transaction, in
+which the duplicate check is repeated under a lock (two imports of one file at once).
 
 Imported comments are written by the secretariat on behalf of the organisation, also after
 the round has closed, so this is not comment_create (which checks that the author's own
@@ -18,6 +33,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -28,6 +44,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
+from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.utils import get_column_letter
 
 from accounts.models import Organisation
 from audit.services import audit_log
@@ -36,11 +54,12 @@ from comments.models import Comment, CommentRevision
 
 # The very checks comment_create applies to text typed on the site.
 from comments.services import check_language, check_text, check_type, revision_of
+from config.text import clean_name, clean_text
 from consultations.models import EngagementRound, Participation, Section
 
 from ..documents.matrix import SHEET_TITLE
 from ..models import ImportJob, JobStatus
-from ..template_columns import BY_KEY, header_index
+from ..template_columns import BY_KEY, EXPORT_ONLY_KEYS, header_index
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +156,8 @@ def import_request(*, actor, engagement_round: EngagementRound, organisation: Or
     if not Participation.objects.filter(consultation=consultation, organisation=organisation).exists():
         raise ValidationError({"organisation": _("This organisation does not take part in the consultation.")})
     check_upload(upload)
-    name = os.path.basename(getattr(upload, "name", "") or "template.xlsx")[:255]
+    # Shown on pages: no bidi overrides or zero-width characters ("evil\u202exslx.exe").
+    name = clean_name(os.path.basename(getattr(upload, "name", "") or ""))[:255] or "template.xlsx"
     with transaction.atomic():
         job = ImportJob(
             round=engagement_round,
@@ -167,6 +187,19 @@ def import_request(*, actor, engagement_round: EngagementRound, organisation: Or
 
 # --- reading and checking the rows --------------------------------------------------------
 
+# What a spreadsheet shows when a formula fails; typed as text, it is not a comment either.
+ERROR_VALUES = frozenset(ERROR_CODES) | {
+    "#SPILL!",
+    "#CALC!",
+    "#FIELD!",
+    "#BLOCKED!",
+    "#CONNECT!",
+    "#BUSY!",
+    "#UNKNOWN!",
+}
+# The platform's comment numbers (Comment.number), as its matrix export writes them in "No.".
+PLATFORM_NUMBER_RE = re.compile(r"^C(\d{1,18})$")
+
 
 @dataclass
 class _Row:
@@ -178,13 +211,22 @@ class _Row:
     language: str
     anchor: dict
 
+    @property
+    def key(self) -> tuple:
+        return _content_key(self.section.pk, self.comment_type, self.body, self.proposed_change)
+
+
+def _content_key(section_id: int, comment_type: str, body: str, proposed_change: str) -> tuple:
+    """What makes two comments the same one: clause, type, comment and proposed change, spacing aside."""
+    return (section_id, comment_type, " ".join(body.split()), " ".join(proposed_change.split()))
+
 
 def _text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return clean_text(str(value))
 
 
 def _clause_number(value) -> str:
@@ -196,69 +238,254 @@ def _message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-def _error(row: int | None, key: str | None, message: str) -> dict:
-    return {"row": row, "column": BY_KEY[key].header if key else "", "message": str(message)}
+def _error(row: int | None, key: str | None, message: str, letters: dict[str, str] | None = None) -> dict:
+    """One refusal: the row Excel shows, the column's header and letter, and a message that names both."""
+    letter = (letters or {}).get(key, "") if key else ""
+    if row is not None and letter:
+        text = _("Row %(row)s, column %(column)s: %(message)s") % {"row": row, "column": letter, "message": message}
+    elif row is not None:
+        text = _("Row %(row)s: %(message)s") % {"row": row, "message": message}
+    else:
+        text = str(message)
+    error = {"row": row, "column": BY_KEY[key].header if key else "", "message": text}
+    if letter and row is not None:
+        error["cell"] = f"{letter}{row}"
+    return error
 
 
-def _check_row(
-    number: int, cells: dict, *, sections: dict[str, Section], version_number: str, errors: list
-) -> _Row | None:
-    found_errors = len(errors)
-    clause = _clause_number(cells.get("clause"))
-    section = sections.get(clause)
-    if not clause:
-        errors.append(_error(number, "clause", _("Give the clause number.")))
-    elif section is None:
-        errors.append(
-            _error(
+def _short(value, length: int = 60) -> str:
+    text = clean_name(_text(value))
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _name_key(value: str) -> str:
+    """Names compared as a person reads them: case, spaces and punctuation aside ("Viet Nam" is "VIET-NAM")."""
+    return re.sub(r"[\W_]+", "", clean_name(value).casefold())
+
+
+def _names_of(organisation: Organisation) -> set[str]:
+    names = {organisation.name, organisation.short_name, organisation.country_code}
+    return {_name_key(name) for name in names if name and _name_key(name)}
+
+
+class _Checker:
+    """Checks the rows of one workbook against one import: the organisation, the round, what exists."""
+
+    def __init__(self, job: ImportJob, letters: dict[str, str]):
+        self.job = job
+        self.organisation = job.organisation
+        self.org_names = _names_of(job.organisation)
+        self.version_number = job.round.version.number
+        self.sections = _sections_by_number(job.round.version)
+        self.letters = letters
+        self.errors: list[dict] = []
+        self.good: list[_Row] = []
+        self.first_row_of: dict[tuple, int] = {}
+        self.platform_numbers: dict[int, int] = {}  # comment pk -> row
+
+    def error(self, row: int | None, key: str | None, message: str) -> None:
+        self.errors.append(_error(row, key, message, self.letters))
+
+    def unreadable_cells(self, number: int, cells: dict) -> set[str]:
+        """Cells holding a formula or an error value: their shown value is not what the delegation typed."""
+        bad = set()
+        for key, cell in cells.items():
+            if cell is None:
+                continue
+            if cell.data_type == "f":
+                formula = cell.value if isinstance(cell.value, str) else "=" + str(getattr(cell.value, "text", ""))
+                self.error(
+                    number,
+                    key,
+                    _(
+                        "this cell holds a formula (%(formula)s), not text. Replace it with the text itself "
+                        "(copy the cell, then paste values only)."
+                    )
+                    % {"formula": _short(formula, 40)},
+                )
+                bad.add(key)
+            elif cell.data_type == "e" or (isinstance(cell.value, str) and cell.value.strip() in ERROR_VALUES):
+                self.error(
+                    number,
+                    key,
+                    _("this cell holds the spreadsheet error %(error)s, not text. Type the text itself.")
+                    % {"error": _short(cell.value, 20)},
+                )
+                bad.add(key)
+        return bad
+
+    def check_organisation(self, number: int, value) -> None:
+        named = _short(value, 80)
+        if not named or _name_key(named) in self.org_names:
+            return  # blank: the row is for the organisation the import is for
+        self.error(
+            number,
+            "organisation",
+            _(
+                "this row is for %(named)s but the import is for %(organisation)s. Import each organisation's rows "
+                "in a file of its own."
+            )
+            % {"named": named, "organisation": self.organisation.name},
+        )
+
+    def check_export_marks(self, number: int, values: dict) -> None:
+        """Only the platform's matrix export fills comment numbers and the status columns."""
+        match = PLATFORM_NUMBER_RE.match(_text(values.get("number")).strip())
+        if match:
+            self.platform_numbers.setdefault(int(match.group(1)), number)
+        for key in EXPORT_ONLY_KEYS:
+            if _text(values.get(key)).strip():
+                self.error(
+                    number,
+                    key,
+                    _(
+                        "the column “%(column)s” is filled only in the platform's export of the comment "
+                        "resolution matrix. An export cannot be imported: import the template the delegation filled."
+                    )
+                    % {"column": BY_KEY[key].header},
+                )
+                return
+
+    def check_platform_numbers(self) -> None:
+        """Rows numbered like the platform's own comments of this consultation are an export."""
+        if not self.platform_numbers:
+            return
+        found = Comment.objects.filter(
+            pk__in=list(self.platform_numbers), round__consultation_id=self.job.round.consultation_id
+        ).values_list("pk", flat=True)
+        for pk in sorted(found, key=self.platform_numbers.get):
+            self.error(
+                self.platform_numbers[pk],
+                "number",
+                _(
+                    "this row is comment C%(number)s exported from the platform. An export of the comment "
+                    "resolution matrix cannot be imported: import the template the delegation filled."
+                )
+                % {"number": pk},
+            )
+        self.errors.sort(key=lambda error: error["row"] or 0)
+
+    def check_repeats(self, row: _Row) -> None:
+        first = self.first_row_of.setdefault(row.key, row.number)
+        if first != row.number:
+            self.error(
+                row.number,
+                "comment",
+                _("this row repeats row %(first)s (same clause, type, comment and proposed change).")
+                % {"first": first},
+            )
+
+    def check_existing(self) -> None:
+        for row, comment_number in existing_duplicates(self.job, self.good):
+            self.error(
+                row.number,
+                "comment",
+                _already_there(self.organisation, comment_number),
+            )
+        self.errors.sort(key=lambda error: error["row"] or 0)
+
+    def check_row(self, number: int, cells: dict) -> None:
+        found_errors = len(self.errors)
+        bad = self.unreadable_cells(number, cells)
+        values = {key: (None if key in bad or cell is None else cell.value) for key, cell in cells.items()}
+        if "organisation" not in bad:
+            self.check_organisation(number, values.get("organisation"))
+        self.check_export_marks(number, values)
+        clause = _clause_number(values.get("clause"))
+        section = self.sections.get(clause)
+        if "clause" in bad:
+            pass
+        elif not clause:
+            self.error(number, "clause", _("Give the clause number."))
+        elif section is None:
+            self.error(
                 number,
                 "clause",
                 _("There is no clause %(clause)s in version %(version)s.")
-                % {"clause": clause, "version": version_number},
+                % {"clause": clause, "version": self.version_number},
             )
+        comment_type = _text(values.get("type")).strip().lower()
+        if "type" not in bad:
+            try:
+                check_type(comment_type)
+            except ValidationError as exc:
+                self.error(number, "type", _message(exc))
+        body = proposed_change = language = ""
+        if "comment" not in bad:
+            try:
+                body = check_text("body", _text(values.get("comment")).strip(), required=True, label=_("The comment"))
+            except ValidationError as exc:
+                self.error(number, "comment", _message(exc))
+        if "proposed_change" not in bad:
+            try:
+                proposed_change = check_text(
+                    "proposed_change",
+                    _text(values.get("proposed_change")).strip(),
+                    required=False,
+                    label=_("The proposed change"),
+                )
+            except ValidationError as exc:
+                self.error(number, "proposed_change", _message(exc))
+        if "language" not in bad:
+            try:
+                language = check_language(_text(values.get("language")))
+            except ValidationError as exc:
+                self.error(number, "language", _message(exc))
+        anchor = {
+            "quote_exact": "",
+            "quote_prefix": "",
+            "quote_suffix": "",
+            "position_start": None,
+            "position_end": None,
+        }
+        quote = _text(values.get("paragraph")).strip()
+        if quote and section is not None and "paragraph" not in bad:
+            try:
+                quote = check_text("quote_exact", quote, required=False, label=_("The quoted passage"))
+                checked = anchor_check(section.body, exact=quote)
+            except ValidationError as exc:
+                self.error(number, "paragraph", _message(exc))
+            else:
+                anchor = {
+                    "quote_exact": checked.exact,
+                    "quote_prefix": checked.prefix,
+                    "quote_suffix": checked.suffix,
+                    "position_start": checked.start,
+                    "position_end": checked.end,
+                }
+        if len(self.errors) > found_errors:
+            return
+        row = _Row(number, section, comment_type, body, proposed_change, language, anchor)
+        self.check_repeats(row)
+        if len(self.errors) == found_errors:
+            self.good.append(row)
+
+
+def _already_there(organisation: Organisation, comment_number: str) -> str:
+    return _(
+        "this comment is already in the round for %(organisation)s as %(comment)s (same clause, type, "
+        "comment and proposed change). Was this file imported before?"
+    ) % {"organisation": organisation.name, "comment": comment_number}
+
+
+def existing_duplicates(job: ImportJob, rows: list[_Row]) -> list[tuple[_Row, str]]:
+    """Rows that are already comments of the job's organisation in its round (not withdrawn), with their number."""
+    if not rows:
+        return []
+    existing = (
+        Comment.objects.filter(
+            round_id=job.round_id,
+            organisation_id=job.organisation_id,
+            section_id__in={row.section.pk for row in rows},
         )
-    comment_type = _text(cells.get("type")).strip().lower()
-    try:
-        check_type(comment_type)
-    except ValidationError as exc:
-        errors.append(_error(number, "type", _message(exc)))
-    body = proposed_change = language = ""
-    try:
-        body = check_text("body", _text(cells.get("comment")).strip(), required=True, label=_("The comment"))
-    except ValidationError as exc:
-        errors.append(_error(number, "comment", _message(exc)))
-    try:
-        proposed_change = check_text(
-            "proposed_change",
-            _text(cells.get("proposed_change")).strip(),
-            required=False,
-            label=_("The proposed change"),
-        )
-    except ValidationError as exc:
-        errors.append(_error(number, "proposed_change", _message(exc)))
-    try:
-        language = check_language(_text(cells.get("language")))
-    except ValidationError as exc:
-        errors.append(_error(number, "language", _message(exc)))
-    anchor = {"quote_exact": "", "quote_prefix": "", "quote_suffix": "", "position_start": None, "position_end": None}
-    quote = _text(cells.get("paragraph")).strip()
-    if quote and section is not None:
-        try:
-            check_text("quote_exact", quote, required=False, label=_("The quoted passage"))
-            checked = anchor_check(section.body, exact=quote)
-        except ValidationError as exc:
-            errors.append(_error(number, "paragraph", _message(exc)))
-        else:
-            anchor = {
-                "quote_exact": checked.exact,
-                "quote_prefix": checked.prefix,
-                "quote_suffix": checked.suffix,
-                "position_start": checked.start,
-                "position_end": checked.end,
-            }
-    if len(errors) > found_errors:
-        return None
-    return _Row(number, section, comment_type, body, proposed_change, language, anchor)
+        .exclude(status=Comment.Status.WITHDRAWN)
+        .values_list("pk", "section_id", "type", "body", "proposed_change")
+        .iterator(chunk_size=2000)
+    )
+    numbers: dict[tuple, str] = {}
+    for pk, section_id, comment_type, body, proposed_change in existing:
+        numbers.setdefault(_content_key(section_id, comment_type, body, proposed_change), f"C{pk}")
+    return [(row, numbers[row.key]) for row in rows if row.key in numbers]
 
 
 def _sections_by_number(version) -> dict[str, Section]:
@@ -285,26 +512,33 @@ def _find_header(top: list) -> int | None:
     return best
 
 
+def _values(cells) -> list:
+    return [getattr(cell, "value", None) for cell in cells or ()]
+
+
 def read_rows(job: ImportJob) -> tuple[list[_Row], list[dict], int]:
-    """Every row of the job's workbook, checked: (good rows, errors, rows read)."""
-    engagement_round = job.round
-    sections = _sections_by_number(engagement_round.version)
-    errors: list[dict] = []
-    good: list[_Row] = []
+    """Every row of the job's workbook, checked: (good rows, errors, rows read).
+
+    The workbook is read with its formulas (data_only=False): a cell's cached value is what
+    the last program to save the file computed ("#NAME?" in LibreOffice for an Excel-only
+    function), never what the delegation typed, so a formula is refused, not imported.
+    """
     with job.file.open("rb") as fileobj:
-        workbook = load_workbook(fileobj, read_only=True, data_only=True)
+        workbook = load_workbook(fileobj, read_only=True, data_only=False)
         try:
             sheet = workbook[SHEET_TITLE] if SHEET_TITLE in workbook.sheetnames else workbook.worksheets[0]
-            rows = sheet.iter_rows(values_only=True)
+            rows = sheet.iter_rows()
             top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-            header_row = _find_header(top)
+            header_row = _find_header([_values(cells) for cells in top])
             if header_row is None:
                 return [], [_error(1, None, _("The workbook has no header row. Start from the comment template."))], 0
-            columns, missing = header_index(top[header_row - 1])
+            columns, missing = header_index(_values(top[header_row - 1]))
+            letters = {key: get_column_letter(index + 1) for key, index in columns.items()}
+            checker = _Checker(job, letters)
             rows = itertools.chain(top[header_row:], rows)
             if missing:
                 for column in missing:
-                    errors.append(
+                    checker.errors.append(
                         {
                             "row": header_row,
                             "column": column.header,
@@ -314,36 +548,28 @@ def read_rows(job: ImportJob) -> tuple[list[_Row], list[dict], int]:
                             % {"column": column.header},
                         }
                     )
-                return [], errors, 0
+                return [], checker.errors, 0
             count = 0
             limit = max_rows()
-            for number, values in enumerate(rows, start=header_row + 1):
-                values = values or ()
-                cells = {key: values[index] if index < len(values) else None for key, index in columns.items()}
-                if not any(_text(cells.get(key)).strip() for key in CONTENT_FIELDS):
+            for number, row_cells in enumerate(rows, start=header_row + 1):
+                row_cells = row_cells or ()
+                cells = {key: row_cells[index] if index < len(row_cells) else None for key, index in columns.items()}
+                if not any(_text(getattr(cells.get(key), "value", None)).strip() for key in CONTENT_FIELDS):
                     continue
                 count += 1
                 if count > limit:
-                    errors.append(
-                        _error(number, None, _("A template holds at most %(max)s comments.") % {"max": f"{limit:,}"})
-                    )
+                    checker.error(number, None, _("A template holds at most %(max)s comments.") % {"max": f"{limit:,}"})
                     break
-                row = _check_row(
-                    number,
-                    cells,
-                    sections=sections,
-                    version_number=engagement_round.version.number,
-                    errors=errors,
-                )
-                if row is not None:
-                    good.append(row)
+                checker.check_row(number, cells)
                 if count % PROGRESS_EVERY == 0:
                     _set_progress(job.pk, min(80, 5 + count // PROGRESS_EVERY))
         finally:
             workbook.close()
-    if count == 0 and not errors:
-        errors.append(_error(header_row + 1, None, _("The template has no comments in it.")))
-    return good, errors, count
+    if count == 0 and not checker.errors:
+        checker.error(header_row + 1, None, _("The template has no comments in it."))
+    checker.check_platform_numbers()
+    checker.check_existing()
+    return checker.good, checker.errors, count
 
 
 # --- running the import -------------------------------------------------------------------
@@ -421,6 +647,19 @@ def _create(job: ImportJob, rows: list[_Row]) -> list[Comment]:
     return comments
 
 
+def _recheck_duplicates(job: ImportJob, rows: list[_Row]) -> list[dict]:
+    """Under a lock on the organisation: the duplicates a concurrent import of the same file created meanwhile.
+
+    FOR NO KEY UPDATE serialises imports for one organisation without blocking its delegates'
+    own comments (their foreign key checks take FOR KEY SHARE, which it does not conflict with).
+    """
+    Organisation.objects.select_for_update(no_key=True).filter(pk=job.organisation_id).first()
+    return [
+        _error(row.number, None, _already_there(job.organisation, number))
+        for row, number in existing_duplicates(job, rows)
+    ]
+
+
 def import_execute(*, job_id: int) -> ImportJob | None:
     """Check every row of the job's template, then import all of them or none."""
     job = _claim(job_id)
@@ -444,6 +683,9 @@ def import_execute(*, job_id: int) -> ImportJob | None:
         locked = ImportJob.objects.select_for_update().get(pk=job_id)
         if locked.status != JobStatus.RUNNING:
             return locked  # another delivery finished it meanwhile
+        repeated = _recheck_duplicates(job, rows)
+        if repeated:
+            return _fail(job_id, repeated, row_count)
         created = _create(job, rows)
         locked.status = JobStatus.DONE
         locked.progress = 100

@@ -575,3 +575,101 @@ def test_export_permission_is_checked(monkeypatch, consultation, vn_delegate):
     monkeypatch.setattr(type(vn_delegate), "has_perm", lambda self, perm, obj=None: perm != "consolidation.export")
     with pytest.raises(PermissionDenied):
         exports.report_request(actor=vn_delegate, consultation=consultation, kind="resolution_matrix", format="xlsx")
+
+
+# --- text stored before input was cleaned ----------------------------------------------------
+
+# What pasting from Word, a terminal or an old system leaves in a comment (issue 8, item 8).
+CONTROLS = {"vertical-tab": "\x0b", "bell": "\x07", "form-feed": "\x0c", "escape": "\x1b"}
+
+
+def _docx_text(data: bytes) -> str:
+    return "\n".join(paragraph.text for paragraph in Document(io.BytesIO(data)).paragraphs)
+
+
+@pytest.mark.parametrize("char", CONTROLS.values(), ids=CONTROLS.keys())
+def test_a_stored_control_character_breaks_no_document_of_its_round(
+    django_capture_on_commit_callbacks, consultation, open_round, secretariat, data, orgs, char
+):
+    from config.text import clean_text
+
+    body = f"First line{char}second line of the legacy comment."
+    proposal = f"Replace{char}with this."
+    # Straight into the database, as legacy data: no service cleans it.
+    Comment.objects.filter(pk=data["vn_whole"].pk).update(body=body, proposed_change=proposal)
+    Disposition.objects.filter(comment=data["vn_dc"]).update(response=f"Accepted{char}in part.")
+    type(orgs["vn"]).objects.filter(pk=orgs["vn"].pk).update(name=f"Viet{char}Nam")
+    expected_body, expected_proposal = clean_text(body), clean_text(proposal)
+    number = data["vn_whole"].number
+
+    xlsx = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+    csv_report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="csv"
+    )
+    feedback = make_report(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        consultation,
+        kind="consolidated_feedback",
+        fmt="docx",
+        engagement_round=open_round,
+    )
+
+    for report in (xlsx, csv_report, feedback):
+        assert report.status == JobStatus.DONE, report.error
+    row = next(row for row in xlsx_rows(xlsx) if row[0] == number)
+    assert (row[1], row[5], row[6]) == (clean_text(f"Viet{char}Nam"), expected_body, expected_proposal)
+    text = read_bytes(csv_report).decode("utf-8-sig")
+    assert char not in text
+    assert next(r for r in csv.reader(io.StringIO(text)) if r[0] == number)[5] == expected_body
+    shown = _docx_text(read_bytes(feedback))
+    assert expected_body in shown and expected_proposal in shown and "in part." in shown
+    assert char not in shown
+
+
+def test_names_with_bidi_controls_show_them_in_the_matrix(
+    django_capture_on_commit_callbacks, consultation, secretariat, data, orgs
+):
+    type(orgs["vn"]).objects.filter(pk=orgs["vn"].pk).update(name="Viet\u202eNam\u200b")
+
+    report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+
+    names = {row[1] for row in xlsx_rows(report)[1:]}
+    assert "Viet[U+202E]Nam[U+200B]" in names
+    assert not any("\u202e" in name for name in names)
+
+
+def test_a_download_name_is_ascii_whatever_the_titles_hold(
+    django_capture_on_commit_callbacks, client, consultation, open_round, secretariat, data
+):
+    from consultations.models import EngagementRound
+
+    EngagementRound.objects.filter(pk=open_round.pk).update(title="Vòng 2 evil\u202excod.exe \x1b")
+    open_round.refresh_from_db()
+    report = make_report(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        consultation,
+        kind="consolidated_feedback",
+        fmt="docx",
+        engagement_round=open_round,
+    )
+    client.force_login(secretariat)
+
+    response = client.get(_download_url(report))
+
+    assert response.status_code == 200
+    disposition = response["Content-Disposition"]
+    assert disposition.isascii() and disposition.isprintable()
+    assert "\u202e" not in disposition and "%E2%80%AE" not in disposition.upper()
+    assert "vong-2-evilxcodexe" in disposition
+
+
+def _download_url(report) -> str:
+    from django.urls import reverse
+
+    return reverse("consolidation:report_download", args=[report.consultation.slug, report.pk])

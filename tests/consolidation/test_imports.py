@@ -2,6 +2,8 @@
 
 import io
 import os
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -19,7 +21,17 @@ from consolidation.tasks.reports import import_template
 from tests import factories
 
 VI_BODY = "Cần làm rõ lộ trình phủ sóng 5G cho vùng nông thôn."
-COLUMNS = {"clause": 3, "paragraph": 4, "type": 5, "comment": 6, "proposed_change": 7, "language": 12}
+COLUMNS = {
+    "number": 1,
+    "organisation": 2,
+    "clause": 3,
+    "paragraph": 4,
+    "type": 5,
+    "comment": 6,
+    "proposed_change": 7,
+    "status": 9,
+    "language": 12,
+}
 
 
 def template_bytes() -> bytes:
@@ -116,45 +128,6 @@ def test_a_filled_template_becomes_submitted_comments_imported_by_the_secretaria
     assert sorted(int(e.target_id) for e in imported) == [first.pk, second.pk]
     assert {e.data["row"] for e in imported} == {2, 3}
     assert job.file_name == "viet-nam-comments.xlsx"
-
-
-def test_round_trip_export_the_matrix_and_import_it_back(
-    django_capture_on_commit_callbacks, open_round, orgs, consultation, secretariat, th_delegate, vn_delegate
-):
-    from consolidation.services import exports
-
-    imported = run_import(
-        django_capture_on_commit_callbacks,
-        secretariat,
-        open_round,
-        orgs["th"],
-        filled([good_row(paragraph="all urban areas", comment="Which areas?"), good_row(clause="1.1.2", type="ge")]),
-    )
-    assert imported.status == JobStatus.DONE
-    with django_capture_on_commit_callbacks(execute=True):
-        report = exports.report_request(
-            actor=secretariat, consultation=consultation, kind="resolution_matrix", format="xlsx"
-        )
-    report.refresh_from_db()
-    with report.file.open("rb") as fileobj:
-        exported = fileobj.read()
-    rows = list(load_workbook(io.BytesIO(exported))["Comments"].iter_rows(min_row=2, values_only=True))
-    assert [row[12] for row in rows] == [secretariat.full_name or secretariat.email] * 2  # Imported by
-
-    again = run_import(
-        django_capture_on_commit_callbacks,
-        secretariat,
-        open_round,
-        orgs["vn"],
-        SimpleUploadedFile("matrix.xlsx", exported),
-    )
-
-    assert again.status == JobStatus.DONE, again.errors
-    copies = Comment.objects.filter(organisation=orgs["vn"]).order_by("id")
-    originals = Comment.objects.filter(organisation=orgs["th"]).order_by("id")
-    assert [(c.section_id, c.type, c.body, c.quote_exact) for c in copies] == [
-        (c.section_id, c.type, c.body, c.quote_exact) for c in originals
-    ]
 
 
 def test_running_the_task_twice_imports_once(django_capture_on_commit_callbacks, open_round, orgs, secretariat):
@@ -256,7 +229,8 @@ def test_each_bad_cell_is_listed_with_its_row_and_column(
         (7, "Proposed change"),
         (8, "Comments"),
     ]
-    assert errors[0]["message"] == "There is no clause 9.9 in version 0.1."
+    assert errors[0]["message"] == "Row 3, column C: There is no clause 9.9 in version 0.1."
+    assert errors[0]["cell"] == "C3"
     assert "ge" in errors[1]["message"] and "te" in errors[1]["message"] and "ed" in errors[1]["message"]
     assert "not found" in errors[3]["message"]
     assert "10,000" in errors[4]["message"]
@@ -430,4 +404,353 @@ def test_a_workbook_with_a_title_above_the_header_is_read(
         SimpleUploadedFile("vn.xlsx", out.getvalue()),
     )
 
-    assert _failed(job) == [{"row": 5, "column": "Comments", "message": "The comment cannot be empty."}]
+    assert _failed(job) == [
+        {"row": 5, "column": "Comments", "cell": "F5", "message": "Row 5, column F: The comment cannot be empty."}
+    ]
+
+
+# --- misattribution, exports, duplicates, formulas: refused with row and column ---------------
+
+
+def _messages(job: ImportJob) -> list[str]:
+    return [error["message"] for error in _failed(job)]
+
+
+def test_a_row_naming_another_organisation_is_refused_and_nothing_is_imported(
+    django_capture_on_commit_callbacks, open_round, orgs, secretariat
+):
+    upload = filled(
+        [
+            good_row(organisation="Viet Nam", comment="Ours, named."),
+            good_row(organisation=None, comment="Ours, blank: the import's organisation."),
+            good_row(organisation="  VIET-NAM ", comment="Ours, spelt differently."),
+            good_row(organisation="VN", comment="Ours, by country code."),
+            good_row(organisation="Thailand", comment="Thailand's position, not ours."),
+            good_row(organisation="Atlantis", comment="Nobody's."),
+        ]
+    )
+
+    job = run_import(django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], upload)
+
+    errors = _failed(job)
+    assert [(e["row"], e["column"], e["cell"]) for e in errors] == [
+        (6, "Organisation", "B6"),
+        (7, "Organisation", "B7"),
+    ]
+    assert errors[0]["message"].startswith("Row 6, column B: this row is for Thailand but the import is for Viet Nam.")
+    assert errors[1]["message"].startswith("Row 7, column B: this row is for Atlantis")
+
+
+def test_the_iso_mb_nc_header_is_read_as_the_organisation(
+    django_capture_on_commit_callbacks, open_round, orgs, secretariat
+):
+    def iso_header(sheet):
+        sheet.cell(row=1, column=2, value="MB/NC")
+
+    job = run_import(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        open_round,
+        orgs["vn"],
+        filled([good_row(organisation="TH")], header_edit=iso_header),
+    )
+
+    assert _messages(job) == [
+        "Row 2, column B: this row is for TH but the import is for Viet Nam. "
+        "Import each organisation's rows in a file of its own."
+    ]
+
+
+@pytest.fixture
+def round_one(open_round, orgs, secretariat, vn_delegate, th_delegate, partner):
+    """A first round with 26 comments from the organisations taking part, some with dispositions."""
+    from comments.models import Disposition
+    from tests.comments.conftest import CommentFactory
+
+    clauses = list(open_round.version.sections.filter(number__in=["1.1.1", "1.1.2"]))
+    authors = [vn_delegate, th_delegate, partner]
+    for n in range(26):
+        comment = CommentFactory(
+            round=open_round,
+            section=clauses[n % 2],
+            author=authors[n % 3],
+            status=Comment.Status.SUBMITTED,
+            type=("ge", "te", "ed")[n % 3],
+            body=f"Round-one comment {n}.",
+        )
+        if n % 4 == 0:
+            Disposition.objects.create(comment=comment, decision="noted", response="Noted.", decided_by=secretariat)
+    return open_round
+
+
+def _export(django_capture_on_commit_callbacks, secretariat, consultation) -> bytes:
+    from consolidation.services import exports
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = exports.report_request(
+            actor=secretariat, consultation=consultation, kind="resolution_matrix", format="xlsx"
+        )
+    report.refresh_from_db()
+    assert report.status == JobStatus.DONE, report.error
+    with report.file.open("rb") as fileobj:
+        return fileobj.read()
+
+
+def test_the_exported_resolution_matrix_reimported_is_refused_as_an_export(
+    django_capture_on_commit_callbacks, round_one, orgs, consultation, secretariat
+):
+    exported = _export(django_capture_on_commit_callbacks, secretariat, consultation)
+    before = Comment.objects.count()
+    assert before == 26
+
+    job = run_import(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        round_one,
+        orgs["vn"],
+        SimpleUploadedFile("round-1-matrix.xlsx", exported),
+    )
+
+    assert job.status == JobStatus.FAILED
+    assert Comment.objects.count() == before
+    assert not AuditEntry.objects.filter(action="comment.imported").exists()
+    by_row: dict[int, list[dict]] = {}
+    for error in job.errors:
+        by_row.setdefault(error["row"], []).append(error)
+    # Every one of the 26 rows is refused as a row of the export (its Status column is filled)...
+    assert sorted(by_row) == list(range(2, 28))
+    for errors in by_row.values():
+        assert any(e["column"] == "Status" and "export" in e["message"] for e in errors), errors
+    # ...and the rows of Thailand and the partner also as another organisation's.
+    misfiled = [e for e in job.errors if e["column"] == "Organisation"]
+    assert len(misfiled) == 17
+    assert {e["message"].split(": ", 1)[1].split(" but")[0] for e in misfiled} == {
+        "this row is for Thailand",
+        "this row is for Development Partner",
+    }
+
+
+def test_an_export_cut_down_to_the_iso_columns_is_still_recognised_by_its_comment_numbers(
+    django_capture_on_commit_callbacks, round_one, orgs, consultation, secretariat
+):
+    workbook = load_workbook(io.BytesIO(_export(django_capture_on_commit_callbacks, secretariat, consultation)))
+    sheet = workbook["Comments"]
+    sheet.delete_cols(9, 5)  # Status and after: only the ISO/IEC columns are left
+    for row in range(2, sheet.max_row + 1):
+        sheet.cell(row=row, column=2, value="Viet Nam")  # and every row relabelled as ours
+    out = io.BytesIO()
+    workbook.save(out)
+
+    job = run_import(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        round_one,
+        orgs["vn"],
+        SimpleUploadedFile("m.xlsx", out.getvalue()),
+    )
+
+    assert job.status == JobStatus.FAILED
+    numbered = [e for e in job.errors if e["column"] == "No."]
+    assert len(numbered) == 26
+    first = Comment.objects.order_by("section__position", "position_start", "created_at", "pk").first()
+    assert any(e["message"].startswith("Row ") and f"comment C{first.pk} exported" in e["message"] for e in numbered)
+    assert Comment.objects.count() == 26
+
+
+def test_the_same_file_imported_twice_is_refused_the_second_time(
+    django_capture_on_commit_callbacks, open_round, orgs, secretariat
+):
+    upload = filled([good_row(comment="First."), good_row(clause="1.1.2", comment="Second.", proposed_change="X")])
+    content = upload.read()
+
+    first = run_import(
+        django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], SimpleUploadedFile("a.xlsx", content)
+    )
+    assert first.status == JobStatus.DONE
+    made = {c.body: c.number for c in Comment.objects.all()}
+
+    second = run_import(
+        django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], SimpleUploadedFile("a.xlsx", content)
+    )
+
+    assert second.status == JobStatus.FAILED
+    assert Comment.objects.count() == 2
+    assert [(e["row"], e["cell"]) for e in second.errors] == [(2, "F2"), (3, "F3")]
+    assert second.errors[0]["message"].startswith(
+        f"Row 2, column F: this comment is already in the round for Viet Nam as {made['First.']}"
+    )
+    assert made["Second."] in second.errors[1]["message"]
+
+
+def test_the_same_comment_for_another_organisation_is_not_a_duplicate(
+    django_capture_on_commit_callbacks, open_round, orgs, secretariat, th_delegate
+):
+    content = filled([good_row(comment="Both delegations say this.")]).read()
+    for org in ("vn", "th"):
+        job = run_import(
+            django_capture_on_commit_callbacks,
+            secretariat,
+            open_round,
+            orgs[org],
+            SimpleUploadedFile("a.xlsx", content),
+        )
+        assert job.status == JobStatus.DONE, job.errors
+    assert Comment.objects.count() == 2
+
+
+def test_a_row_repeated_in_the_file_is_refused_naming_the_first(
+    django_capture_on_commit_callbacks, open_round, orgs, secretariat
+):
+    upload = filled(
+        [
+            good_row(comment="Say which areas."),
+            good_row(comment="Something else."),
+            good_row(comment="  Say   which areas. "),  # the same, spacing aside
+            good_row(comment="Say which areas.", type="ed"),  # another type: another comment
+        ]
+    )
+
+    job = run_import(django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], upload)
+
+    assert _messages(job) == [
+        "Row 4, column F: this row repeats row 2 (same clause, type, comment and proposed change)."
+    ]
+
+
+def test_cells_holding_formulas_or_error_values_are_refused(
+    django_capture_on_commit_callbacks, open_round, orgs, secretariat
+):
+    upload = filled(
+        [
+            good_row(comment='=HYPERLINK("https://example.org/position","click")'),
+            good_row(proposed_change="=CONCAT(A1,B1)", comment="Fine text."),
+            good_row(comment="#NAME?"),  # openpyxl stores this as an error cell, as Excel would
+            good_row(type='=LOWER("TE")', comment="Typed by formula."),
+            good_row(comment="An honest row."),
+        ]
+    )
+    workbook = load_workbook(io.BytesIO(upload.read()))
+    assert workbook["Comments"]["F4"].data_type == "e"  # a real error cell, not the text
+
+    job = run_import(django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], upload)
+
+    errors = _failed(job)
+    assert [e["cell"] for e in errors] == ["F2", "G3", "F4", "E5"]
+    assert errors[0]["message"].startswith('Row 2, column F: this cell holds a formula (=HYPERLINK("https://')
+    assert errors[2]["message"] == (
+        "Row 4, column F: this cell holds the spreadsheet error #NAME?, not text. Type the text itself."
+    )
+    assert not Comment.objects.filter(body__in=["click", "#NAME?"]).exists()
+
+
+def test_error_values_typed_as_text_are_refused_too(django_capture_on_commit_callbacks, open_round, orgs, secretariat):
+    workbook = load_workbook(io.BytesIO(filled([good_row()]).read()))
+    cell = workbook["Comments"]["F2"]
+    cell.value = "#REF!"
+    cell.data_type = "s"  # what a CSV round trip leaves: the text of the error
+    out = io.BytesIO()
+    workbook.save(out)
+
+    job = run_import(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        open_round,
+        orgs["vn"],
+        SimpleUploadedFile("x.xlsx", out.getvalue()),
+    )
+
+    assert _messages(job) == [
+        "Row 2, column F: this cell holds the spreadsheet error #REF!, not text. Type the text itself."
+    ]
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+def test_a_template_resaved_by_libreoffice_with_formulas_is_refused(
+    django_capture_on_commit_callbacks, open_round, orgs, secretariat, tmp_path
+):
+    source = filled(
+        [
+            good_row(comment="Typed text survives."),
+            good_row(comment='=HYPERLINK("https://example.org","click")'),
+            good_row(comment="=EXCELONLYFUNCTION(1)"),
+        ]
+    )
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "template.xlsx").write_bytes(source.read())
+    subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(tmp_path / "in" / "template.xlsx"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    resaved = (tmp_path / "out" / "template.xlsx").read_bytes()
+    computed = load_workbook(io.BytesIO(resaved), data_only=True)["Comments"]
+    assert (computed["F3"].value, computed["F4"].value) == ("click", "#NAME?")  # what used to be imported
+
+    job = run_import(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        open_round,
+        orgs["vn"],
+        SimpleUploadedFile("template.xlsx", resaved),
+    )
+
+    errors = _failed(job)
+    assert [e["cell"] for e in errors] == ["F3", "F4"]
+    assert all("holds a formula" in e["message"] for e in errors)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_file_at_once_file_it_once(monkeypatch, open_round, orgs, secretariat):
+    """Both read the file before either writes; the second to write finds the first's comments."""
+    import threading
+
+    from django.db import connection
+
+    content = filled([good_row(comment="Once only."), good_row(clause="1.1.2", comment="Also once.")]).read()
+    jobs = []
+    for name in ("a.xlsx", "b.xlsx"):
+        job = ImportJob(round=open_round, organisation=orgs["vn"], requested_by=secretariat, file_name=name)
+        job.file.save(name, SimpleUploadedFile(name, content), save=False)
+        job.save()
+        jobs.append(job)
+    both_read = threading.Barrier(2, timeout=30)
+    real_read_rows = imports.read_rows
+
+    def read_then_wait(job):
+        result = real_read_rows(job)
+        both_read.wait()
+        return result
+
+    monkeypatch.setattr(imports, "read_rows", read_then_wait)
+    outcomes = {}
+
+    def run(job_id):
+        try:
+            outcomes[job_id] = imports.import_execute(job_id=job_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(job.pk,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    statuses = sorted(outcome.status for outcome in outcomes.values())
+    assert statuses == [JobStatus.DONE, JobStatus.FAILED]
+    assert Comment.objects.filter(organisation=orgs["vn"]).count() == 2
+    failed = next(outcome for outcome in outcomes.values() if outcome.status == JobStatus.FAILED)
+    assert all("already in the round" in e["message"] for e in failed.errors)

@@ -138,3 +138,67 @@ def test_docx_dispositions_open_comments_and_vietnamese(report):
     )
     orphans = text.split("Open comments whose passage is no longer in the text")[1]
     assert "Passage no longer in the text" in orphans
+
+
+# --- text stored before input was cleaned ----------------------------------------------------
+
+CONTROLS = {"vertical-tab": "\x0b", "bell": "\x07", "form-feed": "\x0c", "escape": "\x1b"}
+
+
+@pytest.fixture
+def legacy_world(consultation, version, vn_delegate, th_delegate):
+    """A version 0.2 whose comments, responses, names and section text were stored with `char` in them."""
+
+    def make(char: str) -> dict:
+        from accounts.models import Organisation
+        from comments.models import Disposition
+        from consultations.models import Section
+
+        world = build_world(consultation, version, vn_delegate, th_delegate)
+        comments = world["comments"]
+        Comment.objects.filter(pk=comments["whole"].pk).update(body=f"Open comment{char}on two lines.")
+        Disposition.objects.filter(comment=comments["decided"]).update(
+            response=f"Noted{char}with thanks.", section_change=world["new"].sections.get(key="infra-dc")
+        )
+        Section.objects.filter(version=world["new"], key="infra-dc").update(body=f"Data centres{char}use geothermal.")
+        Organisation.objects.filter(pk=vn_delegate.organisation_id).update(name=f"Viet{char}Nam")
+        carry_over_comments(version_id=world["new"].pk)
+        return world
+
+    return make
+
+
+@pytest.mark.parametrize("char", CONTROLS.values(), ids=CONTROLS.keys())
+@pytest.mark.parametrize("fmt", ["docx", "pdf"])
+def test_a_stored_control_character_breaks_no_revision_report(
+    django_capture_on_commit_callbacks, legacy_world, consultation, secretariat, char, fmt
+):
+    from consolidation.models import JobStatus
+    from tests.consolidation.test_exports import make_report, read_bytes
+
+    world = legacy_world(char)
+
+    made = make_report(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        consultation,
+        kind="revision_report",
+        fmt=fmt,
+        version=world["new"],
+    )
+
+    assert made.status == JobStatus.DONE, made.error
+    data = read_bytes(made)
+    if fmt == "docx":
+        text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+        assert char not in text
+        for words in ("on two lines.", "with thanks.", "geothermal", "Open comment", "Viet"):
+            assert words in text, words
+    else:
+        assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+        # The same writer, uncompressed, so that the drawn text can be read.
+        shown = b"".join(
+            re.findall(rb"\((.*?)\) Tj", pdf_bytes(revision_report(user=secretariat, version=world["new"])))
+        )
+        for words in (b"on two lines.", b"with thanks.", b"geothermal"):
+            assert words in shown, words
