@@ -7,6 +7,7 @@ view requires If-Match. Views add nothing by hand for these, so none can be forg
 
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -88,3 +89,9 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
             "name": "X-Session-Token",
             "description": "Session token from POST /_allauth/app/v1/auth/login (meta.session_token).",
         }
+
+
+class SessionCookieScheme(SessionScheme):
+    """api.authentication.SessionAuthentication (DRF's, plus the staff MFA rule): cookieAuth."""
+
+    target_class = "api.authentication.SessionAuthentication"
