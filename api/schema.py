@@ -36,7 +36,10 @@ class ValidationProblemSerializer(ProblemSerializer):
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input; `errors` lists the messages per field.",
     "401": "Not authenticated (no session, or an unknown X-Session-Token).",
-    "403": "Authenticated, but the caller's role may not do this.",
+    "403": (
+        "Authenticated, but the caller's role may not do this; or a secretariat or admin account "
+        "without TOTP while staff MFA is required (`code`: `mfa_setup_required`)."
+    ),
     "404": "Not found, or outside the caller's scope (never a hint that it exists).",
     "406": "The Accept header asks for a format the API does not serve.",
     "409": "The round is closed (or not open yet) for the caller's organisation.",
