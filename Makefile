@@ -35,6 +35,7 @@ serve: export DJANGO_SETTINGS_MODULE = config.settings.production
 serve: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@mkdir -p var  # beat's schedule file (local settings create var/ themselves, production does not)
 	$(VENV)/bin/honcho start -f Procfile
 
 ## make test: the whole suite (with CI=true, PostgreSQL, Redis, a Celery worker and Chromium must be there)
