@@ -31,10 +31,13 @@ run: seed
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## make serve: production-like (gunicorn, Celery worker and beat) against DATABASE_URL and CELERY_BROKER_URL
+## make serve: production (gunicorn, Celery worker and beat) on config.settings.production, configured
+## from the environment (docs/production.md); it refuses to start while a required setting is missing.
+serve: export DJANGO_SETTINGS_MODULE = config.settings.production
 serve: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@mkdir -p var  # beat's schedule file (local settings create var/ themselves, production does not)
 	$(VENV)/bin/honcho start -f Procfile
 
 ## make test: the whole suite (with CI=true, PostgreSQL, Redis, a Celery worker and Chromium must be there)

@@ -3,6 +3,7 @@
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -28,16 +29,25 @@ class UserTimezoneMiddleware:
 class StaffMfaMiddleware:
     """With REQUIRE_STAFF_MFA on, admins and secretariat members must set up TOTP first.
 
-    Until they have, every page except the MFA set-up, logout and static files sends them to
-    the TOTP activation page.
+    Until they have, every page (the admin included) except the MFA set-up, logout and static
+    files sends them to the TOTP activation page. Two kinds of path are left to others:
+    /api/ is DRF's, whose authentication classes (api.authentication) answer the same rule as
+    a problem document, for session cookies and session tokens alike; /_allauth/ is allauth's
+    headless API, which serves only the caller's own account and is how an app client sets up
+    TOTP (/_allauth/app/v1/account/authenticators/totp).
+
+    The admin's own login form would log staff in with the password alone, skipping the TOTP
+    step of allauth's login: it always sends them to allauth's login instead.
     """
 
-    allowed_prefixes = ("/accounts/", "/static/", "/i18n/", "/healthz")
+    allowed_prefixes = ("/accounts/", "/static/", "/i18n/", "/healthz", "/api/", "/_allauth/")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path == reverse("admin:login"):
+            return redirect_to_login(request.GET.get("next") or reverse("admin:index"), reverse(settings.LOGIN_URL))
         if (
             settings.REQUIRE_STAFF_MFA
             and request.user.is_authenticated

@@ -47,6 +47,18 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "stale"
 
 
+class MfaSetupRequired(exceptions.PermissionDenied):
+    """A secretariat or admin account without TOTP, while REQUIRE_STAFF_MFA is on."""
+
+    default_detail = gettext_lazy(
+        "Secretariat and admin accounts must set up two-factor authentication before they can use "
+        "the API. Set up an authenticator app (TOTP) on the page /accounts/2fa/totp/activate/, or "
+        "through /_allauth/app/v1/account/authenticators/totp, then send this request again."
+    )
+    default_code = "mfa_setup_required"
+    problem_type = "mfa-setup-required"
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = gettext_lazy("This round is closed. Nothing was saved.")
@@ -158,4 +170,10 @@ def problem_exception_handler(exc: Exception, context: dict):
     if isinstance(detail, list | dict):
         detail = " ".join(str(v) for v in (detail.values() if isinstance(detail, dict) else detail))
     headers = {k: v for k, v in response.items() if k.lower() != "content-type"}
-    return problem_response(response.status_code, str(detail), request=request, headers=headers)
+    problem = problem_response(response.status_code, str(detail), request=request, headers=headers)
+    if isinstance(exc, MfaSetupRequired):
+        # Its own problem type and a machine-readable code (an RFC 9457 extension member), so
+        # that a client can send the person to the TOTP set-up rather than show "forbidden".
+        problem.data["type"] = PROBLEM_BASE + exc.problem_type
+        problem.data["code"] = exc.default_code
+    return problem

@@ -7,6 +7,7 @@ view requires If-Match. Views add nothing by hand for these, so none can be forg
 
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -35,7 +36,10 @@ class ValidationProblemSerializer(ProblemSerializer):
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input; `errors` lists the messages per field.",
     "401": "Not authenticated (no session, or an unknown X-Session-Token).",
-    "403": "Authenticated, but the caller's role may not do this.",
+    "403": (
+        "Authenticated, but the caller's role may not do this; or a secretariat or admin account "
+        "without TOTP while staff MFA is required (`code`: `mfa_setup_required`)."
+    ),
     "404": "Not found, or outside the caller's scope (never a hint that it exists).",
     "406": "The Accept header asks for a format the API does not serve.",
     "409": "The round is closed (or not open yet) for the caller's organisation.",
@@ -88,3 +92,9 @@ class SessionTokenScheme(OpenApiAuthenticationExtension):
             "name": "X-Session-Token",
             "description": "Session token from POST /_allauth/app/v1/auth/login (meta.session_token).",
         }
+
+
+class SessionCookieScheme(SessionScheme):
+    """api.authentication.SessionAuthentication (DRF's, plus the staff MFA rule): cookieAuth."""
+
+    target_class = "api.authentication.SessionAuthentication"

@@ -6,10 +6,11 @@ env = environ.Env()
 
 REST_FRAMEWORK = {
     # X-Session-Token (allauth headless app clients) first: its challenge makes an anonymous
-    # request a 401. Browser sessions follow, with CSRF enforced by DRF.
+    # request a 401. Browser sessions follow, with CSRF enforced by DRF. Both refuse staff
+    # without TOTP while REQUIRE_STAFF_MFA is on (403 mfa_setup_required).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.SessionTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

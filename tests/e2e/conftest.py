@@ -48,8 +48,26 @@ def browser_page(chromium, live_server) -> Iterator[Page]:
     context = chromium.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-GB")
     context.set_default_timeout(10_000)
     page = context.new_page()
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert_no_csp_violations(violations)
+
+
+def watch_csp(page: Page) -> list[str]:
+    """Collects what Chromium reports when the Content-Security-Policy blocks something."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None
+        ),
+    )
+    return violations
+
+
+def assert_no_csp_violations(violations: list[str]) -> None:
+    assert not violations, "The Content-Security-Policy blocked something:\n" + "\n".join(violations)
 
 
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
