@@ -3,12 +3,11 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import services
 from .models import Invitation, Organisation, User
-from .tasks import send_invitation
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -115,10 +114,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resend the invitation e-mail"))
     def resend_invitation(self, request, queryset):
-        pending = list(queryset.filter(accepted_at__isnull=True).values_list("pk", flat=True))
-        for pk in pending:
-            # Queue after the admin's transaction commits, with the id only (the task reloads).
-            transaction.on_commit(lambda pk=pk: send_invitation.delay(pk))
+        pending = services.invitation_resend(invitation_ids=list(queryset.values_list("pk", flat=True)))
         skipped = queryset.count() - len(pending)
         if pending:
             self.message_user(
