@@ -19,7 +19,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With acks_late, a task whose worker died is redelivered once its message is older than
-# this. Keep it above the longest task, or a task still running is handed out twice.
+# this. Recovery does not wait for it: the job's lease and the sweep below bring a job back
+# within minutes, and a message redelivered while a live worker holds the job does nothing.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 # How often beat looks for rounds to open or close and reminders to send. Rounds open and
