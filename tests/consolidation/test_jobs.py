@@ -9,12 +9,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from comments.models import Comment
 from config import jobs
-from consolidation.models import ConsolidationRun, JobStatus, Report
-from consolidation.services import aggregation, exports
-from consolidation.tasks import sweep_jobs
+from consolidation.models import ConsolidationRun, ImportJob, JobStatus, Report
+from consolidation.services import aggregation, exports, imports
+from consolidation.tasks import import_template, sweep_jobs
 from consultations.models import EngagementRound
 from tests import factories
+from tests.consolidation.test_imports import filled, good_row
 
 
 @pytest.fixture
@@ -164,3 +166,17 @@ def test_a_report_whose_worker_is_gone_is_made_again_once(consultation, secretar
     assert exports.report_generate(report_id=report.pk) is None  # a late redelivery makes nothing
     report.refresh_from_db()
     assert report.attempts == 2
+
+
+def test_an_import_whose_message_was_lost_is_imported_once_by_the_sweep(open_round, orgs, secretariat, vn_delegate):
+    job = imports.import_request(
+        actor=secretariat, engagement_round=open_round, organisation=orgs["vn"], upload=filled([good_row()])
+    )  # its commit callback never runs here: the broker never got it
+    ImportJob.objects.filter(pk=job.pk).update(requested_at=_ago(minutes=5))
+
+    assert sweep_jobs.apply().get()["imports"]["requeued"] == [job.pk]
+    assert import_template.apply(args=[job.pk]).get() == JobStatus.DONE  # a late redelivery imports nothing
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.created_count) == (JobStatus.DONE, 1, 1)
+    assert Comment.objects.filter(round=open_round).count() == 1
