@@ -3,14 +3,13 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from audit.services import audit_changes, audit_log
 
+from . import services
 from .models import Invitation, Organisation, User
-from .tasks import send_invitation
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -218,19 +217,9 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resend the invitation e-mail"))
     def resend_invitation(self, request, queryset):
-        pending_invitations = list(queryset.filter(accepted_at__isnull=True).select_related("consultation"))
-        pending = [invitation.pk for invitation in pending_invitations]
-        for invitation in pending_invitations:
-            audit_log(
-                actor=request.user,
-                action="invitation.resent",
-                target=invitation,
-                consultation=invitation.consultation,
-                data={"email": invitation.email},
-            )
-        for pk in pending:
-            # Queue after the admin's transaction commits, with the id only (the task reloads).
-            transaction.on_commit(lambda pk=pk: send_invitation.delay(pk))
+        pending = services.invitation_resend(
+            actor=request.user, invitation_ids=list(queryset.values_list("pk", flat=True))
+        )
         skipped = queryset.count() - len(pending)
         if pending:
             self.message_user(

@@ -139,6 +139,12 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField(default=_default_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The e-mail as an outbox entry (docs/jobs.md): empty sent_at means it is still to go out,
+    # and the job sweep queues it again after a broker outage or a lost worker.
+    sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="When its e-mail task last reached the broker.")
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    send_lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

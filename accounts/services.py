@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
+from config import jobs
+from config.jobs import enqueue_after_commit
 from config.text import clean_name
 from consultations.models import Consultation, Participation, Role
 from consultations.services import ensure_participation
@@ -83,8 +90,77 @@ def invitation_create(
         )
         from .tasks import send_invitation
 
-        transaction.on_commit(lambda: send_invitation.delay(invitation.pk))
+        enqueue_after_commit(send_invitation, invitation.pk, job=invitation)
     return invitation
+
+
+def invitation_resend(*, actor, invitation_ids: list[int]) -> list[int]:
+    """Send the e-mail of these pending invitations once more; returns the ids queued."""
+    from .tasks import send_invitation
+
+    invitations = list(
+        Invitation.objects.filter(pk__in=invitation_ids, accepted_at__isnull=True).select_related("consultation")
+    )
+    pending = [invitation.pk for invitation in invitations]
+    with transaction.atomic():
+        Invitation.objects.filter(pk__in=pending).update(sent_at=None, send_attempts=0, send_lease_expires_at=None)
+        for invitation in invitations:
+            audit_log(
+                actor=actor,
+                action="invitation.resent",
+                target=invitation,
+                consultation=invitation.consultation,
+                data={"email": invitation.email},
+            )
+            enqueue_after_commit(send_invitation, invitation.pk)
+    return pending
+
+
+def _invitation_claim(invitation_id: int) -> int | None:
+    """Take the invitation's e-mail for this worker (conditional UPDATE); the attempt number, or None."""
+    now = timezone.now()
+    claimed = (
+        Invitation.objects.filter(pk=invitation_id, sent_at__isnull=True, accepted_at__isnull=True)
+        .filter(Q(send_lease_expires_at__isnull=True) | Q(send_lease_expires_at__lt=now))
+        .update(send_attempts=F("send_attempts") + 1, send_lease_expires_at=jobs.lease_until(now))
+    )
+    if not claimed:
+        return None
+    return Invitation.objects.filter(pk=invitation_id).values_list("send_attempts", flat=True).get()
+
+
+def invitation_send(*, invitation_id: int, send: Callable[[Invitation], None]) -> bool:
+    """Send an invitation's e-mail at most once per request for it, claimed like any job (config.jobs).
+
+    `send` delivers the message. A failure gives the claim back and raises (the task retries); a
+    worker that dies mid-send lets its lease run out, and the sweep queues the e-mail again.
+    """
+    attempt = _invitation_claim(invitation_id)
+    if attempt is None:
+        return False  # sent already, accepted, or being sent by a live worker
+    invitation = Invitation.objects.select_related("consultation", "organisation", "invited_by").get(pk=invitation_id)
+    try:
+        send(invitation)
+    except BaseException:
+        Invitation.objects.filter(pk=invitation_id, send_attempts=attempt).update(send_lease_expires_at=None)
+        raise
+    Invitation.objects.filter(pk=invitation_id, send_attempts=attempt).update(
+        sent_at=timezone.now(), send_lease_expires_at=None
+    )
+    return True
+
+
+def invitations_stranded():
+    """Pending invitations whose e-mail should have gone out by now and is not being sent."""
+    now = timezone.now()
+    return Invitation.objects.filter(
+        Q(send_lease_expires_at__isnull=True) | Q(send_lease_expires_at__lt=now),
+        sent_at__isnull=True,
+        accepted_at__isnull=True,
+        expires_at__gt=now,
+        created_at__lt=now - timedelta(seconds=settings.JOB_PUBLISH_GRACE_SECONDS),
+        send_attempts__lt=settings.JOB_MAX_REQUEUES,
+    )
 
 
 def invitation_accept(*, token: str, user=None, password: str = "", full_name: str = "") -> tuple[Invitation, User]:

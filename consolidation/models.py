@@ -23,7 +23,28 @@ class JobStatus(models.TextChoices):
 ACTIVE_STATUSES = [JobStatus.QUEUED, JobStatus.RUNNING]
 
 
-class ConsolidationRun(models.Model):
+class JobLease(models.Model):
+    """What config.jobs needs to re-drive a job after a fault (docs/jobs.md)."""
+
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker claimed it.")
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task last reached the broker; empty until it does."
+    )
+    requeues = models.PositiveSmallIntegerField(default=0, help_text="How many times the sweep queued it again.")
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="While running: renewed by its worker; once past, the worker is gone."
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def waiting_for_queue(self) -> bool:
+        """Queued, but its task has not reached the broker yet (the sweep will send it)."""
+        return self.status == JobStatus.QUEUED and self.queued_at is None
+
+
+class ConsolidationRun(JobLease):
     """One consolidation of a round: a stored snapshot, as of the comments it was made from."""
 
     round = models.ForeignKey("consultations.EngagementRound", on_delete=models.CASCADE, related_name="consolidations")
@@ -35,7 +56,6 @@ class ConsolidationRun(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     # What the snapshot was made from: the latest comment change it includes, how many
     # comments, and a fingerprint of (id, revision) pairs, so a report can say "as of".
@@ -122,7 +142,7 @@ class CarriedAnchor(models.Model):
         return self.method == self.Method.ORPHANED
 
 
-class Report(models.Model):
+class Report(JobLease):
     """A generated file, made by a Celery task for the person who asked, with what they may see."""
 
     class Kind(models.TextChoices):
@@ -171,13 +191,14 @@ class Report(models.Model):
         return f"{self.get_kind_display()} ({self.format})"
 
 
-class ImportJob(models.Model):
+class ImportJob(JobLease):
     """An offline comment template (XLSX) the secretariat brings in for one organisation."""
 
     round = models.ForeignKey("consultations.EngagementRound", on_delete=models.CASCADE, related_name="imports")
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -194,3 +215,25 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.file_name} for {self.organisation}"
+
+
+class CarryOverJob(JobLease):
+    """The carry-over of open comments to a published version: queued when it is published."""
+
+    # The version's id is the job's id: the task takes a version id, as it did before jobs had rows.
+    version = models.OneToOneField(
+        "consultations.DraftVersion", on_delete=models.CASCADE, primary_key=True, related_name="carry_over_job"
+    )
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text="Comments per landing method.")
+
+    class Meta:
+        verbose_name = _("carry-over")
+        verbose_name_plural = _("carry-overs")
+
+    def __str__(self) -> str:
+        return f"carry-over to version {self.version_id}"

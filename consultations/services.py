@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from audit.services import audit_changes, audit_log
+from config.jobs import enqueue_after_commit
 from config.text import clean_text
 
 from .models import (
@@ -278,9 +279,26 @@ def _queue_consolidation(round_id: int) -> None:
 
 
 def _queue_notice(round_id: int, kind: str) -> None:
+    """Record the notices as unsent in this transaction (the outbox), then queue their sending."""
     from .tasks import send_round_notices
 
-    transaction.on_commit(lambda: send_round_notices.delay(round_id, kind))
+    round_obj = EngagementRound.objects.only("consultation_id").get(pk=round_id)
+    users = Participation.objects.filter(consultation_id=round_obj.consultation_id, user__is_active=True).values_list(
+        "user_id", flat=True
+    )
+    RoundNotice.objects.bulk_create(
+        [RoundNotice(round_id=round_id, user_id=user_id, kind=kind) for user_id in users], ignore_conflicts=True
+    )
+    enqueue_after_commit(send_round_notices, round_id, kind)
+
+
+def round_notices_stranded() -> list[tuple[int, str]]:
+    """(round, kind) pairs of open rounds with notices still to send: what the job sweep queues again."""
+    return sorted(
+        RoundNotice.objects.filter(sent_at__isnull=True, round__state=EngagementRound.State.OPEN)
+        .values_list("round_id", "kind")
+        .distinct()
+    )
 
 
 def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
@@ -382,6 +400,10 @@ def round_notices_send(*, round_id: int, kind: str, now: datetime | None = None)
             and p.role in engagement_round.commenting_roles
             and reminder_kind_due(engagement_round.closes_at_for(p.organisation_id, extensions), now) == kind
         ]
+    # Unsent notices for people it is no longer due for (left, deactivated, deadline moved) are dropped.
+    RoundNotice.objects.filter(round=engagement_round, kind=kind, sent_at__isnull=True).exclude(
+        user_id__in=[p.user_id for p in recipients]
+    ).delete()
     if not recipients:
         return 0
     RoundNotice.objects.bulk_create(

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from config.jobs import publish
+
 from . import services
 
 
@@ -11,7 +13,7 @@ def advance_rounds() -> dict:
     result = services.rounds_advance()
     due = services.reminders_due()
     for round_id, kind in due:
-        send_round_notices.delay(round_id, kind)
+        publish(send_round_notices, round_id, kind)
     result["reminders"] = [f"{round_id}:{kind}" for round_id, kind in due]
     return result
 
@@ -24,3 +26,12 @@ def advance_rounds() -> dict:
 )
 def send_round_notices(round_id: int, kind: str) -> int:
     return services.round_notices_send(round_id=round_id, kind=kind)
+
+
+@shared_task(name="consultations.tasks.sweep_round_notices")
+def sweep_round_notices() -> list[str]:
+    """Beat: queue again the round e-mails a broker outage or a failed send left unsent."""
+    due = services.round_notices_stranded()
+    for round_id, kind in due:
+        publish(send_round_notices, round_id, kind)
+    return [f"{round_id}:{kind}" for round_id, kind in due]

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 
@@ -18,7 +19,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With acks_late, a task whose worker died is redelivered once its message is older than
-# this. Keep it above the longest task, or a task still running is handed out twice.
+# this. Recovery does not wait for it: the job's lease and the sweep below bring a job back
+# within minutes, and a message redelivered while a live worker holds the job does nothing.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 
 # How often beat looks for rounds to open or close and reminders to send. Rounds open and
@@ -35,3 +37,36 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
     },
 }
+
+# Background jobs (docs/jobs.md). A running job renews its lease every third of
+# JOB_LEASE_SECONDS; a lease that runs out means its worker is gone, and the sweep (every
+# JOB_SWEEP_SECONDS) queues the job again. A queued job whose message never reached the broker
+# is published again after JOB_PUBLISH_GRACE_SECONDS; one that reached it but has not started
+# after JOB_QUEUED_GRACE_SECONDS (longer at each try) is published again. A job queued again
+# JOB_MAX_REQUEUES times is failed, which frees its round for a new request.
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=120)
+JOB_SWEEP_SECONDS = env.int("JOB_SWEEP_SECONDS", default=60)
+JOB_PUBLISH_GRACE_SECONDS = env.int("JOB_PUBLISH_GRACE_SECONDS", default=30)
+JOB_QUEUED_GRACE_SECONDS = env.int("JOB_QUEUED_GRACE_SECONDS", default=600)
+JOB_MAX_REQUEUES = env.int("JOB_MAX_REQUEUES", default=5)
+# How long a web request waits for the broker when it queues a job (connect and send).
+JOB_PUBLISH_TIMEOUT_SECONDS = env.float("JOB_PUBLISH_TIMEOUT_SECONDS", default=2.0)
+for _name in ("JOB_LEASE_SECONDS", "JOB_SWEEP_SECONDS", "JOB_PUBLISH_TIMEOUT_SECONDS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be above 0.")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "sweep-consolidation-jobs": {
+            "task": "consolidation.tasks.sweep_jobs",
+            "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+        },
+        "sweep-invitations": {
+            "task": "accounts.tasks.sweep_invitations",
+            "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+        },
+        "sweep-round-notices": {
+            "task": "consultations.tasks.sweep_round_notices",
+            "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+        },
+    }
+)

@@ -31,7 +31,7 @@ import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
@@ -45,6 +45,8 @@ from rapidfuzz import fuzz, process
 from accounts.models import Organisation
 from audit.services import audit_log
 from comments.models import Comment, NationalPosition
+from config import jobs
+from config.jobs import enqueue_after_commit
 from consultations.models import EngagementRound, Participation, Role, Section
 
 from ..models import ACTIVE_STATUSES, ConsolidationRun, DuplicateGroup, JobStatus
@@ -60,6 +62,17 @@ PROGRESS_COMPUTED = 95
 
 
 def _already_under_way(run: ConsolidationRun | None) -> ValidationError:
+    # Not yet with the broker some seconds after it was asked for: the broker is down (just
+    # after the request, its commit callback may still be publishing it).
+    publishing = timedelta(seconds=settings.JOB_PUBLISH_TIMEOUT_SECONDS + 1)
+    if run is not None and run.waiting_for_queue and run.requested_at < timezone.now() - publishing:
+        return ValidationError(
+            _(
+                "A consolidation of this round is already queued. The task queue cannot be reached just now; "
+                "it will start as soon as the queue is back."
+            ),
+            code="consolidation_active",
+        )
     when = run.started_at or run.requested_at if run else None
     started = date_format(timezone.localtime(when), "DATETIME_FORMAT") if when else "-"
     return ValidationError(
@@ -72,10 +85,10 @@ def _active_run(round_id: int) -> ConsolidationRun | None:
     return ConsolidationRun.objects.filter(round_id=round_id, status__in=ACTIVE_STATUSES).first()
 
 
-def _queue(run_id: int) -> None:
+def _queue(run: ConsolidationRun) -> None:
     from ..tasks.consolidate import consolidate_round
 
-    transaction.on_commit(lambda: consolidate_round.delay(run_id))
+    enqueue_after_commit(consolidate_round, run.pk, job=run)
 
 
 def _create_run(*, engagement_round: EngagementRound, actor) -> ConsolidationRun:
@@ -89,7 +102,7 @@ def _create_run(*, engagement_round: EngagementRound, actor) -> ConsolidationRun
             consultation=engagement_round.consultation,
             data={"round": engagement_round.pk},
         )
-    _queue(run.pk)
+    _queue(run)
     return run
 
 
@@ -145,7 +158,7 @@ def consolidation_request_for_closed_round(*, round_id: int) -> ConsolidationRun
 def consolidation_fail(*, run_id: int, error: str) -> None:
     """Mark an unfinished run failed, so that the round can be consolidated again."""
     failed = ConsolidationRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
-        status=JobStatus.FAILED, error=error[:4000], finished_at=timezone.now()
+        status=JobStatus.FAILED, error=error[:4000], finished_at=timezone.now(), lease_expires_at=None
     )
     if failed:
         run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
@@ -167,45 +180,42 @@ def consolidation_fail(*, run_id: int, error: str) -> None:
 def consolidation_execute(*, run_id: int) -> ConsolidationRun:
     """Claim a run, compute it from scratch, and write the whole result in one transaction.
 
-    A run still marked running may be claimed again: that is a task redelivered after its
-    worker died. Each claim bumps `attempts`, and only the latest claimant may write the
-    result, so two executions of one run never both write.
+    A run still marked running may be claimed again once its lease has expired (its worker is
+    gone; see config.jobs). Each claim bumps `attempts`, and only the attempt that holds the
+    run may write the result, so two executions of one run never both write.
     """
-    now = timezone.now()
-    claimed = ConsolidationRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
-        status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, progress=0, error=""
-    )
+    attempt = jobs.claim(ConsolidationRun, run_id, progress=0, error="")
     run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
-    if not claimed:
-        return run  # Done or failed already: nothing to do.
+    if attempt is None:
+        return run  # Done, failed, or held by a live worker: nothing to do.
     # A closed round moves on in its lifecycle: closed -> consolidating -> reported.
     EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CLOSED).update(
         state=EngagementRound.State.CONSOLIDATING
     )
-    attempt = run.attempts
-    computed = compute_consolidation(
-        engagement_round=run.round, on_progress=lambda value: _set_progress(run_id, attempt, value)
-    )
-    with transaction.atomic():
-        locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
-        if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
-            return locked  # Taken over by a later attempt, which will write its own result.
-        _write_result(locked, computed)
-        EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CONSOLIDATING).update(
-            state=EngagementRound.State.REPORTED
+    with jobs.lease(ConsolidationRun, run_id, attempt):
+        computed = compute_consolidation(
+            engagement_round=run.round, on_progress=lambda value: _set_progress(run_id, attempt, value)
         )
-        audit_log(
-            actor=None,
-            action="consolidation.done",
-            target=locked,
-            consultation=run.round.consultation,
-            data={"comments": computed.comment_count, "groups": len(computed.groups)},
-        )
+        with transaction.atomic():
+            locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
+            if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
+                return locked  # Taken over by a later attempt, which will write its own result.
+            _write_result(locked, computed)
+            EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CONSOLIDATING).update(
+                state=EngagementRound.State.REPORTED
+            )
+            audit_log(
+                actor=None,
+                action="consolidation.done",
+                target=locked,
+                consultation=run.round.consultation,
+                data={"comments": computed.comment_count, "groups": len(computed.groups)},
+            )
     return locked
 
 
 def _set_progress(run_id: int, attempt: int, value: int) -> None:
-    ConsolidationRun.objects.filter(pk=run_id, status=JobStatus.RUNNING, attempts=attempt).update(progress=value)
+    jobs.renew(ConsolidationRun, run_id, attempt, progress=value)
 
 
 def _write_result(run: ConsolidationRun, computed: Computed) -> None:
@@ -235,8 +245,19 @@ def _write_result(run: ConsolidationRun, computed: Computed) -> None:
     run.progress = 100
     run.finished_at = timezone.now()
     run.error = ""
+    run.lease_expires_at = None
     run.save(
-        update_fields=["result", "as_of", "comment_count", "fingerprint", "status", "progress", "finished_at", "error"]
+        update_fields=[
+            "result",
+            "as_of",
+            "comment_count",
+            "fingerprint",
+            "status",
+            "progress",
+            "finished_at",
+            "error",
+            "lease_expires_at",
+        ]
     )
 
 

@@ -26,13 +26,16 @@ from difflib import SequenceMatcher
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from rapidfuzz import fuzz
 
 from audit.services import audit_log
 from comments.models import Comment
+from config import jobs
+from config.jobs import enqueue_after_commit
 from consultations.models import DraftVersion, Section
 
-from ..models import CarriedAnchor
+from ..models import CarriedAnchor, CarryOverJob, JobStatus
 from ..selectors_revision import open_comments_filter, rounds_before
 
 logger = logging.getLogger(__name__)
@@ -231,11 +234,13 @@ def land_comment(
     )
 
 
-def carry_over_comments(*, version_id: int) -> dict:
+def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
     """Re-anchor every open comment of the earlier rounds on version `version_id`.
 
     Idempotent: the CarriedAnchor of each carried comment for this version is replaced, in
     one transaction, under a lock on the version (two runs for one version wait in turn).
+    With `attempt` (the task's claim on the CarryOverJob), the job is marked done in that same
+    transaction, or everything is rolled back if another attempt took the job over.
     Returns the number of comments per landing method.
     """
     threshold = min_score()
@@ -292,6 +297,11 @@ def carry_over_comments(*, version_id: int) -> dict:
             flush()
         result = {method: counts.get(method, 0) for method in CarriedAnchor.Method.values}
         result["total"] = sum(counts.values())
+        if attempt is not None and not jobs.held(CarryOverJob, version_id, attempt).update(
+            status=JobStatus.DONE, result=result, finished_at=timezone.now(), lease_expires_at=None, error=""
+        ):
+            transaction.set_rollback(True)  # taken over by a later attempt, which writes its own
+            return {"skipped": True, "total": 0}
         audit_log(
             actor=None,
             action="version.comments_carried_over",
@@ -302,9 +312,33 @@ def carry_over_comments(*, version_id: int) -> dict:
     return result
 
 
+def carry_over_execute(*, version_id: int) -> dict:
+    """What the task runs: claim the version's CarryOverJob, carry over under its lease, mark it done."""
+    if not DraftVersion.objects.filter(pk=version_id).exists():
+        return {"skipped": True, "total": 0}
+    CarryOverJob.objects.get_or_create(version_id=version_id)  # a message queued before jobs had rows
+    attempt = jobs.claim(CarryOverJob, version_id)
+    if attempt is None:
+        return {"skipped": True, "total": 0}  # done already, or a live worker has it
+    with jobs.lease(CarryOverJob, version_id, attempt):
+        result = carry_over_comments(version_id=version_id, attempt=attempt)
+        if result.get("skipped"):
+            jobs.held(CarryOverJob, version_id, attempt).update(
+                status=JobStatus.DONE, result=result, finished_at=timezone.now(), lease_expires_at=None
+            )
+    return result
+
+
+def carry_over_fail(*, version_id: int, error: str) -> None:
+    """Fail an unfinished carry-over (the job sweep gives up on it)."""
+    CarryOverJob.objects.filter(pk=version_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.FAILED, error=error, finished_at=timezone.now(), lease_expires_at=None
+    )
+
+
 def queue_carry_over(version: DraftVersion) -> None:
-    """Queue the carry-over once the publishing transaction has committed."""
+    """Record the carry-over as a job in the publishing transaction; queue its task once that commits."""
     from ..tasks.carry_over import carry_over_version  # the tasks module imports this one
 
-    version_id = version.pk
-    transaction.on_commit(lambda: carry_over_version.delay(version_id))
+    job, _created = CarryOverJob.objects.get_or_create(version=version)
+    enqueue_after_commit(carry_over_version, version.pk, job=job)

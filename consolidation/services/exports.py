@@ -7,8 +7,9 @@ and the finished file goes to the default storage through the report's FileField
 
 Running a report again overwrites it (same row, new file, the old file deleted), so a task
 that Celery delivers twice does no harm. Each run claims the report with a conditional UPDATE
-on started_at; a run that lost its claim to another (a redelivery after a lost worker) throws
-its file away instead of overwriting the newer one.
+(config.jobs.claim) and holds a lease while it works; a run that lost its claim to another (its
+lease expired and the sweep queued the report again) throws its file away instead of
+overwriting the newer one.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import import_module
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import transaction
-from django.db.models import Q
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.text import slugify
@@ -35,6 +35,8 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_log
 from comments.models import Comment
+from config import jobs
+from config.jobs import enqueue_after_commit
 from consultations.models import Consultation, DraftVersion, EngagementRound
 
 from .. import selectors_reports
@@ -53,8 +55,6 @@ FORMATS_BY_KIND: dict[str, tuple[str, ...]] = {
     Kind.REVISION_REPORT: (Format.PDF, Format.DOCX),
 }
 PROGRESS_EVERY = 500
-# A run that has not finished after this long is taken to be dead; another run may take over.
-STALE_AFTER = timedelta(minutes=30)
 
 
 # --- asking for a report ------------------------------------------------------------------
@@ -145,14 +145,14 @@ def report_request(
             consultation=consultation,
             data={"kind": kind, "format": format},
         )
-        _queue(report.pk)
+        _queue(report)
     return report
 
 
-def _queue(report_id: int) -> None:
+def _queue(report: Report) -> None:
     from ..tasks.reports import generate_report
 
-    transaction.on_commit(lambda: generate_report.delay(report_id))
+    enqueue_after_commit(generate_report, report.pk, job=report)
 
 
 # --- making it ----------------------------------------------------------------------------
@@ -163,7 +163,7 @@ class _Tally:
     """What a report was made from, gathered while its rows stream past."""
 
     report_id: int
-    started_at: datetime
+    attempt: int
     total: int
     count: int = 0
     as_of: datetime | None = None
@@ -207,25 +207,13 @@ def _has_disposition(comment: Comment) -> bool:
 
 
 def _set_progress(tally: _Tally, progress: int) -> None:
-    Report.objects.filter(pk=tally.report_id, started_at=tally.started_at).update(progress=progress)
+    jobs.renew(Report, tally.report_id, tally.attempt, progress=progress)
 
 
 def _tracked(comments: Iterable[Comment], tally: _Tally) -> Iterator[Comment]:
     for comment in comments:
         tally.see(comment)
         yield comment
-
-
-def _claim(report_id: int, *, takeover: bool) -> datetime | None:
-    """Mark the report running for this run, unless another live run has it. Returns this run's token."""
-    now = timezone.now()
-    claimable = ~Q(status=JobStatus.RUNNING) | Q(started_at__lt=now - STALE_AFTER) | Q(started_at__isnull=True)
-    if takeover:
-        claimable = Q()
-    claimed = Report.objects.filter(claimable, pk=report_id).update(
-        status=JobStatus.RUNNING, started_at=now, finished_at=None, progress=0, error=""
-    )
-    return now if claimed else None
 
 
 def _file_name(report: Report) -> str:
@@ -293,38 +281,54 @@ MAKERS = {
 }
 
 
-def _fail(report_id: int, started_at: datetime, message: str) -> None:
-    failed = Report.objects.filter(pk=report_id, started_at=started_at).update(
-        status=JobStatus.FAILED, error=message, finished_at=timezone.now()
+def _audit_failed(report_id: int, message: str) -> None:
+    report = Report.objects.select_related("consultation").get(pk=report_id)
+    audit_log(
+        actor=None,
+        action="report.failed",
+        target=report,
+        consultation=report.consultation,
+        data={"error": str(message)},
+    )
+
+
+def _fail(report_id: int, attempt: int, message: str) -> None:
+    failed = jobs.held(Report, report_id, attempt).update(
+        status=JobStatus.FAILED, error=message, finished_at=timezone.now(), lease_expires_at=None
     )
     if failed:
-        report = Report.objects.select_related("consultation").get(pk=report_id)
-        audit_log(
-            actor=None,
-            action="report.failed",
-            target=report,
-            consultation=report.consultation,
-            data={"error": str(message)},
-        )
+        _audit_failed(report_id, message)
 
 
-def report_generate(*, report_id: int, takeover: bool = False) -> Report | None:
+def report_fail(*, report_id: int, error: str) -> None:
+    """Fail an unfinished report (the job sweep gives up on it)."""
+    failed = Report.objects.filter(pk=report_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.FAILED, error=error, finished_at=timezone.now(), lease_expires_at=None
+    )
+    if failed:
+        _audit_failed(report_id, error)
+
+
+def report_generate(*, report_id: int) -> Report | None:
     """Make (or make again) a report's file. Returns None when another live run has it or it is gone."""
-    started_at = _claim(report_id, takeover=takeover)
-    if started_at is None:
+    attempt = jobs.claim(Report, report_id, finished_at=None, progress=0, error="")
+    if attempt is None:
         return None
+    with jobs.lease(Report, report_id, attempt):
+        return _generate(report_id, attempt)
+
+
+def _generate(report_id: int, attempt: int) -> Report:
     report = Report.objects.select_related("consultation", "round__version", "version", "requested_by").get(
         pk=report_id
     )
     requester = report.requested_by
     if not requester.is_active or not requester.has_perm("consolidation.export", report.consultation):
-        _fail(
-            report_id, started_at, _("The person who asked for this report no longer takes part in the consultation.")
-        )
+        _fail(report_id, attempt, _("The person who asked for this report no longer takes part in the consultation."))
         return Report.objects.get(pk=report_id)
 
     def tally_factory(total: int) -> _Tally:
-        tally = _Tally(report_id=report_id, started_at=started_at, total=total)
+        tally = _Tally(report_id=report_id, attempt=attempt, total=total)
         _set_progress(tally, 5)
         return tally
 
@@ -335,23 +339,26 @@ def report_generate(*, report_id: int, takeover: bool = False) -> Report | None:
             with translation.override(language):
                 made = MAKERS[report.kind](report, path, tally_factory)
         except ValidationError as exc:
-            _fail(report_id, started_at, " ".join(exc.messages))
+            _fail(report_id, attempt, " ".join(exc.messages))
             return Report.objects.get(pk=report_id)
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: the lease gives the report back and the task retries
         except Exception:
             logger.exception("Report %s could not be made", report_id)
-            _fail(report_id, started_at, _("The report could not be made. Ask for it again, or tell the secretariat."))
+            _fail(report_id, attempt, _("The report could not be made. Ask for it again, or tell the secretariat."))
             return Report.objects.get(pk=report_id)
-        _store(report, path, started_at=started_at, **made)
+        _store(report, path, attempt=attempt, **made)
     return Report.objects.get(pk=report_id)
 
 
-def _store(report: Report, path: str, *, started_at: datetime, as_of, source: dict) -> None:
+def _store(report: Report, path: str, *, attempt: int, as_of, source: dict) -> None:
     """Put the file in storage, then record it, if this run still holds the report."""
     old_name = report.file.name
     with open(path, "rb") as fileobj:
         report.file.save(_file_name(report), File(fileobj), save=False)
     size = os.path.getsize(path)
-    recorded = Report.objects.filter(pk=report.pk, started_at=started_at).update(
+    recorded = jobs.held(Report, report.pk, attempt).update(
+        lease_expires_at=None,
         status=JobStatus.DONE,
         progress=100,
         file=report.file.name,

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +54,8 @@ from comments.models import Comment, CommentRevision
 
 # The very checks comment_create applies to text typed on the site.
 from comments.services import check_language, check_text, check_type, revision_of
+from config import jobs
+from config.jobs import enqueue_after_commit
 from config.text import clean_name, clean_text
 from consultations.models import EngagementRound, Participation, Section
 
@@ -174,14 +176,9 @@ def import_request(*, actor, engagement_round: EngagementRound, organisation: Or
             consultation=consultation,
             data={"organisation": organisation.pk, "round": engagement_round.pk, "file": name},
         )
-        job_id = job.pk
+        from ..tasks.reports import import_template
 
-        def queue() -> None:
-            from ..tasks.reports import import_template
-
-            import_template.delay(job_id)
-
-        transaction.on_commit(queue)
+        enqueue_after_commit(import_template, job.pk, job=job)
     return job
 
 
@@ -575,19 +572,26 @@ def read_rows(job: ImportJob) -> tuple[list[_Row], list[dict], int]:
 # --- running the import -------------------------------------------------------------------
 
 
-def _claim(job_id: int) -> ImportJob | None:
-    """Mark the job running; None if it is gone or already finished (a second delivery of the task)."""
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
-            return None
-        job.status = JobStatus.RUNNING
-        job.progress = 1
-        job.save(update_fields=["status", "progress"])
-    return (
+def _claim(job_id: int) -> tuple[ImportJob, int] | None:
+    """Mark the job running for this attempt; None if it is gone, finished, or held by a live worker."""
+    attempt = jobs.claim(ImportJob, job_id, progress=1)
+    if attempt is None:
+        return None
+    job = (
         ImportJob.objects.select_related("round__consultation", "round__version", "organisation", "requested_by")
         .filter(pk=job_id)
         .first()
+    )
+    return (job, attempt) if job else None
+
+
+def import_fail(*, job_id: int, error: str) -> None:
+    """Fail an unfinished import (the job sweep gives up on it)."""
+    ImportJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.FAILED,
+        errors=[_error(None, None, error)],
+        finished_at=timezone.now(),
+        lease_expires_at=None,
     )
 
 
@@ -602,7 +606,12 @@ def _fail(job_id: int, errors: list[dict], row_count: int = 0) -> ImportJob:
             }
         )
     ImportJob.objects.filter(pk=job_id).update(
-        status=JobStatus.FAILED, errors=stored, row_count=row_count, created_count=0, finished_at=timezone.now()
+        status=JobStatus.FAILED,
+        errors=stored,
+        row_count=row_count,
+        created_count=0,
+        finished_at=timezone.now(),
+        lease_expires_at=None,
     )
     return ImportJob.objects.get(pk=job_id)
 
@@ -662,15 +671,24 @@ def _recheck_duplicates(job: ImportJob, rows: list[_Row]) -> list[dict]:
 
 def import_execute(*, job_id: int) -> ImportJob | None:
     """Check every row of the job's template, then import all of them or none."""
-    job = _claim(job_id)
-    if job is None:
+    claimed = _claim(job_id)
+    if claimed is None:
         return ImportJob.objects.filter(pk=job_id).first()
+    job, attempt = claimed
+    with jobs.lease(ImportJob, job_id, attempt):
+        return _execute(job, attempt)
+
+
+def _execute(job: ImportJob, attempt: int) -> ImportJob:
+    job_id = job.pk
     consultation = job.round.consultation
     actor = job.requested_by
     if not actor.is_active or not actor.has_perm("consolidation.import_template", consultation):
         return _fail(job_id, [_error(None, None, _("The person who started this import may no longer import."))])
     try:
         rows, errors, row_count = read_rows(job)
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the lease gives the job back and the task retries
     except Exception:
         logger.exception("Template import %s could not be read", job_id)
         return _fail(
@@ -681,8 +699,8 @@ def import_execute(*, job_id: int) -> ImportJob | None:
     _set_progress(job_id, 85)
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job_id)
-        if locked.status != JobStatus.RUNNING:
-            return locked  # another delivery finished it meanwhile
+        if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
+            return locked  # another delivery finished it meanwhile, or took it over
         repeated = _recheck_duplicates(job, rows)
         if repeated:
             return _fail(job_id, repeated, row_count)
@@ -693,7 +711,18 @@ def import_execute(*, job_id: int) -> ImportJob | None:
         locked.created_count = len(created)
         locked.errors = []
         locked.finished_at = timezone.now()
-        locked.save(update_fields=["status", "progress", "row_count", "created_count", "errors", "finished_at"])
+        locked.lease_expires_at = None
+        locked.save(
+            update_fields=[
+                "status",
+                "progress",
+                "row_count",
+                "created_count",
+                "errors",
+                "finished_at",
+                "lease_expires_at",
+            ]
+        )
         audit_log(
             actor=actor,
             action="import.done",

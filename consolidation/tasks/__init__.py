@@ -3,3 +3,4 @@
 from .carry_over import *  # noqa: F401,F403
 from .consolidate import *  # noqa: F401,F403
 from .reports import *  # noqa: F401,F403
+from .sweep import *  # noqa: F401,F403

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from ..services.carry_over import carry_over_comments
+from ..services.carry_over import carry_over_execute
 
 __all__ = ["carry_over_version"]
 
@@ -16,5 +16,5 @@ __all__ = ["carry_over_version"]
     max_retries=5,
 )
 def carry_over_version(version_id: int) -> dict:
-    """Idempotent: a rerun (a redelivery after a worker crash) replaces the anchors it made."""
-    return carry_over_comments(version_id=version_id)
+    """Idempotent: claims the version's CarryOverJob; a rerun replaces the anchors it made."""
+    return carry_over_execute(version_id=version_id)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Organisation
+from config import jobs
 from consultations import selectors as consultation_selectors
 from consultations.models import Consultation
 
@@ -174,6 +175,8 @@ def report_create(request, slug):
                 _("Your %(kind)s is being made. It will be listed here, ready to download, when it is done.")
                 % {"kind": report.get_kind_display().lower()},
             )
+            if report.waiting_for_queue:
+                messages.warning(request, jobs.WAITING_FOR_QUEUE)
             return redirect("consolidation:reports", consultation.slug)
     context = _list_context(request, consultation, form)
     return render(request, "consolidation/reports/list.html", context, status=400)
@@ -243,6 +246,8 @@ def import_create(request, slug, round_id):
         except ValidationError as exc:
             _show_errors(form, exc)
         else:
+            if job.waiting_for_queue:
+                messages.warning(request, jobs.WAITING_FOR_QUEUE)
             return redirect("consolidation:import_detail", consultation.slug, job.pk)
     context = {
         "consultation": consultation,

@@ -16,6 +16,8 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config import jobs
+
 from .. import selectors_runs
 from ..models import ACTIVE_STATUSES, JobStatus
 from ..services import aggregation
@@ -62,6 +64,8 @@ def run_create(request, slug, round_id):
             messages.error(request, message)
         return redirect("consolidation:run_list", slug, round_id)
     messages.success(request, _("The consolidation has been queued."))
+    if run.waiting_for_queue:
+        messages.warning(request, jobs.WAITING_FOR_QUEUE)
     return redirect("consolidation:run_detail", slug, round_id, run.pk)
 
 

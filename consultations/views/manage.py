@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts import services as account_services
+from config import jobs
 
 from .. import manage_selectors, selectors, services
 from ..forms.rounds import ExtensionForm, InviteForm, RoundForm, RoundRescheduleForm
@@ -208,6 +209,8 @@ def participants(request, slug):
             _show_errors(form, exc)
         else:
             messages.success(request, _("An invitation is on its way to %(email)s.") % {"email": invitation.email})
+            if invitation.queued_at is None and invitation.sent_at is None:
+                messages.warning(request, jobs.WAITING_FOR_QUEUE)
             return redirect("consultations:participants", consultation.slug)
     page = Paginator(selectors.participants_of(consultation=consultation), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {

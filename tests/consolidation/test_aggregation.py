@@ -417,12 +417,27 @@ def test_an_open_round_may_be_consolidated_midway(open_round, secretariat):
 
 def test_a_second_request_while_one_is_under_way_is_refused(closed_round, secretariat, site_admin):
     first = aggregation.consolidation_request(actor=secretariat, engagement_round=closed_round)
+    ConsolidationRun.objects.filter(pk=first.pk).update(queued_at=timezone.now())  # its task reached the broker
 
     with pytest.raises(ValidationError) as refused:
         aggregation.consolidation_request(actor=site_admin, engagement_round=closed_round)
 
     assert "A consolidation of this round is already under way (started " in refused.value.messages[0]
     assert list(ConsolidationRun.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_a_second_request_while_the_first_waits_for_the_queue_says_it_will_start_by_itself(
+    closed_round, secretariat, site_admin
+):
+    first = aggregation.consolidation_request(actor=secretariat, engagement_round=closed_round)
+    assert first.waiting_for_queue  # never reached the broker (its commit callback did not run)
+    ConsolidationRun.objects.filter(pk=first.pk).update(requested_at=timezone.now() - timedelta(minutes=1))
+
+    with pytest.raises(ValidationError) as refused:
+        aggregation.consolidation_request(actor=site_admin, engagement_round=closed_round)
+
+    assert "already queued" in refused.value.messages[0]
+    assert "as soon as the queue is back" in refused.value.messages[0]
 
 
 @pytest.mark.postgres

@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from audit.models import AuditEntry
 from comments.anchoring import anchor_at
 from comments.models import Comment, Disposition
-from consolidation.models import CarriedAnchor
+from consolidation.models import CarriedAnchor, CarryOverJob, JobStatus
 from consolidation.services.carry_over import carry_over_comments, queue_carry_over
-from consolidation.tasks import carry_over_version
+from consolidation.tasks import carry_over_version, sweep_jobs
 from consultations.demo import seed_demo
 from consultations.models import EngagementRound, Section
 from tests import factories
@@ -326,3 +327,19 @@ def test_section_page_of_the_new_version_lists_the_open_comments_carried_onto_it
     page = client.get(url).content.decode()
     assert "Cần làm rõ cơ chế hợp tác" in page
     assert "voluntary while several member states" not in page  # decided: not accepted
+
+
+def test_a_carry_over_whose_message_was_lost_is_run_once_by_the_sweep(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        queue_carry_over(world["new"])  # published with the version; the broker never got it
+    job = CarryOverJob.objects.get(version=world["new"])
+    assert (job.status, job.queued_at) == (JobStatus.QUEUED, None)
+    CarryOverJob.objects.filter(pk=job.pk).update(requested_at=timezone.now() - timedelta(minutes=5))
+
+    assert sweep_jobs.apply().get()["carry_overs"]["requeued"] == [job.pk]
+    assert carry_over_version.delay(world["new"].pk).get() == {"skipped": True, "total": 0}  # a late redelivery
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.result["total"]) == (JobStatus.DONE, 1, 8)
+    assert CarriedAnchor.objects.filter(version=world["new"]).count() == 8
+    assert AuditEntry.objects.filter(action="version.comments_carried_over").count() == 1

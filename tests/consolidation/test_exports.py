@@ -418,13 +418,13 @@ def test_generation_marks_progress_and_done_with_the_file_stored_and_as_of_set(
     assert report.started_at and report.finished_at
 
 
-def test_regenerating_overwrites_the_file(
+def test_a_second_delivery_of_a_finished_report_does_not_make_it_again(
     django_capture_on_commit_callbacks, consultation, open_round, vn_delegate, data
 ):
     report = make_report(
         django_capture_on_commit_callbacks, vn_delegate, consultation, kind="resolution_matrix", fmt="xlsx"
     )
-    first_name = report.file.name
+    first_name, finished_at = report.file.name, report.finished_at
     CommentFactory(
         round=open_round,
         section=data["vn_whole"].section,
@@ -433,13 +433,14 @@ def test_regenerating_overwrites_the_file(
         body="Added later.",
     )
 
-    generate_report.delay(report.pk)
+    assert generate_report.delay(report.pk).get() is None
 
     report.refresh_from_db()
     assert report.status == JobStatus.DONE
-    assert Report.objects.count() == 1
-    assert len(xlsx_rows(report)) == 1 + 3
-    assert not (report.file.name != first_name and report.file.storage.exists(first_name))
+    assert report.attempts == 1
+    assert (report.file.name, report.finished_at) == (first_name, finished_at)
+    assert len(xlsx_rows(report)) == 1 + 2  # as it was made: the later comment is not in it
+    assert report.file.storage.exists(first_name)
 
 
 def test_a_run_while_another_is_live_does_nothing(consultation, secretariat, data):
@@ -450,6 +451,8 @@ def test_a_run_while_another_is_live_does_nothing(consultation, secretariat, dat
         requested_by=secretariat,
         status=JobStatus.RUNNING,
         started_at=timezone.now(),
+        attempts=1,
+        lease_expires_at=timezone.now() + timedelta(minutes=2),  # its worker renews it: alive
     )
 
     assert exports.report_generate(report_id=report.pk) is None

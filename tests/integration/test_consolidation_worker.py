@@ -13,25 +13,20 @@ until the settings read it; see the report for the settings line).
 """
 
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from comments.models import Comment
 from config.celery import app as celery_app
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
 from consolidation.services import aggregation
-from consultations.models import EngagementRound
-from tests import factories
 
 from .conftest import REPO_ROOT, WORKER_START_TIMEOUT, _database_url, _flush_redis, celery_app_using
 
@@ -43,6 +38,7 @@ pytestmark = [
 ]
 
 VISIBILITY_TIMEOUT = 1  # seconds
+LEASE_SECONDS = 2  # a killed worker's run may be claimed again once its lease has run out
 RUN_TIMEOUT = 45
 
 # Starts a worker with broker_transport_options["visibility_timeout"] from the environment.
@@ -70,6 +66,7 @@ def live_worker(name: str, log_path: Path, **extra_env: str) -> Iterator[subproc
         "CELERY_BROKER_URL": _broker(),
         "CELERY_RESULT_BACKEND": _broker(),
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+        "JOB_LEASE_SECONDS": str(LEASE_SECONDS),
         "EMAIL_URL": "consolemail://",
         "PYTHONPATH": str(REPO_ROOT),
         "DJANGO_DEBUG": "false",
@@ -117,64 +114,6 @@ def broker() -> Iterator[str]:
     with celery_app_using(_broker()):
         yield _broker()
     _flush_redis(_broker())
-
-
-@pytest.fixture
-def closed_round(version):
-    now = timezone.now()
-    return factories.EngagementRoundFactory(
-        version=version,
-        title="First stakeholder engagement",
-        state=EngagementRound.State.CLOSED,
-        opens_at=now - timedelta(days=10),
-        closes_at=now - timedelta(hours=1),
-    )
-
-
-@pytest.fixture
-def comments(closed_round, version, vn_delegate, vn_focal_point, th_delegate, partner) -> list[int]:
-    """A round of 300 comments over 12 clauses: duplicates, drafts, withdrawn, endorsed, hidden.
-
-    Returns the ids of the submitted ones.
-    """
-    clauses = list(version.sections.filter(kind="clause")) + [
-        factories.SectionFactory(version=version, key=f"clause-{n}", number=f"2.{n}", position=10 + n)
-        for n in range(10)
-    ]
-    authors = [vn_delegate, vn_focal_point, th_delegate, partner]
-    randomly = random.Random(2030)
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    # Each block of six comments on one clause shares a text (exact duplicates); in every
-    # other block one of them adds a word (a near-duplicate). Blocks differ from each other.
-    blocks = [
-        " ".join("".join(randomly.choices(letters, k=randomly.randint(3, 9))) for _ in range(14)) for _ in range(50)
-    ]
-    rows = []
-    for n in range(300):
-        author = authors[n % len(authors)]
-        block = n // 6
-        body = blocks[block] + (" indeed" if block % 2 and n % 6 == 5 else "")
-        status = Comment.Status.SUBMITTED
-        if n % 25 == 0:
-            status = Comment.Status.DRAFT
-        elif n % 31 == 0:
-            status = Comment.Status.WITHDRAWN
-        rows.append(
-            Comment(
-                round=closed_round,
-                section=clauses[block % len(clauses)],
-                author=author,
-                organisation_id=author.organisation_id,
-                type=["ge", "te", "ed"][n % 3],
-                body=body.capitalize() + ".",
-                status=status,
-                is_endorsed=status == Comment.Status.SUBMITTED and author == vn_focal_point and n % 3 == 0,
-                is_hidden=n % 47 == 0,
-                submitted_at=timezone.now() if status != Comment.Status.DRAFT else None,
-            )
-        )
-    Comment.objects.bulk_create(rows)
-    return sorted(Comment.objects.filter(round=closed_round, status="submitted").values_list("pk", flat=True))
 
 
 def _wait_for(predicate, timeout: float, what: str, log_path: Path):
@@ -250,8 +189,8 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result
     assert run.result == {}
     assert not DuplicateGroup.objects.filter(run=run).exists()
     # The message was left unacknowledged; once older than the visibility timeout, the next
-    # worker to start puts it back in the queue and runs it.
-    time.sleep(VISIBILITY_TIMEOUT + 0.5)
+    # worker to start puts it back in the queue, and runs it once the dead worker's lease is out.
+    time.sleep(max(VISIBILITY_TIMEOUT, LEASE_SECONDS) + 0.5)
     with live_worker(f"rescuer-{os.getpid()}@localhost", log_path):
         _wait_for(
             lambda: ConsolidationRun.objects.filter(pk=run.pk, status=JobStatus.DONE).exists(),
