@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "audit",
     "consolidation",
     "api",
+    "transfer",
 ]
 
 MIDDLEWARE = [
