@@ -38,17 +38,17 @@ from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management.color import no_style
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 from django.db.models import Q, QuerySet
 
 from audit.services import audit_log
 from consultations.models import Consultation
 
-from .registry import CARRIED, Carried
+from .registry import CARRIED
 
 FORMAT = "consultation-transfer"
 VERSION = 1
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
 FILE_KIND = "file"
 
 
@@ -104,7 +104,6 @@ def carried_tables(consultation: Consultation, *, using: str = DEFAULT_DB_ALIAS)
     subqueries, so a consultation with a million comments does not pull ids into Python.
     """
     chosen: dict[str, QuerySet] = {}
-    specs: dict[str, Carried] = {spec.label: spec for spec in CARRIED}
     for spec in CARRIED:
         if spec.consultation:
             model = apps.get_model(spec.label)
@@ -146,8 +145,6 @@ def carried_tables(consultation: Consultation, *, using: str = DEFAULT_DB_ALIAS)
             through = field.remote_field.through
             links = through._base_manager.using(using).filter(**{f"{field.m2m_field_name()}__in": rows})
             tables.append(Table(through._meta.label_lower, through, links))
-    if specs.keys() - {t.label for t in tables}:
-        raise TransferError("The registry lists a model that was not chosen.")  # a programming error
     return tables
 
 
@@ -170,10 +167,41 @@ def _encode(field: models.Field, value: Any) -> Any:
     raise TransferError(f"Cannot carry a {type(value).__name__} in {field.model._meta.label}.{field.name}.")
 
 
-def _decode(field: models.Field, value: Any) -> Any:
-    if value is None or isinstance(field, models.JSONField):
-        return value
-    return field.to_python(value)
+# Column types whose Python value is already what JSON carries (FKs are judged by their target).
+_AS_IS = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "BooleanField",
+    "FloatField",
+    "CharField",
+    "TextField",
+    "SlugField",
+    "FileField",
+    "JSONField",
+}
+
+
+def _datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value.astimezone(UTC) if value.tzinfo else value).isoformat()
+
+
+def _encoder(field: models.Field):
+    """The function that turns this column's values into JSON (None: as they are), chosen once per table."""
+    kind = (field.target_field if field.is_relation else field).get_internal_type()
+    if kind in _AS_IS:
+        return None
+    if kind == "DateTimeField":
+        return _datetime
+    return lambda value: _encode(field, value)
 
 
 def _line(obj: Any) -> bytes:
@@ -256,10 +284,16 @@ def _export_to(stream: IO[bytes], *, slug: str, with_files: bool, using: str):
         total = 0
         for table in tables:
             columns = _columns(table.model)
+            names = [f.attname for f in columns]
+            encoders = [(i, encode) for i, encode in enumerate(map(_encoder, columns)) if encode]
             file_columns = [i for i, f in enumerate(columns) if isinstance(f, models.FileField)]
-            values = table.rows.order_by("pk").values_list(*[f.attname for f in columns])
+            values = table.rows.order_by("pk").values_list(*names)
             for row in values.iterator(chunk_size=2000):
-                writer.write([table.label, {f.attname: _encode(f, v) for f, v in zip(columns, row, strict=True)}])
+                if encoders:
+                    row = list(row)
+                    for i, encode in encoders:
+                        row[i] = encode(row[i])
+                writer.write([table.label, dict(zip(names, row, strict=True))])
                 file_names.update(row[i] for i in file_columns if row[i])
                 total += 1
         files = 0
@@ -395,7 +429,7 @@ def import_consultation(*, path: Path, using: str = DEFAULT_DB_ALIAS) -> Transfe
                 target=consultation,
                 data={"sha256": sha256, "rows": total, "files": files},
             )
-    except IntegrityError as exc:
+    except DatabaseError as exc:
         _remove(written)
         raise TransferError(f"The file's rows do not fit together in this database: {exc}") from exc
     except BaseException:
@@ -406,9 +440,10 @@ def import_consultation(*, path: Path, using: str = DEFAULT_DB_ALIAS) -> Transfe
 
 def _insert_rows(path, expected, tables, written, using):
     order = [label for label, _rows in expected]
+    loaders = {label: _TableLoader(model, using) for label, model in tables.items()}
     counts = dict.fromkeys(order, 0)
     position = 0  # index in `order` of the table being read; tables come in header order
-    batch: list[models.Model] = []
+    batch: list = []
     total = files = 0
     digest = hashlib.sha256()
     first = True
@@ -422,50 +457,93 @@ def _insert_rows(path, expected, tables, written, using):
             raise TransferError(f"Line {number} is not a row of the export format.")
         label, values = item
         if label == FILE_KIND:
-            _flush(batch, tables, order, position, using)
-            batch = []
+            if batch:
+                loaders[order[position]].flush(batch)
+                batch = []
             position = len(order)
             files += _restore_file(values, written, number)
             continue
         if label not in tables or order.index(label) < position:
             raise TransferError(f"Line {number}: rows of {label} out of their place in the file.")
         if order.index(label) != position:
-            _flush(batch, tables, order, position, using)
-            batch = []
+            if batch:
+                loaders[order[position]].flush(batch)
+                batch = []
             position = order.index(label)
-        batch.append(_instance(tables[label], values, number))
+        batch.append(loaders[label].row(values, number))
         counts[label] += 1
         total += 1
         if len(batch) >= BATCH_SIZE:
-            _flush(batch, tables, order, position, using)
+            loaders[label].flush(batch)
             batch = []
-    _flush(batch, tables, order, position, using)
+    if batch:
+        loaders[order[position]].flush(batch)
     for label, rows in expected:
         if counts[label] != rows:
             raise TransferError(f"The file announces {rows} rows of {label} but holds {counts[label]}.")
     return counts, total, files, digest.hexdigest()
 
 
-def _instance(model: type[models.Model], values: dict[str, Any], number: int) -> models.Model:
-    columns = {f.attname: f for f in _columns(model)}
-    unknown = values.keys() - columns.keys()
-    if unknown:
-        raise TransferError(
-            f"Line {number}: {model._meta.label_lower} has no field {', '.join(sorted(unknown))} on this site; "
-            "import with the version of the platform that made the file, or a later one."
+def _decoder(field: models.Field):
+    """The function that turns this column's JSON back into a Python value (None: as it is)."""
+    if isinstance(field, models.JSONField):
+        return None
+    kind = (field.target_field if field.is_relation else field).get_internal_type()
+    if kind in _AS_IS:
+        return None
+    if kind == "DateTimeField":
+        return datetime.fromisoformat
+    return field.to_python
+
+
+class _TableLoader:
+    """Inserts rows of one table as they are: no save(), no signals, no auto_now stamps.
+
+    On PostgreSQL with COPY (the fastest way in); elsewhere with Django's raw insert, the one
+    loaddata uses. A field the file lacks (added since) gets its default.
+    """
+
+    def __init__(self, model: type[models.Model], using: str):
+        self.model = model
+        self.using = using
+        self.connection = connections[using]
+        self.columns = _columns(model)
+        self.index = {f.attname: i for i, f in enumerate(self.columns)}
+        self.decoders = [_decoder(f) for f in self.columns]
+        self.copy = self.connection.vendor == "postgresql"
+        quote = self.connection.ops.quote_name
+        self.copy_sql = "COPY {} ({}) FROM STDIN".format(
+            quote(model._meta.db_table), ", ".join(quote(f.column) for f in self.columns)
         )
-    try:
-        return model(**{name: _decode(columns[name], value) for name, value in values.items()})
-    except Exception as exc:  # a value the field cannot take (ValidationError, TypeError)
-        raise TransferError(f"Line {number}: a value of {model._meta.label_lower} is invalid: {exc}") from exc
 
+    def row(self, values: dict[str, Any], number: int):
+        unknown = values.keys() - self.index.keys()
+        if unknown:
+            raise TransferError(
+                f"Line {number}: {self.model._meta.label_lower} has no field {', '.join(sorted(unknown))} on "
+                "this site; import with the version of the platform that made the file, or a later one."
+            )
+        python = []
+        try:
+            for field, decode in zip(self.columns, self.decoders, strict=True):
+                if field.attname not in values:
+                    python.append(field.get_default())
+                    continue
+                value = values[field.attname]
+                python.append(value if decode is None or value is None else decode(value))
+            if not self.copy:
+                return self.model(**{f.attname: v for f, v in zip(self.columns, python, strict=True)})
+            return [f.get_db_prep_save(v, self.connection) for f, v in zip(self.columns, python, strict=True)]
+        except Exception as exc:  # a value the field cannot take (ValidationError, ValueError, TypeError)
+            raise TransferError(f"Line {number}: a value of {self.model._meta.label_lower} is invalid: {exc}") from exc
 
-def _flush(batch, tables, order, position, using) -> None:
-    if not batch:
-        return
-    model = tables[order[position]]
-    # raw=True: the values as they are (no auto_now stamps), no save(), no signals.
-    model._base_manager.using(using)._insert(batch, fields=_columns(model), raw=True, using=using)
+    def flush(self, batch: list) -> None:
+        if not self.copy:
+            self.model._base_manager.using(self.using)._insert(batch, fields=self.columns, raw=True, using=self.using)
+            return
+        with self.connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
+            for values in batch:
+                copy.write_row(values)
 
 
 def _restore_file(entry: dict[str, Any], written: list[str], number: int) -> int:
