@@ -30,6 +30,7 @@ from openpyxl import load_workbook
 
 from accounts.models import Organisation, User
 from accounts.services import invitation_create
+from audit.models import AuditEntry
 from comments.models import Comment
 from comments.services import comment_flag
 from consolidation.documents.matrix import write_template_xlsx
@@ -323,8 +324,13 @@ def test_a_file_of_another_format_version_is_refused(demo_export, tmp_path):
     assert not Consultation.objects.exists()
 
 
-def test_an_in_process_round_trip_also_restores_the_rows_exactly(demo_export, tmp_path):
-    call_command("import_consultation", str(demo_export), stdout=io.StringIO())
+def test_an_import_restores_the_rows_exactly_and_sends_nothing(
+    demo_export, tmp_path, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks() as queued:
+        call_command("import_consultation", str(demo_export), stdout=io.StringIO())
+    assert queued == [] and mailoutbox == []  # no task queued, nobody e-mailed
+
     again = tmp_path / "again.jsonl"
     call_command("export_consultation", CONSULTATION_SLUG, str(again), stdout=io.StringIO())
 
@@ -333,8 +339,6 @@ def test_an_in_process_round_trip_also_restores_the_rows_exactly(demo_export, tm
     consultation = Consultation.objects.get()
     assert not consultation.audit_entries.filter(action="consultation.imported").exists()
     # ...but both the import and each export are on record.
-    from audit.models import AuditEntry
-
     assert AuditEntry.objects.filter(action="consultation.imported", target_id=str(consultation.pk)).count() == 1
     assert consultation.audit_entries.filter(action="consultation.exported").count() == 1
 
