@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "audit",
     "consolidation",
     "api",
+    "transfer",
 ]
 
 MIDDLEWARE = [
