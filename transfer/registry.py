@@ -55,6 +55,7 @@ CARRIED: tuple[Carried, ...] = (
     Carried("consolidation.carriedanchor", consultation="comment__round__consultation"),
     Carried("consolidation.report", consultation="consultation"),
     Carried("consolidation.importjob", consultation="round__consultation"),
+    Carried("consolidation.carryoverjob", consultation="version__consultation"),
     Carried("audit.auditentry", consultation="consultation"),
 )
 
