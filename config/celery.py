@@ -4,7 +4,8 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# `celery -A config` started by hand is production unless told otherwise (make run tasks run in-process).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("consultation")
 app.config_from_object("django.conf:settings", namespace="CELERY")
