@@ -281,7 +281,9 @@ def test_an_import_with_bad_rows_fails_with_the_errors_by_row_and_column(world, 
     assert response.status_code == 202, response.content
     job = sec.get(response["Location"]).json()
     assert (job["status"], job["created_count"]) == ("failed", 0)
-    assert job["errors"] == [{"row": 3, "column": "Clause", "message": "There is no clause 9.9 in version 0.1."}]
+    assert job["errors"] == [
+        {"row": 3, "column": "Clause", "message": "Row 3, column C: There is no clause 9.9 in version 0.1."}
+    ]
     assert not Comment.objects.filter(imported_by__isnull=False).exists()
 
 
