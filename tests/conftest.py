@@ -48,6 +48,8 @@ def _missing_services() -> dict[str, str]:
         missing["celery_worker"] = "a live Celery worker needs PostgreSQL and Redis"
     if not chromium_path():
         missing["e2e"] = "Chromium is not installed (apt-get install chromium)"
+    if not (shutil.which("soffice") or shutil.which("libreoffice")):
+        missing["libreoffice"] = "LibreOffice is not installed (apt-get install libreoffice-calc)"
     return missing
 
 

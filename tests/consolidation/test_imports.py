@@ -667,7 +667,7 @@ def test_error_values_typed_as_text_are_refused_too(django_capture_on_commit_cal
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
-@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+@pytest.mark.libreoffice
 def test_a_template_resaved_by_libreoffice_with_formulas_is_refused(
     django_capture_on_commit_callbacks, open_round, orgs, secretariat, tmp_path
 ):
