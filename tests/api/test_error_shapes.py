@@ -141,3 +141,16 @@ def test_a_server_error_under_the_api_is_a_500_problem_without_internals(db):
     body = _problem(response, 500)
     assert "secret internals" not in response.content.decode()
     assert body["instance"] == "/api/boom/"
+
+
+def test_a_filter_value_out_of_its_choices_is_a_documented_400(world, client_for):
+    """schemathesis (negative data): ?state=AAA answered a 400 the schema did not document."""
+    response = client_for(world.personas["vn_delegate"]).get(
+        f"/api/v1/consultations/{world.consultation.slug}/rounds/?state=AAA"
+    )
+    body = _problem(response, 400)
+    assert "state" in body["errors"]
+    schema = Client().get("/api/schema/?format=json").json()
+    documented = schema["paths"]["/api/v1/consultations/{slug}/rounds/"]["get"]["responses"]
+    assert "400" in documented
+    assert "application/problem+json" in documented["400"]["content"]
