@@ -2,12 +2,16 @@
 
 Services raise Django's ValidationError (and its subclasses in comments.errors),
 PermissionDenied and Http404; DRF raises its own APIException family. All of them end here
-and leave as {type, title, status, detail, instance} plus `errors` {field: [messages]} on a 400.
+and leave as {type, title, status, detail, instance} plus `errors` {field: [messages]} on
+every 400 (the schema's ValidationProblem requires it, also for a body that is not JSON).
+A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413. What never reaches DRF (unknown paths, a
+server error) is reshaped by api.middleware.ApiProblemMiddleware with `problem_body`.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -59,6 +63,12 @@ class MfaSetupRequired(exceptions.PermissionDenied):
     problem_type = "mfa-setup-required"
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = gettext_lazy("The request body is too large. Nothing was saved.")
+    default_code = "too_large"
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = gettext_lazy("This round is closed. Nothing was saved.")
@@ -75,9 +85,15 @@ TITLES = {
     406: ("not-acceptable", gettext_lazy("Not acceptable.")),
     409: ("round-closed", gettext_lazy("The round is closed.")),
     412: ("stale", gettext_lazy("The comment has changed.")),
+    413: ("too-large", gettext_lazy("Request body too large.")),
     415: ("unsupported-media-type", gettext_lazy("Unsupported media type.")),
     428: ("precondition-required", gettext_lazy("If-Match required.")),
     429: ("rate-limited", gettext_lazy("Too many requests.")),
+    500: ("server-error", gettext_lazy("Server error.")),
+}
+DEFAULT_DETAILS = {
+    404: gettext_lazy("Not found."),
+    500: gettext_lazy("Something went wrong on our side. Nothing was saved; try again later."),
 }
 
 
@@ -114,21 +130,30 @@ def _flatten_drf(detail, prefix: str = "") -> dict[str, list[str]]:
     return {key: [str(detail)]}
 
 
-def problem_response(
-    status_code: int, detail: str, *, request=None, errors: dict | None = None, headers: dict | None = None
-) -> Response:
+def problem_body(status_code: int, detail: str, *, instance: str = "", errors: dict | None = None) -> dict:
     slug, title = TITLES.get(status_code, ("about:blank", ""))
+    if status_code == 400 and not errors:
+        # Every 400 carries `errors`, even one that is about the request as a whole.
+        errors = {api_settings.NON_FIELD_ERRORS_KEY: [detail]}
     body = {
         "type": PROBLEM_BASE + slug if slug != "about:blank" else "about:blank",
         "title": str(title) if title else "",
         "status": status_code,
-        "detail": detail,
-        "instance": request.get_full_path() if request is not None else "",
+        "detail": detail or str(DEFAULT_DETAILS.get(status_code, title)),
+        "instance": instance,
     }
     if errors is not None:
         body["errors"] = errors
-    response = Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
-    return response
+    return body
+
+
+def problem_response(
+    status_code: int, detail: str, *, request=None, errors: dict | None = None, headers: dict | None = None
+) -> Response:
+    body = problem_body(
+        status_code, detail, instance=request.get_full_path() if request is not None else "", errors=errors
+    )
+    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _translate(exc: Exception) -> Exception:
@@ -139,6 +164,10 @@ def _translate(exc: Exception) -> Exception:
         return Conflict(" ".join(exc.messages))
     if isinstance(exc, RateLimitedError):
         return exceptions.Throttled(wait=exc.retry_after, detail=" ".join(exc.messages))
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, TooManyFieldsSent):
+        return exceptions.ParseError(_("The request has too many fields."))
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

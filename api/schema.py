@@ -1,7 +1,7 @@
 """OpenAPI: problem-detail responses on every operation, and the X-Session-Token scheme.
 
 Every operation documents the errors it can answer with, as application/problem+json:
-401, 403, 404, 406 and 429 everywhere; 400, 409 and 415 on writes; 412 and 428 where the
+401, 403, 404, 406 and 429 everywhere; 400, 409, 413 and 415 on writes; 400 on filtered lists; 412 and 428 where the
 view requires If-Match. Views add nothing by hand for these, so none can be forgotten.
 """
 
@@ -44,6 +44,7 @@ ERROR_DESCRIPTIONS = {
     "406": "The Accept header asks for a format the API does not serve.",
     "409": "The round is closed (or not open yet) for the caller's organisation.",
     "412": "If-Match names a revision that is no longer current: nothing changed.",
+    "413": "The request body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).",
     "415": "The request body is not in a media type this operation accepts.",
     "428": "If-Match is required for this change.",
     "429": "Too many requests; see Retry-After.",
@@ -56,7 +57,9 @@ class ApiAutoSchema(AutoSchema):
     def _error_codes(self) -> list[str]:
         codes = ["401", "403", "404", "406", "429"]
         if self.method in WRITE_METHODS:
-            codes += ["400", "409", "415"]
+            codes += ["400", "409", "413", "415"]
+        elif getattr(self.view, "filterset_class", None) or getattr(self.view, "filterset_fields", None):
+            codes += ["400"]  # a filter value that is not one of its choices (?state=AAA)
         if getattr(self.view, "action", None) in getattr(self.view, "if_match_actions", ()):
             codes += ["412", "428"]
         elif getattr(self.view, "if_match_methods", None) and self.method in self.view.if_match_methods:

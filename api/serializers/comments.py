@@ -7,6 +7,7 @@ services check the quote against the section text and every other rule.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -64,10 +65,12 @@ class SelectorListField(serializers.ListField):
         items = super().to_internal_value(data)
         parsed = []
         for index, item in enumerate(items):
-            serializer_class = SELECTORS.get(item.get("type"))
+            # `type` arrives as any JSON value ({}, [], 7): only a known name picks a serializer.
+            kind = item.get("type")
+            serializer_class = SELECTORS.get(kind) if isinstance(kind, str) else None
             if serializer_class is None:
                 raise serializers.ValidationError(
-                    {index: ["Each selector is a TextQuoteSelector or a TextPositionSelector."]}
+                    {index: [_("Each selector is a TextQuoteSelector or a TextPositionSelector.")]}
                 )
             serializer = serializer_class(data=item)
             if not serializer.is_valid():
@@ -96,7 +99,7 @@ class TargetInputSerializer(serializers.Serializer):
         positions = [s for s in selectors if s["type"] == "TextPositionSelector"]
         if len(quotes) != 1 or len(positions) > 1:
             raise serializers.ValidationError(
-                {"selector": ["Give one TextQuoteSelector, and at most one TextPositionSelector."]}
+                {"selector": [_("Give one TextQuoteSelector, and at most one TextPositionSelector.")]}
             )
         quote = quotes[0]
         position = positions[0] if positions else {}

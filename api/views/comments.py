@@ -7,6 +7,7 @@ through comments.services. Changes to a comment need If-Match with its ETag (api
 from __future__ import annotations
 
 import django_filters
+import rules
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -336,8 +337,10 @@ class NationalPositionViewSet(ApiViewSet):
 
     def _round(self, request, round_id):
         engagement_round = round_or_404(request, round_id)
-        # The same permission the national position page asks (comments.rules).
-        if not request.user.has_perm("comments.submit_national_position", engagement_round):
+        # The same rule the national position page asks (comments.rules), tested as a rule:
+        # Django's has_perm grants a superuser everything, but a position belongs to a
+        # delegation, and a site admin who takes no part in the consultation has none.
+        if not rules.has_perm("comments.submit_national_position", request.user, engagement_round):
             raise PermissionDenied(_("Only your delegation's focal point can see and submit the national position."))
         return engagement_round
 

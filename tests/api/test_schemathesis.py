@@ -4,7 +4,13 @@ For every operation, a bounded number of generated requests (deterministic, posi
 as a delegate and as the secretariat, authenticated with a headless session token. Path
 parameters point at the objects of the test world, so that operations also answer 2xx.
 Asserted: no 5xx, and status, content type, headers and body conform to the schema.
+
+The suite runs a small, deterministic sample. For a deeper run (negative data too):
+    SCHEMATHESIS_EXAMPLES=60 SCHEMATHESIS_MODES=positive,negative \
+        .venv/bin/python -m pytest tests/api/test_schemathesis.py -q
 """
+
+import os
 
 import pytest
 import schemathesis
@@ -50,7 +56,9 @@ def _keep_db_connection():
 
 # The live schema, fetched from the WSGI app at collection (no database needed for it).
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
-schema.config.generation.update(modes=["positive"], max_examples=10, deterministic=True, database="none")
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
+MODES = os.environ.get("SCHEMATHESIS_MODES", "positive").split(",")
+schema.config.generation.update(modes=MODES, max_examples=EXAMPLES, deterministic=EXAMPLES <= 10, database="none")
 
 
 def _session_token(email: str) -> str:
@@ -149,7 +157,9 @@ def _import_job(world) -> ImportJob:
     return job
 
 
-SETTINGS = settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 10, suppress_health_check=list(HealthCheck)
+)
 
 
 @schema.parametrize()
