@@ -479,6 +479,9 @@ ROUTES: dict[str, Route] = {
     "consolidation:report_download": page("report", ALL_IN, targets=(VN_REPORT, B_REPORT)),
     "consolidation:import_create": page("round_id", MANAGERS, MANAGERS),
     "consolidation:import_detail": page("import", MANAGERS),
+    # --- audit log: the consultation's secretariat and site admins ---------------------------------
+    "audit:list": page("slug", MANAGERS),
+    "audit:csv": page("slug", MANAGERS),
     # --- API ----------------------------------------------------------------------------------------
     "api:consultation-list": api("none", SIGNED_IN, targets=(NO_TARGET,)),
     "api:consultation-detail": api("api_slug", ALL_IN),
@@ -518,6 +521,7 @@ ROUTES: dict[str, Route] = {
     "api:report-list": api("api_slug", ALL_IN, ALL_IN),
     "api:report-detail": api("api_report", ALL_IN, targets=(VN_REPORT, B_REPORT)),
     "api:report-download": api("api_report", ALL_IN, targets=(VN_REPORT, B_REPORT)),
+    "api:audit-list": api("api_slug", MANAGERS),
     "api:round-imports": api("api_round_id", NOBODY, MANAGERS),
     "api:import-detail": api("api_import", MANAGERS),
     "api:schema": ANYONE,
