@@ -331,9 +331,18 @@ def carry_over_execute(*, version_id: int) -> dict:
 
 def carry_over_fail(*, version_id: int, error: str) -> None:
     """Fail an unfinished carry-over (the job sweep gives up on it)."""
-    CarryOverJob.objects.filter(pk=version_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+    failed = CarryOverJob.objects.filter(pk=version_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.FAILED, error=error, finished_at=timezone.now(), lease_expires_at=None
     )
+    if failed:
+        job = CarryOverJob.objects.select_related("version__consultation").get(pk=version_id)
+        audit_log(
+            actor=None,
+            action="carry_over.failed",
+            target=job.version,
+            consultation=job.version.consultation,
+            data={"error": error},
+        )
 
 
 def queue_carry_over(version: DraftVersion) -> None:

@@ -585,14 +585,28 @@ def _claim(job_id: int) -> tuple[ImportJob, int] | None:
     return (job, attempt) if job else None
 
 
+def _audit_failed(job_id: int, errors: list[dict]) -> None:
+    job = ImportJob.objects.select_related("round__consultation").get(pk=job_id)
+    audit_log(
+        actor=None,
+        action="import.failed",
+        target=job,
+        consultation=job.round.consultation,
+        data={"organisation": job.organisation_id, "file": job.file_name, "errors": len(errors)},
+    )
+
+
 def import_fail(*, job_id: int, error: str) -> None:
     """Fail an unfinished import (the job sweep gives up on it)."""
-    ImportJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+    errors = [_error(None, None, error)]
+    failed = ImportJob.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.FAILED,
-        errors=[_error(None, None, error)],
+        errors=errors,
         finished_at=timezone.now(),
         lease_expires_at=None,
     )
+    if failed:
+        _audit_failed(job_id, errors)
 
 
 def _fail(job_id: int, errors: list[dict], row_count: int = 0) -> ImportJob:
@@ -613,6 +627,7 @@ def _fail(job_id: int, errors: list[dict], row_count: int = 0) -> ImportJob:
         finished_at=timezone.now(),
         lease_expires_at=None,
     )
+    _audit_failed(job_id, errors)
     return ImportJob.objects.get(pk=job_id)
 
 

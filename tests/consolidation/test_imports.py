@@ -439,6 +439,10 @@ def test_a_row_naming_another_organisation_is_refused_and_nothing_is_imported(
     ]
     assert errors[0]["message"].startswith("Row 6, column B: this row is for Thailand but the import is for Viet Nam.")
     assert errors[1]["message"].startswith("Row 7, column B: this row is for Atlantis")
+    # The refusal is on the record, with how many rows were refused.
+    entry = AuditEntry.objects.get(action="import.failed", target_id=str(job.pk))
+    assert entry.consultation_id == open_round.consultation_id
+    assert entry.data["errors"] == 2
 
 
 def test_the_iso_mb_nc_header_is_read_as_the_organisation(

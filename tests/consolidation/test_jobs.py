@@ -180,3 +180,37 @@ def test_an_import_whose_message_was_lost_is_imported_once_by_the_sweep(open_rou
     job.refresh_from_db()
     assert (job.status, job.attempts, job.created_count) == (JobStatus.DONE, 1, 1)
     assert Comment.objects.filter(round=open_round).count() == 1
+
+
+def test_an_import_and_a_carry_over_requeued_too_often_are_failed_on_the_record(
+    open_round, orgs, secretariat, vn_delegate, settings
+):
+    from audit.models import AuditEntry
+    from consolidation.models import CarryOverJob
+
+    settings.JOB_MAX_REQUEUES = 1
+    job = imports.import_request(
+        actor=secretariat, engagement_round=open_round, organisation=orgs["vn"], upload=filled([good_row()])
+    )
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, attempts=2, requeues=1, queued_at=_ago(hours=1), lease_expires_at=_ago(minutes=1)
+    )
+    next_version = factories.DraftVersionFactory(consultation=open_round.consultation, number="9.9")
+    carry = CarryOverJob.objects.create(
+        version=next_version,
+        status=JobStatus.RUNNING,
+        attempts=2,
+        requeues=1,
+        queued_at=_ago(hours=1),
+        lease_expires_at=_ago(minutes=1),
+    )
+
+    result = sweep_jobs.apply().get()
+
+    assert result["imports"]["failed"] == [job.pk]
+    assert result["carry_overs"]["failed"] == [carry.pk]
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "never finished" in job.errors[0]["message"]
+    assert Comment.objects.filter(round=open_round).count() == 0
+    actions = set(AuditEntry.objects.filter(consultation=open_round.consultation).values_list("action", flat=True))
+    assert {"import.failed", "carry_over.failed"} <= actions
