@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from api.serializers.comments import OrganisationSerializer, PersonSerializer, TargetSerializer, target_of
 from comments.models import BODY_MAX_LENGTH, Comment, Disposition
+from config import jobs
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
 from consultations.models import Role
 
@@ -60,6 +61,20 @@ def job_status(**kwargs) -> NamedChoiceField:
     return NamedChoiceField(enum_name="JobStatusEnum", choices=JobStatus.choices, read_only=True, **kwargs)
 
 
+class QueuedJobFields(serializers.Serializer):
+    """What every background job says while the task queue cannot be reached (config.jobs)."""
+
+    waiting_for_queue = serializers.BooleanField(
+        read_only=True,
+        help_text="True while the job is saved but the task queue could not be reached; it starts by itself "
+        "as soon as the queue is back, so there is no need to ask again.",
+    )
+    notice = serializers.SerializerMethodField(help_text="A message to show people, or null.")
+
+    def get_notice(self, obj) -> str | None:
+        return str(jobs.WAITING_FOR_QUEUE) if obj.waiting_for_queue else None
+
+
 def disposition_etag(comment_id: int, disposition: Disposition | None) -> str:
     """The disposition's strong ETag: "d<comment id>-<revision>" (revision 0: none yet)."""
     return f'"d{comment_id}-{disposition.revision if disposition is not None else 0}"'
@@ -68,7 +83,7 @@ def disposition_etag(comment_id: int, disposition: Disposition | None) -> str:
 # --- consolidation runs -------------------------------------------------------------------
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(QueuedJobFields, serializers.ModelSerializer):
     """A run as listed: where it stands, without its result."""
 
     status = job_status()
@@ -90,6 +105,8 @@ class RunSerializer(serializers.ModelSerializer):
             "as_of",
             "comment_count",
             "error",
+            "waiting_for_queue",
+            "notice",
         ]
         read_only_fields = fields
 
@@ -421,7 +438,7 @@ def report_format(**kwargs) -> NamedChoiceField:
     return NamedChoiceField(enum_name="ReportFormatEnum", choices=Report.Format.choices, **kwargs)
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(QueuedJobFields, serializers.ModelSerializer):
     kind = report_kind(read_only=True)
     format = report_format(read_only=True)
     status = job_status()
@@ -450,6 +467,8 @@ class ReportSerializer(serializers.ModelSerializer):
             "size",
             "error",
             "download_url",
+            "waiting_for_queue",
+            "notice",
         ]
         read_only_fields = fields
 
@@ -485,7 +504,7 @@ class ImportErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(QueuedJobFields, serializers.ModelSerializer):
     status = job_status()
     organisation = OrganisationSerializer(read_only=True)
     requested_by = PersonSerializer(read_only=True)
@@ -508,6 +527,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "requested_by",
             "requested_at",
             "finished_at",
+            "waiting_for_queue",
+            "notice",
         ]
         read_only_fields = fields
 

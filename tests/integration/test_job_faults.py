@@ -33,6 +33,7 @@ from .conftest import (
     REPO_ROOT,
     _flush_redis,
     celery_app_using,
+    free_port,
     kill_group,
     start_worker,
     wait_for_worker,
@@ -135,6 +136,29 @@ def beat(log_path: Path, broker_url: str, schedule_dir: Path, **extra_env: str) 
 
 
 # --- (a) the broker stopped and started again ----------------------------------------------
+
+
+def test_the_api_says_a_job_waits_for_the_task_queue_while_the_broker_is_down(client, closed_round, secretariat):
+    """An app client is told as clearly as a page: saved, will start by itself, no need to ask again."""
+    client.force_login(secretariat)
+    slug = closed_round.consultation.slug
+    with celery_app_using(f"redis://127.0.0.1:{free_port()}/0"):  # nothing listens there
+        started = time.monotonic()
+        response = client.post(
+            reverse("api:report-list", args=[slug]),
+            {"kind": "resolution_matrix", "format": "csv", "round": closed_round.pk},
+            content_type="application/json",
+        )
+        took = time.monotonic() - started
+
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["status"], body["waiting_for_queue"]) == ("queued", True)
+    assert body["notice"] == str(WAITING_FOR_QUEUE)
+    assert took < QUICK
+    polled = client.get(reverse("api:report-detail", args=[body["id"]])).json()
+    assert polled["waiting_for_queue"] is True  # still saved, still waiting: the sweep will send it
+    assert Report.objects.get(pk=body["id"]).queued_at is None
 
 
 def test_requests_while_the_broker_is_down_answer_at_once_and_finish_once_it_is_back(
