@@ -1,7 +1,8 @@
 """The audit log as CSV, written line by line for a streaming response.
 
 Cells that a spreadsheet would run as a formula are prefixed with an apostrophe (CSV injection),
-as in the comment resolution matrix. Column names stay in English: tools read them.
+with the same function as the comment resolution matrix (config.text.spreadsheet_text).
+Column names stay in English: tools read them.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+from config.text import spreadsheet_text
+
 HEADERS = ["seq", "at_utc", "actor", "action", "target_type", "target_id", "data", "prev_hash", "hash"]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Line:
@@ -31,7 +33,7 @@ def csv_safe(value) -> str:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     else:
         text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return spreadsheet_text(text)
 
 
 def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:

@@ -13,6 +13,7 @@ something else ("evil\\u202eexe.live" shows as "evil" + "evil.exe" reversed).
   one line, without bidi controls and zero-width characters, spaces collapsed.
 - xml_text: what every document writer passes to python-docx, openpyxl and reportlab, so that
   text stored before clean_text existed (or written around it) cannot break a document.
+- spreadsheet_text: a CSV cell (matrix, audit log) that a spreadsheet will not run as a formula.
 - visible_controls: shows bidi controls and zero-width characters as [U+202E] on pages.
 - attachment_disposition: a Content-Disposition header with an ASCII fallback and RFC 5987
   filename*, without controls.
@@ -60,6 +61,16 @@ def xml_text(value) -> str:
     if value is None:
         return ""
     return clean_text(str(value))
+
+
+# Cells a spreadsheet would run as a formula when a CSV is opened (CSV injection, OWASP).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value) -> str:
+    """xml_text for a CSV cell, with an apostrophe before what a spreadsheet would run as a formula."""
+    text = xml_text(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def visible_controls(value) -> str:

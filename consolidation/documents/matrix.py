@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from comments.models import Comment
-from config.text import visible_controls, xml_text
+from config.text import spreadsheet_text, visible_controls, xml_text
 
 from ..template_columns import COLUMNS, HEADERS
 
@@ -29,8 +29,6 @@ TEXT_FORMAT = "@"
 # Columns Excel must keep as text: "1.10" is a clause number, not the number 1.1.
 TEXT_COLUMNS = {"number", "clause"}
 WRAP_COLUMNS = {"paragraph", "comment", "proposed_change", "observations"}
-# Cells a spreadsheet would run as a formula when a CSV is opened (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _person(user) -> str:
@@ -153,16 +151,9 @@ def write_template_xlsx(fileobj) -> None:
 # --- CSV ----------------------------------------------------------------------------------
 
 
-def _csv_safe(value) -> str:
-    text = xml_text(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
 def write_matrix_csv(rows: Iterable[Sequence], textfile) -> None:
     """Write to a text file opened with encoding="utf-8-sig" and newline="": the BOM tells Excel it is UTF-8."""
     writer = csv.writer(textfile)
     writer.writerow(HEADERS)
     for row in rows:
-        writer.writerow([_csv_safe(value) for value in row])
+        writer.writerow([spreadsheet_text(value) for value in row])

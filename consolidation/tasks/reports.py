@@ -12,30 +12,24 @@ from ..services import exports, imports
 
 __all__ = ["generate_report", "import_template"]
 
+# A database that went away is retried; the job's own claim and lease make a retry safe.
+JOB_TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
-@shared_task(
-    name="consolidation.tasks.generate_report",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-)
+
+@shared_task(name="consolidation.tasks.generate_report", **JOB_TASK_OPTIONS)
 def generate_report(self, report_id: int) -> str | None:
     report = exports.report_generate(report_id=report_id)
     return report.status if report else None
 
 
-@shared_task(
-    name="consolidation.tasks.import_template",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="consolidation.tasks.import_template", **JOB_TASK_OPTIONS)
 def import_template(self, job_id: int) -> str | None:
     job = imports.import_execute(job_id=job_id)
     return job.status if job else None
