@@ -1,26 +1,24 @@
 """Who may do what with comments, as named predicates (django-rules).
 
-Object predicates take (user, engagement_round) for creating and (user, comment) otherwise.
-Whether the round is open at this second is checked by the services (with the clock and the
-organisation's extension), not here: a closed round is a 409, not a 403.
+The role rules (who organises, who may comment in a round) live in consultations/rules.py;
+this module only combines them with what is particular to a comment (its author, its
+delegation). Object predicates take (user, engagement_round) for creating and (user, comment)
+otherwise. Whether the round is open at this second is checked by the services (with the clock
+and the organisation's extension, consultations.access.round_window), not here: a closed round
+is a 409, not a 403.
 """
 
 import rules
 
-from consultations.models import Role
-from consultations.rules import is_site_admin, participation_for
-
-
-@rules.predicate
-def may_comment_in_round(user, engagement_round) -> bool:
-    participation = participation_for(user, engagement_round.consultation)
-    return participation is not None and participation.role in engagement_round.commenting_roles
-
-
-@rules.predicate
-def is_organiser_of_round(user, engagement_round) -> bool:
-    participation = participation_for(user, engagement_round.consultation)
-    return participation is not None and participation.role in (Role.SECRETARIAT, Role.CONSULTANT)
+from consultations.rules import (
+    is_focal_point_in_round,
+    is_organiser_of_round,
+    is_secretariat,
+    is_site_admin,
+    is_team_of_round,
+    may_comment_in_round,
+    participation_for,
+)
 
 
 @rules.predicate
@@ -30,30 +28,22 @@ def is_comment_author(user, comment) -> bool:
 
 @rules.predicate
 def is_focal_point_of_comment_org(user, comment) -> bool:
+    # A focal point of the comment's own delegation (the round's focal point rule, narrowed).
+    if not is_focal_point_in_round(user, comment.round):
+        return False
     participation = participation_for(user, comment.round.consultation)
-    return (
-        participation is not None
-        and participation.is_focal_point
-        and participation.role == Role.MEMBER_STATE
-        and participation.organisation_id == comment.organisation_id
-    )
+    return participation is not None and participation.organisation_id == comment.organisation_id
 
 
 @rules.predicate
 def is_secretariat_of_comment(user, comment) -> bool:
-    participation = participation_for(user, comment.round.consultation)
-    return participation is not None and participation.role == Role.SECRETARIAT
+    return is_secretariat(user, comment.round.consultation)
 
 
 @rules.predicate
 def may_take_part_in_comment_round(user, comment) -> bool:
-    return may_comment_in_round(user, comment.round) or is_organiser_of_round(user, comment.round)
-
-
-@rules.predicate
-def is_focal_point_in_round(user, engagement_round) -> bool:
-    participation = participation_for(user, engagement_round.consultation)
-    return participation is not None and participation.is_focal_point and participation.role == Role.MEMBER_STATE
+    """Those who comment in the round and the consultation's team answer and flag (not site admins)."""
+    return may_comment_in_round(user, comment.round) or is_team_of_round(user, comment.round)
 
 
 can_add_comment = may_comment_in_round
@@ -72,4 +62,4 @@ rules.add_perm("comments.flag_comment", can_flag)
 # (user, engagement_round): the delegation's own position page and its submission.
 rules.add_perm("comments.submit_national_position", is_focal_point_in_round)
 # (user, engagement_round): every delegation's position status, read-only.
-rules.add_perm("comments.view_positions_overview", is_site_admin | is_organiser_of_round)
+rules.add_perm("comments.view_positions_overview", is_organiser_of_round)

@@ -23,11 +23,9 @@ from django.utils import timezone
 
 from accounts.models import Organisation
 from consultations.models import EngagementRound, Participation, Role
-from consultations.rules import participation_for
+from consultations.rules import is_organiser, participation_for, role_may_comment
 
 from .models import Comment, CommentFlag, NationalPosition, Reply
-
-ORGANISER_ROLES = (Role.SECRETARIAT, Role.CONSULTANT)
 
 
 def others_comments_visible(*, engagement_round: EngagementRound, now: datetime | None = None) -> bool:
@@ -47,11 +45,11 @@ def visibility_filter(*, user, engagement_round: EngagementRound, now: datetime 
     participation = participation_for(user, engagement_round.consultation)
     own_org = participation.organisation_id if participation else None
     own = Q(organisation_id=own_org) if own_org else Q(pk__in=[])
-    if user.is_staff or (participation and participation.role in ORGANISER_ROLES):
+    if is_organiser(user, engagement_round.consultation):
         return own | Q(status__in=[Comment.Status.SUBMITTED, Comment.Status.WITHDRAWN])
     if participation is None:
         return None
-    if participation.role in engagement_round.commenting_roles and others_comments_visible(
+    if role_may_comment(participation.role, engagement_round) and others_comments_visible(
         engagement_round=engagement_round, now=now
     ):
         return own | Q(status=Comment.Status.SUBMITTED, is_hidden=False)

@@ -26,8 +26,9 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_log
 from config.text import clean_text
+from consultations.access import round_window
 from consultations.models import EngagementRound, Section
-from consultations.rules import participation_for
+from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
 from .errors import RateLimitedError, RoundClosedError, StaleWriteError
@@ -96,16 +97,12 @@ def check_type(comment_type: str) -> str:
 
 def _check_round_open(actor, engagement_round: EngagementRound, now: datetime) -> None:
     participation = participation_for(actor, engagement_round.consultation)
-    org_id = participation.organisation_id if participation else None
-    extensions = {e.organisation_id: e.closes_at for e in engagement_round.extensions.all()}
-    if engagement_round.is_open_for(org_id, now, extensions):
+    window = round_window(engagement_round, participation.organisation_id if participation else None, now=now)
+    if window.is_open:
         return
-    if now < engagement_round.opens_at and engagement_round.state == EngagementRound.State.SCHEDULED:
+    if window.not_yet_open:
         raise RoundClosedError(not_yet_open=True)
-    closed_at = engagement_round.closes_at_for(org_id, extensions)
-    if engagement_round.closed_at and engagement_round.closed_at < closed_at:
-        closed_at = engagement_round.closed_at
-    raise RoundClosedError(closed_at)
+    raise RoundClosedError(window.closes_at)
 
 
 def _check_visible(actor, comment: Comment) -> None:
@@ -429,7 +426,7 @@ def national_position_submit(*, actor, engagement_round: EngagementRound, note: 
     participation = participation_for(actor, engagement_round.consultation)
     if participation is None:
         raise Http404
-    if not participation.is_focal_point:
+    if not is_focal_point_in_round(actor, engagement_round):
         raise PermissionDenied(_("Only your delegation's focal point can submit the national position."))
     note = check_text("note", note, required=False, label=_("The covering note"))
     with transaction.atomic():

@@ -1,19 +1,21 @@
 """Who may consolidate, decide, export and import, as named predicates (django-rules).
 
-Predicates take (user, consultation). Exports are open to every participant because each
-export contains only what the requester may see (comments.selectors.comments_visible_to).
+Predicates take (user, consultation) and combine the role rules of consultations/rules.py
+(`is_organiser` is the site admins, the secretariat and the consultants). Exports are open to
+every participant because each export contains only what the requester may see
+(comments.selectors.comments_visible_to).
 """
 
 import rules
 
-from consultations.rules import can_view_consultation, is_consultant, is_secretariat, is_site_admin
+from consultations.rules import can_view_consultation, is_decision_maker, is_organiser
 
-can_run_consolidation = is_site_admin | is_secretariat
-can_read_consolidated_feedback = is_site_admin | is_secretariat | is_consultant
-can_propose_disposition = is_site_admin | is_secretariat | is_consultant
-can_record_disposition = is_site_admin | is_secretariat
+can_run_consolidation = is_decision_maker
+can_read_consolidated_feedback = is_organiser
+can_propose_disposition = is_organiser
+can_record_disposition = is_decision_maker
 can_export = can_view_consultation
-can_import_template = is_site_admin | is_secretariat
+can_import_template = is_decision_maker
 can_read_revision_report = can_view_consultation
 
 rules.add_perm("consolidation.run", can_run_consolidation)

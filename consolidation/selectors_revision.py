@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from comments.models import Comment, Disposition
-from comments.selectors import ORGANISER_ROLES, comments_visible_to
+from comments.selectors import comments_visible_to
 from consultations.models import DraftVersion, EngagementRound, Section
-from consultations.rules import participation_for
+from consultations.rules import is_organiser
 
 from .models import CarriedAnchor
 from .redline import Segment, diff_words, has_changes, render_html
@@ -200,11 +200,6 @@ def _entry(comment: Comment, *, is_organiser: bool, landing: Landing | None = No
     )
 
 
-def _is_organiser(user, consultation) -> bool:
-    participation = participation_for(user, consultation)
-    return bool(user.is_staff or (participation and participation.role in ORGANISER_ROLES))
-
-
 def _diff_sections(old_sections: list[Section], new_sections: list[Section]) -> list[SectionDiff]:
     """Sections matched by key, in the new document order; removed ones where they used to be."""
     labels = status_labels()
@@ -277,7 +272,7 @@ def revision_report(*, user, version: DraftVersion) -> RevisionReport:
     disposition changed a section of this version, and the counts by decision.
     """
     consultation = version.consultation
-    is_organiser = _is_organiser(user, consultation)
+    organiser = bool(is_organiser(user, consultation))
     previous = DraftVersion.objects.filter(pk=version.previous_id).first() if version.previous_id else None
     version_ids = [version.pk] + ([previous.pk] if previous else [])
     sections = list(Section.objects.filter(version_id__in=version_ids).order_by("position"))
@@ -320,7 +315,7 @@ def revision_report(*, user, version: DraftVersion) -> RevisionReport:
             )
         else:
             pending += 1
-        entry = _entry(comment, is_organiser=is_organiser, landing=landing)
+        entry = _entry(comment, is_organiser=organiser, landing=landing)
         if landing is not None and landing.is_orphaned:
             orphaned.append(entry)
         else:
@@ -341,7 +336,7 @@ def revision_report(*, user, version: DraftVersion) -> RevisionReport:
         stamps.extend([comment.updated_at, comment.disposition.updated_at])
         target = new_by_pk.get(comment.disposition.section_change_id)
         if target is not None and target.key in diff_by_key:
-            diff_by_key[target.key].dispositions.append(_entry(comment, is_organiser=is_organiser))
+            diff_by_key[target.key].dispositions.append(_entry(comment, is_organiser=organiser))
 
     decision_labels = dict(Disposition.Decision.choices)
     decision_counts = {code: 0 for code in decision_labels}
@@ -388,7 +383,7 @@ def revision_report(*, user, version: DraftVersion) -> RevisionReport:
         published_at=version.published_at,
         as_of=max(s for s in stamps if s is not None) if any(stamps) else now,
         generated_at=now,
-        is_organiser=is_organiser,
+        is_organiser=organiser,
         sections=diffs,
         stats=stats,
         open_comments=open_comments,

@@ -1,8 +1,16 @@
-"""Who may do what in a consultation, as named predicates (django-rules).
+"""Who may do what in a consultation and its rounds, as named predicates (django-rules).
 
-Predicates take (user, consultation). Views and the API use the same permissions:
-  consultations.view_consultation, consultations.manage_rounds, consultations.manage_versions,
-  consultations.invite_participants.
+This module is the one home of the role rules every app builds on:
+  * the roles (is_secretariat, is_consultant, is_member_state, is_partner, is_focal_point),
+  * who organises a consultation (`is_organiser`: site admins, the secretariat, the consultants),
+  * who may comment in a round (`may_comment_in_round`: a participant whose role the round lists).
+Other apps combine these into their own permissions (comments/rules.py, consolidation/rules.py);
+none of them re-derives a role from a participation. Whether a round is open *now* for the
+viewer's organisation is a matter of time, not of role: consultations.access.round_access.
+
+Consultation predicates take (user, consultation), round predicates (user, engagement_round).
+Views and the API use the same permissions: consultations.view_consultation,
+consultations.manage_rounds, consultations.manage_versions, consultations.invite_participants.
 """
 
 import rules
@@ -55,10 +63,46 @@ def is_focal_point(user, consultation) -> bool:
     return participation is not None and participation.role == Role.MEMBER_STATE and participation.is_focal_point
 
 
+# The people who run the consultation and act for an organisation in it.
+is_consultation_team = is_secretariat | is_consultant
+# Who decides for the consultation (rounds, invitations, consolidation, decisions): its secretariat,
+# with the site admins standing in.
+is_decision_maker = is_site_admin | is_secretariat
+# Who organises a consultation: sees every submitted comment, its history and the proposals.
+is_organiser = is_site_admin | is_consultation_team
+
+
+def role_may_comment(role: str | None, engagement_round) -> bool:
+    """Whether participants with `role` comment in this round (the round lists its commenting roles)."""
+    return role is not None and role in (engagement_round.commenting_roles or [])
+
+
+@rules.predicate
+def may_comment_in_round(user, engagement_round) -> bool:
+    """A participant whose role the round lists. Site admins run the window; they do not comment."""
+    participation = participation_for(user, engagement_round.consultation)
+    return participation is not None and role_may_comment(participation.role, engagement_round)
+
+
+@rules.predicate
+def is_organiser_of_round(user, engagement_round) -> bool:
+    return is_organiser(user, engagement_round.consultation)
+
+
+@rules.predicate
+def is_team_of_round(user, engagement_round) -> bool:
+    return is_consultation_team(user, engagement_round.consultation)
+
+
+@rules.predicate
+def is_focal_point_in_round(user, engagement_round) -> bool:
+    return is_focal_point(user, engagement_round.consultation)
+
+
 can_view_consultation = is_site_admin | is_participant
-can_manage_rounds = is_site_admin | is_secretariat
-can_manage_versions = is_site_admin | is_secretariat | is_consultant
-can_invite_participants = is_site_admin | is_secretariat
+can_manage_rounds = is_decision_maker
+can_manage_versions = is_organiser
+can_invite_participants = is_decision_maker
 
 rules.add_perm("consultations.view_consultation", can_view_consultation)
 rules.add_perm("consultations.manage_rounds", can_manage_rounds)

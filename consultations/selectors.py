@@ -6,13 +6,13 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from .models import Consultation, DraftVersion, EngagementRound, Participation, RoundExtension, Section
-from .rules import participation_for
+from .rules import is_site_admin, participation_for
 
 
 def consultations_for_user(*, user) -> QuerySet[Consultation]:
     """The consultations a user takes part in; site admins see every consultation."""
     qs = Consultation.objects.all()
-    if not user.is_staff:
+    if not is_site_admin(user):
         qs = qs.filter(participations__user=user)
     return qs.annotate(
         open_round_count=Count("rounds", filter=Q(rounds__state=EngagementRound.State.OPEN), distinct=True),

@@ -29,6 +29,7 @@ from audit.services import audit_changes, audit_log
 from config.jobs import enqueue_after_commit
 from config.text import clean_text
 
+from .access import round_window
 from .models import (
     Consultation,
     DraftVersion,
@@ -40,6 +41,7 @@ from .models import (
     RoundNotice,
     Section,
 )
+from .rules import is_site_admin, role_may_comment
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ def _line(text: str) -> str:
 
 
 def consultation_create(*, actor, title: str, slug: str, description: str = "") -> Consultation:
-    if not actor.is_staff:
+    if not is_site_admin(actor):
         raise PermissionDenied(_("Only site admins can create consultations."))
     if Consultation.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": _("A consultation with this short name already exists.")})
@@ -397,8 +399,11 @@ def round_notices_send(*, round_id: int, kind: str, now: datetime | None = None)
             p
             for p in participations
             if p.user.is_active
-            and p.role in engagement_round.commenting_roles
-            and reminder_kind_due(engagement_round.closes_at_for(p.organisation_id, extensions), now) == kind
+            and role_may_comment(p.role, engagement_round)
+            and reminder_kind_due(
+                round_window(engagement_round, p.organisation_id, now=now, extensions=extensions).closes_at, now
+            )
+            == kind
         ]
     # Unsent notices for people it is no longer due for (left, deactivated, deadline moved) are dropped.
     RoundNotice.objects.filter(round=engagement_round, kind=kind, sent_at__isnull=True).exclude(
@@ -437,9 +442,9 @@ def _send_round_email(engagement_round: EngagementRound, participation: Particip
         "round": engagement_round,
         "consultation": engagement_round.consultation,
         "kind": kind,
-        "closes_at": engagement_round.closes_at_for(participation.organisation_id, extensions),
+        "closes_at": round_window(engagement_round, participation.organisation_id, extensions=extensions).closes_at,
         "url": settings.SITE_URL.rstrip("/") + path,
-        "may_comment": participation.role in engagement_round.commenting_roles,
+        "may_comment": role_may_comment(participation.role, engagement_round),
     }
     tz = user.time_zone or settings.TIME_ZONE
     with translation.override(settings.LANGUAGE_CODE), timezone.override(tz):

@@ -16,11 +16,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consultations import selectors as consultation_selectors
+from consultations.access import RoundAccess, round_access
 from consultations.models import EngagementRound
 
 from .. import services
@@ -32,37 +33,9 @@ from ..selectors import get_comment_for_user, section_comments
 # --- what the viewer may do in a round, for pages and cards -------------------------------
 
 
-def writing_state(*, user, engagement_round: EngagementRound, now: datetime | None = None) -> dict:
-    """Whether the viewer may write in the round now and, if not, why: for the note above the form.
-
-    note: None (may write), "role" (their role does not comment), "not_open" (opens later),
-    "closed" (closed for their organisation at closes_at).
-    """
-    now = now or timezone.now()
-    org_id = consultation_selectors.viewer_organisation_id(user=user, consultation=engagement_round.consultation)
-    extensions = {e.organisation_id: e.closes_at for e in engagement_round.extensions.all()}
-    may_comment = user.has_perm("comments.add_comment", engagement_round)
-    open_for_me = engagement_round.is_open_for(org_id, now, extensions)
-    closes_at = engagement_round.closes_at_for(org_id, extensions)
-    if engagement_round.closed_at and engagement_round.closed_at < closes_at:
-        closes_at = engagement_round.closed_at  # closed early by the secretariat
-    if not may_comment:
-        note = "role"
-    elif open_for_me:
-        note = None
-    elif engagement_round.state == EngagementRound.State.SCHEDULED and now < engagement_round.opens_at:
-        note = "not_open"
-    else:
-        note = "closed"
-    return {
-        "may_comment": may_comment,
-        "open_for_me": open_for_me,
-        "can_write": may_comment and open_for_me,
-        "note": note,
-        "opens_at": engagement_round.opens_at,
-        "closes_at": closes_at,
-        "extended": closes_at > engagement_round.closes_at,
-    }
+def writing_state(*, user, engagement_round: EngagementRound, now: datetime | None = None) -> RoundAccess:
+    """Whether the viewer may write in the round now and, if not, why (`note`): for the note above the form."""
+    return round_access(user=user, engagement_round=engagement_round, now=now)
 
 
 # --- scoped fetches -----------------------------------------------------------------------

@@ -20,15 +20,15 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from consultations import selectors as consultation_selectors
-from consultations.models import EngagementRound, Role
-from consultations.rules import participation_for
+from consultations.access import round_access
+from consultations.models import EngagementRound
+from consultations.rules import is_organiser, participation_for
 
 from .. import selectors, services
 from ..errors import RateLimitedError, RoundClosedError, StaleWriteError
@@ -38,7 +38,6 @@ from ..models import Comment
 REPLIES_PER_PAGE = 20
 DELEGATION_PER_PAGE = 25
 POSITION_PER_PAGE = 50
-ORGANISER_ROLES = (Role.SECRETARIAT, Role.CONSULTANT)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -85,14 +84,8 @@ def _finish(response, exc: Exception):
     return response
 
 
-def _is_organiser(user, consultation) -> bool:
-    participation = participation_for(user, consultation)
-    return user.is_staff or (participation is not None and participation.role in ORGANISER_ROLES)
-
-
 def _round_open_for(user, engagement_round: EngagementRound) -> bool:
-    participation = participation_for(user, engagement_round.consultation)
-    return engagement_round.is_open_for(participation.organisation_id if participation else None, timezone.now())
+    return round_access(user=user, engagement_round=engagement_round).open_for_me
 
 
 def _actions_context(request, consultation, comment, **extra) -> dict:
@@ -125,7 +118,7 @@ def _detail_context(request, consultation, comment, **extra) -> dict:
     thread = selectors.comment_thread(comment=comment)
     page = Paginator(thread, REPLIES_PER_PAGE).get_page(request.GET.get("page"))
     participation = participation_for(user, consultation)
-    organiser = _is_organiser(user, consultation)
+    organiser = is_organiser(user, consultation)
     may_moderate = user.has_perm("comments.moderate_comment", comment)
     context = {
         "consultation": consultation,

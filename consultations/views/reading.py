@@ -13,6 +13,7 @@ from comments.views.section import writing_state
 from consolidation.selectors_revision import carried_into_section
 
 from .. import selectors
+from ..access import RoundAccess, round_access
 from ..models import EngagementRound
 from ..services import section_tree
 
@@ -25,30 +26,10 @@ def consultation_list(request):
     return render(request, "consultations/list.html", {"page": page})
 
 
-def _round_rows(request, consultation, rounds):
-    """Each round with the state and deadline this viewer should see, right now."""
+def _round_rows(request, consultation, rounds) -> list[RoundAccess]:
+    """Each round with the state, deadline and rights this viewer has, right now."""
     now = timezone.now()
-    org_id = selectors.viewer_organisation_id(user=request.user, consultation=consultation)
-    rows = []
-    for engagement_round in rounds:
-        extensions = {e.organisation_id: e.closes_at for e in engagement_round.extensions.all()}
-        my_deadline = engagement_round.closes_at_for(org_id, extensions)
-        rows.append(
-            {
-                "round": engagement_round,
-                "state": engagement_round.phase_at(now),
-                "state_label": dict(engagement_round.State.choices)[engagement_round.phase_at(now)],
-                "closes_at": my_deadline,
-                "extended": my_deadline != engagement_round.closes_at,
-                "open_for_me": engagement_round.is_open_for(org_id, now, extensions),
-                "may_comment": request.user.is_staff
-                or (
-                    selectors.viewer_role(user=request.user, consultation=consultation)
-                    in engagement_round.commenting_roles
-                ),
-            }
-        )
-    return rows
+    return [round_access(user=request.user, engagement_round=r, now=now) for r in rounds]
 
 
 @login_required
@@ -130,7 +111,7 @@ def section_read(request, slug, number, key):
                 "highlighted": [c for c in comments if c.status != Comment.Status.WITHDRAWN],
                 "writing": writing,
                 "form": CommentForm(initial={"language": translation.get_language() or ""})
-                if writing["can_write"]
+                if writing.can_write
                 else None,
             }
         )
