@@ -25,12 +25,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
+from config.errors import RateLimitedError, RoundClosedError, StaleWriteError
 from config.text import clean_text
 from consultations.models import EngagementRound, Section
 from consultations.rules import participation_for
 
 from .anchoring import anchor_check
-from .errors import RateLimitedError, RoundClosedError, StaleWriteError
 from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply, ReplyNotice
 from .selectors import comments_visible_to
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from comments import services
-from comments.errors import RateLimitedError, RoundClosedError, StaleWriteError
+from config.errors import RateLimitedError, RoundClosedError, StaleWriteError
 from comments.models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply
 from comments.selectors import get_comment_for_user
 from comments.services import AnchorInput
