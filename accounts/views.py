@@ -10,13 +10,16 @@ from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from config.actions import perform
+from config.errors import Refusal
 from consultations.models import Participation
 
 from . import services
@@ -80,21 +83,32 @@ def invitation_accept(request, token):
         mode = "login" if viewer is None else "wrong_user"
 
     form = InvitationAcceptForm(request.POST or None, invitation=invitation) if mode == "newcomer" else None
-    errors: list[str] = []
-    if request.method == "POST" and mode in ("newcomer", "accept") and (form is None or form.is_valid()):
-        try:
+    here = reverse("accounts:invitation", args=[token])
+
+    def page(errors: list[str]) -> HttpResponse:
+        context = {
+            "invitation": invitation,
+            "existing": existing,
+            "mode": mode,
+            "form": form,
+            "errors": errors,
+            "login_url": reverse("account_login") + "?" + urlencode({"next": here}),
+            "here": here,
+            "now": timezone.now(),
+        }
+        return render(request, "accounts/invitation_accept.html", context)
+
+    if request.method == "POST" and mode in ("newcomer", "accept"):
+
+        def run(data: dict) -> tuple[Invitation, User]:
             if form is not None:
-                invitation, person = services.invitation_accept(
-                    token=token,
-                    user=None,
-                    password=form.cleaned_data["password1"],
-                    full_name=form.cleaned_data["full_name"],
+                return services.invitation_accept(
+                    token=token, user=None, password=data["password1"], full_name=data["full_name"]
                 )
-            else:
-                invitation, person = services.invitation_accept(token=token, user=request.user)
-        except (ValidationError, PermissionDenied) as error:
-            errors = list(error.messages) if isinstance(error, ValidationError) else [str(error)]
-        else:
+            return services.invitation_accept(token=token, user=request.user)
+
+        def done(accepted: tuple[Invitation, User]) -> HttpResponse:
+            invitation, person = accepted
             if viewer is None or viewer.pk != person.pk:
                 login(request, person, backend=LOGIN_BACKEND)
             messages.success(
@@ -103,20 +117,21 @@ def invitation_accept(request, token):
                 % {"title": invitation.consultation.title, "org": invitation.organisation.name},
             )
             return redirect("consultations:detail", slug=invitation.consultation.slug)
-    elif request.method == "POST" and mode == "login":
+
+        # A form that does not validate shows its own errors; a service's refusal is listed.
+        return perform(form=form, run=run, done=done, refused=lambda answer: page(_messages_of(answer)))
+    errors: list[str] = []
+    if request.method == "POST" and mode == "login":
         errors = [_("Log in as %(email)s to accept this invitation.") % {"email": invitation.email}]
     elif request.method == "POST" and mode == "wrong_user":
         errors = [_("This invitation is for %(email)s. Log out first.") % {"email": invitation.email}]
+    return page(errors)
 
-    here = reverse("accounts:invitation", args=[token])
-    context = {
-        "invitation": invitation,
-        "existing": existing,
-        "mode": mode,
-        "form": form,
-        "errors": errors,
-        "login_url": reverse("account_login") + "?" + urlencode({"next": here}),
-        "here": here,
-        "now": timezone.now(),
-    }
-    return render(request, "accounts/invitation_accept.html", context)
+
+def _messages_of(answer: Refusal) -> list[str]:
+    """A service's refusal as the list of messages the page shows (none for a form's own errors)."""
+    if answer.error is None:
+        return []
+    if isinstance(answer.error, ValidationError):
+        return list(answer.error.messages)
+    return [answer.message]

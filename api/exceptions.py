@@ -1,16 +1,17 @@
 """Every API error as RFC 9457 problem details (application/problem+json).
 
-Services raise Django's ValidationError (and its subclasses in comments.errors),
-PermissionDenied and Http404; DRF raises its own APIException family. All of them end here
-and leave as {type, title, status, detail, instance} plus `errors` {field: [messages]} on
-every 400 (the schema's ValidationProblem requires it, also for a body that is not JSON).
-A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413. What never reaches DRF (unknown paths, a
-server error) is reshaped by api.middleware.ApiProblemMiddleware with `problem_body`.
+Services refuse with config.errors (DomainError and its subclasses carry their status, code and
+headers) or Django's ValidationError / PermissionDenied / Http404; the handler reads them all
+through config.errors.refusal, as the pages do. DRF raises its own APIException family. All of
+them end here and leave as {type, title, status, detail, instance} plus `errors`
+{field: [messages]} on every 400 (the schema's ValidationProblem requires it, also for a body
+that is not JSON) and `code` for a service's DomainError. A body over
+DATA_UPLOAD_MAX_MEMORY_SIZE is a 413. What never reaches DRF (unknown paths, a server error) is
+reshaped by api.middleware.ApiProblemMiddleware with `problem_body`.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -20,8 +21,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
-from comments.errors import RateLimitedError, RoundClosedError, StaleWriteError
+from config.errors import REFUSALS, DomainError, refusal
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "/api/problems/"
@@ -69,13 +71,7 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = gettext_lazy("This round is closed. Nothing was saved.")
-    default_code = "round_closed"
-
-
-# status -> (problem type slug, title)
+# status -> (problem type slug, title): the type of a problem that names no type of its own
 TITLES = {
     400: ("validation", gettext_lazy("Your request contains invalid data.")),
     401: ("not-authenticated", gettext_lazy("Authentication required.")),
@@ -90,6 +86,15 @@ TITLES = {
     428: ("precondition-required", gettext_lazy("If-Match required.")),
     429: ("rate-limited", gettext_lazy("Too many requests.")),
     500: ("server-error", gettext_lazy("Server error.")),
+}
+# Titles of the problem types a DomainError names (config.errors) beyond the status's usual one.
+TYPE_TITLES = {
+    "conflict": gettext_lazy("The request conflicts with the current state."),
+    "round-closed": gettext_lazy("The round is closed."),
+    "stale": gettext_lazy("The comment has changed."),
+    "rate-limited": gettext_lazy("Too many requests."),
+    "forbidden": gettext_lazy("You are not allowed to do this."),
+    "validation": gettext_lazy("Your request contains invalid data."),
 }
 DEFAULT_DETAILS = {
     404: gettext_lazy("Not found."),
@@ -130,8 +135,12 @@ def _flatten_drf(detail, prefix: str = "") -> dict[str, list[str]]:
     return {key: [str(detail)]}
 
 
-def problem_body(status_code: int, detail: str, *, instance: str = "", errors: dict | None = None) -> dict:
+def problem_body(
+    status_code: int, detail: str, *, instance: str = "", errors: dict | None = None, problem_type: str = ""
+) -> dict:
     slug, title = TITLES.get(status_code, ("about:blank", ""))
+    if problem_type and problem_type != slug:
+        slug, title = problem_type, TYPE_TITLES.get(problem_type, title)
     if status_code == 400 and not errors:
         # Every 400 carries `errors`, even one that is about the request as a whole.
         errors = {api_settings.NON_FIELD_ERRORS_KEY: [detail]}
@@ -148,39 +157,50 @@ def problem_body(status_code: int, detail: str, *, instance: str = "", errors: d
 
 
 def problem_response(
-    status_code: int, detail: str, *, request=None, errors: dict | None = None, headers: dict | None = None
+    status_code: int,
+    detail: str,
+    *,
+    request=None,
+    errors: dict | None = None,
+    headers: dict | None = None,
+    problem_type: str = "",
 ) -> Response:
     body = problem_body(
-        status_code, detail, instance=request.get_full_path() if request is not None else "", errors=errors
+        status_code,
+        detail,
+        instance=request.get_full_path() if request is not None else "",
+        errors=errors,
+        problem_type=problem_type,
     )
     return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def _translate(exc: Exception) -> Exception:
-    """Django and service exceptions as the DRF exception for the same status."""
-    if isinstance(exc, StaleWriteError):
-        return PreconditionFailed(" ".join(exc.messages))
-    if isinstance(exc, RoundClosedError):
-        return Conflict(" ".join(exc.messages))
-    if isinstance(exc, RateLimitedError):
-        return exceptions.Throttled(wait=exc.retry_after, detail=" ".join(exc.messages))
-    if isinstance(exc, RequestDataTooBig):
-        return PayloadTooLarge()
-    if isinstance(exc, TooManyFieldsSent):
-        return exceptions.ParseError(_("The request has too many fields."))
-    if isinstance(exc, Http404):
-        return exceptions.NotFound()
-    if isinstance(exc, DjangoPermissionDenied):
-        return exceptions.PermissionDenied(str(exc) or None)
-    return exc
+def _refused(exc: Exception, request) -> Response:
+    """A service's or Django's refusal, as config.errors.refusal reads it."""
+    answer = refusal(exc)
+    set_rollback()
+    if answer.status == 400 and isinstance(exc, DjangoValidationError):
+        problem = problem_response(
+            400, _("Your request contains invalid data."), request=request, errors=_field_errors(exc)
+        )
+    else:
+        problem = problem_response(
+            answer.status, answer.message, request=request, headers=answer.headers, problem_type=answer.problem_type
+        )
+    if isinstance(exc, DomainError):
+        # A machine-readable code (an RFC 9457 extension member), as for mfa_setup_required.
+        problem.data["code"] = answer.code
+    return problem
 
 
 def problem_exception_handler(exc: Exception, context: dict):
     request = context.get("request")
-    exc = _translate(exc)
-    if isinstance(exc, DjangoValidationError):
-        errors = _field_errors(exc)
-        return problem_response(400, _("Your request contains invalid data."), request=request, errors=errors)
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ParseError(_("The request has too many fields."))
+    elif isinstance(exc, REFUSALS + (Http404,)):
+        return _refused(exc, request)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real server error: let Django log it and answer 500

@@ -24,6 +24,10 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     instance = serializers.CharField(help_text="The request path.")
+    code = serializers.CharField(
+        required=False,
+        help_text="A machine-readable reason, when the service names one (e.g. round_closed, stale, rate_limited).",
+    )
 
 
 class ValidationProblemSerializer(ProblemSerializer):

@@ -25,13 +25,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
+from config.errors import RateLimitedError, RoundClosedError, StaleWriteError
 from config.text import clean_text
 from consultations.access import round_window
 from consultations.models import EngagementRound, Section
 from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
-from .errors import RateLimitedError, RoundClosedError, StaleWriteError
 from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply, ReplyNotice
 from .selectors import comments_visible_to
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -29,7 +30,7 @@ class DomainError(ValidationError):
     # The RFC 9457 problem type slug under /api/problems/.
     problem_type: str = "validation"
 
-    def __init__(self, message, *, code: str | None = None, params=None):
+    def __init__(self, message: Any, *, code: str | None = None, params: dict[str, Any] | None = None):
         super().__init__(message, code=code or self.default_code, params=params)
 
     @property
@@ -112,18 +113,31 @@ class Refusal:
     message: str
     code: str
     headers: dict[str, str] = field(default_factory=dict)
+    # The RFC 9457 problem type slug the API answers with ("" for the status's usual type).
+    problem_type: str = ""
+    # The refused exception, for a page that puts a ValidationError's field errors on its form;
+    # None when a form did not validate (its errors are on the form already).
+    error: Exception | None = field(default=None, compare=False, repr=False)
 
 
 def refusal(exc: Exception) -> Refusal:
     """The status, message, code and headers of a refused action, for pages and the API alike."""
     if isinstance(exc, DomainError):
-        return Refusal(exc.status, " ".join(exc.messages), exc.code or exc.default_code, exc.headers)
+        return Refusal(
+            exc.status,
+            " ".join(exc.messages),
+            getattr(exc, "code", None) or exc.default_code,
+            exc.headers,
+            problem_type=exc.problem_type,
+            error=exc,
+        )
     if isinstance(exc, ValidationError):
-        return Refusal(400, " ".join(exc.messages), "invalid")
+        code = getattr(exc, "code", None) or "invalid"
+        return Refusal(400, " ".join(exc.messages), code, error=exc)
     if isinstance(exc, PermissionDenied):
-        return Refusal(403, str(exc) or _("You may not do this."), "permission_denied")
+        return Refusal(403, str(exc) or _("You may not do this."), "permission_denied", error=exc)
     if isinstance(exc, Http404):
-        return Refusal(404, _("Not found."), "not_found")
+        return Refusal(404, _("Not found."), "not_found", error=exc)
     raise TypeError(f"not a refusal: {exc!r}")  # anything else is a server error, not a refusal
 
 

@@ -51,8 +51,8 @@ from api.serializers.consolidation import (
     disposition_etag,
     heatmap_data,
 )
-from comments.errors import StaleWriteError
 from comments.models import Comment
+from config.errors import StaleWriteError
 from consolidation import selectors_feedback, selectors_reports, selectors_runs
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
 from consolidation.services import aggregation, dispositions, exports, imports

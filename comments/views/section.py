@@ -1,9 +1,10 @@
 """Writing comments on a section: create, edit, submit, withdraw.
 
-Thin views: a scoped fetch (404 outside the user's scope), a call to comments.services, and the
-service's refusals turned into a status and a message (bad input 400, forbidden 403, closed
-round 409, changed meanwhile 412, too many 429). Everything works as plain form posts without
-JavaScript; htmx requests get the partial they swap in.
+Thin views: a scoped fetch (404 outside the user's scope), then config.actions.perform: the
+form, a call to comments.services, and the answer; a refusal keeps its status and message from
+config.errors (bad input 400, forbidden 403, closed round 409, changed meanwhile 412, too many
+429 with Retry-After). Everything works as plain form posts without JavaScript; htmx requests
+get the partial they swap in.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.actions import perform
+from config.errors import Refusal
 from consultations import selectors as consultation_selectors
 from consultations.access import RoundAccess, round_access
 from consultations.models import EngagementRound
 
 from .. import services
-from ..errors import RateLimitedError, RoundClosedError, StaleWriteError
 from ..forms.writing import ACTION_SUBMIT, CommentEditForm, CommentForm
 from ..models import Comment
 from ..selectors import get_comment_for_user, section_comments
@@ -73,23 +75,6 @@ def _section_url(comment_or_section, engagement_round: EngagementRound) -> str:
     )
 
 
-def _with_status(response: HttpResponse, status: int, error: ValidationError | None = None) -> HttpResponse:
-    response.status_code = status
-    if isinstance(error, RateLimitedError):
-        response["Retry-After"] = str(error.retry_after)
-    return response
-
-
-def _status_for(error: ValidationError) -> int:
-    if isinstance(error, RateLimitedError):
-        return 429
-    if isinstance(error, RoundClosedError):
-        return 409
-    if isinstance(error, StaleWriteError):
-        return 412
-    return 400
-
-
 def _card_context(request, comment: Comment, **extra) -> dict:
     state = writing_state(user=request.user, engagement_round=comment.round)
     return {
@@ -104,7 +89,7 @@ def _card_context(request, comment: Comment, **extra) -> dict:
 
 
 def _form_response(
-    request, *, form, status: int, mode: str, consultation, engagement_round, section, comment=None, error=None
+    request, *, form, status: int, mode: str, consultation, engagement_round, section, comment=None
 ) -> HttpResponse:
     """The form again, with what the writer typed and why it was refused: inline for htmx, else a page."""
     if mode == "create":
@@ -134,13 +119,22 @@ def _form_response(
         if mode == "edit" and comment.quote_exact:
             context["highlighted"] = [comment]
         response = render(request, "comments/section/edit.html", context)
-    return _with_status(response, status, error)
+    response.status_code = status
+    return response
 
 
-def _refused(request, comment: Comment, error: ValidationError) -> HttpResponse:
+def _form_refused(request, form, answer: Refusal, **page) -> HttpResponse:
+    """The form again with the service's refusal on it (a form that did not validate has its errors)."""
+    if isinstance(answer.error, ValidationError):
+        form.add_service_error(answer.error)
+    elif answer.error is not None:
+        form.add_error(None, answer.message)
+    return _form_response(request, form=form, status=answer.status, **page)
+
+
+def _refused(request, comment: Comment, answer: Refusal) -> HttpResponse:
     """A submit or withdraw button that was refused: the card with the message, or a page."""
-    status = _status_for(error)
-    message = " ".join(error.messages)
+    message = answer.message
     if request.htmx:
         response = render(
             request, "comments/section/_comment_card.html", _card_context(request, comment, card_error=message)
@@ -152,7 +146,8 @@ def _refused(request, comment: Comment, error: ValidationError) -> HttpResponse:
             "section_url": _section_url(comment, comment.round),
         }
         response = render(request, "comments/section/refused.html", context)
-    return _with_status(response, status, error)
+    response.status_code = answer.status
+    return response
 
 
 def _done(request, comment: Comment, message: str, *, refresh_text: bool = False) -> HttpResponse:
@@ -189,24 +184,26 @@ def comment_create(request, slug, round_id, key):
     if request.method == "GET":
         return _form_response(request, form=CommentForm(initial=_form_initial(request)), status=200, **page)
     form = CommentForm(request.POST)
-    if not form.is_valid():
-        return _form_response(request, form=form, status=400, **page)
-    try:
-        comment = services.comment_create(
+
+    def done(comment: Comment) -> HttpResponse:
+        response = _done(request, comment, _saved_message(comment), refresh_text=True)
+        if request.htmx:
+            response.content += _fresh_form(request, consultation, engagement_round, section)
+        return response
+
+    return perform(
+        form=form,
+        run=lambda data: services.comment_create(
             actor=request.user,
             engagement_round=engagement_round,
             section=section,
             anchor=form.anchor(),
             submit=request.POST.get("action") == ACTION_SUBMIT,
             **form.content(),
-        )
-    except ValidationError as error:
-        form.add_service_error(error)
-        return _form_response(request, form=form, status=_status_for(error), error=error, **page)
-    response = _done(request, comment, _saved_message(comment), refresh_text=True)
-    if request.htmx:
-        response.content += _fresh_form(request, consultation, engagement_round, section)
-    return response
+        ),
+        done=done,
+        refused=lambda answer: _form_refused(request, form, answer, **page),
+    )
 
 
 def _fresh_form(request, consultation, engagement_round, section) -> bytes:
@@ -249,54 +246,61 @@ def comment_edit(request, slug, pk):
         form = CommentEditForm(initial=initial, prefix_id=f"c{comment.pk}")
         return _form_response(request, form=form, status=200, **page)
     form = CommentEditForm(request.POST, prefix_id=f"c{comment.pk}")
-    if not form.is_valid():
-        return _form_response(request, form=form, status=400, **page)
     submit = request.POST.get("action") == ACTION_SUBMIT
-    try:
-        comment = services.comment_update(
+
+    def run(data: dict) -> Comment:
+        updated = services.comment_update(
             actor=request.user,
             comment=comment,
             anchor=form.anchor(),
             keep_anchor=form.anchor_unchanged(comment),
-            expected_revision=form.cleaned_data.get("revision"),
+            expected_revision=data.get("revision"),
             **form.content(),
         )
-        if submit and comment.status == Comment.Status.DRAFT:
-            comment = services.comment_submit(actor=request.user, comment=comment, expected_revision=comment.revision)
-    except ValidationError as error:
-        form.add_service_error(error)
-        return _form_response(request, form=form, status=_status_for(error), error=error, **page)
-    message = (
-        _saved_message(comment) if submit else _("Your changes to %(number)s were saved.") % {"number": comment.number}
-    )
-    return _done(request, comment, message, refresh_text=True)
+        if submit and updated.status == Comment.Status.DRAFT:
+            updated = services.comment_submit(actor=request.user, comment=updated, expected_revision=updated.revision)
+        return updated
+
+    def done(comment: Comment) -> HttpResponse:
+        message = (
+            _saved_message(comment)
+            if submit
+            else _("Your changes to %(number)s were saved.") % {"number": comment.number}
+        )
+        return _done(request, comment, message, refresh_text=True)
+
+    return perform(form=form, run=run, done=done, refused=lambda answer: _form_refused(request, form, answer, **page))
 
 
 @login_required
 @require_POST
 def comment_submit(request, slug, pk):
     comment = _comment_in(request, slug, pk)
-    try:
-        comment = services.comment_submit(
+    return perform(
+        run=lambda _data: services.comment_submit(
             actor=request.user, comment=comment, expected_revision=_posted_revision(request)
-        )
-    except ValidationError as error:
-        return _refused(request, comment, error)
-    return _done(request, comment, _saved_message(comment))
+        ),
+        done=lambda submitted: _done(request, submitted, _saved_message(submitted)),
+        refused=lambda answer: _refused(request, comment, answer),
+    )
 
 
 @login_required
 @require_POST
 def comment_withdraw(request, slug, pk):
     comment = _comment_in(request, slug, pk)
-    try:
-        comment = services.comment_withdraw(
+    return perform(
+        run=lambda _data: services.comment_withdraw(
             actor=request.user, comment=comment, expected_revision=_posted_revision(request)
-        )
-    except ValidationError as error:
-        return _refused(request, comment, error)
-    message = _("Your comment %(number)s was withdrawn.") % {"number": comment.number}
-    return _done(request, comment, message, refresh_text=True)
+        ),
+        done=lambda withdrawn: _done(
+            request,
+            withdrawn,
+            _("Your comment %(number)s was withdrawn.") % {"number": withdrawn.number},
+            refresh_text=True,
+        ),
+        refused=lambda answer: _refused(request, comment, answer),
+    )
 
 
 def _posted_revision(request) -> int | None:

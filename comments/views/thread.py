@@ -1,9 +1,10 @@
 """Comment threads, replies, endorsement, national positions and moderation.
 
 Thin views: a scoped fetch (404 for anything the user may not see, and for a comment of
-another consultation), a form for the shape of the input, then a service, which checks the
-role and the round again. A service's refusal keeps everything as it was and is answered as:
-ValidationError 400, RoundClosedError 409, RateLimitedError 429 (Retry-After), PermissionDenied 403.
+another consultation), then config.actions.perform: a form for the shape of the input, a
+service, which checks the role and the round again, and the answer. A service's refusal keeps
+everything as it was and is answered with the status config.errors gives it (ValidationError
+400, PermissionDenied 403, RoundClosedError 409, RateLimitedError 429 with Retry-After).
 
 htmx requests get the partial they swap (the card's actions, a reply, the endorse toggle);
 plain POSTs redirect back to `next` when it is a same-site address, else to the comment.
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -25,13 +26,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from config.actions import perform
+from config.errors import Refusal
 from consultations import selectors as consultation_selectors
 from consultations.access import round_access
 from consultations.models import EngagementRound
 from consultations.rules import is_organiser, participation_for
 
 from .. import selectors, services
-from ..errors import RateLimitedError, RoundClosedError, StaleWriteError
 from ..forms.thread import DelegationFilterForm, FlagForm, HideForm, PositionForm, ReplyForm
 from ..models import Comment
 
@@ -63,25 +65,6 @@ def _safe_next(request) -> str | None:
 
 def _back(request, consultation, comment):
     return redirect(_safe_next(request) or reverse("comments:detail", args=[consultation.slug, comment.pk]))
-
-
-def _refusal(exc: Exception) -> tuple[int, str]:
-    """The HTTP status and the message for a service's refusal."""
-    if isinstance(exc, PermissionDenied):
-        return 403, (str(exc) or _("You may not do this."))
-    if isinstance(exc, RoundClosedError):
-        return 409, " ".join(exc.messages)
-    if isinstance(exc, RateLimitedError):
-        return 429, " ".join(exc.messages)
-    if isinstance(exc, StaleWriteError):
-        return 412, " ".join(exc.messages)
-    return 400, " ".join(exc.messages)
-
-
-def _finish(response, exc: Exception):
-    if isinstance(exc, RateLimitedError):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
 
 
 def _round_open_for(user, engagement_round: EngagementRound) -> bool:
@@ -140,24 +123,19 @@ def _detail_context(request, consultation, comment, **extra) -> dict:
     return context
 
 
-def _refuse_page(request, consultation, comment, exc: Exception, **forms_):
+def _refuse_page(request, consultation, comment, answer: Refusal, **forms_):
     """A plain POST that was refused: the comment's page with the message, and the status."""
-    status, message = _refusal(exc)
-    context = _detail_context(request, consultation, comment, thread_error=message, **forms_)
-    return _finish(render(request, "comments/thread/detail.html", context, status=status), exc)
+    context = _detail_context(request, consultation, comment, thread_error=answer.message, **forms_)
+    return render(request, "comments/thread/detail.html", context, status=answer.status)
 
 
-def _refuse(request, consultation, comment, exc: Exception, **forms_):
+def _refuse(request, consultation, comment, answer: Refusal, **forms_):
+    """A refused action: for htmx the card's actions with the message, else the comment's page."""
     if request.htmx:
-        status, message = _refusal(exc)
-        response = _actions_response(request, consultation, comment, status=status, thread_error=message, **forms_)
-        return _finish(response, exc)
-    return _refuse_page(request, consultation, comment, exc, **forms_)
-
-
-def _form_error(form) -> ValidationError:
-    """A form's errors as one ValidationError, so they take the same way as a service's."""
-    return ValidationError([str(e) for errors in form.errors.values() for e in errors])
+        return _actions_response(
+            request, consultation, comment, status=answer.status, thread_error=answer.message, **forms_
+        )
+    return _refuse_page(request, consultation, comment, answer, **forms_)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -190,22 +168,22 @@ def reply_list(request, slug, pk):
 def reply_create(request, slug, pk):
     consultation, comment = _comment_for(request, slug, pk)
     form = ReplyForm(request.POST)
-    if not form.is_valid():
-        return _refuse(request, consultation, comment, _form_error(form), reply_form=form)
-    try:
-        reply = services.reply_create(
-            actor=request.user,
-            comment=comment,
-            body=form.cleaned_data["body"],
-            language=form.cleaned_data["language"],
-        )
-    except (ValidationError, PermissionDenied) as exc:
-        return _refuse(request, consultation, comment, exc, reply_form=form)
-    if request.htmx:
-        # The new reply goes at the end of the thread; the form is cleared by the page.
-        return render(request, "comments/thread/_reply.html", {"reply": reply, "comment": comment})
-    messages.success(request, _("Your reply was posted."))
-    return _back(request, consultation, comment)
+
+    def done(reply):
+        if request.htmx:
+            # The new reply goes at the end of the thread; the form is cleared by the page.
+            return render(request, "comments/thread/_reply.html", {"reply": reply, "comment": comment})
+        messages.success(request, _("Your reply was posted."))
+        return _back(request, consultation, comment)
+
+    return perform(
+        form=form,
+        run=lambda data: services.reply_create(
+            actor=request.user, comment=comment, body=data["body"], language=data["language"]
+        ),
+        done=done,
+        refused=lambda answer: _refuse(request, consultation, comment, answer, reply_form=form),
+    )
 
 
 @login_required
@@ -215,21 +193,27 @@ def comment_endorse(request, slug, pk):
     consultation, comment = _comment_for(request, slug, pk)
     endorsed = request.POST.get("endorsed") == "1"
     as_toggle = request.POST.get("ui") == "toggle"
-    try:
-        comment = services.comment_set_endorsed(actor=request.user, comment=comment, endorsed=endorsed)
-    except (ValidationError, PermissionDenied) as exc:
+
+    def done(comment):
         if request.htmx and as_toggle:
-            status, message = _refusal(exc)
-            return _finish(_toggle_response(request, consultation, comment, status=status, error=message), exc)
-        return _refuse(request, consultation, comment, exc)
-    notice = (
-        _("%(number)s is now part of the national position.") % {"number": comment.number}
-        if endorsed
-        else _("%(number)s is no longer part of the national position.") % {"number": comment.number}
+            return _toggle_response(request, consultation, comment)
+        notice = (
+            _("%(number)s is now part of the national position.") % {"number": comment.number}
+            if endorsed
+            else _("%(number)s is no longer part of the national position.") % {"number": comment.number}
+        )
+        return _done(request, consultation, comment, notice)
+
+    def refused(answer: Refusal):
+        if request.htmx and as_toggle:
+            return _toggle_response(request, consultation, comment, status=answer.status, error=answer.message)
+        return _refuse(request, consultation, comment, answer)
+
+    return perform(
+        run=lambda _data: services.comment_set_endorsed(actor=request.user, comment=comment, endorsed=endorsed),
+        done=done,
+        refused=refused,
     )
-    if request.htmx and as_toggle:
-        return _toggle_response(request, consultation, comment)
-    return _done(request, consultation, comment, notice)
 
 
 def _done(request, consultation, comment, notice: str):
@@ -263,14 +247,14 @@ def _toggle_response(request, consultation, comment, *, status: int = 200, error
 def comment_flag(request, slug, pk):
     consultation, comment = _comment_for(request, slug, pk)
     form = FlagForm(request.POST)
-    if not form.is_valid():
-        return _refuse(request, consultation, comment, _form_error(form), flag_form=form)
-    try:
-        services.comment_flag(actor=request.user, comment=comment, reason=form.cleaned_data["reason"])
-    except (ValidationError, PermissionDenied) as exc:
-        return _refuse(request, consultation, comment, exc, flag_form=form)
-    notice = _("Thank you. The secretariat will look at this comment.")
-    return _done(request, consultation, comment, notice)
+    return perform(
+        form=form,
+        run=lambda data: services.comment_flag(actor=request.user, comment=comment, reason=data["reason"]),
+        done=lambda _flag: _done(
+            request, consultation, comment, _("Thank you. The secretariat will look at this comment.")
+        ),
+        refused=lambda answer: _refuse(request, consultation, comment, answer, flag_form=form),
+    )
 
 
 @login_required
@@ -278,26 +262,23 @@ def comment_flag(request, slug, pk):
 def comment_hide(request, slug, pk):
     consultation, comment = _comment_for(request, slug, pk)
     form = HideForm(request.POST)
-    if not form.is_valid():
-        return _refuse(request, consultation, comment, _form_error(form), hide_form=form)
-    try:
-        comment = services.comment_hide(actor=request.user, comment=comment, reason=form.cleaned_data["reason"])
-    except (ValidationError, PermissionDenied) as exc:
-        return _refuse(request, consultation, comment, exc, hide_form=form)
-    notice = _("The comment is hidden from other participants.")
-    return _done(request, consultation, comment, notice)
+    return perform(
+        form=form,
+        run=lambda data: services.comment_hide(actor=request.user, comment=comment, reason=data["reason"]),
+        done=lambda hidden: _done(request, consultation, hidden, _("The comment is hidden from other participants.")),
+        refused=lambda answer: _refuse(request, consultation, comment, answer, hide_form=form),
+    )
 
 
 @login_required
 @require_POST
 def comment_unhide(request, slug, pk):
     consultation, comment = _comment_for(request, slug, pk)
-    try:
-        comment = services.comment_unhide(actor=request.user, comment=comment)
-    except (ValidationError, PermissionDenied) as exc:
-        return _refuse(request, consultation, comment, exc)
-    notice = _("The comment is visible again.")
-    return _done(request, consultation, comment, notice)
+    return perform(
+        run=lambda _data: services.comment_unhide(actor=request.user, comment=comment),
+        done=lambda shown: _done(request, consultation, shown, _("The comment is visible again.")),
+        refused=lambda answer: _refuse(request, consultation, comment, answer),
+    )
 
 
 # --- my delegation ------------------------------------------------------------------------
@@ -365,7 +346,6 @@ def national_position(request, slug, round_id):
     engagement_round = consultation_selectors.get_round_for_user(
         user=request.user, consultation=consultation, pk=round_id
     )
-    participation = participation_for(request.user, consultation)
     if request.user.has_perm("comments.view_positions_overview", engagement_round):
         if request.method != "GET":
             raise PermissionDenied
@@ -373,21 +353,30 @@ def national_position(request, slug, round_id):
     if not request.user.has_perm("comments.submit_national_position", engagement_round):
         raise PermissionDenied
     form = PositionForm(request.POST or None)
-    status = 200
-    error = ""
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.national_position_submit(
-                    actor=request.user, engagement_round=engagement_round, note=form.cleaned_data["note"]
-                )
-            except (ValidationError, PermissionDenied) as exc:
-                status, error = _refusal(exc)
-            else:
-                messages.success(request, _("The national position was submitted to the secretariat."))
-                return redirect("comments:position", consultation.slug, engagement_round.pk)
-        else:
-            status, error = 400, _("Check the covering note.")
+
+        def done(_position):
+            messages.success(request, _("The national position was submitted to the secretariat."))
+            return redirect("comments:position", consultation.slug, engagement_round.pk)
+
+        def refused(answer: Refusal):
+            # A note that does not validate has its message on the form; a service's refusal its own.
+            error = answer.message if answer.error is not None else _("Check the covering note.")
+            return _position_page(request, consultation, engagement_round, form, status=answer.status, error=error)
+
+        return perform(
+            form=form,
+            run=lambda data: services.national_position_submit(
+                actor=request.user, engagement_round=engagement_round, note=data["note"]
+            ),
+            done=done,
+            refused=refused,
+        )
+    return _position_page(request, consultation, engagement_round, form)
+
+
+def _position_page(request, consultation, engagement_round, form, *, status: int = 200, error: str = ""):
+    participation = participation_for(request.user, consultation)
     position = selectors.national_position_for(
         organisation_id=participation.organisation_id, engagement_round=engagement_round
     )

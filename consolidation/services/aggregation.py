@@ -46,6 +46,7 @@ from accounts.models import Organisation
 from audit.services import audit_log
 from comments.models import Comment, NationalPosition
 from config import jobs
+from config.errors import ConflictError
 from config.jobs import enqueue_after_commit
 from consultations.models import EngagementRound, Participation, Role, Section
 
@@ -61,12 +62,12 @@ PROGRESS_COMPUTED = 95
 # --- requests -----------------------------------------------------------------------------
 
 
-def _already_under_way(run: ConsolidationRun | None) -> ValidationError:
+def _already_under_way(run: ConsolidationRun | None) -> ConflictError:
     # Not yet with the broker some seconds after it was asked for: the broker is down (just
     # after the request, its commit callback may still be publishing it).
     publishing = timedelta(seconds=settings.JOB_PUBLISH_TIMEOUT_SECONDS + 1)
     if run is not None and run.waiting_for_queue and run.requested_at < timezone.now() - publishing:
-        return ValidationError(
+        return ConflictError(
             _(
                 "A consolidation of this round is already queued. The task queue cannot be reached just now; "
                 "it will start as soon as the queue is back."
@@ -75,7 +76,7 @@ def _already_under_way(run: ConsolidationRun | None) -> ValidationError:
         )
     when = run.started_at or run.requested_at if run else None
     started = date_format(timezone.localtime(when), "DATETIME_FORMAT") if when else "-"
-    return ValidationError(
+    return ConflictError(
         _("A consolidation of this round is already under way (started %(started)s).") % {"started": started},
         code="consolidation_active",
     )

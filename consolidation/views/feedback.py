@@ -5,10 +5,11 @@ of submitted comments (sections x organisations), filters, and the paginated lis
 comment with its proposal and decision. Non-participants get a 404, other participants a 403.
 
 Thin views: a scoped fetch (404 for a round or comment outside the page's consultation, so a
-forged id changes nothing), a form for the shape of the input, then a service, which checks
-again. A refusal is answered in place: ValidationError 400, PermissionDenied 403,
-StaleWriteError 412. htmx requests get the comment's row to swap; plain POSTs redirect back
-to the same page of the list (or show it again with the message and the status).
+forged id changes nothing), then config.actions.perform: a form for the shape of the input, a
+service, which checks again, and the answer. A refusal is answered in place with the status
+config.errors gives it (ValidationError 400, PermissionDenied 403, a conflict 409, a stale
+revision 412, 429 with Retry-After). htmx requests get the comment's row to swap; plain POSTs
+redirect back to the same page of the list (or show it again with the message and the status).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -25,9 +26,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from comments.errors import StaleWriteError
 from comments.models import Comment, Disposition
 from comments.selectors import get_comment_for_user
+from config.actions import perform
+from config.errors import Refusal
 from consultations import selectors as consultation_selectors
 from consultations.models import Consultation, EngagementRound
 
@@ -80,18 +82,6 @@ def _round_closed(engagement_round: EngagementRound) -> bool:
 def _feedback_url(consultation: Consultation, engagement_round: EngagementRound, query: str = "") -> str:
     url = reverse("consolidation:feedback", args=[consultation.slug, engagement_round.pk])
     return f"{url}?{query}" if query else url
-
-
-def _refusal(exc: Exception) -> tuple[int, str]:
-    if isinstance(exc, PermissionDenied):
-        return 403, (str(exc) or _("You may not do this."))
-    if isinstance(exc, StaleWriteError):
-        return 412, " ".join(exc.messages)
-    return 400, " ".join(exc.messages)
-
-
-def _form_error(form) -> ValidationError:
-    return ValidationError([str(e) for errors in form.errors.values() for e in errors])
 
 
 def _prefill(comment: Comment, posted=None, *, proposing: bool = False) -> Comment:
@@ -193,8 +183,9 @@ def _row_response(
     return render(request, "consolidation/feedback/_comment_row.html", context, status=status)
 
 
-def _refuse(request, consultation, engagement_round, comment_ids: list[int], exc: Exception, *, posted=None):
-    status, message = _refusal(exc)
+def _refuse(request, consultation, engagement_round, comment_ids: list[int], answer: Refusal, *, posted=None):
+    """A refused write: for htmx the comment's row with the message, else the page again."""
+    status, message = answer.status, answer.message
     if request.htmx and len(comment_ids) == 1:
         return _row_response(
             request, consultation, engagement_round, comment_ids[0], status=status, row_error=message, posted=posted
@@ -237,21 +228,21 @@ def feedback(request, slug: str, round_id: int):
 def disposition_propose(request, slug: str, round_id: int, pk: int):
     consultation, engagement_round = _round_for(request, slug, round_id, PROPOSE_PERM)
     comment = _comment_for(request, engagement_round, pk)
-    form = DispositionForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise _form_error(form)
-        services.disposition_propose(
+    return perform(
+        form=DispositionForm(request.POST),
+        run=lambda data: services.disposition_propose(
             actor=request.user,
             comment=comment,
-            decision=form.cleaned_data["decision"],
-            response=form.cleaned_data["response"],
+            decision=data["decision"],
+            response=data["response"],
             consultation=consultation,
-        )
-    except (ValidationError, PermissionDenied) as exc:
-        return _refuse(request, consultation, engagement_round, [comment.pk], exc, posted=request.POST)
-    return _done(
-        request, consultation, engagement_round, comment.pk, _("Proposal saved for %(n)s.") % {"n": comment.number}
+        ),
+        done=lambda _disposition: _done(
+            request, consultation, engagement_round, comment.pk, _("Proposal saved for %(n)s.") % {"n": comment.number}
+        ),
+        refused=lambda answer: _refuse(
+            request, consultation, engagement_round, [comment.pk], answer, posted=request.POST
+        ),
     )
 
 
@@ -262,26 +253,27 @@ def disposition_record(request, slug: str, round_id: int, pk: int):
     comment = _comment_for(request, engagement_round, pk)
     later = selectors.later_sections(consultation=consultation, version=engagement_round.version)
     form = DispositionForm(request.POST, later_sections=later)
-    try:
-        if not form.is_valid():
-            raise _form_error(form)
-        services.disposition_record(
+    return perform(
+        form=form,
+        run=lambda data: services.disposition_record(
             actor=request.user,
             comment=comment,
-            decision=form.cleaned_data["decision"],
-            response=form.cleaned_data["response"],
+            decision=data["decision"],
+            response=data["response"],
             section_change=form.section(),
-            expected_revision=form.cleaned_data["expected_revision"],
+            expected_revision=data["expected_revision"],
             consultation=consultation,
-        )
-    except (ValidationError, PermissionDenied) as exc:
-        return _refuse(request, consultation, engagement_round, [comment.pk], exc, posted=request.POST)
-    return _done(
-        request,
-        consultation,
-        engagement_round,
-        comment.pk,
-        _("Disposition recorded for %(n)s.") % {"n": comment.number},
+        ),
+        done=lambda _disposition: _done(
+            request,
+            consultation,
+            engagement_round,
+            comment.pk,
+            _("Disposition recorded for %(n)s.") % {"n": comment.number},
+        ),
+        refused=lambda answer: _refuse(
+            request, consultation, engagement_round, [comment.pk], answer, posted=request.POST
+        ),
     )
 
 
@@ -290,20 +282,22 @@ def disposition_record(request, slug: str, round_id: int, pk: int):
 def disposition_approve(request, slug: str, round_id: int, pk: int):
     consultation, engagement_round = _round_for(request, slug, round_id, RECORD_PERM)
     comment = _comment_for(request, engagement_round, pk)
-    form = ApproveForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise _form_error(form)
-        services.disposition_approve_proposal(
+    return perform(
+        form=ApproveForm(request.POST),
+        run=lambda data: services.disposition_approve_proposal(
             actor=request.user,
             comment=comment,
-            expected_revision=form.cleaned_data["expected_revision"],
+            expected_revision=data["expected_revision"],
             consultation=consultation,
-        )
-    except (ValidationError, PermissionDenied) as exc:
-        return _refuse(request, consultation, engagement_round, [comment.pk], exc)
-    return _done(
-        request, consultation, engagement_round, comment.pk, _("Proposal approved for %(n)s.") % {"n": comment.number}
+        ),
+        done=lambda _disposition: _done(
+            request,
+            consultation,
+            engagement_round,
+            comment.pk,
+            _("Proposal approved for %(n)s.") % {"n": comment.number},
+        ),
+        refused=lambda answer: _refuse(request, consultation, engagement_round, [comment.pk], answer),
     )
 
 
@@ -313,25 +307,27 @@ def disposition_group_record(request, slug: str, round_id: int, group_id: int):
     consultation, engagement_round = _round_for(request, slug, round_id, RECORD_PERM)
     group = selectors.get_group_for_round(engagement_round=engagement_round, pk=group_id)
     member_ids = list(group.comments.order_by("pk").values_list("pk", flat=True))
-    form = GroupDispositionForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise _form_error(form)
-        recorded = services.disposition_record_group(
+
+    def done(recorded) -> HttpResponse:
+        messages.success(
+            request,
+            _("The same disposition was recorded for the %(count)s comments of the group.") % {"count": len(recorded)},
+        )
+        anchor = f"#fb-comment-{request.POST.get('from')}" if (request.POST.get("from") or "").isdigit() else ""
+        return redirect(_feedback_url(consultation, engagement_round, request.GET.urlencode()) + anchor)
+
+    return perform(
+        form=GroupDispositionForm(request.POST),
+        run=lambda data: services.disposition_record_group(
             actor=request.user,
             group=group,
-            decision=form.cleaned_data["decision"],
-            response=form.cleaned_data["response"],
+            decision=data["decision"],
+            response=data["response"],
             consultation=consultation,
-        )
-    except (ValidationError, PermissionDenied) as exc:
-        return _refuse(request, consultation, engagement_round, member_ids or [0], exc)
-    messages.success(
-        request,
-        _("The same disposition was recorded for the %(count)s comments of the group.") % {"count": len(recorded)},
+        ),
+        done=done,
+        refused=lambda answer: _refuse(request, consultation, engagement_round, member_ids or [0], answer),
     )
-    anchor = f"#fb-comment-{request.POST.get('from')}" if (request.POST.get("from") or "").isdigit() else ""
-    return redirect(_feedback_url(consultation, engagement_round, request.GET.urlencode()) + anchor)
 
 
 urlpatterns = [

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -26,6 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Organisation
 from config import jobs
+from config.actions import perform, show_on_form
+from config.errors import Refusal
 from consultations import selectors as consultation_selectors
 from consultations.models import Consultation
 
@@ -108,15 +110,8 @@ class ImportForm(forms.Form):
         ) % {"max": f"{limit:.0f}"}
 
 
-def _show_errors(form, exc: ValidationError) -> None:
-    """A service's ValidationError on the form: field errors in place, the rest on top."""
-    aliases = {"kind": "what", "format": "what"}
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            name = aliases.get(name, name)
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+# The service's field names that the report form shows under another field.
+FIELD_ALIASES = {"kind": "what", "format": "what"}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -164,22 +159,30 @@ def report_list(request, slug):
 def report_create(request, slug):
     consultation = _consultation_for(request, slug)
     form = ReportRequestForm(request.POST, consultation=consultation, user=request.user)
-    if form.is_valid():
-        try:
-            report = exports.report_request(actor=request.user, consultation=consultation, **form.service_arguments())
-        except ValidationError as exc:
-            _show_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _("Your %(kind)s is being made. It will be listed here, ready to download, when it is done.")
-                % {"kind": report.get_kind_display().lower()},
-            )
-            if report.waiting_for_queue:
-                messages.warning(request, jobs.WAITING_FOR_QUEUE)
-            return redirect("consolidation:reports", consultation.slug)
-    context = _list_context(request, consultation, form)
-    return render(request, "consolidation/reports/list.html", context, status=400)
+
+    def done(report: Report) -> HttpResponse:
+        messages.success(
+            request,
+            _("Your %(kind)s is being made. It will be listed here, ready to download, when it is done.")
+            % {"kind": report.get_kind_display().lower()},
+        )
+        if report.waiting_for_queue:
+            messages.warning(request, jobs.WAITING_FOR_QUEUE)
+        return redirect("consolidation:reports", consultation.slug)
+
+    def refused(answer: Refusal) -> HttpResponse:
+        show_on_form(form, answer, FIELD_ALIASES)
+        context = _list_context(request, consultation, form)
+        return render(request, "consolidation/reports/list.html", context, status=answer.status)
+
+    return perform(
+        form=form,
+        run=lambda _data: exports.report_request(
+            actor=request.user, consultation=consultation, **form.service_arguments()
+        ),
+        done=done,
+        refused=refused,
+    )
 
 
 @login_required
@@ -234,29 +237,39 @@ def import_create(request, slug, round_id):
     engagement_round = consultation_selectors.get_round_for_user(
         user=request.user, consultation=consultation, pk=round_id
     )
-    form = ImportForm(request.POST or None, request.FILES or None, consultation=consultation)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = imports.import_request(
-                actor=request.user,
-                engagement_round=engagement_round,
-                organisation=form.cleaned_data["organisation"],
-                upload=form.cleaned_data["upload"],
-            )
-        except ValidationError as exc:
-            _show_errors(form, exc)
-        else:
-            if job.waiting_for_queue:
-                messages.warning(request, jobs.WAITING_FOR_QUEUE)
-            return redirect("consolidation:import_detail", consultation.slug, job.pk)
-    context = {
-        "consultation": consultation,
-        "round": engagement_round,
-        "form": form,
-        "columns": [column for column in COLUMNS if column.required_on_import],
-    }
-    return render(
-        request, "consolidation/reports/import_form.html", context, status=400 if form.is_bound and form.errors else 200
+
+    def page(form: ImportForm, status: int = 200) -> HttpResponse:
+        context = {
+            "consultation": consultation,
+            "round": engagement_round,
+            "form": form,
+            "columns": [column for column in COLUMNS if column.required_on_import],
+        }
+        return render(request, "consolidation/reports/import_form.html", context, status=status)
+
+    if request.method != "POST":
+        return page(ImportForm(consultation=consultation))
+    form = ImportForm(request.POST, request.FILES, consultation=consultation)
+
+    def done(job) -> HttpResponse:
+        if job.waiting_for_queue:
+            messages.warning(request, jobs.WAITING_FOR_QUEUE)
+        return redirect("consolidation:import_detail", consultation.slug, job.pk)
+
+    def refused(answer: Refusal) -> HttpResponse:
+        show_on_form(form, answer, FIELD_ALIASES)
+        return page(form, answer.status)
+
+    return perform(
+        form=form,
+        run=lambda data: imports.import_request(
+            actor=request.user,
+            engagement_round=engagement_round,
+            organisation=data["organisation"],
+            upload=data["upload"],
+        ),
+        done=done,
+        refused=refused,
     )
 
 

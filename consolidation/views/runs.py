@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config import jobs
+from config.actions import perform
+from config.errors import Refusal
 
 from .. import selectors_runs
 from ..models import ACTIVE_STATUSES, JobStatus
@@ -57,16 +59,23 @@ def run_create(request, slug, round_id):
     engagement_round = selectors_runs.get_round_for_consolidation(
         user=request.user, slug=slug, round_id=round_id, write=True
     )
-    try:
-        run = aggregation.consolidation_request(actor=request.user, engagement_round=engagement_round)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+
+    def done(run) -> HttpResponse:
+        messages.success(request, _("The consolidation has been queued."))
+        if run.waiting_for_queue:
+            messages.warning(request, jobs.WAITING_FOR_QUEUE)
+        return redirect("consolidation:run_detail", slug, round_id, run.pk)
+
+    def refused(answer: Refusal) -> HttpResponse:
+        # Back to the list of runs (a 409 while one is under way), the reason as a message.
+        messages.error(request, answer.message)
         return redirect("consolidation:run_list", slug, round_id)
-    messages.success(request, _("The consolidation has been queued."))
-    if run.waiting_for_queue:
-        messages.warning(request, jobs.WAITING_FOR_QUEUE)
-    return redirect("consolidation:run_detail", slug, round_id, run.pk)
+
+    return perform(
+        run=lambda _data: aggregation.consolidation_request(actor=request.user, engagement_round=engagement_round),
+        done=done,
+        refused=refused,
+    )
 
 
 @login_required

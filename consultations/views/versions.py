@@ -1,21 +1,26 @@
 """Secretariat and consultants: upload a draft version, edit its sections, publish it.
 
 Each view fetches within the user's scope (404 outside it), checks manage_versions (403), and
-hands the write to a service; a ValidationError from the service is shown on the form and
+hands the write to a service through config.actions.perform; a refusal is shown on the form and
 nothing has changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
+
+from config.actions import perform, show_on_form
+from config.errors import Refusal
 
 from .. import selectors, services
 from ..forms.versions import SectionAddForm, SectionForm, VersionCopyForm, VersionUploadForm
@@ -43,13 +48,16 @@ def _section_of(version: DraftVersion, key: str):
     return section
 
 
-def _show_error(form, error: ValidationError) -> None:
-    """Put a service's error on the field it names, or above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+def _form_again(form, answer: Refusal, page: Callable[[], HttpResponse]) -> HttpResponse:
+    """A refused form: the page again with the refusal on the form (200, as before)."""
+    show_on_form(form, answer)
+    return page()
+
+
+def _messages_of(answer: Refusal) -> list[str]:
+    """A refusal's messages one by one, for a confirmation page that lists them."""
+    error = answer.error
+    return list(error.messages) if isinstance(error, ValidationError) else [answer.message]
 
 
 def _published_message(version: DraftVersion) -> str:
@@ -68,32 +76,36 @@ def _next_number(consultation) -> str:
 @require_http_methods(["GET", "POST"])
 def version_upload(request, slug):
     consultation = _consultation_for_manager(request, slug)
-    if request.method == "POST":
-        form = VersionUploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                version = services.version_create(
-                    actor=request.user,
-                    consultation=consultation,
-                    number=data["number"],
-                    sections=form.sections,
-                    change_summary=data["change_summary"],
-                    title=data["title"],
-                    source_name=data["file"].name[:255],
-                )
-            except ValidationError as error:
-                _show_error(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("Version %(number)s was created as a draft. Check its sections, then publish it.")
-                    % {"number": version.number},
-                )
-                return redirect("consultations:version_edit", consultation.slug, version.number)
-    else:
+    if request.method != "POST":
         form = VersionUploadForm(initial={"number": _next_number(consultation)})
-    return render(request, "consultations/versions/upload.html", {"consultation": consultation, "form": form})
+        return render(request, "consultations/versions/upload.html", {"consultation": consultation, "form": form})
+    form = VersionUploadForm(request.POST, request.FILES)
+
+    def page() -> HttpResponse:
+        return render(request, "consultations/versions/upload.html", {"consultation": consultation, "form": form})
+
+    def done(version) -> HttpResponse:
+        messages.success(
+            request,
+            _("Version %(number)s was created as a draft. Check its sections, then publish it.")
+            % {"number": version.number},
+        )
+        return redirect("consultations:version_edit", consultation.slug, version.number)
+
+    return perform(
+        form=form,
+        run=lambda data: services.version_create(
+            actor=request.user,
+            consultation=consultation,
+            number=data["number"],
+            sections=form.sections,
+            change_summary=data["change_summary"],
+            title=data["title"],
+            source_name=data["file"].name[:255],
+        ),
+        done=done,
+        refused=lambda answer: _form_again(form, answer, page),
+    )
 
 
 @login_required
@@ -102,27 +114,31 @@ def version_copy(request, slug, number):
     consultation, source = _version_for_manager(request, slug, number)
     if request.method == "POST":
         form = VersionCopyForm(request.POST)
-        if form.is_valid():
-            try:
-                version = services.version_copy_for_editing(
-                    actor=request.user,
-                    source=source,
-                    number=form.cleaned_data["number"],
-                    change_summary=form.cleaned_data["change_summary"],
-                )
-            except ValidationError as error:
-                _show_error(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("Version %(number)s was started as a copy of version %(source)s.")
-                    % {"number": version.number, "source": source.number},
-                )
-                return redirect("consultations:version_edit", consultation.slug, version.number)
     else:
         form = VersionCopyForm(initial={"number": _next_number(consultation)})
-    context = {"consultation": consultation, "version": source, "form": form}
-    return render(request, "consultations/versions/copy.html", context)
+
+    def page() -> HttpResponse:
+        context = {"consultation": consultation, "version": source, "form": form}
+        return render(request, "consultations/versions/copy.html", context)
+
+    def done(version) -> HttpResponse:
+        messages.success(
+            request,
+            _("Version %(number)s was started as a copy of version %(source)s.")
+            % {"number": version.number, "source": source.number},
+        )
+        return redirect("consultations:version_edit", consultation.slug, version.number)
+
+    if request.method != "POST":
+        return page()
+    return perform(
+        form=form,
+        run=lambda data: services.version_copy_for_editing(
+            actor=request.user, source=source, number=data["number"], change_summary=data["change_summary"]
+        ),
+        done=done,
+        refused=lambda answer: _form_again(form, answer, page),
+    )
 
 
 @login_required
@@ -144,32 +160,36 @@ def version_edit(request, slug, number):
 @require_http_methods(["GET", "POST"])
 def version_publish(request, slug, number):
     consultation, version = _version_for_manager(request, slug, number)
-    errors = []
-    if version.is_published and request.method == "GET":
-        errors = [_("Version %(number)s is already published.") % {"number": version.number}]
-    if request.method == "POST":
-        try:
-            services.version_publish(actor=request.user, version=version)
-        except ValidationError as error:
-            errors = error.messages
-        else:
-            messages.success(request, _("Version %(number)s is published.") % {"number": version.number})
-            return redirect("consultations:version", consultation.slug, version.number)
-    context = {
-        "consultation": consultation,
-        "version": version,
-        "errors": errors,
-        "title": _("Publish version %(number)s?") % {"number": version.number},
-        "explanation": _(
-            "Once published, the version can no longer change: its sections are fixed so that comments "
-            "and rounds can refer to them. Later changes go into the next version."
-        ),
-        "confirm_label": _("Publish"),
-        "danger": False,
-        "blocked": version.is_published,
-        "cancel_url": _edit_url(consultation, version),
-    }
-    return render(request, "consultations/versions/confirm.html", context)
+
+    def page(errors: list[str]) -> HttpResponse:
+        context = {
+            "consultation": consultation,
+            "version": version,
+            "errors": errors,
+            "title": _("Publish version %(number)s?") % {"number": version.number},
+            "explanation": _(
+                "Once published, the version can no longer change: its sections are fixed so that comments "
+                "and rounds can refer to them. Later changes go into the next version."
+            ),
+            "confirm_label": _("Publish"),
+            "danger": False,
+            "blocked": version.is_published,
+            "cancel_url": _edit_url(consultation, version),
+        }
+        return render(request, "consultations/versions/confirm.html", context)
+
+    def done(_published) -> HttpResponse:
+        messages.success(request, _("Version %(number)s is published.") % {"number": version.number})
+        return redirect("consultations:version", consultation.slug, version.number)
+
+    if request.method != "POST":
+        published = [_("Version %(number)s is already published.") % {"number": version.number}]
+        return page(published if version.is_published else [])
+    return perform(
+        run=lambda _data: services.version_publish(actor=request.user, version=version),
+        done=done,
+        refused=lambda answer: page(_messages_of(answer)),
+    )
 
 
 def _edit_url(consultation, version) -> str:
@@ -186,27 +206,30 @@ def _section_page(request, *, consultation, version, form, section=None, status=
 def section_add(request, slug, number):
     consultation, version = _version_for_manager(request, slug, number)
     sections = selectors.sections_of_version(version=version)
-    if request.method == "POST":
-        form = SectionAddForm(request.POST, sections=sections)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                section = services.section_add(
-                    actor=request.user,
-                    version=version,
-                    parent=data["parent"],
-                    heading=data["heading"],
-                    number=data["number"],
-                    body=data["body"],
-                )
-            except ValidationError as error:
-                _show_error(form, error)
-            else:
-                messages.success(request, _("Section “%(heading)s” was added.") % {"heading": section.heading})
-                return redirect("consultations:version_edit", consultation.slug, version.number)
-    else:
+    if request.method != "POST":
         form = SectionAddForm(sections=sections, initial={"parent": request.GET.get("parent", "")})
-    return _section_page(request, consultation=consultation, version=version, form=form)
+        return _section_page(request, consultation=consultation, version=version, form=form)
+    form = SectionAddForm(request.POST, sections=sections)
+
+    def done(section) -> HttpResponse:
+        messages.success(request, _("Section “%(heading)s” was added.") % {"heading": section.heading})
+        return redirect("consultations:version_edit", consultation.slug, version.number)
+
+    return perform(
+        form=form,
+        run=lambda data: services.section_add(
+            actor=request.user,
+            version=version,
+            parent=data["parent"],
+            heading=data["heading"],
+            number=data["number"],
+            body=data["body"],
+        ),
+        done=done,
+        refused=lambda answer: _form_again(
+            form, answer, lambda: _section_page(request, consultation=consultation, version=version, form=form)
+        ),
+    )
 
 
 @login_required
@@ -214,26 +237,27 @@ def section_add(request, slug, number):
 def section_edit(request, slug, number, key):
     consultation, version = _version_for_manager(request, slug, number)
     section = _section_of(version, key)
-    if request.method == "POST":
-        form = SectionForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.section_update(
-                    actor=request.user,
-                    section=section,
-                    heading=data["heading"],
-                    body=data["body"],
-                    number=data["number"],
-                )
-            except ValidationError as error:
-                _show_error(form, error)
-            else:
-                messages.success(request, _("Section “%(heading)s” was saved.") % {"heading": data["heading"]})
-                return redirect("consultations:version_edit", consultation.slug, version.number)
-    else:
+    if request.method != "POST":
         form = SectionForm(initial={"number": section.number, "heading": section.heading, "body": section.body})
-    return _section_page(request, consultation=consultation, version=version, form=form, section=section)
+        return _section_page(request, consultation=consultation, version=version, form=form, section=section)
+    form = SectionForm(request.POST)
+
+    def done(_saved) -> HttpResponse:
+        messages.success(request, _("Section “%(heading)s” was saved.") % {"heading": form.cleaned_data["heading"]})
+        return redirect("consultations:version_edit", consultation.slug, version.number)
+
+    return perform(
+        form=form,
+        run=lambda data: services.section_update(
+            actor=request.user, section=section, heading=data["heading"], body=data["body"], number=data["number"]
+        ),
+        done=done,
+        refused=lambda answer: _form_again(
+            form,
+            answer,
+            lambda: _section_page(request, consultation=consultation, version=version, form=form, section=section),
+        ),
+    )
 
 
 @login_required
@@ -241,17 +265,22 @@ def section_edit(request, slug, number, key):
 def section_delete(request, slug, number, key):
     consultation, version = _version_for_manager(request, slug, number)
     section = _section_of(version, key)
-    errors = []
-    if version.is_published and request.method == "GET":
-        errors = [_published_message(version)]
     if request.method == "POST":
-        try:
-            services.section_delete(actor=request.user, section=section)
-        except ValidationError as error:
-            errors = error.messages
-        else:
+
+        def done(_deleted) -> HttpResponse:
             messages.success(request, _("Section “%(heading)s” was deleted.") % {"heading": section.heading})
             return redirect("consultations:version_edit", consultation.slug, version.number)
+
+        return perform(
+            run=lambda _data: services.section_delete(actor=request.user, section=section),
+            done=done,
+            refused=lambda answer: _delete_page(request, consultation, version, section, _messages_of(answer)),
+        )
+    errors = [_published_message(version)] if version.is_published else []
+    return _delete_page(request, consultation, version, section, errors)
+
+
+def _delete_page(request, consultation, version, section, errors: list[str]) -> HttpResponse:
     label = f"{section.number} {section.heading}".strip()
     descendants = _descendant_count(selectors.sections_of_version(version=version), section)
     if descendants:

@@ -164,7 +164,8 @@ def test_write_to_closed_round_is_409_and_changes_nothing(world, client_for):
     response = client.patch(
         f"/api/v1/comments/{world.vn_draft.pk}/", {"body": "Late."}, format="json", HTTP_IF_MATCH=etag(world.vn_draft)
     )
-    _assert_problem(response, 409)
+    problem = _assert_problem(response, 409)
+    assert (problem["type"], problem["code"]) == ("/api/problems/round-closed", "round_closed")
     assert Comment.objects.get(pk=world.vn_draft.pk).body == "Typo."
 
 
@@ -174,7 +175,8 @@ def test_comment_rate_limit_is_429_with_retry_after(world, client_for):
     url = f"/api/v1/rounds/{world.open_round.pk}/comments/"
     assert client.post(url, {"section": "infra-5g", "type": "ge", "body": "One."}, format="json").status_code == 201
     response = client.post(url, {"section": "infra-5g", "type": "ge", "body": "Two."}, format="json")
-    _assert_problem(response, 429)
+    problem = _assert_problem(response, 429)
+    assert (problem["type"], problem["code"]) == ("/api/problems/rate-limited", "rate_limited")
     assert 0 < int(response["Retry-After"]) <= 60
     assert not Comment.objects.filter(body="Two.").exists()
 

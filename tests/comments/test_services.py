@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from comments import services
-from comments.errors import RateLimitedError, RoundClosedError, StaleWriteError
 from comments.models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply
 from comments.selectors import get_comment_for_user
 from comments.services import AnchorInput
+from config.errors import RateLimitedError, RoundClosedError, StaleWriteError
 from consultations.models import EngagementRound, Role
 from consultations.services import round_close_now, round_extend
 from tests import factories

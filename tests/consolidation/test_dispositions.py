@@ -8,8 +8,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from comments.errors import StaleWriteError
 from comments.models import Comment, Disposition
+from config.errors import StaleWriteError
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
 from consolidation.services.dispositions import (
     disposition_approve_proposal,

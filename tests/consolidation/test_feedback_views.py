@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from accounts.models import Organisation
 from comments.models import Comment, Disposition
+from config.errors import ConflictError, RateLimitedError, RoundClosedError
 from consolidation.heatmap import render_heatmap
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
 from consolidation.selectors_feedback import HeatMap
+from consolidation.services import dispositions as disposition_services
 from consultations.models import EngagementRound, Role, Section
 from tests import factories
 from tests.comments.conftest import CommentFactory
@@ -287,6 +289,40 @@ def test_stale_revision_is_412(client, personas, own):
     response = client.post(own.url("disposition_record", own.comment.pk), {"decision": N, "expected_revision": 0}, **HX)
     assert response.status_code == 412
     assert "Someone changed" in response.content.decode()
+    assert Disposition.objects.get(comment=own.comment).decision == ""
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status", "message"),
+    [
+        (ConflictError("Another write is under way. Nothing was saved.", code="busy"), 409, "Another write"),
+        (RoundClosedError(), 409, "This round is closed."),
+        (RateLimitedError(retry_after=30), 429, "Please wait 30 seconds."),
+    ],
+)
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_a_refusal_keeps_the_status_the_service_gives_it(
+    monkeypatch, client, personas, own, refusal, status, message, headers
+):
+    """The feedback views answer the service's 409 and 429 (with Retry-After), not a 400."""
+
+    def refuse(**_kwargs):
+        raise refusal
+
+    for name in ("disposition_record", "disposition_propose", "disposition_approve_proposal"):
+        monkeypatch.setattr(disposition_services, name, refuse)
+    client.force_login(personas["secretariat"])
+    response = client.post(
+        own.url("disposition_record", own.comment.pk), {"decision": N, "expected_revision": 1}, **headers
+    )
+    assert response.status_code == status
+    assert message in response.content.decode()
+    assert response.get("Retry-After") == ("30" if status == 429 else None)
+    approve = client.post(own.url("disposition_approve", own.comment.pk), {"expected_revision": 1}, **headers)
+    assert approve.status_code == status
+    client.force_login(personas["consultant"])
+    propose = client.post(own.url("disposition_propose", own.comment.pk), {"decision": N, "response": ""}, **headers)
+    assert propose.status_code == status
     assert Disposition.objects.get(comment=own.comment).decision == ""
 
 
