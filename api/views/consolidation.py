@@ -311,23 +311,12 @@ class FeedbackViewSet(ConsolidationApiViewSet):
             duplicates_only=params["duplicates"],
         )
         run = selectors_feedback.latest_done_run(engagement_round=engagement_round)
-        comments = selectors_feedback.filtered_comments(
+        comments = selectors_feedback.feedback_comments(
             user=user, engagement_round=engagement_round, filters=filters, run=run
-        ).select_related(
-            "author",
-            "organisation",
-            "section",
-            "disposition",
-            "disposition__proposed_by",
-            "disposition__decided_by",
-            "disposition__section_change__version",
         )
         paginator = self.paginator
         page = paginator.paginate_queryset(comments, request, view=self)
-        groups = selectors_feedback.groups_for_comments(run=run, comment_ids=[c.pk for c in page])
-        for comment in page:
-            comment.disposition_or_none = getattr(comment, "disposition", None)
-            comment.group = groups.get(comment.pk)
+        items = selectors_feedback.feedback_items(comments=page, run=run)
         body = {
             "round": engagement_round.pk,
             "run": run.pk if run else None,
@@ -335,7 +324,7 @@ class FeedbackViewSet(ConsolidationApiViewSet):
             "summary": selectors_feedback.disposition_summary(user=user, engagement_round=engagement_round),
             "next": paginator.get_next_link(),
             "previous": paginator.get_previous_link(),
-            "results": FeedbackCommentSerializer(page, many=True).data,
+            "results": FeedbackCommentSerializer(items, many=True).data,
         }
         return Response(body)
 
@@ -394,12 +383,12 @@ class DispositionViewSet(ConsolidationApiViewSet):
         self.check_object_permissions(self.request, comment)
         return comment
 
-    def _current(self, comment: Comment):
+    def _current(self, comment: Comment) -> selectors_feedback.DispositionView | None:
         """The comment's disposition as the feedback list shows it (404 unless submitted)."""
-        decorated = selectors_feedback.feedback_comment(
+        item = selectors_feedback.feedback_item(
             user=self.request.user, engagement_round=comment.round, pk=comment.pk, run=None
         )
-        return decorated.disposition_or_none
+        return item.disposition
 
     def retrieve(self, request, pk):
         comment = self.get_object()
@@ -481,7 +470,10 @@ class DuplicateGroupViewSet(ConsolidationApiViewSet):
         recorded = dispositions.disposition_record_group(
             actor=request.user, group=group, consultation=engagement_round.consultation, **serializer.validated_data
         )
-        body = {"group": group.pk, "dispositions": [(d.comment_id, d) for d in recorded]}
+        body = {
+            "group": group.pk,
+            "dispositions": [(d.comment_id, selectors_feedback.disposition_view(d)) for d in recorded],
+        }
         return Response(GroupDispositionResultSerializer(body).data)
 
 
