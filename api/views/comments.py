@@ -297,12 +297,8 @@ def _position_status(user, engagement_round) -> dict:
         .select_related("submitted_by")
         .first()
     )
-    endorsed_now = (
-        selectors.delegation_comments(user=user, consultation=engagement_round.consultation)
-        .filter(round=engagement_round, status=Comment.Status.SUBMITTED, is_endorsed=True)
-        .order_by()
-        .values("pk")
-        .count()
+    endorsed_now = selectors.endorsed_count(
+        engagement_round=engagement_round, organisation_id=participation.organisation_id
     )
     return {
         "round": engagement_round.pk,

@@ -72,6 +72,7 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
     serializer_class = ConsultationSerializer
     queryset = Consultation.objects.none()
     lookup_field = "slug"
+    lookup_value_converter = "slug"
     ordering_fields = ["id"]
     ordering = ["-id"]
 
@@ -341,6 +342,8 @@ def _uploaded_sections(upload) -> list[services.SectionDraft]:
     ),
 )
 class VersionViewSet(mixins.ListModelMixin, ApiViewSet):
+    lookup_url_kwarg = "number"
+    lookup_value_converter = "str"
     serializer_class = VersionSerializer
     queryset = DraftVersion.objects.none()
     filterset_class = VersionFilter
@@ -456,6 +459,8 @@ SECTION_WRITES = "A 400 if the version is published (it can no longer change): n
     ),
 )
 class SectionViewSet(mixins.ListModelMixin, ApiViewSet):
+    lookup_url_kwarg = "key"
+    lookup_value_converter = "str"
     serializer_class = SectionSerializer
     queryset = Section.objects.none()
     filterset_class = SectionFilter
