@@ -9,11 +9,9 @@ has changed: e.g. editing a section of a published version, or publishing it twi
 from __future__ import annotations
 
 import django_filters
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.http import Http404
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -46,7 +44,6 @@ from api.serializers.consultations import (
     VersionUploadSerializer,
 )
 from consultations import manage_selectors, services
-from consultations.importers import parse_upload
 from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Phase, Section
 from consultations.selectors import (
     consultations_for_user,
@@ -55,6 +52,7 @@ from consultations.selectors import (
     rounds_for_consultation,
     versions_visible_to,
 )
+from consultations.uploads import version_create_from_upload
 
 from .base import ApiViewSet, consultation_or_404, round_or_404
 
@@ -287,24 +285,6 @@ def _drafts(nodes: list[dict], level: int = 1) -> list[services.SectionDraft]:
     ]
 
 
-def _uploaded_sections(upload) -> list[services.SectionDraft]:
-    """The importer's section tree of an uploaded draft; its refusal as a 400 on `file`."""
-    limit = settings.DRAFT_UPLOAD_MAX_BYTES
-    # Refuse before reading a huge temporary file into memory (as the upload page does).
-    if upload.size is not None and upload.size > limit:
-        raise ValidationError(
-            {
-                "file": _("The file is %(size)s; a draft can be at most %(limit)s.")
-                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
-            }
-        )
-    upload.seek(0)
-    try:
-        return parse_upload(name=upload.name or "", data=upload.read())
-    except ValidationError as exc:
-        raise ValidationError({"file": exc.messages})
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Versions of the draft (drafts in preparation only for those who prepare them)",
@@ -380,23 +360,26 @@ class VersionViewSet(mixins.ListModelMixin, ApiViewSet):
             serializer = VersionUploadSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-            sections = _uploaded_sections(data["file"])
-            source_name = (data["file"].name or "")[:255]
+            version = version_create_from_upload(
+                actor=request.user,
+                consultation=consultation,
+                number=data["number"],
+                upload=data["file"],
+                change_summary=data["change_summary"],
+                title=data["title"],
+            )
         else:
             serializer = VersionCreateSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-            sections = _drafts(data["sections"])
-            source_name = ""
-        version = services.version_create(
-            actor=request.user,
-            consultation=consultation,
-            number=data["number"],
-            sections=sections,
-            change_summary=data["change_summary"],
-            title=data["title"],
-            source_name=source_name,
-        )
+            version = services.version_create(
+                actor=request.user,
+                consultation=consultation,
+                number=data["number"],
+                sections=_drafts(data["sections"]),
+                change_summary=data["change_summary"],
+                title=data["title"],
+            )
         return _version_response(request, consultation, version, status_code=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from .. import selectors, services
 from ..forms.versions import SectionAddForm, SectionForm, VersionCopyForm, VersionUploadForm
 from ..models import DraftVersion
+from ..uploads import version_create_from_upload
 
 
 def _consultation_for_manager(request, slug):
@@ -73,14 +74,13 @@ def version_upload(request, slug):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                version = services.version_create(
+                version = version_create_from_upload(
                     actor=request.user,
                     consultation=consultation,
                     number=data["number"],
-                    sections=form.sections,
+                    upload=data["file"],
                     change_summary=data["change_summary"],
                     title=data["title"],
-                    source_name=data["file"].name[:255],
                 )
             except ValidationError as error:
                 _show_error(form, error)
