@@ -195,7 +195,7 @@ def disposition_view(disposition: Disposition | None) -> DispositionView | None:
         proposed_response=d.proposed_response,
         proposed_by=person_ref(d.proposed_by) if d.proposed_by_id else None,
         proposed_at=d.proposed_at,
-        section_change=section_ref(d.section_change, with_version=True) if d.section_change_id else None,
+        section_change=section_ref(d.section_change, with_version=True) if d.section_change is not None else None,
         revision=d.revision,
     )
 
@@ -349,7 +349,8 @@ def feedback_page(
     """One page of the filtered list; its object_list holds FeedbackItems."""
     qs = feedback_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
     page = Paginator(qs, PER_PAGE).get_page(page_number)
-    page.object_list = feedback_items(comments=page.object_list, run=run)
+    # The page holds read models, not the comments it was cut from (django-stubs types it on the model).
+    page.object_list = feedback_items(comments=page.object_list, run=run)  # type: ignore[assignment]
     return page
 
 

@@ -366,7 +366,7 @@ class GroupRefSerializer(serializers.Serializer):
 
 def _label(field: str):
     """The model field's label, as a ModelSerializer would give it (the schema's title)."""
-    return capfirst(Comment._meta.get_field(field).verbose_name)
+    return capfirst(getattr(Comment._meta.get_field(field), "verbose_name", field))
 
 
 class FeedbackCommentSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any, cast
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -32,6 +33,7 @@ from rest_framework.response import Response
 
 from accounts.models import Organisation
 from api.exceptions import PROBLEM_BASE, PreconditionFailed, PreconditionRequired
+from api.pagination import IdCursorPagination
 from api.schema import PROBLEM, ProblemSerializer, ValidationProblemSerializer
 from api.serializers.consolidation import (
     DispositionProposeSerializer,
@@ -254,7 +256,7 @@ class ConsolidationViewSet(ConsolidationApiViewSet):
     def retrieve(self, request, pk):
         engagement_round = self.scoped_round(_parent_of(ConsolidationRun, pk, "round_id"))
         run = selectors_runs.get_run_of_round(engagement_round=engagement_round, run_id=pk)
-        context = {"summary": None, "groups": []}
+        context: dict[str, Any] = {"summary": None, "groups": []}
         if run.status == JobStatus.DONE:
             context["summary"] = selectors_runs.run_summary(run=run)
             groups = list(run.groups.select_related("section").order_by("section__position", "-size", "id"))
@@ -314,8 +316,8 @@ class FeedbackViewSet(ConsolidationApiViewSet):
         comments = selectors_feedback.feedback_comments(
             user=user, engagement_round=engagement_round, filters=filters, run=run
         )
-        paginator = self.paginator
-        page = paginator.paginate_queryset(comments, request, view=self)
+        paginator = cast(IdCursorPagination, self.paginator)
+        page = paginator.paginate_queryset(comments, request, view=self) or []
         items = selectors_feedback.feedback_items(comments=page, run=run)
         body = {
             "round": engagement_round.pk,
@@ -605,7 +607,7 @@ class ReportViewSet(ConsolidationApiViewSet):
         except FileNotFoundError:
             raise Http404
         exports.report_download_record(actor=request.user, report=report)
-        return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name))
+        return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name or ""))
 
 
 # --- template imports -----------------------------------------------------------------------

@@ -357,9 +357,9 @@ class VersionViewSet(mixins.ListModelMixin, ApiViewSet):
         consultation = consultation_or_404(request, slug)
         check(self, request, consultation)
         if request.content_type.startswith("multipart/"):
-            serializer = VersionUploadSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
+            upload = VersionUploadSerializer(data=request.data)
+            upload.is_valid(raise_exception=True)
+            data = upload.validated_data
             version = version_create_from_upload(
                 actor=request.user,
                 consultation=consultation,
