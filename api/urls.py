@@ -6,6 +6,7 @@ import drf_spectacular_sidecar
 from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
 from .views.annotations import AnnotationViewSet
 from .views.audit import AuditEntryViewSet
@@ -35,56 +36,44 @@ from .views.consultations import (
 app_name = "api"
 
 SIDECAR_STATIC = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
-LIST = {"get": "list"}
-LIST_CREATE = {"get": "list", "post": "create"}
 
+# Routers build the URLs of ViewSets from their actions (list/create, retrieve/update/destroy,
+# @action with its methods and url_path), named "<basename>-list", "<basename>-detail" and
+# "<basename>-<action>". Path converters, not regexes: each ViewSet says its lookup's converter
+# (ApiViewSet: int).
+#
+# Two routers: a basename is registered once per router, and "round" and "report" each name a
+# collection under a consultation (round-list, report-list) and the objects themselves at the top
+# (round-detail, report-detail...), served by different ViewSets.
+top = SimpleRouter(use_regex_path=False)
+top.register("consultations", ConsultationViewSet, basename="consultation")
+top.register("rounds", RoundViewSet, basename="round")
+top.register("comments", CommentViewSet, basename="comment")
+top.register("consolidations", ConsolidationViewSet, basename="consolidation")
+top.register("duplicate-groups", DuplicateGroupViewSet, basename="group")
+top.register("reports", ReportViewSet, basename="report")
+top.register("imports", ImportViewSet, basename="import")
 
-def post(name: str) -> dict:
-    return {"post": name}
+in_consultation = SimpleRouter(use_regex_path=False)
+in_consultation.register("consultations/<slug:slug>/phases", PhaseViewSet, basename="phase")
+in_consultation.register("consultations/<slug:slug>/rounds", ConsultationRoundViewSet, basename="round")
+in_consultation.register("consultations/<slug:slug>/versions", VersionViewSet, basename="version")
+in_consultation.register("consultations/<slug:slug>/versions/<str:number>/sections", SectionViewSet, basename="section")
+in_consultation.register("consultations/<slug:slug>/participants", ParticipantViewSet, basename="participant")
+in_consultation.register("consultations/<slug:slug>/invitations", InvitationViewSet, basename="invitation")
+in_consultation.register("consultations/<slug:slug>/reports", ConsultationReportViewSet, basename="report")
+in_consultation.register("consultations/<slug:slug>/audit", AuditEntryViewSet, basename="audit")
 
-
-v1 = [
-    path("consultations/", ConsultationViewSet.as_view(LIST), name="consultation-list"),
-    path("consultations/<slug:slug>/", ConsultationViewSet.as_view({"get": "retrieve"}), name="consultation-detail"),
-    path("consultations/<slug:slug>/phases/", PhaseViewSet.as_view(LIST_CREATE), name="phase-list"),
-    path(
-        "consultations/<slug:slug>/rounds/",
-        ConsultationRoundViewSet.as_view({"get": "list", "post": "create"}),
-        name="round-list",
-    ),
-    path("consultations/<slug:slug>/versions/", VersionViewSet.as_view(LIST_CREATE), name="version-list"),
-    path(
-        "consultations/<slug:slug>/versions/<str:number>/",
-        VersionViewSet.as_view({"get": "retrieve"}),
-        name="version-detail",
-    ),
-    path(
-        "consultations/<slug:slug>/versions/<str:number>/copy/",
-        VersionViewSet.as_view(post("copy")),
-        name="version-copy",
-    ),
-    path(
-        "consultations/<slug:slug>/versions/<str:number>/publish/",
-        VersionViewSet.as_view(post("publish")),
-        name="version-publish",
-    ),
-    path(
-        "consultations/<slug:slug>/versions/<str:number>/sections/",
-        SectionViewSet.as_view(LIST_CREATE),
-        name="section-list",
-    ),
-    path(
-        "consultations/<slug:slug>/versions/<str:number>/sections/<str:key>/",
-        SectionViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
-        name="section-detail",
-    ),
-    path("consultations/<slug:slug>/participants/", ParticipantViewSet.as_view(LIST), name="participant-list"),
-    path("consultations/<slug:slug>/invitations/", InvitationViewSet.as_view(LIST_CREATE), name="invitation-list"),
-    path("rounds/<int:pk>/", RoundViewSet.as_view({"get": "retrieve"}), name="round-detail"),
-    path("rounds/<int:pk>/reschedule/", RoundViewSet.as_view(post("reschedule")), name="round-reschedule"),
-    path("rounds/<int:pk>/open-now/", RoundViewSet.as_view(post("open_now")), name="round-open-now"),
-    path("rounds/<int:pk>/close-now/", RoundViewSet.as_view(post("close_now")), name="round-close-now"),
-    path("rounds/<int:pk>/extend/", RoundViewSet.as_view(post("extend")), name="round-extend"),
+# Wired by hand: shapes a router does not make.
+# - A collection under a parent object named without "-list" (round-comments, comment-replies,
+#   round-consolidations, round-imports): a router would call them "<basename>-list", and these
+#   names are the API's published ones (clients and the docs reverse them).
+# - One object per parent, read and written at a collection URL (round-feedback: GET retrieve;
+#   national-position: GET retrieve and POST create) or at a sub-path of another resource
+#   (round-annotations: rounds/<pk>/annotations/; comment-disposition with its proposal and
+#   approve actions under comments/<pk>/disposition/): a router's detail route is
+#   "<prefix>/<lookup>/" and its collection route maps GET to list, not retrieve.
+by_hand = [
     path(
         "rounds/<int:round_id>/comments/",
         RoundCommentViewSet.as_view({"get": "list", "post": "create"}),
@@ -97,32 +86,15 @@ v1 = [
     ),
     path("rounds/<int:pk>/annotations/", AnnotationViewSet.as_view({"get": "retrieve"}), name="round-annotations"),
     path(
-        "comments/<int:pk>/",
-        CommentViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
-        name="comment-detail",
-    ),
-    path("comments/<int:pk>/submit/", CommentViewSet.as_view(post("submit")), name="comment-submit"),
-    path("comments/<int:pk>/withdraw/", CommentViewSet.as_view(post("withdraw")), name="comment-withdraw"),
-    path(
-        "comments/<int:pk>/endorsement/",
-        CommentViewSet.as_view({"post": "endorsement", "delete": "endorsement"}),
-        name="comment-endorsement",
-    ),
-    path("comments/<int:pk>/hide/", CommentViewSet.as_view(post("hide")), name="comment-hide"),
-    path("comments/<int:pk>/unhide/", CommentViewSet.as_view(post("unhide")), name="comment-unhide"),
-    path("comments/<int:pk>/flags/", CommentViewSet.as_view(post("flags")), name="comment-flags"),
-    path(
         "comments/<int:comment_id>/replies/",
         ReplyViewSet.as_view({"get": "list", "post": "create"}),
         name="comment-replies",
     ),
-    # Consolidation, dispositions, reports and imports (api.views.consolidation).
     path(
         "rounds/<int:round_id>/consolidations/",
         RoundConsolidationViewSet.as_view({"get": "list", "post": "create"}),
         name="round-consolidations",
     ),
-    path("consolidations/<int:pk>/", ConsolidationViewSet.as_view({"get": "retrieve"}), name="consolidation-detail"),
     path("rounds/<int:round_id>/feedback/", FeedbackViewSet.as_view({"get": "retrieve"}), name="round-feedback"),
     path(
         "comments/<int:pk>/disposition/",
@@ -131,30 +103,18 @@ v1 = [
     ),
     path(
         "comments/<int:pk>/disposition/proposal/",
-        DispositionViewSet.as_view(post("proposal")),
+        DispositionViewSet.as_view({"post": "proposal"}),
         name="comment-disposition-proposal",
     ),
     path(
         "comments/<int:pk>/disposition/approve/",
-        DispositionViewSet.as_view(post("approve")),
+        DispositionViewSet.as_view({"post": "approve"}),
         name="comment-disposition-approve",
     ),
-    path(
-        "duplicate-groups/<int:pk>/disposition/",
-        DuplicateGroupViewSet.as_view(post("disposition")),
-        name="group-disposition",
-    ),
-    path(
-        "consultations/<slug:slug>/reports/",
-        ConsultationReportViewSet.as_view({"get": "list", "post": "create"}),
-        name="report-list",
-    ),
-    path("reports/<int:pk>/", ReportViewSet.as_view({"get": "retrieve"}), name="report-detail"),
-    path("reports/<int:pk>/download/", ReportViewSet.as_view({"get": "download"}), name="report-download"),
-    path("rounds/<int:round_id>/imports/", RoundImportViewSet.as_view(post("create")), name="round-imports"),
-    path("imports/<int:pk>/", ImportViewSet.as_view({"get": "retrieve"}), name="import-detail"),
-    path("consultations/<slug:slug>/audit/", AuditEntryViewSet.as_view(LIST), name="audit-list"),
+    path("rounds/<int:round_id>/imports/", RoundImportViewSet.as_view({"post": "create"}), name="round-imports"),
 ]
+
+v1 = [*top.urls, *in_consultation.urls, *by_hand]
 
 urlpatterns = [
     path("v1/", include(v1)),

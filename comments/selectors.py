@@ -149,6 +149,19 @@ def delegation_comments(
     return qs
 
 
+def endorsed_count(*, engagement_round: EngagementRound, organisation_id: int | None) -> int:
+    """An organisation's submitted comments endorsed now (in its national position). One query.
+
+    The national position page, the API's national position and the submission itself count
+    with this; 0 for no organisation.
+    """
+    if organisation_id is None:
+        return 0
+    return Comment.objects.filter(
+        round=engagement_round, organisation_id=organisation_id, status=Comment.Status.SUBMITTED, is_endorsed=True
+    ).count()
+
+
 def national_position_for(*, organisation_id: int, engagement_round: EngagementRound) -> NationalPosition | None:
     return (
         NationalPosition.objects.filter(round=engagement_round, organisation_id=organisation_id)

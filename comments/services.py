@@ -33,7 +33,7 @@ from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
 from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply, ReplyNotice
-from .selectors import comments_visible_to
+from .selectors import comments_visible_to, endorsed_count
 
 logger = logging.getLogger(__name__)
 
@@ -432,12 +432,7 @@ def national_position_submit(*, actor, engagement_round: EngagementRound, note: 
     with transaction.atomic():
         engagement_round = _fresh_round(engagement_round)
         _check_round_open(actor, engagement_round, timezone.now())
-        endorsed = Comment.objects.filter(
-            round=engagement_round,
-            organisation_id=participation.organisation_id,
-            status=Comment.Status.SUBMITTED,
-            is_endorsed=True,
-        ).count()
+        endorsed = endorsed_count(engagement_round=engagement_round, organisation_id=participation.organisation_id)
         if not endorsed:
             raise ValidationError(_("Endorse at least one submitted comment before submitting the national position."))
         position, _created = NationalPosition.objects.update_or_create(

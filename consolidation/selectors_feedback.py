@@ -4,12 +4,17 @@ Everything here issues a fixed number of queries whatever the number of comments
 or organisations: one aggregate for the heat map, one count and one page of comments (with
 author, organisation, section and disposition joined), one for the page's duplicate groups.
 Only submitted comments are consolidated; the list is scoped by comments_visible_to.
+
+The list is given as read models (FeedbackItem, DispositionView...: frozen dataclasses) that
+the page's templates render and the API serializes alike.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -61,12 +66,173 @@ class HeatMap:
         return self.counts.get((section_id, organisation_id), 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class GroupInfo:
+    """The duplicate group a comment belongs to in the latest finished run."""
+
     id: int
     size: int
     kind: str
     kind_label: str
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    id: int
+    name: str  # the full name, else the e-mail address
+
+    def get_full_name(self) -> str:
+        """As accounts.User names itself (PersonSerializer reads it)."""
+        return self.name
+
+
+@dataclass(frozen=True)
+class OrganisationRef:
+    id: int
+    name: str
+    short_name: str
+    country_code: str
+
+
+@dataclass(frozen=True)
+class SectionRef:
+    id: int
+    key: str
+    number: str
+    heading: str
+    version_number: str = ""  # filled where the version matters (a disposition's section_change)
+
+
+@dataclass(frozen=True)
+class DispositionView:
+    """A comment's disposition: the consultants' proposal and the secretariat's decision."""
+
+    decision: str
+    decision_label: str
+    response: str
+    decided_by: PersonRef | None
+    decided_at: datetime | None
+    proposed_decision: str
+    proposed_decision_label: str
+    proposed_response: str
+    proposed_by: PersonRef | None
+    proposed_at: datetime | None
+    section_change: SectionRef | None
+    revision: int
+
+    @property
+    def state(self) -> str:
+        """A decision code, DISPOSITION_PROPOSED or DISPOSITION_NONE."""
+        if self.decision:
+            return self.decision
+        return DISPOSITION_PROPOSED if self.proposed_decision else DISPOSITION_NONE
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    """A submitted comment on the consolidated feedback list, with its disposition and group."""
+
+    id: int
+    section: SectionRef
+    author: PersonRef
+    organisation: OrganisationRef
+    type: str
+    type_label: str
+    body: str
+    proposed_change: str
+    language: str
+    quote_exact: str
+    quote_prefix: str
+    quote_suffix: str
+    position_start: int | None
+    position_end: int | None
+    is_endorsed: bool
+    is_hidden: bool
+    submitted_at: datetime | None
+    disposition: DispositionView | None
+    group: GroupInfo | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def number(self) -> str:
+        return f"C{self.id}"
+
+    @property
+    def is_anchored(self) -> bool:
+        return self.position_start is not None
+
+
+def person_ref(user) -> PersonRef:
+    return PersonRef(id=user.pk, name=user.get_full_name())
+
+
+def section_ref(section: Section, *, with_version: bool = False) -> SectionRef:
+    return SectionRef(
+        id=section.pk,
+        key=section.key,
+        number=section.number,
+        heading=section.heading,
+        version_number=section.version.number if with_version else "",
+    )
+
+
+def disposition_view(disposition: Disposition | None) -> DispositionView | None:
+    """The read model of a disposition (its people and section_change joined, or one query each)."""
+    d = disposition
+    if d is None:
+        return None
+    return DispositionView(
+        decision=d.decision,
+        decision_label=d.get_decision_display() if d.decision else "",
+        response=d.response,
+        decided_by=person_ref(d.decided_by) if d.decided_by_id else None,
+        decided_at=d.decided_at,
+        proposed_decision=d.proposed_decision,
+        proposed_decision_label=d.get_proposed_decision_display() if d.proposed_decision else "",
+        proposed_response=d.proposed_response,
+        proposed_by=person_ref(d.proposed_by) if d.proposed_by_id else None,
+        proposed_at=d.proposed_at,
+        section_change=section_ref(d.section_change, with_version=True) if d.section_change is not None else None,
+        revision=d.revision,
+    )
+
+
+def feedback_item_of(comment: Comment, *, group: GroupInfo | None) -> FeedbackItem:
+    """The read model of a comment fetched with feedback_comments' joins (no query)."""
+    try:
+        disposition: Disposition | None = comment.disposition
+    except Disposition.DoesNotExist:
+        disposition = None
+    organisation = comment.organisation
+    return FeedbackItem(
+        id=comment.pk,
+        section=section_ref(comment.section),
+        author=person_ref(comment.author),
+        organisation=OrganisationRef(
+            id=organisation.pk,
+            name=organisation.name,
+            short_name=organisation.short_name,
+            country_code=organisation.country_code,
+        ),
+        type=comment.type,
+        type_label=comment.get_type_display(),
+        body=comment.body,
+        proposed_change=comment.proposed_change,
+        language=comment.language,
+        quote_exact=comment.quote_exact,
+        quote_prefix=comment.quote_prefix,
+        quote_suffix=comment.quote_suffix,
+        position_start=comment.position_start,
+        position_end=comment.position_end,
+        is_endorsed=comment.is_endorsed,
+        is_hidden=comment.is_hidden,
+        submitted_at=comment.submitted_at,
+        disposition=disposition_view(disposition),
+        group=group,
+    )
 
 
 def latest_done_run(*, engagement_round: EngagementRound) -> ConsolidationRun | None:
@@ -144,34 +310,47 @@ def filtered_comments(
     return qs
 
 
+_FEEDBACK_RELATED = (
+    "author",
+    "organisation",
+    "section",
+    "disposition",
+    "disposition__proposed_by",
+    "disposition__decided_by",
+    "disposition__section_change__version",
+)
+
+
+def feedback_comments(
+    *, user, engagement_round: EngagementRound, filters: FeedbackFilters, run: ConsolidationRun | None
+) -> QuerySet[Comment]:
+    """The filtered list with everything a FeedbackItem needs joined, in document order.
+
+    The page paginates it by number, the API by cursor (its own ordering); both then turn
+    the page's comments into FeedbackItems with feedback_items.
+    """
+    return (
+        filtered_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
+        .select_related(*_FEEDBACK_RELATED)
+        .order_by("section__position", "organisation__name", "id")
+    )
+
+
+def feedback_items(*, comments: Iterable[Comment], run: ConsolidationRun | None) -> list[FeedbackItem]:
+    """Read models of comments fetched by feedback_comments; one query for their duplicate groups."""
+    comments = list(comments)
+    groups = groups_for_comments(run=run, comment_ids=[c.pk for c in comments])
+    return [feedback_item_of(comment, group=groups.get(comment.pk)) for comment in comments]
+
+
 def feedback_page(
     *, user, engagement_round: EngagementRound, filters: FeedbackFilters, run: ConsolidationRun | None, page_number
 ) -> Page:
-    """One page of the filtered list. Each comment carries `disposition_or_none` and `group` (GroupInfo or None)."""
-    qs = (
-        filtered_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
-        .select_related(
-            "author",
-            "organisation",
-            "section",
-            "disposition",
-            "disposition__proposed_by",
-            "disposition__decided_by",
-            "disposition__section_change__version",
-        )
-        .order_by("section__position", "organisation__name", "id")
-    )
+    """One page of the filtered list; its object_list holds FeedbackItems."""
+    qs = feedback_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
     page = Paginator(qs, PER_PAGE).get_page(page_number)
-    comments = list(page.object_list)
-    groups = groups_for_comments(run=run, comment_ids=[c.pk for c in comments])
-    for comment in comments:
-        try:
-            comment.disposition_or_none = comment.disposition
-        except Disposition.DoesNotExist:
-            comment.disposition_or_none = None
-        comment.group = groups.get(comment.pk)
-        comment.round = engagement_round
-    page.object_list = comments
+    # The page holds read models, not the comments it was cut from (django-stubs types it on the model).
+    page.object_list = feedback_items(comments=page.object_list, run=run)  # type: ignore[assignment]
     return page
 
 
@@ -193,35 +372,17 @@ def groups_for_comments(*, run: ConsolidationRun | None, comment_ids: list[int])
     return found
 
 
-def feedback_comment(*, user, engagement_round: EngagementRound, pk: int, run: ConsolidationRun | None) -> Comment:
-    """One comment of the list, decorated as feedback_page does, for re-rendering its row; else 404."""
-    qs = (
+def feedback_item(*, user, engagement_round: EngagementRound, pk: int, run: ConsolidationRun | None) -> FeedbackItem:
+    """One comment of the list as feedback_page gives it, for re-rendering its row; else 404."""
+    comment = (
         submitted_comments(user=user, engagement_round=engagement_round)
         .filter(pk=pk)
-        .select_related(
-            "author",
-            "organisation",
-            "section",
-            "disposition",
-            "disposition__proposed_by",
-            "disposition__decided_by",
-            "disposition__section_change__version",
-        )
+        .select_related(*_FEEDBACK_RELATED)
+        .first()
     )
-    comment = qs.first()
     if comment is None:
         raise Http404
-    return _decorate(comment, run=run, engagement_round=engagement_round)
-
-
-def _decorate(comment: Comment, *, run: ConsolidationRun | None, engagement_round: EngagementRound) -> Comment:
-    try:
-        comment.disposition_or_none = comment.disposition
-    except Disposition.DoesNotExist:
-        comment.disposition_or_none = None
-    comment.group = groups_for_comments(run=run, comment_ids=[comment.pk]).get(comment.pk)
-    comment.round = engagement_round
-    return comment
+    return feedback_item_of(comment, group=groups_for_comments(run=run, comment_ids=[comment.pk]).get(comment.pk))
 
 
 def disposition_summary(*, user, engagement_round: EngagementRound) -> dict[str, int]:

@@ -386,15 +386,20 @@ def _decode_text(data: bytes) -> str:
     return clean_text(text)
 
 
-def parse_upload(*, name: str, data: bytes) -> list[SectionDraft]:
-    """The section tree of an uploaded draft, the parser chosen by the file's name and content."""
+def check_draft_size(size: int | None) -> None:
+    """Refuse a draft larger than settings.DRAFT_UPLOAD_MAX_BYTES (None: the size is not known)."""
     limit = settings.DRAFT_UPLOAD_MAX_BYTES
-    if len(data) > limit:
+    if size is not None and size > limit:
         raise ValidationError(
             _("The file is %(size)s; a draft can be at most %(limit)s.")
-            % {"size": filesizeformat(len(data)), "limit": filesizeformat(limit)},
+            % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
             code="too_large",
         )
+
+
+def parse_upload(*, name: str, data: bytes) -> list[SectionDraft]:
+    """The section tree of an uploaded draft, the parser chosen by the file's name and content."""
+    check_draft_size(len(data))
     if not data.strip():
         raise ValidationError(_("The file is empty."), code="empty")
     extension = _extension(name)

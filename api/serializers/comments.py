@@ -14,6 +14,7 @@ from rest_framework import serializers
 from api.etags import etag_for
 from comments.models import BODY_MAX_LENGTH, Comment, Reply
 from comments.services import AnchorInput
+from consolidation.selectors_feedback import FeedbackItem
 
 TEXT_MAX = BODY_MAX_LENGTH
 
@@ -113,7 +114,8 @@ class TargetInputSerializer(serializers.Serializer):
         return attrs
 
 
-def target_of(comment: Comment) -> dict:
+def target_of(comment: Comment | FeedbackItem) -> dict:
+    """The W3C Web Annotation target of a comment (or of its read model on the feedback list)."""
     target: dict = {"source": comment.section.key}
     if comment.is_anchored:
         target["selector"] = [

@@ -7,6 +7,7 @@ the actor, the round's state and the input again.
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.text import capfirst
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
@@ -16,6 +17,7 @@ from api.serializers.comments import OrganisationSerializer, PersonSerializer, T
 from comments.models import BODY_MAX_LENGTH, Comment, Disposition
 from config import jobs
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
+from consolidation.selectors_feedback import DISPOSITION_NONE, DispositionView, FeedbackItem
 from consultations.models import Role
 
 DISPOSITION_STATES = [
@@ -75,7 +77,7 @@ class QueuedJobFields(serializers.Serializer):
         return str(jobs.WAITING_FOR_QUEUE) if obj.waiting_for_queue else None
 
 
-def disposition_etag(comment_id: int, disposition: Disposition | None) -> str:
+def disposition_etag(comment_id: int, disposition: Disposition | DispositionView | None) -> str:
     """The disposition's strong ETag: "d<comment id>-<revision>" (revision 0: none yet)."""
     return f'"d{comment_id}-{disposition.revision if disposition is not None else 0}"'
 
@@ -227,30 +229,23 @@ class DispositionSerializer(serializers.Serializer):
     revision = serializers.IntegerField(read_only=True)
     etag = serializers.CharField(read_only=True, help_text='Send it back in If-Match: "d<comment id>-<revision>".')
 
-    def to_representation(self, instance):
-        comment_id, disposition = instance
-        d = disposition
-        if d is None:
-            state = "none"
-        elif d.decision:
-            state = d.decision
-        else:
-            state = "proposed" if d.proposed_decision else "none"
+    def to_representation(self, instance: tuple[int, DispositionView | None]) -> dict:
+        comment_id, d = instance
+        person = PersonSerializer()
+        when = serializers.DateTimeField()
         change = d.section_change if d is not None else None
         return {
             "comment": comment_id,
-            "state": state,
+            "state": d.state if d is not None else DISPOSITION_NONE,
             "decision": d.decision if d else "",
             "response": d.response if d else "",
-            "decided_by": PersonSerializer(d.decided_by).data if d and d.decided_by else None,
-            "decided_at": serializers.DateTimeField().to_representation(d.decided_at) if d and d.decided_at else None,
+            "decided_by": person.to_representation(d.decided_by) if d and d.decided_by else None,
+            "decided_at": when.to_representation(d.decided_at) if d and d.decided_at else None,
             "proposed_decision": d.proposed_decision if d else "",
             "proposed_response": d.proposed_response if d else "",
-            "proposed_by": PersonSerializer(d.proposed_by).data if d and d.proposed_by else None,
-            "proposed_at": serializers.DateTimeField().to_representation(d.proposed_at)
-            if d and d.proposed_at
-            else None,
-            "section_change": {"version": change.version.number, "key": change.key} if change else None,
+            "proposed_by": person.to_representation(d.proposed_by) if d and d.proposed_by else None,
+            "proposed_at": when.to_representation(d.proposed_at) if d and d.proposed_at else None,
+            "section_change": {"version": change.version_number, "key": change.key} if change else None,
             "revision": d.revision if d else 0,
             "etag": disposition_etag(comment_id, d),
         }
@@ -369,48 +364,42 @@ class GroupRefSerializer(serializers.Serializer):
     size = serializers.IntegerField()
 
 
-class FeedbackCommentSerializer(serializers.ModelSerializer):
+def _label(field: str):
+    """The model field's label, as a ModelSerializer would give it (the schema's title)."""
+    return capfirst(getattr(Comment._meta.get_field(field), "verbose_name", field))
+
+
+class FeedbackCommentSerializer(serializers.Serializer):
     """A submitted comment on the consolidated feedback list, with its disposition and group."""
 
+    # It serializes the read model the page renders (consolidation.selectors_feedback.FeedbackItem).
+
+    id = serializers.IntegerField(read_only=True)
     section = serializers.CharField(source="section.key", read_only=True)
     section_number = serializers.CharField(source="section.number", read_only=True)
     author = PersonSerializer(read_only=True)
     organisation = OrganisationSerializer(read_only=True)
+    type = serializers.ChoiceField(choices=Comment.Type.choices, read_only=True)
+    body = serializers.CharField(read_only=True, label=_label("body"))
+    proposed_change = serializers.CharField(read_only=True)
+    language = serializers.CharField(read_only=True)
     target = serializers.SerializerMethodField()
+    is_endorsed = serializers.BooleanField(read_only=True, label=_label("is_endorsed"))
+    is_hidden = serializers.BooleanField(read_only=True, label=_label("is_hidden"))
+    submitted_at = serializers.DateTimeField(read_only=True, allow_null=True)
     disposition = serializers.SerializerMethodField()
     duplicate_group = serializers.SerializerMethodField()
 
-    class Meta:
-        model = Comment
-        fields = [
-            "id",
-            "section",
-            "section_number",
-            "author",
-            "organisation",
-            "type",
-            "body",
-            "proposed_change",
-            "language",
-            "target",
-            "is_endorsed",
-            "is_hidden",
-            "submitted_at",
-            "disposition",
-            "duplicate_group",
-        ]
-        read_only_fields = fields
-
     @extend_schema_field(TargetSerializer)
-    def get_target(self, obj: Comment) -> dict:
+    def get_target(self, obj: FeedbackItem) -> dict:
         return target_of(obj)
 
     @extend_schema_field(DispositionSerializer)
-    def get_disposition(self, obj: Comment) -> dict:
-        return DispositionSerializer((obj.pk, obj.disposition_or_none)).data
+    def get_disposition(self, obj: FeedbackItem) -> dict:
+        return DispositionSerializer((obj.id, obj.disposition)).data
 
     @extend_schema_field(GroupRefSerializer(allow_null=True))
-    def get_duplicate_group(self, obj: Comment) -> dict | None:
+    def get_duplicate_group(self, obj: FeedbackItem) -> dict | None:
         group = obj.group
         return {"id": group.id, "kind": group.kind, "size": group.size} if group else None
 

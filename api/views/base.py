@@ -26,6 +26,8 @@ def comment_or_404(request, pk) -> Comment:
 
 class ApiViewSet(viewsets.GenericViewSet):
     permission_classes = [RulesPermission]
+    # The path converter of the object's id in the URLs the routers build (api/urls.py).
+    lookup_value_converter = "int"
     # action -> the django-rules permission it needs (asked about get_rule_object(obj))
     rule_permissions: dict[str, str] = {}
     # actions that change a comment and need If-Match (documented as 412/428)

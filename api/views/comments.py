@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters
 import rules
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -292,17 +293,15 @@ class ReplyViewSet(mixins.ListModelMixin, ApiViewSet):
 
 def _position_status(user, engagement_round) -> dict:
     participation = participation_for(user, engagement_round.consultation)
+    if participation is None:  # the rule lets only a delegation's focal point in
+        raise Http404
     position = (
         NationalPosition.objects.filter(round=engagement_round, organisation_id=participation.organisation_id)
         .select_related("submitted_by")
         .first()
     )
-    endorsed_now = (
-        selectors.delegation_comments(user=user, consultation=engagement_round.consultation)
-        .filter(round=engagement_round, status=Comment.Status.SUBMITTED, is_endorsed=True)
-        .order_by()
-        .values("pk")
-        .count()
+    endorsed_now = selectors.endorsed_count(
+        engagement_round=engagement_round, organisation_id=participation.organisation_id
     )
     return {
         "round": engagement_round.pk,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any, cast
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -32,6 +33,7 @@ from rest_framework.response import Response
 
 from accounts.models import Organisation
 from api.exceptions import PROBLEM_BASE, PreconditionFailed, PreconditionRequired
+from api.pagination import IdCursorPagination
 from api.schema import PROBLEM, ProblemSerializer, ValidationProblemSerializer
 from api.serializers.consolidation import (
     DispositionProposeSerializer,
@@ -254,7 +256,7 @@ class ConsolidationViewSet(ConsolidationApiViewSet):
     def retrieve(self, request, pk):
         engagement_round = self.scoped_round(_parent_of(ConsolidationRun, pk, "round_id"))
         run = selectors_runs.get_run_of_round(engagement_round=engagement_round, run_id=pk)
-        context = {"summary": None, "groups": []}
+        context: dict[str, Any] = {"summary": None, "groups": []}
         if run.status == JobStatus.DONE:
             context["summary"] = selectors_runs.run_summary(run=run)
             groups = list(run.groups.select_related("section").order_by("section__position", "-size", "id"))
@@ -311,23 +313,12 @@ class FeedbackViewSet(ConsolidationApiViewSet):
             duplicates_only=params["duplicates"],
         )
         run = selectors_feedback.latest_done_run(engagement_round=engagement_round)
-        comments = selectors_feedback.filtered_comments(
+        comments = selectors_feedback.feedback_comments(
             user=user, engagement_round=engagement_round, filters=filters, run=run
-        ).select_related(
-            "author",
-            "organisation",
-            "section",
-            "disposition",
-            "disposition__proposed_by",
-            "disposition__decided_by",
-            "disposition__section_change__version",
         )
-        paginator = self.paginator
-        page = paginator.paginate_queryset(comments, request, view=self)
-        groups = selectors_feedback.groups_for_comments(run=run, comment_ids=[c.pk for c in page])
-        for comment in page:
-            comment.disposition_or_none = getattr(comment, "disposition", None)
-            comment.group = groups.get(comment.pk)
+        paginator = cast(IdCursorPagination, self.paginator)
+        page = paginator.paginate_queryset(comments, request, view=self) or []
+        items = selectors_feedback.feedback_items(comments=page, run=run)
         body = {
             "round": engagement_round.pk,
             "run": run.pk if run else None,
@@ -335,7 +326,7 @@ class FeedbackViewSet(ConsolidationApiViewSet):
             "summary": selectors_feedback.disposition_summary(user=user, engagement_round=engagement_round),
             "next": paginator.get_next_link(),
             "previous": paginator.get_previous_link(),
-            "results": FeedbackCommentSerializer(page, many=True).data,
+            "results": FeedbackCommentSerializer(items, many=True).data,
         }
         return Response(body)
 
@@ -394,12 +385,12 @@ class DispositionViewSet(ConsolidationApiViewSet):
         self.check_object_permissions(self.request, comment)
         return comment
 
-    def _current(self, comment: Comment):
+    def _current(self, comment: Comment) -> selectors_feedback.DispositionView | None:
         """The comment's disposition as the feedback list shows it (404 unless submitted)."""
-        decorated = selectors_feedback.feedback_comment(
+        item = selectors_feedback.feedback_item(
             user=self.request.user, engagement_round=comment.round, pk=comment.pk, run=None
         )
-        return decorated.disposition_or_none
+        return item.disposition
 
     def retrieve(self, request, pk):
         comment = self.get_object()
@@ -481,7 +472,10 @@ class DuplicateGroupViewSet(ConsolidationApiViewSet):
         recorded = dispositions.disposition_record_group(
             actor=request.user, group=group, consultation=engagement_round.consultation, **serializer.validated_data
         )
-        body = {"group": group.pk, "dispositions": [(d.comment_id, d) for d in recorded]}
+        body = {
+            "group": group.pk,
+            "dispositions": [(d.comment_id, selectors_feedback.disposition_view(d)) for d in recorded],
+        }
         return Response(GroupDispositionResultSerializer(body).data)
 
 
@@ -613,7 +607,7 @@ class ReportViewSet(ConsolidationApiViewSet):
         except FileNotFoundError:
             raise Http404
         exports.report_download_record(actor=request.user, report=report)
-        return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name))
+        return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name or ""))
 
 
 # --- template imports -----------------------------------------------------------------------

@@ -9,11 +9,9 @@ has changed: e.g. editing a section of a published version, or publishing it twi
 from __future__ import annotations
 
 import django_filters
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.http import Http404
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -46,7 +44,6 @@ from api.serializers.consultations import (
     VersionUploadSerializer,
 )
 from consultations import manage_selectors, services
-from consultations.importers import parse_upload
 from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Phase, Section
 from consultations.selectors import (
     consultations_for_user,
@@ -55,6 +52,7 @@ from consultations.selectors import (
     rounds_for_consultation,
     versions_visible_to,
 )
+from consultations.uploads import version_create_from_upload
 
 from .base import ApiViewSet, consultation_or_404, round_or_404
 
@@ -72,6 +70,7 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
     serializer_class = ConsultationSerializer
     queryset = Consultation.objects.none()
     lookup_field = "slug"
+    lookup_value_converter = "slug"
     ordering_fields = ["id"]
     ordering = ["-id"]
 
@@ -286,24 +285,6 @@ def _drafts(nodes: list[dict], level: int = 1) -> list[services.SectionDraft]:
     ]
 
 
-def _uploaded_sections(upload) -> list[services.SectionDraft]:
-    """The importer's section tree of an uploaded draft; its refusal as a 400 on `file`."""
-    limit = settings.DRAFT_UPLOAD_MAX_BYTES
-    # Refuse before reading a huge temporary file into memory (as the upload page does).
-    if upload.size is not None and upload.size > limit:
-        raise ValidationError(
-            {
-                "file": _("The file is %(size)s; a draft can be at most %(limit)s.")
-                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
-            }
-        )
-    upload.seek(0)
-    try:
-        return parse_upload(name=upload.name or "", data=upload.read())
-    except ValidationError as exc:
-        raise ValidationError({"file": exc.messages})
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Versions of the draft (drafts in preparation only for those who prepare them)",
@@ -341,6 +322,8 @@ def _uploaded_sections(upload) -> list[services.SectionDraft]:
     ),
 )
 class VersionViewSet(mixins.ListModelMixin, ApiViewSet):
+    lookup_url_kwarg = "number"
+    lookup_value_converter = "str"
     serializer_class = VersionSerializer
     queryset = DraftVersion.objects.none()
     filterset_class = VersionFilter
@@ -374,26 +357,29 @@ class VersionViewSet(mixins.ListModelMixin, ApiViewSet):
         consultation = consultation_or_404(request, slug)
         check(self, request, consultation)
         if request.content_type.startswith("multipart/"):
-            serializer = VersionUploadSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-            sections = _uploaded_sections(data["file"])
-            source_name = (data["file"].name or "")[:255]
+            upload = VersionUploadSerializer(data=request.data)
+            upload.is_valid(raise_exception=True)
+            data = upload.validated_data
+            version = version_create_from_upload(
+                actor=request.user,
+                consultation=consultation,
+                number=data["number"],
+                upload=data["file"],
+                change_summary=data["change_summary"],
+                title=data["title"],
+            )
         else:
             serializer = VersionCreateSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-            sections = _drafts(data["sections"])
-            source_name = ""
-        version = services.version_create(
-            actor=request.user,
-            consultation=consultation,
-            number=data["number"],
-            sections=sections,
-            change_summary=data["change_summary"],
-            title=data["title"],
-            source_name=source_name,
-        )
+            version = services.version_create(
+                actor=request.user,
+                consultation=consultation,
+                number=data["number"],
+                sections=_drafts(data["sections"]),
+                change_summary=data["change_summary"],
+                title=data["title"],
+            )
         return _version_response(request, consultation, version, status_code=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
@@ -456,6 +442,8 @@ SECTION_WRITES = "A 400 if the version is published (it can no longer change): n
     ),
 )
 class SectionViewSet(mixins.ListModelMixin, ApiViewSet):
+    lookup_url_kwarg = "key"
+    lookup_value_converter = "str"
     serializer_class = SectionSerializer
     queryset = Section.objects.none()
     filterset_class = SectionFilter

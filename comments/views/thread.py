@@ -330,12 +330,9 @@ def delegation_comments(request, slug):
 
 
 def _endorsed_count(user, consultation, engagement_round) -> int:
-    return (
-        selectors.delegation_comments(user=user, consultation=consultation)
-        .filter(round=engagement_round, status=Comment.Status.SUBMITTED, is_endorsed=True)
-        .order_by()
-        .values("pk")
-        .count()
+    participation = participation_for(user, consultation)
+    return selectors.endorsed_count(
+        engagement_round=engagement_round, organisation_id=participation.organisation_id if participation else None
     )
 
 

@@ -14,6 +14,7 @@ redirect back to the same page of the list (or show it again with the message an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -84,24 +85,43 @@ def _feedback_url(consultation: Consultation, engagement_round: EngagementRound,
     return f"{url}?{query}" if query else url
 
 
-def _prefill(comment: Comment, posted=None, *, proposing: bool = False) -> Comment:
+@dataclass(frozen=True)
+class RowPrefill:
+    """What a row's disposition form shows (a view-model of the page, not of the selector)."""
+
+    decision: str = ""
+    response: str = ""
+    section_change: int | None = None
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """One row of the page: the comment as the selector reads it, its form, its refusal if any."""
+
+    comment: selectors.FeedbackItem
+    prefill: RowPrefill
+    error: str = ""
+
+
+def _prefill(comment: selectors.FeedbackItem, posted=None, *, proposing: bool = False) -> RowPrefill:
     """What the row's form shows: the posted values after a refusal, else the proposal or decision."""
-    d = comment.disposition_or_none
+    d = comment.disposition
+    section_change: int | None
     if d is None:
         decision, response, section_change = "", "", None
     elif proposing:
         decision, response, section_change = d.proposed_decision, d.proposed_response, None
-    elif d.decision:
-        decision, response, section_change = d.decision, d.response, d.section_change_id
     else:
-        # The secretariat's form starts from the consultants' proposal.
-        decision, response, section_change = d.proposed_decision, d.proposed_response, d.section_change_id
+        # The secretariat's form starts from the decision, else from the consultants' proposal.
+        decision, response = (d.decision, d.response) if d.decision else (d.proposed_decision, d.proposed_response)
+        section_change = d.section_change.id if d.section_change else None
     if posted is not None:
         decision, response = posted.get("decision", ""), posted.get("response", "")
         section_change = int(posted["section_change"]) if (posted.get("section_change") or "").isdigit() else None
-    comment.form_decision, comment.form_response, comment.form_section_change = decision, response, section_change
-    comment.form_revision = d.revision if d is not None else 0
-    return comment
+    return RowPrefill(
+        decision=decision, response=response, section_change=section_change, revision=d.revision if d else 0
+    )
 
 
 def _row_context(request, consultation, engagement_round, *, later_sections=None) -> dict:
@@ -166,10 +186,18 @@ def _page_context(request, consultation, engagement_round, **extra) -> dict:
         "row_errors": {},
     }
     context.update(extra)
-    for comment in page.object_list:
-        comment.row_error = context["row_errors"].get(comment.pk, "")
-        posted = context.get("posted") if context.get("posted_for") == comment.pk else None
-        _prefill(comment, posted, proposing=context["may_propose"])
+    context["rows"] = [
+        FeedbackRow(
+            comment=item,
+            prefill=_prefill(
+                item,
+                context.get("posted") if context.get("posted_for") == item.id else None,
+                proposing=context["may_propose"],
+            ),
+            error=context["row_errors"].get(item.id, ""),
+        )
+        for item in page.object_list
+    ]
     return context
 
 
@@ -177,9 +205,9 @@ def _row_response(
     request, consultation, engagement_round, pk: int, *, status: int = 200, posted=None, **extra
 ) -> HttpResponse:
     run = selectors.latest_done_run(engagement_round=engagement_round)
-    comment = selectors.feedback_comment(user=request.user, engagement_round=engagement_round, pk=pk, run=run)
-    context = {**_row_context(request, consultation, engagement_round), "comment": comment, **extra}
-    _prefill(comment, posted, proposing=context["may_propose"])
+    item = selectors.feedback_item(user=request.user, engagement_round=engagement_round, pk=pk, run=run)
+    context = {**_row_context(request, consultation, engagement_round), "comment": item, **extra}
+    context["prefill"] = _prefill(item, posted, proposing=context["may_propose"])
     return render(request, "consolidation/feedback/_comment_row.html", context, status=status)
 
 

@@ -1,21 +1,18 @@
 """Forms for preparing draft versions: upload, copy, and editing the section tree.
 
-They check the shape of the input and read the uploaded file; numbering rules, permissions and
-the published/draft state are the services' business.
+They check the shape of the input; reading the uploaded file (its size, its format), numbering
+rules, permissions and the published/draft state are the services' business.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..importers import parse_upload
 from ..models import Section
-from ..services import SectionDraft
 
 VERSION_NUMBER_HELP = _("Like 0.1, 0.2 or 1.0; it must come after the last published version.")
 
@@ -45,21 +42,8 @@ class VersionUploadForm(forms.Form):
             "A Word document (.docx) or a Markdown file (.md), at most %(limit)s. Its headings become the "
             "sections: Heading 1, 2 and 3 (or #, ## and ###) for components, chapters and clauses."
         ) % {"limit": filesizeformat(settings.DRAFT_UPLOAD_MAX_BYTES)}
-        self.sections: list[SectionDraft] = []
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = settings.DRAFT_UPLOAD_MAX_BYTES
-        # Refuse before reading a huge temporary file into memory.
-        if upload.size is not None and upload.size > limit:
-            raise ValidationError(
-                gettext("The file is %(size)s; a draft can be at most %(limit)s.")
-                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-                code="too_large",
-            )
-        upload.seek(0)
-        self.sections = parse_upload(name=upload.name or "", data=upload.read())
-        return upload
+    # The file's size and content are checked by the service (consultations.uploads).
 
 
 class VersionCopyForm(forms.Form):

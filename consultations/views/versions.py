@@ -25,6 +25,7 @@ from config.errors import Refusal
 from .. import selectors, services
 from ..forms.versions import SectionAddForm, SectionForm, VersionCopyForm, VersionUploadForm
 from ..models import DraftVersion
+from ..uploads import version_create_from_upload
 
 
 def _consultation_for_manager(request, slug):
@@ -94,14 +95,13 @@ def version_upload(request, slug):
 
     return perform(
         form=form,
-        run=lambda data: services.version_create(
+        run=lambda data: version_create_from_upload(
             actor=request.user,
             consultation=consultation,
             number=data["number"],
-            sections=form.sections,
+            upload=data["file"],
             change_summary=data["change_summary"],
             title=data["title"],
-            source_name=data["file"].name[:255],
         ),
         done=done,
         refused=lambda answer: _form_again(form, answer, page),
