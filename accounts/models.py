@@ -38,16 +38,19 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
 
-class Organisation(models.Model):
-    class Kind(models.TextChoices):
-        MEMBER_STATE = "member_state", _("Member state")
-        SECRETARIAT = "secretariat", _("Secretariat")
-        PARTNER = "partner", _("Development partner")
-        CONSULTANT = "consultant", _("Consultant")
+class Role(models.TextChoices):
+    """What an organisation is, and so the role of everyone acting for it in a consultation."""
 
+    SECRETARIAT = "secretariat", _("Secretariat")
+    CONSULTANT = "consultant", _("Consultant")
+    MEMBER_STATE = "member_state", _("Member state")
+    PARTNER = "partner", _("Development partner")
+
+
+class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     short_name = models.CharField(_("short name"), max_length=40, blank=True)
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=Role.choices)
     country_code = models.CharField(
         _("country code"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2, for member states.")
     )
@@ -141,7 +144,7 @@ class Invitation(models.Model):
     email = models.EmailField(_("e-mail address"))
     consultation = models.ForeignKey("consultations.Consultation", on_delete=models.CASCADE, related_name="invitations")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="invitations")
-    role = models.CharField(_("role"), max_length=20, choices=Organisation.Kind.choices)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     is_focal_point = models.BooleanField(_("focal point"), default=False)
     token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
     invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")

@@ -344,7 +344,7 @@ def ensure_first_round_people(*, consultation, organisations: dict[str, Organisa
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(email, None, full_name=name, organisation=organisation)
-        role = Role.PARTNER if organisation.kind == Organisation.Kind.PARTNER else Role.MEMBER_STATE
+        role = Role.PARTNER if organisation.kind == Role.PARTNER else Role.MEMBER_STATE
         ensure_participation(
             consultation=consultation, user=user, organisation=organisation, role=role, is_focal_point=False
         )

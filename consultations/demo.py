@@ -65,22 +65,22 @@ class DemoOrganisation:
 
 
 MEMBER_STATES = (
-    DemoOrganisation("Brunei Darussalam", Organisation.Kind.MEMBER_STATE, "Brunei", "BN"),
-    DemoOrganisation("Cambodia", Organisation.Kind.MEMBER_STATE, "Cambodia", "KH"),
-    DemoOrganisation("Indonesia", Organisation.Kind.MEMBER_STATE, "Indonesia", "ID"),
-    DemoOrganisation("Lao PDR", Organisation.Kind.MEMBER_STATE, "Lao PDR", "LA"),
-    DemoOrganisation("Malaysia", Organisation.Kind.MEMBER_STATE, "Malaysia", "MY"),
-    DemoOrganisation("Myanmar", Organisation.Kind.MEMBER_STATE, "Myanmar", "MM"),
-    DemoOrganisation("Philippines", Organisation.Kind.MEMBER_STATE, "Philippines", "PH"),
-    DemoOrganisation("Singapore", Organisation.Kind.MEMBER_STATE, "Singapore", "SG"),
-    DemoOrganisation("Thailand", Organisation.Kind.MEMBER_STATE, "Thailand", "TH"),
-    DemoOrganisation("Timor-Leste", Organisation.Kind.MEMBER_STATE, "Timor-Leste", "TL"),
-    DemoOrganisation("Viet Nam", Organisation.Kind.MEMBER_STATE, "Viet Nam", "VN"),
+    DemoOrganisation("Brunei Darussalam", Role.MEMBER_STATE, "Brunei", "BN"),
+    DemoOrganisation("Cambodia", Role.MEMBER_STATE, "Cambodia", "KH"),
+    DemoOrganisation("Indonesia", Role.MEMBER_STATE, "Indonesia", "ID"),
+    DemoOrganisation("Lao PDR", Role.MEMBER_STATE, "Lao PDR", "LA"),
+    DemoOrganisation("Malaysia", Role.MEMBER_STATE, "Malaysia", "MY"),
+    DemoOrganisation("Myanmar", Role.MEMBER_STATE, "Myanmar", "MM"),
+    DemoOrganisation("Philippines", Role.MEMBER_STATE, "Philippines", "PH"),
+    DemoOrganisation("Singapore", Role.MEMBER_STATE, "Singapore", "SG"),
+    DemoOrganisation("Thailand", Role.MEMBER_STATE, "Thailand", "TH"),
+    DemoOrganisation("Timor-Leste", Role.MEMBER_STATE, "Timor-Leste", "TL"),
+    DemoOrganisation("Viet Nam", Role.MEMBER_STATE, "Viet Nam", "VN"),
 )
-SECRETARIAT = DemoOrganisation("ASEAN Secretariat", Organisation.Kind.SECRETARIAT, "ASEC")
-DEVELOPMENT_BANK = DemoOrganisation("Mekong-Pacific Development Bank", Organisation.Kind.PARTNER, "MPDB")
-TELECOM_UNION = DemoOrganisation("International Digital Connectivity Union", Organisation.Kind.PARTNER, "IDCU")
-CONSULTING_FIRM = DemoOrganisation("Meridian Strategy Partners", Organisation.Kind.CONSULTANT, "Meridian")
+SECRETARIAT = DemoOrganisation("ASEAN Secretariat", Role.SECRETARIAT, "ASEC")
+DEVELOPMENT_BANK = DemoOrganisation("Mekong-Pacific Development Bank", Role.PARTNER, "MPDB")
+TELECOM_UNION = DemoOrganisation("International Digital Connectivity Union", Role.PARTNER, "IDCU")
+CONSULTING_FIRM = DemoOrganisation("Meridian Strategy Partners", Role.CONSULTANT, "Meridian")
 
 ORGANISATIONS = (*MEMBER_STATES, SECRETARIAT, DEVELOPMENT_BANK, TELECOM_UNION, CONSULTING_FIRM)
 

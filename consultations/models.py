@@ -12,14 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation
-
-
-class Role(models.TextChoices):
-    SECRETARIAT = "secretariat", _("Secretariat")
-    CONSULTANT = "consultant", _("Consultant")
-    MEMBER_STATE = "member_state", _("Member state")
-    PARTNER = "partner", _("Development partner")
+from accounts.models import Organisation, Role
 
 
 class Consultation(models.Model):

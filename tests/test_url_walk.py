@@ -37,11 +37,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Organisation
+from accounts.models import Invitation, Role
 from comments import services as comment_services
 from comments.models import Comment
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
-from consultations.models import DraftVersion, EngagementRound, Role
+from consultations.models import DraftVersion, EngagementRound
 from tests import factories
 
 # --- personas ------------------------------------------------------------------------------
@@ -92,11 +92,11 @@ class Scenario:
 def _build() -> Scenario:
     make_org = factories.OrganisationFactory
     orgs = {
-        "asec": make_org(name="Walk Secretariat", kind=Organisation.Kind.SECRETARIAT, country_code=""),
-        "bcg": make_org(name="Walk Consultants", kind=Organisation.Kind.CONSULTANT, country_code=""),
-        "vn": make_org(name="Walk Viet Nam", kind=Organisation.Kind.MEMBER_STATE, country_code="VN"),
-        "th": make_org(name="Walk Thailand", kind=Organisation.Kind.MEMBER_STATE, country_code="TH"),
-        "partner": make_org(name="Walk Partner", kind=Organisation.Kind.PARTNER, country_code=""),
+        "asec": make_org(name="Walk Secretariat", kind=Role.SECRETARIAT, country_code=""),
+        "bcg": make_org(name="Walk Consultants", kind=Role.CONSULTANT, country_code=""),
+        "vn": make_org(name="Walk Viet Nam", kind=Role.MEMBER_STATE, country_code="VN"),
+        "th": make_org(name="Walk Thailand", kind=Role.MEMBER_STATE, country_code="TH"),
+        "partner": make_org(name="Walk Partner", kind=Role.PARTNER, country_code=""),
     }
     a = factories.ConsultationFactory(title="Consultation mk-a-title-Hn3v", slug="walk-a")
     b = factories.ConsultationFactory(title="Consultation mk-b-title-Lm0e", slug="walk-b")
