@@ -37,11 +37,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Role
+from accounts.models import Role
 from comments import services as comment_services
 from comments.models import Comment
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
-from consultations.models import DraftVersion, EngagementRound
+from consultations.models import DraftVersion, EngagementRound, Invitation
 from tests import factories
 
 # --- personas ------------------------------------------------------------------------------
@@ -362,7 +362,7 @@ ADMIN_OBJECTS: dict[str, Callable[[Scenario], object]] = {
     "mfa_authenticator": lambda s: None,
     "accounts_user": lambda s: s.users[TH],
     "accounts_organisation": lambda s: s.objects["orgs"]["th"],
-    "accounts_invitation": lambda s: s.objects["b_invitation"],
+    "consultations_invitation": lambda s: s.objects["b_invitation"],
     "consultations_consultation": lambda s: s.b,
     "consultations_participation": lambda s: s.objects["th_participation"],
     "consultations_draftversion": lambda s: s.objects["b_prep"],
@@ -424,7 +424,7 @@ ROUTES: dict[str, Route] = {
     "set_language": ANYONE,
     "accounts:profile": page("none", SIGNED_IN, targets=(NO_TARGET,)),
     # The token is the capability: whoever holds it sees which consultation invites them.
-    "accounts:invitation": Route(
+    "invitations:accept": Route(
         "invitation", EVERYONE, None, (A, B), "public", reveals=frozenset({"mk-a-title-Hn3v", "mk-b-title-Lm0e"})
     ),
     # --- consultations: reading -----------------------------------------------------------------

@@ -16,7 +16,6 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts import services as account_services
 from config import jobs
 
 from .. import manage_selectors, selectors, services
@@ -202,9 +201,7 @@ def participants(request, slug):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = account_services.invitation_create(
-                actor=request.user, consultation=consultation, **form.cleaned_data
-            )
+            invitation = services.invitation_create(actor=request.user, consultation=consultation, **form.cleaned_data)
         except ValidationError as exc:
             _show_errors(form, exc)
         else:
