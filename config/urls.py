@@ -18,7 +18,6 @@ urlpatterns = [
     path("consultations/", include("consultations.urls")),
     path("consultations/", include("comments.urls")),
     path("consultations/", include("consolidation.urls")),
-    path("consultations/", include("audit.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,7 +2,7 @@
 
 Predicates take (user, consultation). Views and the API use the same permissions:
   consultations.view_consultation, consultations.manage_rounds, consultations.manage_versions,
-  consultations.invite_participants.
+  consultations.invite_participants, consultations.view_audit.
 """
 
 import rules
@@ -59,8 +59,12 @@ can_view_consultation = is_site_admin | is_participant
 can_manage_rounds = is_site_admin | is_secretariat
 can_manage_versions = is_site_admin | is_secretariat | is_consultant
 can_invite_participants = is_site_admin | is_secretariat
+# The audit log of a consultation: its secretariat and the site admins; everyone else gets a 404
+# (pages, API, CSV alike), as for anything they may not see.
+can_view_audit = is_site_admin | is_secretariat
 
 rules.add_perm("consultations.view_consultation", can_view_consultation)
 rules.add_perm("consultations.manage_rounds", can_manage_rounds)
 rules.add_perm("consultations.manage_versions", can_manage_versions)
 rules.add_perm("consultations.invite_participants", can_invite_participants)
+rules.add_perm("consultations.view_audit", can_view_audit)

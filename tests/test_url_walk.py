@@ -480,8 +480,8 @@ ROUTES: dict[str, Route] = {
     "consolidation:import_create": page("round_id", MANAGERS, MANAGERS),
     "consolidation:import_detail": page("import", MANAGERS),
     # --- audit log: the consultation's secretariat and site admins ---------------------------------
-    "audit:list": page("slug", MANAGERS),
-    "audit:csv": page("slug", MANAGERS),
+    "consultations:audit": page("slug", MANAGERS),
+    "consultations:audit_csv": page("slug", MANAGERS),
     # --- API ----------------------------------------------------------------------------------------
     "api:consultation-list": api("none", SIGNED_IN, targets=(NO_TARGET,)),
     "api:consultation-detail": api("api_slug", ALL_IN),

@@ -188,7 +188,7 @@ def test_every_new_entry_is_on_a_verifiable_chain(who, client, consultation, per
     report = done_report(consultation, personas["secretariat"])
     client.force_login(personas[who])
     client.get(reverse("consolidation:report_download", args=[consultation.slug, report.pk]))
-    client.get(reverse("audit:csv", args=[consultation.slug]))
+    client.get(reverse("consultations:audit_csv", args=[consultation.slug]))
     call_command("verify_audit_chain")
 
 
