@@ -19,12 +19,11 @@ from django.db import transaction
 
 from accounts.models import Organisation, User
 from audit.services import audit_log
+from comments.anchoring import anchor_check
+from comments.models import Comment, CommentRevision, Disposition, NationalPosition
+from comments.services import record_revision
 from consultations.models import EngagementRound, Role
 from consultations.services import ensure_participation
-
-from .anchoring import anchor_check
-from .models import Comment, CommentRevision, Disposition, NationalPosition
-from .services import record_revision
 
 ACCEPTED = Disposition.Decision.ACCEPTED
 IN_PART = Disposition.Decision.ACCEPTED_IN_PART

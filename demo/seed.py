@@ -25,11 +25,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organisation, User
+from accounts.models import Organisation, Role, User
+from consultations import services
+from consultations.models import Consultation, DraftVersion, EngagementRound, Participation
+from consultations.services import SectionDraft
 
-from . import services
-from .models import Consultation, DraftVersion, EngagementRound, Participation, Role
-from .services import SectionDraft
+from .first_round import decide_first_round, ensure_first_round_people, record_first_round_comments
+from .second_round import seed_comments
 
 DEMO_PASSWORD = "consult-demo-2030"
 CONSULTATION_SLUG = "adm-2030"
@@ -714,14 +716,6 @@ def seed_demo(*, now: datetime | None = None) -> dict:
         versions = _ensure_versions(consultation, admin, now, created)
         for spec in ROUNDS:
             _ensure_round(spec, versions[spec.version], admin, now, created)
-        # Imported here: comments depends on consultations, not the other way round.
-        from comments.demo import seed_comments
-        from comments.demo_first_round import (
-            decide_first_round,
-            ensure_first_round_people,
-            record_first_round_comments,
-        )
-
         people = ensure_first_round_people(consultation=consultation, organisations=organisations)
         first_round = consultation.rounds.get(title=ROUNDS[0].title)
         history = record_first_round_comments(engagement_round=first_round, users={**users, **people})

@@ -11,9 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, User
 from audit.models import AuditEntry
-from comments.demo_first_round import EXTRA_DELEGATES
 from consultations import services
-from consultations.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed_allowed, seed_demo
 from consultations.models import (
     Consultation,
     DraftVersion,
@@ -24,6 +22,8 @@ from consultations.models import (
     RoundNotice,
     Section,
 )
+from demo.first_round import EXTRA_DELEGATES
+from demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed_allowed, seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -36,9 +36,9 @@ from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import Report
 from consolidation.services.exports import report_request
 from consolidation.services.imports import import_request
-from consultations.demo import ADMIN_EMAIL, CONSULTATION_SLUG, DEMO_PASSWORD, seed_demo
 from consultations.models import Consultation, RoundNotice
 from consultations.services import invitation_create, round_extend, round_notices_send
+from demo.seed import ADMIN_EMAIL, CONSULTATION_SLUG, DEMO_PASSWORD, seed_demo
 from tests import factories
 from transfer.registry import CARRIED, EXCLUDED
 from transfer.services import carried_labels
