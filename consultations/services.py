@@ -778,9 +778,32 @@ def _participation_state(participation: Participation | None) -> dict:
 def ensure_participation(
     *, consultation: Consultation, user, organisation: Organisation, role: str, is_focal_point: bool, actor=None
 ) -> Participation:
-    """Add or change a participation (invitation acceptance, the admin, the demo seed); audited."""
+    """Add or change a participation (invitation acceptance, the admin, the demo seed); audited.
+
+    The one way a participation is written, so the one place its organisation is checked: a person
+    acts for one organisation (User.organisation, the source of truth), and the participation's
+    organisation and role are that organisation and its kind. A person with no organisation yet
+    gets this one.
+    """
+    if role != organisation.kind:
+        raise ValidationError(
+            {
+                "role": _("The role must match the organisation: %(org)s is a %(kind)s.")
+                % {"org": organisation.name, "kind": organisation.get_kind_display()}
+            }
+        )
+    if user.organisation_id is not None and user.organisation_id != organisation.pk:
+        raise ValidationError(
+            {
+                "organisation": _("%(email)s belongs to %(org)s; a person acts for one organisation.")
+                % {"email": user.email, "org": user.organisation.name}
+            }
+        )
     try:
         with transaction.atomic():
+            if user.organisation_id is None:
+                user.organisation = organisation
+                user.save(update_fields=["organisation"])
             before = Participation.objects.select_related("user", "organisation").filter(
                 consultation=consultation, user=user
             )
