@@ -1,15 +1,13 @@
-"""Admin for people, organisations and invitations."""
+"""Admin for people and organisations (invitations are consultations')."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from audit.services import audit_changes, audit_log
 
-from . import services
-from .models import Invitation, Organisation, User
+from .models import Organisation, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -134,112 +132,3 @@ class OrganisationAdmin(admin.ModelAdmin):
             audit_changes(actor=request.user, action="organisation.changed", target=obj, before=before, after=after)
         else:
             audit_log(actor=request.user, action="organisation.created", target=obj, data=after)
-
-
-@admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
-    list_display = (
-        "email",
-        "consultation",
-        "organisation",
-        "role",
-        "is_focal_point",
-        "created_at",
-        "expires_at",
-        "accepted_at",
-    )
-    list_filter = ("role", "consultation")
-    list_select_related = ("consultation", "organisation")
-    search_fields = ("email", "organisation__name", "consultation__title")
-    # Invitations are made on the consultation's participants page, through the service that
-    # checks the organisation and role and audits it. Here an admin can only extend or resend one.
-    fields = (
-        "email",
-        "consultation",
-        "organisation",
-        "role",
-        "is_focal_point",
-        "token",
-        "invited_by",
-        "created_at",
-        "expires_at",
-        "accepted_at",
-        "accepted_by",
-    )
-    readonly_fields = (
-        "email",
-        "consultation",
-        "organisation",
-        "role",
-        "is_focal_point",
-        "token",
-        "invited_by",
-        "created_at",
-        "accepted_at",
-        "accepted_by",
-    )
-    date_hierarchy = "created_at"
-    actions = ["resend_invitation"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change):
-        before = Invitation.objects.filter(pk=obj.pk).values_list("expires_at", flat=True).first()
-        super().save_model(request, obj, form, change)
-        audit_changes(
-            actor=request.user,
-            action="invitation.changed",
-            target=obj,
-            consultation=obj.consultation,
-            before={"expires_at": before},
-            after={"expires_at": obj.expires_at},
-            data={"email": obj.email},
-        )
-
-    def delete_model(self, request, obj):
-        self._audit_deletion(request, obj)
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset.select_related("consultation"):
-            self._audit_deletion(request, obj)
-        super().delete_queryset(request, queryset)
-
-    def _audit_deletion(self, request, obj) -> None:
-        audit_log(
-            actor=request.user,
-            action="invitation.deleted",
-            target=obj,
-            consultation=obj.consultation,
-            data={"email": obj.email, "accepted": obj.accepted_at is not None},
-        )
-
-    @admin.action(description=_("Resend the invitation e-mail"))
-    def resend_invitation(self, request, queryset):
-        pending = services.invitation_resend(
-            actor=request.user, invitation_ids=list(queryset.values_list("pk", flat=True))
-        )
-        skipped = queryset.count() - len(pending)
-        if pending:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d invitation queued for sending.",
-                    "%(count)d invitations queued for sending.",
-                    len(pending),
-                )
-                % {"count": len(pending)},
-                messages.SUCCESS,
-            )
-        if skipped:
-            self.message_user(
-                request,
-                ngettext(
-                    "%(count)d invitation was already accepted and was not sent.",
-                    "%(count)d invitations were already accepted and were not sent.",
-                    skipped,
-                )
-                % {"count": skipped},
-                messages.WARNING,
-            )

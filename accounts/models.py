@@ -4,9 +4,6 @@ E-mail is the login from the first migration. A person belongs to one organisati
 comes with each participation in a consultation (see consultations.Participation).
 """
 
-import secrets
-from datetime import timedelta
-
 import rules
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -38,16 +35,19 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
 
-class Organisation(models.Model):
-    class Kind(models.TextChoices):
-        MEMBER_STATE = "member_state", _("Member state")
-        SECRETARIAT = "secretariat", _("Secretariat")
-        PARTNER = "partner", _("Development partner")
-        CONSULTANT = "consultant", _("Consultant")
+class Role(models.TextChoices):
+    """What an organisation is, and so the role of everyone acting for it in a consultation."""
 
+    SECRETARIAT = "secretariat", _("Secretariat")
+    CONSULTANT = "consultant", _("Consultant")
+    MEMBER_STATE = "member_state", _("Member state")
+    PARTNER = "partner", _("Development partner")
+
+
+class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     short_name = models.CharField(_("short name"), max_length=40, blank=True)
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=Role.choices)
     country_code = models.CharField(
         _("country code"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2, for member states.")
     )
@@ -125,44 +125,3 @@ class User(AbstractBaseUser, PermissionsMixin):
         # The whole name: which part is the given name differs between cultures (Nguyễn Thu Hà's
         # given name comes last), and a wrong guess in a greeting is worse than the full name.
         return self.full_name or self.email
-
-
-def _new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def _default_expiry():
-    return timezone.now() + timedelta(days=14)
-
-
-class Invitation(models.Model):
-    """An invitation of an e-mail address into a consultation, with organisation and role."""
-
-    email = models.EmailField(_("e-mail address"))
-    consultation = models.ForeignKey("consultations.Consultation", on_delete=models.CASCADE, related_name="invitations")
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="invitations")
-    role = models.CharField(_("role"), max_length=20, choices=Organisation.Kind.choices)
-    is_focal_point = models.BooleanField(_("focal point"), default=False)
-    token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
-    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(default=_default_expiry)
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # The e-mail as an outbox entry (docs/jobs.md): empty sent_at means it is still to go out,
-    # and the job sweep queues it again after a broker outage or a lost worker.
-    sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
-    queued_at = models.DateTimeField(null=True, blank=True, help_text="When its e-mail task last reached the broker.")
-    send_attempts = models.PositiveSmallIntegerField(default=0)
-    send_lease_expires_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("invitation")
-        verbose_name_plural = _("invitations")
-
-    def __str__(self) -> str:
-        return self.email
-
-    def is_usable(self, at=None) -> bool:
-        return self.accepted_at is None and (at or timezone.now()) < self.expires_at

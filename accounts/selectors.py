@@ -2,12 +2,13 @@
 
 from allauth.mfa.models import Authenticator
 
-from consultations.models import Participation, Role
+from .models import Role
 
 
 def user_needs_mfa(*, user) -> bool:
     """Admins and secretariat members hold the keys to every consultation: they need MFA."""
-    return user.is_staff or Participation.objects.filter(user=user, role=Role.SECRETARIAT).exists()
+    # consultations.Participation through its reverse relation: accounts imports no domain app.
+    return user.is_staff or user.participations.filter(role=Role.SECRETARIAT).exists()
 
 
 def user_must_set_up_mfa(*, user) -> bool:

@@ -6,5 +6,4 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.profile, name="profile"),
-    path("invitations/<str:token>/", views.invitation_accept, name="invitation"),
 ]

@@ -1,32 +1,17 @@
-"""Account pages: profile settings and invitation acceptance.
+"""Account pages: profile settings (accepting an invitation is in consultations.views.invitations).
 
 Password, e-mail and two-factor pages are allauth's; the profile links to them.
 """
 
-from urllib.parse import urlencode
-
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from config.actions import perform
-from config.errors import Refusal
-from consultations.models import Participation
-
-from . import services
-from .forms import InvitationAcceptForm, ProfileForm
-from .models import Invitation, User
-
-LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+from .forms import ProfileForm
 
 
 @login_required
@@ -44,94 +29,9 @@ def profile(request):
         "email_addresses": EmailAddress.objects.filter(user=user).order_by("-primary", "email"),
         "totp_enabled": Authenticator.Type.TOTP in authenticator_types,
         "recovery_codes_enabled": Authenticator.Type.RECOVERY_CODES in authenticator_types,
-        "participations": Participation.objects.filter(user=user)
-        .select_related("consultation", "organisation")
-        .order_by("consultation__title"),
+        # consultations.Participation, through its reverse relation: accounts imports no domain app.
+        "participations": user.participations.select_related("consultation", "organisation").order_by(
+            "consultation__title"
+        ),
     }
     return render(request, "accounts/profile.html", context)
-
-
-def _invalid(request, invitation: Invitation | None):
-    """The page for a link that cannot be used: 404 if it never existed, 410 once it is spent."""
-    if invitation is None:
-        reason, status = "unknown", 404
-    elif invitation.accepted_at is not None:
-        reason, status = "used", 410
-    else:
-        reason, status = "expired", 410
-    return render(
-        request, "accounts/invitation_invalid.html", {"reason": reason, "invitation": invitation}, status=status
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def invitation_accept(request, token):
-    invitation = (
-        Invitation.objects.select_related("consultation", "organisation", "invited_by").filter(token=token).first()
-    )
-    if invitation is None or not invitation.is_usable():
-        return _invalid(request, invitation)
-
-    existing = User.objects.filter(email__iexact=invitation.email).first()
-    viewer = request.user if request.user.is_authenticated else None
-    if existing is None:
-        # A newcomer; someone else logged in on this browser must log out first.
-        mode = "newcomer" if viewer is None else "wrong_user"
-    elif viewer is not None and viewer.pk == existing.pk:
-        mode = "accept"
-    else:
-        mode = "login" if viewer is None else "wrong_user"
-
-    form = InvitationAcceptForm(request.POST or None, invitation=invitation) if mode == "newcomer" else None
-    here = reverse("accounts:invitation", args=[token])
-
-    def page(errors: list[str]) -> HttpResponse:
-        context = {
-            "invitation": invitation,
-            "existing": existing,
-            "mode": mode,
-            "form": form,
-            "errors": errors,
-            "login_url": reverse("account_login") + "?" + urlencode({"next": here}),
-            "here": here,
-            "now": timezone.now(),
-        }
-        return render(request, "accounts/invitation_accept.html", context)
-
-    if request.method == "POST" and mode in ("newcomer", "accept"):
-
-        def run(data: dict) -> tuple[Invitation, User]:
-            if form is not None:
-                return services.invitation_accept(
-                    token=token, user=None, password=data["password1"], full_name=data["full_name"]
-                )
-            return services.invitation_accept(token=token, user=request.user)
-
-        def done(accepted: tuple[Invitation, User]) -> HttpResponse:
-            invitation, person = accepted
-            if viewer is None or viewer.pk != person.pk:
-                login(request, person, backend=LOGIN_BACKEND)
-            messages.success(
-                request,
-                _("Welcome to %(title)s. You take part for %(org)s.")
-                % {"title": invitation.consultation.title, "org": invitation.organisation.name},
-            )
-            return redirect("consultations:detail", slug=invitation.consultation.slug)
-
-        # A form that does not validate shows its own errors; a service's refusal is listed.
-        return perform(form=form, run=run, done=done, refused=lambda answer: page(_messages_of(answer)))
-    errors: list[str] = []
-    if request.method == "POST" and mode == "login":
-        errors = [_("Log in as %(email)s to accept this invitation.") % {"email": invitation.email}]
-    elif request.method == "POST" and mode == "wrong_user":
-        errors = [_("This invitation is for %(email)s. Log out first.") % {"email": invitation.email}]
-    return page(errors)
-
-
-def _messages_of(answer: Refusal) -> list[str]:
-    """A service's refusal as the list of messages the page shows (none for a form's own errors)."""
-    if answer.error is None:
-        return []
-    if isinstance(answer.error, ValidationError):
-        return list(answer.error.messages)
-    return [answer.message]

@@ -1,4 +1,8 @@
-"""Reads of the audit log for the secretariat's page, the API and the CSV download."""
+"""Reads of the audit log for the secretariat's page, the API and the CSV download.
+
+They take the consultation a caller has already fetched and checked (consultations.selectors.
+get_consultation_for_audit): the audit app knows no domain app, only the consultation's id.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
-from django.http import Http404
-
-from consultations.models import Consultation
-from consultations.selectors import get_consultation_for_user
+from django.db.models import Model, QuerySet
 
 from .models import AuditEntry
 
@@ -44,15 +44,7 @@ class AuditPage:
     older_than: int | None  # ?before=<seq> for the page of older entries, None when there are none
 
 
-def get_consultation_for_audit(*, user, slug: str) -> Consultation:
-    """The consultation, if the user may read its audit log; 404 otherwise (never a 403 hint)."""
-    consultation = get_consultation_for_user(user=user, slug=slug)
-    if not user.has_perm("audit.view_audit", consultation):
-        raise Http404
-    return consultation
-
-
-def entries_of(*, consultation: Consultation, action: str = "", actor: str = "") -> QuerySet[AuditEntry]:
+def entries_of(*, consultation: Model, action: str = "", actor: str = "") -> QuerySet[AuditEntry]:
     """One consultation's chain, filtered by exact action code and actor e-mail."""
     qs = AuditEntry.objects.filter(consultation_id=consultation.pk)
     if action:
@@ -62,7 +54,7 @@ def entries_of(*, consultation: Consultation, action: str = "", actor: str = "")
     return qs
 
 
-def actions_of(*, consultation: Consultation) -> list[str]:
+def actions_of(*, consultation: Model) -> list[str]:
     return list(
         AuditEntry.objects.filter(consultation_id=consultation.pk)
         .order_by("action")
@@ -77,7 +69,7 @@ def _rows(qs) -> list[AuditRow]:
 
 def audit_page(
     *,
-    consultation: Consultation,
+    consultation: Model,
     action: str = "",
     actor: str = "",
     before: int | None = None,
@@ -104,7 +96,7 @@ def audit_page(
     )
 
 
-def csv_rows(*, consultation: Consultation, action: str = "", actor: str = "") -> Iterator[tuple]:
+def csv_rows(*, consultation: Model, action: str = "", actor: str = "") -> Iterator[tuple]:
     """Every matching entry in chain order, streamed from a server-side cursor."""
     qs = entries_of(consultation=consultation, action=action, actor=actor).order_by("seq")
     return qs.values_list(*ROW_FIELDS).iterator(chunk_size=2000)

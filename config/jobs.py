@@ -54,13 +54,28 @@ def lease_until(now=None):
 # --- publishing ----------------------------------------------------------------------------
 
 
+def task_named(task):
+    """A task, given itself or its registered name.
+
+    Services queue their app's tasks by name, so that they never import a tasks module (tasks call
+    services, not the reverse); the registry lookup works with CELERY_TASK_ALWAYS_EAGER too.
+    """
+    if isinstance(task, str):
+        from celery import current_app
+
+        return current_app.tasks[task]
+    return task
+
+
 def publish(task, *args) -> bool:
     """Hand `task(*args)` to the broker once, quickly; False (logged) if the broker cannot take it.
 
-    Its own connection with no connection retries and a short socket timeout, no publish retry,
-    and no result-backend subscription (the job's row holds the result): a broker that is down
-    costs at most about JOB_PUBLISH_TIMEOUT_SECONDS instead of Celery's ~20 s of retries.
+    `task` is a task or its registered name. Its own connection with no connection retries and a
+    short socket timeout, no publish retry, and no result-backend subscription (the job's row holds
+    the result): a broker that is down costs at most about JOB_PUBLISH_TIMEOUT_SECONDS instead of
+    Celery's ~20 s of retries.
     """
+    task = task_named(task)
     app = task.app
     if app.conf.task_always_eager:
         task.apply_async(args=args)  # no broker: runs here (development and unit tests)
@@ -79,7 +94,7 @@ def publish(task, *args) -> bool:
 
 
 def enqueue_after_commit(task, *args, job: Model | None = None) -> None:
-    """Publish `task(*args)` once the current transaction commits; never raises.
+    """Publish `task(*args)` (a task or its registered name) once the current transaction commits; never raises.
 
     With `job`, a successful publish records `queued_at` on the row (and the instance), so pages
     can say whether the job is with the task queue or waiting for it to be reachable.

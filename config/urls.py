@@ -13,11 +13,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
+    path("me/invitations/", include("consultations.urls_invitations")),
     path("me/", include("accounts.urls")),
     path("consultations/", include("consultations.urls")),
     path("consultations/", include("comments.urls")),
     path("consultations/", include("consolidation.urls")),
-    path("consultations/", include("audit.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.forms.models import construct_instance
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_changes, audit_log
@@ -25,6 +25,7 @@ from .models import (
     Consultation,
     DraftVersion,
     EngagementRound,
+    Invitation,
     Participation,
     Phase,
     Role,
@@ -554,3 +555,115 @@ class RoundNoticeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- invitations --------------------------------------------------------------------------
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = (
+        "email",
+        "consultation",
+        "organisation",
+        "role",
+        "is_focal_point",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    )
+    list_filter = ("role", "consultation")
+    list_select_related = ("consultation", "organisation")
+    search_fields = ("email", "organisation__name", "consultation__title")
+    # Invitations are made on the consultation's participants page, through the service that
+    # checks the organisation and role and audits it. Here an admin can only extend or resend one.
+    fields = (
+        "email",
+        "consultation",
+        "organisation",
+        "role",
+        "is_focal_point",
+        "token",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+    )
+    readonly_fields = (
+        "email",
+        "consultation",
+        "organisation",
+        "role",
+        "is_focal_point",
+        "token",
+        "invited_by",
+        "created_at",
+        "accepted_at",
+        "accepted_by",
+    )
+    date_hierarchy = "created_at"
+    actions = ["resend_invitation"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        before = Invitation.objects.filter(pk=obj.pk).values_list("expires_at", flat=True).first()
+        super().save_model(request, obj, form, change)
+        audit_changes(
+            actor=request.user,
+            action="invitation.changed",
+            target=obj,
+            consultation=obj.consultation,
+            before={"expires_at": before},
+            after={"expires_at": obj.expires_at},
+            data={"email": obj.email},
+        )
+
+    def delete_model(self, request, obj):
+        self._audit_deletion(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("consultation"):
+            self._audit_deletion(request, obj)
+        super().delete_queryset(request, queryset)
+
+    def _audit_deletion(self, request, obj) -> None:
+        audit_log(
+            actor=request.user,
+            action="invitation.deleted",
+            target=obj,
+            consultation=obj.consultation,
+            data={"email": obj.email, "accepted": obj.accepted_at is not None},
+        )
+
+    @admin.action(description=_("Resend the invitation e-mail"))
+    def resend_invitation(self, request, queryset):
+        pending = services.invitation_resend(
+            actor=request.user, invitation_ids=list(queryset.values_list("pk", flat=True))
+        )
+        skipped = queryset.count() - len(pending)
+        if pending:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d invitation queued for sending.",
+                    "%(count)d invitations queued for sending.",
+                    len(pending),
+                )
+                % {"count": len(pending)},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d invitation was already accepted and was not sent.",
+                    "%(count)d invitations were already accepted and were not sent.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )

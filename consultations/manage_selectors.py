@@ -12,9 +12,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Invitation
-
-from .models import Consultation, EngagementRound, RoundExtension
+from .models import Consultation, EngagementRound, Invitation, RoundExtension
 from .selectors import rounds_for_consultation
 
 ACTIVE_STATES = (EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN)

@@ -4,6 +4,7 @@ Rules about who may change what live in rules.py and services.py; the models onl
 the data and the time windows (QuerySet methods such as EngagementRound.objects.open_at(now)).
 """
 
+import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,14 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation
-
-
-class Role(models.TextChoices):
-    SECRETARIAT = "secretariat", _("Secretariat")
-    CONSULTANT = "consultant", _("Consultant")
-    MEMBER_STATE = "member_state", _("Member state")
-    PARTNER = "partner", _("Development partner")
+from accounts.models import Organisation, Role
 
 
 class Consultation(models.Model):
@@ -312,3 +306,46 @@ class RoundNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.user_id} for round {self.round_id}"
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _default_expiry():
+    return timezone.now() + timedelta(days=14)
+
+
+class Invitation(models.Model):
+    """An invitation of an e-mail address into a consultation, with organisation and role."""
+
+    email = models.EmailField(_("e-mail address"))
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="invitations")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="invitations")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    is_focal_point = models.BooleanField(_("focal point"), default=False)
+    token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=_default_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The e-mail as an outbox entry (docs/jobs.md): empty sent_at means it is still to go out,
+    # and the job sweep queues it again after a broker outage or a lost worker.
+    sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="When its e-mail task last reached the broker.")
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    send_lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return self.email
+
+    def is_usable(self, at=None) -> bool:
+        return self.accepted_at is None and (at or timezone.now()) < self.expires_at

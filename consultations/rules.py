@@ -10,7 +10,8 @@ viewer's organisation is a matter of time, not of role: consultations.access.rou
 
 Consultation predicates take (user, consultation), round predicates (user, engagement_round).
 Views and the API use the same permissions: consultations.view_consultation,
-consultations.manage_rounds, consultations.manage_versions, consultations.invite_participants.
+consultations.manage_rounds, consultations.manage_versions, consultations.invite_participants,
+consultations.view_audit.
 """
 
 import rules
@@ -103,8 +104,12 @@ can_view_consultation = is_site_admin | is_participant
 can_manage_rounds = is_decision_maker
 can_manage_versions = is_organiser
 can_invite_participants = is_decision_maker
+# The audit log of a consultation: its secretariat and the site admins; everyone else gets a 404
+# (pages, API, CSV alike), as for anything they may not see.
+can_view_audit = is_decision_maker
 
 rules.add_perm("consultations.view_consultation", can_view_consultation)
 rules.add_perm("consultations.manage_rounds", can_manage_rounds)
 rules.add_perm("consultations.manage_versions", can_manage_versions)
 rules.add_perm("consultations.invite_participants", can_invite_participants)
+rules.add_perm("consultations.view_audit", can_view_audit)

@@ -93,3 +93,11 @@ def participation(*, user, consultation: Consultation) -> Participation | None:
 def viewer_role(*, user, consultation: Consultation) -> str | None:
     found = participation_for(user, consultation)
     return found.role if found else None
+
+
+def get_consultation_for_audit(*, user, slug: str) -> Consultation:
+    """The consultation, if the user may read its audit log; 404 otherwise (never a 403 hint)."""
+    consultation = get_consultation_for_user(user=user, slug=slug)
+    if not user.has_perm("consultations.view_audit", consultation):
+        raise Http404
+    return consultation

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import manage, reading, versions
+from .views import audit, manage, reading, versions
 
 app_name = "consultations"
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("<slug:slug>/rounds/<int:pk>/close/", manage.round_close, name="round_close"),
     path("<slug:slug>/rounds/<int:pk>/extend/", manage.round_extend, name="round_extend"),
     path("<slug:slug>/participants/", manage.participants, name="participants"),
+    path("<slug:slug>/audit/", audit.audit_list, name="audit"),
+    path("<slug:slug>/audit/export.csv", audit.audit_csv, name="audit_csv"),
     # Secretariat and consultants: versions and sections
     path("<slug:slug>/versions/new/upload/", versions.version_upload, name="version_upload"),
     path("<slug:slug>/versions/<str:number>/copy/", versions.version_copy, name="version_copy"),

@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from accounts.models import Organisation
-from consultations.models import EngagementRound, Role
+from accounts.models import Role
+from consultations.models import EngagementRound
 from tests import factories
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -86,11 +86,11 @@ def _isolated_cache_and_files(settings):
 def orgs(db):
     make = factories.OrganisationFactory
     return {
-        "asec": make(name="ASEAN Secretariat", kind=Organisation.Kind.SECRETARIAT, country_code=""),
-        "bcg": make(name="Drafting Consultants", kind=Organisation.Kind.CONSULTANT, country_code=""),
-        "vn": make(name="Viet Nam", kind=Organisation.Kind.MEMBER_STATE, country_code="VN"),
-        "th": make(name="Thailand", kind=Organisation.Kind.MEMBER_STATE, country_code="TH"),
-        "partner": make(name="Development Partner", kind=Organisation.Kind.PARTNER, country_code=""),
+        "asec": make(name="ASEAN Secretariat", kind=Role.SECRETARIAT, country_code=""),
+        "bcg": make(name="Drafting Consultants", kind=Role.CONSULTANT, country_code=""),
+        "vn": make(name="Viet Nam", kind=Role.MEMBER_STATE, country_code="VN"),
+        "th": make(name="Thailand", kind=Role.MEMBER_STATE, country_code="TH"),
+        "partner": make(name="Development Partner", kind=Role.PARTNER, country_code=""),
     }
 
 

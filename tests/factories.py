@@ -26,8 +26,8 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"Organisation {n}")
-    kind = Organisation.Kind.MEMBER_STATE
-    country_code = factory.LazyAttribute(lambda o: "VN" if o.kind == Organisation.Kind.MEMBER_STATE else "")
+    kind = Role.MEMBER_STATE
+    country_code = factory.LazyAttribute(lambda o: "VN" if o.kind == Role.MEMBER_STATE else "")
 
 
 class UserFactory(factory.django.DjangoModelFactory):

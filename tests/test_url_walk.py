@@ -37,11 +37,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Organisation
+from accounts.models import Role
 from comments import services as comment_services
 from comments.models import Comment
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
-from consultations.models import DraftVersion, EngagementRound, Role
+from consultations.models import DraftVersion, EngagementRound, Invitation
 from tests import factories
 
 # --- personas ------------------------------------------------------------------------------
@@ -92,11 +92,11 @@ class Scenario:
 def _build() -> Scenario:
     make_org = factories.OrganisationFactory
     orgs = {
-        "asec": make_org(name="Walk Secretariat", kind=Organisation.Kind.SECRETARIAT, country_code=""),
-        "bcg": make_org(name="Walk Consultants", kind=Organisation.Kind.CONSULTANT, country_code=""),
-        "vn": make_org(name="Walk Viet Nam", kind=Organisation.Kind.MEMBER_STATE, country_code="VN"),
-        "th": make_org(name="Walk Thailand", kind=Organisation.Kind.MEMBER_STATE, country_code="TH"),
-        "partner": make_org(name="Walk Partner", kind=Organisation.Kind.PARTNER, country_code=""),
+        "asec": make_org(name="Walk Secretariat", kind=Role.SECRETARIAT, country_code=""),
+        "bcg": make_org(name="Walk Consultants", kind=Role.CONSULTANT, country_code=""),
+        "vn": make_org(name="Walk Viet Nam", kind=Role.MEMBER_STATE, country_code="VN"),
+        "th": make_org(name="Walk Thailand", kind=Role.MEMBER_STATE, country_code="TH"),
+        "partner": make_org(name="Walk Partner", kind=Role.PARTNER, country_code=""),
     }
     a = factories.ConsultationFactory(title="Consultation mk-a-title-Hn3v", slug="walk-a")
     b = factories.ConsultationFactory(title="Consultation mk-b-title-Lm0e", slug="walk-b")
@@ -362,7 +362,7 @@ ADMIN_OBJECTS: dict[str, Callable[[Scenario], object]] = {
     "mfa_authenticator": lambda s: None,
     "accounts_user": lambda s: s.users[TH],
     "accounts_organisation": lambda s: s.objects["orgs"]["th"],
-    "accounts_invitation": lambda s: s.objects["b_invitation"],
+    "consultations_invitation": lambda s: s.objects["b_invitation"],
     "consultations_consultation": lambda s: s.b,
     "consultations_participation": lambda s: s.objects["th_participation"],
     "consultations_draftversion": lambda s: s.objects["b_prep"],
@@ -424,7 +424,7 @@ ROUTES: dict[str, Route] = {
     "set_language": ANYONE,
     "accounts:profile": page("none", SIGNED_IN, targets=(NO_TARGET,)),
     # The token is the capability: whoever holds it sees which consultation invites them.
-    "accounts:invitation": Route(
+    "invitations:accept": Route(
         "invitation", EVERYONE, None, (A, B), "public", reveals=frozenset({"mk-a-title-Hn3v", "mk-b-title-Lm0e"})
     ),
     # --- consultations: reading -----------------------------------------------------------------
@@ -480,8 +480,8 @@ ROUTES: dict[str, Route] = {
     "consolidation:import_create": page("round_id", MANAGERS, MANAGERS),
     "consolidation:import_detail": page("import", MANAGERS),
     # --- audit log: the consultation's secretariat and site admins ---------------------------------
-    "audit:list": page("slug", MANAGERS),
-    "audit:csv": page("slug", MANAGERS),
+    "consultations:audit": page("slug", MANAGERS),
+    "consultations:audit_csv": page("slug", MANAGERS),
     # --- API ----------------------------------------------------------------------------------------
     "api:consultation-list": api("none", SIGNED_IN, targets=(NO_TARGET,)),
     "api:consultation-detail": api("api_slug", ALL_IN),

@@ -7,8 +7,16 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Invitation
-from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Phase, Role, Section
+from consultations.models import (
+    Consultation,
+    DraftVersion,
+    EngagementRound,
+    Invitation,
+    Participation,
+    Phase,
+    Role,
+    Section,
+)
 from consultations.services import SECTION_BODY_MAX
 
 

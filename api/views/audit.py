@@ -13,7 +13,8 @@ from rest_framework import mixins
 from api.pagination import IdCursorPagination
 from api.serializers.audit import AuditEntrySerializer
 from audit.models import AuditEntry
-from audit.selectors import entries_of, get_consultation_for_audit
+from audit.selectors import entries_of
+from consultations.selectors import get_consultation_for_audit
 
 from .base import ApiViewSet
 

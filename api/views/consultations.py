@@ -1,7 +1,7 @@
 """Consultations, phases, rounds, versions, sections, participants and invitations.
 
 Reads go through consultations.selectors (404 outside the caller's scope), writes through
-consultations.services (and accounts.services for invitations); the rules asked are the
+consultations.services (invitations included); the rules asked are the
 pages' own (consultations.rules). A service's refusal is a 400 with its message, and nothing
 has changed: e.g. editing a section of a published version, or publishing it twice.
 """
@@ -20,8 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts import services as account_services
-from accounts.models import Invitation, Organisation
+from accounts.models import Organisation
 from api.pagination import PositionCursorPagination
 from api.permissions import check
 from api.serializers.consultations import (
@@ -44,7 +43,15 @@ from api.serializers.consultations import (
     VersionUploadSerializer,
 )
 from consultations import manage_selectors, services
-from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Phase, Section
+from consultations.models import (
+    Consultation,
+    DraftVersion,
+    EngagementRound,
+    Invitation,
+    Participation,
+    Phase,
+    Section,
+)
 from consultations.selectors import (
     consultations_for_user,
     get_version_for_user,
@@ -590,7 +597,7 @@ class InvitationViewSet(OrganiserListViewSet):
         organisation = Organisation.objects.filter(pk=data["organisation"]).first()
         if organisation is None:
             raise ValidationError({"organisation": _("There is no organisation with this id.")})
-        invitation = account_services.invitation_create(
+        invitation = services.invitation_create(
             actor=request.user,
             consultation=consultation,
             email=data["email"],

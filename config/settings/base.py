@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "consolidation",
     "api",
     "transfer",
+    "demo",
 ]
 
 MIDDLEWARE = [

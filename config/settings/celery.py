@@ -61,7 +61,7 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
         },
         "sweep-invitations": {
-            "task": "accounts.tasks.sweep_invitations",
+            "task": "consultations.tasks.sweep_invitations",
             "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
         },
         "sweep-round-notices": {

@@ -20,7 +20,6 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts import services as account_services
 from config import jobs
 from config.actions import perform, show_on_form
 from config.errors import Refusal
@@ -254,7 +253,7 @@ def participants(request, slug):
         return page()
     return perform(
         form=form,
-        run=lambda data: account_services.invitation_create(actor=request.user, consultation=consultation, **data),
+        run=lambda data: services.invitation_create(actor=request.user, consultation=consultation, **data),
         done=done,
         refused=lambda answer: _form_again(form, answer, page),
     )

@@ -5,10 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Invitation
 from comments.models import Comment, Disposition
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus, Report
-from consultations.models import Participation
+from consultations.models import Invitation, Participation
 from tests import factories
 from tests.comments.conftest import CommentFactory
 

@@ -12,9 +12,8 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.models import Invitation
 from audit.models import AuditEntry
-from consultations.models import DraftVersion, Phase, Section
+from consultations.models import DraftVersion, Invitation, Phase, Section
 from tests import factories
 from tests.api.test_comments import _assert_problem, _token_client
 

@@ -9,9 +9,8 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts.models import Invitation
 from audit.models import AuditEntry
-from consultations.models import Participation, Role
+from consultations.models import Invitation, Participation, Role
 from tests import factories
 from tests.consolidation.test_report_views import done_report
 
@@ -132,7 +131,7 @@ def test_resending_an_invitation_in_the_admin_is_recorded(admin_client, consulta
         invited_by=secretariat,
     )
     response = admin_client.post(
-        reverse("admin:accounts_invitation_changelist"),
+        reverse("admin:consultations_invitation_changelist"),
         {"action": "resend_invitation", "_selected_action": [invitation.pk]},
     )
     assert response.status_code == 302
@@ -141,7 +140,7 @@ def test_resending_an_invitation_in_the_admin_is_recorded(admin_client, consulta
 
 
 def test_accepting_an_invitation_records_the_new_participation(client, consultation, orgs, secretariat):
-    from accounts.services import invitation_accept
+    from consultations.services import invitation_accept
 
     invitation = Invitation.objects.create(
         email="new.delegate@example.org",
@@ -189,7 +188,7 @@ def test_every_new_entry_is_on_a_verifiable_chain(who, client, consultation, per
     report = done_report(consultation, personas["secretariat"])
     client.force_login(personas[who])
     client.get(reverse("consolidation:report_download", args=[consultation.slug, report.pk]))
-    client.get(reverse("audit:csv", args=[consultation.slug]))
+    client.get(reverse("consultations:audit_csv", args=[consultation.slug]))
     call_command("verify_audit_chain")
 
 

@@ -39,7 +39,7 @@ def logged(consultation, personas):
 
 
 def page_url(consultation, **query):
-    url = reverse("audit:list", args=[consultation.slug])
+    url = reverse("consultations:audit", args=[consultation.slug])
     return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
@@ -47,7 +47,7 @@ def page_url(consultation, **query):
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("name", ["audit:list", "audit:csv"])
+@pytest.mark.parametrize("name", ["consultations:audit", "consultations:audit_csv"])
 def test_only_the_secretariat_and_site_admins_see_the_log(client, logged, personas, persona, name):
     client.force_login(personas[persona])
     response = client.get(reverse(name, args=[logged.slug]))
@@ -73,7 +73,7 @@ def test_the_secretariat_of_another_consultation_gets_a_404(client, logged, othe
     )
     client.force_login(other_secretariat)
     assert client.get(page_url(logged)).status_code == 404
-    assert client.get(reverse("audit:csv", args=[logged.slug])).status_code == 404
+    assert client.get(reverse("consultations:audit_csv", args=[logged.slug])).status_code == 404
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client, logged):
@@ -149,7 +149,7 @@ def test_api_filters_by_action_and_actor(logged, personas):
 
 def test_csv_download_streams_every_entry_formula_safe_and_is_itself_recorded(client, logged, personas):
     client.force_login(personas["secretariat"])
-    response = client.get(reverse("audit:csv", args=[logged.slug]))
+    response = client.get(reverse("consultations:audit_csv", args=[logged.slug]))
     assert response.streaming
     assert 'filename="audit-adm-2030.csv"' in response["Content-Disposition"]
     text = b"".join(response.streaming_content).decode("utf-8-sig")
@@ -165,7 +165,7 @@ def test_csv_download_streams_every_entry_formula_safe_and_is_itself_recorded(cl
 
 
 def test_csv_cells_that_start_like_a_formula_are_quoted():
-    from audit.csv import csv_safe
+    from consultations.audit_csv import csv_safe
 
     assert csv_safe("=1+1") == "'=1+1"
     assert csv_safe("@SUM(A1)") == "'@SUM(A1)"
@@ -174,7 +174,7 @@ def test_csv_cells_that_start_like_a_formula_are_quoted():
 
 def test_csv_download_keeps_the_filters(client, logged, personas):
     client.force_login(personas["secretariat"])
-    response = client.get(reverse("audit:csv", args=[logged.slug]) + "?action=round.opened")
+    response = client.get(reverse("consultations:audit_csv", args=[logged.slug]) + "?action=round.opened")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert {row[3] for row in rows[1:]} == {"round.opened"}
     assert AuditEntry.objects.get(action="audit.exported").data == {"filters": {"action": "round.opened"}}

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.forms import ProfileForm
-from accounts.models import Organisation, User
+from accounts.models import Organisation, Role, User
 from comments import services as comment_services
 from comments.models import Comment, Reply
 from config.text import (
@@ -158,7 +158,7 @@ def test_names_given_at_input_lose_bidi_controls(client, vn_delegate):
 
 
 def test_an_organisation_named_in_the_admin_loses_bidi_controls(db):
-    organisation = Organisation(name=f"Org {EVIL}", kind=Organisation.Kind.PARTNER)
+    organisation = Organisation(name=f"Org {EVIL}", kind=Role.PARTNER)
     organisation.full_clean()
     assert organisation.name == "Org evilexe.live"
 

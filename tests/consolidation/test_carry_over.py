@@ -14,8 +14,8 @@ from comments.models import Comment, Disposition
 from consolidation.models import CarriedAnchor, CarryOverJob, JobStatus
 from consolidation.services.carry_over import carry_over_comments, queue_carry_over
 from consolidation.tasks import carry_over_version, sweep_jobs
-from consultations.demo import seed_demo
 from consultations.models import EngagementRound, Section
+from demo.seed import seed_demo
 from tests import factories
 from tests.comments.conftest import CommentFactory
 

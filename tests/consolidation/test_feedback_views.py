@@ -568,9 +568,7 @@ def grow(engagement_round, *, sections: int, organisations: int, comments: int, 
     ]
     authors = []
     for i in range(organisations):
-        org = factories.OrganisationFactory(
-            name=f"{tag} org {i}", kind=Organisation.Kind.MEMBER_STATE, country_code="LA"
-        )
+        org = factories.OrganisationFactory(name=f"{tag} org {i}", kind=Role.MEMBER_STATE, country_code="LA")
         user = factories.UserFactory(email=f"{tag}.{i}@example.org", organisation=org)
         factories.ParticipationFactory(
             consultation=engagement_round.consultation, user=user, organisation=org, role=Role.MEMBER_STATE

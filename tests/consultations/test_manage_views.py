@@ -9,8 +9,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Invitation, Organisation
-from consultations.models import DraftVersion, EngagementRound, Role, RoundExtension
+from accounts.models import Organisation
+from consultations.models import DraftVersion, EngagementRound, Invitation, Role, RoundExtension
 from tests import factories
 
 

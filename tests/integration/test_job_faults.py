@@ -20,13 +20,13 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.models import Invitation
-from accounts.tasks import sweep_invitations
 from config.jobs import WAITING_FOR_QUEUE
 from consolidation import selectors_reports
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus, Report
 from consolidation.services import aggregation, exports
 from consolidation.tasks import sweep_jobs
+from consultations.models import Invitation
+from consultations.tasks import sweep_invitations
 
 from .conftest import (
     CELERY_BIN,

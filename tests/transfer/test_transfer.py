@@ -29,7 +29,6 @@ from django.db import transaction
 from openpyxl import load_workbook
 
 from accounts.models import Organisation, User
-from accounts.services import invitation_create
 from audit.models import AuditEntry
 from comments.models import Comment
 from comments.services import comment_flag
@@ -37,9 +36,9 @@ from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import Report
 from consolidation.services.exports import report_request
 from consolidation.services.imports import import_request
-from consultations.demo import ADMIN_EMAIL, CONSULTATION_SLUG, DEMO_PASSWORD, seed_demo
 from consultations.models import Consultation, RoundNotice
-from consultations.services import round_extend, round_notices_send
+from consultations.services import invitation_create, round_extend, round_notices_send
+from demo.seed import ADMIN_EMAIL, CONSULTATION_SLUG, DEMO_PASSWORD, seed_demo
 from tests import factories
 from transfer.registry import CARRIED, EXCLUDED
 from transfer.services import carried_labels

@@ -9,8 +9,8 @@ Each chain's head hash is printed: keep it somewhere else to detect a tail cut o
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.models import AuditEntry
 from audit.verify import chain_ids, verify_chain
-from consultations.models import Consultation
 
 
 class Command(BaseCommand):
@@ -46,7 +46,9 @@ class Command(BaseCommand):
             return None
         if value.isdigit():
             return int(value)  # a deleted consultation's chain stays verifiable by its id
-        pk = Consultation.objects.filter(slug=value).values_list("pk", flat=True).first()
+        # The consultation model through the entries' foreign key: audit imports no domain app.
+        consultation_model = AuditEntry._meta.get_field("consultation").related_model
+        pk = consultation_model._default_manager.filter(slug=value).values_list("pk", flat=True).first()
         if pk is None:
             raise CommandError(f"No consultation with the slug {value!r}.")
         return pk

@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import services
-from accounts.models import Invitation, User
-from consultations.models import Participation, Role
+from accounts.models import Role, User
+from consultations import services
+from consultations.models import Invitation, Participation
 from tests import factories
 
 NEW_PASSWORD = "mekong-delta-2030!"
@@ -54,7 +54,7 @@ def test_newcomer_accepts_invitation_from_email_and_can_log_in_later(client, sec
     assert message.to == ["lan.nguyen@example.org"]
     assert consultation.title in message.subject
     path = _link_path(message)
-    assert path == reverse("accounts:invitation", args=[vn_invitation.token])
+    assert path == reverse("invitations:accept", args=[vn_invitation.token])
 
     page = client.get(path)
     assert page.status_code == 200
@@ -97,7 +97,7 @@ def test_newcomer_accepts_invitation_from_email_and_can_log_in_later(client, sec
 
 
 def test_invitation_link_works_only_once(client, vn_invitation):
-    path = reverse("accounts:invitation", args=[vn_invitation.token])
+    path = reverse("invitations:accept", args=[vn_invitation.token])
     client.post(path, {"full_name": "Nguyen Thi Lan", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     person = User.objects.get(email="lan.nguyen@example.org")
     client.logout()
@@ -120,7 +120,7 @@ def test_invitation_link_works_only_once(client, vn_invitation):
 
 def test_expired_invitation_is_refused_and_creates_nothing(client, vn_invitation):
     Invitation.objects.filter(pk=vn_invitation.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    path = reverse("accounts:invitation", args=[vn_invitation.token])
+    path = reverse("invitations:accept", args=[vn_invitation.token])
 
     page = client.get(path)
     assert page.status_code == 410
@@ -134,13 +134,13 @@ def test_expired_invitation_is_refused_and_creates_nothing(client, vn_invitation
 
 
 def test_unknown_invitation_token_is_not_found(client, db):
-    page = client.get(reverse("accounts:invitation", args=["no-such-token"]))
+    page = client.get(reverse("invitations:accept", args=["no-such-token"]))
     assert page.status_code == 404
     assert "We do not know this invitation link" in page.content.decode()
 
 
 def test_newcomer_with_mismatched_or_weak_password_gets_form_errors_and_nothing_changes(client, vn_invitation):
-    path = reverse("accounts:invitation", args=[vn_invitation.token])
+    path = reverse("invitations:accept", args=[vn_invitation.token])
 
     mismatch = client.post(path, {"full_name": "Lan", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"})
     weak = client.post(path, {"full_name": "Lan", "password1": "12345678", "password2": "12345678"})
@@ -222,7 +222,7 @@ def test_existing_user_of_same_organisation_accepts_second_consultation_after_lo
 
 def test_invitation_cannot_be_accepted_by_someone_else_who_is_logged_in(client, vn_invitation, th_delegate):
     client.force_login(th_delegate)
-    path = reverse("accounts:invitation", args=[vn_invitation.token])
+    path = reverse("invitations:accept", args=[vn_invitation.token])
 
     page = client.get(path)
     response = client.post(path, {"full_name": "Intruder", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from consultations.demo import DEMO_PASSWORD, REFUSAL, demo_account_rows, demo_seed_allowed
+from demo.seed import DEMO_PASSWORD, REFUSAL, demo_account_rows, demo_seed_allowed
 
 
 class Command(BaseCommand):

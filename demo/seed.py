@@ -25,11 +25,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organisation, User
+from accounts.models import Organisation, Role, User
+from consultations import services
+from consultations.models import Consultation, DraftVersion, EngagementRound, Participation
+from consultations.services import SectionDraft
 
-from . import services
-from .models import Consultation, DraftVersion, EngagementRound, Participation, Role
-from .services import SectionDraft
+from .first_round import decide_first_round, ensure_first_round_people, record_first_round_comments
+from .second_round import seed_comments
 
 DEMO_PASSWORD = "consult-demo-2030"
 CONSULTATION_SLUG = "adm-2030"
@@ -65,22 +67,22 @@ class DemoOrganisation:
 
 
 MEMBER_STATES = (
-    DemoOrganisation("Brunei Darussalam", Organisation.Kind.MEMBER_STATE, "Brunei", "BN"),
-    DemoOrganisation("Cambodia", Organisation.Kind.MEMBER_STATE, "Cambodia", "KH"),
-    DemoOrganisation("Indonesia", Organisation.Kind.MEMBER_STATE, "Indonesia", "ID"),
-    DemoOrganisation("Lao PDR", Organisation.Kind.MEMBER_STATE, "Lao PDR", "LA"),
-    DemoOrganisation("Malaysia", Organisation.Kind.MEMBER_STATE, "Malaysia", "MY"),
-    DemoOrganisation("Myanmar", Organisation.Kind.MEMBER_STATE, "Myanmar", "MM"),
-    DemoOrganisation("Philippines", Organisation.Kind.MEMBER_STATE, "Philippines", "PH"),
-    DemoOrganisation("Singapore", Organisation.Kind.MEMBER_STATE, "Singapore", "SG"),
-    DemoOrganisation("Thailand", Organisation.Kind.MEMBER_STATE, "Thailand", "TH"),
-    DemoOrganisation("Timor-Leste", Organisation.Kind.MEMBER_STATE, "Timor-Leste", "TL"),
-    DemoOrganisation("Viet Nam", Organisation.Kind.MEMBER_STATE, "Viet Nam", "VN"),
+    DemoOrganisation("Brunei Darussalam", Role.MEMBER_STATE, "Brunei", "BN"),
+    DemoOrganisation("Cambodia", Role.MEMBER_STATE, "Cambodia", "KH"),
+    DemoOrganisation("Indonesia", Role.MEMBER_STATE, "Indonesia", "ID"),
+    DemoOrganisation("Lao PDR", Role.MEMBER_STATE, "Lao PDR", "LA"),
+    DemoOrganisation("Malaysia", Role.MEMBER_STATE, "Malaysia", "MY"),
+    DemoOrganisation("Myanmar", Role.MEMBER_STATE, "Myanmar", "MM"),
+    DemoOrganisation("Philippines", Role.MEMBER_STATE, "Philippines", "PH"),
+    DemoOrganisation("Singapore", Role.MEMBER_STATE, "Singapore", "SG"),
+    DemoOrganisation("Thailand", Role.MEMBER_STATE, "Thailand", "TH"),
+    DemoOrganisation("Timor-Leste", Role.MEMBER_STATE, "Timor-Leste", "TL"),
+    DemoOrganisation("Viet Nam", Role.MEMBER_STATE, "Viet Nam", "VN"),
 )
-SECRETARIAT = DemoOrganisation("ASEAN Secretariat", Organisation.Kind.SECRETARIAT, "ASEC")
-DEVELOPMENT_BANK = DemoOrganisation("Mekong-Pacific Development Bank", Organisation.Kind.PARTNER, "MPDB")
-TELECOM_UNION = DemoOrganisation("International Digital Connectivity Union", Organisation.Kind.PARTNER, "IDCU")
-CONSULTING_FIRM = DemoOrganisation("Meridian Strategy Partners", Organisation.Kind.CONSULTANT, "Meridian")
+SECRETARIAT = DemoOrganisation("ASEAN Secretariat", Role.SECRETARIAT, "ASEC")
+DEVELOPMENT_BANK = DemoOrganisation("Mekong-Pacific Development Bank", Role.PARTNER, "MPDB")
+TELECOM_UNION = DemoOrganisation("International Digital Connectivity Union", Role.PARTNER, "IDCU")
+CONSULTING_FIRM = DemoOrganisation("Meridian Strategy Partners", Role.CONSULTANT, "Meridian")
 
 ORGANISATIONS = (*MEMBER_STATES, SECRETARIAT, DEVELOPMENT_BANK, TELECOM_UNION, CONSULTING_FIRM)
 
@@ -714,14 +716,6 @@ def seed_demo(*, now: datetime | None = None) -> dict:
         versions = _ensure_versions(consultation, admin, now, created)
         for spec in ROUNDS:
             _ensure_round(spec, versions[spec.version], admin, now, created)
-        # Imported here: comments depends on consultations, not the other way round.
-        from comments.demo import seed_comments
-        from comments.demo_first_round import (
-            decide_first_round,
-            ensure_first_round_people,
-            record_first_round_comments,
-        )
-
         people = ensure_first_round_people(consultation=consultation, organisations=organisations)
         first_round = consultation.rounds.get(title=ROUNDS[0].title)
         history = record_first_round_comments(engagement_round=first_round, users={**users, **people})

@@ -5,8 +5,8 @@ from django.core.cache import cache
 
 from comments.models import Comment, Disposition, NationalPosition
 from consolidation.models import CarriedAnchor, ConsolidationRun, JobStatus
-from consultations.demo import seed_demo
 from consultations.models import EngagementRound
+from demo.seed import seed_demo
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""The secretariat's audit log page and its CSV download (404 for anyone else)."""
+"""A consultation's audit log page and its CSV download, for its secretariat (404 for anyone else).
+
+The entries are the audit app's (audit.selectors reads them); who may read them is this app's rule
+consultations.view_audit.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,11 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import selectors, services
-from .csv import csv_lines
+from audit import selectors as audit_selectors
+from audit import services as audit_services
+
+from .. import selectors
+from ..audit_csv import csv_lines
 
 
 def _filters(request) -> dict[str, str]:
@@ -26,7 +33,7 @@ def _int(value: str | None) -> int | None:
 def audit_list(request, slug):
     consultation = selectors.get_consultation_for_audit(user=request.user, slug=slug)
     filters = _filters(request)
-    page = selectors.audit_page(
+    page = audit_selectors.audit_page(
         consultation=consultation,
         before=_int(request.GET.get("before")),
         after=_int(request.GET.get("after")),
@@ -41,12 +48,12 @@ def audit_list(request, slug):
         "consultation": consultation,
         "page": page,
         "filters": filters,
-        "actions": selectors.actions_of(consultation=consultation),
+        "actions": audit_selectors.actions_of(consultation=consultation),
         "newer_query": query(after=page.newer_than) if page.newer_than is not None else "",
         "older_query": query(before=page.older_than) if page.older_than is not None else "",
         "csv_query": query() if kept else "",
     }
-    return render(request, "audit/list.html", context)
+    return render(request, "consultations/manage/audit.html", context)
 
 
 @login_required
@@ -54,9 +61,10 @@ def audit_list(request, slug):
 def audit_csv(request, slug):
     consultation = selectors.get_consultation_for_audit(user=request.user, slug=slug)
     filters = _filters(request)
-    services.audit_export_record(actor=request.user, consultation=consultation, filters=filters)
+    audit_services.audit_export_record(actor=request.user, consultation=consultation, filters=filters)
     response = StreamingHttpResponse(
-        csv_lines(selectors.csv_rows(consultation=consultation, **filters)), content_type="text/csv; charset=utf-8"
+        csv_lines(audit_selectors.csv_rows(consultation=consultation, **filters)),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="audit-{consultation.slug}.csv"'
     return response

@@ -11,9 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation, User
 from audit.models import AuditEntry
-from comments.demo_first_round import EXTRA_DELEGATES
 from consultations import services
-from consultations.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed_allowed, seed_demo
 from consultations.models import (
     Consultation,
     DraftVersion,
@@ -24,6 +22,8 @@ from consultations.models import (
     RoundNotice,
     Section,
 )
+from demo.first_round import EXTRA_DELEGATES
+from demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed_allowed, seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -109,14 +109,14 @@ def test_seed_is_safe_on_a_database_that_already_has_some_of_the_people(personas
 def test_eleven_member_states_including_timor_leste():
     seed_demo()
 
-    states = Organisation.objects.filter(kind=Organisation.Kind.MEMBER_STATE)
+    states = Organisation.objects.filter(kind=Role.MEMBER_STATE)
     assert sorted(states.values_list("country_code", flat=True)) == sorted(
         ["BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "TL", "VN"]
     )
     assert states.get(country_code="TL").name == "Timor-Leste"
-    assert Organisation.objects.filter(kind=Organisation.Kind.SECRETARIAT).count() == 1
-    assert Organisation.objects.filter(kind=Organisation.Kind.PARTNER).count() == 2
-    assert Organisation.objects.filter(kind=Organisation.Kind.CONSULTANT).count() == 1
+    assert Organisation.objects.filter(kind=Role.SECRETARIAT).count() == 1
+    assert Organisation.objects.filter(kind=Role.PARTNER).count() == 2
+    assert Organisation.objects.filter(kind=Role.CONSULTANT).count() == 1
 
 
 def test_phases_follow_the_drafting_timeline():
@@ -150,7 +150,7 @@ def test_demo_accounts_have_their_roles_and_time_zones():
     admin = User.objects.get(email="admin@example.org")
     assert admin.is_staff and admin.is_superuser
     assert participation("secretariat@example.org").role == Role.SECRETARIAT
-    assert participation("consultant@example.org").organisation.kind == Organisation.Kind.CONSULTANT
+    assert participation("consultant@example.org").organisation.kind == Role.CONSULTANT
     focal = participation("vn.focal@example.org")
     assert (focal.organisation.country_code, focal.role, focal.is_focal_point) == ("VN", Role.MEMBER_STATE, True)
     assert participation("vn.delegate@example.org").is_focal_point is False

@@ -11,8 +11,8 @@ from accounts.models import User
 from comments.models import Comment, NationalPosition, Reply
 from comments.selectors import comments_visible_to
 from comments.services import reply_digests_send
-from consultations.demo import seed_demo
 from consultations.models import EngagementRound
+from demo.seed import seed_demo
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from comments.models import Comment, ReplyNotice
+from comments.services import AnchorInput, comment_create, comment_set_endorsed, national_position_submit, reply_create
 from consultations.models import EngagementRound
-
-from .models import Comment, ReplyNotice
-from .services import AnchorInput, comment_create, comment_set_endorsed, national_position_submit, reply_create
 
 
 @dataclass(frozen=True)

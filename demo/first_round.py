@@ -19,12 +19,11 @@ from django.db import transaction
 
 from accounts.models import Organisation, User
 from audit.services import audit_log
+from comments.anchoring import anchor_check
+from comments.models import Comment, CommentRevision, Disposition, NationalPosition
+from comments.services import record_revision
 from consultations.models import EngagementRound, Role
 from consultations.services import ensure_participation
-
-from .anchoring import anchor_check
-from .models import Comment, CommentRevision, Disposition, NationalPosition
-from .services import record_revision
 
 ACCEPTED = Disposition.Decision.ACCEPTED
 IN_PART = Disposition.Decision.ACCEPTED_IN_PART
@@ -344,7 +343,7 @@ def ensure_first_round_people(*, consultation, organisations: dict[str, Organisa
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(email, None, full_name=name, organisation=organisation)
-        role = Role.PARTNER if organisation.kind == Organisation.Kind.PARTNER else Role.MEMBER_STATE
+        role = Role.PARTNER if organisation.kind == Role.PARTNER else Role.MEMBER_STATE
         ensure_participation(
             consultation=consultation, user=user, organisation=organisation, role=role, is_focal_point=False
         )

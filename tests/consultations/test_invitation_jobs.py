@@ -6,10 +6,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts import services
-from accounts.models import Invitation
-from accounts.tasks import _deliver, send_invitation, sweep_invitations
-from consultations.models import Role
+from accounts.models import Role
+from consultations import services
+from consultations.models import Invitation
+from consultations.tasks import _deliver, send_invitation, sweep_invitations
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ Idempotent, so `make run` calls it every time. Refused under production settings
 
 from django.core.management.base import BaseCommand, CommandError
 
-from consultations.demo import DemoSeedNotAllowed, seed_demo
+from demo.seed import DemoSeedNotAllowed, seed_demo
 
 
 class Command(BaseCommand):
