@@ -63,6 +63,10 @@ def task_named(task):
     if isinstance(task, str):
         from celery import current_app
 
+        if task not in current_app.tasks:
+            # A web process has not imported the apps' tasks modules (a worker has, at boot):
+            # run the app's task autodiscovery once, as the worker does.
+            current_app.loader.import_default_modules()
         return current_app.tasks[task]
     return task
 
