@@ -44,7 +44,7 @@ from django.db.models import Q, QuerySet
 from audit.services import audit_log
 from consultations.models import Consultation
 
-from .registry import CARRIED
+from .registry import CARRIED, MOVED
 
 FORMAT = "consultation-transfer"
 VERSION = 1
@@ -403,7 +403,7 @@ def import_consultation(*, path: Path, using: str = DEFAULT_DB_ALIAS) -> Transfe
     tables: dict[str, type[models.Model]] = {}
     for label, _rows in expected:
         try:
-            tables[label] = apps.get_model(label)
+            tables[label] = apps.get_model(MOVED.get(label, label))
         except (LookupError, ValueError) as exc:
             raise TransferError(f"This site has no table {label}; import with the version that made the file.") from exc
 

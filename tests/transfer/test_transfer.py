@@ -36,7 +36,7 @@ from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import Report
 from consolidation.services.exports import report_request
 from consolidation.services.imports import import_request
-from consultations.models import Consultation, RoundNotice
+from consultations.models import Consultation, Invitation, RoundNotice
 from consultations.services import invitation_create, round_extend, round_notices_send
 from demo.seed import ADMIN_EMAIL, CONSULTATION_SLUG, DEMO_PASSWORD, seed_demo
 from tests import factories
@@ -406,3 +406,37 @@ def test_every_model_that_belongs_to_a_consultation_is_carried_or_excluded_with_
     assert all(apps.get_model(label) for label in EXCLUDED)
     assert len({spec.label for spec in CARRIED}) == len(CARRIED)
     assert Authenticator._meta.label_lower in carried
+
+
+def test_a_file_made_before_a_model_moved_app_still_imports(tmp_path):
+    """Invitation moved from accounts to consultations (issue 9): older exports name it accounts.invitation."""
+    path = tmp_path / "demo.jsonl"
+    with transaction.atomic():
+        seed_demo()
+        consultation = Consultation.objects.get(slug=CONSULTATION_SLUG)
+        secretariat = consultation.participations.filter(role="secretariat").first()
+        thailand = consultation.participations.filter(organisation__country_code="TH").first().organisation
+        invitation_create(
+            actor=secretariat.user,
+            consultation=consultation,
+            email="new.delegate@example.org",
+            organisation=thailand,
+            role="member_state",
+        )
+        call_command("export_consultation", CONSULTATION_SLUG, str(path), stdout=io.StringIO())
+        transaction.set_rollback(True)
+    lines = _lines(path)
+    header = json.loads(lines[0])
+    new, old = "consultations.invitation", "accounts.invitation"
+    assert {t["model"]: t["rows"] for t in header["tables"]}[new] == 1
+    header["tables"] = [t | {"model": old} if t["model"] == new else t for t in header["tables"]]
+    prefix = json.dumps(new).encode()
+    rows = [
+        b"[" + json.dumps(old).encode() + line[1 + len(prefix) :] if line[1:].startswith(prefix) else line
+        for line in lines[1:-1]
+    ]
+    older = _resigned(tmp_path / "older.jsonl", rows, header)
+
+    call_command("import_consultation", str(older), stdout=io.StringIO())
+
+    assert list(Invitation.objects.values_list("email", flat=True)) == ["new.delegate@example.org"]
