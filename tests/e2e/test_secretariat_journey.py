@@ -192,7 +192,7 @@ def test_secretariat_closes_consolidates_decides_exports_and_publishes_the_next_
         tmp_path,
         "matrix.xlsx",
     )
-    sheet = load_workbook(io.BytesIO(matrix), read_only=True).active
+    sheet = load_workbook(io.BytesIO(matrix), read_only=True).worksheets[0]
     header, *rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     body_column, decided_column = header.index("Comments"), header.index("Observations of the secretariat")
     observations = {row[body_column]: row[decided_column] for row in rows}
