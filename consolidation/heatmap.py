@@ -2,7 +2,8 @@
 
 Each cell is a link to the list filtered on that section and organisation, coloured on a
 sequential scale by its count, with the count printed (colour is not the only cue) and a
-<title> tooltip. The SVG is role="img" with a summary; a visually hidden table carries the
+<title> tooltip. The SVG is a labelled group (role="group" with a summary, not "img", which may not
+hold the links); a visually hidden table carries the
 same numbers and links for screen readers. Every text is XML-escaped: headings and names
 come from users.
 """
@@ -119,7 +120,7 @@ def _svg(heatmap: HeatMap, link_for: Callable[[int, int], str]) -> str:
     width = LABEL_WIDTH + max(grid_width, sum(advance for *_, advance in legend)) + RIGHT_PAD
     height = HEADER_HEIGHT + rows * (CELL + GAP) + LEGEND_HEIGHT
     out = [
-        f'<svg class="heatmap-svg" role="img" aria-label="{esc(_summary(heatmap))}" '
+        f'<svg class="heatmap-svg" role="group" aria-label="{esc(_summary(heatmap))}" '
         f'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
     ]
     # Column headings, turned so that long names fit.
