@@ -366,7 +366,8 @@ class AuditEntryFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, actor=None, action, consultation=None, target=None, data=None, **kwargs):
         if kwargs:
             raise TypeError(f"AuditEntryFactory sets no other fields (the chain does): {sorted(kwargs)}")
-        return audit_log(actor=actor, action=action, target=target or consultation, consultation=consultation, data=data)
+        target = target or consultation
+        return audit_log(actor=actor, action=action, target=target, consultation=consultation, data=data)
 
 
 # --- consolidation --------------------------------------------------------------------------
@@ -410,7 +411,9 @@ class CarriedAnchorFactory(factory.django.DjangoModelFactory):
         model = CarriedAnchor
 
     comment = factory.SubFactory(SubmittedCommentFactory)
-    version = factory.SubFactory(DraftVersionFactory, consultation=factory.SelfAttribute("..comment.round.consultation"))
+    version = factory.SubFactory(
+        DraftVersionFactory, consultation=factory.SelfAttribute("..comment.round.consultation")
+    )
     section = factory.SubFactory(
         SectionFactory, version=factory.SelfAttribute("..version"), key=factory.SelfAttribute("..comment.section.key")
     )

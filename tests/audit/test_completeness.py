@@ -13,7 +13,7 @@ from accounts.models import Invitation
 from audit.models import AuditEntry
 from consultations.models import Participation, Role
 from tests import factories
-from tests.consolidation.test_report_views import done_report
+from tests.helpers.reports import done_report
 
 
 def entries(action: str):
