@@ -80,6 +80,15 @@ def _isolated_cache_and_files(settings):
 
 
 # --- personas -----------------------------------------------------------------------------
+#
+# One per role, all in `consultation` (adm-2030) unless said otherwise; every test package uses
+# these. Password: tests.factories.PASSWORD. For one more person use tests.helpers.people.participant.
+#   site_admin      staff (Django admin), no participation       superuser   is_superuser, no participation
+#   secretariat     ASEAN Secretariat                             consultant  Drafting Consultants
+#   vn_delegate     Viet Nam, member state                        vn_focal_point  Viet Nam's focal point
+#   vn_colleague    a second Viet Nam delegate                    th_delegate  Thailand (another member state)
+#   th_focal_point  Thailand's focal point                        partner     Development Partner
+#   outsider        Thailand, but in `other_consultation` only
 
 
 @pytest.fixture

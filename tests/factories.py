@@ -12,12 +12,12 @@ about those go through the services.
 """
 
 from datetime import date, timedelta
+from typing import Any
 
 import factory
 from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.conf import settings
-from django.db import models
 from django.utils import timezone
 
 from audit.services import audit_log
@@ -33,8 +33,8 @@ def project_apps() -> list[str]:
     ]
 
 
-def project_model(name: str) -> type[models.Model]:
-    """The project's model called `name`, whichever of the project's apps holds it."""
+def project_model(name: str) -> Any:
+    """The project's model class called `name`, whichever of the project's apps holds it (found at run time)."""
     found = [m for m in apps.get_models() if m._meta.app_label in project_apps() and m.__name__ == name]
     if len(found) != 1:
         raise LookupError(f"{len(found)} project models are called {name!r}")
@@ -97,7 +97,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def verified_email(obj, create, extracted, **kwargs):
+    def verified_email(obj: Any, create, extracted, **kwargs):
         if create:
             obj.save()
             EmailAddress.objects.get_or_create(user=obj, email=obj.email, defaults={"primary": True, "verified": True})
@@ -197,7 +197,7 @@ class EngagementRoundFactory(factory.django.DjangoModelFactory):
 class ClosedRoundFactory(EngagementRoundFactory):
     """A round closed an hour ago, after ten days open."""
 
-    title = "First stakeholder engagement"
+    title = factory.Sequence(lambda n: "First stakeholder engagement")
     opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=10))
     closes_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     closed_at = factory.LazyAttribute(lambda r: r.closes_at)
@@ -229,9 +229,9 @@ class RoundNoticeFactory(factory.django.DjangoModelFactory):
 SECTION_KINDS = [Section.Kind.COMPONENT, Section.Kind.CHAPTER, Section.Kind.CLAUSE]
 
 
-def build_sections(version, rows) -> dict[str, models.Model]:
+def build_sections(version, rows) -> dict[str, Any]:
     """A section tree from rows of (key, number, heading, body, parent key or None) in document order."""
-    created: dict[str, models.Model] = {}
+    created: dict[str, Any] = {}
     for position, (key, number, heading, body, parent_key) in enumerate(rows, start=1):
         parent = created.get(parent_key)
         depth = 0 if parent is None else min(parent.depth + 1, 2)
@@ -397,7 +397,7 @@ class DuplicateGroupFactory(factory.django.DjangoModelFactory):
     similarity = 100.0
 
     @factory.post_generation
-    def comments(obj, create, extracted, **kwargs):
+    def comments(obj: Any, create, extracted, **kwargs):
         if create and extracted:
             obj.comments.set(extracted)
             obj.size = len(extracted)

@@ -69,7 +69,9 @@ def test_skips_go_through_the_markers_so_that_ci_fails_instead():
         if path in SKIPS_ALLOWED_IN or path == Path(__file__).resolve():
             continue
         for node in ast.walk(tree):
-            chain = _attribute_chain(node) if isinstance(node, ast.Attribute) else []
+            if not isinstance(node, ast.Attribute):
+                continue
+            chain = _attribute_chain(node)
             if chain[:1] == ["pytest"] and chain[-1] in SKIPPERS:
                 offending.append(f"{_where(path, node.lineno)} uses {'.'.join(chain)}")
     assert not offending, (

@@ -5,15 +5,10 @@ from datetime import timedelta
 from django.utils import timezone
 
 from comments.anchoring import anchor_at
+from comments.models import Comment
+from consultations.models import EngagementRound, Section
 from tests import factories
 from tests.factories import CommentFactory
-
-Comment, Disposition, EngagementRound, Section = (
-    factories.Comment,
-    factories.Disposition,
-    factories.EngagementRound,
-    factories.Section,
-)
 
 OLD_5G = "Member states will extend 5G coverage to all urban areas by 2028."
 NEW_5G = "Member states will extend 5G coverage to all urban and peri-urban areas by 2030."
@@ -153,7 +148,11 @@ def build_world(consultation, version, vn_delegate, th_delegate, **round_fields)
         "decided": anchored(old["infra-dc"], "Regional data centres", round=engagement_round, author=th_delegate),
         "proposed": anchored(old["infra-dc"], "data centres", round=engagement_round, author=th_delegate),
     }
-    Disposition.objects.create(comment=comments["decided"], decision=Disposition.Decision.NOTED, response="Noted.")
-    Disposition.objects.create(comment=comments["proposed"], proposed_decision=Disposition.Decision.ACCEPTED)
+    factories.DispositionFactory(
+        comment=comments["decided"], decision=factories.Disposition.Decision.NOTED, response="Noted."
+    )
+    factories.DispositionFactory(
+        comment=comments["proposed"], proposed_decision=factories.Disposition.Decision.ACCEPTED
+    )
     new = build_new_version(consultation, version)
     return {"old": version, "new": new, "round": engagement_round, "comments": comments}
