@@ -1,55 +1,55 @@
 """Shared fixtures: role personas, a consultation with a draft under review, service checks.
 
-Tests that need a real service carry a marker (postgres, redis, celery_worker, e2e). Without
-the service they skip with a one-line reason; with CI=true a missing service fails the run.
+Tests that need a real service or tool carry a marker (postgres, redis, celery_worker, e2e,
+libreoffice, fonts, gettext, redis_server). Without it they skip with a one-line reason; with
+CI=true a missing one fails the run. Test modules take what they share from here, from
+tests/factories.py and from tests/helpers/, never from each other (tests/test_layout.py).
 """
 
-import os
-import shutil
-import socket
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from accounts.models import Role
 from consultations.models import EngagementRound
 from tests import factories
-
-CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _reachable(url_host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((url_host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+from tests.helpers.drafts import DATA_CENTRES, FIVE_G
+from tests.helpers.people import participant
+from tests.helpers.services import CI, chromium_path, reachable, redis_server_path, soffice_path, xgettext_path
 
 
-def _redis_available() -> bool:
-    from urllib.parse import urlparse
+def _dejavu_installed() -> bool:
+    from consolidation.documents.revision_pdf import DEFAULT_FONT_DIRS
 
-    parsed = urlparse(settings.TEST_REDIS_URL)
-    return _reachable(parsed.hostname or "127.0.0.1", parsed.port or 6379)
-
-
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    dirs = getattr(settings, "REPORT_FONT_DIRS", DEFAULT_FONT_DIRS)
+    return any((Path(directory) / "DejaVuSans.ttf").exists() for directory in dirs)
 
 
 def _missing_services() -> dict[str, str]:
+    """Marker name -> why the tests carrying it cannot run here."""
     missing = {}
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         missing["postgres"] = "PostgreSQL is not reachable on 127.0.0.1:5432 (tests ran on SQLite)"
-    if not _redis_available():
+    redis_url = urlparse(settings.TEST_REDIS_URL)
+    if not reachable(redis_url.hostname or "127.0.0.1", redis_url.port or 6379):
         missing["redis"] = f"Redis is not reachable at {settings.TEST_REDIS_URL}"
     if "postgres" in missing or "redis" in missing:
         missing["celery_worker"] = "a live Celery worker needs PostgreSQL and Redis"
     if not chromium_path():
         missing["e2e"] = "Chromium is not installed (apt-get install chromium)"
-    if not (shutil.which("soffice") or shutil.which("libreoffice")):
+    if not soffice_path():
         missing["libreoffice"] = "LibreOffice is not installed (apt-get install libreoffice-calc)"
+    if not _dejavu_installed():
+        missing["fonts"] = "DejaVu fonts are not installed (apt-get install fonts-dejavu-core)"
+    if not xgettext_path():
+        missing["gettext"] = "GNU gettext is not installed (apt-get install gettext)"
+    if not redis_server_path():
+        missing["redis_server"] = "redis-server is not installed (apt-get install redis-server)"
     return missing
 
 
@@ -80,6 +80,15 @@ def _isolated_cache_and_files(settings):
 
 
 # --- personas -----------------------------------------------------------------------------
+#
+# One per role, all in `consultation` (adm-2030) unless said otherwise; every test package uses
+# these. Password: tests.factories.PASSWORD. For one more person use tests.helpers.people.participant.
+#   site_admin      staff (Django admin), no participation       superuser   is_superuser, no participation
+#   secretariat     ASEAN Secretariat                             consultant  Drafting Consultants
+#   vn_delegate     Viet Nam, member state                        vn_focal_point  Viet Nam's focal point
+#   vn_colleague    a second Viet Nam delegate                    th_delegate  Thailand (another member state)
+#   th_focal_point  Thailand's focal point                        partner     Development Partner
+#   outsider        Thailand, but in `other_consultation` only
 
 
 @pytest.fixture
@@ -105,11 +114,7 @@ def other_consultation(db):
 
 
 def _participant(consultation, orgs, email, org_key, role, focal=False):
-    user = factories.UserFactory(email=email, organisation=orgs[org_key])
-    factories.ParticipationFactory(
-        consultation=consultation, user=user, organisation=orgs[org_key], role=role, is_focal_point=focal
-    )
-    return user
+    return participant(consultation, orgs[org_key], email, role, focal=focal)
 
 
 @pytest.fixture
@@ -149,6 +154,30 @@ def outsider(db, orgs, other_consultation):
 
 
 @pytest.fixture
+def vn_colleague(consultation, orgs):
+    """A second Vietnamese delegate (not the focal point)."""
+    return _participant(consultation, orgs, "vn.colleague@example.org", "vn", Role.MEMBER_STATE)
+
+
+@pytest.fixture
+def th_focal_point(consultation, orgs):
+    return _participant(consultation, orgs, "th.focal@example.org", "th", Role.MEMBER_STATE, focal=True)
+
+
+@pytest.fixture
+def superuser(db):
+    """Django's superuser: the admin site, and no part in any consultation."""
+    return factories.UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    """The test client logged in as `superuser` (replaces pytest-django's admin_client)."""
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
 def site_admin(db):
     return factories.UserFactory(email="admin@example.org", is_staff=True)
 
@@ -167,9 +196,6 @@ def personas(secretariat, consultant, vn_delegate, vn_focal_point, th_delegate, 
     }
 
 
-FIVE_G = "Member states will extend 5G coverage to all urban areas by 2028."
-
-
 @pytest.fixture
 def version(consultation):
     """Published version 0.1 with a component, a chapter and two clauses."""
@@ -180,7 +206,7 @@ def version(consultation):
             ("outcomes", "1", "Strategic outcomes", "", None),
             ("infra", "1.1", "Seamless and inclusive digital infrastructure", "", "outcomes"),
             ("infra-5g", "1.1.1", "5G and 6G networks", FIVE_G, "infra"),
-            ("infra-dc", "1.1.2", "Data centres", "Regional data centres will run on renewable energy.", "infra"),
+            ("infra-dc", "1.1.2", "Data centres", DATA_CENTRES, "infra"),
         ],
     )
     return version
@@ -190,4 +216,34 @@ def version(consultation):
 def open_round(version):
     return factories.EngagementRoundFactory(
         version=version, title="Second stakeholder engagement", state=EngagementRound.State.OPEN
+    )
+
+
+@pytest.fixture
+def clause(version):
+    """1.1.1 '5G and 6G networks': FIVE_G."""
+    return version.sections.get(key="infra-5g")
+
+
+@pytest.fixture
+def other_clause(version):
+    """1.1.2 'Data centres': DATA_CENTRES."""
+    return version.sections.get(key="infra-dc")
+
+
+@pytest.fixture
+def closed_round(version):
+    """A round on `version` that ran for ten days and closed an hour ago."""
+    return factories.ClosedRoundFactory(version=version, title="First stakeholder engagement")
+
+
+@pytest.fixture
+def scheduled_round(version):
+    """A round on `version` opening in two days for two weeks."""
+    return factories.EngagementRoundFactory(
+        version=version,
+        title="First stakeholder engagement",
+        state=EngagementRound.State.SCHEDULED,
+        opens_at=timezone.now() + timedelta(days=2),
+        closes_at=timezone.now() + timedelta(days=16),
     )

@@ -1,23 +1,79 @@
-"""factory_boy factories for the platform's objects."""
+"""factory_boy factories: one for every model of the project, in this one place.
+
+Models are looked up by name through the apps registry (`project_model`), not imported from
+an app's models module, so a model moving between apps (Invitation to consultations,
+Disposition to consolidation) needs no change here. tests/test_factories.py fails when a
+model of the project has no factory, and builds every one of them.
+
+Each factory's create() with no arguments gives a valid row (it passes full_clean); related
+rows it needs are made by sub-factories. Rows that services keep consistent (a round's
+final_closes_at after an extension, a comment's revision history) are not kept so here: tests
+about those go through the services.
+"""
 
 from datetime import date, timedelta
+from typing import Any
 
 import factory
 from allauth.account.models import EmailAddress
+from django.apps import apps
+from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import Organisation, User
-from consultations.models import (
-    Consultation,
-    DraftVersion,
-    EngagementRound,
-    Participation,
-    Phase,
-    Role,
-    Section,
-)
+from audit.services import audit_log
+
+
+def project_apps() -> list[str]:
+    """Labels of the project's own apps (those whose code lives in this repository)."""
+    base = str(settings.BASE_DIR)
+    return [
+        config.label
+        for config in apps.get_app_configs()
+        if str(config.path).startswith(base) and "site-packages" not in str(config.path)
+    ]
+
+
+def project_model(name: str) -> Any:
+    """The project's model class called `name`, whichever of the project's apps holds it (found at run time)."""
+    found = [m for m in apps.get_models() if m._meta.app_label in project_apps() and m.__name__ == name]
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} project models are called {name!r}")
+    return found[0]
+
+
+Organisation = project_model("Organisation")
+User = project_model("User")
+Invitation = project_model("Invitation")
+Consultation = project_model("Consultation")
+Phase = project_model("Phase")
+Participation = project_model("Participation")
+DraftVersion = project_model("DraftVersion")
+Section = project_model("Section")
+EngagementRound = project_model("EngagementRound")
+RoundExtension = project_model("RoundExtension")
+RoundNotice = project_model("RoundNotice")
+Comment = project_model("Comment")
+CommentRevision = project_model("CommentRevision")
+Reply = project_model("Reply")
+CommentFlag = project_model("CommentFlag")
+NationalPosition = project_model("NationalPosition")
+ReplyNotice = project_model("ReplyNotice")
+Disposition = project_model("Disposition")
+AuditEntry = project_model("AuditEntry")
+ConsolidationRun = project_model("ConsolidationRun")
+DuplicateGroup = project_model("DuplicateGroup")
+CarriedAnchor = project_model("CarriedAnchor")
+Report = project_model("Report")
+ImportJob = project_model("ImportJob")
+CarryOverJob = project_model("CarryOverJob")
 
 PASSWORD = "consult-test-2030"
+
+# Role values as stored on Participation.role (consultations.models.Role).
+SECRETARIAT, CONSULTANT, MEMBER_STATE, PARTNER = "secretariat", "consultant", "member_state", "partner"
+
+
+# --- accounts -------------------------------------------------------------------------------
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
@@ -26,8 +82,8 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"Organisation {n}")
-    kind = Role.MEMBER_STATE
-    country_code = factory.LazyAttribute(lambda o: "VN" if o.kind == Role.MEMBER_STATE else "")
+    kind = MEMBER_STATE
+    country_code = factory.LazyAttribute(lambda o: "VN" if o.kind == MEMBER_STATE else "")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -41,10 +97,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def verified_email(obj, create, extracted, **kwargs):
+    def verified_email(obj: Any, create, extracted, **kwargs):
         if create:
             obj.save()
             EmailAddress.objects.get_or_create(user=obj, email=obj.email, defaults={"primary": True, "verified": True})
+
+
+class MemberFactory(UserFactory):
+    """A user acting for an organisation (the author of a comment, a reply, an import)."""
+
+    organisation = factory.SubFactory(OrganisationFactory)
+
+
+# --- consultations --------------------------------------------------------------------------
 
 
 class ConsultationFactory(factory.django.DjangoModelFactory):
@@ -75,6 +140,17 @@ class ParticipationFactory(factory.django.DjangoModelFactory):
     organisation = factory.SubFactory(OrganisationFactory)
     role = factory.LazyAttribute(lambda p: p.organisation.kind)
     is_focal_point = False
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    email = factory.Sequence(lambda n: f"invitee{n}@example.org")
+    consultation = factory.SubFactory(ConsultationFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = factory.LazyAttribute(lambda i: i.organisation.kind)
+    invited_by = factory.SubFactory(UserFactory)
 
 
 class DraftVersionFactory(factory.django.DjangoModelFactory):
@@ -113,17 +189,49 @@ class EngagementRoundFactory(factory.django.DjangoModelFactory):
     opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
     closes_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
     final_closes_at = factory.LazyAttribute(lambda r: r.closes_at)
-    commenting_roles = factory.LazyFunction(lambda: [Role.MEMBER_STATE, Role.PARTNER])
+    commenting_roles = factory.LazyFunction(lambda: [MEMBER_STATE, PARTNER])
     visibility = EngagementRound.Visibility.SECRETARIAT_ONLY
     state = EngagementRound.State.OPEN
+
+
+class ClosedRoundFactory(EngagementRoundFactory):
+    """A round closed an hour ago, after ten days open."""
+
+    title = factory.Sequence(lambda n: "First stakeholder engagement")
+    opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=10))
+    closes_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    closed_at = factory.LazyAttribute(lambda r: r.closes_at)
+    state = EngagementRound.State.CLOSED
+
+
+class RoundExtensionFactory(factory.django.DjangoModelFactory):
+    """An extension row only: the round's final_closes_at is the services' to move (rounds.extend)."""
+
+    class Meta:
+        model = RoundExtension
+
+    round = factory.SubFactory(EngagementRoundFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    closes_at = factory.LazyAttribute(lambda e: e.round.closes_at + timedelta(days=3))
+    reason = "The ministry asked for more time."
+    granted_by = factory.SubFactory(UserFactory)
+
+
+class RoundNoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoundNotice
+
+    round = factory.SubFactory(EngagementRoundFactory)
+    user = factory.SubFactory(UserFactory)
+    kind = RoundNotice.OPENED
 
 
 SECTION_KINDS = [Section.Kind.COMPONENT, Section.Kind.CHAPTER, Section.Kind.CLAUSE]
 
 
-def build_sections(version, rows) -> dict[str, Section]:
+def build_sections(version, rows) -> dict[str, Any]:
     """A section tree from rows of (key, number, heading, body, parent key or None) in document order."""
-    created: dict[str, Section] = {}
+    created: dict[str, Any] = {}
     for position, (key, number, heading, body, parent_key) in enumerate(rows, start=1):
         parent = created.get(parent_key)
         depth = 0 if parent is None else min(parent.depth + 1, 2)
@@ -139,3 +247,204 @@ def build_sections(version, rows) -> dict[str, Section]:
             depth=depth,
         )
     return created
+
+
+# --- comments -------------------------------------------------------------------------------
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    """A comment row as it would be stored; tests about writing comments go through comments.services.
+
+    Pass round, section and author for a comment in a given place; without them each comes new.
+    """
+
+    class Meta:
+        model = Comment
+
+    round = factory.SubFactory(EngagementRoundFactory)
+    section = factory.SubFactory(SectionFactory, version=factory.SelfAttribute("..round.version"))
+    author = factory.SubFactory(MemberFactory)
+    organisation = factory.LazyAttribute(lambda c: c.author.organisation)
+    type = Comment.Type.TECHNICAL
+    body = factory.Sequence(lambda n: f"Comment {n}: the target should name a year.")
+    status = Comment.Status.DRAFT
+    submitted_at = factory.LazyAttribute(
+        lambda c: timezone.now() if c.status in (Comment.Status.SUBMITTED, Comment.Status.WITHDRAWN) else None
+    )
+    withdrawn_at = factory.LazyAttribute(lambda c: timezone.now() if c.status == Comment.Status.WITHDRAWN else None)
+
+
+class SubmittedCommentFactory(CommentFactory):
+    status = Comment.Status.SUBMITTED
+
+
+class CommentRevisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CommentRevision
+
+    comment = factory.SubFactory(CommentFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    action = CommentRevision.Action.CREATED
+    actor = factory.LazyAttribute(lambda r: r.comment.author)
+    type = factory.LazyAttribute(lambda r: r.comment.type)
+    status = factory.LazyAttribute(lambda r: r.comment.status)
+    body = factory.LazyAttribute(lambda r: r.comment.body)
+
+
+class ReplyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Reply
+
+    comment = factory.SubFactory(SubmittedCommentFactory)
+    author = factory.SubFactory(MemberFactory)
+    organisation = factory.LazyAttribute(lambda r: r.author.organisation)
+    body = factory.Sequence(lambda n: f"Reply {n}: we agree.")
+
+
+class CommentFlagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CommentFlag
+
+    comment = factory.SubFactory(SubmittedCommentFactory)
+    flagged_by = factory.SubFactory(UserFactory)
+    reason = "Off topic."
+
+
+class NationalPositionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NationalPosition
+
+    round = factory.SubFactory(EngagementRoundFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    submitted_by = factory.SubFactory(UserFactory, organisation=factory.SelfAttribute("..organisation"))
+    submitted_at = factory.LazyFunction(timezone.now)
+    endorsed_count = 0
+
+
+class ReplyNoticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReplyNotice
+
+    reply = factory.SubFactory(ReplyFactory)
+    recipient = factory.LazyAttribute(lambda n: n.reply.comment.author)
+
+
+class DispositionFactory(factory.django.DjangoModelFactory):
+    """Undecided unless given a decision (or a proposed_decision, as the consultants would)."""
+
+    class Meta:
+        model = Disposition
+
+    comment = factory.SubFactory(SubmittedCommentFactory)
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+class AuditEntryFactory(factory.django.DjangoModelFactory):
+    """An entry appended through audit.services.audit_log, so its chain (seq, hashes) stays whole.
+
+    `target` (any saved row, by default the consultation) is what the entry is about.
+    """
+
+    class Meta:
+        model = AuditEntry
+
+    actor = factory.SubFactory(UserFactory)
+    action = "consultation.updated"
+    consultation = factory.SubFactory(ConsultationFactory)
+    target = factory.SelfAttribute("consultation")
+    data = factory.LazyFunction(dict)
+
+    @classmethod
+    def _build(cls, model_class, *args, target=None, **kwargs):
+        if target is not None:
+            kwargs.update(target_type=target._meta.label_lower, target_id=str(target.pk))
+        return super()._build(model_class, *args, **kwargs)
+
+    @classmethod
+    def _create(cls, model_class, *args, actor=None, action, consultation=None, target=None, data=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"AuditEntryFactory sets no other fields (the chain does): {sorted(kwargs)}")
+        target = target or consultation
+        return audit_log(actor=actor, action=action, target=target, consultation=consultation, data=data)
+
+
+# --- consolidation --------------------------------------------------------------------------
+
+
+class ConsolidationRunFactory(factory.django.DjangoModelFactory):
+    """A queued run of a closed round (consolidation.services.aggregation executes it)."""
+
+    class Meta:
+        model = ConsolidationRun
+
+    round = factory.SubFactory(ClosedRoundFactory)
+    requested_by = factory.SubFactory(UserFactory)
+
+
+class DuplicateGroupFactory(factory.django.DjangoModelFactory):
+    """A group in a run; pass comments=[...] to fill it (size follows)."""
+
+    class Meta:
+        model = DuplicateGroup
+        skip_postgeneration_save = True
+
+    run = factory.SubFactory(ConsolidationRunFactory)
+    section = factory.SubFactory(SectionFactory, version=factory.SelfAttribute("..run.round.version"))
+    kind = DuplicateGroup.Kind.EXACT
+    size = 2
+    similarity = 100.0
+
+    @factory.post_generation
+    def comments(obj: Any, create, extracted, **kwargs):
+        if create and extracted:
+            obj.comments.set(extracted)
+            obj.size = len(extracted)
+            obj.save(update_fields=["size"])
+
+
+class CarriedAnchorFactory(factory.django.DjangoModelFactory):
+    """Where a comment lands in a later version: by default the same section, whole."""
+
+    class Meta:
+        model = CarriedAnchor
+
+    comment = factory.SubFactory(SubmittedCommentFactory)
+    version = factory.SubFactory(
+        DraftVersionFactory, consultation=factory.SelfAttribute("..comment.round.consultation")
+    )
+    section = factory.SubFactory(
+        SectionFactory, version=factory.SelfAttribute("..version"), key=factory.SelfAttribute("..comment.section.key")
+    )
+    method = CarriedAnchor.Method.SECTION
+
+
+class ReportFactory(factory.django.DjangoModelFactory):
+    """A queued report; pass status, file and size for a finished one."""
+
+    class Meta:
+        model = Report
+
+    consultation = factory.SubFactory(ConsultationFactory)
+    kind = Report.Kind.RESOLUTION_MATRIX
+    format = Report.Format.CSV
+    requested_by = factory.SubFactory(UserFactory)
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportJob
+
+    round = factory.SubFactory(ClosedRoundFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    requested_by = factory.SubFactory(UserFactory)
+    file = factory.django.FileField(filename="comments.xlsx", data=b"PK\x03\x04")
+    file_name = "comments.xlsx"
+
+
+class CarryOverJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CarryOverJob
+
+    version = factory.SubFactory(DraftVersionFactory)

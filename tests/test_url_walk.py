@@ -43,6 +43,7 @@ from comments.models import Comment
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
 from consultations.models import DraftVersion, EngagementRound, Invitation
 from tests import factories
+from tests.helpers.people import participant
 
 # --- personas ------------------------------------------------------------------------------
 
@@ -101,26 +102,22 @@ def _build() -> Scenario:
     a = factories.ConsultationFactory(title="Consultation mk-a-title-Hn3v", slug="walk-a")
     b = factories.ConsultationFactory(title="Consultation mk-b-title-Lm0e", slug="walk-b")
 
-    def participant(consultation, email, org, role, focal=False):
-        user = factories.UserFactory(email=email, organisation=orgs[org])
-        factories.ParticipationFactory(
-            consultation=consultation, user=user, organisation=orgs[org], role=role, is_focal_point=focal
-        )
-        return user
+    def member(consultation, email, org, role, focal=False):
+        return participant(consultation, orgs[org], email, role, focal=focal)
 
     users = {
-        SEC: participant(a, "walk.sec@example.org", "asec", Role.SECRETARIAT),
-        CONS: participant(a, "walk.cons@example.org", "bcg", Role.CONSULTANT),
-        VN: participant(a, "walk.vn@example.org", "vn", Role.MEMBER_STATE),
-        VNFP: participant(a, "walk.vnfp@example.org", "vn", Role.MEMBER_STATE, focal=True),
-        TH: participant(a, "th-mail-mk-T6s@example.org", "th", Role.MEMBER_STATE),
-        PARTNER: participant(a, "walk.partner@example.org", "partner", Role.PARTNER),
+        SEC: member(a, "walk.sec@example.org", "asec", Role.SECRETARIAT),
+        CONS: member(a, "walk.cons@example.org", "bcg", Role.CONSULTANT),
+        VN: member(a, "walk.vn@example.org", "vn", Role.MEMBER_STATE),
+        VNFP: member(a, "walk.vnfp@example.org", "vn", Role.MEMBER_STATE, focal=True),
+        TH: member(a, "th-mail-mk-T6s@example.org", "th", Role.MEMBER_STATE),
+        PARTNER: member(a, "walk.partner@example.org", "partner", Role.PARTNER),
         # Thailand's focal point in consultation B only: same organisation as TH, not in A.
-        OUTSIDER: participant(b, "walk.outsider@example.org", "th", Role.MEMBER_STATE, focal=True),
+        OUTSIDER: member(b, "walk.outsider@example.org", "th", Role.MEMBER_STATE, focal=True),
         ADMIN: factories.UserFactory(email="walk.admin@example.org", is_staff=True),
         SUPER: factories.UserFactory(email="walk.super@example.org", is_staff=True, is_superuser=True),
     }
-    b_secretariat = participant(b, "walk.b.sec@example.org", "asec", Role.SECRETARIAT)
+    b_secretariat = member(b, "walk.b.sec@example.org", "asec", Role.SECRETARIAT)
     objects: dict = {}
 
     def world(consultation, tag, section_body):

@@ -10,12 +10,6 @@ from django.test import Client
 
 from comments import services
 from comments.models import Comment
-from tests import factories
-
-
-@pytest.fixture
-def superuser(db):
-    return factories.UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

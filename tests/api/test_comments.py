@@ -7,32 +7,11 @@ from rest_framework.test import APIClient
 
 from comments.models import Comment
 from consultations.models import EngagementRound
-from tests.api.conftest import etag
-from tests.factories import PASSWORD
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
-
-
-def _token_client(email: str) -> APIClient:
-    login = APIClient().post("/_allauth/app/v1/auth/login", {"email": email, "password": PASSWORD}, format="json")
-    assert login.status_code == 200, login.content
-    client = APIClient()
-    client.credentials(HTTP_X_SESSION_TOKEN=login.json()["meta"]["session_token"])
-    return client
-
-
-def _assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert PROBLEM_KEYS <= set(body)
-    assert body["status"] == status
-    assert body["detail"]
-    return body
+from tests.helpers.api import assert_problem, etag, token_client
 
 
 def test_delegate_journey_through_the_headless_api(world):
-    vn = _token_client("vn.delegate@example.org")
+    vn = token_client("vn.delegate@example.org")
     url = f"/api/v1/rounds/{world.open_round.pk}/comments/"
     created = vn.post(
         url,
@@ -63,13 +42,13 @@ def test_delegate_journey_through_the_headless_api(world):
     assert submitted["ETag"] == f'"{comment["id"]}-2"'
 
     stale = vn.patch(detail, {"body": "Overwritten."}, format="json", HTTP_IF_MATCH=created["ETag"])
-    _assert_problem(stale, 412)
+    assert_problem(stale, 412)
     stored = Comment.objects.get(pk=comment["id"])
     assert (stored.body, stored.revision) == ("Say which year.", 2)
 
     # secretariat_only: Thailand's delegate may not see it, the secretariat may.
-    assert _token_client("th.delegate@example.org").get(detail).status_code == 404
-    seen = _token_client("secretariat@example.org").get(detail)
+    assert token_client("th.delegate@example.org").get(detail).status_code == 404
+    seen = token_client("secretariat@example.org").get(detail)
     assert seen.status_code == 200
     assert seen.json()["body"] == "Say which year."
 
@@ -77,7 +56,7 @@ def test_delegate_journey_through_the_headless_api(world):
 def test_unknown_session_token_is_401(world):
     client = APIClient()
     client.credentials(HTTP_X_SESSION_TOKEN="not-a-token")
-    _assert_problem(client.get("/api/v1/consultations/"), 401)
+    assert_problem(client.get("/api/v1/consultations/"), 401)
 
 
 def test_browser_session_needs_the_csrf_token(world):
@@ -88,7 +67,7 @@ def test_browser_session_needs_the_csrf_token(world):
         {"section": "infra-5g", "type": "ge", "body": "x"},
         format="json",
     )
-    _assert_problem(response, 403)
+    assert_problem(response, 403)
     assert "CSRF" in response.json()["detail"]
     assert not Comment.objects.filter(body="x").exists()
 
@@ -97,7 +76,7 @@ def test_edit_needs_if_match(world, client_for):
     response = client_for(world.personas["vn_delegate"]).patch(
         f"/api/v1/comments/{world.vn_draft.pk}/", {"body": "New."}, format="json"
     )
-    _assert_problem(response, 428)
+    assert_problem(response, 428)
     assert Comment.objects.get(pk=world.vn_draft.pk).body == "Typo."
 
 
@@ -115,7 +94,7 @@ def test_weak_etag_never_matches(world, client_for):
     response = client_for(world.personas["vn_delegate"]).post(
         f"/api/v1/comments/{world.vn_draft.pk}/submit/", HTTP_IF_MATCH="W/" + etag(world.vn_draft)
     )
-    _assert_problem(response, 412)
+    assert_problem(response, 412)
     assert Comment.objects.get(pk=world.vn_draft.pk).status == Comment.Status.DRAFT
 
 
@@ -123,7 +102,7 @@ def test_stale_endorsement_is_412_and_changes_nothing(world, client_for):
     response = client_for(world.personas["vn_focal_point"]).delete(
         f"/api/v1/comments/{world.vn_sub.pk}/endorsement/", HTTP_IF_MATCH=f'"{world.vn_sub.pk}-1"'
     )
-    _assert_problem(response, 412)
+    assert_problem(response, 412)
     assert Comment.objects.get(pk=world.vn_sub.pk).is_endorsed
 
 
@@ -133,7 +112,7 @@ def test_validation_problem_lists_field_errors(world, client_for):
         {"section": "infra-5g", "type": "zz", "body": ""},
         format="json",
     )
-    body = _assert_problem(response, 400)
+    body = assert_problem(response, 400)
     assert set(body["errors"]) == {"type", "body"}
 
 
@@ -148,13 +127,13 @@ def test_anchor_not_in_the_text_is_a_400_on_target(world, client_for):
         },
         format="json",
     )
-    body = _assert_problem(response, 400)
+    body = assert_problem(response, 400)
     assert list(body["errors"]) == ["target"]
     assert Comment.objects.count() == 3
 
 
 def test_invisible_comment_is_404_problem(world, client_for):
-    body = _assert_problem(client_for(world.personas["th_delegate"]).get(f"/api/v1/comments/{world.vn_sub.pk}/"), 404)
+    body = assert_problem(client_for(world.personas["th_delegate"]).get(f"/api/v1/comments/{world.vn_sub.pk}/"), 404)
     assert body["instance"] == f"/api/v1/comments/{world.vn_sub.pk}/"
 
 
@@ -164,7 +143,7 @@ def test_write_to_closed_round_is_409_and_changes_nothing(world, client_for):
     response = client.patch(
         f"/api/v1/comments/{world.vn_draft.pk}/", {"body": "Late."}, format="json", HTTP_IF_MATCH=etag(world.vn_draft)
     )
-    problem = _assert_problem(response, 409)
+    problem = assert_problem(response, 409)
     assert (problem["type"], problem["code"]) == ("/api/problems/round-closed", "round_closed")
     assert Comment.objects.get(pk=world.vn_draft.pk).body == "Typo."
 
@@ -175,7 +154,7 @@ def test_comment_rate_limit_is_429_with_retry_after(world, client_for):
     url = f"/api/v1/rounds/{world.open_round.pk}/comments/"
     assert client.post(url, {"section": "infra-5g", "type": "ge", "body": "One."}, format="json").status_code == 201
     response = client.post(url, {"section": "infra-5g", "type": "ge", "body": "Two."}, format="json")
-    problem = _assert_problem(response, 429)
+    problem = assert_problem(response, 429)
     assert (problem["type"], problem["code"]) == ("/api/problems/rate-limited", "rate_limited")
     assert 0 < int(response["Retry-After"]) <= 60
     assert not Comment.objects.filter(body="Two.").exists()
@@ -187,7 +166,7 @@ def test_user_throttle_is_429_with_retry_after(world, client_for):
         assert client.get("/api/v1/consultations/").status_code == 200
         assert client.get("/api/v1/consultations/").status_code == 200
         response = client.get("/api/v1/consultations/")
-    _assert_problem(response, 429)
+    assert_problem(response, 429)
     assert int(response["Retry-After"]) > 0
 
 
@@ -204,7 +183,7 @@ def test_throttle_counts_in_redis(world, client_for, settings):
         assert statuses == [200, 200, 429]
         assert any(key.startswith(b":1:throttle_user_") for key in cache._cache.get_client().keys("*"))
         response = client.get("/api/v1/consultations/")
-        _assert_problem(response, 429)
+        assert_problem(response, 429)
         assert int(response["Retry-After"]) > 0
     finally:
         cache.clear()

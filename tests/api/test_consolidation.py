@@ -17,8 +17,8 @@ from comments.models import Comment, Disposition
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
 from consolidation.services import aggregation
 from consultations import services as round_services
-from tests.api.test_comments import _assert_problem, _token_client
-from tests.consolidation.test_report_views import _template_with
+from tests.helpers.api import assert_problem, token_client
+from tests.helpers.reports import template_with
 
 SAME_TEXT = "Name the year for rural areas too."
 
@@ -50,7 +50,7 @@ def consolidated(world):
 
 def test_secretariat_journey_from_closing_to_the_exported_matrix(world, django_capture_on_commit_callbacks):
     th_dup = _th_duplicate(world)
-    sec = _token_client("secretariat@example.org")
+    sec = token_client("secretariat@example.org")
     round_url = f"/api/v1/rounds/{world.open_round.pk}/"
 
     # Closing the round queues a consolidation of it by itself.
@@ -65,7 +65,7 @@ def test_secretariat_journey_from_closing_to_the_exported_matrix(world, django_c
         run = created.json()
         assert run["status"] == "queued"
         assert created["Location"] == run["url"] == f"/api/v1/consolidations/{run['id']}/"
-        conflict = _assert_problem(sec.post(round_url + "consolidations/"), 409)
+        conflict = assert_problem(sec.post(round_url + "consolidations/"), 409)
         assert conflict["type"] == "/api/problems/consolidation-active"
         assert "already under way" in conflict["detail"]
     assert ConsolidationRun.objects.filter(round=world.open_round).count() == 2
@@ -102,7 +102,7 @@ def test_secretariat_journey_from_closing_to_the_exported_matrix(world, django_c
     assert {c["id"] for c in dups} == {world.vn_sub.pk, th_dup.pk}
     found = sec.get(round_url + "feedback/?q=support").json()["results"]
     assert [c["id"] for c in found] == [world.th_sub.pk]
-    _assert_problem(sec.get(round_url + "feedback/?section=no-such-key"), 400)
+    assert_problem(sec.get(round_url + "feedback/?section=no-such-key"), 400)
 
     # A disposition, with If-Match.
     url = f"/api/v1/comments/{world.vn_sub.pk}/disposition/"
@@ -111,14 +111,14 @@ def test_secretariat_journey_from_closing_to_the_exported_matrix(world, django_c
     assert before["ETag"] == f'"d{world.vn_sub.pk}-0"'
     assert before.json()["revision"] == 0
     decision = {"decision": "accepted_in_part", "response": "The year will be added."}
-    _assert_problem(sec.put(url, decision, format="json"), 428)
+    assert_problem(sec.put(url, decision, format="json"), 428)
     recorded = sec.put(url, decision, format="json", HTTP_IF_MATCH=before["ETag"])
     assert recorded.status_code == 200, recorded.content
     assert recorded["ETag"] == f'"d{world.vn_sub.pk}-1"'
     assert recorded.json()["state"] == "accepted_in_part"
     assert recorded.json()["decided_by"]["id"] == world.personas["secretariat"].pk
     stale = sec.put(url, {"decision": "noted"}, format="json", HTTP_IF_MATCH=before["ETag"])
-    assert _assert_problem(stale, 412)["type"] == "/api/problems/stale"
+    assert assert_problem(stale, 412)["type"] == "/api/problems/stale"
     stored = Disposition.objects.get(comment=world.vn_sub)
     assert (stored.decision, stored.revision) == ("accepted_in_part", 1)
     decided = sec.get(round_url + "feedback/?disposition=accepted_in_part").json()
@@ -152,14 +152,14 @@ def test_secretariat_journey_from_closing_to_the_exported_matrix(world, django_c
 
 def test_a_consultant_proposes_and_the_secretariat_approves(world, consolidated):
     url = f"/api/v1/comments/{world.th_sub.pk}/disposition/"
-    consultant, sec = _token_client("consultant@example.org"), _token_client("secretariat@example.org")
+    consultant, sec = token_client("consultant@example.org"), token_client("secretariat@example.org")
     proposed = consultant.post(url + "proposal/", {"decision": "noted", "response": "Thanks."}, format="json")
     assert proposed.status_code == 200, proposed.content
     assert (proposed.json()["state"], proposed.json()["decision"]) == ("proposed", "")
     assert proposed["ETag"] == f'"d{world.th_sub.pk}-1"'
     # The consultants propose; only the secretariat decides.
-    _assert_problem(consultant.put(url, {"decision": "noted"}, format="json", HTTP_IF_MATCH=proposed["ETag"]), 403)
-    _assert_problem(sec.post(url + "approve/", HTTP_IF_MATCH=f'"d{world.th_sub.pk}-0"'), 412)
+    assert_problem(consultant.put(url, {"decision": "noted"}, format="json", HTTP_IF_MATCH=proposed["ETag"]), 403)
+    assert_problem(sec.post(url + "approve/", HTTP_IF_MATCH=f'"d{world.th_sub.pk}-0"'), 412)
     approved = sec.post(url + "approve/", HTTP_IF_MATCH=proposed["ETag"])
     assert approved.status_code == 200, approved.content
     assert (approved.json()["decision"], approved.json()["response"]) == ("noted", "Thanks.")
@@ -167,7 +167,7 @@ def test_a_consultant_proposes_and_the_secretariat_approves(world, consolidated)
 
 
 def test_one_decision_for_a_duplicate_group(world, consolidated):
-    sec = _token_client("secretariat@example.org")
+    sec = token_client("secretariat@example.org")
     group = consolidated["group"]
     response = sec.post(
         f"/api/v1/duplicate-groups/{group.pk}/disposition/",
@@ -182,18 +182,18 @@ def test_one_decision_for_a_duplicate_group(world, consolidated):
 
 
 def test_no_disposition_while_the_round_is_open(world):
-    sec = _token_client("secretariat@example.org")
+    sec = token_client("secretariat@example.org")
     url = f"/api/v1/comments/{world.vn_sub.pk}/disposition/"
-    refused = _assert_problem(sec.put(url, {"decision": "noted"}, format="json", HTTP_IF_MATCH="*"), 400)
+    refused = assert_problem(sec.put(url, {"decision": "noted"}, format="json", HTTP_IF_MATCH="*"), 400)
     assert "still open" in refused["errors"]["non_field_errors"][0]
     assert not Disposition.objects.exists()
 
 
 def test_a_section_change_must_be_in_a_later_version(world, consolidated):
-    sec = _token_client("secretariat@example.org")
+    sec = token_client("secretariat@example.org")
     url = f"/api/v1/comments/{world.vn_sub.pk}/disposition/"
     change = {"decision": "accepted", "section_change": {"version": "0.1", "key": "infra-5g"}}
-    refused = _assert_problem(sec.put(url, change, format="json", HTTP_IF_MATCH="*"), 400)
+    refused = assert_problem(sec.put(url, change, format="json", HTTP_IF_MATCH="*"), 400)
     assert "section_change" in refused["errors"]
     change["section_change"]["version"] = "0.2"
     recorded = sec.put(url, change, format="json", HTTP_IF_MATCH="*")
@@ -213,28 +213,28 @@ def test_each_participant_lists_their_own_reports_and_the_secretariat_all(world)
             requested_by=world.personas[persona],
         )
     url = f"/api/v1/consultations/{world.consultation.slug}/reports/"
-    vn = _token_client("vn.delegate@example.org").get(url).json()["results"]
+    vn = token_client("vn.delegate@example.org").get(url).json()["results"]
     assert [r["requested_by"]["id"] for r in vn] == [world.personas["vn_delegate"].pk]
-    assert len(_token_client("secretariat@example.org").get(url).json()["results"]) == 2
+    assert len(token_client("secretariat@example.org").get(url).json()["results"]) == 2
 
 
 def test_an_unfinished_report_has_nothing_to_download(world):
     report = Report.objects.create(
         consultation=world.consultation, kind="resolution_matrix", format="csv", requested_by=world.personas["partner"]
     )
-    client = _token_client("partner@example.org")
+    client = token_client("partner@example.org")
     assert client.get(f"/api/v1/reports/{report.pk}/").json()["download_url"] is None
-    problem = _assert_problem(client.get(f"/api/v1/reports/{report.pk}/download/"), 409)
+    problem = assert_problem(client.get(f"/api/v1/reports/{report.pk}/download/"), 409)
     assert problem["type"] == "/api/problems/report-not-ready"
 
 
 def test_a_report_request_the_service_refuses_is_a_400_on_the_field(world):
-    client = _token_client("vn.delegate@example.org")
+    client = token_client("vn.delegate@example.org")
     url = f"/api/v1/consultations/{world.consultation.slug}/reports/"
     wrong_format = client.post(url, {"kind": "resolution_matrix", "format": "pdf"}, format="json")
-    assert "format" in _assert_problem(wrong_format, 400)["errors"]
+    assert "format" in assert_problem(wrong_format, 400)["errors"]
     no_round = client.post(url, {"kind": "consolidated_feedback", "format": "docx"}, format="json")
-    assert "round" in _assert_problem(no_round, 400)["errors"]
+    assert "round" in assert_problem(no_round, 400)["errors"]
     assert not Report.objects.exists()
 
 
@@ -246,32 +246,32 @@ def _upload(name: str, content: bytes) -> SimpleUploadedFile:
 
 
 def test_an_import_of_a_file_that_is_not_a_workbook_is_a_400_problem(world):
-    sec = _token_client("secretariat@example.org")
+    sec = token_client("secretariat@example.org")
     response = sec.post(
         f"/api/v1/rounds/{world.open_round.pk}/imports/",
         {"organisation": world.orgs["vn"].pk, "file": _upload("vn.xlsx", b"%PDF-1.7 not a workbook")},
         format="multipart",
     )
-    problem = _assert_problem(response, 400)
+    problem = assert_problem(response, 400)
     assert "not an XLSX workbook" in problem["errors"]["file"][0]
     assert not ImportJob.objects.exists()
 
 
 @override_settings(IMPORT_MAX_BYTES=1024)
 def test_an_oversized_import_is_a_400_problem(world):
-    sec = _token_client("secretariat@example.org")
+    sec = token_client("secretariat@example.org")
     response = sec.post(
         f"/api/v1/rounds/{world.open_round.pk}/imports/",
-        {"organisation": world.orgs["vn"].pk, "file": _upload("vn.xlsx", _template_with([("1.1.1", "te", "One.")]))},
+        {"organisation": world.orgs["vn"].pk, "file": _upload("vn.xlsx", template_with([("1.1.1", "te", "One.")]))},
         format="multipart",
     )
-    problem = _assert_problem(response, 400)
+    problem = assert_problem(response, 400)
     assert "MB" in problem["errors"]["file"][0]
 
 
 def test_an_import_with_bad_rows_fails_with_the_errors_by_row_and_column(world, django_capture_on_commit_callbacks):
-    sec = _token_client("secretariat@example.org")
-    workbook = _template_with([("1.1.1", "te", "Fine."), ("9.9", "te", "No such clause.")])
+    sec = token_client("secretariat@example.org")
+    workbook = template_with([("1.1.1", "te", "Fine."), ("9.9", "te", "No such clause.")])
     with django_capture_on_commit_callbacks(execute=True):
         response = sec.post(
             f"/api/v1/rounds/{world.open_round.pk}/imports/",
@@ -288,8 +288,8 @@ def test_an_import_with_bad_rows_fails_with_the_errors_by_row_and_column(world, 
 
 
 def test_a_good_import_creates_the_comments(world, django_capture_on_commit_callbacks):
-    sec = _token_client("secretariat@example.org")
-    workbook = _template_with([("1.1.1", "te", "One."), ("1.1.2", "ed", "Two.")])
+    sec = token_client("secretariat@example.org")
+    workbook = template_with([("1.1.1", "te", "One."), ("1.1.2", "ed", "Two.")])
     with django_capture_on_commit_callbacks(execute=True):
         response = sec.post(
             f"/api/v1/rounds/{world.open_round.pk}/imports/",
@@ -303,7 +303,7 @@ def test_a_good_import_creates_the_comments(world, django_capture_on_commit_call
 
 
 def test_the_feedback_list_pages_by_cursor(world, consolidated):
-    sec = _token_client("secretariat@example.org")
+    sec = token_client("secretariat@example.org")
     url = f"/api/v1/rounds/{world.open_round.pk}/feedback/?page_size=2&ordering=-id"
     first = sec.get(url).json()
     assert [c["id"] for c in first["results"]] == [consolidated["th_dup"].pk, world.th_sub.pk]

@@ -27,8 +27,8 @@ from consolidation.services import dispositions
 from consultations import services as round_services
 from consultations.models import Consultation, DraftVersion
 from tests import factories
-from tests.api.conftest import etag
-from tests.consolidation.test_report_views import done_report
+from tests.helpers.api import etag
+from tests.helpers.reports import done_report
 
 PERSONAS = ["secretariat", "consultant", "vn_delegate", "vn_focal_point", "th_delegate", "partner", "outsider", "admin"]
 

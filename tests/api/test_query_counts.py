@@ -9,7 +9,7 @@ from comments.models import Comment, Disposition
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus, Report
 from consultations.models import Invitation, Participation
 from tests import factories
-from tests.comments.conftest import CommentFactory
+from tests.factories import CommentFactory
 
 
 def _grow(world, n: int) -> None:

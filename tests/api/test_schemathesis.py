@@ -31,8 +31,8 @@ from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, Jo
 from consolidation.services import aggregation
 from consultations.models import DraftVersion
 from tests import factories
-from tests.consolidation.test_report_views import done_report
 from tests.factories import PASSWORD
+from tests.helpers.reports import done_report
 
 CHECKS = [
     not_a_server_error,

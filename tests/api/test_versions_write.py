@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from audit.models import AuditEntry
 from consultations.models import DraftVersion, Invitation, Phase, Section
 from tests import factories
-from tests.api.test_comments import _assert_problem, _token_client
+from tests.helpers.api import assert_problem, token_client
 
 DRAFT_MD = b"""# Strategic outcomes
 
@@ -51,7 +51,7 @@ def _sections(version: DraftVersion) -> list[tuple]:
 
 
 def test_consultant_uploads_edits_and_secretariat_publishes(world):
-    consultant = _token_client("consultant@example.org")
+    consultant = token_client("consultant@example.org")
     created = _upload(consultant, "draft-0.5.md", DRAFT_MD)
     assert created.status_code == 201, created.content
     body = created.json()
@@ -81,9 +81,9 @@ def test_consultant_uploads_edits_and_secretariat_publishes(world):
     assert edited.json()["number"] == "1.1.1"
 
     # A delegate does not even see the draft.
-    assert _token_client("vn.delegate@example.org").get(f"{VERSIONS}0.5/").status_code == 404
+    assert token_client("vn.delegate@example.org").get(f"{VERSIONS}0.5/").status_code == 404
 
-    secretariat = _token_client("secretariat@example.org")
+    secretariat = token_client("secretariat@example.org")
     published = secretariat.post(f"{VERSIONS}0.5/publish/")
     assert published.status_code == 200, published.content
     assert published.json()["status"] == "published"
@@ -91,18 +91,18 @@ def test_consultant_uploads_edits_and_secretariat_publishes(world):
 
     before = _sections(version)
     refused = consultant.patch(url, {"body": "Too late."}, format="json")
-    problem = _assert_problem(refused, 400)
+    problem = assert_problem(refused, 400)
     assert "is published and can no longer change" in problem["errors"]["non_field_errors"][0]
-    _assert_problem(consultant.delete(url), 400)
-    _assert_problem(
+    assert_problem(consultant.delete(url), 400)
+    assert_problem(
         consultant.post(f"{VERSIONS}0.5/sections/", {"parent": clause["key"], "heading": "Late"}, format="json"), 400
     )
-    _assert_problem(secretariat.post(f"{VERSIONS}0.5/publish/"), 400)
+    assert_problem(secretariat.post(f"{VERSIONS}0.5/publish/"), 400)
     assert _sections(version) == before
     assert AuditEntry.objects.filter(action="version.published", target_id=str(version.pk)).count() == 1
 
     # The delegate now reads it.
-    seen = _token_client("vn.delegate@example.org").get(url)
+    seen = token_client("vn.delegate@example.org").get(url)
     assert seen.status_code == 200
     assert seen.json()["body"] == "Member states will extend 5G coverage to all areas by 2028."
 
@@ -170,7 +170,7 @@ def test_section_tree_as_json_and_a_copy_keeps_the_keys(world, client_for):
 )
 def test_a_file_the_importer_cannot_read_is_a_400_on_file(world, client_for, name, data, message):
     response = _upload(client_for(world.personas["consultant"]), name, data)
-    problem = _assert_problem(response, 400)
+    problem = assert_problem(response, 400)
     assert problem["type"] == "/api/problems/validation"
     assert message in problem["errors"]["file"][0]
     assert not DraftVersion.objects.filter(consultation=world.consultation, number="0.5").exists()
@@ -179,7 +179,7 @@ def test_a_file_the_importer_cannot_read_is_a_400_on_file(world, client_for, nam
 def test_a_file_over_the_limit_is_refused_before_it_is_read(world, client_for, settings):
     settings.DRAFT_UPLOAD_MAX_BYTES = 64
     response = _upload(client_for(world.personas["consultant"]), "draft.md", DRAFT_MD)
-    assert "a draft can be at most 64" in _assert_problem(response, 400)["errors"]["file"][0]
+    assert "a draft can be at most 64" in assert_problem(response, 400)["errors"]["file"][0]
 
 
 def test_a_corrupt_docx_archive_is_a_400(world, client_for):
@@ -187,30 +187,30 @@ def test_a_corrupt_docx_archive_is_a_400(world, client_for):
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("word/document.xml", "<not-xml")
     response = _upload(client_for(world.personas["consultant"]), "draft.docx", out.getvalue())
-    assert "Word document" in _assert_problem(response, 400)["errors"]["file"][0]
+    assert "Word document" in assert_problem(response, 400)["errors"]["file"][0]
 
 
 def test_version_refusals_name_their_field(world, client_for):
     client = client_for(world.personas["secretariat"])
     taken = client.post(VERSIONS, {"number": "0.4", "sections": [{"heading": "A"}]}, format="json")
-    assert "already exists" in _assert_problem(taken, 400)["errors"]["number"][0]
+    assert "already exists" in assert_problem(taken, 400)["errors"]["number"][0]
     earlier = client.post(VERSIONS, {"number": "0.0", "sections": [{"heading": "A"}]}, format="json")
-    assert "after 0.3" in _assert_problem(earlier, 400)["errors"]["number"][0]
+    assert "after 0.3" in assert_problem(earlier, 400)["errors"]["number"][0]
     empty = client.post(VERSIONS, {"number": "0.5", "sections": []}, format="json")
-    _assert_problem(empty, 400)
+    assert_problem(empty, 400)
     blank = client.post(VERSIONS, {"number": "0.5", "sections": [{"heading": " "}]}, format="json")
-    assert "sections.0.heading" in _assert_problem(blank, 400)["errors"]
+    assert "sections.0.heading" in assert_problem(blank, 400)["errors"]
     deep: dict = {"heading": "Level"}
     for _ in range(12):
         deep = {"heading": "Level", "children": [deep]}
     assert (
         "sections"
-        in _assert_problem(client.post(VERSIONS, {"number": "0.5", "sections": [deep]}, format="json"), 400)["errors"]
+        in assert_problem(client.post(VERSIONS, {"number": "0.5", "sections": [deep]}, format="json"), 400)["errors"]
     )
     bad_parent = client.post(f"{VERSIONS}0.4/sections/", {"parent": "nope", "heading": "X"}, format="json")
-    assert "parent" in _assert_problem(bad_parent, 400)["errors"]
+    assert "parent" in assert_problem(bad_parent, 400)["errors"]
     no_sections = client.post(f"{VERSIONS}0.4/publish/")
-    assert "without sections" in _assert_problem(no_sections, 400)["errors"]["non_field_errors"][0]
+    assert "without sections" in assert_problem(no_sections, 400)["errors"]["non_field_errors"][0]
     assert DraftVersion.objects.get(consultation=world.consultation, number="0.4").status == "draft"
     assert not DraftVersion.objects.filter(consultation=world.consultation, number="0.5").exists()
     assert not Section.objects.filter(heading="X").exists()
@@ -220,7 +220,7 @@ def test_a_json_body_the_endpoint_does_not_parse_is_415(world, client_for):
     response = client_for(world.personas["secretariat"]).post(
         VERSIONS, "number=0.5", content_type="application/x-www-form-urlencoded"
     )
-    _assert_problem(response, 415)
+    assert_problem(response, 415)
 
 
 def test_phase_create(world, client_for):
@@ -232,7 +232,7 @@ def test_phase_create(world, client_for):
     assert created.status_code == 201, created.content
     assert created.json()["name"] == "Validation"
     backwards = client.post(url, {"name": "Oops", "starts_on": "2026-03-31", "ends_on": "2026-03-01"}, format="json")
-    assert "before it starts" in _assert_problem(backwards, 400)["errors"]["ends_on"][0]
+    assert "before it starts" in assert_problem(backwards, 400)["errors"]["ends_on"][0]
     assert not Phase.objects.filter(name="Oops").exists()
 
 
@@ -289,12 +289,12 @@ def test_invitation_for_someone_of_another_organisation_is_a_400_on_email(world,
         {"email": "someone@example.org", "organisation": world.orgs["vn"].pk, "role": "member_state"},
         format="json",
     )
-    problem = _assert_problem(response, 400)
+    problem = assert_problem(response, 400)
     assert "already belongs to Thailand" in problem["errors"]["email"][0]
     wrong_role = client.post(
         url, {"email": "x@example.org", "organisation": world.orgs["vn"].pk, "role": "partner"}, format="json"
     )
-    assert "role" in _assert_problem(wrong_role, 400)["errors"]
+    assert "role" in assert_problem(wrong_role, 400)["errors"]
     unknown = client.post(url, {"email": "x@example.org", "organisation": 999999, "role": "partner"}, format="json")
-    assert "organisation" in _assert_problem(unknown, 400)["errors"]
+    assert "organisation" in assert_problem(unknown, 400)["errors"]
     assert not Invitation.objects.exists()

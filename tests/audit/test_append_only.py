@@ -15,7 +15,7 @@ from audit.models import AuditEntry
 from audit.services import audit_log
 from consultations.models import Consultation
 
-pytestmark = pytest.mark.usefixtures("postgres_only")
+pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEntry
 from consultations.models import Invitation, Participation, Role
 from tests import factories
-from tests.consolidation.test_report_views import done_report
+from tests.helpers.reports import done_report
 
 
 def entries(action: str):

@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 from audit.models import AuditEntry
 from audit.services import audit_log
 
-pytestmark = pytest.mark.usefixtures("postgres_only")
+pytestmark = pytest.mark.postgres
 
 
 @pytest.mark.django_db(transaction=True)

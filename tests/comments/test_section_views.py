@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,18 +14,12 @@ from django.utils.html import escape
 from comments.models import Comment, Reply
 from consultations.models import EngagementRound
 from tests import factories
+from tests.helpers.drafts import FIVE_G
 
 pytestmark = pytest.mark.django_db
 
 SLUG = "adm-2030"
-BODY = "Member states will extend 5G coverage to all urban areas by 2028."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
+BODY = FIVE_G
 
 
 def _section_url(key="infra-5g", number="0.1"):

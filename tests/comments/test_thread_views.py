@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from comments import selectors, services
 from comments.models import Comment, CommentFlag, NationalPosition, Reply
-from consultations.models import EngagementRound, Role, Section
+from consultations.models import EngagementRound, Section
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -48,15 +48,6 @@ def _comment(author, engagement_round, *, body="Extend coverage to rural areas t
 
 def _url(name, *args):
     return reverse(f"comments:{name}", args=[SLUG, *args])
-
-
-@pytest.fixture
-def th_focal_point(consultation, orgs):
-    user = factories.UserFactory(email="th.focal@example.org", organisation=orgs["th"])
-    factories.ParticipationFactory(
-        consultation=consultation, user=user, organisation=orgs["th"], role=Role.MEMBER_STATE, is_focal_point=True
-    )
-    return user
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from comments.models import Comment
 from comments.selectors import comments_visible_to, get_comment_for_user
 from consultations.models import EngagementRound, Role
 from consultations.services import round_extend
-from tests.comments.conftest import CommentFactory
+from tests.factories import CommentFactory
 
 # Comment codes: <org><kind>. Org: vn (written by vn_delegate), th (written by th_delegate).
 # Kind: D draft, S submitted, W withdrawn, H submitted and then hidden by the secretariat.

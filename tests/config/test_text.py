@@ -18,6 +18,8 @@ from config.text import (
 from consultations import services as consultation_services
 from consultations.importers import parse_upload
 from consultations.models import Section
+from tests.factories import CommentFactory
+from tests.helpers.rounds import closed_round_on
 
 # What Word's manual line break (Shift+Enter) and page break, a bell and an escape become when pasted.
 CONTROLS = {"vertical-tab": "\x0b", "bell": "\x07", "form-feed": "\x0c", "escape": "\x1b"}
@@ -94,11 +96,6 @@ def test_attachment_disposition_has_an_ascii_fallback_and_no_controls(name, head
 
 
 # --- input through the services is cleaned --------------------------------------------------
-
-
-@pytest.fixture
-def clause(version):
-    return version.sections.get(key="infra-5g")
 
 
 @pytest.mark.parametrize("char", CONTROLS.values(), ids=CONTROLS.keys())
@@ -211,8 +208,6 @@ def test_an_uploaded_file_name_is_stored_without_bidi_controls(open_round, orgs,
 
 def test_a_disposition_response_is_stored_cleaned(version, secretariat, vn_delegate):
     from consolidation.services.dispositions import disposition_record
-    from tests.comments.conftest import CommentFactory
-    from tests.consolidation.test_dispositions import closed_round_on
 
     engagement_round = closed_round_on(version, title="First stakeholder engagement")
     comment = CommentFactory(

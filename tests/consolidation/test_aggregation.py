@@ -15,7 +15,7 @@ from consolidation.services import aggregation
 from consolidation.tasks.consolidate import consolidate_round
 from consultations.models import EngagementRound, Section
 from tests import factories
-from tests.comments.conftest import CommentFactory
+from tests.factories import CommentFactory
 
 EXACT, NEAR = DuplicateGroup.Kind.EXACT, DuplicateGroup.Kind.NEAR
 
@@ -24,19 +24,6 @@ RURAL_SHOUTED = "the 2028 target for 5G coverage  should ALSO include rural area
 RURAL_REMOTE = "The 2028 target for 5G coverage should also include rural and remote areas."
 DISCLOSE = "Data centres should disclose their energy mix every year."
 DISCLOSE_EACH = "Data centres should disclose their energy mix each year."
-
-
-@pytest.fixture
-def closed_round(version):
-    now = timezone.now()
-    return factories.EngagementRoundFactory(
-        version=version,
-        title="First stakeholder engagement",
-        state=EngagementRound.State.CLOSED,
-        opens_at=now - timedelta(days=10),
-        closes_at=now - timedelta(hours=1),
-        closed_at=now - timedelta(hours=1),
-    )
 
 
 @pytest.fixture

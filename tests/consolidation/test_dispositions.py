@@ -17,9 +17,10 @@ from consolidation.services.dispositions import (
     disposition_record,
     disposition_record_group,
 )
-from consultations.models import EngagementRound, RoundExtension, Section
+from consultations.models import EngagementRound, RoundExtension
 from tests import factories
-from tests.comments.conftest import CommentFactory
+from tests.factories import CommentFactory
+from tests.helpers.rounds import closed_round_on
 
 A, AP, N, NA = (
     Disposition.Decision.ACCEPTED,
@@ -27,29 +28,6 @@ A, AP, N, NA = (
     Disposition.Decision.NOTED,
     Disposition.Decision.NOT_ACCEPTED,
 )
-
-
-def closed_round_on(version, **fields):
-    now = timezone.now()
-    values = {
-        "opens_at": now - timedelta(days=14),
-        "closes_at": now - timedelta(days=1),
-        "state": EngagementRound.State.CLOSED,
-        "closed_at": now - timedelta(days=1),
-    }
-    values.update(fields)
-    values.setdefault("final_closes_at", values["closes_at"])
-    return factories.EngagementRoundFactory(version=version, **values)
-
-
-@pytest.fixture
-def closed_round(version):
-    return closed_round_on(version, title="First stakeholder engagement")
-
-
-@pytest.fixture
-def clause(version) -> Section:
-    return version.sections.get(key="infra-5g")
 
 
 @pytest.fixture

@@ -21,23 +21,9 @@ from consolidation.models import JobStatus, Report
 from consolidation.services import exports
 from consolidation.tasks.reports import generate_report
 from tests import factories
-from tests.comments.conftest import CommentFactory
+from tests.factories import CommentFactory
+from tests.helpers.reports import HEADER, make_report, read_bytes
 
-HEADER = [
-    "No.",
-    "Organisation",
-    "Clause",
-    "Paragraph/Figure/Table",
-    "Type of comment",
-    "Comments",
-    "Proposed change",
-    "Observations of the secretariat",
-    "Status",
-    "National position",
-    "Moderation",
-    "Language",
-    "Imported by",
-]
 VI_BODY = "Đề nghị bổ sung mục tiêu năng lượng tái tạo cho các trung tâm dữ liệu khu vực."
 VI_PROPOSAL = "Thêm “ít nhất 50% vào năm 2030”."
 
@@ -102,20 +88,6 @@ def data(consultation, version, open_round, secretariat, consultant, vn_delegate
     )
     CommentFlag.objects.create(comment=comments["partner_dc"], flagged_by=th_delegate, reason="Duplicate")
     return comments
-
-
-def make_report(django_capture_on_commit_callbacks, user, consultation, *, kind, fmt, engagement_round=None, **kw):
-    with django_capture_on_commit_callbacks(execute=True):
-        report = exports.report_request(
-            actor=user, consultation=consultation, kind=kind, format=fmt, engagement_round=engagement_round, **kw
-        )
-    report.refresh_from_db()
-    return report
-
-
-def read_bytes(report: Report) -> bytes:
-    with report.file.open("rb") as fileobj:
-        return fileobj.read()
 
 
 def xlsx_rows(report: Report) -> list[list]:

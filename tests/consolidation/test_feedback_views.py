@@ -1,7 +1,6 @@
 """The consolidated feedback page and its disposition endpoints: who, what, filters, heat map, queries."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -16,25 +15,13 @@ from consolidation.heatmap import render_heatmap
 from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
 from consolidation.selectors_feedback import HeatMap
 from consolidation.services import dispositions as disposition_services
-from consultations.models import EngagementRound, Role, Section
+from consultations.models import Role, Section
 from tests import factories
-from tests.comments.conftest import CommentFactory
+from tests.factories import CommentFactory
+from tests.helpers.rounds import closed_round_on
 
 A, N = Disposition.Decision.ACCEPTED, Disposition.Decision.NOTED
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def closed_round_on(version, **fields):
-    now = timezone.now()
-    values = {
-        "opens_at": now - timedelta(days=14),
-        "closes_at": now - timedelta(days=1),
-        "final_closes_at": now - timedelta(days=1),
-        "state": EngagementRound.State.CLOSED,
-        "closed_at": now - timedelta(days=1),
-    }
-    values.update(fields)
-    return factories.EngagementRoundFactory(version=version, **values)
 
 
 def make_group(engagement_round, section, comments):
@@ -52,21 +39,6 @@ def submitted(engagement_round, section, author, **fields):
     return CommentFactory(
         round=engagement_round, section=section, author=author, status=Comment.Status.SUBMITTED, **fields
     )
-
-
-@pytest.fixture
-def closed_round(version):
-    return closed_round_on(version, title="First stakeholder engagement")
-
-
-@pytest.fixture
-def clause(version):
-    return version.sections.get(key="infra-5g")
-
-
-@pytest.fixture
-def other_clause(version):
-    return version.sections.get(key="infra-dc")
 
 
 class Place:

@@ -14,54 +14,13 @@ from openpyxl import Workbook, load_workbook
 
 from audit.models import AuditEntry
 from comments.models import Comment, CommentRevision
-from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import ImportJob, JobStatus
 from consolidation.services import imports
 from consolidation.tasks.reports import import_template
 from tests import factories
+from tests.helpers.reports import filled, good_row
 
 VI_BODY = "Cần làm rõ lộ trình phủ sóng 5G cho vùng nông thôn."
-COLUMNS = {
-    "number": 1,
-    "organisation": 2,
-    "clause": 3,
-    "paragraph": 4,
-    "type": 5,
-    "comment": 6,
-    "proposed_change": 7,
-    "status": 9,
-    "language": 12,
-}
-
-
-def template_bytes() -> bytes:
-    out = io.BytesIO()
-    write_template_xlsx(out)
-    return out.getvalue()
-
-
-def filled(rows: list[dict], *, source: bytes | None = None, header_edit=None) -> SimpleUploadedFile:
-    """The empty template as a delegation gets it, with `rows` typed in from row 2."""
-    workbook = load_workbook(io.BytesIO(source or template_bytes()))
-    sheet = workbook["Comments"]
-    if header_edit:
-        header_edit(sheet)
-    for offset, row in enumerate(rows):
-        for key, value in row.items():
-            sheet.cell(row=2 + offset, column=COLUMNS[key], value=value)
-    out = io.BytesIO()
-    workbook.save(out)
-    return SimpleUploadedFile(
-        "viet-nam-comments.xlsx",
-        out.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-
-
-def good_row(**fields) -> dict:
-    row = {"clause": "1.1.1", "type": "te", "comment": "Name the rural target too.", "proposed_change": ""}
-    row.update(fields)
-    return row
 
 
 def run_import(django_capture_on_commit_callbacks, actor, engagement_round, organisation, upload) -> ImportJob:
@@ -76,13 +35,6 @@ def run_import(django_capture_on_commit_callbacks, actor, engagement_round, orga
 @pytest.fixture(autouse=True)
 def _viet_nam_takes_part(vn_delegate):
     """Viet Nam, whose templates are imported, is a participant; Thailand only where a test says so."""
-
-
-@pytest.fixture
-def closed_round(open_round):
-    open_round.state = open_round.State.CLOSED
-    open_round.save()
-    return open_round
 
 
 # --- the good path --------------------------------------------------------------------------
@@ -469,7 +421,7 @@ def test_the_iso_mb_nc_header_is_read_as_the_organisation(
 def round_one(open_round, orgs, secretariat, vn_delegate, th_delegate, partner):
     """A first round with 26 comments from the organisations taking part, some with dispositions."""
     from comments.models import Disposition
-    from tests.comments.conftest import CommentFactory
+    from tests.factories import CommentFactory
 
     clauses = list(open_round.version.sections.filter(number__in=["1.1.1", "1.1.2"]))
     authors = [vn_delegate, th_delegate, partner]

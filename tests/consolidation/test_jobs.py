@@ -6,7 +6,6 @@ broker stopped and started again are in tests/integration/test_job_faults.py.
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from comments.models import Comment
@@ -16,18 +15,7 @@ from consolidation.services import aggregation, exports, imports
 from consolidation.tasks import import_template, sweep_jobs
 from consultations.models import EngagementRound
 from tests import factories
-from tests.consolidation.test_imports import filled, good_row
-
-
-@pytest.fixture
-def closed_round(version):
-    now = timezone.now()
-    return factories.EngagementRoundFactory(
-        version=version,
-        state=EngagementRound.State.CLOSED,
-        opens_at=now - timedelta(days=10),
-        closes_at=now - timedelta(hours=1),
-    )
+from tests.helpers.reports import filled, good_row
 
 
 def _ago(**kwargs):

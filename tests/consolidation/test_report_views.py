@@ -11,27 +11,10 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from comments.models import Comment
-from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import ImportJob, JobStatus, Report
-from tests.consolidation.test_exports import HEADER
+from tests.helpers.reports import HEADER, done_report, template_with
 
 PERSONAS = ["secretariat", "consultant", "vn_delegate", "vn_focal_point", "th_delegate", "partner", "outsider", "admin"]
-
-
-def done_report(consultation, user, **fields) -> Report:
-    report = Report.objects.create(
-        consultation=consultation,
-        kind=Report.Kind.RESOLUTION_MATRIX,
-        format=Report.Format.CSV,
-        requested_by=user,
-        status=JobStatus.DONE,
-        progress=100,
-        **fields,
-    )
-    report.file.save(f"matrix-{report.pk}.csv", ContentFile("\ufeffNo.,Organisation\r\n".encode()), save=False)
-    report.size = report.file.size
-    report.save()
-    return report
 
 
 @pytest.fixture
@@ -222,7 +205,7 @@ def test_a_queued_report_polls_every_two_seconds_and_a_finished_one_offers_the_f
 def test_asking_for_a_report_makes_it_with_what_the_requester_sees(
     client, django_capture_on_commit_callbacks, consultation, open_round, version, personas
 ):
-    from tests.comments.conftest import CommentFactory
+    from tests.factories import CommentFactory
 
     section = version.sections.get(key="infra-5g")
     for author in ("vn_delegate", "th_delegate"):
@@ -303,25 +286,11 @@ def test_reports_list_query_count_is_fixed(client, consultation, personas, djang
 # --- imports --------------------------------------------------------------------------------
 
 
-def _template_with(rows) -> bytes:
-    out = io.BytesIO()
-    write_template_xlsx(out)
-    workbook = load_workbook(io.BytesIO(out.getvalue()))
-    sheet = workbook["Comments"]
-    for offset, (clause, kind, body) in enumerate(rows):
-        sheet.cell(row=2 + offset, column=3, value=clause)
-        sheet.cell(row=2 + offset, column=5, value=kind)
-        sheet.cell(row=2 + offset, column=6, value=body)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
 def test_secretariat_imports_a_template_and_sees_how_many_came_in(
     client, django_capture_on_commit_callbacks, consultation, open_round, orgs, personas
 ):
     client.force_login(personas["secretariat"])
-    upload = SimpleUploadedFile("vn.xlsx", _template_with([("1.1.1", "te", "One."), ("1.1.2", "ed", "Two.")]))
+    upload = SimpleUploadedFile("vn.xlsx", template_with([("1.1.1", "te", "One."), ("1.1.2", "ed", "Two.")]))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -372,7 +341,7 @@ def test_an_organisation_outside_the_consultation_is_not_offered(client, consult
     client.force_login(personas["secretariat"])
     response = client.post(
         reverse("consolidation:import_create", args=[consultation.slug, open_round.pk]),
-        {"organisation": stranger.pk, "upload": SimpleUploadedFile("vn.xlsx", _template_with([("1.1.1", "te", "x")]))},
+        {"organisation": stranger.pk, "upload": SimpleUploadedFile("vn.xlsx", template_with([("1.1.1", "te", "x")]))},
     )
     assert response.status_code == 400
     assert response.context["form"].errors["organisation"]

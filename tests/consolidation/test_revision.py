@@ -8,8 +8,8 @@ from consolidation.redline import DELETE, EQUAL, INSERT, Segment, diff_words, re
 from consolidation.selectors_revision import revision_report
 from consolidation.services.carry_over import carry_over_comments
 from consultations.models import EngagementRound
-from tests.comments.conftest import CommentFactory
-from tests.consolidation.test_carry_over import anchored, build_world
+from tests.factories import CommentFactory
+from tests.helpers.carry_over import anchored, build_world
 
 pytestmark = pytest.mark.django_db
 

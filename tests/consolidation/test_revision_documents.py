@@ -17,9 +17,8 @@ from consolidation.documents.revision_pdf import register_fonts, write_revision_
 from consolidation.selectors_revision import revision_report
 from consolidation.services.carry_over import carry_over_comments
 from tests import factories
-from tests.comments.conftest import CommentFactory
-from tests.conftest import CI
-from tests.consolidation.test_carry_over import build_world
+from tests.factories import CommentFactory
+from tests.helpers.carry_over import build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -72,10 +71,9 @@ def test_pdf_has_pages_the_redline_and_the_charts(report):
         assert colour + b" RG" in data  # the line under or through it
 
 
+@pytest.mark.fonts
 def test_pdf_embeds_a_font_with_vietnamese_letters(report):
     font_file = register_fonts()
-    if not font_file.endswith("DejaVuSans.ttf") and not CI:
-        pytest.skip("DejaVu fonts are not installed (apt-get install fonts-dejavu-core)")
     assert font_file.endswith("DejaVuSans.ttf"), "DejaVu Sans is needed for Vietnamese"
     data = pdf_bytes(report)
     assert b"DejaVuSans" in data
@@ -174,7 +172,7 @@ def test_a_stored_control_character_breaks_no_revision_report(
     django_capture_on_commit_callbacks, legacy_world, consultation, secretariat, char, fmt
 ):
     from consolidation.models import JobStatus
-    from tests.consolidation.test_exports import make_report, read_bytes
+    from tests.helpers.reports import make_report, read_bytes
 
     world = legacy_world(char)
 

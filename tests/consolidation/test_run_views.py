@@ -13,21 +13,9 @@ from consolidation.models import ConsolidationRun, JobStatus
 from consolidation.services import aggregation
 from consultations.models import EngagementRound
 from tests import factories
-from tests.comments.conftest import CommentFactory
+from tests.factories import CommentFactory
 
 SLUG = "adm-2030"
-
-
-@pytest.fixture
-def closed_round(version):
-    now = timezone.now()
-    return factories.EngagementRoundFactory(
-        version=version,
-        title="First stakeholder engagement",
-        state=EngagementRound.State.CLOSED,
-        opens_at=now - timedelta(days=10),
-        closes_at=now - timedelta(hours=1),
-    )
 
 
 def _add_comments(engagement_round, authors, count: int, start: int = 0) -> None:

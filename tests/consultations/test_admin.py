@@ -3,7 +3,6 @@
 import html
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -11,28 +10,6 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from consultations.models import EngagementRound, Role, RoundExtension
 from tests import factories
-
-
-@pytest.fixture
-def superuser(db):
-    return factories.UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
-def scheduled_round(version):
-    return factories.EngagementRoundFactory(
-        version=version,
-        title="First stakeholder engagement",
-        state=EngagementRound.State.SCHEDULED,
-        opens_at=timezone.now() + timedelta(days=2),
-        closes_at=timezone.now() + timedelta(days=16),
-    )
 
 
 def text(response) -> str:

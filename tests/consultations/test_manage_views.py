@@ -28,17 +28,6 @@ def login(client, user):
     return client
 
 
-@pytest.fixture
-def scheduled_round(version):
-    return factories.EngagementRoundFactory(
-        version=version,
-        title="First stakeholder engagement",
-        state=EngagementRound.State.SCHEDULED,
-        opens_at=timezone.now() + timedelta(days=2),
-        closes_at=timezone.now() + timedelta(days=16),
-    )
-
-
 # --- permissions --------------------------------------------------------------------------
 
 # fmt: off

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from consultations.models import DraftVersion, Section
 from tests import factories
-from tests.conftest import FIVE_G
+from tests.helpers.drafts import FIVE_G
 
 SLUG = "adm-2030"
 

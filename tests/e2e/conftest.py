@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import chromium_path
 from tests.factories import PASSWORD
+from tests.helpers.services import chromium_path
 
 CHROMIUM_ARGS = [
     "--headless",

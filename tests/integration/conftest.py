@@ -11,7 +11,6 @@ test's own on a free port, which a test may stop and start again (never the shar
 
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +19,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -34,8 +32,8 @@ from kombu import pools
 
 from comments.models import Comment
 from config.celery import app as celery_app
-from consultations.models import EngagementRound
 from tests import factories
+from tests.helpers.services import redis_server_path, require
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CELERY_BIN = Path(sys.executable).with_name("celery")
@@ -183,18 +181,6 @@ def celery_broker(celery_worker) -> Iterator[str]:
 
 
 @pytest.fixture
-def closed_round(version):
-    now = timezone.now()
-    return factories.EngagementRoundFactory(
-        version=version,
-        title="First stakeholder engagement",
-        state=EngagementRound.State.CLOSED,
-        opens_at=now - timedelta(days=10),
-        closes_at=now - timedelta(hours=1),
-    )
-
-
-@pytest.fixture
 def comments(closed_round, version, vn_delegate, vn_focal_point, th_delegate, partner) -> list[int]:
     """A round of 300 comments over 12 clauses: duplicates, drafts, withdrawn, endorsed, hidden.
 
@@ -324,11 +310,8 @@ class PrivateRedis:
     """A redis-server on a free port, without persistence: stopping it loses every queued message."""
 
     def __init__(self, workdir: Path):
-        binary = shutil.which("redis-server")
-        if binary is None:
-            if os.environ.get("CI"):
-                pytest.fail("redis-server is not installed")
-            pytest.skip("redis-server is not installed")
+        binary = redis_server_path()
+        require(binary, "redis-server is not installed (apt-get install redis-server)")
         self.binary, self.workdir, self.port = binary, workdir, free_port()
         self.process: subprocess.Popen | None = None
 

@@ -161,6 +161,7 @@ def test_the_api_says_a_job_waits_for_the_task_queue_while_the_broker_is_down(cl
     assert Report.objects.get(pk=body["id"]).queued_at is None
 
 
+@pytest.mark.redis_server
 def test_requests_while_the_broker_is_down_answer_at_once_and_finish_once_it_is_back(
     private_redis, tmp_path, client, closed_round, comments, secretariat, orgs
 ):

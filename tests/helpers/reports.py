@@ -1,0 +1,117 @@
+"""Reports and comment templates as the tests make and read them."""
+
+import io
+
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import load_workbook
+
+from consolidation.documents.matrix import write_template_xlsx
+from consolidation.models import JobStatus, Report
+from consolidation.services import exports
+
+# The resolution matrix's columns, as in the XLSX and the CSV.
+HEADER = [
+    "No.",
+    "Organisation",
+    "Clause",
+    "Paragraph/Figure/Table",
+    "Type of comment",
+    "Comments",
+    "Proposed change",
+    "Observations of the secretariat",
+    "Status",
+    "National position",
+    "Moderation",
+    "Language",
+    "Imported by",
+]
+
+# Where each field goes in the comment template.
+COLUMNS = {
+    "number": 1,
+    "organisation": 2,
+    "clause": 3,
+    "paragraph": 4,
+    "type": 5,
+    "comment": 6,
+    "proposed_change": 7,
+    "status": 9,
+    "language": 12,
+}
+
+
+def template_bytes() -> bytes:
+    out = io.BytesIO()
+    write_template_xlsx(out)
+    return out.getvalue()
+
+
+def filled(rows: list[dict], *, source: bytes | None = None, header_edit=None) -> SimpleUploadedFile:
+    """The empty template as a delegation gets it, with `rows` typed in from row 2."""
+    workbook = load_workbook(io.BytesIO(source or template_bytes()))
+    sheet = workbook["Comments"]
+    if header_edit:
+        header_edit(sheet)
+    for offset, row in enumerate(rows):
+        for key, value in row.items():
+            sheet.cell(row=2 + offset, column=COLUMNS[key], value=value)
+    out = io.BytesIO()
+    workbook.save(out)
+    return SimpleUploadedFile(
+        "viet-nam-comments.xlsx",
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def good_row(**fields) -> dict:
+    row = {"clause": "1.1.1", "type": "te", "comment": "Name the rural target too.", "proposed_change": ""}
+    row.update(fields)
+    return row
+
+
+def done_report(consultation, user, **fields) -> Report:
+    """A finished CSV matrix with a small file, as if its task had run."""
+    report = Report.objects.create(
+        consultation=consultation,
+        kind=Report.Kind.RESOLUTION_MATRIX,
+        format=Report.Format.CSV,
+        requested_by=user,
+        status=JobStatus.DONE,
+        progress=100,
+        **fields,
+    )
+    report.file.save(f"matrix-{report.pk}.csv", ContentFile("\ufeffNo.,Organisation\r\n".encode()), save=False)
+    report.size = report.file.size
+    report.save()
+    return report
+
+
+def make_report(django_capture_on_commit_callbacks, user, consultation, *, kind, fmt, engagement_round=None, **kw):
+    with django_capture_on_commit_callbacks(execute=True):
+        report = exports.report_request(
+            actor=user, consultation=consultation, kind=kind, format=fmt, engagement_round=engagement_round, **kw
+        )
+    report.refresh_from_db()
+    return report
+
+
+def read_bytes(report: Report) -> bytes:
+    with report.file.open("rb") as fileobj:
+        return fileobj.read()
+
+
+def template_with(rows) -> bytes:
+    """The empty comment template with rows of (clause, type, comment) typed in from row 2."""
+    out = io.BytesIO()
+    write_template_xlsx(out)
+    workbook = load_workbook(io.BytesIO(out.getvalue()))
+    sheet = workbook["Comments"]
+    for offset, (clause, kind, body) in enumerate(rows):
+        sheet.cell(row=2 + offset, column=3, value=clause)
+        sheet.cell(row=2 + offset, column=5, value=kind)
+        sheet.cell(row=2 + offset, column=6, value=body)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -1,0 +1,47 @@
+"""What the test run may rely on: CI=true, and the external services and tools some tests use.
+
+Tests declare what they need with a marker (tests/conftest.py skips them where it is missing,
+and under CI=true fails the run instead). A fixture that finds a tool missing calls `require`,
+which does the same for one test.
+"""
+
+import os
+import shutil
+import socket
+
+import pytest
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def soffice_path() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def xgettext_path() -> str | None:
+    return shutil.which("xgettext")
+
+
+def redis_server_path() -> str | None:
+    return shutil.which("redis-server")
+
+
+def require(available: object, reason: str) -> None:
+    """Skip the calling test when `available` is falsy; under CI=true fail it instead."""
+    if available:
+        return
+    if CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
