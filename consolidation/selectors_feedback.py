@@ -24,6 +24,7 @@ from accounts.models import Organisation
 from comments.models import Comment, Disposition
 from comments.selectors import comments_visible_to
 from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Section
+from consultations.selectors import commenting_participations
 
 from .models import ConsolidationRun, DuplicateGroup, JobStatus
 
@@ -256,9 +257,7 @@ def feedback_heatmap(*, user, engagement_round: EngagementRound) -> HeatMap:
         (row["section_id"], row["organisation_id"]): row["n"]
         for row in comments.order_by().values("section_id", "organisation_id").annotate(n=Count("id"))
     }
-    participants = Participation.objects.filter(
-        consultation_id=engagement_round.consultation_id, role__in=engagement_round.commenting_roles or []
-    ).values("organisation_id")
+    participants = commenting_participations(engagement_round=engagement_round).values("organisation_id")
     commented = Comment.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED).values(
         "organisation_id"
     )

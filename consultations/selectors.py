@@ -81,6 +81,13 @@ def participants_of(*, consultation: Consultation) -> QuerySet[Participation]:
     )
 
 
+def commenting_participations(*, engagement_round: EngagementRound) -> QuerySet[Participation]:
+    """The participations whose role comments in the round (consultations.rules.may_comment_in_round, as a query)."""
+    return Participation.objects.filter(
+        consultation_id=engagement_round.consultation_id, role__in=engagement_round.commenting_roles or []
+    )
+
+
 def viewer_organisation_id(*, user, consultation: Consultation) -> int | None:
     participation = participation_for(user, consultation)
     return participation.organisation_id if participation else None

@@ -67,7 +67,7 @@ CARRIED: tuple[Carried, ...] = (
 )
 
 EXCLUDED: dict[str, str] = {
-    "accounts.user_groups": "Rights come from participations and is_staff/is_superuser; refused if a user has any.",
+    "accounts.user_groups": "Rights come from participations and the site admin flags; refused if a user has any.",
     "accounts.user_user_permissions": "As for groups: refused at export if a carried user has any.",
     "account.emailconfirmation": "Pending e-mail confirmation keys; short-lived, sent again on request.",
     "admin.logentry": "The admin site's own log, keyed by one site's content-type ids; the audit log is the record.",
