@@ -280,8 +280,6 @@ def _queue_consolidation(round_id: int) -> None:
 
 def _queue_notice(round_id: int, kind: str) -> None:
     """Record the notices as unsent in this transaction (the outbox), then queue their sending."""
-    from .tasks import send_round_notices
-
     round_obj = EngagementRound.objects.only("consultation_id").get(pk=round_id)
     users = Participation.objects.filter(consultation_id=round_obj.consultation_id, user__is_active=True).values_list(
         "user_id", flat=True
@@ -289,7 +287,7 @@ def _queue_notice(round_id: int, kind: str) -> None:
     RoundNotice.objects.bulk_create(
         [RoundNotice(round_id=round_id, user_id=user_id, kind=kind) for user_id in users], ignore_conflicts=True
     )
-    enqueue_after_commit(send_round_notices, round_id, kind)
+    enqueue_after_commit("consultations.tasks.send_round_notices", round_id, kind)
 
 
 def round_notices_stranded() -> list[tuple[int, str]]:

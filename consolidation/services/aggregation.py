@@ -16,17 +16,11 @@ What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 * each section's comment ids in clause and passage order;
 * duplicate groups per section: identical texts, and near-duplicates whose similarity reaches
   settings.NEAR_DUPLICATE_THRESHOLD.
-
-Test hook: if the environment variable CONSOLIDATION_TEST_DELAY_MS is set, each section
-sleeps that many milliseconds after it is processed, so that the integration tests can kill
-a worker in the middle of a run. It is read only when set and has no other effect.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import time
 import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
@@ -51,7 +45,6 @@ from consultations.models import EngagementRound, Participation, Role, Section
 
 from ..models import ACTIVE_STATUSES, ConsolidationRun, DuplicateGroup, JobStatus
 
-TEST_DELAY_ENV = "CONSOLIDATION_TEST_DELAY_MS"
 RESULT_SCHEMA = 1
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
 PROGRESS_LOADED = 5
@@ -86,9 +79,7 @@ def _active_run(round_id: int) -> ConsolidationRun | None:
 
 
 def _queue(run: ConsolidationRun) -> None:
-    from ..tasks.consolidate import consolidate_round
-
-    enqueue_after_commit(consolidate_round, run.pk, job=run)
+    enqueue_after_commit("consolidation.tasks.consolidate_round", run.pk, job=run)
 
 
 def _create_run(*, engagement_round: EngagementRound, actor) -> ConsolidationRun:
@@ -304,15 +295,9 @@ def _disposition_state(row: dict) -> str:
     return row["disposition__decision"] or ("proposed" if row["disposition__proposed_decision"] else "open")
 
 
-def _test_delay() -> float:
-    raw = os.environ.get(TEST_DELAY_ENV)
-    return int(raw) / 1000 if raw else 0.0
-
-
 def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None) -> Computed:
     """Everything a run stores, computed from the database as it is now. Writes nothing."""
     threshold = _threshold()
-    delay = _test_delay()
     rows = list(
         Comment.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED)
         .order_by("section__position", F("position_start").asc(nulls_last=True), "created_at", "id")
@@ -378,8 +363,6 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
                 ],
             }
         )
-        if delay:
-            time.sleep(delay)
         progress = PROGRESS_LOADED + (PROGRESS_COMPUTED - PROGRESS_LOADED) * index // len(by_section)
         if on_progress and progress != last_progress:
             on_progress(progress)

@@ -46,11 +46,6 @@ def _what_choices() -> list[tuple[str, str]]:
     choices = []
     for kind, formats in exports.FORMATS_BY_KIND.items():
         for fmt in formats:
-            if kind == Report.Kind.REVISION_REPORT:
-                try:
-                    exports.revision_report_parts(fmt)
-                except ValidationError:
-                    continue
             label = _("%(kind)s (%(format)s)") % {"kind": Report.Kind(kind).label, "format": Report.Format(fmt).label}
             choices.append((f"{kind}:{fmt}", label))
     return choices

@@ -538,19 +538,6 @@ def test_an_outsider_cannot_ask_for_a_report(consultation, outsider):
         exports.report_request(actor=outsider, consultation=consultation, kind="resolution_matrix", format="xlsx")
 
 
-def test_revision_report_is_refused_while_its_writers_are_missing(monkeypatch, consultation, version, secretariat):
-    def missing(name, package=None):
-        raise ImportError(name)
-
-    monkeypatch.setattr(exports, "import_module", missing)
-
-    with pytest.raises(ValidationError, match="not available yet"):
-        exports.report_request(
-            actor=secretariat, consultation=consultation, kind="revision_report", format="pdf", version=version
-        )
-    assert not Report.objects.exists()
-
-
 @pytest.mark.parametrize(("fmt", "magic"), [("docx", b"PK"), ("pdf", b"%PDF")])
 def test_revision_report_is_made_by_the_revision_writers(
     django_capture_on_commit_callbacks, consultation, version, secretariat, fmt, magic
