@@ -40,6 +40,7 @@ from .models import (
     RoundNotice,
     Section,
 )
+from .signals import round_closed, version_published
 
 logger = logging.getLogger(__name__)
 
@@ -268,14 +269,7 @@ def _do_close(engagement_round: EngagementRound, *, actor, now: datetime) -> Non
     engagement_round.closed_at = now
     engagement_round.save(update_fields=["state", "closed_at"])
     audit_log(actor=actor, action="round.closed", target=engagement_round, consultation=engagement_round.consultation)
-    _queue_consolidation(engagement_round.pk)
-
-
-def _queue_consolidation(round_id: int) -> None:
-    """A closed round is consolidated at once (queued on commit; idempotent)."""
-    from consolidation.services.aggregation import consolidation_request_for_closed_round
-
-    consolidation_request_for_closed_round(round_id=round_id)
+    round_closed.send(sender=EngagementRound, round_id=engagement_round.pk)
 
 
 def _queue_notice(round_id: int, kind: str) -> None:
@@ -335,7 +329,7 @@ def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
                     target=engagement_round,
                     consultation=engagement_round.consultation,
                 )
-                _queue_consolidation(round_id)
+                round_closed.send(sender=EngagementRound, round_id=round_id)
                 closed.append(round_id)
     return {"opened": opened, "closed": closed}
 
@@ -637,10 +631,8 @@ def version_publish(*, actor, version: DraftVersion) -> DraftVersion:
         locked.published_at = timezone.now()
         locked.save(update_fields=["status", "published_at"])
         audit_log(actor=actor, action="version.published", target=locked, consultation=locked.consultation)
-        # Open comments on earlier versions follow their passages into this one (Celery).
-        from consolidation.services.carry_over import queue_carry_over
-
-        queue_carry_over(locked)
+        # E.g. open comments on earlier versions follow their passages into this one (consolidation).
+        version_published.send(sender=DraftVersion, version=locked)
     return locked
 
 
