@@ -19,11 +19,12 @@ from django.db import transaction
 
 from accounts.models import Organisation, User
 from audit.services import audit_log
+from consolidation.models import Disposition
 from consultations.models import EngagementRound, Role
 from consultations.services import ensure_participation
 
 from .anchoring import anchor_check
-from .models import Comment, CommentRevision, Disposition, NationalPosition
+from .models import Comment, CommentRevision, NationalPosition
 from .services import record_revision
 
 ACCEPTED = Disposition.Decision.ACCEPTED

@@ -11,11 +11,11 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from comments.models import Comment, Disposition
+from comments.models import Comment
 from consultations.models import EngagementRound
 from consultations.selectors import get_consultation_for_user
 
-from .models import ACTIVE_STATUSES, ConsolidationRun
+from .models import ACTIVE_STATUSES, ConsolidationRun, Disposition
 
 READ_PERMS = ("consolidation.run", "consolidation.read_feedback")
 

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Invitation
-from comments.models import Comment, Disposition
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus, Report
+from comments.models import Comment
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus, Report
 from consultations.models import Participation
 from tests import factories
 from tests.comments.conftest import CommentFactory

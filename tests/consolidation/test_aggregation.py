@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from comments.models import Comment, Disposition, NationalPosition
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
+from comments.models import Comment, NationalPosition
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from consolidation.services import aggregation
 from consolidation.tasks.consolidate import consolidate_round
 from consultations.models import EngagementRound, Section

@@ -10,8 +10,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuditEntry
 from comments.anchoring import anchor_at
-from comments.models import Comment, Disposition
-from consolidation.models import CarriedAnchor, CarryOverJob, JobStatus
+from comments.models import Comment
+from consolidation.models import CarriedAnchor, CarryOverJob, Disposition, JobStatus
 from consolidation.services.carry_over import carry_over_comments, queue_carry_over
 from consolidation.tasks import carry_over_version, sweep_jobs
 from consultations.demo import seed_demo

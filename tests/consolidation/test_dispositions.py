@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from comments.errors import StaleWriteError
-from comments.models import Comment, Disposition
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
+from comments.models import Comment
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from consolidation.services.dispositions import (
     disposition_approve_proposal,
     disposition_propose,

@@ -15,9 +15,9 @@ from django.utils import timezone
 from docx import Document
 from openpyxl import load_workbook
 
-from comments.models import Comment, CommentFlag, Disposition
+from comments.models import Comment, CommentFlag
 from consolidation.documents import matrix
-from consolidation.models import JobStatus, Report
+from consolidation.models import Disposition, JobStatus, Report
 from consolidation.services import exports
 from consolidation.tasks.reports import generate_report
 from tests import factories

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation
-from comments.models import Comment, Disposition
+from comments.models import Comment
 from consolidation.heatmap import render_heatmap
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from consolidation.selectors_feedback import HeatMap
 from consultations.models import EngagementRound, Role, Section
 from tests import factories
