@@ -1,7 +1,11 @@
-"""What consolidation does when something happens in consultations (consultations.signals)."""
+"""What consolidation does when something happens below it (consultations.signals, comments.signals)."""
 
+from django.template.loader import render_to_string
+
+from comments.signals import section_page_panels
 from consultations.signals import round_closed, version_published
 
+from .selectors_revision import carried_into_section
 from .services.aggregation import consolidation_request_for_closed_round
 from .services.carry_over import queue_carry_over
 
@@ -16,6 +20,16 @@ def carry_over_into_published_version(sender, *, version, **kwargs) -> None:
     queue_carry_over(version)
 
 
+def carried_comments_panel(sender, *, request, consultation, section, **kwargs) -> str:
+    """On a section's page: the open comments of earlier versions that landed on it."""
+    carried = carried_into_section(user=request.user, section=section)
+    if not carried:
+        return ""
+    context = {"carried": carried, "consultation": consultation}
+    return render_to_string("consolidation/revision/_carried.html", context, request=request)
+
+
 def connect() -> None:
     round_closed.connect(consolidate_closed_round, dispatch_uid="consolidation.consolidate_closed_round")
     version_published.connect(carry_over_into_published_version, dispatch_uid="consolidation.carry_over")
+    section_page_panels.connect(carried_comments_panel, dispatch_uid="consolidation.carried_comments_panel")

@@ -314,7 +314,7 @@ def test_section_page_of_the_new_version_lists_the_open_comments_carried_onto_it
     with django_capture_on_commit_callbacks(execute=True):
         seed_demo()
     section = Section.objects.get(version__number="0.2", number="2.4")
-    url = reverse("consultations:section", args=["adm-2030", "0.2", section.key])
+    url = reverse("comments:section", args=["adm-2030", "0.2", section.key])
 
     client.force_login(User.objects.get(email="vn.delegate@example.org"))
     page = client.get(url).content.decode()

@@ -29,7 +29,7 @@ def _url(page: str, slug: str, number: str | None = None, key: str | None = None
         "list": lambda: reverse("consultations:list"),
         "detail": lambda: reverse("consultations:detail", args=[slug]),
         "version": lambda: reverse("consultations:version", args=[slug, number]),
-        "section": lambda: reverse("consultations:section", args=[slug, number, key]),
+        "section": lambda: reverse("comments:section", args=[slug, number, key]),
     }[page]()
 
 
@@ -120,7 +120,7 @@ def test_anonymous_visitor_is_sent_to_login(client, reading_world, page, slug):
 def test_unknown_version_section_or_consultation_is_404(client, reading_world, url_args, persona):
     client.force_login(reading_world[persona])
 
-    assert client.get(reverse("consultations:section", args=url_args)).status_code == 404
+    assert client.get(reverse("comments:section", args=url_args)).status_code == 404
 
 
 # --- drafts in preparation ----------------------------------------------------------------
