@@ -16,3 +16,8 @@ round_closed = Signal()
 
 # A draft version was published. Arguments: version (the locked DraftVersion).
 version_published = Signal()
+
+# Asked (not announced) while a page shows rounds: the stage closed rounds have reached since in
+# the apps above (e.g. "reported" once consolidated). Arguments: rounds (closed rounds). A
+# receiver returns {round id: (stage, label)} for the rounds it knows more of; read-only.
+round_stages = Signal()

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Invitation
+from consolidation.selectors_runs import ROUND_PHASE_CHOICES, round_phase
 from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Phase, Role, Section
 from consultations.services import SECTION_BODY_MAX
 
@@ -67,9 +68,9 @@ class RoundSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=EngagementRound.State.choices))
+    @extend_schema_field(serializers.ChoiceField(choices=ROUND_PHASE_CHOICES))
     def get_state(self, obj: EngagementRound) -> str:
-        return str(obj.phase_at(timezone.now()))
+        return str(round_phase(engagement_round=obj, now=timezone.now()))
 
 
 class RoundCreateSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 
 from consultations import selectors as consultation_selectors
-from consultations.models import EngagementRound
+from consultations.models import EngagementRound, Section
 from consultations.services import section_tree
 
 from ..forms.writing import CommentForm
@@ -32,10 +32,11 @@ def section_read(request, slug, number, key):
         raise Http404
     section = sections[index]
     by_pk = {s.pk: s for s in sections}
-    breadcrumb, parent = [], by_pk.get(section.parent_id)
+    breadcrumb: list[Section] = []
+    parent = by_pk.get(section.parent_id) if section.parent_id else None
     while parent is not None:
         breadcrumb.insert(0, parent)
-        parent = by_pk.get(parent.parent_id)
+        parent = by_pk.get(parent.parent_id) if parent.parent_id else None
     context = {
         "consultation": consultation,
         "version": version,

@@ -153,9 +153,6 @@ def consolidation_fail(*, run_id: int, error: str) -> None:
     )
     if failed:
         run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
-        EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CONSOLIDATING).update(
-            state=EngagementRound.State.CLOSED
-        )
         audit_log(
             actor=None,
             action="consolidation.failed",
@@ -179,10 +176,8 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
     run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
     if attempt is None:
         return run  # Done, failed, or held by a live worker: nothing to do.
-    # A closed round moves on in its lifecycle: closed -> consolidating -> reported.
-    EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CLOSED).update(
-        state=EngagementRound.State.CONSOLIDATING
-    )
+    # A closed round is shown "consolidating" while this runs, then "reported": derived from the
+    # run itself (selectors_runs.round_stages), nothing to write on the round.
     with jobs.lease(ConsolidationRun, run_id, attempt):
         computed = compute_consolidation(
             engagement_round=run.round, on_progress=lambda value: _set_progress(run_id, attempt, value)
@@ -192,9 +187,6 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
             if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
                 return locked  # Taken over by a later attempt, which will write its own result.
             _write_result(locked, computed)
-            EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CONSOLIDATING).update(
-                state=EngagementRound.State.REPORTED
-            )
             audit_log(
                 actor=None,
                 action="consolidation.done",

@@ -23,15 +23,18 @@ def _round_rows(request, consultation, rounds):
     """Each round with the state and deadline this viewer should see, right now."""
     now = timezone.now()
     org_id = selectors.viewer_organisation_id(user=request.user, consultation=consultation)
+    rounds = list(rounds)
+    phases = selectors.round_phases(rounds=rounds, now=now)
     rows = []
     for engagement_round in rounds:
+        state, state_label = phases[engagement_round.pk]
         extensions = {e.organisation_id: e.closes_at for e in engagement_round.extensions.all()}
         my_deadline = engagement_round.closes_at_for(org_id, extensions)
         rows.append(
             {
                 "round": engagement_round,
-                "state": engagement_round.phase_at(now),
-                "state_label": dict(engagement_round.State.choices)[engagement_round.phase_at(now)],
+                "state": state,
+                "state_label": state_label,
                 "closes_at": my_deadline,
                 "extended": my_deadline != engagement_round.closes_at,
                 "open_for_me": engagement_round.is_open_for(org_id, now, extensions),

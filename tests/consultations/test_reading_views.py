@@ -329,6 +329,7 @@ def test_overview_queries_do_not_grow_with_rounds_extensions_and_phases(
 
     add_phases(2)
     add_round("0.2", EngagementRound.State.OPEN)
+    add_round("0.3", EngagementRound.State.CLOSED)  # closed rounds' stages: one query, however many
     client.force_login(reading_world[viewer])
     url = _url("detail", OWN)
     client.get(url)
