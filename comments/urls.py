@@ -1,11 +1,13 @@
 from django.urls import path
 
-from .views import section, thread
+from .views import reading, section, thread
 
 app_name = "comments"
 
 urlpatterns = [
-    # Writing on a section of the version under review (section page lives in consultations:section)
+    # A section's page: its text and the comments of the round on its version
+    path("<slug:slug>/versions/<str:number>/sections/<str:key>/", reading.section_read, name="section"),
+    # Writing on a section of the version under review
     path("<slug:slug>/rounds/<int:round_id>/sections/<str:key>/comments/", section.comment_create, name="create"),
     path("<slug:slug>/comments/<int:pk>/edit/", section.comment_edit, name="edit"),
     path("<slug:slug>/comments/<int:pk>/submit/", section.comment_submit, name="submit"),

@@ -4,7 +4,7 @@ A job is a row (ConsolidationRun, Report, ImportJob, CarryOverJob...) committed 
 transaction as the request that asked for it; the row, not the broker message, is the durable
 record. See docs/jobs.md.
 
-* `enqueue_after_commit(task, pk, job=row)`: once the transaction commits, hand the task to the
+* `enqueue_after_commit("app.tasks.name", pk, job=row)`: once the transaction commits, hand the task to the
   broker over a connection of its own with a short timeout and no retries. A broker that is down
   costs the request about JOB_PUBLISH_TIMEOUT_SECONDS, is logged, and leaves `queued_at` empty;
   the sweep publishes it again once the broker is back.
@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Model, Q
@@ -54,21 +55,16 @@ def lease_until(now=None):
 # --- publishing ----------------------------------------------------------------------------
 
 
-def task_named(task):
-    """A task, given itself or its registered name.
+def task_named(name: str):
+    """The registered Celery task called `name`.
 
-    Services queue their app's tasks by name, so that they never import a tasks module (tasks call
-    services, not the reverse); the registry lookup works with CELERY_TASK_ALWAYS_EAGER too.
+    Services queue tasks by name, so that they never import a tasks module (which imports
+    them). The web process imports the tasks modules on the first lookup, as a worker does when
+    it starts; eager mode (CELERY_TASK_ALWAYS_EAGER) then runs the task as usual.
     """
-    if isinstance(task, str):
-        from celery import current_app
-
-        if task not in current_app.tasks:
-            # A web process has not imported the apps' tasks modules (a worker has, at boot):
-            # run the app's task autodiscovery once, as the worker does.
-            current_app.loader.import_default_modules()
-        return current_app.tasks[task]
-    return task
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
 
 
 def publish(task, *args) -> bool:
@@ -79,7 +75,8 @@ def publish(task, *args) -> bool:
     the result): a broker that is down costs at most about JOB_PUBLISH_TIMEOUT_SECONDS instead of
     Celery's ~20 s of retries.
     """
-    task = task_named(task)
+    if isinstance(task, str):
+        task = task_named(task)
     app = task.app
     if app.conf.task_always_eager:
         task.apply_async(args=args)  # no broker: runs here (development and unit tests)
@@ -98,11 +95,15 @@ def publish(task, *args) -> bool:
 
 
 def enqueue_after_commit(task, *args, job: Model | None = None) -> None:
-    """Publish `task(*args)` (a task or its registered name) once the current transaction commits; never raises.
+    """Publish `task(*args)` once the current transaction commits; never raises.
 
+    `task` is a task's registered name (what services pass) or the task itself.
     With `job`, a successful publish records `queued_at` on the row (and the instance), so pages
     can say whether the job is with the task queue or waiting for it to be reachable.
     """
+
+    if isinstance(task, str):
+        task = task_named(task)  # an unknown name fails now, in the request, not after the commit
 
     def send() -> None:
         if publish(task, *args) and job is not None:

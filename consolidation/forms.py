@@ -9,9 +9,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from comments.models import BODY_MAX_LENGTH, Comment, Disposition
+from comments.models import BODY_MAX_LENGTH, Comment
 from consultations.models import Role
 
+from .models import Disposition
 from .selectors_feedback import DISPOSITION_NONE, DISPOSITION_PROPOSED, FeedbackFilters
 
 SEARCH_MAX_LENGTH = 200

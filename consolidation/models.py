@@ -4,7 +4,8 @@ What the secretariat used to do by hand in spreadsheets: a ConsolidationRun is a
 a round's comments (counts, national positions, duplicate groups) tied to the data it was
 made from; CarriedAnchor records where each comment landed in the next version; a Report is
 a generated file (matrix, feedback, revision report) with its progress; an ImportJob is an
-offline template brought back in.
+offline template brought back in. A Disposition is the secretariat's decision on a comment
+(proposed first by the consultants), made on the consolidated feedback.
 """
 
 from django.conf import settings
@@ -237,3 +238,48 @@ class CarryOverJob(JobLease):
 
     def __str__(self) -> str:
         return f"carry-over to version {self.version_id}"
+
+
+class Disposition(models.Model):
+    """The secretariat's decision on a comment, possibly proposed first by the consultants."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        ACCEPTED_IN_PART = "accepted_in_part", _("Accepted in part")
+        NOTED = "noted", _("Noted")
+        NOT_ACCEPTED = "not_accepted", _("Not accepted")
+        OUT_OF_SCOPE = "out_of_scope", _("Out of scope")
+
+    comment = models.OneToOneField("comments.Comment", on_delete=models.CASCADE, related_name="disposition")
+    # What the consultants propose; the secretariat approves or changes it.
+    proposed_decision = models.CharField(_("proposed decision"), max_length=20, choices=Decision.choices, blank=True)
+    proposed_response = models.TextField(_("proposed response"), blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    # The decision itself; empty while only proposed.
+    decision = models.CharField(_("decision"), max_length=20, choices=Decision.choices, blank=True)
+    response = models.TextField(_("response"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The section of the next version that the decision led to changing, if any.
+    section_change = models.ForeignKey(
+        "consultations.Section", null=True, blank=True, on_delete=models.SET_NULL, related_name="dispositions"
+    )
+    revision = models.PositiveIntegerField(default=1, help_text="Bumped by every change; the API's ETag.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("disposition")
+        verbose_name_plural = _("dispositions")
+        indexes = [models.Index(fields=["decision"])]
+
+    def __str__(self) -> str:
+        return f"{self.comment_id}: {self.decision or self.proposed_decision or '-'}"
+
+    @property
+    def is_decided(self) -> bool:
+        return bool(self.decision)

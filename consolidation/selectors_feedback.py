@@ -21,12 +21,12 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Organisation
-from comments.models import Comment, Disposition
+from comments.models import Comment
 from comments.selectors import comments_visible_to
 from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Section
 from consultations.selectors import commenting_participations
 
-from .models import ConsolidationRun, DuplicateGroup, JobStatus
+from .models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 
 PER_PAGE = 25
 

@@ -20,12 +20,12 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from comments.models import Comment, Disposition
+from comments.models import Comment
 from comments.selectors import comments_visible_to
 from consultations.models import DraftVersion, EngagementRound, Section
 from consultations.rules import is_organiser
 
-from .models import CarriedAnchor
+from .models import CarriedAnchor, Disposition
 from .redline import Segment, diff_words, has_changes, render_html
 
 

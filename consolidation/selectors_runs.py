@@ -9,15 +9,68 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from comments.models import Comment, Disposition
+from comments.models import Comment
 from consultations.models import EngagementRound
 from consultations.selectors import get_consultation_for_user
 
-from .models import ACTIVE_STATUSES, ConsolidationRun
+from .models import ACTIVE_STATUSES, ConsolidationRun, Disposition, JobStatus
 
 READ_PERMS = ("consolidation.run", "consolidation.read_feedback")
+
+# A closed round's stages after it closed, derived from its consolidation runs (the round
+# itself only knows scheduled, open, closed).
+CONSOLIDATING, REPORTED = "consolidating", "reported"
+ROUND_STAGES = {CONSOLIDATING: _("Consolidating"), REPORTED: _("Reported")}
+# Every phase a round is shown in, pages and API alike.
+ROUND_PHASE_CHOICES = [*EngagementRound.State.choices, *ROUND_STAGES.items()]
+
+
+def round_stages(*, rounds) -> dict[int, str]:
+    """{round id: "consolidating" or "reported"} for those of these closed rounds that have one (one query).
+
+    A round is reported once a consolidation started after it closed has finished, and
+    consolidating while such a run is under way; before that (or if it failed) it is just closed.
+    """
+    # When it closed: closed_at once the services closed it (None for a round stored as closed
+    # without one: every run counts); the end of its window if only the clock has closed it.
+    closed_at = {
+        r.pk: r.closed_at or (None if r.state == EngagementRound.State.CLOSED else r.final_closes_at) for r in rounds
+    }
+    stages: dict[int, str] = {}
+    runs = ConsolidationRun.objects.filter(
+        round_id__in=list(closed_at), status__in=[JobStatus.DONE, JobStatus.RUNNING], started_at__isnull=False
+    ).values_list("round_id", "status", "started_at")
+    for round_id, status, started_at in runs:
+        closed = closed_at[round_id]
+        if closed is not None and started_at < closed:
+            continue
+        if status == JobStatus.DONE:
+            stages[round_id] = REPORTED
+        else:
+            stages.setdefault(round_id, CONSOLIDATING)
+    return stages
+
+
+def rounds_in_phase(queryset: QuerySet[EngagementRound], phase: str) -> QuerySet[EngagementRound]:
+    """The rounds whose stored state is `phase`, or closed rounds at that stage (the API's filter)."""
+    if phase not in ROUND_STAGES and phase != EngagementRound.State.CLOSED:
+        return queryset.filter(state=phase)
+    closed = queryset.filter(state=EngagementRound.State.CLOSED)
+    stages = round_stages(rounds=list(closed))
+    if phase == EngagementRound.State.CLOSED:  # closed, and nothing since
+        return closed.exclude(pk__in=list(stages))
+    return closed.filter(pk__in=[pk for pk, stage in stages.items() if stage == phase])
+
+
+def round_phase(*, engagement_round: EngagementRound, now=None) -> str:
+    """One round's phase as shown: phase_at, or its stage once closed (for the API)."""
+    phase = engagement_round.phase_at(now or timezone.now())
+    if phase != EngagementRound.State.CLOSED:
+        return phase
+    return round_stages(rounds=[engagement_round]).get(engagement_round.pk, phase)
 
 
 def get_round_for_consolidation(*, user, slug: str, round_id: int, write: bool = False) -> EngagementRound:

@@ -70,16 +70,13 @@ class RoundAccess:
     role: str | None
     is_organiser: bool  # site admin, secretariat or consultant (consultations.rules.is_organiser)
     may_comment: bool  # the round lists the viewer's role (consultations.rules.may_comment_in_round)
-    state: str  # the round's state as the viewer should see it now (EngagementRound.phase_at)
+    state: str  # the round's state as the viewer should see it now (selectors.round_phases)
+    state_label: str
     window: RoundWindow
 
     @property
     def open_for_me(self) -> bool:
         return self.window.is_open
-
-    @property
-    def state_label(self) -> str:
-        return str(dict(EngagementRound.State.choices).get(self.state, self.state))
 
     @property
     def opens_at(self) -> datetime:
@@ -108,9 +105,19 @@ class RoundAccess:
 
 
 def round_access(
-    *, user, engagement_round: EngagementRound, now: datetime | None = None, extensions=None
+    *,
+    user,
+    engagement_round: EngagementRound,
+    now: datetime | None = None,
+    extensions=None,
+    phase: tuple[str, str] | None = None,
 ) -> RoundAccess:
+    """The viewer's rights in the round at `now`; `phase` is (state, label) from selectors.round_phases
+    when the caller has it (a closed round's later stage, "consolidating" or "reported")."""
     now = now or timezone.now()
+    if phase is None:
+        state = engagement_round.phase_at(now)
+        phase = (state, str(dict(EngagementRound.State.choices).get(state, state)))
     participation = participation_for(user, engagement_round.consultation)
     organisation_id = participation.organisation_id if participation else None
     return RoundAccess(
@@ -119,6 +126,7 @@ def round_access(
         role=participation.role if participation else None,
         is_organiser=bool(is_organiser(user, engagement_round.consultation)),
         may_comment=bool(may_comment_in_round(user, engagement_round)),
-        state=engagement_round.phase_at(now),
+        state=phase[0],
+        state_label=phase[1],
         window=round_window(engagement_round, organisation_id, now=now, extensions=extensions),
     )

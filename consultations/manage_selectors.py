@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Consultation, EngagementRound, Invitation, RoundExtension
-from .selectors import rounds_for_consultation
+from .selectors import round_phases, rounds_for_consultation
 
 ACTIVE_STATES = (EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN)
 
@@ -37,10 +37,11 @@ class ManagedRound:
 def managed_rounds(*, consultation: Consultation, now: datetime | None = None) -> list[ManagedRound]:
     """Every round of the consultation, oldest first, with its extensions (two queries)."""
     now = now or timezone.now()
-    labels = dict(EngagementRound.State.choices)
+    rounds = list(rounds_for_consultation(consultation=consultation))
+    phases = round_phases(rounds=rounds, now=now)
     rows = []
-    for engagement_round in rounds_for_consultation(consultation=consultation):
-        phase = engagement_round.phase_at(now)
+    for engagement_round in rounds:
+        phase, label = phases[engagement_round.pk]
         if phase == EngagementRound.State.SCHEDULED:
             next_change_at = engagement_round.opens_at
         elif phase == EngagementRound.State.OPEN:
@@ -51,7 +52,7 @@ def managed_rounds(*, consultation: Consultation, now: datetime | None = None) -
             ManagedRound(
                 round=engagement_round,
                 state=phase,
-                state_label=labels[phase],
+                state_label=label,
                 extensions=list(engagement_round.extensions.all()),
                 next_change_at=next_change_at,
                 # The stored state decides what the services accept; the phase only what is shown.

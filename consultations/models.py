@@ -184,8 +184,8 @@ class EngagementRound(models.Model):
         SCHEDULED = "scheduled", _("Scheduled")
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
-        CONSOLIDATING = "consolidating", _("Consolidating")
-        REPORTED = "reported", _("Reported")
+        # What happened to a closed round since (consolidating, reported) is consolidation's to
+        # say, from its runs: consultations.selectors.round_phases asks it (signal round_stages).
 
     class Visibility(models.TextChoices):
         SECRETARIAT_ONLY = "secretariat_only", _("Secretariat and consultants only")
@@ -238,7 +238,7 @@ class EngagementRound(models.Model):
     @property
     def has_closed(self) -> bool:
         """Closed for everyone, whether or not it has been consolidated since."""
-        return self.state in (self.State.CLOSED, self.State.CONSOLIDATING, self.State.REPORTED)
+        return self.state == self.State.CLOSED
 
     def closes_at_for(self, organisation_id: int | None, extensions: dict[int, datetime] | None = None) -> datetime:
         """When the round closes for one organisation: its extension if it has one."""

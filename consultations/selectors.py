@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from .models import Consultation, DraftVersion, EngagementRound, Participation, RoundExtension, Section
 from .rules import is_site_admin, participation_for
+from .signals import round_stages
 
 
 def consultations_for_user(*, user) -> QuerySet[Consultation]:
@@ -108,3 +111,22 @@ def get_consultation_for_audit(*, user, slug: str) -> Consultation:
     if not user.has_perm("consultations.view_audit", consultation):
         raise Http404
     return consultation
+
+
+def round_phases(*, rounds, now: datetime) -> dict[int, tuple[str, str]]:
+    """Each round's phase as a viewer should see it now, and its label: {round id: (phase, label)}.
+
+    scheduled, open or closed from the round itself (phase_at); a closed round's later stage
+    ("consolidating", "reported") from the apps that know it (signals.round_stages).
+    """
+    labels = dict(EngagementRound.State.choices)
+    phases: dict[int, tuple[str, str]] = {}
+    for engagement_round in rounds:
+        phase = engagement_round.phase_at(now)
+        phases[engagement_round.pk] = (phase, str(labels[phase]))
+    closed = [r for r in rounds if phases[r.pk][0] == EngagementRound.State.CLOSED]
+    if closed:
+        for _receiver, stages in round_stages.send(sender=EngagementRound, rounds=closed):
+            if isinstance(stages, dict):
+                phases.update(stages)
+    return phases

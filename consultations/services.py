@@ -47,6 +47,7 @@ from .models import (
     Section,
 )
 from .rules import is_site_admin, role_may_comment
+from .signals import round_closed, version_published
 
 logger = logging.getLogger(__name__)
 
@@ -275,20 +276,11 @@ def _do_close(engagement_round: EngagementRound, *, actor, now: datetime) -> Non
     engagement_round.closed_at = now
     engagement_round.save(update_fields=["state", "closed_at"])
     audit_log(actor=actor, action="round.closed", target=engagement_round, consultation=engagement_round.consultation)
-    _queue_consolidation(engagement_round.pk)
-
-
-def _queue_consolidation(round_id: int) -> None:
-    """A closed round is consolidated at once (queued on commit; idempotent)."""
-    from consolidation.services.aggregation import consolidation_request_for_closed_round
-
-    consolidation_request_for_closed_round(round_id=round_id)
+    round_closed.send(sender=EngagementRound, round_id=engagement_round.pk)
 
 
 def _queue_notice(round_id: int, kind: str) -> None:
     """Record the notices as unsent in this transaction (the outbox), then queue their sending."""
-    from .tasks import send_round_notices
-
     round_obj = EngagementRound.objects.only("consultation_id").get(pk=round_id)
     users = Participation.objects.filter(consultation_id=round_obj.consultation_id, user__is_active=True).values_list(
         "user_id", flat=True
@@ -296,7 +288,7 @@ def _queue_notice(round_id: int, kind: str) -> None:
     RoundNotice.objects.bulk_create(
         [RoundNotice(round_id=round_id, user_id=user_id, kind=kind) for user_id in users], ignore_conflicts=True
     )
-    enqueue_after_commit(send_round_notices, round_id, kind)
+    enqueue_after_commit("consultations.tasks.send_round_notices", round_id, kind)
 
 
 def round_notices_stranded() -> list[tuple[int, str]]:
@@ -344,7 +336,7 @@ def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
                     target=engagement_round,
                     consultation=engagement_round.consultation,
                 )
-                _queue_consolidation(round_id)
+                round_closed.send(sender=EngagementRound, round_id=round_id)
                 closed.append(round_id)
     return {"opened": opened, "closed": closed}
 
@@ -649,10 +641,8 @@ def version_publish(*, actor, version: DraftVersion) -> DraftVersion:
         locked.published_at = timezone.now()
         locked.save(update_fields=["status", "published_at"])
         audit_log(actor=actor, action="version.published", target=locked, consultation=locked.consultation)
-        # Open comments on earlier versions follow their passages into this one (Celery).
-        from consolidation.services.carry_over import queue_carry_over
-
-        queue_carry_over(locked)
+        # E.g. open comments on earlier versions follow their passages into this one (consolidation).
+        version_published.send(sender=DraftVersion, version=locked)
     return locked
 
 

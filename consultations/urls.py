@@ -8,9 +8,8 @@ urlpatterns = [
     path("", reading.consultation_list, name="list"),
     path("<slug:slug>/", reading.consultation_detail, name="detail"),
     path("<slug:slug>/versions/<str:number>/", reading.version_read, name="version"),
-    # "add" before the section read route, which would otherwise take it for a section key
+    # Included before comments.urls, whose section page (comments:section) would take "add" for a key
     path("<slug:slug>/versions/<str:number>/sections/add/", versions.section_add, name="section_add"),
-    path("<slug:slug>/versions/<str:number>/sections/<str:key>/", reading.section_read, name="section"),
     # Secretariat: consultation windows and participants
     path("<slug:slug>/manage/", manage.manage_overview, name="manage"),
     path("<slug:slug>/rounds/new/", manage.round_create, name="round_create"),

@@ -20,8 +20,9 @@ from django.db import transaction
 from accounts.models import Organisation, User
 from audit.services import audit_log
 from comments.anchoring import anchor_check
-from comments.models import Comment, CommentRevision, Disposition, NationalPosition
+from comments.models import Comment, CommentRevision, NationalPosition
 from comments.services import record_revision
+from consolidation.models import Disposition
 from consultations.models import EngagementRound, Role
 from consultations.services import ensure_participation
 

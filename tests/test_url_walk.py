@@ -428,7 +428,6 @@ ROUTES: dict[str, Route] = {
     "consultations:list": page("none", SIGNED_IN, targets=(NO_TARGET,)),
     "consultations:detail": page("slug", ALL_IN),
     "consultations:version": page("version", ALL_IN),
-    "consultations:section": page("section", ALL_IN),
     # --- consultations: management -----------------------------------------------------------
     "consultations:manage": page("slug", DRAFTERS),
     "consultations:round_create": page("slug", MANAGERS, MANAGERS),
@@ -446,6 +445,7 @@ ROUTES: dict[str, Route] = {
     "consultations:section_delete": page("prep_section", DRAFTERS, DRAFTERS),
     # --- comments ---------------------------------------------------------------------------------
     # GET shows the form to whoever may read the section; the service refuses the write.
+    "comments:section": page("section", ALL_IN),
     "comments:create": page("round_section", ALL_IN, COMMENTERS),
     "comments:edit": page("comment", {VN, TH}, {VN, TH}, targets=COMMENT_TARGETS),
     "comments:submit": page("comment", NOBODY, {VN, TH}, targets=COMMENT_TARGETS),

@@ -14,9 +14,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.comments import OrganisationSerializer, PersonSerializer, TargetSerializer, target_of
-from comments.models import BODY_MAX_LENGTH, Comment, Disposition
+from comments.models import BODY_MAX_LENGTH, Comment
 from config import jobs
-from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, ImportJob, JobStatus, Report
 from consolidation.selectors_feedback import DISPOSITION_NONE, DispositionView, FeedbackItem
 from consultations.models import Role
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from consolidation.selectors_runs import ROUND_PHASE_CHOICES, round_phase
 from consultations.models import (
     Consultation,
     DraftVersion,
@@ -75,9 +76,9 @@ class RoundSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=EngagementRound.State.choices))
+    @extend_schema_field(serializers.ChoiceField(choices=ROUND_PHASE_CHOICES))
     def get_state(self, obj: EngagementRound) -> str:
-        return str(obj.phase_at(timezone.now()))
+        return str(round_phase(engagement_round=obj, now=timezone.now()))
 
 
 class RoundCreateSerializer(serializers.Serializer):

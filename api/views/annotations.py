@@ -91,7 +91,7 @@ class AnnotationViewSet(ApiViewSet):
 
         def section_url(key: str) -> str:
             if key not in section_urls:
-                path = reverse("consultations:section", args=[slug, number, key])
+                path = reverse("comments:section", args=[slug, number, key])
                 section_urls[key] = request.build_absolute_uri(path)
             return section_urls[key]
 

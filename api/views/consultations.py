@@ -42,6 +42,7 @@ from api.serializers.consultations import (
     VersionSerializer,
     VersionUploadSerializer,
 )
+from consolidation.selectors_runs import ROUND_PHASE_CHOICES, rounds_in_phase
 from consultations import manage_selectors, services
 from consultations.models import (
     Consultation,
@@ -115,11 +116,14 @@ class PhaseViewSet(mixins.ListModelMixin, ApiViewSet):
 
 
 class RoundFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(choices=EngagementRound.State.choices)
+    state = django_filters.ChoiceFilter(choices=ROUND_PHASE_CHOICES, method="filter_state")
 
     class Meta:
         model = EngagementRound
         fields = ["state"]
+
+    def filter_state(self, queryset, name, value):
+        return rounds_in_phase(queryset, value)
 
 
 def _round_response(engagement_round: EngagementRound, *, status_code=status.HTTP_200_OK) -> Response:

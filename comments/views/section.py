@@ -70,7 +70,7 @@ def _comment_in(request, slug: str, pk: int) -> Comment:
 def _section_url(comment_or_section, engagement_round: EngagementRound) -> str:
     section = getattr(comment_or_section, "section", comment_or_section)
     return reverse(
-        "consultations:section",
+        "comments:section",
         args=[engagement_round.consultation.slug, engagement_round.version.number, section.key],
     )
 

@@ -16,17 +16,11 @@ What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 * each section's comment ids in clause and passage order;
 * duplicate groups per section: identical texts, and near-duplicates whose similarity reaches
   settings.NEAR_DUPLICATE_THRESHOLD.
-
-Test hook: if the environment variable CONSOLIDATION_TEST_DELAY_MS is set, each section
-sleeps that many milliseconds after it is processed, so that the integration tests can kill
-a worker in the middle of a run. It is read only when set and has no other effect.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import time
 import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
@@ -52,7 +46,6 @@ from consultations.models import EngagementRound, Participation, Role, Section
 
 from ..models import ACTIVE_STATUSES, ConsolidationRun, DuplicateGroup, JobStatus
 
-TEST_DELAY_ENV = "CONSOLIDATION_TEST_DELAY_MS"
 RESULT_SCHEMA = 1
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
 PROGRESS_LOADED = 5
@@ -87,9 +80,7 @@ def _active_run(round_id: int) -> ConsolidationRun | None:
 
 
 def _queue(run: ConsolidationRun) -> None:
-    from ..tasks.consolidate import consolidate_round
-
-    enqueue_after_commit(consolidate_round, run.pk, job=run)
+    enqueue_after_commit("consolidation.tasks.consolidate_round", run.pk, job=run)
 
 
 def _create_run(*, engagement_round: EngagementRound, actor) -> ConsolidationRun:
@@ -163,9 +154,6 @@ def consolidation_fail(*, run_id: int, error: str) -> None:
     )
     if failed:
         run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
-        EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CONSOLIDATING).update(
-            state=EngagementRound.State.CLOSED
-        )
         audit_log(
             actor=None,
             action="consolidation.failed",
@@ -189,10 +177,8 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
     run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
     if attempt is None:
         return run  # Done, failed, or held by a live worker: nothing to do.
-    # A closed round moves on in its lifecycle: closed -> consolidating -> reported.
-    EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CLOSED).update(
-        state=EngagementRound.State.CONSOLIDATING
-    )
+    # A closed round is shown "consolidating" while this runs, then "reported": derived from the
+    # run itself (selectors_runs.round_stages), nothing to write on the round.
     with jobs.lease(ConsolidationRun, run_id, attempt):
         computed = compute_consolidation(
             engagement_round=run.round, on_progress=lambda value: _set_progress(run_id, attempt, value)
@@ -202,9 +188,6 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
             if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
                 return locked  # Taken over by a later attempt, which will write its own result.
             _write_result(locked, computed)
-            EngagementRound.objects.filter(pk=run.round_id, state=EngagementRound.State.CONSOLIDATING).update(
-                state=EngagementRound.State.REPORTED
-            )
             audit_log(
                 actor=None,
                 action="consolidation.done",
@@ -305,15 +288,9 @@ def _disposition_state(row: dict) -> str:
     return row["disposition__decision"] or ("proposed" if row["disposition__proposed_decision"] else "open")
 
 
-def _test_delay() -> float:
-    raw = os.environ.get(TEST_DELAY_ENV)
-    return int(raw) / 1000 if raw else 0.0
-
-
 def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None) -> Computed:
     """Everything a run stores, computed from the database as it is now. Writes nothing."""
     threshold = _threshold()
-    delay = _test_delay()
     rows = list(
         Comment.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED)
         .order_by("section__position", F("position_start").asc(nulls_last=True), "created_at", "id")
@@ -379,8 +356,6 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
                 ],
             }
         )
-        if delay:
-            time.sleep(delay)
         progress = PROGRESS_LOADED + (PROGRESS_COMPUTED - PROGRESS_LOADED) * index // len(by_section)
         if on_progress and progress != last_progress:
             on_progress(progress)

@@ -347,7 +347,5 @@ def carry_over_fail(*, version_id: int, error: str) -> None:
 
 def queue_carry_over(version: DraftVersion) -> None:
     """Record the carry-over as a job in the publishing transaction; queue its task once that commits."""
-    from ..tasks.carry_over import carry_over_version  # the tasks module imports this one
-
     job, _created = CarryOverJob.objects.get_or_create(version=version)
-    enqueue_after_commit(carry_over_version, version.pk, job=job)
+    enqueue_after_commit("consolidation.tasks.carry_over_version", version.pk, job=job)

@@ -19,13 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
-from comments.models import BODY_MAX_LENGTH, Comment, Disposition
+from comments.models import BODY_MAX_LENGTH, Comment
 from comments.selectors import comments_visible_to
 from config.errors import StaleWriteError
 from config.text import clean_text
 from consultations.models import Consultation, EngagementRound, Section
 
-from ..models import DuplicateGroup
+from ..models import Disposition, DuplicateGroup
 
 # --- checks -------------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import import_module
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,7 +41,10 @@ from consultations.models import Consultation, DraftVersion, EngagementRound
 from .. import selectors_reports
 from ..documents import matrix
 from ..documents.feedback_docx import feedback_subtitle, write_feedback_docx
+from ..documents.revision_docx import write_revision_docx
+from ..documents.revision_pdf import write_revision_pdf
 from ..models import JobStatus, Report
+from ..selectors_revision import revision_report
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +62,8 @@ PROGRESS_EVERY = 500
 # --- asking for a report ------------------------------------------------------------------
 
 
-def revision_report_parts(fmt: str) -> tuple[Callable, Callable]:
-    """The revision report's data function and writer, built in other modules; ValidationError until they exist."""
-    try:
-        data_module = import_module("consolidation.selectors_revision")
-        writer_module = import_module(f"consolidation.documents.revision_{fmt}")
-        return data_module.revision_report, getattr(writer_module, f"write_revision_{fmt}")
-    except (ImportError, AttributeError):
-        raise ValidationError({"kind": _("The revision report is not available yet.")}, code="not_available")
+# The revision report: its data (selectors_revision) and one writer per format.
+REVISION_WRITERS: dict[str, Callable] = {Format.PDF: write_revision_pdf, Format.DOCX: write_revision_docx}
 
 
 def _check_request(
@@ -102,7 +98,6 @@ def _check_request(
     if kind == Kind.REVISION_REPORT:
         if version is None:
             raise ValidationError({"version": _("Choose the version whose revision report to make.")})
-        revision_report_parts(fmt)
 
 
 def report_request(
@@ -150,9 +145,7 @@ def report_request(
 
 
 def _queue(report: Report) -> None:
-    from ..tasks.reports import generate_report
-
-    enqueue_after_commit(generate_report, report.pk, job=report)
+    enqueue_after_commit("consolidation.tasks.generate_report", report.pk, job=report)
 
 
 # --- making it ----------------------------------------------------------------------------
@@ -264,9 +257,9 @@ def _make_feedback(report: Report, path: str, tally_factory) -> dict:
 
 
 def _make_revision_report(report: Report, path: str, tally_factory) -> dict:
-    data_for, write = revision_report_parts(report.format)
+    write = REVISION_WRITERS[report.format]
     tally_factory(0)
-    data = data_for(user=report.requested_by, version=report.version)
+    data = revision_report(user=report.requested_by, version=report.version)
     with open(path, "wb") as fileobj:
         write(data, fileobj)
     # The stats go into a JSONField: whatever they hold, keep what JSON can say.

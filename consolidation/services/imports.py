@@ -176,9 +176,7 @@ def import_request(*, actor, engagement_round: EngagementRound, organisation: Or
             consultation=consultation,
             data={"organisation": organisation.pk, "round": engagement_round.pk, "file": name},
         )
-        from ..tasks.reports import import_template
-
-        enqueue_after_commit(import_template, job.pk, job=job)
+        enqueue_after_commit("consolidation.tasks.import_template", job.pk, job=job)
     return job
 
 

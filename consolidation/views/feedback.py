@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from comments.models import Comment, Disposition
+from comments.models import Comment
 from comments.selectors import get_comment_for_user
 from config.actions import perform
 from config.errors import Refusal
@@ -37,6 +37,7 @@ from consultations.models import Consultation, EngagementRound
 from .. import selectors_feedback as selectors
 from ..forms import ApproveForm, DispositionForm, FeedbackFilterForm, GroupDispositionForm
 from ..heatmap import render_heatmap
+from ..models import Disposition
 from ..services import dispositions as services
 
 READ_PERM = "consolidation.read_feedback"

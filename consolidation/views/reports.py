@@ -15,7 +15,7 @@ import tempfile
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -48,11 +48,6 @@ def _what_choices() -> list[tuple[str, str]]:
     choices = []
     for kind, formats in exports.FORMATS_BY_KIND.items():
         for fmt in formats:
-            if kind == Report.Kind.REVISION_REPORT:
-                try:
-                    exports.revision_report_parts(fmt)
-                except ValidationError:
-                    continue
             label = _("%(kind)s (%(format)s)") % {"kind": Report.Kind(kind).label, "format": Report.Format(fmt).label}
             choices.append((f"{kind}:{fmt}", label))
     return choices

@@ -33,7 +33,7 @@ def test_annotation_collection_is_valid_web_annotation(world, client_for):
     assert anchored["motivation"] == "editing"
     assert [b["purpose"] for b in anchored["body"]] == ["commenting", "editing"]
     assert anchored["body"][0]["language"] == "en"
-    section_page = reverse("consultations:section", args=["adm-2030", "0.1", "infra-5g"])
+    section_page = reverse("comments:section", args=["adm-2030", "0.1", "infra-5g"])
     assert anchored["target"]["source"] == "http://testserver" + section_page
     quote, position = anchored["target"]["selector"]
     assert quote == {

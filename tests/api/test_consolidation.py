@@ -13,8 +13,8 @@ from django.test import override_settings
 from openpyxl import load_workbook
 
 from comments import services as comment_services
-from comments.models import Comment, Disposition
-from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
+from comments.models import Comment
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, ImportJob, JobStatus, Report
 from consolidation.services import aggregation
 from consultations import services as round_services
 from tests.helpers.api import assert_problem, token_client

@@ -20,9 +20,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from comments.models import Disposition
 from consolidation.documents.matrix import write_template_xlsx
-from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, ImportJob, JobStatus
 from consolidation.services import dispositions
 from consultations import services as round_services
 from consultations.models import Consultation, DraftVersion

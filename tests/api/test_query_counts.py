@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from comments.models import Comment, Disposition
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus, Report
+from comments.models import Comment
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus, Report
 from consultations.models import Invitation, Participation
 from tests import factories
 from tests.factories import CommentFactory

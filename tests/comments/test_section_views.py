@@ -23,7 +23,7 @@ BODY = FIVE_G
 
 
 def _section_url(key="infra-5g", number="0.1"):
-    return reverse("consultations:section", args=[SLUG, number, key])
+    return reverse("comments:section", args=[SLUG, number, key])
 
 
 def _create_url(engagement_round, key="infra-5g", slug=SLUG):

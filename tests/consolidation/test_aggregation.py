@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from comments.models import Comment, Disposition, NationalPosition
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
+from comments.models import Comment, NationalPosition
+from consolidation import selectors_runs
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from consolidation.services import aggregation
 from consolidation.tasks.consolidate import consolidate_round
 from consultations.models import EngagementRound, Section
@@ -539,10 +540,13 @@ def test_consolidating_a_closed_round_moves_it_to_reported_and_a_failure_back_to
     run = ConsolidationRun.objects.create(round=engagement_round)
     aggregation.consolidation_execute(run_id=run.pk)
     engagement_round.refresh_from_db()
-    assert engagement_round.state == EngagementRound.State.REPORTED
+    assert engagement_round.state == EngagementRound.State.CLOSED  # the round's own state does not move
+    assert selectors_runs.round_phase(engagement_round=engagement_round) == "reported"
 
-    other = factories.EngagementRoundFactory(state=EngagementRound.State.CONSOLIDATING)
-    failing = ConsolidationRun.objects.create(round=other, status="running")
+    other = factories.EngagementRoundFactory(state=EngagementRound.State.CLOSED)
+    failing = ConsolidationRun.objects.create(round=other, status="running", started_at=timezone.now())
+    assert selectors_runs.round_phase(engagement_round=other) == "consolidating"
     aggregation.consolidation_fail(run_id=failing.pk, error="worker lost")
     other.refresh_from_db()
     assert other.state == EngagementRound.State.CLOSED
+    assert selectors_runs.round_phase(engagement_round=other) == "closed"

@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEntry
-from comments.models import Disposition
-from consolidation.models import CarriedAnchor, CarryOverJob, JobStatus
+from consolidation.models import CarriedAnchor, CarryOverJob, Disposition, JobStatus
 from consolidation.services.carry_over import carry_over_comments, queue_carry_over
 from consolidation.tasks import carry_over_version, sweep_jobs
 from consultations.models import Section
@@ -171,7 +170,7 @@ def test_section_page_of_the_new_version_lists_the_open_comments_carried_onto_it
     with django_capture_on_commit_callbacks(execute=True):
         seed_demo()
     section = Section.objects.get(version__number="0.2", number="2.4")
-    url = reverse("consultations:section", args=["adm-2030", "0.2", section.key])
+    url = reverse("comments:section", args=["adm-2030", "0.2", section.key])
 
     client.force_login(User.objects.get(email="vn.delegate@example.org"))
     page = client.get(url).content.decode()

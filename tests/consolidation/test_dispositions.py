@@ -8,9 +8,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from comments.models import Comment, Disposition
+from comments.models import Comment
 from config.errors import StaleWriteError
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from consolidation.services.dispositions import (
     disposition_approve_proposal,
     disposition_propose,

@@ -15,9 +15,9 @@ from django.utils import timezone
 from docx import Document
 from openpyxl import load_workbook
 
-from comments.models import Comment, CommentFlag, Disposition
+from comments.models import Comment, CommentFlag
 from consolidation.documents import matrix
-from consolidation.models import JobStatus, Report
+from consolidation.models import Disposition, JobStatus, Report
 from consolidation.services import exports
 from consolidation.tasks.reports import generate_report
 from tests import factories
@@ -508,19 +508,6 @@ def test_a_round_of_another_consultation_is_refused(consultation, other_consulta
 def test_an_outsider_cannot_ask_for_a_report(consultation, outsider):
     with pytest.raises(Http404):
         exports.report_request(actor=outsider, consultation=consultation, kind="resolution_matrix", format="xlsx")
-
-
-def test_revision_report_is_refused_while_its_writers_are_missing(monkeypatch, consultation, version, secretariat):
-    def missing(name, package=None):
-        raise ImportError(name)
-
-    monkeypatch.setattr(exports, "import_module", missing)
-
-    with pytest.raises(ValidationError, match="not available yet"):
-        exports.report_request(
-            actor=secretariat, consultation=consultation, kind="revision_report", format="pdf", version=version
-        )
-    assert not Report.objects.exists()
 
 
 @pytest.mark.parametrize(("fmt", "magic"), [("docx", b"PK"), ("pdf", b"%PDF")])

@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation
-from comments.models import Comment, Disposition
+from comments.models import Comment
 from config.errors import ConflictError, RateLimitedError, RoundClosedError
 from consolidation.heatmap import render_heatmap
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
+from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from consolidation.selectors_feedback import HeatMap
 from consolidation.services import dispositions as disposition_services
 from consultations.models import Role, Section

@@ -420,7 +420,7 @@ def test_the_iso_mb_nc_header_is_read_as_the_organisation(
 @pytest.fixture
 def round_one(open_round, orgs, secretariat, vn_delegate, th_delegate, partner):
     """A first round with 26 comments from the organisations taking part, some with dispositions."""
-    from comments.models import Disposition
+    from consolidation.models import Disposition
     from tests.factories import CommentFactory
 
     clauses = list(open_round.version.sections.filter(number__in=["1.1.1", "1.1.2"]))

@@ -102,7 +102,6 @@ def test_a_run_requeued_too_often_is_failed_and_frees_its_round(closed_round, se
         queued_at=_ago(hours=1),
         lease_expires_at=_ago(minutes=1),
     )
-    EngagementRound.objects.filter(pk=closed_round.pk).update(state=EngagementRound.State.CONSOLIDATING)
 
     result = sweep_jobs.apply().get()
 

@@ -149,7 +149,7 @@ def legacy_world(consultation, version, vn_delegate, th_delegate):
 
     def make(char: str) -> dict:
         from accounts.models import Organisation
-        from comments.models import Disposition
+        from consolidation.models import Disposition
         from consultations.models import Section
 
         world = build_world(consultation, version, vn_delegate, th_delegate)

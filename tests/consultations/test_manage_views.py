@@ -428,8 +428,9 @@ def test_overview_query_count_does_not_grow_with_rounds(
 ):
     _rounds_with_extensions(consultation, rounds)
     login(client, secretariat)
-    # session, user, consultation, participation, rounds, extensions, participant count, versions
-    with django_assert_num_queries(8):
+    # session, user, consultation, participation, rounds, extensions, the closed rounds' stages
+    # (consolidation's runs), participant count, versions
+    with django_assert_num_queries(9):
         response = client.get(reverse("consultations:manage", args=["adm-2030"]))
     assert len(response.context["rounds"]) == rounds
 

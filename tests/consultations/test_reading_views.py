@@ -29,7 +29,7 @@ def _url(page: str, slug: str, number: str | None = None, key: str | None = None
         "list": lambda: reverse("consultations:list"),
         "detail": lambda: reverse("consultations:detail", args=[slug]),
         "version": lambda: reverse("consultations:version", args=[slug, number]),
-        "section": lambda: reverse("consultations:section", args=[slug, number, key]),
+        "section": lambda: reverse("comments:section", args=[slug, number, key]),
     }[page]()
 
 
@@ -120,7 +120,7 @@ def test_anonymous_visitor_is_sent_to_login(client, reading_world, page, slug):
 def test_unknown_version_section_or_consultation_is_404(client, reading_world, url_args, persona):
     client.force_login(reading_world[persona])
 
-    assert client.get(reverse("consultations:section", args=url_args)).status_code == 404
+    assert client.get(reverse("comments:section", args=url_args)).status_code == 404
 
 
 # --- drafts in preparation ----------------------------------------------------------------
@@ -329,6 +329,7 @@ def test_overview_queries_do_not_grow_with_rounds_extensions_and_phases(
 
     add_phases(2)
     add_round("0.2", EngagementRound.State.OPEN)
+    add_round("0.3", EngagementRound.State.CLOSED)  # closed rounds' stages: one query, however many
     client.force_login(reading_world[viewer])
     url = _url("detail", OWN)
     client.get(url)

@@ -159,7 +159,7 @@ def test_consultant_uploads_a_word_document_in_vietnamese(client, consultant, ve
 
     page = client.get(reverse("consultations:version_edit", args=[SLUG, "0.2"])).content.decode()
     assert heading in page
-    reading = client.get(reverse("consultations:section", args=[SLUG, "0.2", section.key])).content.decode()
+    reading = client.get(reverse("comments:section", args=[SLUG, "0.2", section.key])).content.decode()
     assert body in reading
 
 

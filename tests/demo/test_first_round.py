@@ -3,8 +3,8 @@
 import pytest
 from django.core.cache import cache
 
-from comments.models import Comment, Disposition, NationalPosition
-from consolidation.models import CarriedAnchor, ConsolidationRun, JobStatus
+from comments.models import Comment, NationalPosition
+from consolidation.models import CarriedAnchor, ConsolidationRun, Disposition, JobStatus
 from consultations.models import EngagementRound
 from demo.seed import seed_demo
 

@@ -22,6 +22,7 @@ from consultations.models import (
     RoundNotice,
     Section,
 )
+from consultations.selectors import round_phases
 from demo.first_round import EXTRA_DELEGATES
 from demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed_allowed, seed_demo
 
@@ -217,7 +218,8 @@ def test_first_round_is_closed_and_second_is_open_now():
 
     first = EngagementRound.objects.get(title="First stakeholder engagement")
     assert first.version.number == "0.1"
-    assert first.state == EngagementRound.State.REPORTED  # closed, then consolidated
+    assert first.state == EngagementRound.State.CLOSED
+    assert round_phases(rounds=[first], now=now)[first.pk][0] == "reported"  # closed, then consolidated
     assert first.opens_at < first.closes_at < now
     assert first.closed_at == first.closes_at
     assert first.visibility == EngagementRound.Visibility.AFTER_CLOSE

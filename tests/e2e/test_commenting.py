@@ -34,7 +34,7 @@ def section(consultation):
 
 
 def section_url(section: Section) -> str:
-    return reverse("consultations:section", args=[section.version.consultation.slug, section.version.number, "mobile"])
+    return reverse("comments:section", args=[section.version.consultation.slug, section.version.number, "mobile"])
 
 
 def open_section(page: Page, email: str, section: Section) -> None:

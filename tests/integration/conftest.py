@@ -230,7 +230,7 @@ def comments(closed_round, version, vn_delegate, vn_focal_point, th_delegate, pa
 
 
 def worker_env(broker_url: str, mail_dir: Path | None = None, **extra: str) -> dict[str, str]:
-    inherited = {key: value for key, value in os.environ.items() if key != "CONSOLIDATION_TEST_DELAY_MS"}
+    inherited = {key: value for key, value in os.environ.items() if key != "TEST_SLOW_SECTIONS_MS"}
     return {
         **inherited,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",

@@ -51,6 +51,28 @@ if timeout:
     options = dict(app.conf.broker_transport_options or {})
     options["visibility_timeout"] = int(timeout)
     app.conf.broker_transport_options = options
+slow_ms = os.environ.get("TEST_SLOW_SECTIONS_MS")
+if slow_ms:
+    # Test-only slow-down, so that a test can kill this worker in the middle of a run: once a
+    # task is about to run (Django is set up by then), each section's grouping waits a little.
+    from celery.signals import task_prerun
+
+    @task_prerun.connect(weak=False)
+    def slow_down(**kwargs):
+        import time
+        from consolidation.services import aggregation
+
+        original = aggregation.duplicate_groups
+        if getattr(original, "slowed", False):
+            return
+
+        def slowed(*args, **kw):
+            time.sleep(int(slow_ms) / 1000)
+            return original(*args, **kw)
+
+        slowed.slowed = True
+        aggregation.duplicate_groups = slowed
+
 app.worker_main(sys.argv[1:])
 """
 
@@ -58,7 +80,7 @@ app.worker_main(sys.argv[1:])
 @contextmanager
 def live_worker(name: str, log_path: Path, **extra_env: str) -> Iterator[subprocess.Popen]:
     """A solo-pool worker on the test database and Redis test db; killed (if still alive) on exit."""
-    inherited = {key: value for key, value in os.environ.items() if key != aggregation.TEST_DELAY_ENV}
+    inherited = {key: value for key, value in os.environ.items() if key != "TEST_SLOW_SECTIONS_MS"}
     env = {
         **inherited,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -171,7 +193,7 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result
     broker, closed_round, comments, secretariat, tmp_path
 ):
     log_path = tmp_path / "workers.log"
-    with live_worker(f"doomed-{os.getpid()}@localhost", log_path, CONSOLIDATION_TEST_DELAY_MS="400") as doomed:
+    with live_worker(f"doomed-{os.getpid()}@localhost", log_path, TEST_SLOW_SECTIONS_MS="400") as doomed:
         run = aggregation.consolidation_request(actor=secretariat, engagement_round=closed_round)
         _wait_for(
             lambda: ConsolidationRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING, progress__gt=5).exists(),

@@ -1,0 +1,18 @@
+"""What the comments app lets the apps above it add to its pages; they subscribe in AppConfig.ready.
+
+`section_page_panels` is sent while a section's reading page is built, with `request`,
+`consultation` and `section`. A receiver returns a rendered HTML fragment (or "" to add nothing), shown below the
+section's text in the order the receivers answered. Consolidation shows there the open comments
+of earlier versions that landed on the section. comments imports none of those apps.
+"""
+
+from django.dispatch import Signal
+
+section_page_panels = Signal()
+
+
+def panels_for_section(*, request, consultation, section) -> list[str]:
+    answers = section_page_panels.send(
+        sender=section.__class__, request=request, consultation=consultation, section=section
+    )
+    return [html for _receiver, html in answers if html]

@@ -1,0 +1,77 @@
+"""A section's reading page: its text, the comments of the round on its version, the form to write one.
+
+What other apps add below the text (e.g. consolidation's comments carried over from earlier
+versions) comes through comments.signals.section_page_panels.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone, translation
+
+from consultations import selectors as consultation_selectors
+from consultations.models import EngagementRound, Section
+from consultations.services import section_tree
+
+from ..forms.writing import CommentForm
+from ..models import Comment
+from ..selectors import section_comments
+from ..signals import panels_for_section
+from .section import writing_state
+
+
+@login_required
+def section_read(request, slug, number, key):
+    consultation = consultation_selectors.get_consultation_for_user(user=request.user, slug=slug)
+    version = consultation_selectors.get_version_for_user(user=request.user, consultation=consultation, number=number)
+    sections = consultation_selectors.sections_of_version(version=version)
+    index = next((i for i, s in enumerate(sections) if s.key == key), None)
+    if index is None:
+        raise Http404
+    section = sections[index]
+    by_pk = {s.pk: s for s in sections}
+    breadcrumb: list[Section] = []
+    parent = by_pk.get(section.parent_id) if section.parent_id else None
+    while parent is not None:
+        breadcrumb.insert(0, parent)
+        parent = by_pk.get(parent.parent_id) if parent.parent_id else None
+    context = {
+        "consultation": consultation,
+        "version": version,
+        "section": section,
+        "tree": section_tree(sections),
+        "breadcrumb": breadcrumb,
+        "children": [s for s in sections if s.parent_id == section.pk],
+        "previous": sections[index - 1] if index > 0 else None,
+        "next": sections[index + 1] if index + 1 < len(sections) else None,
+        "panels": panels_for_section(request=request, consultation=consultation, section=section),
+    }
+    # The round on this version (the open one, else the latest) and its comments on this section.
+    now = timezone.now()
+    rounds = [
+        r
+        for r in consultation_selectors.rounds_for_consultation(consultation=consultation)
+        if r.version_id == version.pk
+    ]
+    engagement_round = next((r for r in rounds if r.phase_at(now) == EngagementRound.State.OPEN), None)
+    engagement_round = engagement_round or (rounds[-1] if rounds else None)
+    if engagement_round is not None:
+        comments = section_comments(user=request.user, engagement_round=engagement_round, section=section)
+        for comment in comments:
+            # The objects already loaded, so that cards and permission checks cost no query per comment.
+            comment.round, comment.section = engagement_round, section
+        writing = writing_state(user=request.user, engagement_round=engagement_round, now=now)
+        context.update(
+            {
+                "engagement_round": engagement_round,
+                "comments": comments,
+                "highlighted": [c for c in comments if c.status != Comment.Status.WITHDRAWN],
+                "writing": writing,
+                "form": CommentForm(initial={"language": translation.get_language() or ""})
+                if writing.can_write
+                else None,
+            }
+        )
+    return render(request, "comments/section/page.html", context)

@@ -1,0 +1,23 @@
+"""What consultations tells the apps above it; they subscribe in their AppConfig.ready.
+
+consultations imports none of those apps: a consequence of closing a round or publishing a
+version that belongs to another app (consolidating the round, carrying comments over) is that
+app's receiver.
+
+Both signals are sent inside the transaction that made the change, so that a receiver's own
+rows (a queued job) are committed with it or not at all; a receiver that starts background
+work queues it once that transaction commits (config.jobs.enqueue_after_commit).
+"""
+
+from django.dispatch import Signal
+
+# A round closed for everyone, by the secretariat or by the clock. Arguments: round_id.
+round_closed = Signal()
+
+# A draft version was published. Arguments: version (the locked DraftVersion).
+version_published = Signal()
+
+# Asked (not announced) while a page shows rounds: the stage closed rounds have reached since in
+# the apps above (e.g. "reported" once consolidated). Arguments: rounds (closed rounds). A
+# receiver returns {round id: (stage, label)} for the rounds it knows more of; read-only.
+round_stages = Signal()
