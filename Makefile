@@ -41,15 +41,16 @@ serve: $(STAMP)
 	$(VENV)/bin/honcho start -f Procfile
 
 ## make test: the whole suite (with CI=true, PostgreSQL, Redis, a Celery worker and Chromium must be there)
-test: $(STAMP)
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+test: lint
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+## make lint: ruff, the import contracts between apps (import-linter) and the types (mypy); docs/architecture.md
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
