@@ -36,6 +36,9 @@ class JobLease(models.Model):
         null=True, blank=True, help_text="While running: renewed by its worker; once past, the worker is gone."
     )
 
+    # Each job declares its own status field (JobStatus choices); declared here for the type checker.
+    status: str
+
     class Meta:
         abstract = True
 

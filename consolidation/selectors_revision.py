@@ -205,16 +205,17 @@ def _diff_sections(old_sections: list[Section], new_sections: list[Section]) -> 
     labels = status_labels()
     old_by_key = {s.key: s for s in old_sections}
     new_keys = {s.key for s in new_sections}
-    old_key_by_pk = {s.pk: s.key for s in old_sections}
-    new_key_by_pk = {s.pk: s.key for s in new_sections}
+    # Keyed by a parent id that may be None: a top-level section has no parent key.
+    old_key_by_pk: dict[int | None, str] = {s.pk: s.key for s in old_sections}
+    new_key_by_pk: dict[int | None, str] = {s.pk: s.key for s in new_sections}
     # A removed section is listed after the nearest section before it that survived.
     removed_after: dict[str | None, list[Section]] = defaultdict(list)
     last_surviving = None
-    for old in old_sections:
-        if old.key in new_keys:
-            last_surviving = old.key
+    for old_section in old_sections:
+        if old_section.key in new_keys:
+            last_surviving = old_section.key
         else:
-            removed_after[last_surviving].append(old)
+            removed_after[last_surviving].append(old_section)
 
     def removed(old: Section) -> SectionDiff:
         return SectionDiff(
@@ -278,7 +279,8 @@ def revision_report(*, user, version: DraftVersion) -> RevisionReport:
     sections = list(Section.objects.filter(version_id__in=version_ids).order_by("position"))
     new_sections = [s for s in sections if s.version_id == version.pk]
     old_sections = [s for s in sections if previous and s.version_id == previous.pk]
-    new_by_pk = {s.pk: s for s in new_sections}
+    # Looked up by nullable ids (an orphaned landing, a disposition without a section change).
+    new_by_pk: dict[int | None, Section] = {s.pk: s for s in new_sections}
     diffs = _diff_sections(old_sections, new_sections)
     diff_by_key = {d.key: d for d in diffs if d.status != STATUS_REMOVED}
 
@@ -332,11 +334,11 @@ def revision_report(*, user, version: DraftVersion) -> RevisionReport:
         .select_related("organisation", "section", "round", "disposition")
         .order_by("id")
     )
-    for comment in changed_by:
-        stamps.extend([comment.updated_at, comment.disposition.updated_at])
-        target = new_by_pk.get(comment.disposition.section_change_id)
+    for changed in changed_by:
+        stamps.extend([changed.updated_at, changed.disposition.updated_at])
+        target = new_by_pk.get(changed.disposition.section_change_id)
         if target is not None and target.key in diff_by_key:
-            diff_by_key[target.key].dispositions.append(_entry(comment, is_organiser=organiser))
+            diff_by_key[target.key].dispositions.append(_entry(changed, is_organiser=organiser))
 
     decision_labels = dict(Disposition.Decision.choices)
     decision_counts = {code: 0 for code in decision_labels}

@@ -187,12 +187,12 @@ def parse_markdown(text: str) -> list[SectionDraft]:
                 row.append(content)
             elif lists:
                 indent = "  " * (len(lists) - 1)
-                marker = item_prefix[-1] if item_prefix else None
-                if marker is None:
+                to_print = item_prefix[-1] if item_prefix else None
+                if to_print is None:
                     # a second paragraph of the same item: indent it under the marker
                     list_lines.append(indent + "  " + content)
                 else:
-                    list_lines.append(indent + marker + content)
+                    list_lines.append(indent + to_print + content)
                     item_prefix[-1] = None
             elif content:
                 blocks.append(content)

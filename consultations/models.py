@@ -242,6 +242,8 @@ class EngagementRound(models.Model):
 
     def closes_at_for(self, organisation_id: int | None, extensions: dict[int, datetime] | None = None) -> datetime:
         """When the round closes for one organisation: its extension if it has one."""
+        if organisation_id is None:  # no organisation, no extension
+            return self.closes_at
         if extensions is None:
             extensions = {e.organisation_id: e.closes_at for e in self.extensions.all()}
         return max(self.closes_at, extensions.get(organisation_id, self.closes_at))

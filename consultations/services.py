@@ -504,10 +504,10 @@ def _assign_keys(drafts: list[SectionDraft], previous: DraftVersion | None) -> N
         for draft in drafts:
             if draft.key:
                 continue
-            key = next((k for k in match(draft) if k not in used), None)
-            if key:
-                draft.key = key
-                used.add(key)
+            found = next((k for k in match(draft) if k not in used), None)
+            if found:
+                draft.key = found
+                used.add(found)
     for draft in drafts:
         if not draft.key:
             draft.key = secrets.token_hex(6)
@@ -750,8 +750,9 @@ class SectionNode:
 
 def section_tree(sections: list[Section]) -> list[SectionNode]:
     """Build the tree from a flat list ordered by position, in one pass and no queries."""
-    nodes = {s.pk: SectionNode(s) for s in sections}
-    roots = []
+    # Looked up by parent_id, which is None for a top-level section.
+    nodes: dict[int | None, SectionNode] = {s.pk: SectionNode(s) for s in sections}
+    roots: list[SectionNode] = []
     for section in sorted(sections, key=lambda s: s.position):
         node = nodes[section.pk]
         parent = nodes.get(section.parent_id)
@@ -799,10 +800,10 @@ def ensure_participation(
             if user.organisation_id is None:
                 user.organisation = organisation
                 user.save(update_fields=["organisation"])
-            before = Participation.objects.select_related("user", "organisation").filter(
+            current = Participation.objects.select_related("user", "organisation").filter(
                 consultation=consultation, user=user
             )
-            before = _participation_state(before.select_for_update(of=("self",)).first())
+            before = _participation_state(current.select_for_update(of=("self",)).first())
             participation, created = Participation.objects.update_or_create(
                 consultation=consultation,
                 user=user,
@@ -865,11 +866,14 @@ def invitation_create(
         raise ValidationError({"is_focal_point": _("Only a member state delegate can be its focal point.")})
     with transaction.atomic():
         existing = User.objects.select_for_update().filter(email__iexact=email).first()
-        if existing and existing.organisation_id and existing.organisation_id != organisation.pk:
+        elsewhere = (
+            existing.organisation if existing and existing.organisation_id not in (None, organisation.pk) else None
+        )
+        if elsewhere is not None:
             raise ValidationError(
                 {
                     "email": _("%(email)s already belongs to %(org)s; a person acts for one organisation.")
-                    % {"email": email, "org": existing.organisation.name}
+                    % {"email": email, "org": elsewhere.name}
                 }
             )
         pending_elsewhere = (

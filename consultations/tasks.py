@@ -15,7 +15,7 @@ from .models import Invitation
 @shared_task(name="consultations.tasks.advance_rounds")
 def advance_rounds() -> dict:
     """Beat, every ROUND_TICK_SECONDS: open and close rounds, queue the reminders due."""
-    result = services.rounds_advance()
+    result: dict[str, list[int] | list[str]] = dict(services.rounds_advance())
     due = services.reminders_due()
     for round_id, kind in due:
         publish(send_round_notices, round_id, kind)

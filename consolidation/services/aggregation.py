@@ -24,8 +24,10 @@ import hashlib
 import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
@@ -283,7 +285,7 @@ def _threshold() -> float:
     return value
 
 
-def _disposition_state(row: dict) -> str:
+def _disposition_state(row: Mapping[str, Any]) -> str:
     """'open' (nothing yet), 'proposed' (consultants proposed, not decided) or the decision."""
     return row["disposition__decision"] or ("proposed" if row["disposition__proposed_decision"] else "open")
 
@@ -309,7 +311,7 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
             "disposition__proposed_decision",
         )
     )
-    by_section: dict[int, list[dict]] = defaultdict(list)
+    by_section: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         by_section[row["section_id"]].append(row)
     sections = {
@@ -324,13 +326,14 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
     section_entries, groups = [], []
     last_progress = PROGRESS_LOADED
     for index, (section_id, section_rows) in enumerate(by_section.items(), start=1):
-        for row in section_rows:
-            counts[(section_id, row["organisation_id"], row["type"], _disposition_state(row))] += 1
-            org = by_org[row["organisation_id"]]
+        for section_row in section_rows:
+            state = _disposition_state(section_row)
+            counts[(section_id, section_row["organisation_id"], section_row["type"], state)] += 1
+            org = by_org[section_row["organisation_id"]]
             org["total"] += 1
-            org[row["type"]] += 1
-            org["endorsed" if row["is_endorsed"] else "individual"] += 1
-            org["hidden"] += row["is_hidden"]
+            org[section_row["type"]] += 1
+            org["endorsed" if section_row["is_endorsed"] else "individual"] += 1
+            org["hidden"] += section_row["is_hidden"]
         section_groups = duplicate_groups(section_id=section_id, rows=section_rows, threshold=threshold)
         groups.extend(section_groups)
         section = sections[section_id]
@@ -414,12 +417,12 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
     )
 
 
-def _by_type(rows: list[dict]) -> dict[str, int]:
+def _by_type(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     found = Counter(r["type"] for r in rows)
     return {t: found[t] for t in Comment.Type.values}
 
 
-def _national_positions(engagement_round: EngagementRound, rows: list[dict]) -> list[dict]:
+def _national_positions(engagement_round: EngagementRound, rows: Sequence[Mapping[str, Any]]) -> list[dict]:
     """Each member state's endorsed comments (its national position) and whether it was submitted."""
     endorsed: dict[int, list[int]] = defaultdict(list)
     for row in rows:
@@ -487,7 +490,7 @@ def _sorted_tokens(text: str) -> str:
     return " ".join(sorted(text.split()))
 
 
-def duplicate_groups(*, section_id: int, rows: list[dict], threshold: float) -> list[GroupSpec]:
+def duplicate_groups(*, section_id: int, rows: Sequence[Mapping[str, Any]], threshold: float) -> list[GroupSpec]:
     """Identical and near-identical comments on one section (body and proposed change together).
 
     Identical normalised texts form an exact group. Distinct texts whose similarity reaches the

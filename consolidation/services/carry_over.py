@@ -177,9 +177,9 @@ def locate(
             if found:
                 return Landing(CarriedAnchor.Method.EXACT, home, found[0], found[1], home.body[found[0] : found[1]])
         for quote in quotes:
-            found = find_fuzzy(home.body, quote, threshold)
-            if found:
-                start, end, score = found
+            near = find_fuzzy(home.body, quote, threshold)
+            if near:
+                start, end, score = near
                 return Landing(CarriedAnchor.Method.FUZZY, home, start, end, home.body[start:end], score)
     others = [s for s in sections if home is None or s.pk != home.pk]
     searchable = [q for q in quotes if q.searchable]
@@ -193,13 +193,13 @@ def locate(
             _score, _distance, section, (start, end, _context) = min(hits, key=lambda h: h[:2])
             return Landing(CarriedAnchor.Method.MOVED, section, start, end, section.body[start:end])
     for quote in searchable:
-        hits = []
+        fuzzy_hits = []
         for section in others:
-            found = find_fuzzy(section.body, quote, threshold)
-            if found:
-                hits.append((-found[2], abs(section.position - home_position), section, found))
-        if hits:
-            _score, _distance, section, (start, end, score) = min(hits, key=lambda h: h[:2])
+            near = find_fuzzy(section.body, quote, threshold)
+            if near:
+                fuzzy_hits.append((-near[2], abs(section.position - home_position), section, near))
+        if fuzzy_hits:
+            _similarity, _distance, section, (start, end, score) = min(fuzzy_hits, key=lambda h: h[:2])
             return Landing(CarriedAnchor.Method.MOVED, section, start, end, section.body[start:end], score)
     return Landing(CarriedAnchor.Method.ORPHANED, home, score=0.0)
 

@@ -292,9 +292,10 @@ def disposition_record_group(
     *, actor, group: DuplicateGroup, decision: str, response: str, consultation: Consultation | None = None
 ) -> list[Disposition]:
     """One decision for every comment of a duplicate group: all of them, or none if one is refused."""
-    group = DuplicateGroup.objects.select_related("run__round__consultation").filter(pk=group.pk).first()
-    if group is None:
+    stored = DuplicateGroup.objects.select_related("run__round__consultation").filter(pk=group.pk).first()
+    if stored is None:
         raise Http404
+    group = stored
     engagement_round = group.run.round
     if consultation is not None and engagement_round.consultation_id != consultation.pk:
         raise Http404

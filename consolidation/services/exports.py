@@ -211,9 +211,9 @@ def _tracked(comments: Iterable[Comment], tally: _Tally) -> Iterator[Comment]:
 
 def _file_name(report: Report) -> str:
     parts = [report.consultation.slug, report.get_kind_display()]
-    if report.round_id:
+    if report.round is not None:
         parts.append(report.round.title)
-    if report.version_id:
+    if report.version is not None:
         parts.append("v" + report.version.number)
     stem = slugify(" ".join(parts))[:120] or "report"
     return f"{stem}-{report.pk}.{report.format}"
@@ -240,6 +240,8 @@ def _make_matrix(report: Report, path: str, tally_factory) -> dict:
 
 def _make_feedback(report: Report, path: str, tally_factory) -> dict:
     engagement_round = report.round
+    if engagement_round is None:  # report_request requires one; a report made some other way may lack it
+        raise ValidationError(_("Choose the round whose feedback to consolidate."))
     comments, tally = _comments_for(report, tally_factory)
     with open(path, "wb") as fileobj:
         write_feedback_docx(
@@ -257,17 +259,20 @@ def _make_feedback(report: Report, path: str, tally_factory) -> dict:
 
 
 def _make_revision_report(report: Report, path: str, tally_factory) -> dict:
+    version = report.version
+    if version is None:  # report_request requires one; a report made some other way may lack it
+        raise ValidationError(_("Choose the version whose revision report to make."))
     write = REVISION_WRITERS[report.format]
     tally_factory(0)
-    data = revision_report(user=report.requested_by, version=report.version)
+    data = revision_report(user=report.requested_by, version=version)
     with open(path, "wb") as fileobj:
         write(data, fileobj)
     # The stats go into a JSONField: whatever they hold, keep what JSON can say.
     stats = json.loads(json.dumps(getattr(data, "stats", None) or {}, default=str))
-    return {"as_of": getattr(data, "as_of", None), "source": {"version": report.version.number, **stats}}
+    return {"as_of": getattr(data, "as_of", None), "source": {"version": version.number, **stats}}
 
 
-MAKERS = {
+MAKERS: dict[str, Callable[[Report, str, Callable[[int], _Tally]], dict]] = {
     Kind.RESOLUTION_MATRIX: _make_matrix,
     Kind.CONSOLIDATED_FEEDBACK: _make_feedback,
     Kind.REVISION_REPORT: _make_revision_report,
@@ -366,7 +371,7 @@ def _store(report: Report, path: str, *, attempt: int, as_of, source: dict) -> N
         audit_log(
             actor=None, action="report.done", target=report, consultation=report.consultation, data={"size": size}
         )
-    if not recorded:
+    if not recorded and report.file.name:
         # Another run took over meanwhile; its file wins.
         storage.delete(report.file.name)
     elif old_name and old_name != report.file.name:
@@ -380,5 +385,5 @@ def report_download_record(*, actor, report: Report) -> None:
         action="report.downloaded",
         target=report,
         consultation=report.consultation,
-        data={"kind": report.kind, "format": report.format, "file": os.path.basename(report.file.name)},
+        data={"kind": report.kind, "format": report.format, "file": os.path.basename(report.file.name or "")},
     )

@@ -348,7 +348,7 @@ class _Checker:
         found = Comment.objects.filter(
             pk__in=list(self.platform_numbers), round__consultation_id=self.job.round.consultation_id
         ).values_list("pk", flat=True)
-        for pk in sorted(found, key=self.platform_numbers.get):
+        for pk in sorted(found, key=lambda pk: self.platform_numbers[pk]):
             self.error(
                 self.platform_numbers[pk],
                 "number",
@@ -426,7 +426,7 @@ class _Checker:
                 language = check_language(_text(values.get("language")))
             except ValidationError as exc:
                 self.error(number, "language", _message(exc))
-        anchor = {
+        anchor: dict[str, str | int | None] = {
             "quote_exact": "",
             "quote_prefix": "",
             "quote_suffix": "",
@@ -448,7 +448,7 @@ class _Checker:
                     "position_start": checked.start,
                     "position_end": checked.end,
                 }
-        if len(self.errors) > found_errors:
+        if section is None or len(self.errors) > found_errors:  # no section: its error is recorded above
             return
         row = _Row(number, section, comment_type, body, proposed_change, language, anchor)
         self.check_repeats(row)
@@ -530,7 +530,7 @@ def read_rows(job: ImportJob) -> tuple[list[_Row], list[dict], int]:
             columns, missing = header_index(_values(top[header_row - 1]))
             letters = {key: get_column_letter(index + 1) for key, index in columns.items()}
             checker = _Checker(job, letters)
-            rows = itertools.chain(top[header_row:], rows)
+            body_rows = itertools.chain(top[header_row:], rows)
             if missing:
                 for column in missing:
                     checker.errors.append(
@@ -546,7 +546,7 @@ def read_rows(job: ImportJob) -> tuple[list[_Row], list[dict], int]:
                 return [], checker.errors, 0
             count = 0
             limit = max_rows()
-            for number, row_cells in enumerate(rows, start=header_row + 1):
+            for number, row_cells in enumerate(body_rows, start=header_row + 1):
                 row_cells = row_cells or ()
                 cells = {key: row_cells[index] if index < len(row_cells) else None for key, index in columns.items()}
                 if not any(_text(getattr(cells.get(key), "value", None)).strip() for key in CONTENT_FIELDS):

@@ -37,7 +37,8 @@ def audit_list(request, slug):
         consultation=consultation,
         before=_int(request.GET.get("before")),
         after=_int(request.GET.get("after")),
-        **filters,
+        action=filters["action"],
+        actor=filters["actor"],
     )
     kept = {name: value for name, value in filters.items() if value}
 

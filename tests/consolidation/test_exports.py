@@ -463,6 +463,22 @@ def test_a_requester_who_left_gets_a_failed_report(consultation, vn_delegate, da
     assert not report.file
 
 
+@pytest.mark.parametrize(
+    ("kind", "fmt", "message"),
+    [("consolidated_feedback", "docx", "Choose the round"), ("revision_report", "pdf", "Choose the version")],
+)
+def test_a_stored_report_missing_its_round_or_version_fails_saying_so(consultation, secretariat, kind, fmt, message):
+    # report_request refuses these; a row written some other way (the admin, a shell) must not crash the worker.
+    report = Report.objects.create(consultation=consultation, kind=kind, format=fmt, requested_by=secretariat)
+
+    exports.report_generate(report_id=report.pk)
+
+    report.refresh_from_db()
+    assert report.status == JobStatus.FAILED
+    assert message in report.error
+    assert not report.file
+
+
 # --- asking ---------------------------------------------------------------------------------
 
 
