@@ -14,6 +14,7 @@ Anything else is a 404.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, F, Q, QuerySet, Window
@@ -22,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organisation
-from consultations.models import EngagementRound, Participation, Role
+from consultations.models import EngagementRound, Participation, Role, Section
 from consultations.rules import is_organiser, participation_for, role_may_comment
 
 from .models import Comment, CommentFlag, NationalPosition, Reply
@@ -78,21 +79,41 @@ def get_comment_for_user(*, user, pk, for_update: bool = False) -> Comment:
     return comment
 
 
-def section_comments(*, user, engagement_round: EngagementRound, section, reply_preview: int = 3) -> list[Comment]:
+@dataclass(frozen=True)
+class SectionComment:
+    """One card of a section's comment column: the comment, how many replies it has and the first ones.
+
+    The comment's round and section are the objects the page already holds, so that the card and
+    the permission checks on it cost no query.
+    """
+
+    comment: Comment
+    reply_count: int
+    preview_replies: tuple[Reply, ...]
+
+    @property
+    def more_replies(self) -> bool:
+        """Whether the thread is longer than the preview (the card then links to all replies)."""
+        return self.reply_count > len(self.preview_replies)
+
+
+def section_comments(
+    *, user, engagement_round: EngagementRound, section: Section, reply_preview: int = 3
+) -> list[SectionComment]:
     """The visible comments on one section with their authors, reply counts and the first replies.
 
-    A fixed number of queries however many comments and replies there are. Each comment gets
-    `preview_replies` (at most `reply_preview`) and `reply_count`; longer threads paginate.
+    A fixed number of queries however many comments and replies there are: at most
+    `reply_preview` replies each; longer threads paginate.
     """
     comments = list(
         comments_visible_to(user=user, engagement_round=engagement_round)
         .filter(section=section)
         .select_related("author", "organisation", "endorsed_by")
-        .annotate(reply_count=Count("replies", distinct=True), flag_count=Count("flags", distinct=True))
+        .annotate(reply_count=Count("replies", distinct=True))
         .order_by("position_start", "created_at", "id")
     )
     if not comments:
-        return comments
+        return []
     replies = (
         _replies()
         .filter(comment_id__in=[c.pk for c in comments])
@@ -102,12 +123,19 @@ def section_comments(*, user, engagement_round: EngagementRound, section, reply_
     by_comment: dict[int, list[Reply]] = {}
     for reply in replies:
         by_comment.setdefault(reply.comment_id, []).append(reply)
+    cards = []
     for comment in comments:
-        comment.preview_replies = by_comment.get(comment.pk, [])
         # The same objects for every comment: templates and permission checks need no query.
         comment.round = engagement_round
         comment.section = section
-    return comments
+        cards.append(
+            SectionComment(
+                comment=comment,
+                reply_count=comment.reply_count,
+                preview_replies=tuple(by_comment.get(comment.pk, ())),
+            )
+        )
+    return cards
 
 
 def comment_thread(*, comment: Comment) -> QuerySet[Reply]:
@@ -170,7 +198,17 @@ def national_position_for(*, organisation_id: int, engagement_round: EngagementR
     )
 
 
-def positions_overview(*, consultation, engagement_round: EngagementRound) -> list[dict]:
+@dataclass(frozen=True)
+class PositionRow:
+    """One member state on the secretariat's positions overview."""
+
+    organisation: Organisation
+    submitted_count: int
+    endorsed_now: int
+    position: NationalPosition | None
+
+
+def positions_overview(*, consultation, engagement_round: EngagementRound) -> list[PositionRow]:
     """For the secretariat: each member state's submitted and endorsed comments and its position."""
     submitted = Q(comments__round=engagement_round, comments__status=Comment.Status.SUBMITTED)
     organisations = (
@@ -189,7 +227,15 @@ def positions_overview(*, consultation, engagement_round: EngagementRound) -> li
         p.organisation_id: p
         for p in NationalPosition.objects.filter(round=engagement_round).select_related("submitted_by")
     }
-    return [{"organisation": org, "position": positions.get(org.pk)} for org in organisations]
+    return [
+        PositionRow(
+            organisation=org,
+            submitted_count=org.submitted_count,
+            endorsed_now=org.endorsed_now,
+            position=positions.get(org.pk),
+        )
+        for org in organisations
+    ]
 
 
 def comment_flags(*, comment: Comment) -> list[CommentFlag]:

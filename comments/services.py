@@ -75,7 +75,8 @@ def check_text(field: str, value: str, *, required: bool, label: str) -> str:
 def check_language(language: str) -> str:
     language = (language or "").strip()
     max_length = Comment._meta.get_field("language").max_length
-    if language and (len(language) > max_length or not LANGUAGE_RE.fullmatch(language)):
+    too_long = max_length is not None and len(language) > max_length
+    if language and (too_long or not LANGUAGE_RE.fullmatch(language)):
         raise ValidationError({"language": _("Give the language as a code such as en, vi or th.")})
     return language
 
@@ -238,6 +239,8 @@ def comment_create(
     language = check_language(language)
     anchor_fields = _resolve_anchor(section, anchor)
     participation = participation_for(actor, engagement_round.consultation)
+    if participation is None:  # add_comment admits only participants; this keeps it so if the rule changes
+        raise PermissionDenied(_("Your role does not comment in this round."))
     with transaction.atomic():
         # The caller's copy of the round may predate a "close now": check the stored one.
         engagement_round = _fresh_round(engagement_round)

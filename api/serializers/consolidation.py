@@ -179,7 +179,8 @@ class DuplicateGroupSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_comments(self, obj: DuplicateGroup) -> list[int]:
-        return [link.comment_id for link in obj.member_links]
+        # {group id: member comment ids} from the view, fetched for all groups at once.
+        return self.context.get("member_ids", {}).get(obj.pk, [])
 
 
 class RunDetailSerializer(RunSerializer):
@@ -201,7 +202,9 @@ class RunDetailSerializer(RunSerializer):
 
     @extend_schema_field(DuplicateGroupSerializer(many=True))
     def get_duplicate_groups(self, obj: ConsolidationRun) -> list:
-        return DuplicateGroupSerializer(self.context.get("groups", []), many=True).data
+        return DuplicateGroupSerializer(
+            self.context.get("groups", []), many=True, context={"member_ids": self.context.get("member_ids", {})}
+        ).data
 
 
 # --- dispositions -------------------------------------------------------------------------

@@ -256,16 +256,17 @@ class ConsolidationViewSet(ConsolidationApiViewSet):
     def retrieve(self, request, pk):
         engagement_round = self.scoped_round(_parent_of(ConsolidationRun, pk, "round_id"))
         run = selectors_runs.get_run_of_round(engagement_round=engagement_round, run_id=pk)
-        context: dict[str, Any] = {"summary": None, "groups": []}
+        context: dict[str, Any] = {"summary": None, "groups": [], "member_ids": {}}
         if run.status == JobStatus.DONE:
             context["summary"] = selectors_runs.run_summary(run=run)
             groups = list(run.groups.select_related("section").order_by("section__position", "-size", "id"))
-            links: dict[int, list] = {group.pk: [] for group in groups}
-            for link in DuplicateGroup.comments.through.objects.filter(duplicategroup__run=run).order_by("id"):
-                links[link.duplicategroup_id].append(link)
-            for group in groups:
-                group.member_links = links[group.pk]
+            # Each group's member comment ids, in one query: the serializer reads them from its context.
+            member_ids: dict[int, list[int]] = {group.pk: [] for group in groups}
+            members = DuplicateGroup.comments.through.objects.filter(duplicategroup__run=run).order_by("id")
+            for group_id, comment_id in members.values_list("duplicategroup_id", "comment_id"):
+                member_ids[group_id].append(comment_id)
             context["groups"] = groups
+            context["member_ids"] = member_ids
         return Response(RunDetailSerializer(run, context=context).data)
 
 

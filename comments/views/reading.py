@@ -58,16 +58,13 @@ def section_read(request, slug, number, key):
     engagement_round = next((r for r in rounds if r.phase_at(now) == EngagementRound.State.OPEN), None)
     engagement_round = engagement_round or (rounds[-1] if rounds else None)
     if engagement_round is not None:
-        comments = section_comments(user=request.user, engagement_round=engagement_round, section=section)
-        for comment in comments:
-            # The objects already loaded, so that cards and permission checks cost no query per comment.
-            comment.round, comment.section = engagement_round, section
+        cards = section_comments(user=request.user, engagement_round=engagement_round, section=section)
         writing = writing_state(user=request.user, engagement_round=engagement_round, now=now)
         context.update(
             {
                 "engagement_round": engagement_round,
-                "comments": comments,
-                "highlighted": [c for c in comments if c.status != Comment.Status.WITHDRAWN],
+                "cards": cards,
+                "highlighted": [c.comment for c in cards if c.comment.status != Comment.Status.WITHDRAWN],
                 "writing": writing,
                 "form": CommentForm(initial={"language": translation.get_language() or ""})
                 if writing.can_write

@@ -9,7 +9,9 @@ get the partial they swap in.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,7 +32,7 @@ from consultations.models import EngagementRound
 from .. import services
 from ..forms.writing import ACTION_SUBMIT, CommentEditForm, CommentForm
 from ..models import Comment
-from ..selectors import get_comment_for_user, section_comments
+from ..selectors import SectionComment, get_comment_for_user, section_comments
 
 # --- what the viewer may do in a round, for pages and cards -------------------------------
 
@@ -75,9 +77,11 @@ def _section_url(comment_or_section, engagement_round: EngagementRound) -> str:
     )
 
 
-def _card_context(request, comment: Comment, **extra) -> dict:
+def _card_context(request, card: SectionComment, **extra) -> dict:
+    comment = card.comment
     state = writing_state(user=request.user, engagement_round=comment.round)
     return {
+        "card": card,
         "comment": comment,
         "consultation": comment.round.consultation,
         "engagement_round": comment.round,
@@ -132,16 +136,26 @@ def _form_refused(request, form, answer: Refusal, **page) -> HttpResponse:
     return _form_response(request, form=form, status=answer.status, **page)
 
 
+def _section_cards(request, comment: Comment) -> tuple[SectionComment, list[SectionComment]]:
+    """The comment's card as the section page shows it (organisation, reply count, first replies),
+    and every card of its section (for the highlights in the text)."""
+    cards = section_comments(user=request.user, engagement_round=comment.round, section=comment.section)
+    card = next((c for c in cards if c.comment.pk == comment.pk), None)
+    return card or SectionComment(comment=comment, reply_count=0, preview_replies=()), cards
+
+
 def _refused(request, comment: Comment, answer: Refusal) -> HttpResponse:
     """A submit or withdraw button that was refused: the card with the message, or a page."""
     message = answer.message
+    # The comment as the refused writer had it (its revision), with the thread the section shows.
+    card = replace(_section_cards(request, comment)[0], comment=comment)
     if request.htmx:
         response = render(
-            request, "comments/section/_comment_card.html", _card_context(request, comment, card_error=message)
+            request, "comments/section/_comment_card.html", _card_context(request, card, card_error=message)
         )
     else:
         context = {
-            **_card_context(request, comment),
+            **_card_context(request, card),
             "message": message,
             "section_url": _section_url(comment, comment.round),
         }
@@ -155,15 +169,11 @@ def _done(request, comment: Comment, message: str, *, refresh_text: bool = False
     if not request.htmx:
         messages.success(request, message)
         return redirect(f"{_section_url(comment, comment.round)}#comment-{comment.pk}")
-    # The card as the section page shows it: with organisation, reply count and first replies.
-    visible = section_comments(user=request.user, engagement_round=comment.round, section=comment.section)
-    for each in visible:
-        each.round, each.section = comment.round, comment.section
-    card = next((c for c in visible if c.pk == comment.pk), comment)
+    card, cards = _section_cards(request, comment)
     context = _card_context(request, card, card_message=message)
     if refresh_text:
         # The highlights in the text change with the comment's anchor: swap the text too (out of band).
-        context["highlighted"] = [c for c in visible if c.status != Comment.Status.WITHDRAWN]
+        context["highlighted"] = [c.comment for c in cards if c.comment.status != Comment.Status.WITHDRAWN]
         context["refresh_text"] = True
     return render(request, "comments/section/_comment_card.html", context)
 
@@ -234,7 +244,7 @@ def comment_edit(request, slug, pk):
     comment = _comment_in(request, slug, pk)
     if not request.user.has_perm("comments.change_comment", comment):
         raise PermissionDenied(_("Only the author can edit this comment."))
-    page = {
+    page: dict[str, Any] = {
         "mode": "edit",
         "comment": comment,
         "consultation": comment.round.consultation,

@@ -292,7 +292,7 @@ def _delegation_filters(form: DelegationFilterForm) -> dict:
         "engagement_round": data.get("round"),
         "status": data.get("status") or "",
         "comment_type": data.get("type") or "",
-        "endorsed": {"yes": True, "no": False}.get(data.get("endorsed")),
+        "endorsed": {"yes": True, "no": False}.get(data.get("endorsed") or ""),
         "text": data.get("q") or "",
     }
 
@@ -374,6 +374,8 @@ def national_position(request, slug, round_id):
 
 def _position_page(request, consultation, engagement_round, form, *, status: int = 200, error: str = ""):
     participation = participation_for(request.user, consultation)
+    if participation is None:  # submit_national_position admits only a focal point of a participating organisation
+        raise PermissionDenied
     position = selectors.national_position_for(
         organisation_id=participation.organisation_id, engagement_round=engagement_round
     )
@@ -407,6 +409,6 @@ def _position_overview(request, consultation, engagement_round):
         "consultation": consultation,
         "engagement_round": engagement_round,
         "rows": rows,
-        "submitted_total": sum(1 for row in rows if row["position"]),
+        "submitted_total": sum(1 for row in rows if row.position),
     }
     return render(request, "comments/thread/position_overview.html", context)

@@ -462,7 +462,7 @@ def test_replies_preview_shows_the_first_replies_and_links_to_the_thread(
 ):
     _add_replies(vn_comment, vn_delegate, 5)
     (card,) = selectors.section_comments(user=vn_delegate, engagement_round=open_round, section=vn_comment.section)
-    html = render_to_string("comments/thread/_replies_preview.html", {"comment": card, "consultation": consultation})
+    html = render_to_string("comments/thread/_replies_preview.html", {"card": card, "consultation": consultation})
     assert html.count('class="reply"') == 3
     assert "Show all 5 replies" in html
     assert f'hx-get="{_url("replies", vn_comment.pk)}?page=1"' in html
