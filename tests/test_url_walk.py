@@ -446,7 +446,7 @@ ROUTES: dict[str, Route] = {
     # --- comments ---------------------------------------------------------------------------------
     # GET shows the form to whoever may read the section; the service refuses the write.
     "comments:section": page("section", ALL_IN),
-    "comments:create": page("round_section", ALL_IN, COMMENTERS),
+    "comments:create": page("round_section", COMMENTERS, COMMENTERS),
     "comments:edit": page("comment", {VN, TH}, {VN, TH}, targets=COMMENT_TARGETS),
     "comments:submit": page("comment", NOBODY, {VN, TH}, targets=COMMENT_TARGETS),
     "comments:withdraw": page("comment", NOBODY, {VN, TH}, targets=COMMENT_TARGETS),

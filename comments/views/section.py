@@ -192,7 +192,9 @@ def comment_create(request, slug, round_id, key):
     consultation, engagement_round, section = _round_and_section(request, slug, round_id, key)
     page = {"mode": "create", "consultation": consultation, "engagement_round": engagement_round, "section": section}
     if request.method == "GET":
-        return _form_response(request, form=CommentForm(initial=_form_initial(request)), status=200, **page)
+        # Someone whose role does not comment here gets the page's note with a 403, as a POST would.
+        status = 200 if writing_state(user=request.user, engagement_round=engagement_round).may_comment else 403
+        return _form_response(request, form=CommentForm(initial=_form_initial(request)), status=status, **page)
     form = CommentForm(request.POST)
 
     def done(comment: Comment) -> HttpResponse:
