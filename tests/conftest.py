@@ -53,6 +53,15 @@ def _missing_services() -> dict[str, str]:
     return missing
 
 
+def pytest_report_header(config):
+    """Say which database the run uses: PostgreSQL when one answers, else SQLite (never silently)."""
+    database = settings.DATABASES["default"]
+    engine = database["ENGINE"].rsplit(".", 1)[-1]
+    name = database.get("TEST", {}).get("NAME") or "in memory"
+    note = "" if engine == "postgresql" else " (no PostgreSQL on 127.0.0.1:5432: tests marked postgres skip)"
+    return f"database: {engine}, test database {name}{note}; CI={'true' if CI else 'false'}"
+
+
 def pytest_collection_modifyitems(config, items):
     missing = _missing_services()
     needed = {name for item in items for name in missing if item.get_closest_marker(name)}

@@ -32,6 +32,7 @@ class Carried:
 # label still imports (its rows go to the same table under the new name). Issue 9 moved these.
 MOVED: dict[str, str] = {
     "accounts.invitation": "consultations.invitation",
+    "comments.disposition": "consolidation.disposition",
 }
 
 

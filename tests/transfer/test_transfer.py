@@ -33,7 +33,7 @@ from audit.models import AuditEntry
 from comments.models import Comment
 from comments.services import comment_flag
 from consolidation.documents.matrix import write_template_xlsx
-from consolidation.models import Report
+from consolidation.models import Disposition, Report
 from consolidation.services.exports import report_request
 from consolidation.services.imports import import_request
 from consultations.models import Consultation, Invitation, RoundNotice
@@ -409,7 +409,8 @@ def test_every_model_that_belongs_to_a_consultation_is_carried_or_excluded_with_
 
 
 def test_a_file_made_before_a_model_moved_app_still_imports(tmp_path):
-    """Invitation moved from accounts to consultations (issue 9): older exports name it accounts.invitation."""
+    """Issue 9 moved Invitation to consultations and Disposition to consolidation: older exports name
+    them accounts.invitation and comments.disposition."""
     path = tmp_path / "demo.jsonl"
     with transaction.atomic():
         seed_demo()
@@ -427,16 +428,20 @@ def test_a_file_made_before_a_model_moved_app_still_imports(tmp_path):
         transaction.set_rollback(True)
     lines = _lines(path)
     header = json.loads(lines[0])
-    new, old = "consultations.invitation", "accounts.invitation"
-    assert {t["model"]: t["rows"] for t in header["tables"]}[new] == 1
-    header["tables"] = [t | {"model": old} if t["model"] == new else t for t in header["tables"]]
-    prefix = json.dumps(new).encode()
-    rows = [
-        b"[" + json.dumps(old).encode() + line[1 + len(prefix) :] if line[1:].startswith(prefix) else line
-        for line in lines[1:-1]
-    ]
+    renamed = {"consultations.invitation": "accounts.invitation", "consolidation.disposition": "comments.disposition"}
+    counts = {t["model"]: t["rows"] for t in header["tables"]}
+    assert counts["consultations.invitation"] == 1 and counts["consolidation.disposition"] > 0
+    header["tables"] = [t | {"model": renamed.get(t["model"], t["model"])} for t in header["tables"]]
+    rows = []
+    for line in lines[1:-1]:
+        for new, old in renamed.items():
+            prefix = b"[" + json.dumps(new).encode()
+            if line.startswith(prefix):
+                line = b"[" + json.dumps(old).encode() + line[len(prefix) :]
+        rows.append(line)
     older = _resigned(tmp_path / "older.jsonl", rows, header)
 
     call_command("import_consultation", str(older), stdout=io.StringIO())
 
     assert list(Invitation.objects.values_list("email", flat=True)) == ["new.delegate@example.org"]
+    assert Disposition.objects.count() == counts["consolidation.disposition"]
