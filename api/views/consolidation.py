@@ -260,12 +260,11 @@ class ConsolidationViewSet(ConsolidationApiViewSet):
         if run.status == JobStatus.DONE:
             context["summary"] = selectors_runs.run_summary(run=run)
             groups = list(run.groups.select_related("section").order_by("section__position", "-size", "id"))
-            links: dict[int, list] = {group.pk: [] for group in groups}
+            member_ids: dict[int, list[int]] = {group.pk: [] for group in groups}
             for link in DuplicateGroup.comments.through.objects.filter(duplicategroup__run=run).order_by("id"):
-                links[link.duplicategroup_id].append(link)
-            for group in groups:
-                group.member_links = links[group.pk]
+                member_ids[link.duplicategroup_id].append(link.comment_id)
             context["groups"] = groups
+            context["member_ids"] = member_ids
         return Response(RunDetailSerializer(run, context=context).data)
 
 
