@@ -105,9 +105,7 @@ def carried_labels() -> list[str]:
         model = apps.get_model(spec.label)
         labels.append(spec.label)
         labels.extend(
-            _through(f)._meta.label_lower
-            for f in _auto_through_fields(model)
-            if f.name not in spec.refused_m2m
+            _through(f)._meta.label_lower for f in _auto_through_fields(model) if f.name not in spec.refused_m2m
         )
     return labels
 
