@@ -43,7 +43,7 @@ class RoundWindowMixin(forms.Form):
     closes_at = _local_datetime_field(_("Closes at"))
 
 
-class VersionChoiceField(forms.ModelChoiceField[DraftVersion]):
+class VersionChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: DraftVersion) -> str:
         return _("Version %(number)s") % {"number": obj.number}
 
