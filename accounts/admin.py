@@ -61,7 +61,7 @@ class UserAdmin(DjangoUserAdmin):
     def _privileges(user: User) -> dict:
         return {
             "email": user.email,
-            "organisation": user.organisation.name if user.organisation_id else None,
+            "organisation": user.organisation.name if user.organisation else None,
             "is_active": user.is_active,
             "is_staff": user.is_staff,
             "is_superuser": user.is_superuser,

@@ -2,11 +2,15 @@
 
 import zoneinfo
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from config.text import clean_name
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from .models import User
 
@@ -17,7 +21,7 @@ def time_zone_names() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
+def time_zone_choices() -> "list[tuple[str, StrOrPromise]]":
     return [("", _("Site default"))] + [(name, name.replace("_", " ")) for name in time_zone_names()]
 
 

@@ -4,6 +4,8 @@ E-mail is the login from the first migration. A person belongs to one organisati
 comes with each participation in a consultation (see consultations.Participation).
 """
 
+from typing import ClassVar
+
 import rules
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -13,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from config.text import clean_name
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra):
@@ -95,7 +97,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["email"]

@@ -214,8 +214,10 @@ def problem_exception_handler(exc: Exception, context: dict):
             headers=dict(response.items()),
         )
     detail = exc.detail if isinstance(exc, exceptions.APIException) else ""
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None and "Retry-After" not in response:
-        response["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.Throttled) and "Retry-After" not in response:
+        wait = exc.wait  # type: ignore[attr-defined]  # set by Throttled.__init__, missing from the DRF stubs
+        if wait is not None:
+            response["Retry-After"] = str(int(wait))
     if isinstance(detail, list | dict):
         detail = " ".join(str(v) for v in (detail.values() if isinstance(detail, dict) else detail))
     headers = {k: v for k, v in response.items() if k.lower() != "content-type"}

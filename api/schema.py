@@ -31,7 +31,7 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class ValidationProblemSerializer(ProblemSerializer):
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per field; non_field_errors for the request as a whole.",
     )
@@ -64,9 +64,10 @@ class ApiAutoSchema(AutoSchema):
             codes += ["400", "409", "413", "415"]
         elif getattr(self.view, "filterset_class", None) or getattr(self.view, "filterset_fields", None):
             codes += ["400"]  # a filter value that is not one of its choices (?state=AAA)
+        if_match_methods = getattr(self.view, "if_match_methods", None)
         if getattr(self.view, "action", None) in getattr(self.view, "if_match_actions", ()):
             codes += ["412", "428"]
-        elif getattr(self.view, "if_match_methods", None) and self.method in self.view.if_match_methods:
+        elif if_match_methods and self.method in if_match_methods:
             codes += ["412", "428"]
         return sorted(set(codes))
 

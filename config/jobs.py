@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any, cast
 
 from celery import current_app
 from django.conf import settings
@@ -108,8 +109,10 @@ def enqueue_after_commit(task, *args, job: Model | None = None) -> None:
     def send() -> None:
         if publish(task, *args) and job is not None:
             now = timezone.now()
-            type(job).objects.filter(pk=job.pk, queued_at__isnull=True).update(queued_at=now)
-            job.queued_at = now
+            type(job)._default_manager.filter(pk=job.pk, queued_at__isnull=True).update(queued_at=now)
+            # A job model has queued_at (consolidation's JobLease, consultations' Invitation): a
+            # Model with that field is not a type mypy can spell.
+            cast(Any, job).queued_at = now
 
     transaction.on_commit(send, robust=True)
 
@@ -127,17 +130,17 @@ def claim(model: type[Model], pk: int, **extra) -> int | None:
     """Take job `pk` for this worker; returns the attempt number, or None if it is not ours to run."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = model.objects.filter(claimable(now), pk=pk).update(
+        claimed = model._default_manager.filter(claimable(now), pk=pk).update(
             status=RUNNING, attempts=F("attempts") + 1, started_at=now, lease_expires_at=lease_until(now), **extra
         )
         if not claimed:
             return None
-        return model.objects.filter(pk=pk).values_list("attempts", flat=True).get()
+        return model._default_manager.filter(pk=pk).values_list("attempts", flat=True).get()
 
 
 def held(model: type[Model], pk: int, attempt: int):
     """The job's row as a queryset, only while this attempt still holds it."""
-    return model.objects.filter(pk=pk, status=RUNNING, attempts=attempt)
+    return model._default_manager.filter(pk=pk, status=RUNNING, attempts=attempt)
 
 
 def renew(model: type[Model], pk: int, attempt: int, **fields) -> bool:
@@ -219,7 +222,7 @@ def sweep(model: type[Model], task, *, fail: Callable[[int, str], None], message
     limit = int(settings.JOB_MAX_REQUEUES)
     requeued, failed = [], []
     grace = timedelta(seconds=float(settings.JOB_QUEUED_GRACE_SECONDS))
-    for pk, status, queued_at, requeues in model.objects.filter(stranded(model, now=now)).values_list(
+    for pk, status, queued_at, requeues in model._default_manager.filter(stranded(model, now=now)).values_list(
         "pk", "status", "queued_at", "requeues"
     ):
         counts = queued_at is not None
@@ -230,7 +233,7 @@ def sweep(model: type[Model], task, *, fail: Callable[[int, str], None], message
             failed.append(pk)
             continue
         taken = (
-            model.objects.filter(stranded(model, now=now), pk=pk)
+            model._default_manager.filter(stranded(model, now=now), pk=pk)
             .filter(queued_at=queued_at)
             .update(
                 status=QUEUED,
@@ -242,7 +245,7 @@ def sweep(model: type[Model], task, *, fail: Callable[[int, str], None], message
         if not taken:
             continue  # another sweep, or its worker, got there first
         if publish(task, pk):
-            model.objects.filter(pk=pk, queued_at__isnull=True).update(queued_at=timezone.now())
+            model._default_manager.filter(pk=pk, queued_at__isnull=True).update(queued_at=timezone.now())
         requeued.append(pk)
     if requeued or failed:
         logger.info("Job sweep of %s: queued again %s, failed %s", model.__name__, requeued, failed)

@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from comments.models import BODY_MAX_LENGTH, Comment
+from config.forms import choice_field
 from consultations.models import Role
 
 from .models import Disposition
@@ -39,14 +40,14 @@ class FeedbackFilterForm(forms.Form):
     def __init__(self, *args, sections=(), organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
         any_ = [("", _("Any"))]
-        self.fields["section"].choices = any_ + [
+        choice_field(self, "section").choices = any_ + [
             (s.pk, ("\u00a0\u00a0" * min(s.depth, 3)) + " ".join(p for p in (s.number, s.heading) if p))
             for s in sections
         ]
-        self.fields["organisation"].choices = any_ + [(o.pk, o.name) for o in organisations]
-        self.fields["role"].choices = any_ + list(Role.choices)
-        self.fields["type"].choices = any_ + list(Comment.Type.choices)
-        self.fields["disposition"].choices = (
+        choice_field(self, "organisation").choices = any_ + [(o.pk, o.name) for o in organisations]
+        choice_field(self, "role").choices = any_ + list(Role.choices)
+        choice_field(self, "type").choices = any_ + list(Comment.Type.choices)
+        choice_field(self, "disposition").choices = (
             any_
             + [(DISPOSITION_NONE, _("No disposition yet")), (DISPOSITION_PROPOSED, _("Proposed, not decided"))]
             + list(Disposition.Decision.choices)
@@ -89,8 +90,8 @@ class DispositionForm(forms.Form):
 
     def __init__(self, *args, later_sections=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["decision"].choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
-        self.fields["section_change"].choices = [("", _("None"))] + [
+        choice_field(self, "decision").choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
+        choice_field(self, "section_change").choices = [("", _("None"))] + [
             (s.pk, f"v{s.version.number} · {s.number} {s.heading}".strip()) for s in later_sections
         ]
         self.later_sections = {s.pk: s for s in later_sections}
@@ -110,7 +111,7 @@ class GroupDispositionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["decision"].choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
+        choice_field(self, "decision").choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
 
 
 class ApproveForm(forms.Form):

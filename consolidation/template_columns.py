@@ -17,17 +17,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
     header: str  # English, written into files; also the msgid of `label`
-    label: str  # translatable, for pages and error messages
+    label: StrOrPromise  # translatable, for pages and error messages
     width: int
     required_on_import: bool
     # Other headers the import accepts for this column (the ISO/IEC template's own wording).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms.models import construct_instance
 from django.urls import reverse
@@ -18,7 +18,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from audit.services import audit_changes, audit_log
+from config.forms import model_choice_field
 
 from . import services
 from .models import (
@@ -49,7 +51,7 @@ class ServiceForm(forms.ModelForm):
     `actor` is set on the class by ModelAdmin.get_form for each request.
     """
 
-    actor = None
+    actor: User | None = None
 
     def run_service(self):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -78,12 +80,14 @@ class ServiceForm(forms.ModelForm):
         try:
             self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]  # BaseModelForm's, absent from django-stubs
 
 
-class ServiceAdminMixin:
+class ServiceAdminMixin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
+        if not issubclass(form, ServiceForm):
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a ServiceForm, not {form.__name__}.")
         form.actor = request.user  # modelform_factory builds a new class per call
         return form
 
@@ -181,7 +185,8 @@ class ParticipationForm(forms.ModelForm):
         fields = ["consultation", "user", "organisation", "role", "is_focal_point"]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         organisation, role = cleaned.get("organisation"), cleaned.get("role")
         user = cleaned.get("user") or getattr(self.instance, "user", None)
         if organisation and role and role != organisation.kind:
@@ -254,7 +259,7 @@ class ParticipationAdmin(admin.ModelAdmin):
 
 class SectionInline(admin.TabularInline):
     model = Section
-    fields = ["position", "number", "heading", "kind", "key"]
+    fields = ("position", "number", "heading", "kind", "key")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -391,7 +396,7 @@ class RoundChangeForm(ServiceForm):
 
 class RoundExtensionInline(admin.TabularInline):
     model = RoundExtension
-    fields = ["organisation", "closes_at", "reason", "granted_by", "granted_at"]
+    fields = ("organisation", "closes_at", "reason", "granted_by", "granted_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -419,7 +424,7 @@ class EngagementRoundAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return RoundAddForm._meta.fields
+            return RoundAddForm.Meta.fields
         return [
             "consultation",
             "version",
@@ -502,7 +507,7 @@ class RoundExtensionForm(ServiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "round" in self.fields:
-            self.fields["round"].queryset = EngagementRound.objects.filter(
+            model_choice_field(self, "round").queryset = EngagementRound.objects.filter(
                 state__in=[EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN]
             ).select_related("consultation")
 

@@ -366,6 +366,9 @@ def record_first_round_comments(*, engagement_round: EngagementRound, users: dic
     with transaction.atomic():
         for index, spec in enumerate(FIRST_ROUND_COMMENTS):
             author = users[spec.author]
+            organisation = author.organisation
+            if organisation is None:
+                raise ValueError(f"The demo delegate {author.email} has no organisation.")
             section = sections[spec.clause]
             anchor = {}
             if spec.quote:
@@ -382,7 +385,7 @@ def record_first_round_comments(*, engagement_round: EngagementRound, users: dic
                 round=engagement_round,
                 section=section,
                 author=author,
-                organisation=author.organisation,
+                organisation=organisation,
                 type=spec.type,
                 body=spec.body,
                 proposed_change=spec.proposed_change,
@@ -390,7 +393,7 @@ def record_first_round_comments(*, engagement_round: EngagementRound, users: dic
                 status=Comment.Status.SUBMITTED,
                 submitted_at=at,
                 is_endorsed=spec.endorsed,
-                endorsed_by=focal_points.get(author.organisation_id) if spec.endorsed else None,
+                endorsed_by=focal_points.get(organisation.pk) if spec.endorsed else None,
                 endorsed_at=at + timedelta(days=1) if spec.endorsed else None,
                 **anchor,
             )

@@ -815,6 +815,8 @@ def _ensure_participations(
     for account in DEMO_ACCOUNTS:
         if not account.role:
             continue
+        if account.organisation is None:
+            raise ValueError(f"The demo account {account.email} has a role but no organisation.")
         user, organisation = users[account.email], organisations[account.organisation]
         participation = Participation.objects.filter(consultation=consultation, user=user).first()
         wanted = (organisation.pk, account.role, account.is_focal_point)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from django.apps import apps
@@ -79,8 +79,23 @@ def _columns(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not getattr(f, "generated", False)]
 
 
+def _column_name(field: models.Field) -> str:
+    """The table column of a concrete field (only a field with no column of its own has None)."""
+    if field.column is None:
+        raise TransferError(f"{field} has no column of its own.")
+    return field.column
+
+
+def _through(field: models.ManyToManyField) -> type[models.Model]:
+    """The model of a many-to-many field's table (Django sets it once the app registry is ready)."""
+    through = field.remote_field.through
+    if through is None:
+        raise TransferError(f"{field} has no through model yet: the app registry is not ready.")
+    return through
+
+
 def _auto_through_fields(model: type[models.Model]) -> list[models.ManyToManyField]:
-    return [f for f in model._meta.local_many_to_many if f.remote_field.through._meta.auto_created]
+    return [f for f in model._meta.local_many_to_many if _through(f)._meta.auto_created]
 
 
 def carried_labels() -> list[str]:
@@ -90,9 +105,7 @@ def carried_labels() -> list[str]:
         model = apps.get_model(spec.label)
         labels.append(spec.label)
         labels.extend(
-            f.remote_field.through._meta.label_lower
-            for f in _auto_through_fields(model)
-            if f.name not in spec.refused_m2m
+            _through(f)._meta.label_lower for f in _auto_through_fields(model) if f.name not in spec.refused_m2m
         )
     return labels
 
@@ -142,7 +155,7 @@ def carried_tables(consultation: Consultation, *, using: str = DEFAULT_DB_ALIAS)
         for field in _auto_through_fields(model):
             if field.name in spec.refused_m2m:
                 continue
-            through = field.remote_field.through
+            through = _through(field)
             links = through._base_manager.using(using).filter(**{f"{field.m2m_field_name()}__in": rows})
             tables.append(Table(through._meta.label_lower, through, links))
     return tables
@@ -196,7 +209,7 @@ def _datetime(value: datetime | None) -> str | None:
 
 def _encoder(field: models.Field):
     """The function that turns this column's values into JSON (None: as they are), chosen once per table."""
-    kind = (field.target_field if field.is_relation else field).get_internal_type()
+    kind = (field.target_field if isinstance(field, models.ForeignObject) else field).get_internal_type()
     if kind in _AS_IS:
         return None
     if kind == "DateTimeField":
@@ -212,8 +225,14 @@ def _line(obj: Any) -> bytes:
 # --- export -------------------------------------------------------------------------------
 
 
+class _ByteSink(Protocol):
+    """Where an export is written: a file, or the gzip stream around one."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 class _HashingWriter:
-    def __init__(self, stream: IO[bytes]):
+    def __init__(self, stream: _ByteSink):
         self.stream = stream
         self.digest = hashlib.sha256()
 
@@ -258,7 +277,7 @@ def export_consultation(
     return summary
 
 
-def _export_to(stream: IO[bytes], *, slug: str, with_files: bool, using: str):
+def _export_to(stream: _ByteSink, *, slug: str, with_files: bool, using: str):
     connection = connections[using]
     outermost = not connection.in_atomic_block
     with transaction.atomic(using=using):
@@ -488,7 +507,7 @@ def _decoder(field: models.Field):
     """The function that turns this column's JSON back into a Python value (None: as it is)."""
     if isinstance(field, models.JSONField):
         return None
-    kind = (field.target_field if field.is_relation else field).get_internal_type()
+    kind = (field.target_field if isinstance(field, models.ForeignObject) else field).get_internal_type()
     if kind in _AS_IS:
         return None
     if kind == "DateTimeField":
@@ -513,7 +532,7 @@ class _TableLoader:
         self.copy = self.connection.vendor == "postgresql"
         quote = self.connection.ops.quote_name
         self.copy_sql = "COPY {} ({}) FROM STDIN".format(
-            quote(model._meta.db_table), ", ".join(quote(f.column) for f in self.columns)
+            quote(model._meta.db_table), ", ".join(quote(_column_name(f)) for f in self.columns)
         )
 
     def row(self, values: dict[str, Any], number: int):
@@ -539,7 +558,7 @@ class _TableLoader:
 
     def flush(self, batch: list) -> None:
         if not self.copy:
-            self.model._base_manager.using(self.using)._insert(batch, fields=self.columns, raw=True, using=self.using)
+            self.model._base_manager.using(self.using)._insert(batch, fields=self.columns, raw=True, using=self.using)  # type: ignore[attr-defined]  # private QuerySet API, not in django-stubs
             return
         with self.connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
             for values in batch:

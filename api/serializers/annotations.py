@@ -29,7 +29,7 @@ class TextualBodySerializer(serializers.Serializer):
 
 
 class AnnotationTargetSerializer(serializers.Serializer):
-    source = serializers.URLField(help_text="Absolute URL of the section page.")
+    source = serializers.URLField(help_text="Absolute URL of the section page.")  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
     selector = SelectorListField(required=False)
 
 
@@ -61,7 +61,7 @@ class AnnotationPageSerializer(serializers.Serializer):
 class AnnotationCollectionPageSerializer(AnnotationPageSerializer):
     """A page fetched by its cursor: an AnnotationPage with its JSON-LD context."""
 
-    context = serializers.CharField()
+    context = serializers.CharField()  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
 
     def get_fields(self):
         fields = super().get_fields()
@@ -70,10 +70,10 @@ class AnnotationCollectionPageSerializer(AnnotationPageSerializer):
 
 
 class AnnotationCollectionSerializer(serializers.Serializer):
-    context = serializers.CharField()
+    context = serializers.CharField()  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
     id = serializers.URLField()
     type = _Const(ANNOTATION_COLLECTION)
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
     total = serializers.IntegerField()
     first = AnnotationPageSerializer()
 

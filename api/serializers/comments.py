@@ -71,11 +71,11 @@ class SelectorListField(serializers.ListField):
             serializer_class = SELECTORS.get(kind) if isinstance(kind, str) else None
             if serializer_class is None:
                 raise serializers.ValidationError(
-                    {index: [_("Each selector is a TextQuoteSelector or a TextPositionSelector.")]}
+                    {str(index): [_("Each selector is a TextQuoteSelector or a TextPositionSelector.")]}
                 )
             serializer = serializer_class(data=item)
             if not serializer.is_valid():
-                raise serializers.ValidationError({index: serializer.errors})
+                raise serializers.ValidationError({str(index): serializer.errors})
             parsed.append(serializer.validated_data)
         return parsed
 
@@ -83,13 +83,13 @@ class SelectorListField(serializers.ListField):
 class TargetSerializer(serializers.Serializer):
     """What a comment addresses: a section, and a passage of its text when anchored."""
 
-    source = serializers.CharField(read_only=True, help_text="The section's stable key.")
+    source = serializers.CharField(read_only=True, help_text="The section's stable key.")  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
     # Not read_only: read-only fields count as always present in the response schema.
     selector = SelectorListField(required=False, help_text="Absent when the comment addresses the whole section.")
 
 
 class TargetInputSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=64, required=False, help_text="The section's stable key (optional).")
+    source = serializers.CharField(max_length=64, required=False, help_text="The section's stable key (optional).")  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
     selector = SelectorListField(
         min_length=1, help_text="One TextQuoteSelector, and optionally one TextPositionSelector."
     )

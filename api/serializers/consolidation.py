@@ -118,7 +118,7 @@ class RunSerializer(QueuedJobFields, serializers.ModelSerializer):
 
 class CountByCodeSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
     count = serializers.IntegerField()
 
 
@@ -202,9 +202,12 @@ class RunDetailSerializer(RunSerializer):
 
     @extend_schema_field(DuplicateGroupSerializer(many=True))
     def get_duplicate_groups(self, obj: ConsolidationRun) -> list:
-        return DuplicateGroupSerializer(
-            self.context.get("groups", []), many=True, context={"member_ids": self.context.get("member_ids", {})}
-        ).data
+        groups = serializers.ListSerializer(
+            self.context.get("groups", []),
+            child=DuplicateGroupSerializer(),
+            context={"member_ids": self.context.get("member_ids", {})},
+        )
+        return groups.data
 
 
 # --- dispositions -------------------------------------------------------------------------
@@ -465,7 +468,7 @@ class ReportSerializer(QueuedJobFields, serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_version(self, obj: Report) -> str | None:
-        return obj.version.number if obj.version_id else None
+        return obj.version.number if obj.version else None
 
     def get_url(self, obj: Report) -> str:
         return reverse("api:report-detail", args=[obj.pk])
@@ -500,7 +503,7 @@ class ImportJobSerializer(QueuedJobFields, serializers.ModelSerializer):
     status = job_status()
     organisation = OrganisationSerializer(read_only=True)
     requested_by = PersonSerializer(read_only=True)
-    errors = ImportErrorSerializer(many=True, read_only=True)
+    errors = ImportErrorSerializer(many=True, read_only=True)  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
     url = serializers.SerializerMethodField()
 
     class Meta:

@@ -51,7 +51,9 @@ class ExtensionSerializer(serializers.Serializer):
 
 
 class RoundSerializer(serializers.ModelSerializer):
-    consultation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    consultation: "serializers.SlugRelatedField[Consultation]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     version = serializers.CharField(source="version.number", read_only=True)
     state = serializers.SerializerMethodField(help_text="The state at this instant (the clock counts, not only beat).")
     commenting_roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), read_only=True)
@@ -111,7 +113,7 @@ class VersionSerializer(serializers.ModelSerializer):
 
 
 class SectionSerializer(serializers.ModelSerializer):
-    parent = serializers.CharField(
+    parent = serializers.CharField(  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
         source="parent_key", read_only=True, allow_null=True, help_text="Key of the parent section; null at the top."
     )
 
@@ -190,7 +192,7 @@ class SectionUpdateSerializer(serializers.Serializer):
 
 
 class SectionAddSerializer(serializers.Serializer):
-    parent = serializers.CharField(
+    parent = serializers.CharField(  # type: ignore[assignment]  # a serializer field named like a Field attribute (stubs)
         max_length=64,
         required=False,
         allow_null=True,

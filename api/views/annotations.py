@@ -8,6 +8,7 @@ TextualBody bodies, and a target on the section page with the stored selectors.
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework.renderers import JSONRenderer
@@ -96,7 +97,11 @@ class AnnotationViewSet(ApiViewSet):
             return section_urls[key]
 
         paginator = self.paginator
+        if not isinstance(paginator, IdCursorPagination):
+            raise ImproperlyConfigured("The annotation collection pages with IdCursorPagination.")
         page = paginator.paginate_queryset(comments, request, view=self)
+        if page is None:  # only when there is no page size at all
+            raise ImproperlyConfigured("API_PAGE_SIZE must be a positive number.")
         collection_id = request.build_absolute_uri(request.path)
         items = [annotation(request, c, section_url(c.section.key)) for c in page]
         page_body: dict = {

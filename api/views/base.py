@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from rest_framework import viewsets
 
 from api.permissions import RulesPermission
@@ -32,6 +35,9 @@ class ApiViewSet(viewsets.GenericViewSet):
     rule_permissions: dict[str, str] = {}
     # actions that change a comment and need If-Match (documented as 412/428)
     if_match_actions: tuple[str, ...] = ()
+    # Each viewset names its model with `Model.objects.none()` (the schema reads it); reads go
+    # through scoped_queryset().
+    queryset: QuerySet[Any]
 
     def get_rule_object(self, obj):
         return obj

@@ -6,11 +6,19 @@ The rules (who, when, what is allowed) live in comments/services.py, which check
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from comments.models import BODY_MAX_LENGTH, Comment
+from config.forms import choice_field, model_choice_field
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from consultations.models import EngagementRound
 
 REASON_MAX_LENGTH = 500
 SEARCH_MAX_LENGTH = 200
@@ -20,8 +28,8 @@ SEARCH_MAX_LENGTH = 200
 REPLY_LANGUAGES = ("en", "vi", "th", "id", "ms", "km", "my", "zh-hans", "fr")
 
 
-def language_choices() -> list[tuple[str, str]]:
-    choices = [("", _("Not stated"))]
+def language_choices() -> list[tuple[str, StrOrPromise]]:
+    choices: list[tuple[str, StrOrPromise]] = [("", _("Not stated"))]
     for code in REPLY_LANGUAGES:
         try:
             info = get_language_info(code)
@@ -41,7 +49,7 @@ class ReplyForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = language_choices()
+        choice_field(self, "language").choices = language_choices()
         if not self.is_bound:
             current = (get_language() or "").lower()
             if current in REPLY_LANGUAGES:
@@ -79,7 +87,9 @@ class DelegationFilterForm(forms.Form):
 
     ENDORSED_CHOICES = (("", _("Any")), ("yes", _("Endorsed")), ("no", _("Not endorsed")))
 
-    round = forms.ModelChoiceField(label=_("Round"), queryset=None, required=False, empty_label=_("All rounds"))
+    round: forms.ModelChoiceField[EngagementRound] = forms.ModelChoiceField(
+        label=_("Round"), queryset=None, required=False, empty_label=_("All rounds")
+    )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=())
     type = forms.ChoiceField(label=_("Type"), required=False, choices=())
     endorsed = forms.ChoiceField(label=_("National position"), required=False, choices=ENDORSED_CHOICES)
@@ -87,6 +97,6 @@ class DelegationFilterForm(forms.Form):
 
     def __init__(self, *args, rounds=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["round"].queryset = rounds
-        self.fields["status"].choices = [("", _("Any status")), *Comment.Status.choices]
-        self.fields["type"].choices = [("", _("Any type")), *Comment.Type.choices]
+        model_choice_field(self, "round").queryset = rounds
+        choice_field(self, "status").choices = [("", _("Any status")), *Comment.Status.choices]
+        choice_field(self, "type").choices = [("", _("Any type")), *Comment.Type.choices]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import choice_field
+
 from ..models import BODY_MAX_LENGTH, Comment
 from ..services import AnchorInput
 
@@ -31,6 +33,7 @@ LANGUAGE_CHOICES = [
     ("de", "Deutsch"),
 ]
 LANGUAGE_CODES = {code for code, _name in LANGUAGE_CHOICES}
+LANGUAGE_FIELD_CHOICES = [("", _("Not specified")), *LANGUAGE_CHOICES]
 
 
 def _textarea(rows: int, **attrs) -> forms.Textarea:
@@ -52,7 +55,7 @@ class CommentForm(forms.Form):
     )
     language = forms.ChoiceField(
         label=_("Language of your comment"),
-        choices=[("", _("Not specified")), *LANGUAGE_CHOICES],
+        choices=LANGUAGE_FIELD_CHOICES,
         required=False,
     )
     # The selected passage (W3C TextQuoteSelector and TextPositionSelector), filled in by
@@ -72,7 +75,7 @@ class CommentForm(forms.Form):
         # A language given through the API or an import may be outside the list: keep it selectable.
         language = self.data.get(self.add_prefix("language")) if self.is_bound else self.initial.get("language")
         if language and language not in LANGUAGE_CODES:
-            self.fields["language"].choices = [*self.fields["language"].choices, (language, language)]
+            choice_field(self, "language").choices = [*LANGUAGE_FIELD_CHOICES, (language, language)]
 
     @classmethod
     def initial_for(cls, comment: Comment) -> dict:

@@ -1,5 +1,7 @@
 """django-allauth: e-mail login, invitation-only sign-up, MFA."""
 
+from typing import Literal
+
 import environ
 
 env = environ.Env()
@@ -12,7 +14,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "accounts.adapters.InvitationOnlyAccountAdapter"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# False turns allauth's rate limits off (the test settings do).
+ACCOUNT_RATE_LIMITS: dict[str, str] | Literal[False] = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Consultation] "
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

@@ -152,7 +152,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # E-mail: EMAIL_URL such as smtp://user:pass@host:587 or consolemail://
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email_settings = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email_settings)
+EMAIL_BACKEND = _email_settings["EMAIL_BACKEND"]  # named here so other settings modules can import it
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Consultation platform <noreply@example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

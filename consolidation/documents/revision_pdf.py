@@ -30,7 +30,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from config.text import visible_controls, xml_safe, xml_text
 
@@ -46,10 +46,17 @@ INSERT_COLOUR = "#1a7f37"
 DELETE_COLOUR = "#cf222e"
 
 
+def _font_file() -> str:
+    font = pdfmetrics.getFont(FONT)
+    if not isinstance(font, TTFont):
+        raise RuntimeError(f"{FONT} is registered as a {type(font).__name__}, not as a TrueType font.")
+    return font.face.filename
+
+
 def register_fonts() -> str:
     """Register FONT and FONT_BOLD once; return the file used, for the log and the tests."""
     if FONT in pdfmetrics.getRegisteredFontNames():
-        return pdfmetrics.getFont(FONT).face.filename
+        return _font_file()
     for directory in getattr(settings, "REPORT_FONT_DIRS", DEFAULT_FONT_DIRS):
         regular, bold = Path(directory) / "DejaVuSans.ttf", Path(directory) / "DejaVuSans-Bold.ttf"
         if regular.exists():
@@ -61,7 +68,7 @@ def register_fonts() -> str:
         pdfmetrics.registerFont(TTFont(FONT, "Vera.ttf"))
         pdfmetrics.registerFont(TTFont(FONT_BOLD, "VeraBd.ttf"))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
-    return pdfmetrics.getFont(FONT).face.filename
+    return _font_file()
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -98,8 +105,9 @@ def _bar_chart(title: str, rows: list[tuple[str, int]]) -> Drawing:
     height = 24 + 18 * max(len(rows), 1)
     drawing = Drawing(160 * mm, height + 20)
     chart = HorizontalBarChart()
-    chart.x, chart.y = 55 * mm, 10
-    chart.width, chart.height = 95 * mm, height
+    # The stubs type the plot area's position and size as int; reportlab takes any number.
+    chart.x, chart.y = 55 * mm, 10  # type: ignore[assignment]
+    chart.width, chart.height = 95 * mm, height  # type: ignore[assignment]
     chart.data = [[count for _label, count in rows] or [0]]
     chart.categoryAxis.categoryNames = [label for label, _count in rows] or [""]
     chart.categoryAxis.labels.fontName = FONT
@@ -151,7 +159,7 @@ def _stats_table(report: RevisionReport, style) -> Table:
 
 def _comment_flowables(entry: CommentEntry, styles, *, with_landing: bool) -> list:
     head = f"<b>{_text(entry.number)}</b> · {_text(visible_controls(entry.organisation))} · {_text(entry.type_label)}"
-    lines = [Paragraph(head, styles["comment"])]
+    lines: list[Flowable] = [Paragraph(head, styles["comment"])]
     if entry.quote:
         lines.append(Paragraph("“" + _text(entry.quote) + "”", styles["comment"]))
     lines.append(Paragraph(_text(entry.body), styles["comment"]))
@@ -202,7 +210,7 @@ def build_story(report: RevisionReport) -> list:
     register_fonts()
     styles = _styles()
     title = _("Revision report, version %(number)s") % {"number": report.version_number}
-    story = [
+    story: list[Flowable] = [
         Paragraph(_text(report.consultation_title), styles["meta"]),
         Paragraph(_text(title), styles["title"]),
     ]

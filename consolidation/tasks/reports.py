@@ -5,6 +5,8 @@ to deliver twice: each claims its job with a conditional UPDATE and holds a leas
 delivery finds nothing to do; a job whose worker died is queued again by the sweep.
 """
 
+from typing import Literal, TypedDict
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -12,8 +14,18 @@ from ..services import exports, imports
 
 __all__ = ["generate_report", "import_template"]
 
+
 # A database that went away is retried; the job's own claim and lease make a retry safe.
-JOB_TASK_OPTIONS = {
+class JobTaskOptions(TypedDict):
+    bind: Literal[True]
+    acks_late: bool
+    reject_on_worker_lost: bool
+    autoretry_for: tuple[type[Exception], ...]
+    retry_backoff: bool
+    max_retries: int
+
+
+JOB_TASK_OPTIONS: JobTaskOptions = {
     "bind": True,
     "acks_late": True,
     "reject_on_worker_lost": True,

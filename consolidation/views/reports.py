@@ -28,8 +28,9 @@ from accounts.models import Organisation
 from config import jobs
 from config.actions import perform, show_on_form
 from config.errors import Refusal
+from config.forms import choice_field, model_choice_field
 from consultations import selectors as consultation_selectors
-from consultations.models import Consultation
+from consultations.models import Consultation, DraftVersion, EngagementRound
 
 from .. import selectors_reports
 from ..documents.matrix import write_template_xlsx
@@ -55,14 +56,14 @@ def _what_choices() -> list[tuple[str, str]]:
 
 class ReportRequestForm(forms.Form):
     what = forms.ChoiceField(label=gettext_lazy("Report"))
-    engagement_round = forms.ModelChoiceField(
+    engagement_round: forms.ModelChoiceField[EngagementRound] = forms.ModelChoiceField(
         label=gettext_lazy("Engagement round"),
         queryset=None,
         required=False,
         empty_label=gettext_lazy("All rounds"),
         help_text=gettext_lazy("For the matrix and the consolidated feedback."),
     )
-    version = forms.ModelChoiceField(
+    version: forms.ModelChoiceField[DraftVersion] = forms.ModelChoiceField(
         label=gettext_lazy("Version"),
         queryset=None,
         required=False,
@@ -71,9 +72,13 @@ class ReportRequestForm(forms.Form):
 
     def __init__(self, *args, consultation: Consultation, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["what"].choices = _what_choices()
-        self.fields["engagement_round"].queryset = selectors_reports.rounds_for_reports(consultation=consultation)
-        self.fields["version"].queryset = selectors_reports.versions_for_reports(user=user, consultation=consultation)
+        choice_field(self, "what").choices = _what_choices()
+        model_choice_field(self, "engagement_round").queryset = selectors_reports.rounds_for_reports(
+            consultation=consultation
+        )
+        model_choice_field(self, "version").queryset = selectors_reports.versions_for_reports(
+            user=user, consultation=consultation
+        )
 
     def service_arguments(self) -> dict:
         kind, fmt = self.cleaned_data["what"].split(":", 1)
@@ -86,7 +91,9 @@ class ReportRequestForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    organisation = forms.ModelChoiceField(label=gettext_lazy("Organisation"), queryset=None)
+    organisation: forms.ModelChoiceField[Organisation] = forms.ModelChoiceField(
+        label=gettext_lazy("Organisation"), queryset=None
+    )
     upload = forms.FileField(
         label=gettext_lazy("Filled template (XLSX)"),
         widget=forms.ClearableFileInput(
@@ -96,7 +103,7 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, consultation: Consultation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = Organisation.objects.filter(
+        model_choice_field(self, "organisation").queryset = Organisation.objects.filter(
             participations__consultation=consultation
         ).distinct()
         limit = imports.max_bytes() / 1024 / 1024
@@ -200,14 +207,15 @@ def report_detail(request, slug, pk):
 def report_download(request, slug, pk):
     consultation = _consultation_for(request, slug)
     report = selectors_reports.get_report_for_user(user=request.user, consultation=consultation, pk=pk)
-    if report.status != JobStatus.DONE or not report.file:
+    name = report.file.name
+    if report.status != JobStatus.DONE or not name:
         raise Http404
     try:
         fileobj = report.file.open("rb")
     except FileNotFoundError:
         raise Http404
     exports.report_download_record(actor=request.user, report=report)
-    return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name))
+    return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(name))
 
 
 @login_required

@@ -38,13 +38,13 @@ class InvitationAcceptForm(forms.Form):
 
     def clean_password2(self) -> str:
         password1 = self.cleaned_data.get("password1")
-        password2 = self.cleaned_data.get("password2")
+        password2: str = self.cleaned_data["password2"]  # clean_<field> runs once the field itself is clean
         if password1 and password2 and password1 != password2:
             raise forms.ValidationError(_("The two passwords do not match."), code="password_mismatch")
         return password2
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # BaseForm's hook after clean(), absent from django-stubs
         password = self.cleaned_data.get("password2")
         if password:
             # Validate against the person the account will be, so "similar to your e-mail" works.

@@ -14,6 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
+from config.forms import model_choice_field
 
 from ..models import Consultation, DraftVersion, EngagementRound, Role
 
@@ -42,10 +43,15 @@ class RoundWindowMixin(forms.Form):
     closes_at = _local_datetime_field(_("Closes at"))
 
 
+class VersionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: DraftVersion) -> str:
+        return _("Version %(number)s") % {"number": obj.number}
+
+
 class RoundForm(RoundWindowMixin):
     """Schedule a new engagement round on a published version."""
 
-    version = forms.ModelChoiceField(
+    version = VersionChoiceField(
         label=_("Version under review"),
         queryset=DraftVersion.objects.none(),
         empty_label=None,
@@ -68,10 +74,9 @@ class RoundForm(RoundWindowMixin):
 
     def __init__(self, *args, consultation: Consultation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["version"].queryset = consultation.versions.filter(status=DraftVersion.Status.PUBLISHED).order_by(
-            "-major", "-minor"
-        )
-        self.fields["version"].label_from_instance = lambda v: _("Version %(number)s") % {"number": v.number}
+        model_choice_field(self, "version").queryset = consultation.versions.filter(
+            status=DraftVersion.Status.PUBLISHED
+        ).order_by("-major", "-minor")
 
 
 class RoundRescheduleForm(RoundWindowMixin):
@@ -89,7 +94,7 @@ class ExtensionForm(forms.Form):
 
     def __init__(self, *args, consultation: Consultation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = (
+        model_choice_field(self, "organisation").queryset = (
             Organisation.objects.filter(participations__consultation=consultation).distinct().order_by("name")
         )
 

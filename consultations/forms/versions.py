@@ -12,6 +12,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import choice_field
+
 from ..models import Section
 
 VERSION_NUMBER_HELP = _("Like 0.1, 0.2 or 1.0; it must come after the last published version.")
@@ -87,7 +89,7 @@ class SectionAddForm(SectionForm):
             if section.key in self._parents:
                 label = f"{section.number} {section.heading}".strip()
                 choices.append((section.key, "\u2014 " * section.depth + label))
-        self.fields["parent"].choices = choices
+        choice_field(self, "parent").choices = choices
 
     def clean_parent(self) -> Section | None:
         key = self.cleaned_data.get("parent") or self.TOP_LEVEL

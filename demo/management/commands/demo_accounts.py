@@ -16,7 +16,8 @@ class Command(BaseCommand):
             raise CommandError(REFUSAL)
         rows = demo_account_rows()
         headers = ("e-mail", "role", "organisation")
-        widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(3)]
+        texts = [row[:3] for row in rows]
+        widths = [max(len(headers[i]), *(len(text[i]) for text in texts)) for i in range(3)]
 
         def line(cells) -> str:
             return "  " + "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
