@@ -3,11 +3,13 @@
 Serializers only shape data: every write goes through consultations.services.
 """
 
+from typing import cast
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from consolidation.selectors_runs import ROUND_PHASE_CHOICES, round_phase
+from consolidation.selectors_runs import ROUND_PHASE_CHOICES, round_phase, round_stages
 from consultations.models import (
     Consultation,
     DraftVersion,
@@ -50,6 +52,18 @@ class ExtensionSerializer(serializers.Serializer):
     closes_at = serializers.DateTimeField(read_only=True)
 
 
+class RoundListSerializer(serializers.ListSerializer):
+    """Rounds in a list: the closed ones' stages are read for all of them in one query."""
+
+    def to_representation(self, data):
+        rounds = list(data.all() if hasattr(data, "all") else data)
+        now = timezone.now()
+        closed = [r for r in rounds if r.phase_at(now) == EngagementRound.State.CLOSED]
+        # The root serializer's context is a dict (DRF); the stubs type it as a read-only Mapping.
+        cast(dict, self.context)["round_stages"] = round_stages(rounds=closed) if closed else {}
+        return super().to_representation(rounds)
+
+
 class RoundSerializer(serializers.ModelSerializer):
     consultation: "serializers.SlugRelatedField[Consultation]" = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
@@ -61,6 +75,7 @@ class RoundSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EngagementRound
+        list_serializer_class = RoundListSerializer
         fields = [
             "id",
             "consultation",
@@ -80,7 +95,11 @@ class RoundSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=ROUND_PHASE_CHOICES))
     def get_state(self, obj: EngagementRound) -> str:
-        return str(round_phase(engagement_round=obj, now=timezone.now()))
+        stages = self.context.get("round_stages")
+        if stages is None:  # one round on its own
+            return str(round_phase(engagement_round=obj, now=timezone.now()))
+        phase = obj.phase_at(timezone.now())
+        return stages.get(obj.pk, phase) if phase == EngagementRound.State.CLOSED else phase
 
 
 class RoundCreateSerializer(serializers.Serializer):

@@ -19,7 +19,10 @@ def _grow(world, n: int) -> None:
     vn, th = world.personas["vn_delegate"], world.personas["th_delegate"]
     for i in range(n):
         factories.PhaseFactory(consultation=world.consultation, name=f"Extra phase {i}")
-        factories.DraftVersionFactory(consultation=world.consultation, number=f"{base + i}.0")
+        extra_version = factories.DraftVersionFactory(consultation=world.consultation, number=f"{base + i}.0")
+        # A closed round whose stage ("reported") comes from its consolidation runs.
+        closed = factories.ClosedRoundFactory(version=extra_version)
+        factories.ConsolidationRunFactory(round=closed, status=JobStatus.DONE, started_at=timezone.now())
         factories.SectionFactory(
             version=world.version, key=f"extra-{base + i}", position=100 + base + i, parent=clause, depth=2
         )
@@ -167,3 +170,15 @@ def test_organiser_list_query_count_does_not_grow(world, client_for, django_asse
     assert response.status_code == 200
     assert len(response.json()["results"]) == len(first.json()["results"]) + 6
     assert len(small.captured_queries) <= 8
+
+
+def test_the_rounds_list_shows_each_closed_round_at_its_stage(world, client_for):
+    """The stages are read for the whole page at once, and each round still gets its own."""
+    reported = factories.ClosedRoundFactory(version=world.version, title="Reported round")
+    factories.ConsolidationRunFactory(round=reported, status=JobStatus.DONE, started_at=timezone.now())
+    factories.ClosedRoundFactory(version=world.version, title="Closed round")
+    response = client_for(world.personas["secretariat"]).get("/api/v1/consultations/adm-2030/rounds/")
+    states = {row["title"]: row["state"] for row in response.json()["results"]}
+    assert states["Reported round"] == "reported"
+    assert states["Closed round"] == "closed"
+    assert states[world.open_round.title] == "open"
