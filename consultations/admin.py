@@ -595,18 +595,7 @@ class InvitationAdmin(admin.ModelAdmin):
         "accepted_at",
         "accepted_by",
     )
-    readonly_fields = (
-        "email",
-        "consultation",
-        "organisation",
-        "role",
-        "is_focal_point",
-        "token",
-        "invited_by",
-        "created_at",
-        "accepted_at",
-        "accepted_by",
-    )
+    readonly_fields = tuple(name for name in fields if name != "expires_at")
     date_hierarchy = "created_at"
     actions = ["resend_invitation"]
 
