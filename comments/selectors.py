@@ -100,28 +100,122 @@ class SectionComment:
 def section_comments(
     *, user, engagement_round: EngagementRound, section: Section, reply_preview: int = 3
 ) -> list[SectionComment]:
-    """The visible comments on one section with their authors, reply counts and the first replies.
+    """Every visible comment on one section with its author, reply count and first replies.
 
-    A fixed number of queries however many comments and replies there are: at most
-    `reply_preview` replies each; longer threads paginate.
+    Two queries however many comments and replies there are, but the list grows with the section:
+    pages use section_window (one bounded page) instead.
     """
-    comments = list(
-        comments_visible_to(user=user, engagement_round=engagement_round)
-        .filter(section=section)
-        .select_related("author", "organisation", "endorsed_by")
-        .annotate(reply_count=Count("replies", distinct=True))
-        .order_by("position_start", "created_at", "id")
+    comments = list(_section_queryset(user=user, engagement_round=engagement_round, section=section))
+    return _cards(comments, engagement_round=engagement_round, section=section, reply_preview=reply_preview)
+
+
+SECTION_PAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class SectionFilter:
+    """Which of a section's comments the column shows: whose (all visible / own delegation), type, status, page."""
+
+    scope: str = "all"  # "all" or "own"
+    comment_type: str = ""
+    status: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, query) -> SectionFilter:
+        """From a query string (request.GET or the htmx current URL's); anything unknown falls back to all."""
+        scope = query.get("scope", "")
+        comment_type = query.get("type", "")
+        status = query.get("status", "")
+        try:
+            page = max(1, int(query.get("page", 1)))
+        except (TypeError, ValueError):
+            page = 1
+        return cls(
+            scope="own" if scope == "own" else "all",
+            comment_type=comment_type if comment_type in Comment.Type.values else "",
+            status=status if status in Comment.Status.values else "",
+            page=page,
+        )
+
+    def condition(self, organisation_id: int | None) -> Q:
+        condition = Q()
+        if self.scope == "own":
+            condition &= Q(organisation_id=organisation_id) if organisation_id else Q(pk__in=[])
+        if self.comment_type:
+            condition &= Q(type=self.comment_type)
+        if self.status:
+            condition &= Q(status=self.status)
+        return condition
+
+
+@dataclass(frozen=True)
+class SectionCounts:
+    """The visible comments on a section, in all and per type, and how many the filter matches."""
+
+    total: int
+    by_type: tuple[tuple[str, str, int], ...]  # (code, label, count)
+    matching: int
+
+
+@dataclass(frozen=True)
+class SectionWindow:
+    """One page of a section's comment column: its cards, the counts and where the other pages are."""
+
+    cards: list[SectionComment]
+    counts: SectionCounts
+    filter: SectionFilter
+    page: int
+    pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def comments(self) -> list[Comment]:
+        """The comments of the window whose passages the text highlights (withdrawn ones are not)."""
+        return [c.comment for c in self.cards if c.comment.status != Comment.Status.WITHDRAWN]
+
+
+def section_counts(
+    *, user, engagement_round: EngagementRound, section: Section, section_filter: SectionFilter | None = None
+) -> SectionCounts:
+    """The counts of the section's visible comments: one aggregate query."""
+    section_filter = section_filter or SectionFilter()
+    visible = comments_visible_to(user=user, engagement_round=engagement_round).filter(section=section)
+    participation = participation_for(user, engagement_round.consultation)
+    organisation_id = participation.organisation_id if participation else None
+    aggregates = {"total": Count("id"), "matching": Count("id", filter=section_filter.condition(organisation_id))}
+    for code in Comment.Type.values:
+        aggregates[f"type_{code}"] = Count("id", filter=Q(type=code))
+    row = visible.aggregate(**aggregates)
+    return SectionCounts(
+        total=row["total"],
+        by_type=tuple((code, str(label), row[f"type_{code}"]) for code, label in Comment.Type.choices),
+        matching=row["matching"],
     )
+
+
+def _cards(
+    comments: list[Comment], *, engagement_round: EngagementRound, section: Section, reply_preview: int
+) -> list[SectionComment]:
     if not comments:
         return []
     replies = (
-        _replies()
+        Reply.objects.none()
+        if reply_preview <= 0
+        else _replies()
         .filter(comment_id__in=[c.pk for c in comments])
         .annotate(row=Window(RowNumber(), partition_by=[F("comment_id")], order_by=[F("created_at"), F("id")]))
         .filter(row__lte=reply_preview)
     )
     by_comment: dict[int, list[Reply]] = {}
-    for reply in replies:
+    for reply in replies if reply_preview > 0 else ():
         by_comment.setdefault(reply.comment_id, []).append(reply)
     cards = []
     for comment in comments:
@@ -131,11 +225,65 @@ def section_comments(
         cards.append(
             SectionComment(
                 comment=comment,
-                reply_count=comment.reply_count,
+                reply_count=comment.reply_count,  # type: ignore[attr-defined]
                 preview_replies=tuple(by_comment.get(comment.pk, ())),
             )
         )
     return cards
+
+
+def _section_queryset(*, user, engagement_round: EngagementRound, section: Section) -> QuerySet[Comment]:
+    return (
+        comments_visible_to(user=user, engagement_round=engagement_round)
+        .filter(section=section)
+        .select_related("author", "organisation", "endorsed_by")
+        .annotate(reply_count=Count("replies", distinct=True))
+        .order_by("position_start", "created_at", "id")
+    )
+
+
+def section_window(
+    *,
+    user,
+    engagement_round: EngagementRound,
+    section: Section,
+    section_filter: SectionFilter | None = None,
+    per_page: int = SECTION_PAGE_SIZE,
+    reply_preview: int = 3,
+) -> SectionWindow:
+    """One page of the visible comments on a section, filtered, with the counts.
+
+    Three queries however many comments there are (the counts, the page's comments, their first
+    replies); the page holds at most `per_page` cards, so its size does not grow with the section.
+    """
+    section_filter = section_filter or SectionFilter()
+    counts = section_counts(
+        user=user, engagement_round=engagement_round, section=section, section_filter=section_filter
+    )
+    pages = max(1, -(-counts.matching // per_page))
+    page = min(section_filter.page, pages)
+    participation = participation_for(user, engagement_round.consultation)
+    organisation_id = participation.organisation_id if participation else None
+    start = (page - 1) * per_page
+    comments = list(
+        _section_queryset(user=user, engagement_round=engagement_round, section=section).filter(
+            section_filter.condition(organisation_id)
+        )[start : start + per_page]
+    )
+    cards = _cards(comments, engagement_round=engagement_round, section=section, reply_preview=reply_preview)
+    return SectionWindow(cards=cards, counts=counts, filter=section_filter, page=page, pages=pages)
+
+
+def section_comment_card(*, user, comment: Comment, reply_preview: int = 3) -> SectionComment:
+    """One comment's card as the section column shows it (reply count, first replies): two queries.
+
+    `comment` is one the caller fetched (and may see); its round and section are kept on the card.
+    """
+    engagement_round, section = comment.round, comment.section
+    found = list(_section_queryset(user=user, engagement_round=engagement_round, section=section).filter(pk=comment.pk))
+    if not found:
+        return SectionComment(comment=comment, reply_count=0, preview_replies=())
+    return _cards(found, engagement_round=engagement_round, section=section, reply_preview=reply_preview)[0]
 
 
 def comment_thread(*, comment: Comment) -> QuerySet[Reply]:

@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,7 +29,7 @@ from audit.services import audit_log
 from config.errors import RateLimitedError, RoundClosedError, StaleWriteError
 from config.text import clean_text
 from consultations.access import round_window
-from consultations.models import EngagementRound, Section
+from consultations.models import EngagementRound, RoundExtension, Section
 from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
@@ -96,9 +97,12 @@ def check_type(comment_type: str) -> str:
     return comment_type
 
 
-def _check_round_open(actor, engagement_round: EngagementRound, now: datetime) -> None:
+def _check_round_open(
+    actor, engagement_round: EngagementRound, now: datetime, *, extensions: dict[int, datetime] | None = None
+) -> None:
     participation = participation_for(actor, engagement_round.consultation)
-    window = round_window(engagement_round, participation.organisation_id if participation else None, now=now)
+    organisation_id = participation.organisation_id if participation else None
+    window = round_window(engagement_round, organisation_id, now=now, extensions=extensions)
     if window.is_open:
         return
     if window.not_yet_open:
@@ -203,6 +207,23 @@ def _fresh_round(engagement_round: EngagementRound) -> EngagementRound:
     )
 
 
+def _fresh_round_for(
+    engagement_round: EngagementRound, organisation_id: int
+) -> tuple[EngagementRound, dict[int, datetime]]:
+    """The stored round (with its consultation and version) and the one extension a write of
+    `organisation_id` depends on, read in one query (a "close now" or a new extension counts)."""
+    own_extension = RoundExtension.objects.filter(round=OuterRef("pk"), organisation_id=organisation_id).values(
+        "closes_at"
+    )[:1]
+    fresh = (
+        EngagementRound.objects.select_related("consultation", "version")
+        .annotate(own_extension=Subquery(own_extension))
+        .get(pk=engagement_round.pk)
+    )
+    closes_at = fresh.own_extension
+    return fresh, ({organisation_id: closes_at} if closes_at is not None else {})
+
+
 def _lock(comment: Comment) -> Comment:
     return (
         Comment.objects.select_for_update(of=("self",))
@@ -243,9 +264,9 @@ def comment_create(
         raise PermissionDenied(_("Your role does not comment in this round."))
     with transaction.atomic():
         # The caller's copy of the round may predate a "close now": check the stored one.
-        engagement_round = _fresh_round(engagement_round)
+        engagement_round, extensions = _fresh_round_for(engagement_round, participation.organisation_id)
         now = timezone.now()
-        _check_round_open(actor, engagement_round, now)
+        _check_round_open(actor, engagement_round, now, extensions=extensions)
         _check_rate(actor)
         status = Comment.Status.SUBMITTED if submit else Comment.Status.DRAFT
         comment = Comment.objects.create(

@@ -16,10 +16,9 @@ from consultations.models import EngagementRound, Section
 from consultations.services import section_tree
 
 from ..forms.writing import CommentForm
-from ..models import Comment
-from ..selectors import section_comments
+from ..selectors import SectionFilter, section_window
 from ..signals import panels_for_section
-from .section import writing_state
+from .section import window_context, writing_state
 
 
 @login_required
@@ -58,17 +57,26 @@ def section_read(request, slug, number, key):
     engagement_round = next((r for r in rounds if r.phase_at(now) == EngagementRound.State.OPEN), None)
     engagement_round = engagement_round or (rounds[-1] if rounds else None)
     if engagement_round is not None:
-        cards = section_comments(user=request.user, engagement_round=engagement_round, section=section)
+        # One page of the comments (filtered), never all of them: the page's size does not grow
+        # with the section's comments; the text highlights the passages of the comments shown.
+        window = section_window(
+            user=request.user,
+            engagement_round=engagement_round,
+            section=section,
+            section_filter=SectionFilter.from_query(request.GET),
+        )
         writing = writing_state(user=request.user, engagement_round=engagement_round, now=now)
         context.update(
             {
                 "engagement_round": engagement_round,
-                "cards": cards,
-                "highlighted": [c.comment for c in cards if c.comment.status != Comment.Status.WITHDRAWN],
                 "writing": writing,
                 "form": CommentForm(initial={"language": translation.get_language() or ""})
                 if writing.can_write
                 else None,
+                **window_context(request, window),
             }
         )
+        if request.htmx and request.htmx.target == "comment-window":
+            # A page link or the filter: the window, with the counts and the text's highlights out of band.
+            return render(request, "comments/section/_comment_window.html", {**context, "oob": True})
     return render(request, "comments/section/page.html", context)

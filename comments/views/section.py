@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -32,7 +33,14 @@ from consultations.models import EngagementRound
 from .. import services
 from ..forms.writing import ACTION_SUBMIT, CommentEditForm, CommentForm
 from ..models import Comment
-from ..selectors import SectionComment, get_comment_for_user, section_comments
+from ..selectors import (
+    SectionComment,
+    SectionFilter,
+    SectionWindow,
+    get_comment_for_user,
+    section_comment_card,
+    section_window,
+)
 
 # --- what the viewer may do in a round, for pages and cards -------------------------------
 
@@ -136,19 +144,44 @@ def _form_refused(request, form, answer: Refusal, **page) -> HttpResponse:
     return _form_response(request, form=form, status=answer.status, **page)
 
 
-def _section_cards(request, comment: Comment) -> tuple[SectionComment, list[SectionComment]]:
-    """The comment's card as the section page shows it (organisation, reply count, first replies),
-    and every card of its section (for the highlights in the text)."""
-    cards = section_comments(user=request.user, engagement_round=comment.round, section=comment.section)
-    card = next((c for c in cards if c.comment.pk == comment.pk), None)
-    return card or SectionComment(comment=comment, reply_count=0, preview_replies=()), cards
+def _page_url(section_filter: SectionFilter, page: int) -> str:
+    query = {"scope": section_filter.scope if section_filter.scope != "all" else ""}
+    query.update({"type": section_filter.comment_type, "status": section_filter.status, "page": str(page)})
+    return "?" + urlencode({k: v for k, v in query.items() if v and not (k == "page" and v == "1")})
+
+
+def window_context(request, window: SectionWindow) -> dict:
+    """What the section column's templates need for one window of comments: cards, counts, filter, pages."""
+    return {
+        "window": window,
+        "cards": window.cards,
+        "counts": window.counts,
+        "highlighted": window.comments,
+        "previous_url": _page_url(window.filter, window.page - 1) if window.has_previous else "",
+        "next_url": _page_url(window.filter, window.page + 1) if window.has_next else "",
+        "type_choices": Comment.Type.choices,
+        "status_choices": Comment.Status.choices,
+    }
+
+
+def _window_of_writer(request, comment: Comment) -> SectionWindow:
+    """The window the writer is looking at (the filter and page of the htmx page's URL), for the
+    highlights and counts sent back out of band after a write: bounded, whatever the section holds."""
+    current = urlsplit(request.headers.get("HX-Current-URL", "")).query
+    return section_window(
+        user=request.user,
+        engagement_round=comment.round,
+        section=comment.section,
+        section_filter=SectionFilter.from_query(QueryDict(current)),
+        reply_preview=0,
+    )
 
 
 def _refused(request, comment: Comment, answer: Refusal) -> HttpResponse:
     """A submit or withdraw button that was refused: the card with the message, or a page."""
     message = answer.message
     # The comment as the refused writer had it (its revision), with the thread the section shows.
-    card = replace(_section_cards(request, comment)[0], comment=comment)
+    card = replace(section_comment_card(user=request.user, comment=comment), comment=comment)
     if request.htmx:
         response = render(
             request, "comments/section/_comment_card.html", _card_context(request, card, card_error=message)
@@ -169,12 +202,17 @@ def _done(request, comment: Comment, message: str, *, refresh_text: bool = False
     if not request.htmx:
         messages.success(request, message)
         return redirect(f"{_section_url(comment, comment.round)}#comment-{comment.pk}")
-    card, cards = _section_cards(request, comment)
+    # Only the card that changed, never the list: its size does not grow with the section.
+    card = section_comment_card(user=request.user, comment=comment)
     context = _card_context(request, card, card_message=message)
     if refresh_text:
-        # The highlights in the text change with the comment's anchor: swap the text too (out of band).
-        context["highlighted"] = [c.comment for c in cards if c.comment.status != Comment.Status.WITHDRAWN]
-        context["refresh_text"] = True
+        # The highlights in the text and the counts change: swap them too (out of band), for the
+        # window the writer has open plus the comment written.
+        window = _window_of_writer(request, comment)
+        highlighted = [c for c in window.comments if c.pk != comment.pk]
+        if comment.status != Comment.Status.WITHDRAWN:
+            highlighted.append(comment)
+        context.update({"highlighted": highlighted, "refresh_text": True, "counts": window.counts})
     return render(request, "comments/section/_comment_card.html", context)
 
 
@@ -198,6 +236,8 @@ def comment_create(request, slug, round_id, key):
     form = CommentForm(request.POST)
 
     def done(comment: Comment) -> HttpResponse:
+        # The page's round (its extensions already read): the card's controls cost no query.
+        comment.round = engagement_round
         response = _done(request, comment, _saved_message(comment), refresh_text=True)
         if request.htmx:
             response.content += _fresh_form(request, consultation, engagement_round, section)

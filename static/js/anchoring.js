@@ -277,9 +277,7 @@
       p.tabIndex = 0;
       p.setAttribute("aria-describedby", "anchoring-help");
     });
-    var count = document.querySelector("[data-comment-count]");
-    var list = document.getElementById("comment-list");
-    if (count && list) count.textContent = list.querySelectorAll(".comment-card").length;
+    // The counts come from the server (they cover every page of the column, not the cards shown).
     alignCards();
   }
 

@@ -182,3 +182,20 @@ def test_the_rounds_list_shows_each_closed_round_at_its_stage(world, client_for)
     assert states["Reported round"] == "reported"
     assert states["Closed round"] == "closed"
     assert states[world.open_round.title] == "open"
+
+
+# session, user, round (+ extensions), participation, section; in the transaction: the
+# stored round with the writer's extension, the comment, its revision, the audit entry; the answer.
+API_CREATE_QUERIES = 17
+
+
+def test_creating_a_comment_through_the_api_costs_a_fixed_number_of_queries(
+    world, client_for, django_assert_num_queries
+):
+    client = client_for(world.personas["vn_delegate"])
+    url = f"/api/v1/rounds/{world.open_round.pk}/comments/"
+    for n in (1, 6):
+        _grow(world, n)
+        with django_assert_num_queries(API_CREATE_QUERIES):
+            response = client.post(url, {"section": "infra-5g", "type": "ge", "body": f"At {n}."}, format="json")
+        assert response.status_code == 201

@@ -1,5 +1,6 @@
 """Writing comments on a section page: plain form posts, anchors, refusals, and the page itself."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils.formats import date_format
 from django.utils.html import escape
 
 from comments.models import Comment, Reply
+from comments.selectors import SECTION_PAGE_SIZE
 from consultations.models import EngagementRound
 from tests import factories
 from tests.helpers.drafts import FIVE_G
@@ -407,10 +409,118 @@ def test_section_page_issues_the_same_number_of_queries_for_10_and_1000_comments
     client.force_login(vn_delegate)
     _add_comments(open_round, vn_focal_point, orgs["vn"], 10)
     with CaptureQueriesContext(connection) as small:
-        assert client.get(_section_url()).status_code == 200
+        small_page = client.get(_section_url())
+        assert small_page.status_code == 200
 
     _add_comments(open_round, vn_focal_point, orgs["vn"], 990)
     with django_assert_num_queries(len(small.captured_queries)):
         response = client.get(_section_url())
 
-    assert response.content.decode().count('class="comment-card') == 1000
+    # One page of comments, never all of them: the page's size does not grow with the section.
+    html = response.content.decode()
+    assert html.count('class="comment-card') == SECTION_PAGE_SIZE
+    assert "data-comment-count>1000<" in html
+    assert len(response.content) < 300_000
+    assert len(response.content) < 1.5 * len(small_page.content)
+
+
+def test_section_page_shows_one_page_of_comments_with_filter_and_counts(
+    client, vn_delegate, vn_focal_point, th_delegate, open_round, orgs
+):
+    open_round.visibility = EngagementRound.Visibility.LIVE
+    open_round.save()
+    _add_comments(open_round, vn_focal_point, orgs["vn"], 25)  # 12 submitted, 13 drafts
+    _comment(open_round, th_delegate, orgs["th"], type="ed", body="From Thailand.")
+    client.force_login(vn_delegate)
+
+    first = client.get(_section_url()).content.decode()
+    third = client.get(_section_url() + "?page=3").content.decode()
+    own = client.get(_section_url() + "?scope=own&status=submitted").content.decode()
+    editorial = client.get(_section_url() + "?type=ed").content.decode()
+
+    assert first.count('class="comment-card') == SECTION_PAGE_SIZE
+    assert "data-comment-count>26<" in first and "Page 1 of 3" in first and 'rel="next" href="?page=2"' in first
+    assert third.count('class="comment-card') == 6 and "Page 3 of 3" in third and 'rel="prev"' in third
+    assert own.count('class="comment-card') == SECTION_PAGE_SIZE and "From Thailand." not in own
+    assert 'href="?scope=own&amp;status=submitted&amp;page=2"' in own
+    assert editorial.count('class="comment-card') == 1 and "From Thailand." in editorial
+    # The text highlights the passages of the comments shown, not of every comment.
+    shown = len(re.findall(r'id="comment-\d+"', first))
+    assert len(set(re.findall(r'data-comments="([\d ]+)"', first))) <= shown
+
+
+def test_htmx_page_link_answers_with_the_window_counts_and_text(client, vn_delegate, vn_focal_point, open_round, orgs):
+    _add_comments(open_round, vn_focal_point, orgs["vn"], 15)
+    client.force_login(vn_delegate)
+
+    response = client.get(_section_url() + "?page=2", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="comment-window")
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="comment-window"')
+    assert html.count('class="comment-card') == 5
+    assert 'id="comment-counts" class="comment-counts" hx-swap-oob="true"' in html
+    assert 'id="section-text" class="section-body section-text" hx-swap-oob="true"' in html
+    assert "<html" not in html
+
+
+def _htmx_writes(client, engagement_round, comment):
+    """An htmx create, edit, submit and withdraw: each response's size in bytes."""
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver" + _section_url()}
+    created = client.post(
+        _create_url(engagement_round),
+        {"type": "ge", "body": "Via htmx.", "language": "en", "action": "draft", **_anchor("urban areas")},
+        **htmx,
+    )
+    edit = {"type": "te", "body": "Edited.", "language": "en", "revision": comment.revision, "action": "draft"}
+    edited = client.post(reverse("comments:edit", args=[SLUG, comment.pk]), edit, **htmx)
+    comment.refresh_from_db()
+    submitted = client.post(reverse("comments:submit", args=[SLUG, comment.pk]), {"revision": comment.revision}, **htmx)
+    comment.refresh_from_db()
+    withdrawn = client.post(
+        reverse("comments:withdraw", args=[SLUG, comment.pk]), {"revision": comment.revision}, **htmx
+    )
+    responses = {"create": created, "edit": edited, "submit": submitted, "withdraw": withdrawn}
+    for name, response in responses.items():
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        assert html.count('class="comment-card') == 1, name  # the one card it changed, never the list
+    return {name: len(response.content) for name, response in responses.items()}
+
+
+def test_htmx_writes_answer_with_one_card_whatever_the_section_holds(
+    client, vn_delegate, vn_focal_point, open_round, orgs
+):
+    client.force_login(vn_delegate)
+    _add_comments(open_round, vn_focal_point, orgs["vn"], 10)
+    small = _htmx_writes(client, open_round, _comment(open_round, vn_delegate, orgs["vn"], status="draft"))
+
+    _add_comments(open_round, vn_focal_point, orgs["vn"], 990)
+    large = _htmx_writes(client, open_round, _comment(open_round, vn_delegate, orgs["vn"], status="draft"))
+
+    for name in small:
+        # The card, and on create/edit/withdraw the text (one window's highlights) and counts.
+        assert large[name] < 1.2 * small[name] + 200, (name, small, large)
+        assert large[name] < 20_000, (name, large)
+
+
+def test_creating_a_comment_costs_a_fixed_number_of_queries(
+    client, vn_delegate, vn_focal_point, open_round, orgs, django_assert_num_queries
+):
+    """The exact count of a create (plain post and htmx), at 10 and 1,000 comments: it cannot regress."""
+    client.force_login(vn_delegate)
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver" + _section_url()}
+    for count in (10, 990):
+        _add_comments(open_round, vn_focal_point, orgs["vn"], count)
+        with django_assert_num_queries(CREATE_QUERIES):
+            assert _post(client, open_round).status_code == 302
+        with django_assert_num_queries(CREATE_QUERIES_HTMX):
+            data = {"type": "te", "body": "Via htmx.", "language": "en", "action": "draft"}
+            assert client.post(_create_url(open_round), data, **htmx).status_code == 200
+
+
+# session, user, consultation, participation, round (+ extensions), version, sections; in the
+# transaction: the stored round with the writer's extension, the comment, its revision, the audit
+# entry (savepoints, lock, chain head, insert).
+CREATE_QUERIES = 18
+# + the card (comment, first replies) and the window the writer has open (counts, comments).
+CREATE_QUERIES_HTMX = 22
