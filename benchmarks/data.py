@@ -280,7 +280,7 @@ def build(scenario: Scenario) -> Built:
     from accounts.models import Organisation, User
     from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Section
 
-    start = time.perf_counter()
+    began = time.perf_counter()
     rng = random.Random(SEED)
     pool = sentences(rng)
     campaigns = [" ".join(rng.sample(pool, 3)) + " We ask the secretariat to act." for _ in range(CAMPAIGNS)]
@@ -426,12 +426,12 @@ def build(scenario: Scenario) -> Built:
         body = by_id[row["section_id"]].body
         if rng.random() < 0.15:
             continue  # a whole-section comment
-        start = rng.randrange(0, len(body) - 60)
+        at = rng.randrange(0, len(body) - 60)
         length = rng.randint(20, 50)
-        row["quote_exact"] = body[start : start + length]
-        row["quote_prefix"] = body[max(0, start - 32) : start]
-        row["quote_suffix"] = body[start + length : start + length + 32]
-        row["position_start"], row["position_end"] = start, start + length
+        row["quote_exact"] = body[at : at + length]
+        row["quote_prefix"] = body[max(0, at - 32) : at]
+        row["quote_suffix"] = body[at + length : at + length + 32]
+        row["position_start"], row["position_end"] = at, at + length
     built.counts["carry"] = copy_comments(rows)
     next_version = DraftVersion.objects.create(
         consultation=consultation,
@@ -466,5 +466,5 @@ def build(scenario: Scenario) -> Built:
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    built.seconds = time.perf_counter() - start
+    built.seconds = time.perf_counter() - began
     return built
