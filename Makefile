@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Test processes (pytest-xdist): both cores of the reference machine.
 PYTEST_WORKERS ?= 2
+# make bench: comments generated (SIZE=1000000 for the full run).
+SIZE ?= 100000
 
 .PHONY: run serve test test-fast lint format migrate seed messages bench clean
 
@@ -61,8 +63,9 @@ messages: $(STAMP)
 	$(PY) manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=node_modules
 	$(PY) manage.py compilemessages --ignore=.venv
 
+## make bench [SIZE=100000]: the scale benchmark on a dedicated PostgreSQL database; docs/performance.md
 bench: $(STAMP)
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks --size $(SIZE)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

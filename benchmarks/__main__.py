@@ -1,195 +1,230 @@
-"""Scaling benchmarks for the pages and the beat task.
+"""`make bench [SIZE=100000]`: the scale benchmark of issue 10 (docs/performance.md).
 
-Each benchmark measures the same operation at a small and a large data size in one run and
-reports the ratio of the medians, next to its target. A page whose query count stays fixed
-should grow roughly with the HTML it renders, not with the number of queries.
+Creates a dedicated PostgreSQL database (BENCH_DATABASE_URL, default bench_consultation), fills
+it with SIZE comments over 200 sections and 40 organisations by COPY (benchmarks.data), runs
+each line (benchmarks.lines), prints the table and writes bench/results.json. Every figure is a
+ratio against a reference measured in the same run. A line whose feature is not built yet is
+reported as such. The database is dropped at the end (BENCH_KEEP=1 keeps it).
 
-Run with `make bench` (uses PostgreSQL when it answers, like the test suite).
+Options: --size N (default $SIZE or 100000), --load-seconds S (line 8, default 30; 0 skips it),
+--only 1,4,... (run some lines), --keep.
 """
 
+from __future__ import annotations
+
+import argparse
+import json
 import logging
 import os
-import statistics
+import platform
+import subprocess
 import sys
 import time
-import tracemalloc
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
 
 import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_databases,
-    setup_test_environment,
-    teardown_databases,
-)
-from django.urls import reverse  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
-from consultations.services import rounds_advance  # noqa: E402
-from tests import factories  # noqa: E402
-
-REPEAT = 7
+from benchmarks import data, lines  # noqa: E402
+from benchmarks.lines import NOT_BUILT, Line, not_built  # noqa: E402
 
 
-def _median_seconds(fn) -> float:
-    samples = []
-    for _ in range(REPEAT):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-def _version_with(sections: int):
-    user = factories.UserFactory()
-    version = factories.DraftVersionFactory(number="0.1")
-    factories.ParticipationFactory(consultation=version.consultation, user=user)
-    for i in range(sections):
-        factories.SectionFactory(version=version, position=i + 1, key=f"k{i}", number=f"1.{i}")
-    return user, version
-
-
-def bench_version_page():
-    results = {}
-    for size in (10, 500):
-        user, version = _version_with(size)
-        client = Client()
-        client.force_login(user)
-        url = reverse("consultations:version", args=[version.consultation.slug, version.number])
-        assert client.get(url).status_code == 200
-        with CaptureQueriesContext(connection) as queries:
-            client.get(url)
-        query_count = len(queries)
-        results[size] = (_median_seconds(lambda c=client, u=url: c.get(u)), query_count)
-    ratio = results[500][0] / results[10][0]
-    same_queries = results[10][1] == results[500][1]
-    print(f"     version page queries: {results[10][1]} at 10 sections, {results[500][1]} at 500")
-    return "version page 500 vs 10 sections (50x the text)", ratio, 50.0, same_queries
-
-
-def bench_rounds_advance():
-    results = {}
-    for size in (10, 300):
-        past = timezone.now() - timezone.timedelta(minutes=1)
-        for _ in range(size):
-            factories.EngagementRoundFactory(
-                state="scheduled", opens_at=past, closes_at=past + timezone.timedelta(days=3)
-            )
-        start = time.perf_counter()
-        rounds_advance()
-        results[size] = time.perf_counter() - start
-    ratio = results[300] / results[10]
-    return "rounds_advance 300 vs 10 due rounds (time, 30x the work)", ratio, 60.0, True
-
-
-def _round_with_comments(count: int, sections: int = 20):
-    """A closed round with `count` submitted comments spread over `sections` sections and 11 states."""
-    from comments.models import Comment
-    from consultations.models import EngagementRound
-
-    secretariat = factories.UserFactory()
-    version = factories.DraftVersionFactory(number="0.1")
-    consultation = version.consultation
-    org = factories.OrganisationFactory(name=f"Secretariat {count}", kind="secretariat", country_code="")
-    factories.ParticipationFactory(consultation=consultation, user=secretariat, organisation=org, role="secretariat")
-    section_list = [
-        factories.SectionFactory(version=version, position=i + 1, key=f"s{i}", number=f"1.{i}", body="Text " * 40)
-        for i in range(sections)
-    ]
-    states = [factories.OrganisationFactory(name=f"State {count}-{i}", country_code="VN") for i in range(11)]
-    authors = [factories.UserFactory(organisation=o) for o in states]
-    engagement_round = factories.EngagementRoundFactory(version=version, state=EngagementRound.State.CLOSED)
-    words = ["coverage", "rural", "target", "spectrum", "data", "payments", "skills", "security", "trust", "2030"]
-    Comment.objects.bulk_create(
-        [
-            Comment(
-                round=engagement_round,
-                section=section_list[i % sections],
-                author=authors[i % 11],
-                organisation=states[i % 11],
-                type="te",
-                body=" ".join(words[(i + k) % 10] for k in range(12)) + f" point {i}",
-                status=Comment.Status.SUBMITTED,
-            )
-            for i in range(count)
-        ],
-        batch_size=1000,
-    )
-    return secretariat, engagement_round
-
-
-def bench_consolidation():
-    from consolidation.services.aggregation import compute_consolidation
-
-    results = {}
-    for size in (200, 2000):
-        _user, engagement_round = _round_with_comments(size)
-        results[size] = _median_seconds(lambda r=engagement_round: compute_consolidation(engagement_round=r))
-    ratio = results[2000] / results[200]
-    return "consolidation 2,000 vs 200 comments over 20 sections (time)", ratio, 40.0, True
-
-
-def bench_export_memory():
-    """Peak Python memory while writing the XLSX matrix grows far slower than the rows (streamed)."""
-    import tempfile
-
-    from django.test import override_settings
-
-    from consolidation.models import Report
-    from consolidation.services.exports import report_generate
-
-    peaks = {}
-    with (
-        tempfile.TemporaryDirectory() as media,
-        override_settings(
-            MEDIA_ROOT=media,
-            STORAGES={
-                "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-            },
-        ),
-    ):
-        for size in (500, 5000):
-            user, engagement_round = _round_with_comments(size)
-            report = Report.objects.create(
-                consultation=engagement_round.consultation,
-                round=engagement_round,
-                kind=Report.Kind.RESOLUTION_MATRIX,
-                format=Report.Format.XLSX,
-                requested_by=user,
-            )
-            tracemalloc.start()
-            report_generate(report_id=report.pk)
-            peaks[size] = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            report.refresh_from_db()
-            assert report.status == "done", report.error
-    ratio = peaks[5000] / peaks[500]
-    print(f"     XLSX export peak memory: {peaks[500] // 1024} KiB at 500 rows, {peaks[5000] // 1024} KiB at 5,000")
-    return "XLSX matrix 5,000 vs 500 rows (peak memory)", ratio, 3.0, True
-
-
-def main() -> int:
-    logging.disable(logging.INFO)
-    setup_test_environment()
-    old = setup_databases(verbosity=0, interactive=False)
-    failed = False
+def machine() -> dict:
+    memory = ""
     try:
-        print(f"database: {connection.vendor}; median of {REPEAT} runs; ratios measured in this run")
-        for bench in (bench_version_page, bench_rounds_advance, bench_consolidation, bench_export_memory):
-            name, ratio, target, extra_ok = bench()
-            ok = ratio <= target and extra_ok
-            failed |= not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {name}: ratio {ratio:.1f} (target <= {target:.0f})")
+        with open("/proc/meminfo") as f:
+            memory = f"{int(f.readline().split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory": memory,
+        "python": platform.python_version(),
+        "postgresql": postgres,
+        "platform": platform.platform(),
+        "commit": commit,
+    }
+
+
+def _helper_line(number: str, name: str, target: str, run: Callable[[], object]) -> list[Line]:
+    """Lines 6, 7 and the grouping line come from benchmarks.exports / benchmarks.grouping when present.
+
+    Their functions return a Line, a list of Lines, or dicts with the Line fields."""
+    try:
+        result = run()
+    except ImportError:
+        return [not_built(f"{number}. {name}", target)]
+    items = result if isinstance(result, list) else [result]
+    return [item if isinstance(item, Line) else Line(**item) for item in items]  # type: ignore[arg-type]
+
+
+def line_csv(built: data.Built) -> list[Line]:
+    def run() -> object:
+        from benchmarks.exports import bench_csv  # type: ignore[import-not-found, unused-ignore]
+
+        return bench_csv(built.counts["main"])
+
+    return _helper_line("6", "CSV export vs COPY of the same SELECT", ">= 0.5 of COPY; memory < 50 MB, flat", run)
+
+
+def line_xlsx(built: data.Built) -> list[Line]:
+    def run() -> object:
+        from benchmarks.exports import bench_xlsx  # type: ignore[import-not-found, unused-ignore]
+
+        return bench_xlsx(built.counts["main"])
+
+    return _helper_line("7", "XLSX vs fastest library, same rows", "<= 1.3x; memory < 200 MB", run)
+
+
+def line_grouping(built: data.Built) -> list[Line]:
+    def run() -> object:
+        from benchmarks.grouping import bench_grouping  # type: ignore[import-not-found, unused-ignore]
+
+        return bench_grouping(built.scenario.size)
+
+    return _helper_line("1b", "near-duplicate grouping", "close to linear; whole consolidation at 1M < 5 min", run)
+
+
+def _result(line: Line) -> str:
+    return line.status if line.status != "measured" else ("pass" if line.passed else "FAIL")
+
+
+def table(rows: list[Line]) -> str:
+    def num(value: float | None, unit: str = "") -> str:
+        if value is None:
+            return "-"
+        return (
+            f"{value:,.3f}{(' ' + unit) if unit else ''}"
+            if value < 100
+            else f"{value:,.0f}{(' ' + unit) if unit else ''}"
+        )
+
+    header = ["line", "figure", "reference", "ratio", "target", "result"]
+    body = []
+    for r in rows:
+        result = _result(r)
+        body.append(
+            [
+                r.name,
+                num(r.figure, r.unit),
+                num(r.reference, r.unit),
+                "-" if r.ratio is None else f"{r.ratio:,.2f}x",
+                r.target,
+                result,
+            ]
+        )
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(row) + " |" for row in body]
+    notes = [f"- {r.name.split('.')[0]}: {r.note}" for r in rows if r.note]
+    return "\n".join(out) + ("\n\n" + "\n".join(notes) if notes else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=int(os.environ.get("SIZE") or 100_000))
+    parser.add_argument("--load-seconds", type=float, default=float(os.environ.get("BENCH_LOAD_SECONDS") or 30))
+    parser.add_argument("--only", default="", help="comma-separated line numbers, e.g. 1,4,9")
+    parser.add_argument("--keep", action="store_true", default=bool(os.environ.get("BENCH_KEEP")))
+    parser.add_argument("--output", default="bench/results.json")
+    args = parser.parse_args(argv)
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+    logging.disable(logging.WARNING)
+
+    name = data.recreate_database()
+    print(f"database {name}: generating {args.size:,} comments ...", flush=True)
+    built = data.build(data.Scenario(size=args.size))
+    print(f"generated in {built.seconds:.1f} s: {built.counts}", flush=True)
+    info = machine()
+
+    steps: list[tuple[str, Callable[[], Line | list[Line]]]] = [
+        ("1", lambda: lines.line_consolidation_counts(built)),
+        ("1b", lambda: line_grouping(built)),
+        (
+            "2",
+            lambda: not_built(
+                "2. consolidation, 2 worker processes vs 1", ">= 1.6x speed-up", "consolidation is one task"
+            ),
+        ),
+        ("3", lambda: not_built("3. incremental consolidation after 1% changes vs full", ">= 20x faster, same output")),
+        ("4", lambda: lines.line_section_page(built)),
+        ("5", lambda: lines.line_feedback(built)),
+        ("6", lambda: line_csv(built)),
+        ("7", lambda: line_xlsx(built)),
+        ("8", lambda: _load(built, args.load_seconds)),
+        ("9", lambda: lines.line_carry_over(built)),
+    ]
+    results: list[Line] = []
+    try:
+        for number, step in steps:
+            if only and number not in only and number.rstrip("b") not in only:
+                continue
+            start = time.perf_counter()
+            try:
+                produced = step()
+            except Exception as exc:  # a broken line is reported, the others still run
+                traceback.print_exc()
+                produced = Line(name=f"{number}. (failed)", status="error", note=f"{type(exc).__name__}: {exc}")
+            for line in produced if isinstance(produced, list) else [produced]:
+                results.append(line)
+                print(
+                    f"  {line.name}: {_result(line)} ({time.perf_counter() - start:.0f} s)",
+                    flush=True,
+                )
     finally:
-        teardown_databases(old, verbosity=0)
-    return 1 if failed else 0
+        connection.close()
+        if not args.keep:
+            data.drop_database()
+
+    print()
+    print(table(results))
+    output = Path(settings.BASE_DIR) / args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "size": args.size,
+        "generated": {"counts": built.counts, "seconds": built.seconds},
+        "machine": info,
+        "lines": [{**line.as_dict(), "size": args.size, "machine": info} for line in results],
+    }
+    output.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"\nwritten {output}")
+    measured = [line for line in results if line.status != NOT_BUILT]
+    return 0 if all(line.passed for line in measured) else 1
+
+
+def _load(built: data.Built, seconds: float) -> Line:
+    if seconds <= 0:
+        return not_built(
+            "8. comment POST, 50 clients, p95 vs trivial view", "0 errors, <= 3x", "skipped (--load-seconds 0)"
+        )
+    from benchmarks.load import line_comment_post
+
+    return line_comment_post(built, seconds)
 
 
 if __name__ == "__main__":
