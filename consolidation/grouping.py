@@ -113,43 +113,78 @@ def _shingles(key: str) -> list[bytes]:
     return sorted({data[i : i + SHINGLE] for i in range(len(data) - SHINGLE + 1)})
 
 
+def _signatures(keys: Sequence[str]) -> list[LeanMinHash]:
+    return [LeanMinHash(m) for m in MinHash.generator((_shingles(k) for k in keys), num_perm=NUM_PERM, seed=SEED)]
+
+
 def candidate_pairs(keys: Sequence[str]) -> set[tuple[int, int]]:
     """Pairs (i, j), i < j, of keys whose MinHash signatures share a band: the LSH candidates."""
-    if len(keys) < 2:
-        return set()
-    lsh = MinHashLSH(num_perm=NUM_PERM, params=(BANDS, ROWS))
-    signatures = [LeanMinHash(m) for m in MinHash.generator((_shingles(k) for k in keys), num_perm=NUM_PERM, seed=SEED)]
-    with lsh.insertion_session() as session:
-        for index, signature in enumerate(signatures):
-            session.insert(index, signature, check_duplication=False)
-    pairs = set()
-    for index, signature in enumerate(signatures):
-        for other in lsh.query(signature):
-            if other > index:
-                pairs.add((index, other))
+    pairs: set[tuple[int, int]] = set()
+    for bucket in _buckets(keys):
+        pairs.update((i, j) for n, i in enumerate(bucket) for j in bucket[n + 1 :])
     return pairs
 
 
-def near_pairs(keys: Sequence[str], *, threshold: float) -> list[tuple[int, int]]:
-    """Pairs of keys (word-sorted normalised texts) whose ratio reaches the threshold, sorted.
+def _buckets(keys: Sequence[str]) -> list[list[int]]:
+    """Keys (by index, ascending) sharing one band of their signatures: every bucket of two or more."""
+    if len(keys) < 2:
+        return []
+    lsh = MinHashLSH(num_perm=NUM_PERM, params=(BANDS, ROWS))
+    with lsh.insertion_session() as session:
+        for index, signature in enumerate(_signatures(keys)):
+            session.insert(index, signature, check_duplication=False)
+    buckets = []
+    for table in lsh.hashtables:
+        for band in table.keys():
+            members = table.get(band)
+            if len(members) > 1:
+                buckets.append(sorted(members))
+    buckets.sort()
+    return buckets
 
-    LSH proposes the candidates; each is verified with the exact ratio. Pairs whose lengths
-    alone rule the threshold out are dropped first (the Indel ratio is 2 * matches / total
-    length, so the longer key may be at most 200 / threshold - 1 times the shorter).
+
+def _link(keys: Sequence[str], finder: UnionFind, *, threshold: float) -> None:
+    """Join the keys whose ratio reaches the threshold, among the LSH candidates.
+
+    Within a bucket, a key is compared with the members of each component of the bucket other
+    than its own, until one verifies: a bucket of n texts that all say the same thing costs n
+    comparisons, not n * n. Pairs whose lengths alone rule the threshold out are not compared
+    (the Indel ratio is 2 * matches / total length, so the longer key may be at most
+    200 / threshold - 1 times the shorter).
     """
     max_length_ratio = 200 / threshold - 1
-    found = []
-    for i, j in sorted(candidate_pairs(keys)):
+    rejected: set[tuple[int, int]] = set()
+
+    def similar(i: int, j: int) -> bool:
+        if (i, j) in rejected:
+            return False
         short, long = sorted((len(keys[i]), len(keys[j])))
-        if long > short * max_length_ratio:
-            continue
-        if fuzz.ratio(keys[i], keys[j], score_cutoff=threshold):
-            found.append((i, j))
-    return found
+        if long <= short * max_length_ratio and fuzz.ratio(keys[i], keys[j], score_cutoff=threshold):
+            return True
+        rejected.add((i, j))
+        return False
+
+    for bucket in _buckets(keys):
+        components: dict[int, list[int]] = {}
+        for x in bucket:
+            mine = components.pop(finder.find(x), [])
+            for root in list(components):
+                if any(similar(y, x) for y in components[root]):
+                    finder.union(x, root)
+                    mine.extend(components.pop(root))
+            mine.append(x)
+            components[finder.find(x)] = mine
+
+
+# Above this many distinct texts, a group's lowest similarity is taken over the pairs of each
+# text with the group's first text only (at least the true lowest), not over every pair.
+EXACT_LOWEST_UP_TO = 1000
 
 
 def _lowest_similarity(keys: Sequence[str]) -> float:
-    """The lowest pairwise ratio among keys (C-level all-pairs matrix, only for one group)."""
+    """The lowest pairwise ratio among a group's keys (C-level all-pairs matrix)."""
+    if len(keys) > EXACT_LOWEST_UP_TO:
+        return round(min(fuzz.ratio(keys[0], key) for key in keys), 2)
     matrix = process.cdist(keys, keys, scorer=fuzz.ratio, processor=None)
     return round(float(matrix.min()), 2)
 
@@ -172,8 +207,7 @@ def group_items(items: Sequence[Item], *, threshold: float) -> list[Group]:
     texts = list(by_text)
     keys = [sorted_tokens(t) for t in texts]
     finder = UnionFind(len(texts))
-    for i, j in near_pairs(keys, threshold=threshold):
-        finder.union(i, j)
+    _link(keys, finder, threshold=threshold)
 
     clusters: dict[int, list[int]] = defaultdict(list)
     for i in range(len(texts)):
