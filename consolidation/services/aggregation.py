@@ -15,14 +15,17 @@ What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
   and whether its NationalPosition was submitted;
 * each section's comment ids in clause and passage order;
 * duplicate groups per section: identical texts, and near-duplicates whose similarity reaches
-  settings.NEAR_DUPLICATE_THRESHOLD.
+  settings.NEAR_DUPLICATE_THRESHOLD (consolidation.grouping: hashing, MinHash/LSH candidates
+  verified with the exact similarity), stored as DuplicateGroup rows;
+* campaigns: groups found the same way over the whole round whose comments are on more than
+  one section (one text pasted on many sections). They are kept in the result only
+  (result["campaigns"], totals["campaigns"]), not as DuplicateGroup rows: a DuplicateGroup
+  belongs to one section, and a comment is in at most one of them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import unicodedata
-from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +39,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from rapidfuzz import fuzz, process
 
 from accounts.models import Organisation
 from audit.services import audit_log
@@ -46,6 +48,11 @@ from config.errors import ConflictError
 from config.jobs import enqueue_after_commit
 from consultations.models import EngagementRound, Participation, Role, Section
 
+from .. import grouping
+
+# Re-exported: what "the same text" and "similar" mean in a run.
+from ..grouping import normalise_text as normalise_text
+from ..grouping import similarity as similarity
 from ..models import ACTIVE_STATUSES, ConsolidationRun, DuplicateGroup, JobStatus
 
 RESULT_SCHEMA = 1
@@ -267,13 +274,6 @@ class Computed:
     fingerprint: str = ""
 
 
-def normalise_text(text: str) -> str:
-    """Casefold, drop punctuation, collapse whitespace: what "the same text" means here."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
-    return " ".join(text.split())
-
-
 def _fingerprint(pairs) -> str:
     return hashlib.sha256(";".join(f"{i}:{r}" for i, r in sorted(pairs)).encode()).hexdigest()
 
@@ -364,6 +364,8 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
             on_progress(progress)
             last_progress = progress
 
+    campaigns = grouping.campaigns([_item(row) for row in rows], threshold=threshold)
+
     organisations = {
         o["id"]: o
         for o in Organisation.objects.filter(pk__in=list(by_org)).values("id", "name", "kind", "country_code")
@@ -383,6 +385,7 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
             "exact_groups": sum(g.kind == DuplicateGroup.Kind.EXACT for g in groups),
             "near_groups": sum(g.kind == DuplicateGroup.Kind.NEAR for g in groups),
             "grouped_comments": sum(len(g.comment_ids) for g in groups),
+            "campaigns": len(campaigns),
         },
         "counts": [
             {"section": s, "organisation": o, "type": t, "status": st, "count": n}
@@ -407,6 +410,16 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
         ],
         "hidden_ids": sorted(r["id"] for r in rows if r["is_hidden"]),
         "national_positions": _national_positions(engagement_round, rows),
+        "campaigns": [
+            {
+                "kind": g.kind,
+                "size": len(g.ids),
+                "similarity": g.similarity,
+                "comment_ids": list(g.ids),
+                "section_ids": list(g.section_ids),
+            }
+            for g in campaigns
+        ],
     }
     return Computed(
         result=result,
@@ -460,80 +473,18 @@ def _national_positions(engagement_round: EngagementRound, rows: Sequence[Mappin
 # --- duplicates ---------------------------------------------------------------------------
 
 
-class _UnionFind:
-    def __init__(self, size: int):
-        self.parent = list(range(size))
-
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
-def similarity(a: str, b: str) -> float:
-    """Similarity of two normalised texts, 0 to 100: word order does not matter, length does.
-
-    This is rapidfuzz's token_sort_ratio. token_set_ratio was rejected: it scores 100 whenever
-    one text's words are a subset of the other's, so a bare "Agree." would join every
-    comment containing "agree" into one group.
-    """
-    return fuzz.ratio(_sorted_tokens(a), _sorted_tokens(b))
-
-
-def _sorted_tokens(text: str) -> str:
-    return " ".join(sorted(text.split()))
+def _item(row: Mapping[str, Any]) -> grouping.Item:
+    return grouping.Item(id=row["id"], section_id=row["section_id"], text=f"{row['body']}\n{row['proposed_change']}")
 
 
 def duplicate_groups(*, section_id: int, rows: Sequence[Mapping[str, Any]], threshold: float) -> list[GroupSpec]:
     """Identical and near-identical comments on one section (body and proposed change together).
 
-    Identical normalised texts form an exact group. Distinct texts whose similarity reaches the
-    threshold are joined (union-find, so similarity is transitive through a chain) into a near
-    group holding every comment of its texts; the group records its lowest pairwise similarity.
-    Each comment is in at most one group. Rows are in section order; groups keep that order.
+    See consolidation.grouping: each comment is in at most one group; a near group holds every
+    comment of its texts and records its lowest pairwise similarity. Rows are in section order;
+    groups are largest first, then in the order of their first comment.
     """
-    by_text: dict[str, list[int]] = {}
-    for row in rows:
-        text = normalise_text(f"{row['body']}\n{row['proposed_change']}")
-        if text:
-            by_text.setdefault(text, []).append(row["id"])
-    texts = list(by_text)
-    keys = [_sorted_tokens(t) for t in texts]
-    finder = _UnionFind(len(texts))
-    # A pair can only reach the threshold if the longer text is at most this many times the
-    # shorter (Indel ratio = 2 * matches / total length), so only such pairs are compared.
-    max_length_ratio = 200 / threshold - 1
-    order = sorted(range(len(keys)), key=lambda i: (len(keys[i]), i))
-    lengths = [len(keys[i]) for i in order]
-    for position, i in enumerate(order):
-        end = bisect_right(lengths, len(keys[i]) * max_length_ratio)
-        candidates = [keys[j] for j in order[position + 1 : end]]
-        if not candidates:
-            continue
-        for _choice, _score, offset in process.extract(
-            keys[i], candidates, scorer=fuzz.ratio, processor=None, score_cutoff=threshold, limit=None
-        ):
-            finder.union(i, order[position + 1 + offset])
-
-    clusters: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(texts)):
-        clusters[finder.find(i)].append(i)
-    position_of = {row["id"]: n for n, row in enumerate(rows)}
-    groups = []
-    for members in clusters.values():
-        comment_ids = sorted((cid for i in members for cid in by_text[texts[i]]), key=position_of.__getitem__)
-        if len(comment_ids) < 2:
-            continue
-        if len(members) == 1:
-            groups.append(GroupSpec(section_id, DuplicateGroup.Kind.EXACT.value, tuple(comment_ids), 100.0))
-            continue
-        lowest = min(fuzz.ratio(keys[a], keys[b]) for n, a in enumerate(members) for b in members[n + 1 :])
-        groups.append(GroupSpec(section_id, DuplicateGroup.Kind.NEAR.value, tuple(comment_ids), round(lowest, 2)))
-    groups.sort(key=lambda g: (-len(g.comment_ids), position_of[g.comment_ids[0]]))
-    return groups
+    return [
+        GroupSpec(section_id, g.kind, g.ids, g.similarity)
+        for g in grouping.group_items([_item(row) for row in rows], threshold=threshold)
+    ]

@@ -1,0 +1,231 @@
+"""Exact and near-duplicate grouping of comment texts, in close to linear time.
+
+Pure Python over plain values (no database): the aggregation service groups each section's
+comments with it, and the round's comments as a whole to find campaigns (one text pasted on
+several sections); a consolidation split in chunks can call it the same way.
+
+How two texts come to share a group:
+* texts are normalised (casefolded, punctuation dropped, whitespace collapsed): equal normalised
+  texts are an exact group, found by hashing;
+* distinct normalised texts are near-duplicates when their `similarity` (rapidfuzz's ratio of
+  the texts with their words sorted) reaches the threshold. Comparing every pair is quadratic,
+  so candidate pairs come from MinHash signatures of each text's character shingles put through
+  locality-sensitive hashing (datasketch): two texts become candidates when one band of their
+  signatures is equal. Each candidate pair is then verified with the exact similarity and
+  threshold, so a group never holds a pair that the pairwise comparison would not have joined;
+  a pair LSH did not propose is missed only with a small probability (tests measure it against
+  the pairwise grouping);
+* verified pairs are joined with union-find, so similarity is transitive through a chain; a
+  group records its lowest pairwise similarity.
+
+Output is deterministic: MinHash uses a fixed seed and a hash that does not depend on the
+process, and groups are sorted (largest first, then by the position of their first comment).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+from rapidfuzz import fuzz, process
+
+EXACT: Literal["exact"] = "exact"
+NEAR: Literal["near"] = "near"
+Kind = Literal["exact", "near"]
+
+# MinHash over character SHINGLE-grams of the word-sorted text; LSH with BANDS bands of ROWS
+# rows each. A pair whose shingle sets have Jaccard similarity J becomes a candidate with
+# probability 1 - (1 - J**ROWS)**BANDS: 0.99 at J = 0.6 (near-duplicates at a threshold of 85
+# share 0.6 and more of their 5-grams), 0.87 at J = 0.5, 0.12 at J = 0.25 and 0.003 at
+# J = 0.1 (what unrelated comments on one topic share); false candidates are then rejected by
+# the verification, and the work stays close to linear in the number of distinct texts.
+SHINGLE = 5
+ROWS = 4
+BANDS = 32
+NUM_PERM = ROWS * BANDS
+SEED = 1
+
+
+@dataclass(frozen=True)
+class Item:
+    """A comment to group: its id, its section, and its text (body and proposed change)."""
+
+    id: int
+    section_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """Comments that say the same thing: ids in the order the items were given."""
+
+    kind: Kind
+    ids: tuple[int, ...]
+    similarity: float  # the lowest pairwise similarity of its distinct texts, 0 to 100
+    section_ids: tuple[int, ...]  # the sections of its comments, in order of first appearance
+
+
+def normalise_text(text: str) -> str:
+    """Casefold, drop punctuation, collapse whitespace: what "the same text" means here."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return " ".join(text.split())
+
+
+def sorted_tokens(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
+def similarity(a: str, b: str) -> float:
+    """Similarity of two normalised texts, 0 to 100: word order does not matter, length does.
+
+    This is rapidfuzz's token_sort_ratio. token_set_ratio was rejected: it scores 100 whenever
+    one text's words are a subset of the other's, so a bare "Agree." would join every
+    comment containing "agree" into one group.
+    """
+    return fuzz.ratio(sorted_tokens(a), sorted_tokens(b))
+
+
+class UnionFind:
+    def __init__(self, size: int):
+        self.parent = list(range(size))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _shingles(key: str) -> list[bytes]:
+    data = key.encode()
+    if len(data) <= SHINGLE:
+        return [data]
+    return sorted({data[i : i + SHINGLE] for i in range(len(data) - SHINGLE + 1)})
+
+
+def _signatures(keys: Sequence[str]) -> list[LeanMinHash]:
+    return [LeanMinHash(m) for m in MinHash.generator((_shingles(k) for k in keys), num_perm=NUM_PERM, seed=SEED)]
+
+
+def candidate_pairs(keys: Sequence[str]) -> set[tuple[int, int]]:
+    """Pairs (i, j), i < j, of keys whose MinHash signatures share a band: the LSH candidates."""
+    pairs: set[tuple[int, int]] = set()
+    for bucket in _buckets(keys):
+        pairs.update((i, j) for n, i in enumerate(bucket) for j in bucket[n + 1 :])
+    return pairs
+
+
+def _buckets(keys: Sequence[str]) -> list[list[int]]:
+    """Keys (by index, ascending) sharing one band of their signatures: every bucket of two or more."""
+    if len(keys) < 2:
+        return []
+    lsh = MinHashLSH(num_perm=NUM_PERM, params=(BANDS, ROWS))
+    with lsh.insertion_session() as session:
+        for index, signature in enumerate(_signatures(keys)):
+            session.insert(index, signature, check_duplication=False)
+    buckets = []
+    for table in lsh.hashtables:
+        for band in table.keys():
+            members = table.get(band)
+            if len(members) > 1:
+                buckets.append(sorted(members))
+    buckets.sort()
+    return buckets
+
+
+def _link(keys: Sequence[str], finder: UnionFind, *, threshold: float) -> None:
+    """Join the keys whose ratio reaches the threshold, among the LSH candidates.
+
+    Within a bucket, a key is compared with the members of each component of the bucket other
+    than its own, until one verifies: a bucket of n texts that all say the same thing costs n
+    comparisons, not n * n. Pairs whose lengths alone rule the threshold out are not compared
+    (the Indel ratio is 2 * matches / total length, so the longer key may be at most
+    200 / threshold - 1 times the shorter).
+    """
+    max_length_ratio = 200 / threshold - 1
+    rejected: set[tuple[int, int]] = set()
+
+    def similar(i: int, j: int) -> bool:
+        if (i, j) in rejected:
+            return False
+        short, long = sorted((len(keys[i]), len(keys[j])))
+        if long <= short * max_length_ratio and fuzz.ratio(keys[i], keys[j], score_cutoff=threshold):
+            return True
+        rejected.add((i, j))
+        return False
+
+    for bucket in _buckets(keys):
+        components: dict[int, list[int]] = {}
+        for x in bucket:
+            mine = components.pop(finder.find(x), [])
+            for root in list(components):
+                if any(similar(y, x) for y in components[root]):
+                    finder.union(x, root)
+                    mine.extend(components.pop(root))
+            mine.append(x)
+            components[finder.find(x)] = mine
+
+
+# Above this many distinct texts, a group's lowest similarity is taken over the pairs of each
+# text with the group's first text only (at least the true lowest), not over every pair.
+EXACT_LOWEST_UP_TO = 1000
+
+
+def _lowest_similarity(keys: Sequence[str]) -> float:
+    """The lowest pairwise ratio among a group's keys (C-level all-pairs matrix)."""
+    if len(keys) > EXACT_LOWEST_UP_TO:
+        return round(min(fuzz.ratio(keys[0], key) for key in keys), 2)
+    matrix = process.cdist(keys, keys, scorer=fuzz.ratio, processor=None)
+    return round(float(matrix.min()), 2)
+
+
+def group_items(items: Sequence[Item], *, threshold: float) -> list[Group]:
+    """Exact and near-duplicate groups of items (of two comments or more), whatever their sections.
+
+    Each item is in at most one group. Items with an empty normalised text are never grouped.
+    Groups are sorted largest first, then by the position of their first item.
+    """
+    if not 0 < threshold <= 100:
+        raise ValueError("threshold must be above 0 and at most 100")
+    position_of = {item.id: n for n, item in enumerate(items)}
+    section_of = {item.id: item.section_id for item in items}
+    by_text: dict[str, list[int]] = {}
+    for item in items:
+        text = normalise_text(item.text)
+        if text:
+            by_text.setdefault(text, []).append(item.id)
+    texts = list(by_text)
+    keys = [sorted_tokens(t) for t in texts]
+    finder = UnionFind(len(texts))
+    _link(keys, finder, threshold=threshold)
+
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(texts)):
+        clusters[finder.find(i)].append(i)
+    groups = []
+    for members in clusters.values():
+        ids = tuple(sorted((cid for i in members for cid in by_text[texts[i]]), key=position_of.__getitem__))
+        if len(ids) < 2:
+            continue
+        sections = tuple(dict.fromkeys(section_of[cid] for cid in ids))
+        if len(members) == 1:
+            groups.append(Group(EXACT, ids, 100.0, sections))
+        else:
+            groups.append(Group(NEAR, ids, _lowest_similarity([keys[i] for i in members]), sections))
+    groups.sort(key=lambda g: (-len(g.ids), position_of[g.ids[0]]))
+    return groups
+
+
+def campaigns(items: Sequence[Item], *, threshold: float) -> list[Group]:
+    """Groups over all the items whose comments are on more than one section: a text pasted widely."""
+    return [g for g in group_items(items, threshold=threshold) if len(g.section_ids) > 1]
