@@ -63,6 +63,7 @@ messages: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.exports
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
