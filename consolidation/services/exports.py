@@ -2,8 +2,9 @@
 
 A report holds only what its requester may see (consolidation.selectors_reports, built on
 comments.selectors.comments_visible_to). It is made by a task, never in a web request: rows
-stream from the database (.iterator) into a temporary file (a write-only workbook for XLSX),
-and the finished file goes to the default storage through the report's FileField.
+stream from the database (.iterator on a server-side cursor; for the matrix plain values, one
+query, no model instances) into a temporary file (XlsxWriter's constant_memory for XLSX), and
+the finished file goes to the default storage through the report's FileField.
 
 Running a report again overwrites it (same row, new file, the old file deleted), so a task
 that Celery delivers twice does no harm. Each run claims the report with a conditional UPDATE
