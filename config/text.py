@@ -39,13 +39,18 @@ _CONTROLS_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff
 BIDI_AND_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
 _INVISIBLE_RE = re.compile(f"[{BIDI_AND_INVISIBLE}]")
 _SPACES_RE = re.compile(r"\s+")
+# In ASCII text, what clean_text changes: C0 controls but \t and \n (\r, \x0b, \x0c among them), DEL.
+_ASCII_UNCLEAN_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def clean_text(value: str | None) -> str:
     """Text to store: NFC, \\n line breaks, no control characters but \\t and \\n."""
     if not value:
         return ""
-    text = unicodedata.normalize("NFC", str(value))
+    text = str(value)
+    if text.isascii() and _ASCII_UNCLEAN_RE.search(text) is None:
+        return text  # already clean (ASCII is its own NFC): the common case of exports, made fast
+    text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAKS_RE.sub("\n", text)
     return _CONTROLS_RE.sub("", text)
 

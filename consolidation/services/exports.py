@@ -2,8 +2,9 @@
 
 A report holds only what its requester may see (consolidation.selectors_reports, built on
 comments.selectors.comments_visible_to). It is made by a task, never in a web request: rows
-stream from the database (.iterator) into a temporary file (a write-only workbook for XLSX),
-and the finished file goes to the default storage through the report's FileField.
+stream from the database (.iterator on a server-side cursor; for the matrix plain values, one
+query, no model instances) into a temporary file (XlsxWriter's constant_memory for XLSX), and
+the finished file goes to the default storage through the report's FileField.
 
 Running a report again overwrites it (same row, new file, the old file deleted), so a task
 that Celery delivers twice does no harm. Each run claims the report with a conditional UPDATE
@@ -19,7 +20,7 @@ import logging
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,7 +57,10 @@ FORMATS_BY_KIND: dict[str, tuple[str, ...]] = {
     Kind.CONSOLIDATED_FEEDBACK: (Format.DOCX,),
     Kind.REVISION_REPORT: (Format.PDF, Format.DOCX),
 }
-PROGRESS_EVERY = 500
+# Progress (one UPDATE) every PROGRESS_EVERY rows, or every 1/PROGRESS_STEPS of the report when
+# that is more: a report of any size writes progress at most PROGRESS_STEPS times.
+PROGRESS_EVERY = 1000
+PROGRESS_STEPS = 20
 
 
 # --- asking for a report ------------------------------------------------------------------
@@ -165,19 +169,29 @@ class _Tally:
     organisations: set = field(default_factory=set)
     rounds: set = field(default_factory=set)
 
+    step: int = 0
+
+    def __post_init__(self) -> None:
+        self.step = max(PROGRESS_EVERY, -(-self.total // PROGRESS_STEPS))
+
     def see(self, comment: Comment) -> None:
-        self.count += 1
-        self.by_type[comment.type] += 1
-        self.by_status[comment.status] += 1
-        self.organisations.add(comment.organisation_id)
-        self.rounds.add(comment.round_id)
-        changed = [comment.updated_at]
+        decided_at = None
         if _has_disposition(comment) and comment.disposition.decision:
-            changed.append(comment.disposition.updated_at)
-        latest = max(changed)
+            decided_at = comment.disposition.updated_at
+        self.see_values(
+            comment.type, comment.status, comment.organisation_id, comment.round_id, comment.updated_at, decided_at
+        )
+
+    def see_values(self, type_, status, organisation_id, round_id, updated_at, decided_at) -> None:
+        self.count += 1
+        self.by_type[type_] += 1
+        self.by_status[status] += 1
+        self.organisations.add(organisation_id)
+        self.rounds.add(round_id)
+        latest = updated_at if decided_at is None or decided_at < updated_at else decided_at
         if self.as_of is None or latest > self.as_of:
             self.as_of = latest
-        if self.count % PROGRESS_EVERY == 0:
+        if self.count % self.step == 0:
             _set_progress(self, min(95, 5 + 90 * self.count // max(self.total, 1)))
 
     def source(self, **extra) -> dict:
@@ -209,6 +223,15 @@ def _tracked(comments: Iterable[Comment], tally: _Tally) -> Iterator[Comment]:
         yield comment
 
 
+def _tracked_values(rows: Iterable[Sequence], tally: _Tally) -> Iterator[Sequence]:
+    see = tally.see_values
+    m = matrix
+    for row in rows:
+        decided_at = row[m.DECIDED_AT] if row[m.DECISION] else None
+        see(row[m.TYPE], row[m.STATUS], row[m.ORGANISATION_ID], row[m.ROUND_ID], row[m.UPDATED_AT], decided_at)
+        yield row
+
+
 def _file_name(report: Report) -> str:
     parts = [report.consultation.slug, report.get_kind_display()]
     if report.round is not None:
@@ -228,8 +251,13 @@ def _comments_for(report: Report, tally_factory) -> tuple[Iterator[Comment], _Ta
 
 
 def _make_matrix(report: Report, path: str, tally_factory) -> dict:
-    comments, tally = _comments_for(report, tally_factory)
-    rows = matrix.matrix_rows(comments)
+    """The matrix from plain values on a server-side cursor: one query, no model instances, whatever the size."""
+    qs = selectors_reports.exported_comments(
+        user=report.requested_by, consultation=report.consultation, engagement_round=report.round
+    )
+    tally = tally_factory(qs.count())
+    values = qs.values_list(*matrix.FIELDS).iterator(chunk_size=selectors_reports.CHUNK_SIZE)
+    rows = matrix.matrix_rows(_tracked_values(values, tally))
     if report.format == Format.CSV:
         with open(path, "w", encoding="utf-8-sig", newline="") as textfile:
             matrix.write_matrix_csv(rows, textfile)

@@ -234,24 +234,26 @@ def test_a_comment_that_looks_like_a_formula_stays_text(
     assert rows[1][5] == '\'=HYPERLINK("http://evil.example","x")'
 
 
-def test_xlsx_is_written_with_a_write_only_workbook(
+def test_xlsx_is_written_in_constant_memory_with_formulas_left_as_text(
     django_capture_on_commit_callbacks, monkeypatch, consultation, secretariat, data
 ):
     made = []
-    real = matrix.Workbook
+    real = matrix.xlsxwriter.Workbook
 
     def recording_workbook(*args, **kwargs):
-        made.append(kwargs)
+        made.append(args[1])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(matrix, "Workbook", recording_workbook)
+    monkeypatch.setattr(matrix.xlsxwriter, "Workbook", recording_workbook)
 
     report = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
     )
 
     assert report.status == JobStatus.DONE
-    assert made == [{"write_only": True}]
+    assert len(made) == 1
+    assert made[0]["constant_memory"] is True
+    assert made[0]["strings_to_formulas"] is False
 
 
 def test_rows_stream_from_a_chunked_iterator(
