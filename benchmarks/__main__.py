@@ -35,7 +35,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from benchmarks import data, lines  # noqa: E402
-from benchmarks.lines import NOT_BUILT, Line, not_built  # noqa: E402
+from benchmarks.lines import NOT_BUILT, Line, compared, not_built  # noqa: E402
 
 
 def machine() -> dict:
@@ -90,15 +90,13 @@ def line_csv(built: data.Built) -> list[Line]:
         from benchmarks.exports import bench_csv
 
         got = bench_csv(built.counts["main"])
-        ratio = got["seconds"] / got["copy_seconds"]
-        return Line(
-            name="6. CSV export vs COPY of the same SELECT",
-            figure=got["seconds"],
-            unit="s",
-            reference=got["copy_seconds"],
-            ratio=ratio,
+        return compared(
+            "6. CSV export vs COPY of the same SELECT",
+            got["seconds"],
+            got["copy_seconds"],
+            2,
+            holds=got["peak_mb"] < 50,
             target="<= 2x COPY's time (>= 0.5 of its throughput); peak < 50 MB",
-            passed=ratio <= 2 and got["peak_mb"] < 50,
             note=f"peak {got['peak_mb']:.1f} MB (Python, tracemalloc); flatness across sizes not measured yet",
             details=got,
         )
@@ -114,15 +112,13 @@ def line_xlsx(built: data.Built) -> list[Line]:
 
         got = bench_xlsx(built.counts["main"])
         fastest = min(got["openpyxl_seconds"], got["xlsxwriter_seconds"])
-        ratio = got["seconds"] / fastest
-        return Line(
-            name="7. XLSX vs the faster of openpyxl write-only / XlsxWriter constant_memory",
-            figure=got["seconds"],
-            unit="s",
-            reference=fastest,
-            ratio=ratio,
+        return compared(
+            "7. XLSX vs the faster of openpyxl write-only / XlsxWriter constant_memory",
+            got["seconds"],
+            fastest,
+            1.3,
+            holds=got["peak_mb"] < 200,
             target="<= 1.3x; peak < 200 MB",
-            passed=ratio <= 1.3 and got["peak_mb"] < 200,
             note=f"peak {got['peak_mb']:.1f} MB; the libraries write from memory, the export reads the database",
             details=got,
         )
@@ -140,14 +136,12 @@ def line_grouping(built: data.Built) -> list[Line]:
         from benchmarks.grouping import bench_grouping
 
         got = bench_grouping(GROUPING_SECTION)
-        return Line(
-            name=f"1b. near-duplicate grouping, one section of {GROUPING_SECTION:,} comments vs pairwise",
-            figure=got["seconds"],
-            unit="s",
-            reference=got["reference_seconds"],
-            ratio=got["ratio"],
-            target="faster than pairwise (< 1x); whole consolidation at 1M < 5 min not measured yet",
-            passed=got["ratio"] < 1,
+        return compared(
+            f"1b. near-duplicate grouping, one section of {GROUPING_SECTION:,} comments vs pairwise",
+            got["seconds"],
+            got["reference_seconds"],
+            1,
+            target="no slower than pairwise (<= 1x); whole consolidation at 1M < 5 min not measured yet",
             details=got,
         )
 

@@ -39,6 +39,33 @@ class Line:
         return asdict(self)
 
 
+def compared(
+    name: str,
+    figure: float,
+    reference: float,
+    limit: float,
+    *,
+    holds: bool = True,
+    target: str = "",
+    unit: str = "s",
+    note: str = "",
+    details: dict[str, Any] | None = None,
+) -> Line:
+    """A measured line: `figure` over `reference` within `limit` (and any other condition: `holds`)."""
+    ratio = figure / reference
+    return Line(
+        name=name,
+        figure=figure,
+        unit=unit,
+        reference=reference,
+        ratio=ratio,
+        target=target or f"<= {limit:g}x",
+        passed=holds and ratio <= limit,
+        note=note,
+        details=details or {},
+    )
+
+
 def not_built(name: str, target: str, note: str = "") -> Line:
     return Line(name=name, target=target, status=NOT_BUILT, note=note)
 
@@ -108,15 +135,11 @@ def line_consolidation_counts(built: Built) -> Line:
 
     figure = timed(counts, repeat=3)
     reference = timed(group_by, repeat=5)
-    ratio = figure / reference
-    return Line(
-        name="1. consolidation counts vs SQL GROUP BY",
-        figure=figure,
-        unit="s",
-        reference=reference,
-        ratio=ratio,
-        target="<= 2x",
-        passed=ratio <= 2,
+    return compared(
+        "1. consolidation counts vs SQL GROUP BY",
+        figure,
+        reference,
+        2,
         note="compute_consolidation with the grouping (per section and campaigns) stubbed out (the counting "
         "is not separable); "
         "whole consolidation at 1,000,000 with 2 workers (< 5 min): not built yet",
@@ -167,17 +190,14 @@ def line_section_page(built: Built) -> list[Line]:
                 )
             )
             continue
-        ratio = big["seconds"] / small["seconds"]
-        passed = big["queries"] == small["queries"] and ratio <= 1.5 and big["bytes"] < 300_000
         lines.append(
-            Line(
-                name=f"{name}, {label}",
-                figure=big["seconds"],
-                unit="s",
-                reference=small["seconds"],
-                ratio=ratio,
+            compared(
+                f"{name}, {label}",
+                big["seconds"],
+                small["seconds"],
+                1.5,
+                holds=big["queries"] == small["queries"] and big["bytes"] < 300_000,
                 target="same queries, <= 1.5x, < 300 KB",
-                passed=passed,
                 note=f"queries {big['queries']} vs {small['queries']}; "
                 f"page {big['bytes'] / 1024:,.0f} KB vs {small['bytes'] / 1024:,.0f} KB",
                 details={"hot": big, "quiet": small},
@@ -203,21 +223,16 @@ def line_section_page(built: Built) -> list[Line]:
     big_s, big_bytes, big_status = post(built.hot_key)
     small_s, small_bytes, small_status = post(built.quiet_key)
     ok = big_status < 400 and small_status < 400
-    ratio = big_s / small_s
-    lines.append(
-        Line(
-            name=f"4c. htmx comment write, {label}",
-            figure=big_s,
-            unit="s",
-            reference=small_s,
-            ratio=ratio,
-            target="<= 1.5x",
-            passed=ok and ratio <= 1.5,
-            status="measured" if ok else "error",
-            note=f"response {big_bytes / 1024:,.0f} KB vs {small_bytes / 1024:,.0f} KB; "
-            f"status {big_status}/{small_status}",
-        )
+    line = compared(
+        f"4c. htmx comment write, {label}",
+        big_s,
+        small_s,
+        1.5,
+        holds=ok,
+        note=f"response {big_bytes / 1024:,.0f} KB vs {small_bytes / 1024:,.0f} KB; status {big_status}/{small_status}",
     )
+    line.status = "measured" if ok else "error"
+    lines.append(line)
     return lines
 
 
@@ -239,16 +254,12 @@ def line_feedback(built: Built) -> list[Line]:
     if big.get("status") != 200 or small.get("status") != 200:
         lines.append(Line(name=name, status="error", target="<= 2x", details={"big": big, "small": small}))
     else:
-        ratio = big["seconds"] / small["seconds"]
         lines.append(
-            Line(
-                name=name,
-                figure=big["seconds"],
-                unit="s",
-                reference=small["seconds"],
-                ratio=ratio,
-                target="<= 2x",
-                passed=ratio <= 2,
+            compared(
+                name,
+                big["seconds"],
+                small["seconds"],
+                2,
                 note=f"queries {big['queries']} vs {small['queries']}",
                 details={"big": big, "small": small},
             )
@@ -262,18 +273,7 @@ def line_feedback(built: Built) -> list[Line]:
         )
 
     figure, reference = timed(heatmap(built.main_round_id)), timed(heatmap(built.ref_round_id))
-    ratio = figure / reference
-    lines.append(
-        Line(
-            name=f"5b. heat map (selector + SVG), {size:,} vs {ref:,} comments",
-            figure=figure,
-            unit="s",
-            reference=reference,
-            ratio=ratio,
-            target="<= 2x",
-            passed=ratio <= 2,
-        )
-    )
+    lines.append(compared(f"5b. heat map (selector + SVG), {size:,} vs {ref:,} comments", figure, reference, 2))
     return lines
 
 
@@ -302,15 +302,11 @@ def line_carry_over(built: Built) -> Line:
     start = time.perf_counter()
     result = carry_over_comments(version_id=built.carry_version_id)
     figure = time.perf_counter() - start
-    ratio = figure / reference
-    return Line(
-        name=f"9. carry-over of {len(quotes):,} open comments vs str.find",
-        figure=figure,
-        unit="s",
-        reference=reference,
-        ratio=ratio,
-        target="<= 10x",
-        passed=ratio <= 10,
+    return compared(
+        f"9. carry-over of {len(quotes):,} open comments vs str.find",
+        figure,
+        reference,
+        10,
         note=f"{len(quotes) / figure:,.0f} comments/s; landed: "
         + ", ".join(f"{k} {v}" for k, v in result.items() if k != "total"),
     )

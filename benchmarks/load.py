@@ -26,7 +26,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 
 from .data import Built
-from .lines import Line
+from .lines import Line, compared
 
 CLIENTS = 50
 
@@ -160,15 +160,14 @@ def line_comment_post(built: Built, duration: float) -> Line:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    ratio = posts["p95"] / trivial["p95"]
-    return Line(
-        name=f"8. comment POST, {CLIENTS} clients x {duration:.0f} s, p95 vs trivial view",
-        figure=posts["p95"],
-        unit="s (p95)",
-        reference=trivial["p95"],
-        ratio=ratio,
+    return compared(
+        f"8. comment POST, {CLIENTS} clients x {duration:.0f} s, p95 vs trivial view",
+        posts["p95"],
+        trivial["p95"],
+        3,
+        holds=posts["errors"] == 0,
         target="0 errors, <= 3x",
-        passed=posts["errors"] == 0 and ratio <= 3,
+        unit="s (p95)",
         note=f"POST {posts['rps']:.0f}/s, {posts['errors']} errors {posts['error_kinds']}; "
         f"trivial {trivial['rps']:.0f}/s, "
         f"{trivial['errors']} errors; gunicorn {workers} sync workers",
