@@ -139,4 +139,7 @@ def run_summary(*, run: ConsolidationRun) -> dict:
         "organisations": result.get("organisations", []),
         "national_positions": result.get("national_positions", []),
         "group_count": totals.get("exact_groups", 0) + totals.get("near_groups", 0),
+        # One text pasted on several sections (consolidation.grouping.campaigns).
+        "campaign_count": len(result.get("campaigns", [])),
+        "campaign_comments": sum(c.get("size", 0) for c in result.get("campaigns", [])),
     }

@@ -132,6 +132,7 @@ class RunTotalsSerializer(serializers.Serializer):
     exact_groups = serializers.IntegerField()
     near_groups = serializers.IntegerField()
     grouped_comments = serializers.IntegerField()
+    campaigns = serializers.IntegerField(help_text="Texts pasted on several sections (campaigns across sections).")
 
 
 class RunOrganisationSerializer(serializers.Serializer):

@@ -77,6 +77,7 @@ def test_secretariat_journey_from_closing_to_the_exported_matrix(world, django_c
     assert done["as_of"] is not None
     assert done["summary"]["totals"]["comments"] == 3
     assert done["summary"]["totals"]["exact_groups"] == 1
+    assert done["summary"]["totals"]["campaigns"] == 0  # the duplicate stands on one section only
     [group] = done["duplicate_groups"]
     assert (group["kind"], group["section"], group["comments"]) == ("exact", "infra-5g", [world.vn_sub.pk, th_dup.pk])
     listed = sec.get(round_url + "consolidations/?ordering=-id").json()["results"]

@@ -193,6 +193,12 @@ def test_polling_stops_once_the_run_is_done_and_the_summary_shows(client, secret
     assert f"{groups} group" in partial
     for label, count in (("General", 4), ("Technical", 4), ("Editorial", 4)):
         assert f"<tr><td>{label}</td><td>{count}</td></tr>" in partial
+    # The same four texts stand on both clauses: campaigns across sections, counted from the result.
+    campaigns = done_run.result["campaigns"]
+    assert campaigns and all(len(c["section_ids"]) > 1 for c in campaigns)
+    comments = sum(c["size"] for c in campaigns)
+    texts = "text" if len(campaigns) == 1 else "texts"
+    assert f"{len(campaigns)} {texts} pasted on several sections ({comments} comments)" in partial
 
 
 def test_the_summary_links_to_the_consolidated_feedback_when_that_page_exists(client, secretariat, done_run):
