@@ -6,19 +6,22 @@ and holds its text verbatim (escaped), so that static/js/anchoring.js can turn a
 into body offsets: the paragraph's data-offset plus the code points of the text before the
 selection inside it. Anchored ranges [position_start, position_end) become <mark> segments; where
 ranges overlap, each segment lists every comment that covers it, and no mark crosses a paragraph.
+
+With line numbers on, each numbered line (consultations.line_numbers) of a paragraph becomes a
+<span class="line" data-line="N"> inside it, and no mark crosses a line either. The number is
+drawn by the stylesheet from data-line (generated content is not part of the DOM's text), so the
+paragraph's text, and with it every offset the anchoring script computes, stays the body's.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-# A blank line: a line break, then one or more lines holding nothing but spaces or tabs.
-PARAGRAPH_BREAK = re.compile(r"\r?\n(?:[ \t]*\r?\n)+")
+from consultations.line_numbers import paragraphs
 
 
 @dataclass(frozen=True)
@@ -26,16 +29,6 @@ class _Range:
     pk: int
     start: int
     end: int
-
-
-def paragraphs(body: str) -> list[tuple[int, int]]:
-    """(start, end) code-point offsets of each non-blank paragraph of body."""
-    found, start = [], 0
-    for match in PARAGRAPH_BREAK.finditer(body):
-        found.append((start, match.start()))
-        start = match.end()
-    found.append((start, len(body)))
-    return [(s, e) for s, e in found if body[s:e].strip()]
 
 
 def _ranges(body: str, comments: Iterable) -> list[_Range]:
@@ -56,9 +49,20 @@ def _text(chunk: str) -> str:
     return escape(chunk).replace("\r", "&#13;")
 
 
-def _render_paragraph(body: str, start: int, end: int, ranges: list[_Range], first_segment: dict[int, int]) -> str:
+def _render_paragraph(
+    body: str,
+    start: int,
+    end: int,
+    ranges: list[_Range],
+    first_segment: dict[int, int],
+    line_starts: dict[int, int] | None = None,
+) -> str:
     inside = [r for r in ranges if r.start < end and r.end > start]
     cuts = {start, end}
+    lines_here = {offset: n for offset, n in (line_starts or {}).items() if start <= offset < end}
+    if line_starts is not None and start not in lines_here:
+        lines_here[start] = line_starts.get(start, 0)
+    cuts.update(lines_here)
     for r in inside:
         cuts.add(max(r.start, start))
         cuts.add(min(r.end, end))
@@ -70,7 +74,13 @@ def _render_paragraph(body: str, start: int, end: int, ranges: list[_Range], fir
         closing.setdefault(min(r.end, end), []).append(r.pk)
     active: set[int] = set()
     out = [f'<p data-offset="{start}">']
+    in_line = False
     for seg_start, seg_end in zip(points, points[1:], strict=False):
+        if seg_start in lines_here:
+            if in_line:
+                out.append("</span>")
+            out.append(f'<span class="line" data-line="{lines_here[seg_start]}">')
+            in_line = True
         active.difference_update(closing.get(seg_start, ()))
         active.update(opening.get(seg_start, ()))
         text = _text(body[seg_start:seg_end])
@@ -88,15 +98,26 @@ def _render_paragraph(body: str, start: int, end: int, ranges: list[_Range], fir
         anchor_id = f' id="anchor-{starting[0]}"' if starting else ""
         data = " ".join(str(pk) for pk in covering)
         out.append(f'<mark class="anchor" data-comments="{data}"{anchor_id}>{text}</mark>')
+    if in_line:
+        out.append("</span>")
     out.append("</p>")
     return "".join(out)
 
 
-def render_section_text(body: str, comments: Iterable = ()) -> SafeString:
-    """The section body as escaped paragraphs with the comments' anchored passages marked."""
+def render_section_text(
+    body: str, comments: Iterable = (), lines: Iterable[tuple[int, int, int]] | None = None
+) -> SafeString:
+    """The section body as escaped paragraphs with the comments' anchored passages marked.
+
+    `lines`, the body's numbered lines as (number, start, end) (SectionLines.numbered_body()),
+    turns line numbers on.
+    """
     body = body or ""
     ranges = _ranges(body, comments)
     first_segment: dict[int, int] = {}
-    html = "\n".join(_render_paragraph(body, s, e, ranges, first_segment) for s, e in paragraphs(body))
+    line_starts = None if lines is None else {s: n for n, s, _e in lines}
+    html = "\n".join(
+        _render_paragraph(body, s, e, ranges, first_segment, line_starts) for s, e in paragraphs(body)
+    )
     # Safe: every piece of the section text above went through escape().
     return mark_safe(html)

@@ -101,6 +101,13 @@ class DraftVersion(models.Model):
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     source_name = models.CharField(_("source file"), max_length=255, blank=True)
     previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    line_length = models.PositiveSmallIntegerField(
+        _("line length"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The line length its line numbers were counted with, fixed when it was published."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -143,6 +150,9 @@ class Section(models.Model):
     body = models.TextField(_("text"), blank=True)
     position = models.PositiveIntegerField(_("position"), help_text=_("Order in the whole document."))
     depth = models.PositiveSmallIntegerField(default=0)
+    # Its line numbers in the whole document (consultations.line_numbers), fixed when the version is published.
+    first_line = models.PositiveIntegerField(_("first line"), null=True, blank=True, editable=False)
+    line_count = models.PositiveIntegerField(_("line count"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["version", "position"]

@@ -7,6 +7,8 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from . import line_numbers
+from .line_numbers import VersionLines
 from .models import Consultation, DraftVersion, EngagementRound, Participation, RoundExtension, Section
 from .rules import is_site_admin, participation_for
 from .signals import round_stages
@@ -76,6 +78,50 @@ def get_round_by_id_for_user(*, user, pk) -> EngagementRound:
 
 def sections_of_version(*, version: DraftVersion) -> list[Section]:
     return list(version.sections.all().order_by("position"))
+
+
+def lines_of_version(*, version: DraftVersion, sections: list[Section] | None = None) -> VersionLines:
+    """The version's line numbers (consultations.line_numbers); pass its sections if already loaded."""
+    if sections is None:
+        sections = sections_of_version(version=version)
+    return line_numbers.version_lines(stored_length=version.line_length, sections=sections)
+
+
+def lines_of_section(*, version: DraftVersion, section: Section, sections: list[Section] | None = None):
+    """One section's numbered lines: no query for a version numbered at publication (the section
+    holds its first line), else the whole version's numbering (one query unless `sections` is given)."""
+    if version.line_length and section.first_line is not None:
+        return line_numbers.number_section(
+            number=section.number,
+            heading=section.heading,
+            body=section.body,
+            first_line=section.first_line,
+            width=version.line_length,
+        )
+    return lines_of_version(version=version, sections=sections).sections[section.pk]
+
+
+# What numbering reads of a section: the pages and exports that need only the numbers load no more.
+LINE_FIELDS = ("id", "version_id", "position", "number", "heading", "body", "first_line")
+
+
+def lines_of_versions(*, version_ids) -> dict[int, VersionLines]:
+    """The line numbers of several versions at once, by version id: one query for all their sections.
+
+    For exports: a comment's line is then lines[comment.section.version_id].line_range_for_comment(comment),
+    with no query per row.
+    """
+    ids = sorted(set(version_ids))
+    if not ids:
+        return {}
+    lengths = dict(DraftVersion.objects.filter(pk__in=ids).values_list("pk", "line_length"))
+    by_version: dict[int, list[Section]] = {pk: [] for pk in lengths}
+    for section in Section.objects.filter(version_id__in=ids).only(*LINE_FIELDS).order_by("version_id", "position"):
+        by_version[section.version_id].append(section)
+    return {
+        pk: line_numbers.version_lines(stored_length=lengths[pk], sections=sections)
+        for pk, sections in by_version.items()
+    }
 
 
 def participants_of(*, consultation: Consultation) -> QuerySet[Participation]:

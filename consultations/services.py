@@ -33,6 +33,7 @@ from config import jobs
 from config.jobs import enqueue_after_commit
 from config.text import clean_name, clean_text
 
+from . import line_numbers
 from .access import round_window
 from .models import (
     Consultation,
@@ -639,11 +640,27 @@ def version_publish(*, actor, version: DraftVersion) -> DraftVersion:
             raise ValidationError(_("A version without sections cannot be published."))
         locked.status = DraftVersion.Status.PUBLISHED
         locked.published_at = timezone.now()
-        locked.save(update_fields=["status", "published_at"])
+        _fix_line_numbers(locked)
+        locked.save(update_fields=["status", "published_at", "line_length"])
         audit_log(actor=actor, action="version.published", target=locked, consultation=locked.consultation)
         # E.g. open comments on earlier versions follow their passages into this one (consolidation).
         version_published.send(sender=DraftVersion, version=locked)
     return locked
+
+
+def _fix_line_numbers(version: DraftVersion) -> None:
+    """Number the version's lines once, as it is published: its text no longer changes, nor will they.
+
+    The line length used is stored on the version, each section's first line and line count on
+    the section, so a later change of settings.LINE_LENGTH leaves the numbers people cite alone.
+    """
+    sections = list(version.sections.order_by("position"))
+    version.line_length = line_numbers.line_length()
+    numbered = line_numbers.number_document(sections, width=version.line_length)
+    for section in sections:
+        lines = numbered[section.pk]
+        section.first_line, section.line_count = lines.first_line, lines.line_count
+    Section.objects.bulk_update(sections, ["first_line", "line_count"], batch_size=500)
 
 
 def _editable_section(actor, section: Section) -> Section:

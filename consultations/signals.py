@@ -21,3 +21,15 @@ version_published = Signal()
 # the apps above (e.g. "reported" once consolidated). Arguments: rounds (closed rounds). A
 # receiver returns {round id: (stage, label)} for the rounds it knows more of; read-only.
 round_stages = Signal()
+
+# Asked while a version's reading page is built, with request, consultation and version: a
+# receiver returns a rendered HTML fragment (or "") shown above the text, e.g. consolidation's
+# buttons that make the draft as a Word or PDF file with its line numbers.
+version_page_panels = Signal()
+
+
+def panels_for_version(*, request, consultation, version) -> list[str]:
+    answers = version_page_panels.send(
+        sender=version.__class__, request=request, consultation=consultation, version=version
+    )
+    return [html for _receiver, html in answers if html]

@@ -1,6 +1,7 @@
 """Template tags for the section page and comment cards.
 
-{% section_text section.body comments %}  the section text with anchored passages marked
+{% section_text section.body comments lines %}  the section text with anchored passages marked
+    (and its numbered lines when `lines`, a consultations.line_numbers.SectionLines, is given)
 {% include_if_exists "comments/thread/_actions.html" %}  include a template if there is one
 """
 
@@ -14,8 +15,8 @@ register = template.Library()
 
 
 @register.simple_tag
-def section_text(body: str, comments=()) -> SafeString:
-    return render_section_text(body, comments)
+def section_text(body: str, comments=(), lines=None) -> SafeString:
+    return render_section_text(body, comments, lines.numbered_body() if lines else None)
 
 
 class IncludeIfExistsNode(template.Node):

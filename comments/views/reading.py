@@ -18,7 +18,7 @@ from consultations.services import section_tree
 from ..forms.writing import CommentForm
 from ..selectors import SectionFilter, section_window
 from ..signals import panels_for_section
-from .section import window_context, writing_state
+from .section import section_lines_context, window_context, writing_state
 
 
 @login_required
@@ -46,6 +46,7 @@ def section_read(request, slug, number, key):
         "previous": sections[index - 1] if index > 0 else None,
         "next": sections[index + 1] if index + 1 < len(sections) else None,
         "panels": panels_for_section(request=request, consultation=consultation, section=section),
+        **section_lines_context(request, version=version, section=section, sections=sections),
     }
     # The round on this version (the open one, else the latest) and its comments on this section.
     now = timezone.now()

@@ -29,6 +29,8 @@ from config.errors import Refusal
 from consultations import selectors as consultation_selectors
 from consultations.access import RoundAccess, round_access
 from consultations.models import EngagementRound
+from consultations.line_numbers import line_length
+from consultations.views.reading import line_numbers_toggle, wants_line_numbers
 
 from .. import services
 from ..forms.writing import ACTION_SUBMIT, CommentEditForm, CommentForm
@@ -75,6 +77,16 @@ def _comment_in(request, slug: str, pk: int) -> Comment:
 
 
 # --- responses ----------------------------------------------------------------------------
+
+
+def section_lines_context(request, *, version, section, sections=None) -> dict:
+    """The section's numbered lines when the reader turned line numbers on (else None), and the toggle."""
+    shown = wants_line_numbers(request)
+    lines = (
+        consultation_selectors.lines_of_section(version=version, section=section, sections=sections) if shown else None
+    )
+    length = version.line_length or line_length()
+    return {"section_lines": lines, **line_numbers_toggle(request, shown=shown, line_length=length)}
 
 
 def _section_url(comment_or_section, engagement_round: EngagementRound) -> str:
@@ -130,6 +142,7 @@ def _form_response(
     else:
         if mode == "edit" and comment.quote_exact:
             context["highlighted"] = [comment]
+        context.update(section_lines_context(request, version=engagement_round.version, section=section))
         response = render(request, "comments/section/edit.html", context)
     response.status_code = status
     return response
@@ -207,7 +220,8 @@ def _done(request, comment: Comment, message: str, *, refresh_text: bool = False
     context = _card_context(request, card, card_message=message)
     if refresh_text:
         # The highlights in the text and the counts change: swap them too (out of band), for the
-        # window the writer has open plus the comment written.
+        # window the writer has open plus the comment written (numbered if the writer reads numbered).
+        context.update(section_lines_context(request, version=comment.round.version, section=comment.section))
         window = _window_of_writer(request, comment)
         highlighted = [c for c in window.comments if c.pk != comment.pk]
         if comment.status != Comment.Status.WITHDRAWN:

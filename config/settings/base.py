@@ -181,6 +181,13 @@ REPORT_FONT_DIRS = env.list("REPORT_FONT_DIRS", default=["/usr/share/fonts/truet
 # Reminders before a round closes, in hours. Each goes out once per participant.
 ROUND_REMINDER_HOURS = env.list("ROUND_REMINDER_HOURS", cast=int, default=[72, 24])
 
+# Line numbers of a version's text (consultations.line_numbers): characters a line, as OpenSlides'
+# fixed line length. A version keeps the length it was published with; changing this numbers only
+# versions published afterwards.
+LINE_LENGTH = env.int("LINE_LENGTH", default=80)
+if not 20 <= LINE_LENGTH <= 300:
+    raise ValueError(f"LINE_LENGTH must be between 20 and 300 characters, not {LINE_LENGTH}.")
+
 # How long /healthz waits for Celery workers to answer a ping, in seconds.
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.0)
 

@@ -6,12 +6,35 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from .. import selectors
 from ..access import RoundAccess, round_access
+from ..line_numbers import line_length
 from ..services import section_tree
+from ..signals import panels_for_version
 
 PAGE_SIZE = 20
+# The reader's choice to see line numbers, kept for the session (every reading page follows it).
+LINE_NUMBERS_SESSION_KEY = "line_numbers"
+
+
+def wants_line_numbers(request) -> bool:
+    """Line numbers on or off: ?lines=on / ?lines=off chooses, and the session remembers the choice."""
+    choice = request.GET.get("lines")
+    if choice in ("on", "off"):
+        wanted = choice == "on"
+        if request.session.get(LINE_NUMBERS_SESSION_KEY, False) != wanted:
+            request.session[LINE_NUMBERS_SESSION_KEY] = wanted
+        return wanted
+    return bool(request.session.get(LINE_NUMBERS_SESSION_KEY, False))
+
+
+def line_numbers_toggle(request, *, shown: bool, line_length: int | None = None) -> dict:
+    """The link that turns line numbers on or off, keeping the page's other parameters (filter, page)."""
+    query = {k: v for k, v in request.GET.items() if k != "lines"}
+    query["lines"] = "off" if shown else "on"
+    return {"show_lines": shown, "lines_toggle_url": "?" + urlencode(query), "line_length": line_length}
 
 
 @login_required
@@ -52,11 +75,15 @@ def version_read(request, slug, number):
     version = selectors.get_version_for_user(user=request.user, consultation=consultation, number=number)
     sections = selectors.sections_of_version(version=version)
     rounds = [r for r in selectors.rounds_for_consultation(consultation=consultation) if r.version_id == version.pk]
+    show_lines = wants_line_numbers(request)
+    numbered = selectors.lines_of_version(version=version, sections=sections).sections if show_lines else {}
     context = {
         "consultation": consultation,
         "version": version,
         "tree": section_tree(sections),
-        "sections": sections,
+        "sections": [(section, numbered.get(section.pk)) for section in sections],
+        **line_numbers_toggle(request, shown=show_lines, line_length=version.line_length or line_length()),
+        "version_panels": panels_for_version(request=request, consultation=consultation, version=version),
         "rounds": _round_rows(request, consultation, rounds),
         "can_manage_versions": request.user.has_perm("consultations.manage_versions", consultation),
     }
