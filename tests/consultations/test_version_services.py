@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import AuditEntry
-from consultations import services
+from consultations import selectors, services
 from consultations.models import DraftVersion, Section
 from consultations.services import SectionDraft
 from tests import factories
@@ -386,3 +386,38 @@ def test_version_copy_of_an_older_version_keeps_that_versions_keys(version, cons
     copy = services.version_copy_for_editing(actor=consultant, source=version, number="0.3")
 
     assert _keys(copy) == _keys(version)
+
+
+# --- line numbers -------------------------------------------------------------------------
+
+
+def test_publishing_fixes_the_line_numbers_and_a_later_line_length_leaves_them(draft, consultant, settings):
+    settings.LINE_LENGTH = 40
+    services.version_publish(actor=consultant, version=draft)
+    draft.refresh_from_db()
+    sections = list(draft.sections.order_by("position"))
+    assert draft.line_length == 40
+    # Continuous through the document: each section starts on the line after the one before ends.
+    assert sections[0].first_line == 1
+    for before, after in zip(sections, sections[1:], strict=False):
+        assert after.first_line == before.first_line + before.line_count
+    clause = draft.sections.get(key="infra-5g")
+    published = selectors.lines_of_section(version=draft, section=clause)
+
+    settings.LINE_LENGTH = 120  # the setting changes afterwards: what people cite does not move
+    assert selectors.lines_of_version(version=draft).sections[clause.pk] == published
+    assert selectors.lines_of_versions(version_ids=[draft.pk])[draft.pk].line_length == 40
+    # A version in preparation follows the setting until it is published.
+    later = services.version_copy_for_editing(actor=consultant, source=draft, number="0.3")
+    assert later.line_length is None
+    assert selectors.lines_of_version(version=later).line_length == 120
+
+
+def test_line_numbers_of_several_versions_cost_two_queries(version, draft, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        lines = selectors.lines_of_versions(version_ids=[version.pk, draft.pk, version.pk])
+    assert set(lines) == {version.pk, draft.pk}
+    clause = version.sections.get(key="infra-5g")
+    assert lines[version.pk].range_for(section_id=clause.pk, start=0, end=2).first == (
+        lines[version.pk].sections[clause.pk].first_body_line
+    )
