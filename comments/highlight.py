@@ -116,8 +116,6 @@ def render_section_text(
     ranges = _ranges(body, comments)
     first_segment: dict[int, int] = {}
     line_starts = None if lines is None else {s: n for n, s, _e in lines}
-    html = "\n".join(
-        _render_paragraph(body, s, e, ranges, first_segment, line_starts) for s, e in paragraphs(body)
-    )
+    html = "\n".join(_render_paragraph(body, s, e, ranges, first_segment, line_starts) for s, e in paragraphs(body))
     # Safe: every piece of the section text above went through escape().
     return mark_safe(html)

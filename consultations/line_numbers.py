@@ -280,9 +280,7 @@ class VersionLines:
         `comment` is anything with section_id, position_start and position_end (a Comment, a
         row of values); a comment on the whole section cites the section heading's line.
         """
-        return self.range_for(
-            section_id=comment.section_id, start=comment.position_start, end=comment.position_end
-        )
+        return self.range_for(section_id=comment.section_id, start=comment.position_start, end=comment.position_end)
 
 
 def version_lines(*, stored_length: int | None, sections: list) -> VersionLines:

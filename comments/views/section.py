@@ -28,8 +28,8 @@ from config.actions import perform
 from config.errors import Refusal
 from consultations import selectors as consultation_selectors
 from consultations.access import RoundAccess, round_access
-from consultations.models import EngagementRound
 from consultations.line_numbers import line_length
+from consultations.models import EngagementRound
 from consultations.views.reading import line_numbers_toggle, wants_line_numbers
 
 from .. import services

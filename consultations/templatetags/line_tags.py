@@ -24,7 +24,7 @@ def numbered_text(body: str, lines: SectionLines) -> SafeString:
         while index < len(numbered) and numbered[index][1] < p_end:
             number, start, end = numbered[index]
             if start >= p_start:
-                out.append(f'<span class="line" data-line="{number}">{escape(body[start:min(end, p_end)])}</span>')
+                out.append(f'<span class="line" data-line="{number}">{escape(body[start : min(end, p_end)])}</span>')
             index += 1
         out.append("</p>")
     # Safe: every piece of the text went through escape().

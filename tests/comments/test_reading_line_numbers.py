@@ -10,7 +10,6 @@ from django.urls import reverse
 from comments.models import Comment
 from consultations import selectors, services
 from consultations.models import Section
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
