@@ -153,6 +153,8 @@ class Report(JobLease):
         RESOLUTION_MATRIX = "resolution_matrix", _("Comment resolution matrix")
         CONSOLIDATED_FEEDBACK = "consolidated_feedback", _("Consolidated feedback")
         REVISION_REPORT = "revision_report", _("Revision report")
+        DRAFT = "draft", _("Draft with line numbers")
+        DRAFT_WITH_COMMENTS = "draft_comments", _("Draft with line numbers and comments")
 
     class Format(models.TextChoices):
         XLSX = "xlsx", "XLSX"
@@ -170,7 +172,9 @@ class Report(JobLease):
         blank=True,
         on_delete=models.CASCADE,
         related_name="reports",
-        help_text=_("For a revision report: the new version, compared with the one before it."),
+        help_text=_(
+            "For a revision report: the new version, compared with the one before it; for a draft: its version."
+        ),
     )
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     format = models.CharField(_("format"), max_length=5, choices=Format.choices)

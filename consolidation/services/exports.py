@@ -46,6 +46,7 @@ from ..documents.revision_docx import write_revision_docx
 from ..documents.revision_pdf import write_revision_pdf
 from ..models import JobStatus, Report
 from ..selectors_revision import revision_report
+from . import draft_exports
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def _check_request(
         raise ValidationError({"version": _("This version is not one of this consultation's versions.")})
     if kind == Kind.CONSOLIDATED_FEEDBACK and engagement_round is None:
         raise ValidationError({"engagement_round": _("Choose the round whose feedback to consolidate.")})
+    draft_exports.check_draft_request(kind=kind, version=version, engagement_round=engagement_round)
     if kind == Kind.REVISION_REPORT:
         if version is None:
             raise ValidationError({"version": _("Choose the version whose revision report to make.")})
@@ -305,6 +307,10 @@ MAKERS: dict[str, Callable[[Report, str, Callable[[int], _Tally]], dict]] = {
     Kind.CONSOLIDATED_FEEDBACK: _make_feedback,
     Kind.REVISION_REPORT: _make_revision_report,
 }
+
+# The draft itself, line-numbered (services.draft_exports): its kinds, formats, checks and maker.
+FORMATS_BY_KIND.update(draft_exports.DRAFT_FORMATS)
+MAKERS.update(draft_exports.DRAFT_MAKERS)
 
 
 def _audit_failed(report_id: int, message: str) -> None:

@@ -61,13 +61,15 @@ class ReportRequestForm(forms.Form):
         queryset=None,
         required=False,
         empty_label=gettext_lazy("All rounds"),
-        help_text=gettext_lazy("For the matrix and the consolidated feedback."),
+        help_text=gettext_lazy("For the matrix, the consolidated feedback and the draft with comments."),
     )
     version: forms.ModelChoiceField[DraftVersion] = forms.ModelChoiceField(
         label=gettext_lazy("Version"),
         queryset=None,
         required=False,
-        help_text=gettext_lazy("For a revision report: the new version, compared with the one before it."),
+        help_text=gettext_lazy(
+            "For a revision report: the new version, compared with the one before it; for a draft: its version."
+        ),
     )
 
     def __init__(self, *args, consultation: Consultation, user, **kwargs):

@@ -1,0 +1,212 @@
+"""The draft itself as a Word document, line-numbered, clean or with the comments in the margin.
+
+Call write_draft_docx(document, fileobj) with a selectors_draft.DraftDocument, from a Celery task
+with the requester's language active.
+
+Each numbered line of the version is a paragraph of its own: the platform's number, a tab, the
+line's text (the line breaks are the numbering's, consultations.line_numbers). Word's own line
+numbering (w:lnNumType) counts Word's lines, which would not be the platform's, so the number is
+text: right-aligned at a tab stop in the hanging indent, in a character style of its own ("Draft
+Line Number", small and grey). The last line of a paragraph keeps
+the space after it.
+
+With comments, each comment is a Word comment (python-docx's Document.add_comment) anchored to
+the passage it quotes: the lines are cut into runs where passages start and end, and the comment
+spans the runs from its start to its end, across lines; a comment on the whole section is anchored
+to the section's heading. Its author is the organisation; its text names the comment, its type and
+lines, then the comment and the proposed change.
+
+Every stored text goes through config.text.xml_text: a control character must not break the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import BinaryIO
+
+from django.conf import settings
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_TAB_ALIGNMENT
+from docx.shared import Cm, Pt, RGBColor
+from docx.text.run import Run
+
+from config.text import xml_text
+
+from ..selectors_draft import DraftComment, DraftDocument, DraftLine, DraftSection
+
+NUMBER_TAB = Cm(0.9)
+TEXT_INDENT = Cm(1.2)
+NUMBER_COLOUR = RGBColor(0x57, 0x60, 0x6A)
+NUMBER_STYLE = "Draft Line Number"
+
+
+def draft_title(document: DraftDocument) -> str:
+    return _("%(title)s, version %(number)s") % {
+        "title": document.consultation_title,
+        "number": document.version_number,
+    }
+
+
+def draft_subtitle(document: DraftDocument) -> str:
+    parts = [
+        str(
+            _("Line numbers at %(length)s characters a line, %(lines)s lines.")
+            % {"length": document.line_length, "lines": document.total_lines}
+        )
+    ]
+    if document.with_comments:
+        if document.round_title:
+            parts.append(
+                str(
+                    _("With the %(count)s comments of %(round)s you may see.")
+                    % {"count": document.comment_count, "round": document.round_title}
+                )
+            )
+        else:
+            parts.append(str(_("With the %(count)s comments you may see.") % {"count": document.comment_count}))
+    if document.as_of is not None:
+        as_of = formats.date_format(timezone.localtime(document.as_of), "DATETIME_FORMAT")
+        parts.append(str(_("Data as of %(date)s") % {"date": as_of}))
+    return " ".join(parts)
+
+
+def _line_format(paragraph, *, last: bool) -> None:
+    fmt = paragraph.paragraph_format
+    fmt.left_indent = TEXT_INDENT
+    fmt.first_line_indent = -TEXT_INDENT
+    fmt.tab_stops.add_tab_stop(NUMBER_TAB, WD_TAB_ALIGNMENT.RIGHT)
+    fmt.tab_stops.add_tab_stop(TEXT_INDENT, WD_TAB_ALIGNMENT.LEFT)
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(6) if last else Pt(0)
+
+
+def _number_style(word) -> None:
+    """A character style of its own for the numbers: Word users can restyle or hide them in one place."""
+    style = word.styles.add_style(NUMBER_STYLE, WD_STYLE_TYPE.CHARACTER)
+    style.font.size = Pt(8)
+    style.font.bold = False
+    style.font.color.rgb = NUMBER_COLOUR
+
+
+def _number_run(paragraph, number: int) -> None:
+    paragraph.add_run(f"\t{number}\t", style=NUMBER_STYLE)
+
+
+class _Runs:
+    """The runs written for one section's body, by the offsets they hold, to anchor comments on."""
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[int, int, Run]] = []
+
+    def add(self, start: int, end: int, run: Run) -> None:
+        self.pieces.append((start, end, run))
+
+    def covering(self, start: int, end: int) -> list[Run]:
+        return [run for s, e, run in self.pieces if s >= start and e <= end and s < e]
+
+
+def _cuts(section: DraftSection) -> list[int]:
+    cuts: set[int] = set()
+    for comment in section.comments:
+        if comment.start is not None and comment.end is not None:
+            cuts.update((comment.start, comment.end))
+    return sorted(cuts)
+
+
+def _write_line(paragraph, section: DraftSection, line: DraftLine, cuts: list[int], runs: _Runs) -> None:
+    text = section.line_text(line)
+    end = line.start + len(text)
+    points = [line.start, *(c for c in cuts if line.start < c < end), end]
+    for start, stop in zip(points, points[1:], strict=False):
+        if stop > start:
+            runs.add(start, stop, paragraph.add_run(xml_text(section.body[start:stop])))
+
+
+def _initials(name: str) -> str:
+    return "".join(word[0] for word in name.split() if word[:1].isalnum())[:3].upper()
+
+
+def _comment_text(comment: DraftComment) -> list[str]:
+    facts = [
+        comment.number,
+        f"{comment.type_label} ({comment.type})",
+        str(_("line %(lines)s") % {"lines": comment.lines}),
+    ]
+    if comment.is_endorsed:
+        facts.append(str(_("National position")))
+    if comment.is_hidden:
+        facts.append(str(_("Hidden by the secretariat")))
+    paragraphs = [" · ".join(facts), comment.body]
+    if comment.proposed_change:
+        paragraphs.append(str(_("Proposed change: %(change)s") % {"change": comment.proposed_change}))
+    return [xml_text(p) for p in paragraphs]
+
+
+def _add_comment(document, runs: list[Run], comment: DraftComment) -> None:
+    head, *rest = _comment_text(comment)
+    word_comment = document.add_comment(
+        runs, text=head, author=xml_text(comment.organisation), initials=_initials(comment.organisation)
+    )
+    for text in rest:
+        word_comment.add_paragraph(text)
+
+
+def _write_section(document, section: DraftSection, *, with_comments: bool) -> None:
+    level = min(section.depth + 1, 3)
+    heading_runs: list[Run] = []
+    for index, line in enumerate(section.heading_lines):
+        paragraph = document.add_heading(level=level)
+        _line_format(paragraph, last=index == len(section.heading_lines) - 1)
+        _number_run(paragraph, line.number)
+        heading_runs.append(paragraph.add_run(xml_text(section.line_text(line, heading=True))))
+    cuts = _cuts(section) if with_comments else []
+    runs = _Runs()
+    for block in section.paragraphs:
+        for index, line in enumerate(block):
+            paragraph = document.add_paragraph()
+            _line_format(paragraph, last=index == len(block) - 1)
+            _number_run(paragraph, line.number)
+            _write_line(paragraph, section, line, cuts, runs)
+    if not with_comments:
+        return
+    for comment in section.comments:
+        anchored = (
+            runs.covering(comment.start, comment.end) if comment.start is not None and comment.end is not None else []
+        )
+        # A comment on the whole section (or one whose passage holds no text) is the heading's.
+        _add_comment(document, anchored or heading_runs, comment)
+
+
+def write_draft_docx(
+    document: DraftDocument, fileobj: BinaryIO, *, on_section: Callable[[int, int], None] | None = None
+) -> None:
+    """Write the draft; on_section(done, total) is called after each section (the report's progress)."""
+    word = Document()
+    page = word.sections[0]
+    page.orientation = WD_ORIENT.PORTRAIT
+    page.page_width, page.page_height = Cm(21), Cm(29.7)
+    page.left_margin = page.right_margin = Cm(2)
+    word.styles["Normal"].font.size = Pt(10)
+    _number_style(word)
+    properties = word.core_properties
+    properties.title = xml_text(draft_title(document))
+    properties.subject = xml_text(document.version_title or document.consultation_title)
+    properties.author = xml_text(settings.SITE_NAME)
+    properties.last_modified_by = xml_text(settings.SITE_NAME)
+    properties.comments = xml_text(draft_subtitle(document))
+    properties.created = properties.modified = timezone.now()
+
+    word.add_heading(xml_text(draft_title(document)), level=0)
+    if document.version_title:
+        word.add_paragraph(xml_text(document.version_title))
+    word.add_paragraph(xml_text(draft_subtitle(document)))
+    total = len(document.sections)
+    for done, section in enumerate(document.sections, start=1):
+        _write_section(word, section, with_comments=document.with_comments)
+        if on_section:
+            on_section(done, total)
+    word.save(fileobj)

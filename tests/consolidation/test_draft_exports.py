@@ -1,0 +1,289 @@
+"""The draft itself as DOCX and PDF with its line numbers, clean or with the comments in the margin."""
+
+import io
+import subprocess
+import tempfile
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from docx import Document
+from docx.oxml.ns import qn
+
+from comments.models import Comment
+from consolidation.models import JobStatus, Report
+from consolidation.selectors_draft import draft_document
+from consolidation.services import draft_exports, exports
+from consultations.models import EngagementRound, Section
+from consultations.selectors import lines_of_version
+from tests import factories
+from tests.factories import CommentFactory
+from tests.helpers.reports import make_report, read_bytes
+
+pytestmark = pytest.mark.django_db
+
+LONG = (
+    "Member states will extend 5G coverage to all urban areas by 2028 and to rural areas by 2030, "
+    "sharing towers and spectrum where a single network would serve a community better than several.\n\n"
+    "Các quốc gia thành viên sẽ phát triển hạ tầng số liền mạch và bao trùm cho mọi cộng đồng, "
+    "ประเทศสมาชิกจะพัฒนาโครงสร้างพื้นฐานดิจิทัล."
+)
+
+
+@pytest.fixture
+def clause(version):
+    Section.objects.filter(version=version, key="infra-5g").update(body=LONG)
+    return version.sections.get(key="infra-5g")
+
+
+@pytest.fixture
+def comments(clause, open_round, vn_delegate, th_delegate):
+    def make(author, *, quote="", **fields):
+        anchor = {}
+        if quote:
+            start = LONG.index(quote)
+            anchor = {"quote_exact": quote, "position_start": start, "position_end": start + len(quote)}
+        fields = {"status": Comment.Status.SUBMITTED, **anchor, **fields}
+        return CommentFactory(round=open_round, section=clause, author=author, **fields)
+
+    return {
+        # From the first line into the second.
+        "vn_span": make(vn_delegate, quote="rural areas by 2030, sharing towers", type="te", body="Name the areas."),
+        "vn_whole": make(vn_delegate, type="ge", body="The clause needs a baseline."),
+        "th_vi": make(th_delegate, quote="hạ tầng số", type="ed", body="ขอบคุณ: a Thai delegation's note."),
+        "th_withdrawn": make(th_delegate, quote="towers", body="Withdrawn one.", status=Comment.Status.WITHDRAWN),
+        "vn_draft": make(vn_delegate, quote="towers", body="Still a draft.", status=Comment.Status.DRAFT),
+    }
+
+
+def _draft(capture, user, consultation, version, *, kind="draft", fmt="docx", **kw):
+    report = make_report(capture, user, consultation, kind=kind, fmt=fmt, version=version, **kw)
+    assert report.status == JobStatus.DONE, report.error
+    return report
+
+
+def _docx(report) -> Document:
+    return Document(io.BytesIO(read_bytes(report)))
+
+
+def _anchored_text(document) -> dict[str, str]:
+    """Each Word comment's id -> the document text between its range start and end, line numbers left out."""
+    open_ids: list[str] = []
+    found: dict[str, str] = {}
+    number_style = document.styles["Draft Line Number"].style_id
+
+    def is_number(text_element) -> bool:
+        style = text_element.getparent().find(f"{qn('w:rPr')}/{qn('w:rStyle')}")
+        return style is not None and style.get(qn("w:val")) == number_style
+
+    for element in document.element.body.iter():
+        if element.tag == qn("w:commentRangeStart"):
+            open_ids.append(element.get(qn("w:id")))
+            found[open_ids[-1]] = ""
+        elif element.tag == qn("w:commentRangeEnd"):
+            open_ids.remove(element.get(qn("w:id")))
+        elif element.tag == qn("w:t") and not is_number(element):
+            for comment_id in open_ids:
+                found[comment_id] += element.text or ""
+    return found
+
+
+def _pdf_text(report) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf:
+        pdf.write(read_bytes(report))
+        pdf.flush()
+        return subprocess.run(
+            ["pdftotext", "-layout", pdf.name, "-"], check=True, capture_output=True, text=True
+        ).stdout
+
+
+def _expected_lines(version) -> list[tuple[int, str]]:
+    """(number, text) of every numbered line of the version, headings included."""
+    sections = list(version.sections.order_by("position"))
+    numbered = lines_of_version(version=version, sections=sections).sections
+    out = []
+    for section in sections:
+        label = f"{section.number} {section.heading}".strip()
+        lines = numbered[section.pk]
+        out += [(n, label[s:e]) for n, s, e in lines.numbered_heading()]
+        out += [(n, section.body[s:e].rstrip("\r\n")) for n, s, e in lines.numbered_body()]
+    return out
+
+
+def test_clean_docx_has_every_line_with_its_number_and_no_comment(
+    django_capture_on_commit_callbacks, consultation, version, clause, comments, vn_delegate
+):
+    report = _draft(django_capture_on_commit_callbacks, vn_delegate, consultation, version)
+    document = _docx(report)
+    numbered = [p.text for p in document.paragraphs if p.text.startswith("\t")]
+    assert numbered == [f"\t{n}\t{text}" for n, text in _expected_lines(version)]
+    assert any("hạ tầng số" in p for p in numbered) and any("ประเทศสมาชิก" in p for p in numbered)
+    assert list(document.comments) == []
+    assert "Name the areas." not in "\n".join(p.text for p in document.paragraphs)
+    assert document.core_properties.title == f"{consultation.title}, version {version.number}"
+    assert report.source["lines"] == _expected_lines(version)[-1][0]
+    assert report.source["line_length"] == 80
+
+
+def test_docx_with_comments_anchors_each_visible_comment_to_its_passage(
+    django_capture_on_commit_callbacks, consultation, version, clause, comments, secretariat
+):
+    report = _draft(django_capture_on_commit_callbacks, secretariat, consultation, version, kind="draft_comments")
+    document = _docx(report)
+    word_comments = {c.comment_id: c for c in document.comments}
+    by_body = {c.text.split("\n")[1]: c for c in word_comments.values()}
+    # Drafts and withdrawn comments are not circulated; everything else the secretariat sees is.
+    assert set(by_body) == {"Name the areas.", "The clause needs a baseline.", "ขอบคุณ: a Thai delegation's note."}
+    anchored = _anchored_text(document)
+    span = by_body["Name the areas."]
+    assert anchored[str(span.comment_id)] == "rural areas by 2030, sharing towers"
+    assert anchored[str(by_body["ขอบคุณ: a Thai delegation's note."].comment_id)] == "hạ tầng số"
+    # A comment on the whole section is the heading's.
+    assert anchored[str(by_body["The clause needs a baseline."].comment_id)] == "1.1.1 5G and 6G networks"
+    lines = lines_of_version(version=version).sections[clause.pk]
+    start = LONG.index("rural areas")
+    expected = lines.range_for(start, start + len("rural areas by 2030, sharing towers"))
+    assert expected.first != expected.last
+    assert f"line {expected}" in span.text.split("\n")[0]
+    assert span.author == comments["vn_span"].organisation.name
+    assert report.source["comments"] == 3
+
+
+def test_a_delegate_sees_only_their_delegations_comments_in_the_margin(
+    django_capture_on_commit_callbacks, consultation, version, clause, comments, vn_delegate, open_round
+):
+    assert open_round.visibility == EngagementRound.Visibility.SECRETARIAT_ONLY
+    report = _draft(django_capture_on_commit_callbacks, vn_delegate, consultation, version, kind="draft_comments")
+    bodies = {c.text.split("\n")[1] for c in _docx(report).comments}
+    assert bodies == {"Name the areas.", "The clause needs a baseline."}
+
+    pdf = _draft(
+        django_capture_on_commit_callbacks, vn_delegate, consultation, version, kind="draft_comments", fmt="pdf"
+    )
+    text = _pdf_text(pdf)
+    assert "Name the areas." in text and "Thai delegation" not in text
+
+
+def test_clean_pdf_prints_every_line_beside_its_number(
+    django_capture_on_commit_callbacks, consultation, version, clause, comments, vn_delegate
+):
+    report = _draft(django_capture_on_commit_callbacks, vn_delegate, consultation, version, fmt="pdf")
+    rows = [line.strip() for line in _pdf_text(report).splitlines() if line.strip()]
+    for number, text in _expected_lines(version):
+        if "ประเทศ" in text:  # Thai glyphs depend on the report fonts (issue 11's font work)
+            text = text[: text.index("ประเทศ")]
+        words = text.split()
+        # The number, then the line's first and last words, on one printed line.
+        assert any(row.startswith(f"{number} ") and words[0] in row and words[-1] in row for row in rows), (
+            number,
+            text,
+        )
+    assert "Name the areas." not in "\n".join(rows)
+
+
+def test_pdf_with_comments_puts_each_comment_beside_the_line_it_starts_on(
+    django_capture_on_commit_callbacks, consultation, version, clause, comments, secretariat
+):
+    report = _draft(
+        django_capture_on_commit_callbacks, secretariat, consultation, version, kind="draft_comments", fmt="pdf"
+    )
+    rows = _pdf_text(report).splitlines()
+    lines = lines_of_version(version=version).sections[clause.pk]
+    start = LONG.index("rural areas")
+    cited = lines.range_for(start, start + len("rural areas by 2030, sharing towers"))
+    number = comments["vn_span"].number
+    row = next(r for r in rows if f"{number} ·" in r)
+    assert row.strip().startswith(f"{cited.first} ")  # the comment's head sits on the line it starts on
+    assert f"line {cited}" in " ".join(rows)
+    assert "Name the areas." in "\n".join(rows) and "Thai delegation" in "\n".join(rows)
+    assert "Withdrawn one." not in "\n".join(rows) and "Still a draft." not in "\n".join(rows)
+
+
+def test_progress_moves_in_steps_through_a_long_draft(
+    django_capture_on_commit_callbacks, monkeypatch, consultation, version, secretariat
+):
+    chapter = version.sections.get(key="infra")
+    for position in range(5, 65):
+        factories.SectionFactory(version=version, parent=chapter, depth=2, position=position, body=LONG)
+    seen = []
+    real = draft_exports.jobs.renew
+
+    def renew(*args, **fields):
+        seen.append(fields.get("progress"))
+        return real(*args, **fields)
+
+    monkeypatch.setattr(draft_exports.jobs, "renew", renew)
+    for fmt in ("docx", "pdf"):
+        seen.clear()
+        _draft(django_capture_on_commit_callbacks, secretariat, consultation, version, fmt=fmt)
+        steps = [p for p in seen if p is not None]
+        assert steps == sorted(steps) and len(steps) >= 10, (fmt, steps)
+        assert steps[-1] >= 90
+
+
+def test_a_draft_needs_its_version_and_a_round_on_it(consultation, version, open_round, secretariat):
+    with pytest.raises(ValidationError) as excinfo:
+        exports.report_request(actor=secretariat, consultation=consultation, kind="draft", format="pdf")
+    assert "Choose the version of the draft to make." in excinfo.value.messages
+    later = factories.DraftVersionFactory(consultation=consultation, number="0.2")
+    factories.SectionFactory(version=later, key="intro", position=1)
+    with pytest.raises(ValidationError) as excinfo:
+        exports.report_request(
+            actor=secretariat,
+            consultation=consultation,
+            kind="draft_comments",
+            format="docx",
+            version=later,
+            engagement_round=open_round,
+        )
+    assert "This round is on another version of the draft." in excinfo.value.messages
+    with pytest.raises(ValidationError):
+        exports.report_request(
+            actor=secretariat, consultation=consultation, kind="draft", format="xlsx", version=version
+        )
+
+
+def test_the_read_model_costs_the_same_queries_however_long_the_draft_and_its_comments(
+    version, clause, comments, open_round, secretariat, th_delegate
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    version = type(version).objects.select_related("consultation").get(pk=version.pk)
+
+    def measure() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            document = draft_document(user=secretariat, version=version, with_comments=True)
+        return len(captured.captured_queries), document.comment_count
+
+    measure()  # warm up per-process caches
+    small, count = measure()
+    assert count == 3
+    chapter = version.sections.get(key="infra")
+    for position in range(5, 45):
+        section = factories.SectionFactory(version=version, parent=chapter, depth=2, position=position, body=LONG)
+        CommentFactory(round=open_round, section=section, author=th_delegate, status=Comment.Status.SUBMITTED)
+    assert measure() == (small, 43)
+
+
+def test_the_version_page_offers_the_draft_files_and_a_button_queues_one(
+    client, django_capture_on_commit_callbacks, consultation, version, vn_delegate, outsider
+):
+    client.force_login(vn_delegate)
+    page = client.get(reverse("consultations:version", args=[consultation.slug, version.number])).content.decode()
+    for what in ("draft:docx", "draft:pdf", "draft_comments:docx", "draft_comments:pdf"):
+        assert f'name="what" value="{what}"' in page
+    assert "Draft with line numbers and comments (PDF)" in page
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(
+            reverse("consolidation:report_create", args=[consultation.slug]),
+            {"what": "draft_comments:pdf", "version": version.pk},
+        )
+    assert response.status_code == 302
+    report = Report.objects.get()
+    assert (report.kind, report.format, report.version_id, report.requested_by) == (
+        "draft_comments",
+        "pdf",
+        version.pk,
+        vn_delegate,
+    )
