@@ -25,6 +25,7 @@ from django.conf import settings
 from docx.comments import Comment as WordComment
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.shared import Mm
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -352,6 +353,23 @@ def header_and_footer(document, *, header: str, footer: str, page_label: str) ->
     bottom.add_run(middle)
     _field(bottom, "NUMPAGES", "1")
     bottom.add_run(after)
+
+
+def a4_page(document) -> None:
+    """A4 portrait with 20 mm margins (python-docx's template is US Letter): 170 mm of text width."""
+    for section in document.sections:
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.left_margin = section.right_margin = Mm(20)
+        section.top_margin = section.bottom_margin = Mm(20)
+
+
+def column_widths(table, widths_mm: Sequence[int]) -> None:
+    """Fixed column widths (Word reads them per cell, LibreOffice from the grid: both are set)."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths_mm, strict=True):
+        column.width = Mm(width)
+        for cell in column.cells:
+            cell.width = Mm(width)
 
 
 def repeat_header_row(table) -> None:

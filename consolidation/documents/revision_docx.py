@@ -97,6 +97,7 @@ class _Writer:
         }
         document = self.document
         document.styles["Normal"].font.size = Pt(10.5)
+        ooxml.a4_page(document)
         ooxml.set_document_language(document, self.language)
         ooxml.set_core_properties(
             document,
@@ -203,6 +204,8 @@ class _Writer:
             if response:
                 cells[4].add_paragraph(response)
         ooxml.repeat_header_row(table)
+        ooxml.column_widths(table, (14, 26, 22, 66, 42))
+        self.document.add_paragraph()
 
     def comment(self, entry: CommentEntry, *, with_landing: bool) -> None:
         head = self.document.add_paragraph(style="List Bullet")

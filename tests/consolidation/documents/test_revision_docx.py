@@ -155,6 +155,7 @@ def test_headings_never_skip_a_level_and_tables_repeat_their_header_and_keep_the
 def test_header_footer_page_numbers_and_properties(made):
     document = open_docx(made)
     section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)  # A4, not US Letter
     assert section.header.paragraphs[0].text == "ASEAN Digital Masterplan 2030, version 0.2"
     footer = section.footer.paragraphs[0]._p
     instructions = [i.text.strip() for i in footer.iter(qn("w:instrText"))]
