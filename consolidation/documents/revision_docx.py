@@ -204,7 +204,7 @@ class _Writer:
             if response:
                 cells[4].add_paragraph(response)
         ooxml.repeat_header_row(table)
-        ooxml.column_widths(table, (14, 26, 22, 66, 42))
+        ooxml.column_widths(table, (14, 32, 22, 60, 42))
         self.document.add_paragraph()
 
     def comment(self, entry: CommentEntry, *, with_landing: bool) -> None:
