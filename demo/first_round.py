@@ -76,7 +76,7 @@ FIRST_ROUND_COMMENTS = (
         endorsed=True,
         decision=ACCEPTED,
         changed_clause="1.1.1",
-        response="Accepted: the second period now gives priority to rural districts and border areas.",
+        response="The second period now gives priority to rural districts and border areas.",
     ),
     HistoricalComment(
         "la.delegate@example.org",
@@ -86,7 +86,7 @@ FIRST_ROUND_COMMENTS = (
         "The target of 80 per cent should give priority to rural and border areas where coverage is weakest.",
         decision=ACCEPTED,
         changed_clause="1.1.1",
-        response="Accepted: the second period now gives priority to rural districts and border areas.",
+        response="The second period now gives priority to rural districts and border areas.",
     ),
     HistoricalComment(
         "mm.delegate@example.org",
@@ -96,7 +96,7 @@ FIRST_ROUND_COMMENTS = (
         "Priority should be given to rural districts and border areas within the 80 per cent target.",
         decision=ACCEPTED,
         changed_clause="1.1.1",
-        response="Accepted: the second period now gives priority to rural districts and border areas.",
+        response="The second period now gives priority to rural districts and border areas.",
     ),
     HistoricalComment(
         "vn.delegate@example.org",
@@ -109,7 +109,7 @@ FIRST_ROUND_COMMENTS = (
         endorsed=True,
         decision=ACCEPTED,
         changed_clause="1.1.1",
-        response="Accepted: the second period now gives priority to rural districts and border areas.",
+        response="The second period now gives priority to rural districts and border areas.",
     ),
     HistoricalComment(
         "ph.delegate@example.org",
@@ -119,7 +119,7 @@ FIRST_ROUND_COMMENTS = (
         "Coverage targets should also reach remote island communities, not only the mainland population.",
         decision=IN_PART,
         changed_clause="1.1.1",
-        response="Accepted in part: border and rural areas are prioritised; island communities fall under 1.4.1.",
+        response="Border and rural areas are prioritised; island communities fall under 1.4.1.",
     ),
     HistoricalComment(
         "sg.delegate@example.org",
@@ -131,7 +131,7 @@ FIRST_ROUND_COMMENTS = (
         endorsed=True,
         decision=ACCEPTED,
         changed_clause="1.1.1",
-        response="Accepted: 6G is named, with joint research and pilot deployments.",
+        response="6G is named, with joint research and pilot deployments.",
     ),
     HistoricalComment(
         "id.delegate@example.org",
@@ -142,7 +142,7 @@ FIRST_ROUND_COMMENTS = (
         endorsed=True,
         decision=ACCEPTED,
         changed_clause="1.1.3",
-        response="Accepted: clause 1.1.4 is merged into 1.1.3.",
+        response="Clause 1.1.4 is merged into 1.1.3.",
     ),
     HistoricalComment(
         "ph.delegate@example.org",
@@ -151,7 +151,7 @@ FIRST_ROUND_COMMENTS = (
         Comment.Type.TECHNICAL,
         "Permits for repair ships should be granted within days, with a regional list of pre-cleared vessels.",
         decision=NOTED,
-        response="Noted for the implementation plan; the clause keeps the general commitment.",
+        response="For the implementation plan; the clause keeps the general commitment.",
     ),
     # The same sentence, word for word, from two delegations.
     HistoricalComment(
@@ -162,7 +162,7 @@ FIRST_ROUND_COMMENTS = (
         "Consumers should be told the full cost of a payment before they confirm it.",
         decision=ACCEPTED,
         changed_clause="1.3.2",
-        response="Accepted: the full cost, including the exchange-rate margin, is shown before confirmation.",
+        response="The full cost, including the exchange-rate margin, is shown before confirmation.",
     ),
     HistoricalComment(
         "tl.delegate@example.org",
@@ -172,7 +172,7 @@ FIRST_ROUND_COMMENTS = (
         "Consumers should be told the full cost of a payment before they confirm it.",
         decision=ACCEPTED,
         changed_clause="1.3.2",
-        response="Accepted: the full cost, including the exchange-rate margin, is shown before confirmation.",
+        response="The full cost, including the exchange-rate margin, is shown before confirmation.",
     ),
     HistoricalComment(
         "th.delegate@example.org",
@@ -184,7 +184,7 @@ FIRST_ROUND_COMMENTS = (
         endorsed=True,
         decision=ACCEPTED,
         changed_clause="1.3.2",
-        response="Accepted with the wording proposed by Thailand.",
+        response="With the wording proposed by Thailand.",
     ),
     HistoricalComment(
         "my.delegate@example.org",
@@ -194,7 +194,7 @@ FIRST_ROUND_COMMENTS = (
         "Links between payment systems need common standards for messaging and fraud prevention.",
         decision=IN_PART,
         changed_clause="1.3.2",
-        response="Accepted in part: common standards are named; their content is left to the central banks.",
+        response="Common standards are named; their content is left to the central banks.",
     ),
     HistoricalComment(
         "tl.delegate@example.org",
@@ -203,7 +203,7 @@ FIRST_ROUND_COMMENTS = (
         Comment.Type.GENERAL,
         "Name persons with disabilities and older persons explicitly among the groups at risk of exclusion.",
         decision=NOTED,
-        response="Noted; the inclusion indicators in 3.4 report by these groups.",
+        response="The inclusion indicators in 3.4 report by these groups.",
     ),
     HistoricalComment(
         "idcu.partner@example.org",
@@ -212,7 +212,7 @@ FIRST_ROUND_COMMENTS = (
         Comment.Type.GENERAL,
         "The Union can contribute its digital skills assessment toolkit to the regional framework.",
         decision=NOTED,
-        response="Noted with thanks; to be taken up in the implementation plan.",
+        response="To be taken up in the implementation plan, with thanks.",
     ),
     HistoricalComment(
         "sg.delegate@example.org",
@@ -225,7 +225,7 @@ FIRST_ROUND_COMMENTS = (
         endorsed=True,
         decision=ACCEPTED,
         changed_clause="1.8.1",
-        response="Accepted with the proposed wording.",
+        response="With the proposed wording.",
     ),
     HistoricalComment(
         "my.delegate@example.org",
@@ -236,7 +236,7 @@ FIRST_ROUND_COMMENTS = (
         "assessment before deployment.",
         decision=ACCEPTED,
         changed_clause="1.8.1",
-        response="Accepted: human oversight while in use is added.",
+        response="Human oversight while in use is added.",
     ),
     HistoricalComment(
         "id.delegate@example.org",
@@ -247,7 +247,7 @@ FIRST_ROUND_COMMENTS = (
         endorsed=True,
         decision=ACCEPTED,
         changed_clause="1.8.3",
-        response="Accepted: new clause 1.8.3 on regional AI cooperation and open models.",
+        response="New clause 1.8.3 on regional AI cooperation and open models.",
     ),
     HistoricalComment(
         "ph.delegate@example.org",
@@ -257,7 +257,7 @@ FIRST_ROUND_COMMENTS = (
         "Model contractual clauses should stay voluntary while several member states complete their data "
         "protection laws.",
         decision=NOT_ACCEPTED,
-        response="Not accepted: the clauses are already voluntary under the regional framework.",
+        response="The clauses are already voluntary under the regional framework.",
     ),
     HistoricalComment(
         "vn.delegate@example.org",
@@ -277,7 +277,7 @@ FIRST_ROUND_COMMENTS = (
         "Joint exercises should be held every year so that response teams know each other before an incident.",
         decision=ACCEPTED,
         changed_clause="2.5",
-        response="Accepted: annual joint exercises.",
+        response="Annual joint exercises.",
     ),
     HistoricalComment(
         "bn.delegate@example.org",
@@ -287,7 +287,7 @@ FIRST_ROUND_COMMENTS = (
         "Add a regional protocol for incidents that affect several member states at once.",
         decision=ACCEPTED,
         changed_clause="2.5",
-        response="Accepted: a regional coordination protocol is added.",
+        response="A regional coordination protocol is added.",
     ),
     HistoricalComment(
         "sg.delegate@example.org",
@@ -297,7 +297,7 @@ FIRST_ROUND_COMMENTS = (
         "Critical information infrastructure should be protected against common baseline requirements.",
         decision=ACCEPTED,
         changed_clause="2.5",
-        response="Accepted: common baseline requirements are added.",
+        response="Common baseline requirements are added.",
     ),
     HistoricalComment(
         "partner@example.org",
@@ -321,7 +321,7 @@ FIRST_ROUND_COMMENTS = (
         Comment.Type.GENERAL,
         "The masterplan should propose a common ASEAN digital currency by 2030.",
         decision=OUT_OF_SCOPE,
-        response="Out of scope: monetary policy is outside the digital ministers' remit.",
+        response="Monetary policy is outside the digital ministers' remit.",
     ),
     HistoricalComment(
         "th.delegate@example.org",

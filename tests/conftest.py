@@ -43,7 +43,7 @@ def _missing_services() -> dict[str, str]:
     if not chromium_path():
         missing["e2e"] = "Chromium is not installed (apt-get install chromium)"
     if not soffice_path():
-        missing["libreoffice"] = "LibreOffice is not installed (apt-get install libreoffice-calc)"
+        missing["libreoffice"] = "LibreOffice is not installed (apt-get install libreoffice-calc libreoffice-writer)"
     if not _dejavu_installed():
         missing["fonts"] = "DejaVu fonts are not installed (apt-get install fonts-dejavu-core)"
     if not xgettext_path():

@@ -1,162 +1,277 @@
 """The revision report as a DOCX (python-docx), from selectors_revision.revision_report data.
 
 The same content as the PDF: title, as-of date, statistics (as tables: Word charts need an
-embedded workbook python-docx cannot write), then per section the redline, with inserted
-runs underlined in green and deleted runs struck through in red, the dispositions that led
-to the change, and the open comments. Call write_revision_docx(report, fileobj) from a
-Celery task with the requester's language active. The report is passed through
-config.text.xml_safe first: a text stored with a control character cannot break the document.
+embedded workbook python-docx cannot write), then per section the changes and the
+dispositions that led to them, then the open comments.
+
+The redline is made of real tracked changes (ooxml.TrackedChanges): every inserted word is a
+<w:ins>, every deleted word a <w:del>, so that a secretariat can go through them in Word or
+LibreOffice (Review) and accept or reject each. Their author is the platform (settings.SITE_NAME):
+the platform computed the difference between two published versions, and a version records no
+person as its author that the report may name; their date is the version's publication
+(its creation while it is not published). Accepting every change in a section's text gives the
+new version's text, rejecting every change the old one. The changes carry no colour or
+strike-through of their own: Word and LibreOffice draw them, and accepting one leaves plain text.
+
+Each changed section is followed by a table of the comments its change answered (number,
+organisation, type, comment, decision and response). Headings never skip a level; tables repeat
+their header row on every page and the decision table, Total row included, stays on one page;
+the header names the consultation and version, the footer numbers the pages; the core
+properties name the platform, the consultation and the version; the document's language is the
+requester's (the active language: the Celery task activates it), and a paragraph in another
+script (a Vietnamese section in an English report) carries its own.
+
+Call write_revision_docx(report, fileobj) from a Celery task with the requester's language
+active. The report is passed through config.text.xml_safe first: a text stored with a control
+character cannot break the document.
 """
 
 from __future__ import annotations
 
 from typing import BinaryIO
 
-from django.utils import formats, timezone
+from django.conf import settings
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from docx import Document
 from docx.shared import Pt, RGBColor
 
 from config.text import visible_controls, xml_safe
 
-from ..redline import Segment, split_paragraphs
+from ..redline import DELETE, INSERT, Segment
 from ..selectors_revision import CommentEntry, RevisionReport, SectionDiff
+from . import ooxml
+from .wording import response_without_decision
 
-INSERT_COLOUR = RGBColor(0x1A, 0x7F, 0x37)
-DELETE_COLOUR = RGBColor(0xCF, 0x22, 0x2E)
 MUTED = RGBColor(0x57, 0x60, 0x6A)
 
 
-def add_redline_runs(paragraph, segments: list[Segment]) -> None:
-    for segment in segments:
-        run = paragraph.add_run(segment.text)
-        if segment.is_insert:
-            run.font.underline = True
-            run.font.color.rgb = INSERT_COLOUR
-        elif segment.is_delete:
-            run.font.strike = True
-            run.font.color.rgb = DELETE_COLOUR
+class _Writer:
+    def __init__(self, report: RevisionReport):
+        self.report = report
+        self.language = translation.get_language() or settings.LANGUAGE_CODE
+        self.document = Document()
+        self.changes = ooxml.TrackedChanges(
+            author=ooxml.platform_name(), date=report.published_at or report.generated_at
+        )
+        self.levels = ooxml.HeadingLevels()
 
+    # --- building blocks ---------------------------------------------------------------------
 
-def _table(document, header: tuple[str, str], rows: list[tuple[str, object]]) -> None:
-    table = document.add_table(rows=1, cols=2)
-    table.style = "Table Grid"
-    table.rows[0].cells[0].text, table.rows[0].cells[1].text = header
-    for label, value in rows:
-        cells = table.add_row().cells
-        cells[0].text, cells[1].text = str(label), str(value)
+    def heading(self, text: str = "", *, depth: int):
+        """A heading at `depth` (1 for a part of the report), never more than one below the last."""
+        return self.document.add_heading(text, level=self.levels.level(depth))
 
+    def paragraph(self, text: str = "", *, language: str = "", style: str | None = None):
+        paragraph = self.document.add_paragraph(text, style=style)
+        ooxml.set_paragraph_language(paragraph, ooxml.text_language(text, language, self.language))
+        return paragraph
 
-def _comment(document, entry: CommentEntry, *, with_landing: bool) -> None:
-    head = document.add_paragraph(style="List Bullet")
-    head.add_run(entry.number).bold = True
-    head.add_run(f" · {visible_controls(entry.organisation)} · {entry.type_label}")
-    if entry.quote:
-        document.add_paragraph(f"“{entry.quote}”").paragraph_format.left_indent = Pt(18)
-    document.add_paragraph(entry.body).paragraph_format.left_indent = Pt(18)
-    if entry.proposed_change:
-        change = document.add_paragraph()
-        change.paragraph_format.left_indent = Pt(18)
-        change.add_run(_("Proposed change:") + " ").italic = True
-        change.add_run(entry.proposed_change)
-    decision = document.add_paragraph()
-    decision.paragraph_format.left_indent = Pt(18)
-    decision.add_run(entry.decision_label).bold = True
-    if entry.response:
-        decision.add_run(" – " + entry.response)
-    if with_landing:
-        if entry.landing is None:
-            text = _("Not carried over to this version yet.")
-        else:
-            text = entry.landing.method_label
-            if entry.landing.section_label:
-                text += ": " + entry.landing.section_label
-            if entry.landing.quote:
-                text += " – “" + entry.landing.quote + "”"
-        landing = document.add_paragraph()
-        landing.paragraph_format.left_indent = Pt(18)
-        run = landing.add_run(text)
-        run.font.color.rgb = MUTED
-        run.font.size = Pt(9)
+    def table(self, header: tuple[str, ...], rows: list[tuple[object, ...]], *, keep_together: bool = False):
+        table = self.document.add_table(rows=1, cols=len(header))
+        table.style = "Table Grid"
+        for cell, label in zip(table.rows[0].cells, header, strict=True):
+            cell.text = str(label)
+            for run in cell.paragraphs[0].runs:
+                run.bold = True
+        for row in rows:
+            for cell, value in zip(table.add_row().cells, row, strict=True):
+                cell.text = str(value)
+        ooxml.repeat_header_row(table)
+        if keep_together:
+            ooxml.keep_table_together(table)
+        return table
 
+    def redline(self, paragraph, segments: list[Segment]) -> None:
+        for segment in segments:
+            self.changes.add(paragraph, segment)
 
-def _section(document, diff: SectionDiff) -> None:
-    heading = document.add_heading(level=min(3, diff.depth + 2))
-    heading.add_run(f"[{diff.status_label}] ")
-    if diff.number:
-        heading.add_run(f"{diff.number} ")
-    add_redline_runs(heading, diff.heading_segments)
-    if diff.renumbered:
-        document.add_paragraph(_("Renumbered from %(old)s to %(new)s.") % {"old": diff.old_number, "new": diff.number})
-    if diff.moved:
-        document.add_paragraph(_("Moved to another part of the document."))
-    for segments in split_paragraphs(diff.body_segments):
-        add_redline_runs(document.add_paragraph(), segments)
-    if diff.dispositions:
-        document.add_paragraph().add_run(_("Changed in response to")).bold = True
-        for entry in diff.dispositions:
-            _comment(document, entry, with_landing=False)
-    if diff.carried:
-        document.add_paragraph().add_run(_("Open comments carried to this section")).bold = True
-        for entry in diff.carried:
-            _comment(document, entry, with_landing=True)
+    # --- the parts ---------------------------------------------------------------------------
+
+    def front_matter(self) -> None:
+        report = self.report
+        title = _("Revision report, version %(number)s") % {"number": report.version_number}
+        subject = _("%(consultation)s, version %(version)s") % {
+            "consultation": report.consultation_title,
+            "version": report.version_number,
+        }
+        document = self.document
+        document.styles["Normal"].font.size = Pt(10.5)
+        ooxml.a4_page(document)
+        ooxml.set_document_language(document, self.language)
+        ooxml.set_core_properties(
+            document,
+            title=title,
+            subject=subject,
+            keywords=", ".join(
+                [str(_("revision report")), str(_("tracked changes")), report.consultation_title, report.version_number]
+            ),
+            language=self.language,
+            description=self.compared_with(),
+        )
+        ooxml.header_and_footer(
+            document,
+            header=subject,
+            footer=ooxml.platform_name(),
+            page_label=_("Page %(page)s of %(pages)s"),
+        )
+        self.paragraph(report.consultation_title)
+        document.add_heading(title, level=0)
+        self.paragraph(self.compared_with())
+        as_of = formats.date_format(timezone.localtime(report.as_of), "DATETIME_FORMAT")
+        self.paragraph(_("As of %(date)s") % {"date": as_of})
+        if report.change_summary:
+            self.heading(_("Change summary"), depth=1)
+            self.paragraph(report.change_summary)
+
+    def compared_with(self) -> str:
+        if self.report.previous_number:
+            return _("Compared with version %(number)s.") % {"number": self.report.previous_number}
+        return _("This is the first version: there is no earlier version to compare it with.")
+
+    def numbers(self) -> None:
+        stats = self.report.stats
+        self.heading(_("In numbers"), depth=1)
+        self.table(
+            (_("Sections"), _("Number")),
+            [
+                (_("Sections changed"), stats["sections_changed"]),
+                (_("Sections added"), stats["sections_added"]),
+                (_("Sections removed"), stats["sections_removed"]),
+                (_("Sections renumbered"), stats["sections_renumbered"]),
+                (_("Sections moved"), stats["sections_moved"]),
+                (_("Comments still open"), stats["open_count"]),
+                (_("Open comments whose passage is gone"), stats["orphaned_count"]),
+            ],
+            keep_together=True,
+        )
+        self.paragraph()
+        self.table(
+            (_("Decision"), _("Comments")),
+            [*stats["comments_by_decision"], (_("Total"), stats["comments_total"])],
+            keep_together=True,
+        )
+
+    def section(self, diff: SectionDiff) -> None:
+        heading = self.heading(depth=diff.depth + 2)
+        heading.add_run(f"[{diff.status_label}] ")
+        if diff.renumbered and diff.old_number:
+            self.redline(heading, [Segment(DELETE, diff.old_number), Segment(INSERT, diff.number)])
+            heading.add_run(" ")
+        elif diff.number:
+            heading.add_run(f"{diff.number} ")
+        self.redline(heading, diff.heading_segments)
+        ooxml.set_paragraph_language(heading, ooxml.text_language(diff.heading, document=self.language))
+        if diff.renumbered:
+            self.paragraph(_("Renumbered from %(old)s to %(new)s.") % {"old": diff.old_number, "new": diff.number})
+        if diff.moved:
+            self.paragraph(_("Moved to another part of the document."))
+        for segments, mark in ooxml.tracked_paragraphs(diff.body_segments):
+            paragraph = self.document.add_paragraph()
+            self.redline(paragraph, segments)
+            self.changes.mark_paragraph(paragraph, mark)
+            text = "".join(s.text for s in segments)
+            ooxml.set_paragraph_language(paragraph, ooxml.text_language(text, document=self.language))
+        if diff.dispositions:
+            self.paragraph().add_run(_("Changed in response to")).bold = True
+            self.dispositions(diff.dispositions)
+        if diff.carried:
+            self.paragraph().add_run(_("Open comments carried to this section")).bold = True
+            for entry in diff.carried:
+                self.comment(entry, with_landing=True)
+
+    def dispositions(self, entries: list[CommentEntry]) -> None:
+        """The comments a section's change answered, one row each, beside the change."""
+        table = self.table((_("No."), _("Organisation"), _("Type"), _("Comment"), _("Decision")), [])
+        for entry in entries:
+            cells = table.add_row().cells
+            cells[0].text = entry.number
+            cells[1].text = visible_controls(entry.organisation)
+            cells[2].text = entry.type_label
+            comment = cells[3].paragraphs[0]
+            if entry.quote:
+                comment.add_run(f"“{entry.quote}”").italic = True
+                comment = cells[3].add_paragraph()
+            comment.add_run(entry.body)
+            ooxml.set_paragraph_language(comment, ooxml.text_language(entry.body, document=self.language))
+            if entry.proposed_change:
+                change = cells[3].add_paragraph()
+                change.add_run(_("Proposed change:") + " ").italic = True
+                change.add_run(entry.proposed_change)
+            decision = cells[4].paragraphs[0]
+            decision.add_run(entry.decision_label).bold = True
+            response = response_without_decision(entry.response, entry.decision)
+            if response:
+                cells[4].add_paragraph(response)
+        ooxml.repeat_header_row(table)
+        ooxml.column_widths(table, (14, 32, 22, 60, 42))
+        self.document.add_paragraph()
+
+    def comment(self, entry: CommentEntry, *, with_landing: bool) -> None:
+        head = self.document.add_paragraph(style="List Bullet")
+        head.add_run(entry.number).bold = True
+        head.add_run(f" · {visible_controls(entry.organisation)} · {entry.type_label}")
+        if entry.quote:
+            self.paragraph(f"“{entry.quote}”").paragraph_format.left_indent = Pt(18)
+        self.paragraph(entry.body).paragraph_format.left_indent = Pt(18)
+        if entry.proposed_change:
+            change = self.paragraph()
+            change.paragraph_format.left_indent = Pt(18)
+            change.add_run(_("Proposed change:") + " ").italic = True
+            change.add_run(entry.proposed_change)
+        decision = self.paragraph()
+        decision.paragraph_format.left_indent = Pt(18)
+        decision.add_run(entry.decision_label).bold = True
+        response = response_without_decision(entry.response, entry.decision)
+        if response:
+            decision.add_run(" – " + response)
+        if with_landing:
+            if entry.landing is None:
+                text = _("Not carried over to this version yet.")
+            else:
+                text = entry.landing.method_label
+                if entry.landing.section_label:
+                    text += ": " + entry.landing.section_label
+                if entry.landing.quote:
+                    text += " – “" + entry.landing.quote + "”"
+            landing = self.paragraph()
+            landing.paragraph_format.left_indent = Pt(18)
+            run = landing.add_run(text)
+            run.font.color.rgb = MUTED
+            run.font.size = Pt(9)
+
+    def build(self):
+        report = self.report
+        self.front_matter()
+        self.numbers()
+        self.heading(_("Section by section"), depth=1)
+        when = formats.date_format(timezone.localtime(report.published_at or report.generated_at), "DATETIME_FORMAT")
+        self.paragraph(
+            _(
+                "The changes are tracked, by %(author)s on %(date)s: Word and LibreOffice list each insertion "
+                "and deletion under Review, to accept or reject."
+            )
+            % {"author": ooxml.platform_name(), "date": when}
+        )
+        for diff in report.sections:
+            if diff.is_noteworthy:
+                self.section(diff)
+        self.levels.reset(0)
+        self.heading(_("Comments still open"), depth=1)
+        for entry in report.open_comments:
+            self.comment(entry, with_landing=True)
+        if not report.open_comments:
+            self.paragraph(_("No open comment."))
+        self.heading(_("Open comments whose passage is no longer in the text"), depth=1)
+        for entry in report.orphaned_comments:
+            self.comment(entry, with_landing=True)
+        if not report.orphaned_comments:
+            self.paragraph(_("None."))
+        return self.document
 
 
 def build_document(report: RevisionReport):
-    document = Document()
-    title = _("Revision report, version %(number)s") % {"number": report.version_number}
-    document.core_properties.title = title
-    document.add_paragraph(report.consultation_title)
-    document.add_heading(title, level=0)
-    if report.previous_number:
-        document.add_paragraph(_("Compared with version %(number)s.") % {"number": report.previous_number})
-    else:
-        document.add_paragraph(_("This is the first version: there is no earlier version to compare it with."))
-    as_of = formats.date_format(timezone.localtime(report.as_of), "DATETIME_FORMAT")
-    document.add_paragraph(_("As of %(date)s") % {"date": as_of})
-    if report.change_summary:
-        document.add_heading(_("Change summary"), level=1)
-        document.add_paragraph(report.change_summary)
-    stats = report.stats
-    document.add_heading(_("In numbers"), level=1)
-    _table(
-        document,
-        (_("Sections"), _("Number")),
-        [
-            (_("Sections changed"), stats["sections_changed"]),
-            (_("Sections added"), stats["sections_added"]),
-            (_("Sections removed"), stats["sections_removed"]),
-            (_("Sections renumbered"), stats["sections_renumbered"]),
-            (_("Sections moved"), stats["sections_moved"]),
-            (_("Comments still open"), stats["open_count"]),
-            (_("Open comments whose passage is gone"), stats["orphaned_count"]),
-        ],
-    )
-    document.add_paragraph()
-    _table(
-        document,
-        (_("Decision"), _("Comments")),
-        [*stats["comments_by_decision"], (_("Total"), stats["comments_total"])],
-    )
-    document.add_heading(_("Section by section"), level=1)
-    add_redline_runs(
-        document.add_paragraph(),
-        [Segment("insert", _("inserted text")), Segment("equal", " · "), Segment("delete", _("deleted text"))],
-    )
-    for diff in report.sections:
-        if diff.is_noteworthy:
-            _section(document, diff)
-    document.add_heading(_("Comments still open"), level=1)
-    for entry in report.open_comments:
-        _comment(document, entry, with_landing=True)
-    if not report.open_comments:
-        document.add_paragraph(_("No open comment."))
-    document.add_heading(_("Open comments whose passage is no longer in the text"), level=1)
-    for entry in report.orphaned_comments:
-        _comment(document, entry, with_landing=True)
-    if not report.orphaned_comments:
-        document.add_paragraph(_("None."))
-    return document
+    return _Writer(report).build()
 
 
 def write_revision_docx(report: RevisionReport, fileobj: BinaryIO) -> None:
