@@ -344,9 +344,12 @@ def revision_report(*, user, version: DraftVersion) -> RevisionReport:
     decision_counts = {code: 0 for code in decision_labels}
     decision_counts[UNDECIDED] = 0
     total = 0
-    if previous is not None:
+    if rounds:
+        # The same comments as the open ones counted below: every submitted comment of the rounds
+        # before this version (not only those on the previous version), so that the table's
+        # "No decision yet" row is the number of comments still open, carried ones included.
         counted = (
-            visible.filter(status=Comment.Status.SUBMITTED, round__version_id=previous.pk)
+            visible.filter(status=Comment.Status.SUBMITTED)
             .values("disposition__decision")
             .annotate(n=Count("id"))
             .order_by()

@@ -9,8 +9,9 @@ from consolidation.redline import DELETE, EQUAL, INSERT, Segment, diff_words, re
 from consolidation.selectors_revision import revision_report
 from consolidation.services.carry_over import carry_over_comments
 from consultations.models import EngagementRound
+from tests import factories
 from tests.factories import CommentFactory
-from tests.helpers.carry_over import anchored, build_world
+from tests.helpers.carry_over import anchored, build_new_version, build_world, reviewed_round
 
 pytestmark = pytest.mark.django_db
 
@@ -259,3 +260,20 @@ def test_page_queries_do_not_grow_with_comments(
         response = client.get(url(world))
     assert response.status_code == 200
     assert "More 5" in response.content.decode()
+
+
+def test_the_decision_table_counts_the_same_comments_as_the_open_count(world, secretariat, th_delegate):
+    """With three versions, a comment of 0.1 still open on 0.3 is in both figures: they never disagree."""
+    second_round = reviewed_round(world["new"], title="Second stakeholder engagement")
+    later = anchored(world["new_dc"], "renewable energy", round=second_round, author=th_delegate)
+    factories.DispositionFactory(comment=later, decision=Disposition.Decision.ACCEPTED, response="Done.")
+    open_later = anchored(world["new_dc"], "data centres", round=second_round, author=th_delegate)
+    third = build_new_version(world["old"].consultation, world["new"], number="0.3")
+    carry_over_comments(version_id=third.pk)
+
+    stats = revision_report(user=secretariat, version=third).stats
+    # 8 open of 0.1's round (carried twice) + 1 open of 0.2's; 0.1's noted one and 0.2's accepted one.
+    assert stats["open_count"] == 9 == stats["decision_counts"]["undecided"]
+    assert stats["comments_total"] == 11 == sum(count for _, count in stats["comments_by_decision"])
+    assert (stats["decision_counts"]["noted"], stats["decision_counts"]["accepted"]) == (1, 1)
+    assert open_later.pk in {e.pk for e in revision_report(user=secretariat, version=third).open_comments}
