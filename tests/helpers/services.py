@@ -34,6 +34,11 @@ def xgettext_path() -> str | None:
     return shutil.which("xgettext")
 
 
+def pdftotext_path() -> str | None:
+    """poppler-utils: pdftotext reads a PDF's text as a reader's viewer would, pdftoppm renders its pages."""
+    return shutil.which("pdftotext") if shutil.which("pdftoppm") else None
+
+
 def redis_server_path() -> str | None:
     return shutil.which("redis-server")
 
