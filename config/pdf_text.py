@@ -28,9 +28,10 @@ and the font is a shapable TrueType font. Two gaps in it are closed here, once, 
   (Vietnamese is precomposed NFC, and unshaped Latin keeps one string per word in the page).
 - shaped glyphs that no character maps to (Khmer subscripts, Thai tone marks moved below or
   aside, ligatures) get private-use codes, and pre-base vowels (Khmer េ ែ ៃ, Burmese ေ ြ) are
-  drawn before their consonant: copied text came out as "ែខ\\ue002រ" for "ខ្មែរ". Each such
-  run of glyphs is now drawn inside a marked-content span whose /ActualText is the source
-  text (PDF 32000-1, 14.9.4), which pdftotext, browsers' viewers and Acrobat copy instead.
+  drawn before their consonant, and marks are moved by offsets: copied text came out as
+  "ែខ\\ue002រ" for "ខ្មែរ", and "ดิจท / ิ ั" for "ดิจิทัล". Each shaped run is now drawn inside a
+  marked-content span whose /ActualText is its source text (PDF 32000-1, 14.9.4), which
+  pdftotext, Acrobat and pdf.js copy instead of the glyphs.
 
 Thai, Lao, Khmer and Burmese write no spaces between words, and reportlab breaks lines only
 at spaces (or anywhere, in a word too long for the line): a long unspaced sentence breaks at
@@ -379,7 +380,7 @@ def _actual_text(text: str) -> str:
 
 
 def _format_text(self, text):
-    """PDFTextObject._formatText, inside an /ActualText span when the glyphs would not copy back as the text."""
+    """PDFTextObject._formatText, shaped text inside an /ActualText span that holds its source text."""
     code = _ORIGINALS["format"](self, text)
     if isinstance(text, ShapedStr):
         data = _shape_data(text)
@@ -387,8 +388,9 @@ def _format_text(self, text):
             source = "".join(
                 sd.source if isinstance(sd, SourcedShapeData) else char for sd, char in zip(data, text, strict=False)
             )
-            if source != str(text):
-                return f"/Span <</ActualText {_actual_text(source)}>> BDC {code} EMC"
+            # Always, not only when the glyphs map to other characters: marks moved by the shaper
+            # (x offsets) are enough for pdftotext to read "ดิจิทัล" as "ดิจท\nิ ั".
+            return f"/Span <</ActualText {_actual_text(source)}>> BDC {code} EMC"
     return code
 
 
