@@ -35,7 +35,9 @@ and the font is a shapable TrueType font. Two gaps in it are closed here, once, 
 
 Thai, Lao, Khmer and Burmese write no spaces between words, and reportlab breaks lines only
 at spaces (or anywhere, in a word too long for the line): a long unspaced sentence breaks at
-the margin, not at a word boundary. Words are not segmented here (that needs a dictionary).
+the margin, not at a word boundary, possibly between a letter and its mark, and the pieces of
+such a split word lose their /ActualText (pdftotext then reads the glyphs' own characters).
+Words are not segmented here (that needs a dictionary, e.g. ICU's break iterator).
 """
 
 from __future__ import annotations
