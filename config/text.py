@@ -15,8 +15,9 @@ something else ("evil\\u202eexe.live" shows as "evil" + "evil.exe" reversed).
   text stored before clean_text existed (or written around it) cannot break a document.
 - spreadsheet_text: a CSV cell (matrix, audit log) that a spreadsheet will not run as a formula.
 - visible_controls: shows bidi controls and zero-width characters as [U+202E] on pages.
-- attachment_disposition: a Content-Disposition header with an ASCII fallback and RFC 5987
-  filename*, without controls.
+- attachment_disposition: a Content-Disposition header with an ASCII fallback (transliterated:
+  đ as d) and RFC 6266 filename* in UTF-8 that keeps the words, without controls.
+- filename_words: a title as words for a file name, in any script, or transliterated to ASCII.
 
 This module lives in config/ because every app may import it (it imports nothing of theirs):
 comments, consultations, accounts and consolidation all use it without breaking the import
@@ -85,12 +86,49 @@ def visible_controls(value) -> str:
     return _INVISIBLE_RE.sub(lambda match: f"[U+{ord(match.group()):04X}]", str(value))
 
 
+# Letters that NFKD does not decompose into a base letter and marks, so that dropping the marks
+# would drop the letter ("sửa đổi" became "sua-oi"); and dashes, which would vanish.
+_TRANSLITERATIONS = str.maketrans(
+    {
+        "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ŀ": "l", "Ŀ": "L",
+        "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ẞ": "SS", "þ": "th", "Þ": "Th",
+        "ħ": "h", "Ħ": "H", "ı": "i", "ŧ": "t", "Ŧ": "T", "ŋ": "ng", "Ŋ": "NG", "ĸ": "k",
+        "–": "-", "—": "-", "‐": "-", "‑": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
+    }
+)  # fmt: skip
+
+
+def transliterate(value: str) -> str:
+    """Latin text in ASCII: accents dropped, đ as d, æ as ae, ß as ss; other scripts dropped."""
+    decomposed = unicodedata.normalize("NFKD", value).translate(_TRANSLITERATIONS)
+    return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
 def ascii_filename(name: str, *, default: str = "download") -> str:
-    """An ASCII stand-in for a file name: accents stripped, anything else unsafe as "_"."""
-    decomposed = unicodedata.normalize("NFKD", clean_name(name))
-    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii")
+    """An ASCII stand-in for a file name: transliterated, anything else unsafe as "_"."""
+    ascii_only = transliterate(clean_name(name))
     safe = re.sub(r"[^A-Za-z0-9._ ()-]+", "_", ascii_only).strip(" ._")
     return safe or default
+
+
+def filename_words(value: str, *, ascii: bool = False, max_length: int = 120) -> str:
+    """Words for a file name, lower case, joined by "-": "Vòng góp ý sửa đổi" -> "vòng-góp-ý-sửa-đổi".
+
+    Like Django's slugify, but letters keep their marks in every script (slugify's allow_unicode
+    drops Thai vowel signs and Khmer subscripts, which are marks, not word characters); with
+    ascii=True transliterated first ("vong-gop-y-sua-doi"). Cut at a word's end within max_length.
+    """
+    text = clean_name(value)
+    if ascii:
+        text = transliterate(text)
+    kept = "".join(
+        char if unicodedata.category(char)[0] in "LMN" else "-" if char in " -_" else "" for char in text.lower()
+    )
+    words = re.sub("-+", "-", kept).strip("-")
+    if len(words) > max_length:
+        cut = words[: max_length + 1]
+        words = cut.rsplit("-", 1)[0] if "-" in cut else words[:max_length]
+    return words
 
 
 def attachment_disposition(name: str, *, as_attachment: bool = True) -> str:

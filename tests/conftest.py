@@ -1,13 +1,12 @@
 """Shared fixtures: role personas, a consultation with a draft under review, service checks.
 
 Tests that need a real service or tool carry a marker (postgres, redis, celery_worker, e2e,
-libreoffice, fonts, gettext, redis_server). Without it they skip with a one-line reason; with
+libreoffice, fonts, poppler, gettext, redis_server). Without it they skip with a one-line reason; with
 CI=true a missing one fails the run. Test modules take what they share from here, from
 tests/factories.py and from tests/helpers/, never from each other (tests/test_layout.py).
 """
 
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -20,14 +19,21 @@ from consultations.models import EngagementRound
 from tests import factories
 from tests.helpers.drafts import DATA_CENTRES, FIVE_G
 from tests.helpers.people import participant
-from tests.helpers.services import CI, chromium_path, reachable, redis_server_path, soffice_path, xgettext_path
+from tests.helpers.services import (
+    CI,
+    chromium_path,
+    pdftotext_path,
+    reachable,
+    redis_server_path,
+    soffice_path,
+    xgettext_path,
+)
 
 
-def _dejavu_installed() -> bool:
-    from consolidation.documents.revision_pdf import DEFAULT_FONT_DIRS
+def _missing_report_fonts() -> list[str]:
+    from config.pdf_text import font_files
 
-    dirs = getattr(settings, "REPORT_FONT_DIRS", DEFAULT_FONT_DIRS)
-    return any((Path(directory) / "DejaVuSans.ttf").exists() for directory in dirs)
+    return font_files()[1]
 
 
 def _missing_services() -> dict[str, str]:
@@ -44,8 +50,12 @@ def _missing_services() -> dict[str, str]:
         missing["e2e"] = "Chromium is not installed (apt-get install chromium)"
     if not soffice_path():
         missing["libreoffice"] = "LibreOffice is not installed (apt-get install libreoffice-calc libreoffice-writer)"
-    if not _dejavu_installed():
-        missing["fonts"] = "DejaVu fonts are not installed (apt-get install fonts-dejavu-core)"
+    if fonts := _missing_report_fonts():
+        missing["fonts"] = (
+            f"the report fonts for {', '.join(fonts)} are not installed (apt-get install fonts-noto-core)"
+        )
+    if not pdftotext_path():
+        missing["poppler"] = "poppler-utils is not installed (apt-get install poppler-utils)"
     if not xgettext_path():
         missing["gettext"] = "GNU gettext is not installed (apt-get install gettext)"
     if not redis_server_path():

@@ -14,13 +14,12 @@ disposition yet); recording one and approving a proposal need If-Match with it.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, cast
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -54,9 +53,11 @@ from api.serializers.consolidation import (
     heatmap_data,
 )
 from comments.models import Comment
+from config.downloads import file_download
 from config.errors import StaleWriteError
 from consolidation import selectors_feedback, selectors_reports, selectors_runs
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
+from consolidation.naming import report_download_name
 from consolidation.services import aggregation, dispositions, exports, imports
 from consultations.models import Consultation, EngagementRound
 
@@ -608,7 +609,7 @@ class ReportViewSet(ConsolidationApiViewSet):
         except FileNotFoundError:
             raise Http404
         exports.report_download_record(actor=request.user, report=report)
-        return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(report.file.name or ""))
+        return file_download(fileobj, report_download_name(report))
 
 
 # --- template imports -----------------------------------------------------------------------

@@ -175,8 +175,14 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Carry-over: the lowest fuzzy-match score (0-100) at which an edited passage still counts
 # as the one a comment quoted; below it the comment is flagged orphaned.
 CARRY_OVER_MIN_SCORE = env.float("CARRY_OVER_MIN_SCORE", default=80.0)
-# Fonts for PDF reports: DejaVu covers Vietnamese, Thai is not covered (Debian: fonts-dejavu-core).
-REPORT_FONT_DIRS = env.list("REPORT_FONT_DIRS", default=["/usr/share/fonts/truetype/dejavu"])
+# Fonts for PDF reports (config/pdf_text.py): Noto Sans, Noto Sans Thai, Lao, Khmer and Myanmar
+# (Debian: fonts-noto-core), DejaVu Sans as the Latin alternative (fonts-dejavu-core).
+REPORT_FONT_DIRS = env.list(
+    "REPORT_FONT_DIRS", default=["/usr/share/fonts/truetype/noto", "/usr/share/fonts/truetype/dejavu"]
+)
+# A missing report font fails the report (ImproperlyConfigured) instead of printing empty boxes;
+# on in production and in the test suite under CI=true.
+REPORT_FONTS_REQUIRED = env.bool("REPORT_FONTS_REQUIRED", default=False)
 
 # Reminders before a round closes, in hours. Each goes out once per participant.
 ROUND_REMINDER_HOURS = env.list("ROUND_REMINDER_HOURS", cast=int, default=[72, 24])

@@ -69,6 +69,8 @@ if _problems:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 REQUIRE_STAFF_MFA = env.bool("REQUIRE_STAFF_MFA", default=True)
+# A PDF report fails rather than print a script in empty boxes (docs/production.md: fonts).
+REPORT_FONTS_REQUIRED = env.bool("REPORT_FONTS_REQUIRED", default=True)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

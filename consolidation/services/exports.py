@@ -30,7 +30,6 @@ from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django.utils import timezone, translation
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
@@ -45,6 +44,7 @@ from ..documents.feedback_docx import feedback_subtitle, write_feedback_docx
 from ..documents.revision_docx import write_revision_docx
 from ..documents.revision_pdf import write_revision_pdf
 from ..models import JobStatus, Report
+from ..naming import report_storage_name
 from ..selectors_revision import revision_report
 from . import draft_exports
 
@@ -235,13 +235,8 @@ def _tracked_values(rows: Iterable[Sequence], tally: _Tally) -> Iterator[Sequenc
 
 
 def _file_name(report: Report) -> str:
-    parts = [report.consultation.slug, report.get_kind_display()]
-    if report.round is not None:
-        parts.append(report.round.title)
-    if report.version is not None:
-        parts.append("v" + report.version.number)
-    stem = slugify(" ".join(parts))[:120] or "report"
-    return f"{stem}-{report.pk}.{report.format}"
+    """The stored name, in ASCII (downloads are named with the words: naming.report_download_name)."""
+    return report_storage_name(report)
 
 
 def _comments_for(report: Report, tally_factory) -> tuple[Iterator[Comment], _Tally]:

@@ -9,7 +9,6 @@ finished file from storage.
 
 from __future__ import annotations
 
-import os
 import tempfile
 
 from django import forms
@@ -17,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -27,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Organisation
 from config import jobs
 from config.actions import perform, show_on_form
+from config.downloads import file_download
 from config.errors import Refusal
 from config.forms import choice_field, model_choice_field
 from consultations import selectors as consultation_selectors
@@ -35,11 +35,11 @@ from consultations.models import Consultation, DraftVersion, EngagementRound
 from .. import selectors_reports
 from ..documents.matrix import write_template_xlsx
 from ..models import JobStatus, Report
+from ..naming import report_download_name, template_download_name
 from ..services import exports, imports
 from ..template_columns import COLUMNS
 
 PAGE_SIZE = 25
-TEMPLATE_FILE_NAME = "comment-template.xlsx"
 
 
 # --- forms --------------------------------------------------------------------------------
@@ -217,19 +217,19 @@ def report_download(request, slug, pk):
     except FileNotFoundError:
         raise Http404
     exports.report_download_record(actor=request.user, report=report)
-    return FileResponse(fileobj, as_attachment=True, filename=os.path.basename(name))
+    return file_download(fileobj, report_download_name(report))
 
 
 @login_required
 @require_GET
 def template_download(request, slug):
     """The empty comment template, for delegations that comment offline."""
-    _consultation_for(request, slug)
+    consultation = _consultation_for(request, slug)
     # A fixed, small file; spooled to disk past 1 MB all the same.
     fileobj = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
     write_template_xlsx(fileobj)
     fileobj.seek(0)
-    return FileResponse(fileobj, as_attachment=True, filename=TEMPLATE_FILE_NAME)
+    return file_download(fileobj, template_download_name(consultation))
 
 
 # --- imports ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from audit import selectors as audit_selectors
 from audit import services as audit_services
+from config.text import attachment_disposition
 
 from .. import selectors
 from ..audit_csv import csv_lines
@@ -67,5 +68,5 @@ def audit_csv(request, slug):
         csv_lines(audit_selectors.csv_rows(consultation=consultation, **filters)),
         content_type="text/csv; charset=utf-8",
     )
-    response["Content-Disposition"] = f'attachment; filename="audit-{consultation.slug}.csv"'
+    response["Content-Disposition"] = attachment_disposition(f"audit-{consultation.slug}.csv")
     return response

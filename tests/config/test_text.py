@@ -11,6 +11,8 @@ from config.text import (
     attachment_disposition,
     clean_name,
     clean_text,
+    filename_words,
+    transliterate,
     visible_controls,
     xml_safe,
     xml_text,
@@ -84,6 +86,11 @@ def test_xml_safe_cleans_every_string_of_a_report_and_leaves_the_rest():
         ),
         (EVIL, 'attachment; filename="evilexe.live"'),
         (
+            "adm-2030-vòng-góp-ý-sửa-đổi-v02-7.pdf",
+            'attachment; filename="adm-2030-vong-gop-y-sua-doi-v02-7.pdf"; '
+            "filename*=UTF-8''adm-2030-v%C3%B2ng-g%C3%B3p-%C3%BD-s%E1%BB%ADa-%C4%91%E1%BB%95i-v02-7.pdf",
+        ),
+        (
             'a"b\\c\r\nX-Injected: 1.csv',
             "attachment; filename=\"a_b_c X-Injected_ 1.csv\"; filename*=UTF-8''a%22b_c%20X-Injected%3A%201.csv",
         ),
@@ -93,6 +100,40 @@ def test_attachment_disposition_has_an_ascii_fallback_and_no_controls(name, head
     made = attachment_disposition(name)
     assert made == header
     assert made.isascii() and "\r" not in made and "\n" not in made
+
+
+@pytest.mark.parametrize(
+    "text, ascii_text",
+    [
+        ("sửa đổi", "sua doi"),  # đ does not decompose: NFKD alone dropped it ("sua oi")
+        ("ĐÀ NẴNG", "DA NANG"),
+        ("Þórður Ægir", "Thordur AEgir"),
+        ("Øresund Łódź", "Oresund Lodz"),
+        ("Œuvre Straße", "OEuvre Strasse"),
+        ("ที่นี่", ""),  # not Latin: nothing to transliterate to
+    ],
+)
+def test_transliterate_keeps_every_latin_letter(text, ascii_text):
+    assert transliterate(text) == ascii_text
+
+
+@pytest.mark.parametrize(
+    "title, words, ascii_words",
+    [
+        ("Vòng góp ý sửa đổi", "vòng-góp-ý-sửa-đổi", "vong-gop-y-sua-doi"),
+        ("Round 2 – Draft v0.2", "round-2-draft-v02", "round-2-draft-v02"),
+        ("ร่างที่ 2", "ร่างที่-2", "2"),  # Thai vowel signs and tone marks are marks: kept, not dropped
+        ("ភាសាខ្មែរ", "ភាសាខ្មែរ", ""),
+        ("a/b\\c\u202e:d", "abcd", "abcd"),
+    ],
+)
+def test_filename_words_keep_the_words_of_any_script(title, words, ascii_words):
+    assert filename_words(title) == words
+    assert filename_words(title, ascii=True) == ascii_words
+
+
+def test_filename_words_are_cut_at_a_word_end():
+    assert filename_words("sửa đổi " * 40, max_length=20) == "sửa-đổi-sửa-đổi-sửa"
 
 
 # --- input through the services is cleaned --------------------------------------------------

@@ -649,6 +649,40 @@ def test_a_download_name_is_ascii_whatever_the_titles_hold(
     assert "vong-2-evilxcodexe" in disposition
 
 
+@pytest.mark.parametrize("via", ["page", "api"])
+def test_a_download_name_keeps_the_words_of_a_vietnamese_title(
+    django_capture_on_commit_callbacks, client, consultation, open_round, secretariat, data, via
+):
+    from urllib.parse import quote, unquote
+
+    from consultations.models import EngagementRound
+
+    EngagementRound.objects.filter(pk=open_round.pk).update(title="Vòng góp ý sửa đổi")
+    open_round.refresh_from_db()
+    report = make_report(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        consultation,
+        kind="resolution_matrix",
+        fmt="csv",
+        engagement_round=open_round,
+    )
+    client.force_login(secretariat)
+
+    url = _download_url(report) if via == "page" else f"/api/v1/reports/{report.pk}/download/"
+    response = client.get(url)
+
+    assert response.status_code == 200
+    words = f"adm-2030-comment-resolution-matrix-vòng-góp-ý-sửa-đổi-{report.pk}.csv"
+    fallback = f"adm-2030-comment-resolution-matrix-vong-gop-y-sua-doi-{report.pk}.csv"  # đ as d, not dropped
+    assert response["Content-Disposition"] == (f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(words)}")
+    assert unquote(response["Content-Disposition"].split("UTF-8''")[1]) == words
+    # What is stored stays ASCII.
+    assert report.file.name.rsplit("/", 1)[1].startswith(
+        f"adm-2030-comment-resolution-matrix-vong-gop-y-sua-doi-{report.pk}"
+    )
+
+
 def _download_url(report) -> str:
     from django.urls import reverse
 

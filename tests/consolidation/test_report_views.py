@@ -75,6 +75,13 @@ def test_empty_template_download_permissions(client, consultation, personas, per
         assert [cell.value for cell in sheet[1]] == HEADER
 
 
+def test_the_empty_template_is_named_after_the_consultation(client, consultation, personas):
+    response = _get(
+        client, personas["vn_delegate"], reverse("consolidation:comment_template", args=[consultation.slug])
+    )
+    assert response["Content-Disposition"] == 'attachment; filename="adm-2030-comment-template.xlsx"'
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("endpoint", ["report_detail", "report_download"])
 def test_a_report_is_seen_by_its_requester_the_secretariat_and_admins_only(
@@ -150,7 +157,10 @@ def test_download_streams_the_stored_file(client, consultation, personas, vn_rep
     assert response.status_code == 200
     assert response.streaming
     assert b"".join(response.streaming_content).startswith(b"\xef\xbb\xbfNo.,Organisation")
-    assert f'filename="matrix-{vn_report.pk}.csv"' in response["Content-Disposition"]
+    # Named from the report (the stored name is the storage's business).
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="adm-2030-comment-resolution-matrix-{vn_report.pk}.csv"'
+    )
 
 
 def test_an_unfinished_report_has_nothing_to_download(client, consultation, personas):

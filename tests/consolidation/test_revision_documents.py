@@ -74,13 +74,108 @@ def test_pdf_has_pages_the_redline_and_the_charts(report):
 
 @pytest.mark.fonts
 def test_pdf_embeds_a_font_with_vietnamese_letters(report):
-    font_file = register_fonts()
-    assert font_file.endswith("DejaVuSans.ttf"), "DejaVu Sans is needed for Vietnamese"
+    assert register_fonts().base.file.endswith("NotoSans-Regular.ttf"), "Noto Sans is needed for Vietnamese"
     data = pdf_bytes(report)
-    assert b"DejaVuSans" in data
+    assert b"+NotoSans-Regular" in data
     # The ToUnicode map of the embedded subset lists the Vietnamese letters that were drawn.
     for letter in "ạốởịậ":
         assert f"<{ord(letter):04X}>".encode() in data, letter
+
+
+# --- every ASEAN script --------------------------------------------------------------------
+
+# Comments as delegations write them: Vietnamese, Thai (tone marks over vowels), Khmer (a
+# subscript consonant, a vowel drawn before its consonant), Lao, Burmese (medial ra).
+ASEAN_COMMENTS = {
+    "vietnamese": "Đề nghị sửa đổi điều này.",
+    "thai": "ที่นี่ น้ำ",
+    "khmer": "ភាសាខ្មែរ",
+    "lao": "ພາສາລາວ",
+    "burmese": "မြန်မာဘာသာ",
+}
+THAI_TITLE = "แผนแม่บทดิจิทัลอาเซียน"
+
+
+@pytest.fixture
+def asean_report(consultation, version, vn_delegate, th_delegate, secretariat):
+    world = build_world(consultation, version, vn_delegate, th_delegate)
+    consultation.title = f"ASEAN Digital Masterplan 2030 – {THAI_TITLE}"  # the footer of every page
+    consultation.save()
+    for body in ASEAN_COMMENTS.values():
+        CommentFactory(
+            section=version.sections.get(key="infra-5g"),
+            round=world["round"],
+            author=th_delegate,
+            status=Comment.Status.SUBMITTED,
+            body=body,
+        )
+    carry_over_comments(version_id=world["new"].pk)
+    return revision_report(user=secretariat, version=world["new"])
+
+
+@pytest.mark.fonts
+def test_pdf_draws_every_asean_script_with_glyphs_of_its_own_font(asean_report):
+    from tests.helpers.pdf import PdfText
+
+    pdf = PdfText.read(pdf_bytes(asean_report))
+    assert pdf.glyphs_missing() == []  # not one empty box
+    assert pdf.fonts_drawing(ASEAN_COMMENTS["vietnamese"]) == {"NotoSans-Regular"}
+    assert pdf.fonts_drawing(ASEAN_COMMENTS["thai"]) == {"NotoSansThai-Regular"}
+    assert pdf.fonts_drawing(ASEAN_COMMENTS["khmer"]) == {"NotoSansKhmer-Regular"}
+    assert pdf.fonts_drawing(ASEAN_COMMENTS["lao"]) == {"NotoSansLao-Regular"}
+    assert pdf.fonts_drawing(ASEAN_COMMENTS["burmese"]) == {"NotoSansMyanmar-Regular"}
+    assert pdf.fonts_drawing(THAI_TITLE) == {"NotoSansThai-Regular"}  # the footer
+
+
+@pytest.mark.fonts
+def test_pdf_shapes_khmer_and_burmese(asean_report):
+    from reportlab.pdfbase import pdfmetrics
+
+    from tests.helpers.pdf import PdfText
+
+    spans = PdfText.read(pdf_bytes(asean_report)).spans()
+    for word in (ASEAN_COMMENTS["khmer"], ASEAN_COMMENTS["burmese"]):
+        drawn = spans[word]
+        face = pdfmetrics.getFont("Report-" + drawn[0].font).face
+        letter_by_letter = [face.charToGlyph[ord(char)] for char in word]
+        assert [face.charToGlyph[u] for d in drawn for u in d.unicode] != letter_by_letter, word
+
+
+@pytest.mark.fonts
+@pytest.mark.poppler
+def test_pdftotext_reads_every_script_back(asean_report, tmp_path):
+    from tests.helpers.pdf import pdftotext
+
+    path = tmp_path / "revision.pdf"
+    with open(path, "wb") as fileobj:
+        write_revision_pdf(asean_report, fileobj)  # compressed, as users get it
+    lines = pdftotext(path).split("\n")
+    for body in ASEAN_COMMENTS.values():
+        assert body in lines, body
+    assert f"ASEAN Digital Masterplan 2030 – {THAI_TITLE} – Revision report, version 0.2" in lines
+
+
+def test_pdf_says_which_fonts_it_lacks_where_fonts_are_not_required(asean_report, tmp_path, settings, caplog):
+    """Outside production and CI, a server without the Thai font still makes the report, and says so."""
+    from config.pdf_text import font_files
+
+    for paths in font_files()[0].get("latin", ()):
+        (tmp_path / paths.name).symlink_to(paths)
+    settings.REPORT_FONT_DIRS = [str(tmp_path)]
+    settings.REPORT_FONTS_REQUIRED = False
+    shown = b"".join(re.findall(rb"\((.*?)\) Tj", pdf_bytes(asean_report)))
+    assert b"Some text in this report cannot be shown" in shown
+    assert "Noto Sans Thai" in caplog.text and "Noto Sans Khmer" in caplog.text
+
+
+@pytest.mark.fonts
+def test_pdf_fails_without_its_fonts_where_they_are_required(asean_report, tmp_path, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.REPORT_FONT_DIRS = [str(tmp_path)]
+    settings.REPORT_FONTS_REQUIRED = True
+    with pytest.raises(ImproperlyConfigured, match="Noto Sans Khmer"):
+        pdf_bytes(asean_report)
 
 
 def test_pdf_is_reproducible_uncompressed(report):

@@ -26,12 +26,29 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+# LibreOffice's Calc (templates re-saved as a delegation would) and Writer (the Word reports):
+# the binary alone is not enough, each is a package of its own on Debian.
+LIBREOFFICE_MODULES = ("libsclo.so", "libswlo.so")
+
+
 def soffice_path() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    """soffice, when LibreOffice can open both spreadsheets and Word files; else None."""
+    path = shutil.which("soffice") or shutil.which("libreoffice")
+    if path is None:
+        return None
+    program = os.path.dirname(os.path.realpath(path))
+    if not all(os.path.exists(os.path.join(program, module)) for module in LIBREOFFICE_MODULES):
+        return None
+    return path
 
 
 def xgettext_path() -> str | None:
     return shutil.which("xgettext")
+
+
+def pdftotext_path() -> str | None:
+    """poppler-utils: pdftotext reads a PDF's text as a reader's viewer would, pdftoppm renders its pages."""
+    return shutil.which("pdftotext") if shutil.which("pdftoppm") else None
 
 
 def redis_server_path() -> str | None:
