@@ -28,6 +28,7 @@ character cannot break the document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import BinaryIO
 
 from django.conf import settings
@@ -240,8 +241,10 @@ class _Writer:
             run.font.color.rgb = MUTED
             run.font.size = Pt(9)
 
-    def build(self):
+    def build(self, on_progress: Callable[[int, int], None] | None = None):
         report = self.report
+        noteworthy = [diff for diff in report.sections if diff.is_noteworthy]
+        steps = len(noteworthy) + 2
         self.front_matter()
         self.numbers()
         self.heading(_("Section by section"), depth=1)
@@ -253,15 +256,18 @@ class _Writer:
             )
             % {"author": ooxml.platform_name(), "date": when}
         )
-        for diff in report.sections:
-            if diff.is_noteworthy:
-                self.section(diff)
+        for done, diff in enumerate(noteworthy, start=1):
+            self.section(diff)
+            if on_progress:
+                on_progress(done, steps)
         self.levels.reset(0)
         self.heading(_("Comments still open"), depth=1)
         for entry in report.open_comments:
             self.comment(entry, with_landing=True)
         if not report.open_comments:
             self.paragraph(_("No open comment."))
+        if on_progress:
+            on_progress(steps - 1, steps)
         self.heading(_("Open comments whose passage is no longer in the text"), depth=1)
         for entry in report.orphaned_comments:
             self.comment(entry, with_landing=True)
@@ -270,9 +276,12 @@ class _Writer:
         return self.document
 
 
-def build_document(report: RevisionReport):
-    return _Writer(report).build()
+def build_document(report: RevisionReport, on_progress: Callable[[int, int], None] | None = None):
+    return _Writer(report).build(on_progress)
 
 
-def write_revision_docx(report: RevisionReport, fileobj: BinaryIO) -> None:
-    build_document(xml_safe(report)).save(fileobj)
+def write_revision_docx(
+    report: RevisionReport, fileobj: BinaryIO, *, on_progress: Callable[[int, int], None] | None = None
+) -> None:
+    """Write the report; on_progress(done, total) is called after each changed section is written."""
+    build_document(xml_safe(report), on_progress).save(fileobj)

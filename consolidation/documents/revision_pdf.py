@@ -16,6 +16,7 @@ its first page which scripts it could not show.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -33,6 +34,7 @@ from config.text import visible_controls, xml_safe
 
 from ..redline import Segment, split_paragraphs
 from ..selectors_revision import CommentEntry, RevisionReport, SectionDiff
+from .layout_progress import report_layout
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ class _Writer:
             (_("Sections removed"), stats["sections_removed"]),
             (_("Sections renumbered"), stats["sections_renumbered"]),
             (_("Sections moved"), stats["sections_moved"]),
-            (_("Comments on the previous version"), stats["comments_total"]),
+            (_("Comments of the earlier rounds"), stats["comments_total"]),
             (_("Comments still open"), stats["open_count"]),
             (_("Open comments whose passage is gone"), stats["orphaned_count"]),
         ]
@@ -255,7 +257,13 @@ def build_story(report: RevisionReport, writer: _Writer | None = None) -> list:
     return story
 
 
-def write_revision_pdf(report: RevisionReport, fileobj: BinaryIO, *, compress: bool = True) -> int:
+def write_revision_pdf(
+    report: RevisionReport,
+    fileobj: BinaryIO,
+    *,
+    compress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Write the report to `fileobj`; return the number of pages.
 
     compress=False leaves the page content readable (the golden tests look for the redline
@@ -307,5 +315,6 @@ def write_revision_pdf(report: RevisionReport, fileobj: BinaryIO, *, compress: b
         invariant=0 if compress else 1,
         pageCompression=1 if compress else 0,
     )
+    report_layout(doc, len(story), on_progress)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return doc.page

@@ -15,13 +15,13 @@ from typing import Protocol
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from config import jobs
 from consultations.models import DraftVersion, EngagementRound
 
 from ..documents.draft_docx import write_draft_docx
 from ..documents.draft_pdf import write_draft_pdf
 from ..models import Report
 from ..selectors_draft import draft_document
+from .progress import stepped
 
 Kind = Report.Kind
 Format = Report.Format
@@ -29,8 +29,6 @@ Format = Report.Format
 DRAFT_KINDS = (Kind.DRAFT, Kind.DRAFT_WITH_COMMENTS)
 DRAFT_FORMATS: dict[str, tuple[str, ...]] = {kind: (Format.DOCX, Format.PDF) for kind in DRAFT_KINDS}
 DRAFT_WRITERS: dict[str, Callable] = {Format.DOCX: write_draft_docx, Format.PDF: write_draft_pdf}
-# Progress is written at most this many times while a draft is made (one UPDATE each).
-PROGRESS_STEPS = 20
 
 
 class _Job(Protocol):
@@ -50,18 +48,6 @@ def check_draft_request(*, kind: str, version: DraftVersion | None, engagement_r
         raise ValidationError({"engagement_round": _("This round is on another version of the draft.")})
 
 
-def _progress(job: _Job) -> Callable[[int, int], None]:
-    written = {"percent": 5}
-
-    def step(done: int, total: int) -> None:
-        percent = 5 + 90 * min(done, total) // max(total, 1)
-        if percent - written["percent"] >= 90 // PROGRESS_STEPS:
-            written["percent"] = percent
-            jobs.renew(Report, job.report_id, job.attempt, progress=percent)
-
-    return step
-
-
 def make_draft(report: Report, path: str, tally_factory: Callable[[int], _Job]) -> dict:
     version = report.version
     if version is None:  # report_request requires one; a report made some other way may lack it
@@ -72,7 +58,7 @@ def make_draft(report: Report, path: str, tally_factory: Callable[[int], _Job]) 
         user=report.requested_by, version=version, with_comments=with_comments, engagement_round=report.round
     )
     with open(path, "wb") as fileobj:
-        DRAFT_WRITERS[report.format](document, fileobj, on_section=_progress(job))
+        DRAFT_WRITERS[report.format](document, fileobj, on_section=stepped(job.report_id, job.attempt))
     source = {
         "version": version.number,
         "line_length": document.line_length,

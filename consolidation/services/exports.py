@@ -47,6 +47,7 @@ from ..models import JobStatus, Report
 from ..naming import report_storage_name
 from ..selectors_revision import revision_report
 from . import draft_exports
+from .progress import stepped
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ FORMATS_BY_KIND: dict[str, tuple[str, ...]] = {
 # that is more: a report of any size writes progress at most PROGRESS_STEPS times.
 PROGRESS_EVERY = 1000
 PROGRESS_STEPS = 20
+# A revision report: its data gathered (the diff of every section, the open comments), then written.
+PROGRESS_GATHERED = 20
 
 
 # --- asking for a report ------------------------------------------------------------------
@@ -288,10 +291,11 @@ def _make_revision_report(report: Report, path: str, tally_factory) -> dict:
     if version is None:  # report_request requires one; a report made some other way may lack it
         raise ValidationError(_("Choose the version whose revision report to make."))
     write = REVISION_WRITERS[report.format]
-    tally_factory(0)
+    job = tally_factory(0)  # 5%
     data = revision_report(user=report.requested_by, version=version)
+    jobs.renew(Report, job.report_id, job.attempt, progress=PROGRESS_GATHERED)
     with open(path, "wb") as fileobj:
-        write(data, fileobj)
+        write(data, fileobj, on_progress=stepped(job.report_id, job.attempt, start=PROGRESS_GATHERED))
     # The stats go into a JSONField: whatever they hold, keep what JSON can say.
     stats = json.loads(json.dumps(getattr(data, "stats", None) or {}, default=str))
     return {"as_of": getattr(data, "as_of", None), "source": {"version": version.number, **stats}}

@@ -11,9 +11,10 @@ from docx import Document
 from docx.oxml.ns import qn
 
 from comments.models import Comment
+from config import jobs
 from consolidation.models import JobStatus, Report
 from consolidation.selectors_draft import draft_document
-from consolidation.services import draft_exports, exports
+from consolidation.services import exports
 from consultations.models import EngagementRound, Section
 from consultations.selectors import lines_of_version
 from tests import factories
@@ -206,13 +207,13 @@ def test_progress_moves_in_steps_through_a_long_draft(
     for position in range(5, 65):
         factories.SectionFactory(version=version, parent=chapter, depth=2, position=position, body=LONG)
     seen = []
-    real = draft_exports.jobs.renew
+    real = jobs.renew
 
     def renew(*args, **fields):
         seen.append(fields.get("progress"))
         return real(*args, **fields)
 
-    monkeypatch.setattr(draft_exports.jobs, "renew", renew)
+    monkeypatch.setattr(jobs, "renew", renew)
     for fmt in ("docx", "pdf"):
         seen.clear()
         _draft(django_capture_on_commit_callbacks, secretariat, consultation, version, fmt=fmt)

@@ -245,3 +245,42 @@ def test_a_stored_control_character_breaks_no_revision_report(
         )
         for words in (b"on two lines.", b"with thanks.", b"geothermal"):
             assert words in shown, words
+
+
+@pytest.mark.parametrize("fmt", ["docx", "pdf"])
+def test_a_long_revision_report_shows_its_progress_in_steps(
+    django_capture_on_commit_callbacks, monkeypatch, consultation, version, vn_delegate, th_delegate, secretariat, fmt
+):
+    """Not 5 then 100: the bar moves while the sections are written (or the pages laid out)."""
+    from config import jobs
+    from consolidation.models import JobStatus
+    from tests.helpers.reports import make_report
+
+    world = build_world(consultation, version, vn_delegate, th_delegate)
+    chapter = world["new"].sections.get(key="infra")
+    for position in range(7, 47):
+        factories.SectionFactory(
+            version=world["new"], parent=chapter, depth=2, position=position, body=f"New clause {position}. " * 40
+        )
+    seen: list[int] = []
+    real = jobs.renew
+
+    def renew(*args, **fields):
+        if fields.get("progress") is not None:
+            seen.append(fields["progress"])
+        return real(*args, **fields)
+
+    monkeypatch.setattr(jobs, "renew", renew)
+    made = make_report(
+        django_capture_on_commit_callbacks,
+        secretariat,
+        consultation,
+        kind="revision_report",
+        fmt=fmt,
+        version=world["new"],
+    )
+
+    assert made.status == JobStatus.DONE, made.error
+    between = [p for p in seen if 5 < p < 100]
+    assert len(between) >= 8, seen
+    assert seen == sorted(seen) and made.progress == 100
