@@ -92,3 +92,9 @@ def test_password_reset_sends_email_with_working_link(client, member):
     assert done.status_code == 302
     member.refresh_from_db()
     assert member.check_password("new-secret-2031!")
+
+
+def test_login_page_offers_the_password_reset_once(client):
+    page = client.get(reverse("account_login")).content.decode()
+    assert page.count("Forgot your password?") == 1
+    assert reverse("account_reset_password") in page

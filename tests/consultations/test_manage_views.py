@@ -163,7 +163,7 @@ def test_secretariat_schedules_a_round_in_its_own_time_zone(client, secretariat,
     assert engagement_round.commenting_roles == [Role.MEMBER_STATE, Role.PARTNER]
     page = text(response)
     assert "Round “First stakeholder engagement” is scheduled." in page
-    assert "July 1, 2030, 9 a.m." in page  # shown back in the secretariat's time zone
+    assert "1 July 2030, 09:00" in page  # shown back in the secretariat's time zone
     assert "Open now" in page
 
 
