@@ -36,7 +36,12 @@ def _shape(node: dict[str, Any]) -> str:
     where = "/".join(str(node[k]) for k in ("Relation Name", "Index Name", "CTE Name") if node.get(k))
     if where:
         label += f" {where}"
-    children = ", ".join(_shape(child) for child in node.get("Plans", []))
+    shapes = [_shape(child) for child in node.get("Plans", [])]
+    if node["Node Type"] == "Append" and len(set(shapes)) == 1:
+        # The same subplan once per (section, organisation) cell of a page: as many as the page
+        # spans (at most its length), which depends on how comments spread, not on how many.
+        return shapes[0]
+    children = ", ".join(shapes)
     return f"{label}({children})" if children else label
 
 
@@ -50,7 +55,7 @@ def explain(sql: str) -> Plan:
 
 
 def _selects(queries: list[dict[str, Any]]) -> list[str]:
-    return [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))]
+    return [q["sql"] for q in queries if q["sql"].lstrip("( ").upper().startswith(("SELECT", "WITH"))]
 
 
 def plans_of(run: Callable[[], Any]) -> list[Plan]:

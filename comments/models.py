@@ -79,9 +79,9 @@ class Comment(models.Model):
             models.Index(fields=["round", "status"]),
             models.Index(fields=["round", "organisation"]),
             models.Index(fields=["section", "status"]),
-            # One cell of the consolidated feedback (section x organisation) in id order: its page
-            # reads a bounded slice of a cell (consolidation.selectors_feedback).
-            models.Index(fields=["section", "organisation", "id"], name="comment_section_org_id"),
+            # One cell of a round's consolidated feedback (section x organisation) in id order: its
+            # page reads a bounded slice of a few cells (consolidation.selectors_feedback).
+            models.Index(fields=["round", "section", "organisation", "id"], name="comment_round_section_org_id"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name="comment",
-            index=models.Index(fields=["section", "organisation", "id"], name="comment_section_org_id"),
+            index=models.Index(fields=["round", "section", "organisation", "id"], name="comment_round_section_org_id"),
         ),
     ]
