@@ -396,9 +396,7 @@ def _ordered_cells(engagement_round: EngagementRound, filters: FeedbackFilters) 
         .values_list("section_id", "organisation_id", "total")
     )
     positions = dict(engagement_round.version.sections.values_list("pk", "position"))
-    names = dict(
-        Organisation.objects.filter(pk__in={o for _s, o, _n in totals}).order_by().values_list("pk", "name")
-    )
+    names = dict(Organisation.objects.filter(pk__in={o for _s, o, _n in totals}).order_by().values_list("pk", "name"))
     return sorted(
         (cell for cell in totals if cell[2] > 0),
         key=lambda cell: (positions.get(cell[0], 0), names.get(cell[1], ""), cell[1]),
@@ -458,7 +456,9 @@ def feedback_page(
     if reads_counts(user=user, engagement_round=engagement_round) and _countable(filters):
         cells = _ordered_cells(engagement_round, filters)
         comments = filtered_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
-        return Paginator(CountedCells(cells, comments, run), PER_PAGE).get_page(page_number)
+        # Paginator only takes len() and one slice of it (the stubs ask for a full sequence).
+        paginator: Paginator = Paginator(CountedCells(cells, comments, run), PER_PAGE)  # type: ignore[arg-type]
+        return paginator.get_page(page_number)
     qs = feedback_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
     page = Paginator(qs, PER_PAGE).get_page(page_number)
     # The page holds read models, not the comments it was cut from (django-stubs types it on the model).
