@@ -310,8 +310,7 @@ class CommentCount(models.Model):
     n = models.IntegerField(default=0)
 
     class Meta:
-        verbose_name = _("comment count")
-        verbose_name_plural = _("comment counts")
+        # No verbose name to translate: nobody sees this table (it is in no admin, page or export).
         constraints = [
             models.UniqueConstraint(
                 fields=["round", "section", "organisation", "status", "type", "is_hidden", "disposition"],

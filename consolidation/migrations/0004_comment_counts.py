@@ -218,8 +218,6 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "verbose_name": "comment count",
-                "verbose_name_plural": "comment counts",
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("round", "section", "organisation", "status", "type", "is_hidden", "disposition"),
