@@ -240,40 +240,83 @@ def line_section_page(built: Built) -> list[Line]:
 
 
 def line_feedback(built: Built) -> list[Line]:
+    """The feedback page and the heat map on the big round vs the reference round, each with an
+    EXPLAIN check: every SELECT they issue has the same plan shape on both (benchmarks.plans)."""
     from accounts.models import User
     from consolidation.heatmap import render_heatmap
     from consolidation.selectors_feedback import feedback_heatmap
     from consultations.models import EngagementRound
 
+    from . import plans
+
     size, ref = built.counts["main"], built.counts["ref"]
     client = _client(built.secretariat_id)
-    big = _measure_get(client, f"/consultations/{built.main_slug}/rounds/{built.main_round_id}/feedback/")
-    small = _measure_get(client, f"/consultations/{built.ref_slug}/rounds/{built.ref_round_id}/feedback/")
+    big_url = f"/consultations/{built.main_slug}/rounds/{built.main_round_id}/feedback/"
+    small_url = f"/consultations/{built.ref_slug}/rounds/{built.ref_round_id}/feedback/"
+    big = _measure_get(client, big_url)
+    small = _measure_get(client, small_url)
+
+    def plan_check(big_plans: list[plans.Plan], small_plans: list[plans.Plan]) -> dict[str, Any]:
+        differences = plans.compare(big_plans, small_plans)
+        return {
+            "same_shapes": not differences,
+            "differences": differences,
+            "big": plans.summary(big_plans),
+            "small": plans.summary(small_plans),
+        }
+
+    def plan_note(check: dict[str, Any]) -> str:
+        if check["same_shapes"]:
+            return f"EXPLAIN: the {len(check['big'])} SELECTs have the same plan shapes at both sizes"
+        return f"EXPLAIN: {len(check['differences'])} plan(s) differ between the sizes (details)"
+
     lines = []
     name = f"5a. feedback page, {size:,} vs {ref:,} comments"
+    target = "<= 2x; same plan shapes"
     if big.get("status") != 200 or small.get("status") != 200:
-        lines.append(Line(name=name, status="error", target="<= 2x", details={"big": big, "small": small}))
+        lines.append(Line(name=name, status="error", target=target, details={"big": big, "small": small}))
     else:
+        page_plans = plan_check(plans.page_plans(client, big_url), plans.page_plans(client, small_url))
         lines.append(
             compared(
                 name,
                 big["seconds"],
                 small["seconds"],
                 2,
-                note=f"queries {big['queries']} vs {small['queries']}",
-                details={"big": big, "small": small},
+                holds=page_plans["same_shapes"],
+                target=target,
+                note=f"queries {big['queries']} vs {small['queries']}; "
+                f"page {big['bytes'] / 1024:,.0f} KB vs {small['bytes'] / 1024:,.0f} KB; {plan_note(page_plans)}",
+                details={"big": big, "small": small, "plans": page_plans},
             )
         )
     user = User.objects.get(pk=built.secretariat_id)
+    main_round, ref_round = built.main_round_id, built.ref_round_id
+    rounds = {pk: EngagementRound.objects.select_related("version").get(pk=pk) for pk in (main_round, ref_round)}
 
     def heatmap(round_id: int) -> Callable[[], None]:
-        engagement_round = EngagementRound.objects.select_related("version").get(pk=round_id)
+        engagement_round = rounds[round_id]
         return lambda: render_heatmap(
             feedback_heatmap(user=user, engagement_round=engagement_round), link_for=lambda s, o: "#"
         )
 
-    figure, reference = timed(heatmap(built.main_round_id)), timed(heatmap(built.ref_round_id))
-    lines.append(compared(f"5b. heat map (selector + SVG), {size:,} vs {ref:,} comments", figure, reference, 2))
+    def selector(round_id: int) -> Callable[[], object]:
+        return lambda: feedback_heatmap(user=user, engagement_round=rounds[round_id])
+
+    figure, reference = timed(heatmap(main_round)), timed(heatmap(ref_round))
+    heatmap_plans = plan_check(plans.plans_of(selector(main_round)), plans.plans_of(selector(ref_round)))
+    lines.append(
+        compared(
+            f"5b. heat map (selector + SVG), {size:,} vs {ref:,} comments",
+            figure,
+            reference,
+            2,
+            holds=heatmap_plans["same_shapes"],
+            target=target,
+            note=plan_note(heatmap_plans),
+            details={"plans": heatmap_plans},
+        )
+    )
     return lines
 
 

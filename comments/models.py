@@ -79,6 +79,9 @@ class Comment(models.Model):
             models.Index(fields=["round", "status"]),
             models.Index(fields=["round", "organisation"]),
             models.Index(fields=["section", "status"]),
+            # One cell of a round's consolidated feedback (section x organisation) in id order: its
+            # page reads a bounded slice of a few cells (consolidation.selectors_feedback).
+            models.Index(fields=["round", "section", "organisation", "id"], name="comment_round_section_org_id"),
         ]
         constraints = [
             models.CheckConstraint(

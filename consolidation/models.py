@@ -290,3 +290,37 @@ class Disposition(models.Model):
     @property
     def is_decided(self) -> bool:
         return bool(self.decision)
+
+
+class CommentCount(models.Model):
+    """How many comments a round has per section, organisation, status, type, hidden flag and disposition.
+
+    Derived, never written by the application: PostgreSQL triggers on the comment and disposition
+    tables keep it in the same transaction as the change (migration 0004_comment_counts), whoever
+    writes (services, imports, bulk_create, COPY, raw SQL). The consolidated feedback page and its
+    heat map read it instead of counting comments, so that their cost does not grow with the round.
+    `manage.py comment_counts --check` compares it with a GROUP BY of the comments; `--rebuild`
+    recomputes it (services.counts). A cell whose comments all left keeps its row with n = 0.
+    """
+
+    round = models.ForeignKey("consultations.EngagementRound", on_delete=models.CASCADE, related_name="+")
+    section = models.ForeignKey("consultations.Section", on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10)
+    type = models.CharField(max_length=2)
+    is_hidden = models.BooleanField()
+    # "none", "proposed" (by the consultants, not decided) or the decision's code.
+    disposition = models.CharField(max_length=20)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        # No verbose name to translate: nobody sees this table (it is in no admin, page or export).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "section", "organisation", "status", "type", "is_hidden", "disposition"],
+                name="comment_count_one_row_per_cell",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.section_id}/{self.organisation_id} {self.status} {self.type}: {self.n}"

@@ -1,9 +1,15 @@
 """Reads for the consolidated feedback page: the heat map, the filtered comment list, duplicates.
 
 Everything here issues a fixed number of queries whatever the number of comments, sections
-or organisations: one aggregate for the heat map, one count and one page of comments (with
-author, organisation, section and disposition joined), one for the page's duplicate groups.
-Only submitted comments are consolidated; the list is scoped by comments_visible_to.
+or organisations, and for the organisers (who alone read this page) none of them grows with the
+number of comments: the heat map, the totals and the list's count read CommentCount (kept by
+PostgreSQL triggers, see consolidation/models.py), and the list's page is cut from at most
+PER_PAGE (section, organisation) cells, each read in id order through an index: one query for the
+cells, one for the ids of the page, one for the page's comments (author, organisation, section and
+disposition joined), one for their duplicate groups. The text, role and near-duplicate filters
+cannot be counted in advance: with them, and for anyone else (or on SQLite), the list is counted
+and sorted by the database as before. Only submitted comments are consolidated; the list is scoped
+by comments_visible_to.
 
 The list is given as read models (FeedbackItem, DispositionView...: frozen dataclasses) that
 the page's templates render and the API serializes alike.
@@ -17,16 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Organisation
 from comments.models import Comment
 from comments.selectors import comments_visible_to
 from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Section
+from consultations.rules import is_organiser
 from consultations.selectors import commenting_participations
 
-from .models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
+from .models import CommentCount, ConsolidationRun, Disposition, DuplicateGroup, JobStatus
+from .services.counts import maintained as counts_maintained
 
 PER_PAGE = 25
 
@@ -248,19 +257,34 @@ def submitted_comments(*, user, engagement_round: EngagementRound) -> QuerySet[C
     return comments_visible_to(user=user, engagement_round=engagement_round).filter(status=Comment.Status.SUBMITTED)
 
 
+def reads_counts(*, user, engagement_round: EngagementRound) -> bool:
+    """Whether `user` sees exactly what CommentCount counts: every submitted comment of the round
+    (organisers do, hidden ones included), and the counts are kept here (PostgreSQL)."""
+    return counts_maintained() and bool(is_organiser(user, engagement_round.consultation))
+
+
+def _submitted_counts(engagement_round: EngagementRound) -> QuerySet[CommentCount]:
+    return CommentCount.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED, n__gt=0)
+
+
 def feedback_heatmap(*, user, engagement_round: EngagementRound) -> HeatMap:
     """Three queries: the sections, the organisations (participants of commenting roles and
-    whoever commented) and one aggregate of submitted comments per cell."""
+    whoever commented) and the submitted comments per cell (from CommentCount for organisers)."""
     sections = list(engagement_round.version.sections.order_by("position"))
-    comments = submitted_comments(user=user, engagement_round=engagement_round)
-    counts = {
-        (row["section_id"], row["organisation_id"]): row["n"]
-        for row in comments.order_by().values("section_id", "organisation_id").annotate(n=Count("id"))
-    }
     participants = commenting_participations(engagement_round=engagement_round).values("organisation_id")
-    commented = Comment.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED).values(
-        "organisation_id"
-    )
+    if reads_counts(user=user, engagement_round=engagement_round):
+        cells = _submitted_counts(engagement_round).order_by().values("section_id", "organisation_id")
+        counts = {(row["section_id"], row["organisation_id"]): row["n"] for row in cells.annotate(n=Sum("n"))}
+        commented: QuerySet | set[int] = {organisation_id for _section_id, organisation_id in counts}
+    else:
+        comments = submitted_comments(user=user, engagement_round=engagement_round)
+        counts = {
+            (row["section_id"], row["organisation_id"]): row["n"]
+            for row in comments.order_by().values("section_id", "organisation_id").annotate(n=Count("id"))
+        }
+        commented = Comment.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED).values(
+            "organisation_id"
+        )
     organisations = list(
         Organisation.objects.filter(Q(pk__in=participants) | Q(pk__in=commented)).order_by("kind", "name")
     )
@@ -331,7 +355,7 @@ def feedback_comments(
     return (
         filtered_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
         .select_related(*_FEEDBACK_RELATED)
-        .order_by("section__position", "organisation__name", "id")
+        .order_by("section__position", "organisation__name", "organisation_id", "id")
     )
 
 
@@ -342,10 +366,99 @@ def feedback_items(*, comments: Iterable[Comment], run: ConsolidationRun | None)
     return [feedback_item_of(comment, group=groups.get(comment.pk)) for comment in comments]
 
 
+def _countable(filters: FeedbackFilters) -> bool:
+    """Whether CommentCount can count the filtered list (section, organisation, type, disposition)."""
+    return not (filters.role or _normalise_text(filters.text) or filters.duplicates_only)
+
+
+def _cell_counts(engagement_round: EngagementRound, filters: FeedbackFilters) -> QuerySet[CommentCount]:
+    counts = _submitted_counts(engagement_round)
+    if filters.section_id:
+        counts = counts.filter(section_id=filters.section_id)
+    if filters.organisation_id:
+        counts = counts.filter(organisation_id=filters.organisation_id)
+    if filters.comment_type:
+        counts = counts.filter(type=filters.comment_type)
+    if filters.disposition in (DISPOSITION_NONE, DISPOSITION_PROPOSED, *Disposition.Decision.values):
+        counts = counts.filter(disposition=filters.disposition)
+    return counts
+
+
+def _ordered_cells(engagement_round: EngagementRound, filters: FeedbackFilters) -> list[tuple[int, int, int]]:
+    """(section, organisation, comments) of the filtered list, in its order. Three queries, none
+    of which reads comments: the cells' totals, the sections' positions, the organisations' names
+    (sorting here is cheaper than joining every counted row to its section and organisation)."""
+    totals = list(
+        _cell_counts(engagement_round, filters)
+        .order_by()
+        .values("section_id", "organisation_id")
+        .annotate(total=Sum("n"))
+        .values_list("section_id", "organisation_id", "total")
+    )
+    positions = dict(engagement_round.version.sections.values_list("pk", "position"))
+    names = dict(Organisation.objects.filter(pk__in={o for _s, o, _n in totals}).order_by().values_list("pk", "name"))
+    return sorted(
+        (cell for cell in totals if cell[2] > 0),
+        key=lambda cell: (positions.get(cell[0], 0), names.get(cell[1], ""), cell[1]),
+    )
+
+
+class CountedCells:
+    """The filtered list as Paginator sees it: its length from CommentCount, a slice read cell by cell.
+
+    `cells` are (section, organisation, comments) in the list's order (section position,
+    organisation name and id); a slice of the list falls on at most as many cells as it has
+    comments, and from each it takes a run of ids through the (section, organisation, id) index.
+    """
+
+    def __init__(self, cells: list[tuple[int, int, int]], comments: QuerySet[Comment], run: ConsolidationRun | None):
+        self.cells, self.comments, self.run = cells, comments, run
+        self.total = sum(n for _s, _o, n in cells)
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, key: slice) -> list[FeedbackItem]:
+        start, stop, _step = key.indices(self.total)
+        runs, seen = [], 0
+        for section_id, organisation_id, n in self.cells:
+            if seen + n > start and seen < stop:
+                skip = max(0, start - seen)
+                runs.append(
+                    self.comments.filter(section_id=section_id, organisation_id=organisation_id)
+                    .order_by("id")
+                    .values_list("id", flat=True)[skip : min(n, stop - seen)]
+                )
+            seen += n
+            if seen >= stop:
+                break
+        if not runs:
+            return []
+        ids = list(runs[0].union(*runs[1:], all=True)) if len(runs) > 1 else list(runs[0])
+        # The ids come from the scoped list; fetched by id alone, the query's plan does not depend
+        # on how much of the table the round holds.
+        found = {c.pk: c for c in Comment.objects.filter(pk__in=ids).select_related(*_FEEDBACK_RELATED).order_by()}
+        # The runs come back in cell order; within a cell, in id order.
+        return feedback_items(comments=[found[pk] for pk in ids if pk in found], run=self.run)
+
+
 def feedback_page(
     *, user, engagement_round: EngagementRound, filters: FeedbackFilters, run: ConsolidationRun | None, page_number
 ) -> Page:
-    """One page of the filtered list; its object_list holds FeedbackItems."""
+    """One page of the filtered list; its object_list holds FeedbackItems.
+
+    For organisers with countable filters: four queries whatever the round's size (the cells,
+    the page's ids, its comments, their duplicate groups). Otherwise the database counts and
+    sorts the filtered list."""
+    if reads_counts(user=user, engagement_round=engagement_round) and _countable(filters):
+        cells = _ordered_cells(engagement_round, filters)
+        comments = filtered_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
+        # Paginator only takes len() and one slice of it (the stubs ask for a full sequence).
+        paginator: Paginator = Paginator(CountedCells(cells, comments, run), PER_PAGE)  # type: ignore[arg-type]
+        return paginator.get_page(page_number)
     qs = feedback_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
     page = Paginator(qs, PER_PAGE).get_page(page_number)
     # The page holds read models, not the comments it was cut from (django-stubs types it on the model).
@@ -385,7 +498,14 @@ def feedback_item(*, user, engagement_round: EngagementRound, pk: int, run: Cons
 
 
 def disposition_summary(*, user, engagement_round: EngagementRound) -> dict[str, int]:
-    """How far the secretariat has come: submitted comments, decided, proposed only. One query."""
+    """How far the secretariat has come: submitted comments, decided, proposed only. One query
+    (over CommentCount for organisers)."""
+    if reads_counts(user=user, engagement_round=engagement_round):
+        return _submitted_counts(engagement_round).aggregate(
+            total=Coalesce(Sum("n"), 0),
+            decided=Coalesce(Sum("n", filter=Q(disposition__in=Disposition.Decision.values)), 0),
+            proposed=Coalesce(Sum("n", filter=Q(disposition=DISPOSITION_PROPOSED)), 0),
+        )
     return submitted_comments(user=user, engagement_round=engagement_round).aggregate(
         total=Count("id"),
         decided=Count("id", filter=~Q(disposition__decision="") & Q(disposition__isnull=False)),

@@ -59,6 +59,7 @@ CommentFlag = project_model("CommentFlag")
 NationalPosition = project_model("NationalPosition")
 ReplyNotice = project_model("ReplyNotice")
 Disposition = project_model("Disposition")
+CommentCount = project_model("CommentCount")
 AuditEntry = project_model("AuditEntry")
 ConsolidationRun = project_model("ConsolidationRun")
 DuplicateGroup = project_model("DuplicateGroup")
@@ -336,6 +337,30 @@ class DispositionFactory(factory.django.DjangoModelFactory):
         model = Disposition
 
     comment = factory.SubFactory(SubmittedCommentFactory)
+
+
+class CommentCountFactory(factory.django.DjangoModelFactory):
+    """The count of a cell holding one submitted comment: the comment is made and PostgreSQL's
+    triggers count it (this returns their row); on SQLite, where nothing counts, the row is written."""
+
+    class Meta:
+        model = CommentCount
+        exclude = ("comment",)
+
+    comment = factory.SubFactory(SubmittedCommentFactory)
+    round = factory.SelfAttribute("comment.round")
+    section = factory.SelfAttribute("comment.section")
+    organisation = factory.SelfAttribute("comment.organisation")
+    status = factory.SelfAttribute("comment.status")
+    type = factory.SelfAttribute("comment.type")
+    is_hidden = False
+    disposition = "none"
+    n = 1
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        cell = {key: value for key, value in kwargs.items() if key != "n"}
+        return model_class.objects.filter(**cell).first() or super()._create(model_class, *args, **kwargs)
 
 
 # --- audit ----------------------------------------------------------------------------------

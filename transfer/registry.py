@@ -77,4 +77,5 @@ EXCLUDED: dict[str, str] = {
     "auth.group": "Site-wide; not used by the platform.",
     "auth.group_permissions": "Site-wide; not used by the platform.",
     "contenttypes.contenttype": "Site-wide, created by migrate.",
+    "consolidation.commentcount": "Derived: PostgreSQL triggers count the imported comments and dispositions.",
 }

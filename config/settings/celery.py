@@ -68,5 +68,10 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "consultations.tasks.sweep_round_notices",
             "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
         },
+        # The feedback page's comment counts against a GROUP BY of the comments (rebuilt on drift).
+        "check-comment-counts": {
+            "task": "consolidation.tasks.check_comment_counts",
+            "schedule": timedelta(days=1),
+        },
     }
 )

@@ -1,9 +1,12 @@
 """The benchmark's data generator writes the counts it is asked for (a tiny size; no timing)."""
 
 import pytest
+from django.db.models import Sum
 
 from benchmarks.data import Scenario, build, near_duplicate, sentences
 from comments.models import Comment
+from consolidation.models import CommentCount
+from consolidation.services.counts import count_drift
 from consultations.models import Section
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -27,6 +30,9 @@ def test_generator_writes_the_requested_counts():
         body = comment.section.body
         assert body[comment.position_start : comment.position_end] == comment.quote_exact
     assert built.counts == {"main": 200, "hot": 50, "quiet": 10, "ref": 100, "carry": 100}
+    # COPY goes through the triggers: the feedback page's counts hold every generated comment.
+    assert CommentCount.objects.filter(round_id=built.main_round_id).aggregate(n=Sum("n"))["n"] == 200
+    assert count_drift() == []
 
 
 def test_texts_are_varied_with_near_duplicates():
