@@ -31,7 +31,6 @@ from itertools import islice
 import numpy
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, FilteredRelation, Q, Value
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 
@@ -177,6 +176,18 @@ def find_fuzzy(text: str, quote: Quote, threshold: float) -> tuple[int, int, flo
     return start, end, round(alignment.score, 1)
 
 
+def _followed(rows: Iterator[tuple], previous: Iterator[tuple[int, str]]) -> Iterator[tuple]:
+    """Each comment row with the quote it landed on in the previous version ("" if none or orphaned).
+
+    Both streams are in comment id order: a merge, with one row of each in memory.
+    """
+    landed = next(previous, None)
+    for row in rows:
+        while landed is not None and landed[0] < row[0]:
+            landed = next(previous, None)
+        yield (*row, landed[1] if landed is not None and landed[0] == row[0] else "")
+
+
 def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
@@ -227,12 +238,12 @@ class _Search:
         self.searchable_bodies = numpy.array([bool(body) for body in self.bodies])
 
     def land(self, rows: list[tuple]) -> list[Anchor]:
-        """Where each row (id, key, position, exact, prefix, suffix, earlier quote, earlier method) lands."""
+        """Where each row (id, key, position, exact, prefix, suffix, previous landing's quote or "") lands."""
         Method = CarriedAnchor.Method
         by_key = self.by_key
         landed: list[Anchor] = []
         pending: list[tuple[int, _Pending]] = []
-        for comment_id, key, position, exact, prefix, suffix, earlier_quote, earlier_method in rows:
+        for comment_id, key, position, exact, prefix, suffix, followed in rows:
             home = by_key.get(key)
             if not exact:
                 if home is None:
@@ -240,7 +251,6 @@ class _Search:
                 else:
                     landed.append((comment_id, home.id, Method.SECTION, None, None, "", 100.0))
                 continue
-            followed = earlier_quote if earlier_quote and earlier_method != Method.ORPHANED else ""
             if home is not None:
                 body = home.body
                 quote = followed
@@ -413,9 +423,9 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
     transaction, or everything is rolled back if another attempt took the job over.
     Returns the number of comments per landing method.
 
-    The comments stream from one query (with where each landed in the previous version), are
-    landed BATCH_SIZE at a time and written by COPY: memory stays flat and the queries do not
-    grow with the number of comments.
+    The comments stream from one query, merged with a second stream of where each landed in the
+    previous version; they are landed BATCH_SIZE at a time and written by COPY: memory stays
+    flat and the number of queries does not grow with the number of comments.
     """
     threshold = min_score()
     with transaction.atomic():
@@ -428,30 +438,27 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
         # A rerun replaces the anchors of the comments still open; one of a comment decided since stays.
         if CarriedAnchor.objects.filter(version=version).exists():
             CarriedAnchor.objects.filter(version=version, comment__in=comments.values("pk")).delete()
-        if version.previous_id:
-            comments = comments.annotate(
-                earlier=FilteredRelation(
-                    "carried_anchors", condition=Q(carried_anchors__version_id=version.previous_id)
-                ),
-                earlier_quote=F("earlier__quote_exact"),
-                earlier_method=F("earlier__method"),
-            )
-        else:
-            comments = comments.annotate(earlier_quote=Value(""), earlier_method=Value(""))
         rows = comments.order_by("id").values_list(
-            "id",
-            "section__key",
-            "section__position",
-            "quote_exact",
-            "quote_prefix",
-            "quote_suffix",
-            "earlier_quote",
-            "earlier_method",
+            "id", "section__key", "section__position", "quote_exact", "quote_prefix", "quote_suffix"
+        )
+        # Where each landed in the previous version: a second stream in comment order, merged in.
+        # Not a join: the planner, told the anchors table is small, may rescan it for every
+        # comment while this run is filling it.
+        previous = (
+            CarriedAnchor.objects.filter(version_id=version.previous_id)
+            .exclude(quote_exact="")
+            .exclude(method=CarriedAnchor.Method.ORPHANED)
+            .order_by("comment_id")
+            .values_list("comment_id", "quote_exact")
+        )
+        merged = _followed(
+            rows.iterator(chunk_size=BATCH_SIZE),
+            previous.iterator(chunk_size=BATCH_SIZE) if version.previous_id else iter(()),
         )
         writer = _Writer(version)
         began = time.perf_counter()
         counts: Counter[str] = Counter()
-        for batch in _batches(rows.iterator(chunk_size=BATCH_SIZE), BATCH_SIZE):
+        for batch in _batches(merged, BATCH_SIZE):
             landed = search.land(batch)
             counts.update(anchor[2] for anchor in landed)
             writer.write(landed)
