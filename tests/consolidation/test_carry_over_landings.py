@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from comments.anchoring import anchor_at
 from comments.models import Comment
-from consolidation.models import CarriedAnchor
+from consolidation.models import CarriedAnchor, Disposition
 from consolidation.services.carry_over import carry_over_comments
 from tests import factories
 from tests.factories import CommentFactory
@@ -203,6 +203,8 @@ def test_every_comment_lands_where_expected(varied):
 
 def test_a_third_version_follows_where_each_comment_landed_in_the_second(varied):
     carry_over_comments(version_id=varied["new"].pk)
+    # Decided since: no longer carried, though it has a landing in 0.6 (between two that do).
+    Disposition.objects.create(comment=varied["comments"]["first_occurrence"], decision=Disposition.Decision.NOTED)
     third = _version(varied["consultation"], "0.7", varied["new"], THIRD)
     result = carry_over_comments(version_id=third.pk)
     got = landings(third)
@@ -223,11 +225,11 @@ def test_a_third_version_follows_where_each_comment_landed_in_the_second(varied)
         "short_kept": (Method.EXACT, "spectrum", 31, 38, "islands", 100.0),
         "whole": (Method.SECTION, "subsidy", None, None, "", 100.0),
     }  # fmt: skip
-    for name in ("second_occurrence", "first_occurrence", "nearer_on_a_tie", "home_deleted_short", "unchanged",
+    for name in ("second_occurrence", "nearer_on_a_tie", "home_deleted_short", "unchanged",
                  "edited_elsewhere", "whole_deleted"):  # fmt: skip
         expected[name] = ORPHAN
-    assert {name: got[c.pk] for name, c in varied["comments"].items()} == expected
-    assert result == {"section": 1, "exact": 3, "fuzzy": 0, "moved": 2, "orphaned": 7, "total": 13}
+    assert {name: got[c.pk] for name, c in varied["comments"].items() if c.pk in got} == expected
+    assert result == {"section": 1, "exact": 3, "fuzzy": 0, "moved": 2, "orphaned": 6, "total": 12}
 
 
 def test_queries_do_not_grow_with_the_comments(varied, vn_delegate):
