@@ -20,14 +20,19 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import islice
 
+import numpy
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from audit.services import audit_log
 from comments.models import Comment
@@ -46,7 +51,8 @@ DEFAULT_MIN_SCORE = 80.0
 MIN_SEARCH_CHARS = 12
 # How far (characters) around the fuzzy alignment the edited passage's words are looked for.
 MAX_SLACK = 200
-BATCH_SIZE = 500
+# Comments fetched, landed and written (COPY) this many at a time: memory stays flat.
+BATCH_SIZE = 2000
 WORD = re.compile(r"\w+")
 # At most this many words are tried at either end of a fuzzy range for quote words that changed.
 MAX_EDGE_WORDS = 3
@@ -67,6 +73,10 @@ class Quote:
         return len("".join(self.exact.split())) >= MIN_SEARCH_CHARS
 
 
+# What is written for a comment: (comment id, section id, method, start, end, quote, score).
+Anchor = tuple[int, int | None, str, int | None, int | None, str, float]
+
+
 @dataclass(frozen=True)
 class Landing:
     method: str
@@ -75,6 +85,10 @@ class Landing:
     end: int | None = None
     quote: str = ""
     score: float = 100.0
+
+    def anchor(self, comment_id: int) -> Anchor:
+        section_id = self.section.pk if self.section is not None else None
+        return (comment_id, section_id, self.method, self.start, self.end, self.quote, self.score)
 
 
 def _context_match(text: str, start: int, end: int, quote: Quote) -> int:
@@ -162,76 +176,242 @@ def find_fuzzy(text: str, quote: Quote, threshold: float) -> tuple[int, int, flo
     return start, end, round(alignment.score, 1)
 
 
-def locate(
-    *,
-    quotes: list[Quote],
-    home: Section | None,
-    sections: list[Section],
-    threshold: float,
-    home_position: int,
-) -> Landing:
-    """Where an anchored comment lands in the new version (see the module docstring)."""
-    if home is not None:
-        for quote in quotes:
-            found = find_exact(home.body, quote)
-            if found:
-                return Landing(CarriedAnchor.Method.EXACT, home, found[0], found[1], home.body[found[0] : found[1]])
-        for quote in quotes:
-            near = find_fuzzy(home.body, quote, threshold)
+def _followed(rows: Iterator[tuple], previous: Iterator[tuple[int, str]]) -> Iterator[tuple]:
+    """Each comment row with the quote it landed on in the previous version ("" if none or orphaned).
+
+    Both streams are in comment id order: a merge, with one row of each in memory.
+    """
+    landed = next(previous, None)
+    for row in rows:
+        while landed is not None and landed[0] < row[0]:
+            landed = next(previous, None)
+        yield (*row, landed[1] if landed is not None and landed[0] == row[0] else "")
+
+
+def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+@dataclass
+class _Pending:
+    """An anchored comment not found unchanged in its same-key section: searched further, in phases."""
+
+    comment_id: int
+    quotes: list[Quote]
+    home: Section | None
+    home_position: int
+    landing: Landing | None = None
+
+
+class _Search:
+    """The new version's sections, and the search of a batch of comments in them.
+
+    For each anchored comment, in this order, each of its quotes in turn (the text it landed
+    on in the previous version first, then its own), the first that finds it decides:
+    1. exact in the same-key section: str.find, the context weighed only when the passage
+       occurs more than once (find_exact);
+    2. fuzzy in the same-key section (find_fuzzy);
+    3. exact in another section (quotes of MIN_SEARCH_CHARS or more): the best context, then
+       the nearest position to the comment's section, then the first in position order; one
+       str.find over the sections joined, not one per section;
+    4. fuzzy in another section: the best score (to 0.1), then the nearest, then the first;
+       the scores of a whole batch against every section come from one rapidfuzz cdist call,
+       and only the winning section's range is aligned and tightened to whole words.
+    Most comments are settled by step 1, which costs two str.find calls.
+    """
+
+    SEPARATOR = "\x00"
+
+    def __init__(self, sections: list[Section], threshold: float):
+        self.sections = sections
+        self.by_key = {s.key: s for s in sections}
+        self.threshold = threshold
+        self.bodies = [s.body for s in sections]
+        self.joined = self.SEPARATOR.join(self.bodies)
+        self.starts = []
+        offset = 0
+        for body in self.bodies:
+            self.starts.append(offset)
+            offset += len(body) + len(self.SEPARATOR)
+        self.searchable_bodies = numpy.array([bool(body) for body in self.bodies])
+
+    def land(self, rows: list[tuple]) -> list[Anchor]:
+        """Where each row (id, key, position, exact, prefix, suffix, previous landing's quote or "") lands."""
+        Method = CarriedAnchor.Method
+        by_key = self.by_key
+        landed: list[Anchor] = []
+        pending: list[tuple[int, _Pending]] = []
+        for comment_id, key, position, exact, prefix, suffix, followed in rows:
+            home = by_key.get(key)
+            if not exact:
+                if home is None:
+                    landed.append((comment_id, None, Method.ORPHANED, None, None, "", 0.0))
+                else:
+                    landed.append((comment_id, home.id, Method.SECTION, None, None, "", 100.0))
+                continue
+            if home is not None:
+                body = home.body
+                quote = followed
+                index = body.find(followed) if followed else -1  # no context: its first occurrence
+                if index == -1:
+                    quote = exact
+                    index = body.find(exact)
+                    if index != -1 and body.find(exact, index + 1) != -1:
+                        found = find_exact(body, Quote(exact, prefix, suffix))
+                        index = found[0] if found else -1
+                if index != -1:
+                    landed.append((comment_id, home.id, Method.EXACT, index, index + len(quote), quote, 100.0))
+                    continue
+            quotes = [Quote(followed)] if followed else []
+            quotes.append(Quote(exact, prefix, suffix))
+            pending.append((len(landed), _Pending(comment_id, quotes, home, home.position if home else position)))
+            landed.append((comment_id, home.id if home else None, Method.ORPHANED, None, None, "", 0.0))
+        if pending:
+            self._search_further([item for _index, item in pending])
+            for index, item in pending:
+                if item.landing is not None:
+                    landed[index] = item.landing.anchor(item.comment_id)
+        return landed
+
+    def _search_further(self, pending: list[_Pending]) -> None:
+        for item in pending:
+            if item.home is not None:
+                item.landing = self._fuzzy_at_home(item)
+            if item.landing is None:
+                item.landing = self._exact_elsewhere(item)
+        self._fuzzy_elsewhere([item for item in pending if item.landing is None])
+
+    def _fuzzy_at_home(self, item: _Pending) -> Landing | None:
+        home = item.home
+        assert home is not None
+        for quote in item.quotes:
+            near = find_fuzzy(home.body, quote, self.threshold)
             if near:
                 start, end, score = near
                 return Landing(CarriedAnchor.Method.FUZZY, home, start, end, home.body[start:end], score)
-    others = [s for s in sections if home is None or s.pk != home.pk]
-    searchable = [q for q in quotes if q.searchable]
-    for quote in searchable:
-        hits = []
-        for section in others:
-            found = find_exact(section.body, quote)
-            if found:
-                hits.append((-found[2], abs(section.position - home_position), section, found))
-        if hits:
-            _score, _distance, section, (start, end, _context) = min(hits, key=lambda h: h[:2])
-            return Landing(CarriedAnchor.Method.MOVED, section, start, end, section.body[start:end])
-    for quote in searchable:
-        fuzzy_hits = []
-        for section in others:
-            near = find_fuzzy(section.body, quote, threshold)
-            if near:
-                fuzzy_hits.append((-near[2], abs(section.position - home_position), section, near))
-        if fuzzy_hits:
-            _similarity, _distance, section, (start, end, score) = min(fuzzy_hits, key=lambda h: h[:2])
-            return Landing(CarriedAnchor.Method.MOVED, section, start, end, section.body[start:end], score)
-    return Landing(CarriedAnchor.Method.ORPHANED, home, score=0.0)
+        return None
+
+    def _exact_elsewhere(self, item: _Pending) -> Landing | None:
+        home_pk = item.home.pk if item.home is not None else None
+        for quote in item.quotes:
+            if not quote.searchable:
+                continue
+            hits = []
+            for order, section, found in self._occurrences(quote):
+                if section.pk != home_pk:
+                    hits.append((-found[2], abs(section.position - item.home_position), order, section, found))
+            if hits:
+                _score, _distance, _order, section, (start, end, _context) = min(hits, key=lambda h: h[:3])
+                return Landing(CarriedAnchor.Method.MOVED, section, start, end, section.body[start:end])
+        return None
+
+    def _occurrences(self, quote: Quote) -> list[tuple[int, Section, tuple[int, int, int]]]:
+        """(order, section, find_exact's result) of each section holding the quote, in position order."""
+        if self.SEPARATOR in quote.exact:
+            found_in = (
+                (order, section, find_exact(section.body, quote)) for order, section in enumerate(self.sections)
+            )
+            return [(order, section, found) for order, section, found in found_in if found]
+        orders = []
+        index = self.joined.find(quote.exact)
+        while index != -1:
+            order = bisect_right(self.starts, index) - 1
+            orders.append(order)
+            # The next occurrence in another section: find_exact weighs those within this one.
+            index = self.joined.find(quote.exact, self.starts[order] + len(self.bodies[order]))
+        result = []
+        for order in orders:
+            found = find_exact(self.bodies[order], quote)
+            assert found is not None
+            result.append((order, self.sections[order], found))
+        return result
+
+    def _fuzzy_elsewhere(self, items: list[_Pending]) -> None:
+        """Each item's first searchable quote that scores enough in another section lands there."""
+        queries = [(item, quote) for item in items for quote in item.quotes if quote.searchable]
+        if not queries:
+            return
+        scores = process.cdist(
+            [quote.exact for _item, quote in queries],
+            self.bodies,
+            scorer=fuzz.partial_ratio,
+            score_cutoff=self.threshold,
+            dtype=numpy.float64,
+        )
+        scores[:, ~self.searchable_bodies] = -1.0
+        for row, (item, quote) in enumerate(queries):
+            if item.landing is not None:
+                continue  # an earlier quote of the comment landed already
+            columns = numpy.flatnonzero(scores[row] >= self.threshold)
+            home_pk = item.home.pk if item.home is not None else None
+            hits = [
+                (-round(float(scores[row, order]), 1), abs(self.sections[order].position - item.home_position), order)
+                for order in columns
+                if self.sections[order].pk != home_pk
+            ]
+            if not hits:
+                continue
+            _score, _distance, order = min(hits)
+            section = self.sections[order]
+            alignment = fuzz.partial_ratio_alignment(quote.exact, section.body, score_cutoff=self.threshold)
+            assert alignment is not None
+            start, end = _tighten(section.body, quote.exact, alignment.dest_start, alignment.dest_end)
+            item.landing = Landing(
+                CarriedAnchor.Method.MOVED, section, start, end, section.body[start:end], round(alignment.score, 1)
+            )
 
 
-def _quotes_for(comment: Comment, earlier: CarriedAnchor | None) -> list[Quote]:
-    quotes = []
-    if earlier is not None and earlier.quote_exact and not earlier.is_orphaned:
-        quotes.append(Quote(earlier.quote_exact))
-    quotes.append(Quote(comment.quote_exact, comment.quote_prefix, comment.quote_suffix))
-    return quotes
+class _Writer:
+    """Writes a batch of CarriedAnchor rows: PostgreSQL COPY there, a bulk insert elsewhere."""
 
-
-def land_comment(
-    comment: Comment,
-    *,
-    sections_by_key: dict[str, Section],
-    sections: list[Section],
-    earlier: CarriedAnchor | None,
-    threshold: float,
-) -> Landing:
-    home = sections_by_key.get(comment.section.key)
-    if not comment.quote_exact:
-        if home is None:
-            return Landing(CarriedAnchor.Method.ORPHANED, None, score=0.0)
-        return Landing(CarriedAnchor.Method.SECTION, home)
-    return locate(
-        quotes=_quotes_for(comment, earlier),
-        home=home,
-        sections=sections,
-        threshold=threshold,
-        home_position=home.position if home else comment.section.position,
+    ATTNAMES = (
+        "comment_id",
+        "version_id",
+        "section_id",
+        "method",
+        "position_start",
+        "position_end",
+        "quote_exact",
+        "score",
+        "created_at",
     )
+
+    def __init__(self, version: DraftVersion):
+        self.version = version
+        self.now = timezone.now()
+        self.copy = connection.vendor == "postgresql"
+        meta = CarriedAnchor._meta
+        columns = {f.attname: str(f.column) for f in meta.concrete_fields}
+        quote = connection.ops.quote_name
+        self.copy_sql = "COPY {} ({}) FROM STDIN".format(
+            quote(meta.db_table), ", ".join(quote(columns[name]) for name in self.ATTNAMES)
+        )
+
+    def write(self, landed: list[Anchor]) -> None:
+        version_id, now = self.version.pk, self.now
+        if not self.copy:
+            CarriedAnchor.objects.bulk_create(
+                [
+                    CarriedAnchor(
+                        comment_id=comment_id,
+                        version_id=version_id,
+                        section_id=section_id,
+                        method=method,
+                        position_start=start,
+                        position_end=end,
+                        quote_exact=quote,
+                        score=score,
+                        created_at=now,
+                    )
+                    for comment_id, section_id, method, start, end, quote, score in landed
+                ]
+            )
+            return
+        with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
+            for comment_id, section_id, method, start, end, quote, score in landed:
+                copy.write_row((comment_id, version_id, section_id, method, start, end, quote, score, now))
 
 
 def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
@@ -242,6 +422,10 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
     With `attempt` (the task's claim on the CarryOverJob), the job is marked done in that same
     transaction, or everything is rolled back if another attempt took the job over.
     Returns the number of comments per landing method.
+
+    The comments stream from one query, merged with a second stream of where each landed in the
+    previous version; they are landed BATCH_SIZE at a time and written by COPY: memory stays
+    flat and the number of queries does not grow with the number of comments.
     """
     threshold = min_score()
     with transaction.atomic():
@@ -249,54 +433,40 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
         if not version.is_published:
             logger.info("carry-over skipped: version %s is not published", version_id)
             return {"skipped": True, "total": 0}
-        sections = list(version.sections.order_by("position"))
-        sections_by_key = {s.key: s for s in sections}
-        comments = (
-            Comment.objects.filter(open_comments_filter(), round__in=rounds_before(version=version))
-            .select_related("section")
-            .order_by("id")
+        search = _Search(list(version.sections.order_by("position", "id")), threshold)
+        comments = Comment.objects.filter(open_comments_filter(), round__in=rounds_before(version=version))
+        # A rerun replaces the anchors of the comments still open; one of a comment decided since stays.
+        if CarriedAnchor.objects.filter(version=version).exists():
+            CarriedAnchor.objects.filter(version=version, comment__in=comments.values("pk")).delete()
+        rows = comments.order_by("id").values_list(
+            "id", "section__key", "section__position", "quote_exact", "quote_prefix", "quote_suffix"
         )
-        earlier = {}
-        if version.previous_id:
-            earlier = {
-                a.comment_id: a
-                for a in CarriedAnchor.objects.filter(version_id=version.previous_id, comment__in=comments)
-            }
+        # Where each landed in the previous version: a second stream in comment order, merged in.
+        # Not a join: the planner, told the anchors table is small, may rescan it for every
+        # comment while this run is filling it.
+        previous = (
+            CarriedAnchor.objects.filter(version_id=version.previous_id)
+            .exclude(quote_exact="")
+            .exclude(method=CarriedAnchor.Method.ORPHANED)
+            .order_by("comment_id")
+            .values_list("comment_id", "quote_exact")
+        )
+        merged = _followed(
+            rows.iterator(chunk_size=BATCH_SIZE),
+            previous.iterator(chunk_size=BATCH_SIZE) if version.previous_id else iter(()),
+        )
+        writer = _Writer(version)
+        began = time.perf_counter()
         counts: Counter[str] = Counter()
-        batch: list[CarriedAnchor] = []
-
-        def flush() -> None:
-            CarriedAnchor.objects.filter(version=version, comment_id__in=[a.comment_id for a in batch]).delete()
-            CarriedAnchor.objects.bulk_create(batch)
-            batch.clear()
-
-        for comment in comments.iterator(chunk_size=BATCH_SIZE):
-            landing = land_comment(
-                comment,
-                sections_by_key=sections_by_key,
-                sections=sections,
-                earlier=earlier.get(comment.pk),
-                threshold=threshold,
-            )
-            counts[landing.method] += 1
-            batch.append(
-                CarriedAnchor(
-                    comment=comment,
-                    version=version,
-                    section=landing.section,
-                    method=landing.method,
-                    position_start=landing.start,
-                    position_end=landing.end,
-                    quote_exact=landing.quote,
-                    score=landing.score,
-                )
-            )
-            if len(batch) >= BATCH_SIZE:
-                flush()
-        if batch:
-            flush()
+        for batch in _batches(merged, BATCH_SIZE):
+            landed = search.land(batch)
+            counts.update(anchor[2] for anchor in landed)
+            writer.write(landed)
         result = {method: counts.get(method, 0) for method in CarriedAnchor.Method.values}
         result["total"] = sum(counts.values())
+        logger.info(
+            "carry-over to version %s: %s comments in %.1f s", version_id, result["total"], time.perf_counter() - began
+        )
         if attempt is not None and not jobs.held(CarryOverJob, version_id, attempt).update(
             status=JobStatus.DONE, result=result, finished_at=timezone.now(), lease_expires_at=None, error=""
         ):
