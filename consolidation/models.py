@@ -296,7 +296,7 @@ class CommentCount(models.Model):
     """How many comments a round has per section, organisation, status, type, hidden flag and disposition.
 
     Derived, never written by the application: PostgreSQL triggers on the comment and disposition
-    tables keep it in the same transaction as the change (migration 0004_comment_counts), whoever
+    tables keep it in the same transaction as the change (migration 0005_comment_counts), whoever
     writes (services, imports, bulk_create, COPY, raw SQL). The consolidated feedback page and its
     heat map read it instead of counting comments, so that their cost does not grow with the round.
     `manage.py comment_counts --check` compares it with a GROUP BY of the comments; `--rebuild`

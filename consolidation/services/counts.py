@@ -1,6 +1,6 @@
 """The comment counts table (CommentCount): compare it with the comments, rebuild it.
 
-PostgreSQL triggers keep consolidation_commentcount (migration 0004_comment_counts); nothing in
+PostgreSQL triggers keep consolidation_commentcount (migration 0005_comment_counts); nothing in
 the application writes it. What can still make it drift is something that bypasses triggers:
 TRUNCATE of the comments alone, `session_replication_role = replica` (the audit-aware flush), a
 restore of one table. `count_drift` finds the cells that differ from a GROUP BY of the comments
