@@ -37,6 +37,7 @@ from consultations.models import DraftVersion, Section
 
 from ..models import CarriedAnchor, CarryOverJob, JobStatus
 from ..selectors_revision import open_comments_filter, rounds_before
+from ..signals import comments_carried_over
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +310,7 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
             consultation=version.consultation,
             data=result,
         )
+        comments_carried_over.send(sender=DraftVersion, version=version)
     return result
 
 
