@@ -73,6 +73,7 @@ def inbox(*, user, page_number: str | int | None = 1, page_size: int = PAGE_SIZE
     return InboxPage(items=[describe(n) for n in page.object_list], page=page, unread=unread_count(user=user))
 
 
+# A sentence that ends with a date has no full stop of its own: "10 a.m." already ends with one.
 def _when(value: str | None) -> str:
     moment = parse_datetime(value) if value else None
     if moment is None:
@@ -138,7 +139,7 @@ def text_of(notification: Notification) -> str:
         return text
     if n.kind == Kind.ROUND_OPENED:
         if n.data.get("may_comment", True):
-            return _("%(round)s of %(consultation)s is open for comments until %(closes)s.") % {
+            return _("%(round)s of %(consultation)s is open for comments until %(closes)s") % {
                 "round": round_title,
                 "consultation": consultation,
                 "closes": _when(n.data.get("closes_at")),
@@ -148,7 +149,7 @@ def text_of(notification: Notification) -> str:
             "consultation": consultation,
         }
     if n.kind == Kind.ROUND_CLOSING:
-        return _("%(round)s of %(consultation)s closes for your delegation on %(closes)s.") % {
+        return _("%(round)s of %(consultation)s closes for your delegation on %(closes)s") % {
             "round": round_title,
             "consultation": consultation,
             "closes": _when(n.data.get("closes_at")),

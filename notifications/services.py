@@ -77,6 +77,15 @@ def _store(rows: list[Notification]) -> int:
     """
     if not rows:
         return 0
+    # Counted honestly: ignore_conflicts returns every row, stored or not.
+    known = set(
+        Notification.objects.filter(
+            recipient_id__in={r.recipient_id for r in rows}, key__in={r.key for r in rows}
+        ).values_list("recipient_id", "key")
+    )
+    rows = [r for r in rows if (r.recipient_id, r.key) not in known]
+    if not rows:
+        return 0
     silent = set(
         User.objects.filter(pk__in={r.recipient_id for r in rows}, email_frequency=EmailFrequency.NONE).values_list(
             "pk", flat=True
