@@ -42,12 +42,14 @@ class ProfileForm(forms.ModelForm):
     language = forms.ChoiceField(
         label=_("Language of your e-mails"),
         choices=language_choices,
+        required=False,
         help_text=_("Every e-mail from the platform is written in this language."),
     )
     email_frequency = forms.ChoiceField(
         label=_("E-mail about replies, decisions and rounds"),
         choices=EmailFrequency.choices,
         widget=forms.RadioSelect,
+        required=False,
         help_text=_("Everything is in your notifications on the site as well."),
     )
 
@@ -60,6 +62,10 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance.language:
             self.initial["language"] = settings.LANGUAGE_CODE
+
+    def clean_email_frequency(self) -> str:
+        # A form that does not send it (an older page) keeps the person's choice.
+        return self.cleaned_data.get("email_frequency") or self.instance.email_frequency
 
     def clean_full_name(self) -> str:
         # Bidi overrides and zero-width characters would let a name display as another.
