@@ -39,7 +39,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("full_name", "organisation", "time_zone")}),
+        (_("Personal info"), {"fields": ("full_name", "organisation", "time_zone", "language", "email_frequency")}),
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},

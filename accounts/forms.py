@@ -5,6 +5,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from config.text import clean_name
@@ -12,7 +13,7 @@ from config.text import clean_name
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-from .models import User
+from .models import EmailFrequency, User
 
 
 @cache
@@ -25,6 +26,10 @@ def time_zone_choices() -> "list[tuple[str, StrOrPromise]]":
     return [("", _("Site default"))] + [(name, name.replace("_", " ")) for name in time_zone_names()]
 
 
+def language_choices() -> "list[tuple[str, StrOrPromise]]":
+    return [(code, name) for code, name in settings.LANGUAGES]
+
+
 class ProfileForm(forms.ModelForm):
     time_zone = forms.TypedChoiceField(
         label=_("Time zone"),
@@ -34,10 +39,33 @@ class ProfileForm(forms.ModelForm):
         help_text=_("Dates and deadlines are shown in this time zone. Leave empty for the site default."),
     )
 
+    language = forms.ChoiceField(
+        label=_("Language of your e-mails"),
+        choices=language_choices,
+        required=False,
+        help_text=_("Every e-mail from the platform is written in this language."),
+    )
+    email_frequency = forms.ChoiceField(
+        label=_("E-mail about replies, decisions and rounds"),
+        choices=EmailFrequency.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text=_("Everything is in your notifications on the site as well."),
+    )
+
     class Meta:
         model = User
-        fields = ["full_name", "time_zone"]
+        fields = ["full_name", "time_zone", "language", "email_frequency"]
         labels = {"full_name": _("Full name")}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance.language:
+            self.initial["language"] = settings.LANGUAGE_CODE
+
+    def clean_email_frequency(self) -> str:
+        # A form that does not send it (an older page) keeps the person's choice.
+        return self.cleaned_data.get("email_frequency") or self.instance.email_frequency
 
     def clean_full_name(self) -> str:
         # Bidi overrides and zero-width characters would let a name display as another.

@@ -7,6 +7,7 @@ comes with each participation in a consultation (see consultations.Participation
 from typing import ClassVar
 
 import rules
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -44,6 +45,14 @@ class Role(models.TextChoices):
     CONSULTANT = "consultant", _("Consultant")
     MEMBER_STATE = "member_state", _("Member state")
     PARTNER = "partner", _("Development partner")
+
+
+class EmailFrequency(models.TextChoices):
+    """How a person wants to hear by e-mail of what happened (their inbox on the site has it all)."""
+
+    IMMEDIATE = "immediate", _("At once")
+    DAILY = "daily", _("Once a day, in a digest")
+    NONE = "none", _("Never (the inbox on the site only)")
 
 
 class Organisation(models.Model):
@@ -87,6 +96,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(
         _("time zone"), max_length=64, blank=True, help_text=_("Dates and deadlines are shown in this time zone.")
     )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        help_text=_("E-mails are written in this language. Empty: the site's default language."),
+    )
+    email_frequency = models.CharField(
+        _("e-mail notifications"),
+        max_length=10,
+        choices=EmailFrequency.choices,
+        default=EmailFrequency.IMMEDIATE,
+    )
     is_staff = models.BooleanField(
         _("site admin"), default=False, help_text=_("Runs consultation windows and may use the admin site.")
     )
@@ -119,6 +140,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         if rules.perm_exists(perm):
             return self.is_active and rules.has_perm(perm, self, obj)
         return super().has_perm(perm, obj)
+
+    @property
+    def email_language(self) -> str:
+        """The language of every e-mail to this person: theirs, else the site's."""
+        return self.language or settings.LANGUAGE_CODE
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

@@ -199,21 +199,3 @@ class NationalPosition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} in {self.round}"
-
-
-class ReplyNotice(models.Model):
-    """A pending 'someone replied' notice; a digest task sends them grouped per person."""
-
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    reply = models.ForeignKey(Reply, on_delete=models.CASCADE, related_name="notices")
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["recipient", "reply"], name="one_notice_per_reply_and_recipient"),
-        ]
-        indexes = [models.Index(fields=["sent_at", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"notice of reply {self.reply_id} to {self.recipient_id}"

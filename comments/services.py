@@ -11,18 +11,15 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.http import Http404
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_log
@@ -33,8 +30,9 @@ from consultations.models import EngagementRound, RoundExtension, Section
 from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
-from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply, ReplyNotice
+from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply
 from .selectors import comments_visible_to, endorsed_count
+from .signals import reply_created
 
 logger = logging.getLogger(__name__)
 
@@ -392,7 +390,7 @@ def comment_withdraw(*, actor, comment: Comment, expected_revision: int | None =
 
 
 def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> Reply:
-    """Reply in a comment's thread; the comment's author hears of it in the next digest."""
+    """Reply in a comment's thread; the comment's delegation hears of it (reply_created: notifications)."""
     _check_visible(actor, comment)
     if not actor.has_perm("comments.reply", comment):
         raise PermissionDenied(_("Your role does not take part in this round."))
@@ -410,8 +408,7 @@ def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> R
         reply = Reply.objects.create(
             comment=comment, author=actor, organisation_id=organisation_id, body=body, language=language
         )
-        if comment.author_id != actor.pk:
-            ReplyNotice.objects.create(recipient_id=comment.author_id, reply=reply)
+        reply_created.send(sender=Reply, reply=reply)
         audit_log(actor=actor, action="comment.replied", target=comment, consultation=comment.round.consultation)
     return reply
 
@@ -528,54 +525,3 @@ def comment_flag(*, actor, comment: Comment, reason: str) -> CommentFlag:
             raise ValidationError(_("You have already flagged this comment."))
         audit_log(actor=actor, action="comment.flagged", target=comment, consultation=comment.round.consultation)
     return flag
-
-
-# --- reply digests ------------------------------------------------------------------------
-
-
-def reply_digests_send(*, now: datetime | None = None) -> int:
-    """Send one e-mail per person listing the replies to their comments since the last digest.
-
-    A person's digest goes out once their oldest pending notice is REPLY_DIGEST_DELAY_MINUTES
-    old, so a busy thread makes one e-mail, not one per reply. Notices are locked while the
-    digest is sent (skip_locked: a second worker moves on); a failed send leaves them pending.
-    """
-    now = now or timezone.now()
-    threshold = now - timedelta(minutes=settings.REPLY_DIGEST_DELAY_MINUTES)
-    recipients = (
-        ReplyNotice.objects.filter(sent_at__isnull=True, created_at__lte=threshold)
-        .values_list("recipient_id", flat=True)
-        .distinct()
-    )
-    sent = 0
-    for recipient_id in list(recipients):
-        with transaction.atomic():
-            notices = list(
-                ReplyNotice.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(recipient_id=recipient_id, sent_at__isnull=True)
-                .select_related(
-                    "reply__comment__round__consultation", "reply__comment__section", "reply__author", "recipient"
-                )
-                .order_by("created_at")
-            )
-            if not notices:
-                continue
-            _send_digest(notices)
-            ReplyNotice.objects.filter(pk__in=[n.pk for n in notices]).update(sent_at=now)
-            sent += 1
-    return sent
-
-
-def _send_digest(notices: list[ReplyNotice]) -> None:
-    recipient = notices[0].recipient
-    items = []
-    for notice in notices:
-        reply = notice.reply
-        comment = reply.comment
-        path = reverse("comments:detail", args=[comment.round.consultation.slug, comment.pk])
-        items.append({"reply": reply, "comment": comment, "url": settings.SITE_URL.rstrip("/") + path})
-    context = {"user": recipient, "items": items, "count": len(items)}
-    with translation.override(settings.LANGUAGE_CODE), timezone.override(recipient.time_zone or settings.TIME_ZONE):
-        subject = render_to_string("comments/email/reply_digest_subject.txt", context).strip()
-        body = render_to_string("comments/email/reply_digest.txt", context)
-    send_mail(subject, body, None, [recipient.email])

@@ -1,4 +1,4 @@
-"""What the comments app lets the apps above it add to its pages; they subscribe in AppConfig.ready.
+"""What the comments app tells the apps above it, and lets them add to its pages; they subscribe in AppConfig.ready.
 
 `section_page_panels` is sent while a section's reading page is built, with `request`,
 `consultation` and `section`. A receiver returns a rendered HTML fragment (or "" to add nothing), shown below the
@@ -9,6 +9,10 @@ of earlier versions that landed on the section. comments imports none of those a
 from django.dispatch import Signal
 
 section_page_panels = Signal()
+
+# Someone replied in a comment's thread; sent inside the transaction that saved the reply, so a
+# receiver's rows commit with it. Arguments: reply (its comment loaded).
+reply_created = Signal()
 
 
 def panels_for_section(*, request, consultation, section) -> list[str]:

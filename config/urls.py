@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("me/invitations/", include("consultations.urls_invitations")),
+    path("me/notifications/", include("notifications.urls")),
     path("me/", include("accounts.urls")),
     path("consultations/", include("consultations.urls")),
     path("consultations/", include("comments.urls")),

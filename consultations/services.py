@@ -18,12 +18,9 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -34,7 +31,6 @@ from config.jobs import enqueue_after_commit
 from config.text import clean_name, clean_text
 
 from . import line_numbers
-from .access import round_window
 from .models import (
     Consultation,
     DraftVersion,
@@ -44,11 +40,10 @@ from .models import (
     Phase,
     Role,
     RoundExtension,
-    RoundNotice,
     Section,
 )
-from .rules import is_site_admin, role_may_comment
-from .signals import round_closed, version_published
+from .rules import is_site_admin
+from .signals import round_closed, round_opened, version_published
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +264,7 @@ def _do_open(engagement_round: EngagementRound, *, actor, now: datetime) -> None
     engagement_round.opened_at = now
     engagement_round.save(update_fields=["state", "opened_at"])
     audit_log(actor=actor, action="round.opened", target=engagement_round, consultation=engagement_round.consultation)
-    _queue_notice(engagement_round.pk, RoundNotice.OPENED)
+    round_opened.send(sender=EngagementRound, round_id=engagement_round.pk)
 
 
 def _do_close(engagement_round: EngagementRound, *, actor, now: datetime) -> None:
@@ -280,32 +275,12 @@ def _do_close(engagement_round: EngagementRound, *, actor, now: datetime) -> Non
     round_closed.send(sender=EngagementRound, round_id=engagement_round.pk)
 
 
-def _queue_notice(round_id: int, kind: str) -> None:
-    """Record the notices as unsent in this transaction (the outbox), then queue their sending."""
-    round_obj = EngagementRound.objects.only("consultation_id").get(pk=round_id)
-    users = Participation.objects.filter(consultation_id=round_obj.consultation_id, user__is_active=True).values_list(
-        "user_id", flat=True
-    )
-    RoundNotice.objects.bulk_create(
-        [RoundNotice(round_id=round_id, user_id=user_id, kind=kind) for user_id in users], ignore_conflicts=True
-    )
-    enqueue_after_commit("consultations.tasks.send_round_notices", round_id, kind)
-
-
-def round_notices_stranded() -> list[tuple[int, str]]:
-    """(round, kind) pairs of open rounds with notices still to send: what the job sweep queues again."""
-    return sorted(
-        RoundNotice.objects.filter(sent_at__isnull=True, round__state=EngagementRound.State.OPEN)
-        .values_list("round_id", "kind")
-        .distinct()
-    )
-
-
 def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
     """Open the rounds whose time has come and close those whose window has ended.
 
     Safe to run from several workers at once: each round is claimed with a conditional
-    UPDATE, so exactly one run changes it and sends its e-mails; a second run finds nothing.
+    UPDATE, so exactly one run changes it and announces it (round_opened, round_closed: the
+    notifications app tells the participants); a second run finds nothing.
     """
     now = now or timezone.now()
     opened, closed = [], []
@@ -322,7 +297,7 @@ def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
                     target=engagement_round,
                     consultation=engagement_round.consultation,
                 )
-                _queue_notice(round_id, RoundNotice.OPENED)
+                round_opened.send(sender=EngagementRound, round_id=round_id)
                 opened.append(round_id)
     for round_id in EngagementRound.objects.due_to_close(now).values_list("pk", flat=True):
         with transaction.atomic():
@@ -340,115 +315,6 @@ def rounds_advance(*, now: datetime | None = None) -> dict[str, list[int]]:
                 round_closed.send(sender=EngagementRound, round_id=round_id)
                 closed.append(round_id)
     return {"opened": opened, "closed": closed}
-
-
-def reminder_kind_due(deadline: datetime, now: datetime) -> str | None:
-    """The reminder a participant with this deadline should have now, if any.
-
-    With reminders at 72 and 24 hours, a deadline 30 hours away calls for the 72-hour one and
-    a deadline 10 hours away for the 24-hour one only: nobody gets two reminders at once.
-    """
-    if deadline <= now:
-        return None
-    for hours in sorted(settings.ROUND_REMINDER_HOURS):
-        if deadline <= now + timedelta(hours=hours):
-            return f"reminder_{hours}h"
-    return None
-
-
-def reminders_due(*, now: datetime | None = None) -> list[tuple[int, str]]:
-    """(round id, notice kind) pairs for which some participant's reminder is due now.
-
-    A participant's deadline is their organisation's extension if it has one.
-    """
-    now = now or timezone.now()
-    due = set()
-    rounds = EngagementRound.objects.filter(state=EngagementRound.State.OPEN, final_closes_at__gt=now).prefetch_related(
-        "extensions"
-    )
-    for engagement_round in rounds:
-        for deadline in [engagement_round.closes_at] + [e.closes_at for e in engagement_round.extensions.all()]:
-            kind = reminder_kind_due(deadline, now)
-            if kind:
-                due.add((engagement_round.pk, kind))
-    return sorted(due)
-
-
-def round_notices_send(*, round_id: int, kind: str, now: datetime | None = None) -> int:
-    """Send one kind of round e-mail to every participant it is due for, each at most once.
-
-    Each recipient is claimed with a conditional UPDATE on RoundNotice.sent_at; a failed send
-    releases the claim so that the next run retries it. Returns the number of e-mails sent.
-    """
-    now = now or timezone.now()
-    engagement_round = (
-        EngagementRound.objects.select_related("consultation", "version")
-        .prefetch_related("extensions")
-        .get(pk=round_id)
-    )
-    participations = Participation.objects.filter(consultation=engagement_round.consultation).select_related(
-        "user", "organisation"
-    )
-    extensions = {e.organisation_id: e.closes_at for e in engagement_round.extensions.all()}
-    if kind == RoundNotice.OPENED:
-        recipients = [p for p in participations if p.user.is_active]
-    else:
-        recipients = [
-            p
-            for p in participations
-            if p.user.is_active
-            and role_may_comment(p.role, engagement_round)
-            and reminder_kind_due(
-                round_window(engagement_round, p.organisation_id, now=now, extensions=extensions).closes_at, now
-            )
-            == kind
-        ]
-    # Unsent notices for people it is no longer due for (left, deactivated, deadline moved) are dropped.
-    RoundNotice.objects.filter(round=engagement_round, kind=kind, sent_at__isnull=True).exclude(
-        user_id__in=[p.user_id for p in recipients]
-    ).delete()
-    if not recipients:
-        return 0
-    RoundNotice.objects.bulk_create(
-        [RoundNotice(round=engagement_round, user=p.user, kind=kind) for p in recipients], ignore_conflicts=True
-    )
-    sent = 0
-    notice_ids = dict(
-        RoundNotice.objects.filter(round=engagement_round, kind=kind, sent_at__isnull=True).values_list("user_id", "pk")
-    )
-    for participation in recipients:
-        notice_id = notice_ids.get(participation.user_id)
-        if notice_id is None:
-            continue
-        if not RoundNotice.objects.filter(pk=notice_id, sent_at__isnull=True).update(sent_at=now):
-            continue  # another worker claimed it
-        try:
-            _send_round_email(engagement_round, participation, kind, extensions)
-            sent += 1
-        except Exception:
-            RoundNotice.objects.filter(pk=notice_id).update(sent_at=None)
-            logger.exception("Could not send %s notice for round %s to user %s", kind, round_id, participation.user_id)
-            raise
-    return sent
-
-
-def _send_round_email(engagement_round: EngagementRound, participation: Participation, kind: str, extensions) -> None:
-    user = participation.user
-    path = reverse("consultations:detail", args=[engagement_round.consultation.slug])
-    context = {
-        "user": user,
-        "round": engagement_round,
-        "consultation": engagement_round.consultation,
-        "kind": kind,
-        "closes_at": round_window(engagement_round, participation.organisation_id, extensions=extensions).closes_at,
-        "url": settings.SITE_URL.rstrip("/") + path,
-        "may_comment": role_may_comment(participation.role, engagement_round),
-    }
-    tz = user.time_zone or settings.TIME_ZONE
-    with translation.override(settings.LANGUAGE_CODE), timezone.override(tz):
-        subject = render_to_string("consultations/email/round_notice_subject.txt", context).strip()
-        body = render_to_string("consultations/email/round_notice.txt", context)
-    EmailMultiAlternatives(subject=subject, body=body, to=[user.email]).send()
 
 
 # --- versions and sections ----------------------------------------------------------------
@@ -994,8 +860,14 @@ def invitations_stranded():
     )
 
 
-def invitation_accept(*, token: str, user=None, password: str = "", full_name: str = "") -> tuple[Invitation, User]:
-    """Accept an invitation: a newcomer sets a password; a known person must be logged in as themself."""
+def invitation_accept(
+    *, token: str, user=None, password: str = "", full_name: str = "", language: str = ""
+) -> tuple[Invitation, User]:
+    """Accept an invitation: a newcomer sets a password; a known person must be logged in as themself.
+
+    `language`: the one the page was read in; it becomes the person's e-mail language unless
+    they already chose one (their profile changes it).
+    """
     with transaction.atomic():
         invitation = (
             Invitation.objects.select_for_update()
@@ -1033,6 +905,9 @@ def invitation_accept(*, token: str, user=None, password: str = "", full_name: s
         if person.organisation_id is None:
             person.organisation = invitation.organisation
             person.save(update_fields=["organisation"])
+        if not person.language and language in dict(settings.LANGUAGES):
+            person.language = language
+            person.save(update_fields=["language"])
         ensure_participation(
             consultation=invitation.consultation,
             user=person,

@@ -4,12 +4,16 @@ consultations imports none of those apps: a consequence of closing a round or pu
 version that belongs to another app (consolidating the round, carrying comments over) is that
 app's receiver.
 
-Both signals are sent inside the transaction that made the change, so that a receiver's own
-rows (a queued job) are committed with it or not at all; a receiver that starts background
-work queues it once that transaction commits (config.jobs.enqueue_after_commit).
+round_opened, round_closed and version_published are sent inside the transaction that made the
+change, so that a receiver's own rows (a queued job, a notification) are committed with it or
+not at all; a receiver that starts background work queues it once that transaction commits
+(config.jobs.enqueue_after_commit).
 """
 
 from django.dispatch import Signal
+
+# A round opened, by the secretariat or by the clock. Arguments: round_id.
+round_opened = Signal()
 
 # A round closed for everyone, by the secretariat or by the clock. Arguments: round_id.
 round_closed = Signal()

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils import timezone
-
-from comments.models import Comment, ReplyNotice
+from comments.models import Comment
 from comments.services import AnchorInput, comment_create, comment_set_endorsed, national_position_submit, reply_create
 from consultations.models import EngagementRound
+from notifications.services import notifications_settle_mail
 
 
 @dataclass(frozen=True)
@@ -149,6 +148,7 @@ def seed_comments(*, consultation, users: dict) -> int:
         engagement_round=engagement_round,
         note="Viet Nam's position on version 0.2, agreed with the line ministries.",
     )
-    # The demo's replies were not really written by anyone: no digest e-mail for them.
-    ReplyNotice.objects.filter(reply__comment__round=engagement_round).update(sent_at=timezone.now())
+    # The demo's replies and rounds were not really written or opened by anyone: their
+    # notifications stay in the demo inboxes (unread) but no e-mail goes out for them.
+    notifications_settle_mail(consultation_id=engagement_round.consultation_id)
     return created

@@ -57,7 +57,7 @@ CommentRevision = project_model("CommentRevision")
 Reply = project_model("Reply")
 CommentFlag = project_model("CommentFlag")
 NationalPosition = project_model("NationalPosition")
-ReplyNotice = project_model("ReplyNotice")
+Notification = project_model("Notification")
 Disposition = project_model("Disposition")
 CommentCount = project_model("CommentCount")
 AuditEntry = project_model("AuditEntry")
@@ -322,12 +322,20 @@ class NationalPositionFactory(factory.django.DjangoModelFactory):
     endorsed_count = 0
 
 
-class ReplyNoticeFactory(factory.django.DjangoModelFactory):
+class NotificationFactory(factory.django.DjangoModelFactory):
+    """A reply notification to the comment's author, unread and not yet mailed."""
+
     class Meta:
-        model = ReplyNotice
+        model = Notification
 
     reply = factory.SubFactory(ReplyFactory)
-    recipient = factory.LazyAttribute(lambda n: n.reply.comment.author)
+    comment = factory.SelfAttribute("reply.comment")
+    round = factory.SelfAttribute("comment.round")
+    consultation = factory.SelfAttribute("round.consultation")
+    recipient = factory.SelfAttribute("comment.author")
+    actor = factory.SelfAttribute("reply.author")
+    kind = "reply"
+    key = factory.LazyAttribute(lambda n: f"reply:{n.reply.pk}")
 
 
 class DispositionFactory(factory.django.DjangoModelFactory):

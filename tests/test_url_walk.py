@@ -216,6 +216,10 @@ def _build() -> Scenario:
         th_secret=th_secret,
         b_comment=b_comment,
         a_vn_report=report(a, users[VN], "mk-vn-report-Jc6"),
+        a_vn_notification=factories.NotificationFactory(
+            reply=factories.ReplyFactory(comment=vn_sub, author=users[VNFP], organisation=orgs["vn"]),
+            recipient=users[VN],
+        ),
         b_report=report(b, users[OUTSIDER], "mk-b-report-Kd9"),
         a_run=a_run,
         a_group=a_group,
@@ -264,6 +268,7 @@ VN_DRAFT = Target("Viet Nam's draft", "a", frozenset({VN, VNFP}))
 TH_SECRET = Target("Thailand's secretariat-only comment", "a", frozenset({TH, SEC, CONS}) | STAFF)
 B_COMMENT = Target("other consultation's comment", "b")
 VN_REPORT = Target("Viet Nam's report", "a", frozenset({VN, SEC}) | STAFF)
+VN_NOTIFICATION = Target("the Vietnamese delegate's notification", "a", frozenset({VN}))
 B_REPORT = Target("other consultation's report", "b")
 COMMENT_TARGETS = (VN_DRAFT, TH_SECRET, B_COMMENT)
 NO_TARGET = Target("", "")
@@ -283,6 +288,7 @@ def _comment(s: Scenario, t: Target) -> Comment:
 
 FILL: dict[str, Callable[[Scenario, Target], dict]] = {
     "none": lambda s, t: {},
+    "notification": lambda s, t: {"pk": s.objects["a_vn_notification"].pk},
     "slug": lambda s, t: {"slug": _consultation(s, t).slug},
     "version": lambda s, t: {"slug": _consultation(s, t).slug, "number": _o(s, t, "version").number},
     "prep": lambda s, t: {"slug": _consultation(s, t).slug, "number": _o(s, t, "prep").number},
@@ -420,6 +426,11 @@ ROUTES: dict[str, Route] = {
     "healthz": ANYONE,
     "set_language": ANYONE,
     "accounts:profile": page("none", SIGNED_IN, targets=(NO_TARGET,)),
+    "notifications:inbox": page("none", SIGNED_IN, targets=(NO_TARGET,)),
+    "notifications:read_all": page("none", SIGNED_IN, SIGNED_IN, targets=(NO_TARGET,)),
+    # Only its recipient: anyone else, the secretariat and site admins included, gets a 404.
+    "notifications:open": page("notification", SIGNED_IN, targets=(VN_NOTIFICATION,)),
+    "notifications:read": page("notification", SIGNED_IN, SIGNED_IN, targets=(VN_NOTIFICATION,)),
     # The token is the capability: whoever holds it sees which consultation invites them.
     "invitations:accept": Route(
         "invitation", EVERYONE, None, (A, B), "public", reveals=frozenset({"mk-a-title-Hn3v", "mk-b-title-Lm0e"})

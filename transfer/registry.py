@@ -54,7 +54,6 @@ CARRIED: tuple[Carried, ...] = (
     Carried("comments.comment", consultation="round__consultation"),
     Carried("comments.commentrevision", consultation="comment__round__consultation"),
     Carried("comments.reply", consultation="comment__round__consultation"),
-    Carried("comments.replynotice", consultation="reply__comment__round__consultation"),
     Carried("comments.commentflag", consultation="comment__round__consultation"),
     Carried("comments.nationalposition", consultation="round__consultation"),
     Carried("consolidation.disposition", consultation="comment__round__consultation"),
@@ -64,6 +63,9 @@ CARRIED: tuple[Carried, ...] = (
     Carried("consolidation.report", consultation="consultation"),
     Carried("consolidation.importjob", consultation="round__consultation"),
     Carried("consolidation.carryoverjob", consultation="version__consultation"),
+    # Each person's inbox about the consultation (issue 12; before it, comments.replynotice,
+    # which a file made earlier still names: such a file imports with the version that made it).
+    Carried("notifications.notification", consultation="consultation"),
     Carried("audit.auditentry", consultation="consultation"),
 )
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "comments",
     "audit",
     "consolidation",
+    "notifications",
     "api",
     "transfer",
     "demo",
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -168,7 +170,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Comments: at most this many new comments or replies a minute from one person (then 429),
 # and how long replies wait before they go out as one digest e-mail.
 COMMENT_RATE_PER_MINUTE = env.int("COMMENT_RATE_PER_MINUTE", default=30)
-REPLY_DIGEST_DELAY_MINUTES = env.int("REPLY_DIGEST_DELAY_MINUTES", default=10)
+# Notifications (notifications app): "closing soon" reaches those who comment this many hours
+# before their organisation's deadline; the daily digest goes out at this hour (UTC: 7 a.m. in
+# Ha Noi and Bangkok, 8 a.m. in Manila and Kuala Lumpur).
+NOTIFY_CLOSING_SOON_HOURS = env.int("NOTIFY_CLOSING_SOON_HOURS", default=48)
+NOTIFY_DIGEST_HOUR_UTC = env.int("NOTIFY_DIGEST_HOUR_UTC", default=0)
 NEAR_DUPLICATE_THRESHOLD = env.float("NEAR_DUPLICATE_THRESHOLD", default=85.0)
 
 # The cache holds rate-limit counters: Redis in production (CACHE_URL=redis://...).
@@ -186,8 +192,6 @@ REPORT_FONT_DIRS = env.list(
 # on in production and in the test suite under CI=true.
 REPORT_FONTS_REQUIRED = env.bool("REPORT_FONTS_REQUIRED", default=False)
 
-# Reminders before a round closes, in hours. Each goes out once per participant.
-ROUND_REMINDER_HOURS = env.list("ROUND_REMINDER_HOURS", cast=int, default=[72, 24])
 
 # Line numbers of a version's text (consultations.line_numbers): characters a line, as OpenSlides'
 # fixed line length. A version keeps the length it was published with; changing this numbers only

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
@@ -32,9 +33,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consultations.tasks.advance_rounds",
         "schedule": timedelta(seconds=ROUND_TICK_SECONDS),
     },
-    "reply-digests": {
-        "task": "comments.tasks.send_reply_digests",
+    # Notifications: e-mail to those who want it at once (everything new since the last tick),
+    # the daily digest, and "closing soon" (idempotent: once per round and person).
+    "notification-emails": {
+        "task": "notifications.tasks.send_immediate",
         "schedule": timedelta(minutes=1),
+    },
+    "notification-digests": {
+        "task": "notifications.tasks.send_digests",
+        "schedule": crontab(minute=0, hour=env.int("NOTIFY_DIGEST_HOUR_UTC", default=0)),
+    },
+    "rounds-closing-soon": {
+        "task": "notifications.tasks.notify_rounds_closing",
+        "schedule": timedelta(minutes=15),
     },
 }
 
@@ -62,10 +73,6 @@ CELERY_BEAT_SCHEDULE.update(
         },
         "sweep-invitations": {
             "task": "consultations.tasks.sweep_invitations",
-            "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
-        },
-        "sweep-round-notices": {
-            "task": "consultations.tasks.sweep_round_notices",
             "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
         },
         # The feedback page's comment counts against a GROUP BY of the comments (rebuilt on drift).

@@ -42,6 +42,7 @@ from consultations.models import DraftVersion, Section
 
 from ..models import CarriedAnchor, CarryOverJob, JobStatus
 from ..selectors_revision import open_comments_filter, rounds_before
+from ..signals import comments_carried_over
 
 logger = logging.getLogger(__name__)
 
@@ -479,6 +480,7 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
             consultation=version.consultation,
             data=result,
         )
+        comments_carried_over.send(sender=DraftVersion, version=version)
     return result
 
 

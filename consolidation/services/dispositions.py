@@ -26,6 +26,7 @@ from config.text import clean_text
 from consultations.models import Consultation, EngagementRound, Section
 
 from ..models import Disposition, DuplicateGroup
+from ..signals import disposition_decided
 
 # --- checks -------------------------------------------------------------------------------
 
@@ -259,6 +260,7 @@ def disposition_record(
                 "section_change": section_change.pk if section_change else None,
             },
         )
+        disposition_decided.send(sender=Disposition, dispositions=[disposition], actor=actor)
     return disposition
 
 
@@ -357,4 +359,5 @@ def disposition_record_group(
                 consultation=engagement_round.consultation,
                 data={"decision": decision, "revision": disposition.revision, "group": group.pk},
             )
+        disposition_decided.send(sender=Disposition, dispositions=recorded, actor=actor)
     return recorded

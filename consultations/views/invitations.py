@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -80,9 +81,13 @@ def invitation_accept(request, token):
         def run(data: dict) -> tuple[Invitation, User]:
             if form is not None:
                 return services.invitation_accept(
-                    token=token, user=None, password=data["password1"], full_name=data["full_name"]
+                    token=token,
+                    user=None,
+                    password=data["password1"],
+                    full_name=data["full_name"],
+                    language=get_language(),
                 )
-            return services.invitation_accept(token=token, user=request.user)
+            return services.invitation_accept(token=token, user=request.user, language=get_language())
 
         def done(accepted: tuple[Invitation, User]) -> HttpResponse:
             invitation, person = accepted

@@ -89,3 +89,18 @@ def test_invalid_time_zone_is_a_form_error_and_changes_nothing(client, vn_delega
     vn_delegate.refresh_from_db()
     assert vn_delegate.time_zone == "Asia/Bangkok"
     assert vn_delegate.full_name != "Changed Name"
+
+
+def test_language_and_email_frequency_are_chosen_on_the_profile(client, vn_delegate):
+    client.force_login(vn_delegate)
+    page = client.get(reverse("accounts:profile")).content.decode()
+    assert "Language of your e-mails" in page and "Once a day, in a digest" in page
+
+    response = client.post(
+        reverse("accounts:profile"),
+        {"full_name": vn_delegate.full_name, "time_zone": "", "language": "vi", "email_frequency": "daily"},
+    )
+
+    assert response.status_code == 302
+    vn_delegate.refresh_from_db()
+    assert (vn_delegate.language, vn_delegate.email_frequency, vn_delegate.email_language) == ("vi", "daily", "vi")

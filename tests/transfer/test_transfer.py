@@ -36,8 +36,8 @@ from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import Disposition, Report
 from consolidation.services.exports import report_request
 from consolidation.services.imports import import_request
-from consultations.models import Consultation, Invitation, RoundNotice
-from consultations.services import invitation_create, round_extend, round_notices_send
+from consultations.models import Consultation, Invitation
+from consultations.services import invitation_create, round_extend
 from demo.seed import ADMIN_EMAIL, CONSULTATION_SLUG, DEMO_PASSWORD, seed_demo
 from tests import factories
 from transfer.registry import CARRIED, EXCLUDED
@@ -149,7 +149,8 @@ def build_rich_consultation(capture_on_commit) -> Consultation:
             closes_at=open_round.closes_at + timedelta(days=3),
             reason="Songkran holidays",
         )
-        round_notices_send(round_id=open_round.pk, kind=RoundNotice.OPENED)
+        # A round e-mail recorded before notifications took them over (issue 12): history that travels.
+        factories.RoundNoticeFactory(round=open_round, user=secretariat, sent_at=open_round.opens_at)
         invitation_create(
             actor=secretariat,
             consultation=consultation,
