@@ -1,7 +1,7 @@
 # The reply notices of comments (comments.ReplyNotice, one per reply and recipient) become
 # notifications of kind "reply": one home for everything a person is told. Each keeps its
 # recipient, reply and time; one already e-mailed stays e-mailed (mailed_at = its sent_at);
-# one still pending is mailed by notifications from now on. comments.0005 then drops the old table.
+# one still pending is mailed by notifications from now on. comments.0006 then drops the old table.
 
 from django.db import migrations
 

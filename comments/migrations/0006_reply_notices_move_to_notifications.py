@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('comments', '0004_disposition_moves_to_consolidation'),
+        ('comments', '0005_comment_section_organisation_index'),
         # Its rows are notifications now (notifications.0002 copies them first).
         ('notifications', '0002_reply_notices_move_here'),
     ]
