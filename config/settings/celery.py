@@ -68,5 +68,9 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "consultations.tasks.sweep_round_notices",
             "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
         },
+        "sweep-round-reminders": {
+            "task": "consultations.tasks.sweep_round_reminders",
+            "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+        },
     }
 )
