@@ -89,7 +89,7 @@ class ConsolidationRunAdmin(ReadOnlyAdmin):
 @admin.register(CarriedAnchor)
 class CarriedAnchorAdmin(ReadOnlyAdmin):
     list_display = ["comment_number", "version", "section", "method", "score", "created_at"]
-    list_filter = ["method", "version"]
+    list_filter = ["method", "version__consultation"]
     list_select_related = ["version__consultation", "section"]
     search_fields = ["=comment__id"]
     search_help_text = _("A comment's number (without the C).")

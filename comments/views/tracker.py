@@ -38,7 +38,9 @@ def response_tracker(request, slug, round_id):
         raise PermissionDenied
     sort = request.GET.get("sort")
     tracker = selectors_tracker.response_tracker(engagement_round=engagement_round, sort=sort)
-    form = RemindForm(request.POST or None, organisation_ids=[row.organisation.pk for row in tracker.rows])
+    # Bound on every POST, an empty one included (nothing ticked is a refusal, not a blank form).
+    data = request.POST if request.method == "POST" else None
+    form = RemindForm(data, organisation_ids=[row.organisation.pk for row in tracker.rows])
 
     def page(status: int = 200, error: str = ""):
         if form.is_bound:

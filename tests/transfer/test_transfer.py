@@ -37,6 +37,7 @@ from consolidation.models import Disposition, Report
 from consolidation.services.exports import report_request
 from consolidation.services.imports import import_request
 from consultations.models import Consultation, Invitation, RoundNotice
+from consultations.reminders import round_remind
 from consultations.services import invitation_create, round_extend, round_notices_send
 from demo.seed import ADMIN_EMAIL, CONSULTATION_SLUG, DEMO_PASSWORD, seed_demo
 from tests import factories
@@ -150,6 +151,7 @@ def build_rich_consultation(capture_on_commit) -> Consultation:
             reason="Songkran holidays",
         )
         round_notices_send(round_id=open_round.pk, kind=RoundNotice.OPENED)
+        round_remind(actor=secretariat, engagement_round=open_round, organisation_ids=[thailand.pk])
         invitation_create(
             actor=secretariat,
             consultation=consultation,
