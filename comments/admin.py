@@ -21,7 +21,7 @@ from .models import Comment, CommentRevision, NationalPosition
 
 class CommentRevisionInline(admin.TabularInline):
     model = CommentRevision
-    fields = ["number", "action", "actor", "at", "status", "body", "proposed_change"]
+    fields = ("number", "action", "actor", "at", "status", "body", "proposed_change")
     readonly_fields = fields
     extra = 0
     can_delete = False

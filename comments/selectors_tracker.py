@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -122,8 +123,8 @@ def response_tracker(
         .annotate(people=Count("participations", filter=Q(participations__user__is_active=True)))
         .order_by("name")
     )
-    counts = {
-        row["organisation_id"]: row
+    counts: dict[int, dict[str, Any]] = {
+        row["organisation_id"]: dict(row)
         for row in Comment.objects.filter(round=engagement_round)
         .values("organisation_id")
         .annotate(
@@ -162,11 +163,12 @@ def response_tracker(
                 changed_since_submission=endorsed_now != position.endorsed_count
                 or (last_endorsed_at is not None and last_endorsed_at > position.submitted_at),
             )
-        activity = [
-            at
-            for at in (count.get("last_change"), last_replies.get(organisation.pk), position and position.submitted_at)
-            if at is not None
+        moments: list[datetime | None] = [
+            count.get("last_change"),
+            last_replies.get(organisation.pk),
+            position.submitted_at if position else None,
         ]
+        activity = [at for at in moments if at is not None]
         extended = extensions.get(organisation.pk)
         last_reminded_at = reminded.get(organisation.pk)
         rows.append(

@@ -15,6 +15,7 @@ Shared kit: imports Django only, no app.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from django.contrib import admin
 from django.core.paginator import Paginator
@@ -29,9 +30,9 @@ class BoundedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        object_list = self.object_list
+        object_list: Any = self.object_list
         if hasattr(object_list, "query"):
-            return object_list[: self.limit + 1].count()  # type: ignore[index,union-attr]
+            return object_list[: self.limit + 1].count()
         return len(object_list)
 
     @property

@@ -16,4 +16,7 @@ class RemindForm(forms.Form):
 
     def __init__(self, *args, organisation_ids: list[int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organisations"].choices = [(pk, str(pk)) for pk in organisation_ids]
+        field = self.fields["organisations"]
+        if not isinstance(field, forms.TypedMultipleChoiceField):
+            raise TypeError("RemindForm.organisations must stay a TypedMultipleChoiceField.")
+        field.choices = [(pk, str(pk)) for pk in organisation_ids]
