@@ -23,6 +23,7 @@ from accounts.models import Organisation, Role
 from consultations.access import extensions_of
 from consultations.models import EngagementRound
 from consultations.reminders import REMINDER_INTERVAL, last_reminders
+from consultations.selectors import commenting_participations
 
 from .models import Comment, NationalPosition, Reply
 
@@ -115,12 +116,14 @@ def response_tracker(
 ) -> ResponseTracker:
     """The tracker of a round, sorted by `sort` (a key of SORTS, "-" first for descending)."""
     now = now or timezone.now()
-    consultation_id = engagement_round.consultation_id
-    roles = list(engagement_round.commenting_roles or [])
-    in_consultation = Q(participations__consultation_id=consultation_id, participations__role__in=roles)
+    commenting = commenting_participations(engagement_round=engagement_round)
+    # An organisation's participants all have its role (consultations.services.ensure_participation).
+    active_here = Q(
+        participations__consultation_id=engagement_round.consultation_id, participations__user__is_active=True
+    )
     organisations = list(
-        Organisation.objects.filter(in_consultation)
-        .annotate(people=Count("participations", filter=Q(participations__user__is_active=True)))
+        Organisation.objects.filter(pk__in=commenting.values("organisation_id"))
+        .annotate(people=Count("participations", filter=active_here))
         .order_by("name")
     )
     counts: dict[int, dict[str, Any]] = {

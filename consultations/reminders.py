@@ -34,7 +34,8 @@ from config.errors import RateLimitedError
 from config.jobs import enqueue_after_commit
 
 from .access import extensions_of, round_window
-from .models import EngagementRound, Participation, RoundReminder
+from .models import EngagementRound, RoundReminder
+from .selectors import commenting_participations
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +98,9 @@ def round_remind(
         # One request at a time per round: two secretaries clicking together cannot both pass the check.
         locked = EngagementRound.objects.select_for_update().select_related("consultation").get(pk=engagement_round.pk)
         participations = list(
-            Participation.objects.filter(
-                consultation=consultation,
-                organisation_id__in=wanted,
-                role__in=locked.commenting_roles or [],
-                user__is_active=True,
-            ).select_related("organisation")
+            commenting_participations(engagement_round=locked)
+            .filter(organisation_id__in=wanted, user__is_active=True)
+            .select_related("organisation")
         )
         organisations = {p.organisation_id: p.organisation for p in participations}
         if set(organisations) != wanted:

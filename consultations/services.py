@@ -207,7 +207,7 @@ def round_set_commenting_roles(
             raise ValidationError(
                 {"commenting_roles": _("The round has opened; the roles that may comment can no longer change.")}
             )
-        before = list(locked.commenting_roles or [])
+        before = list(locked.commenting_roles)
         if roles != before:
             locked.commenting_roles = roles
             locked.save(update_fields=["commenting_roles"])
