@@ -63,3 +63,6 @@ rules.add_perm("comments.flag_comment", can_flag)
 rules.add_perm("comments.submit_national_position", is_focal_point_in_round)
 # (user, engagement_round): every delegation's position status, read-only.
 rules.add_perm("comments.view_positions_overview", is_organiser_of_round)
+# (user, engagement_round): the response tracker (who has answered). Sending reminders from it is
+# round administration: consultations.manage_rounds.
+rules.add_perm("comments.view_response_tracker", is_organiser_of_round)

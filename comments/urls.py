@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import reading, section, thread
+from .views import reading, section, thread, tracker
 
 app_name = "comments"
 
@@ -22,4 +22,6 @@ urlpatterns = [
     path("<slug:slug>/comments/<int:pk>/unhide/", thread.comment_unhide, name="unhide"),
     path("<slug:slug>/my-delegation/", thread.delegation_comments, name="mine"),
     path("<slug:slug>/rounds/<int:round_id>/position/", thread.national_position, name="position"),
+    # The secretariat: who has answered in a round, and reminders to those who have not
+    path("<slug:slug>/rounds/<int:round_id>/responses/", tracker.response_tracker, name="tracker"),
 ]

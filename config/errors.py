@@ -93,9 +93,10 @@ class RateLimitedError(DomainError):
     default_code = "rate_limited"
     problem_type = "rate-limited"
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, message: str | None = None):
         super().__init__(
-            _("You have written many comments in the last minute. Please wait %(seconds)s seconds.")
+            message
+            or _("You have written many comments in the last minute. Please wait %(seconds)s seconds.")
             % {"seconds": retry_after}
         )
         self.retry_after = retry_after

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from audit.services import audit_changes, audit_log
+from config.admin_kit import ReadOnlyAdmin
 from config.forms import model_choice_field
 
 from . import services
@@ -33,6 +34,7 @@ from .models import (
     Role,
     RoundExtension,
     RoundNotice,
+    RoundReminder,
     Section,
 )
 
@@ -394,6 +396,27 @@ class RoundChangeForm(ServiceForm):
         )
 
 
+class ScheduledRoundChangeForm(RoundChangeForm):
+    """A round not yet open: its times and, with checkboxes, the roles that may comment."""
+
+    commenting_roles = forms.MultipleChoiceField(
+        label=_("roles that may comment"), choices=Role.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = EngagementRound
+        fields = ["opens_at", "closes_at", "commenting_roles"]
+
+    def run_service(self):
+        # Only what changed is asked of the services (and so written to the audit log).
+        engagement_round = self.instance
+        if {"opens_at", "closes_at"} & set(self.changed_data):
+            engagement_round = super().run_service()
+        return services.round_set_commenting_roles(
+            actor=self.actor, engagement_round=engagement_round, commenting_roles=self.cleaned_data["commenting_roles"]
+        )
+
+
 class RoundExtensionInline(admin.TabularInline):
     model = RoundExtension
     fields = ("organisation", "closes_at", "reason", "granted_by", "granted_at")
@@ -419,7 +442,12 @@ class EngagementRoundAdmin(ServiceAdminMixin, admin.ModelAdmin):
     actions = ["open_now", "close_now"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["form"] = RoundChangeForm if obj is not None else RoundAddForm
+        if obj is None:
+            kwargs["form"] = RoundAddForm
+        elif obj.state == EngagementRound.State.SCHEDULED:
+            kwargs["form"] = ScheduledRoundChangeForm
+        else:
+            kwargs["form"] = RoundChangeForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):
@@ -432,8 +460,9 @@ class EngagementRoundAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "state",
             "opens_at",
             "closes_at",
+            "planned_closes_at",
             "final_closes_at",
-            "commenting_roles",
+            "commenting_roles" if obj.state == EngagementRound.State.SCHEDULED else "roles",
             "visibility",
             "opened_at",
             "closed_at",
@@ -449,8 +478,9 @@ class EngagementRoundAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "version",
             "title",
             "state",
+            "planned_closes_at",
             "final_closes_at",
-            "commenting_roles",
+            "roles",
             "visibility",
             "opened_at",
             "closed_at",
@@ -460,6 +490,11 @@ class EngagementRoundAdmin(ServiceAdminMixin, admin.ModelAdmin):
         if obj.state not in (EngagementRound.State.SCHEDULED, EngagementRound.State.OPEN):
             readonly += ["opens_at", "closes_at"]
         return readonly
+
+    @admin.display(description=_("roles that may comment"))
+    def roles(self, obj):
+        labels = dict(Role.choices)
+        return ", ".join(str(labels.get(role, role)) for role in obj.commenting_roles or []) or "—"
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -543,6 +578,16 @@ class RoundExtensionAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         _copy_into(obj, form.run_service())
+
+
+@admin.register(RoundReminder)
+class RoundReminderAdmin(ReadOnlyAdmin):
+    """Reminders sent from the response tracker: a record, never edited here."""
+
+    list_display = ["round", "organisation", "user", "requested_by", "requested_at", "sent_at"]
+    list_filter = ["round__consultation", "organisation"]
+    list_select_related = ["round", "organisation", "user", "requested_by"]
+    search_fields = ["user__email", "organisation__name"]
 
 
 @admin.register(RoundNotice)

@@ -222,6 +222,9 @@ class EngagementRound(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.SCHEDULED)
     opened_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A round the secretariat closed before its time: the closing time it had been given (closes_at
+    # then holds the moment it closed). Empty for a round that closed on time.
+    planned_closes_at = models.DateTimeField(_("planned closing time"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -268,6 +271,10 @@ class EngagementRound(models.Model):
         if self.state not in (self.State.SCHEDULED, self.State.OPEN):
             return False
         return self.opens_at <= at < self.closes_at_for(organisation_id, extensions)
+
+    @property
+    def closed_early(self) -> bool:
+        return self.planned_closes_at is not None
 
     def phase_at(self, at: datetime | None = None) -> str:
         """The state a viewer should see at this instant, even if beat has not run yet."""
@@ -318,6 +325,35 @@ class RoundNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.user_id} for round {self.round_id}"
+
+
+class RoundReminder(models.Model):
+    """A reminder e-mail the secretariat sent one participant of a late organisation (the outbox row).
+
+    One request reminds every active participant of each chosen organisation; an organisation is
+    not reminded twice within REMINDER_INTERVAL (consultations.reminders). Empty sent_at: still to go.
+    """
+
+    round = models.ForeignKey(EngagementRound, on_delete=models.CASCADE, related_name="reminders")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        indexes = [
+            models.Index(fields=["round", "organisation", "requested_at"], name="reminder_by_round_org"),
+            models.Index(fields=["sent_at"], name="reminder_unsent", condition=Q(sent_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder to {self.user_id} for round {self.round_id}"
 
 
 def _new_token() -> str:

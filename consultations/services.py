@@ -97,6 +97,16 @@ def _validate_window(*, opens_at: datetime, closes_at: datetime) -> None:
         raise ValidationError({"closes_at": _("The round must close after it opens.")})
 
 
+def _commenting_roles(commenting_roles: list[str]) -> list[str]:
+    """The roles as stored (sorted, each once), or the refusal."""
+    roles = sorted(set(commenting_roles))
+    if not roles:
+        raise ValidationError({"commenting_roles": _("Choose at least one role that may comment.")})
+    if not set(roles) <= set(Role.values):
+        raise ValidationError({"commenting_roles": _("Unknown role.")})
+    return roles
+
+
 def round_schedule(
     *,
     actor,
@@ -111,11 +121,7 @@ def round_schedule(
     _require(actor, "consultations.manage_rounds", consultation)
     _validate_window(opens_at=opens_at, closes_at=closes_at)
     title = _line(title)
-    roles = sorted(set(commenting_roles))
-    if not roles:
-        raise ValidationError({"commenting_roles": _("Choose at least one role that may comment.")})
-    if not set(roles) <= set(Role.values):
-        raise ValidationError({"commenting_roles": _("Unknown role.")})
+    roles = _commenting_roles(commenting_roles)
     if visibility not in EngagementRound.Visibility.values:
         raise ValidationError({"visibility": _("Unknown visibility policy.")})
     if not version.is_published:
@@ -184,6 +190,33 @@ def round_reschedule(
     return locked
 
 
+def round_set_commenting_roles(
+    *, actor, engagement_round: EngagementRound, commenting_roles: list[str]
+) -> EngagementRound:
+    """Change which roles comment in a round that has not opened yet (once open, they are fixed)."""
+    _require(actor, "consultations.manage_rounds", engagement_round.consultation)
+    roles = _commenting_roles(commenting_roles)
+    with transaction.atomic():
+        locked = EngagementRound.objects.select_for_update().get(pk=engagement_round.pk)
+        if locked.state != EngagementRound.State.SCHEDULED:
+            raise ValidationError(
+                {"commenting_roles": _("The round has opened; the roles that may comment can no longer change.")}
+            )
+        before = list(locked.commenting_roles)
+        if roles != before:
+            locked.commenting_roles = roles
+            locked.save(update_fields=["commenting_roles"])
+            audit_changes(
+                actor=actor,
+                action="round.roles_changed",
+                target=locked,
+                consultation=locked.consultation,
+                before={"commenting_roles": before},
+                after={"commenting_roles": roles},
+            )
+    return locked
+
+
 def round_open_now(*, actor, engagement_round: EngagementRound) -> EngagementRound:
     """Open a scheduled round at once (the secretariat brings its opening forward)."""
     _require(actor, "consultations.manage_rounds", engagement_round.consultation)
@@ -208,9 +241,12 @@ def round_close_now(*, actor, engagement_round: EngagementRound) -> EngagementRo
         locked = EngagementRound.objects.select_for_update().get(pk=engagement_round.pk)
         if locked.state != EngagementRound.State.OPEN:
             raise ValidationError(_("Only an open round can be closed."))
-        locked.closes_at = min(locked.closes_at, now)
+        if locked.closes_at > now:
+            # Closed before its time: the time it was meant to close stays on record.
+            locked.planned_closes_at = locked.closes_at
+            locked.closes_at = now
         locked.final_closes_at = now
-        locked.save(update_fields=["closes_at", "final_closes_at"])
+        locked.save(update_fields=["closes_at", "final_closes_at", "planned_closes_at"])
         locked.extensions.filter(closes_at__gt=now).update(closes_at=now)
         _do_close(locked, actor=actor, now=now)
     return locked
@@ -271,7 +307,14 @@ def _do_close(engagement_round: EngagementRound, *, actor, now: datetime) -> Non
     engagement_round.state = EngagementRound.State.CLOSED
     engagement_round.closed_at = now
     engagement_round.save(update_fields=["state", "closed_at"])
-    audit_log(actor=actor, action="round.closed", target=engagement_round, consultation=engagement_round.consultation)
+    planned = engagement_round.planned_closes_at
+    audit_log(
+        actor=actor,
+        action="round.closed",
+        target=engagement_round,
+        consultation=engagement_round.consultation,
+        data={"planned_closes_at": planned.isoformat()} if planned else None,
+    )
     round_closed.send(sender=EngagementRound, round_id=engagement_round.pk)
 
 

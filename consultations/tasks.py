@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from config.jobs import publish
 
-from . import services
+from . import reminders, services
 from .models import Invitation
 
 
@@ -43,4 +43,22 @@ def sweep_invitations() -> list[int]:
     ids = list(services.invitations_stranded().values_list("pk", flat=True))
     for pk in ids:
         publish(send_invitation, pk)
+    return ids
+
+
+# --- reminders to late organisations ---------------------------------------------------------
+
+
+@shared_task(name=reminders.SEND_REMINDERS, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def send_round_reminders(round_id: int) -> int:
+    """Idempotent: each reminder is claimed before it is sent."""
+    return reminders.round_reminders_send(round_id=round_id)
+
+
+@shared_task(name="consultations.tasks.sweep_round_reminders")
+def sweep_round_reminders() -> list[int]:
+    """Beat: queue again the reminders a broker outage or a failed send left unsent."""
+    ids = reminders.round_reminders_stranded()
+    for round_id in ids:
+        publish(send_round_reminders, round_id)
     return ids

@@ -52,6 +52,7 @@ Section = project_model("Section")
 EngagementRound = project_model("EngagementRound")
 RoundExtension = project_model("RoundExtension")
 RoundNotice = project_model("RoundNotice")
+RoundReminder = project_model("RoundReminder")
 Comment = project_model("Comment")
 CommentRevision = project_model("CommentRevision")
 Reply = project_model("Reply")
@@ -225,6 +226,18 @@ class RoundNoticeFactory(factory.django.DjangoModelFactory):
     round = factory.SubFactory(EngagementRoundFactory)
     user = factory.SubFactory(UserFactory)
     kind = RoundNotice.OPENED
+
+
+class RoundReminderFactory(factory.django.DjangoModelFactory):
+    """A reminder row only: consultations.reminders.round_remind is what checks and sends."""
+
+    class Meta:
+        model = RoundReminder
+
+    round = factory.SubFactory(EngagementRoundFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    user = factory.SubFactory(UserFactory)
+    requested_by = factory.SubFactory(UserFactory)
 
 
 SECTION_KINDS = [Section.Kind.COMPONENT, Section.Kind.CHAPTER, Section.Kind.CLAUSE]

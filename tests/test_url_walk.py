@@ -38,6 +38,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from audit.models import AuditEntry
 from comments import services as comment_services
 from comments.models import Comment
 from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
@@ -373,6 +374,13 @@ ADMIN_OBJECTS: dict[str, Callable[[Scenario], object]] = {
     "consultations_engagementround": lambda s: s.objects["b_round"],
     "consultations_roundextension": lambda s: None,
     "consultations_roundnotice": lambda s: None,
+    "consultations_roundreminder": lambda s: None,
+    "comments_comment": lambda s: s.objects["th_secret"],
+    "comments_nationalposition": lambda s: None,
+    "consolidation_disposition": lambda s: None,
+    "consolidation_consolidationrun": lambda s: s.objects["b_run"],
+    "consolidation_carriedanchor": lambda s: None,
+    "audit_auditentry": lambda s: AuditEntry.objects.filter(consultation=s.b).first(),
 }
 
 
@@ -470,6 +478,7 @@ ROUTES: dict[str, Route] = {
     "comments:unhide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "comments:mine": page("slug", ALL_IN),
     "comments:position": page("round_id", {VNFP, SEC, CONS} | STAFF, {VNFP}),
+    "comments:tracker": page("round_id", DRAFTERS, MANAGERS),
     # --- consolidation, feedback, reports, imports -------------------------------------------------
     "consolidation:run_list": page("round_id", DRAFTERS),
     "consolidation:run_create": page("round_id", NOBODY, MANAGERS),

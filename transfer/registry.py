@@ -50,6 +50,7 @@ CARRIED: tuple[Carried, ...] = (
     Carried("consultations.engagementround", consultation="consultation"),
     Carried("consultations.roundextension", consultation="round__consultation"),
     Carried("consultations.roundnotice", consultation="round__consultation"),
+    Carried("consultations.roundreminder", consultation="round__consultation"),
     Carried("consultations.invitation", consultation="consultation"),
     Carried("comments.comment", consultation="round__consultation"),
     Carried("comments.commentrevision", consultation="comment__round__consultation"),

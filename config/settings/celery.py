@@ -80,5 +80,9 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "consolidation.tasks.check_comment_counts",
             "schedule": timedelta(days=1),
         },
+        "sweep-round-reminders": {
+            "task": "consultations.tasks.sweep_round_reminders",
+            "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+        },
     }
 )

@@ -135,6 +135,7 @@ def test_changing_round_times_goes_through_rescheduling(admin_client, scheduled_
         "opens_at_1": "08:00:00",
         "closes_at_0": "2031-01-04",
         "closes_at_1": "08:00:00",
+        "commenting_roles": scheduled_round.commenting_roles,  # ticked as they are
         "extensions-TOTAL_FORMS": "0",
         "extensions-INITIAL_FORMS": "0",
     }
@@ -148,6 +149,53 @@ def test_changing_round_times_goes_through_rescheduling(admin_client, scheduled_
     scheduled_round.refresh_from_db()
     assert scheduled_round.final_closes_at == datetime(2031, 1, 20, 8, 0, tzinfo=UTC)
     assert AuditEntry.objects.filter(action="round.rescheduled").count() == 1
+
+
+def test_roles_are_ticked_on_the_new_round_form_and_stored_as_a_list(admin_client, version):
+    page = text(admin_client.get(reverse("admin:consultations_engagementround_add")))
+    assert 'type="checkbox" name="commenting_roles" value="member_state"' in page
+    opens = timezone.now() + timedelta(days=1)
+    data = round_add_data(version, opens=opens, closes=opens + timedelta(days=14))
+    data["commenting_roles"] = [Role.PARTNER, Role.MEMBER_STATE]
+    assert admin_client.post(reverse("admin:consultations_engagementround_add"), data).status_code == 302
+    assert EngagementRound.objects.get().commenting_roles == ["member_state", "partner"]
+
+
+def test_a_scheduled_rounds_roles_change_with_checkboxes(admin_client, scheduled_round):
+    url = reverse("admin:consultations_engagementround_change", args=[scheduled_round.pk])
+    page = text(admin_client.get(url))
+    assert 'type="checkbox" name="commenting_roles" value="partner" id="id_commenting_roles_3" checked' in page
+    local = timezone.localtime
+    data = {
+        "opens_at_0": local(scheduled_round.opens_at).strftime("%Y-%m-%d"),
+        "opens_at_1": local(scheduled_round.opens_at).strftime("%H:%M:%S"),
+        "closes_at_0": local(scheduled_round.closes_at).strftime("%Y-%m-%d"),
+        "closes_at_1": local(scheduled_round.closes_at).strftime("%H:%M:%S"),
+        "commenting_roles": [Role.PARTNER],
+        "extensions-TOTAL_FORMS": "0",
+        "extensions-INITIAL_FORMS": "0",
+    }
+    assert admin_client.post(url, data).status_code == 302
+    scheduled_round.refresh_from_db()
+    assert scheduled_round.commenting_roles == ["partner"]
+    assert AuditEntry.objects.filter(action="round.roles_changed").count() == 1
+    data["commenting_roles"] = []
+    assert "This field is required." in text(admin_client.post(url, data))
+
+
+def test_an_open_rounds_roles_read_as_words_not_json(admin_client, open_round):
+    page = text(admin_client.get(reverse("admin:consultations_engagementround_change", args=[open_round.pk])))
+    assert "Member state, Development partner" in page
+    assert '["member_state"' not in page and 'name="commenting_roles"' not in page
+
+
+def test_a_round_closed_early_shows_its_planned_closing_time(admin_client, open_round):
+    planned = open_round.closes_at
+    run_action(admin_client, "close_now", [open_round])
+    open_round.refresh_from_db()
+    assert open_round.planned_closes_at == planned
+    page = text(admin_client.get(reverse("admin:consultations_engagementround_change", args=[open_round.pk])))
+    assert "planned closing time" in page.lower()
 
 
 def test_closed_round_times_are_read_only(admin_client, version):

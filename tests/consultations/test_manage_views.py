@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.models import Organisation
 from consultations.models import DraftVersion, EngagementRound, Invitation, Role, RoundExtension
@@ -288,6 +289,17 @@ def test_close_now_closes_the_round(client, secretariat, open_round):
     page = text(response)
     assert "Round “Second stakeholder engagement” is closed." in page
     assert "Close now" not in page
+
+
+def test_a_round_closed_early_shows_when_it_closed_and_when_it_was_to_close(client, secretariat, open_round):
+    planned = open_round.closes_at
+    login(client, secretariat).post(reverse("consultations:round_close", args=["adm-2030", open_round.pk]))
+    open_round.refresh_from_db()
+    page = text(client.get(reverse("consultations:manage", args=["adm-2030"])))
+    closed = date_format(timezone.localtime(open_round.closes_at), "DATETIME_FORMAT")
+    expected = date_format(timezone.localtime(planned), "DATETIME_FORMAT")
+    assert f"closed early on {closed}; planned to close {expected}" in page
+    assert reverse("comments:tracker", args=["adm-2030", open_round.pk]) in page  # who answered, still
 
 
 def test_extension_keeps_the_round_open_for_that_organisation_only(

@@ -215,6 +215,41 @@ def test_round_close_now_closes_for_everyone_including_extensions(
     assert _audit_count("round.closed", scheduled_round) == 1
 
 
+def test_closing_early_keeps_the_planned_closing_time_on_record(scheduled_round, advance, secretariat):
+    advance(OPENS_AT)
+    planned = scheduled_round.closes_at
+    closed_on = OPENS_AT + timedelta(days=2)
+    with time_machine.travel(closed_on, tick=False):
+        services.round_close_now(actor=secretariat, engagement_round=scheduled_round)
+
+    engagement_round = _reload(scheduled_round)
+    assert (engagement_round.closes_at, engagement_round.planned_closes_at) == (closed_on, planned)
+    assert engagement_round.closed_early
+    entry = AuditEntry.objects.get(action="round.closed", target_id=str(scheduled_round.pk))
+    assert entry.data == {"planned_closes_at": planned.isoformat()}
+
+
+def test_a_round_closed_by_the_clock_has_no_planned_time_apart(scheduled_round, advance):
+    advance(OPENS_AT)
+    advance(scheduled_round.closes_at)
+    engagement_round = _reload(scheduled_round)
+    assert engagement_round.has_closed and engagement_round.planned_closes_at is None
+
+
+def test_roles_change_while_the_round_is_scheduled_only(scheduled_round, advance, secretariat):
+    services.round_set_commenting_roles(
+        actor=secretariat, engagement_round=scheduled_round, commenting_roles=[Role.PARTNER, Role.PARTNER]
+    )
+    assert _reload(scheduled_round).commenting_roles == [Role.PARTNER]
+    assert _audit_count("round.roles_changed", scheduled_round) == 1
+    advance(OPENS_AT)
+    with pytest.raises(ValidationError, match="can no longer change"):
+        services.round_set_commenting_roles(
+            actor=secretariat, engagement_round=scheduled_round, commenting_roles=[Role.MEMBER_STATE]
+        )
+    assert _reload(scheduled_round).commenting_roles == [Role.PARTNER]
+
+
 def test_round_open_now_opens_early_and_notifies_participants(
     scheduled_round, secretariat, personas, django_capture_on_commit_callbacks
 ):

@@ -37,6 +37,7 @@ from consolidation.models import Disposition, Report
 from consolidation.services.exports import report_request
 from consolidation.services.imports import import_request
 from consultations.models import Consultation, Invitation
+from consultations.reminders import round_remind
 from consultations.services import invitation_create, round_extend
 from demo.seed import ADMIN_EMAIL, CONSULTATION_SLUG, DEMO_PASSWORD, seed_demo
 from tests import factories
@@ -151,6 +152,7 @@ def build_rich_consultation(capture_on_commit) -> Consultation:
         )
         # A round e-mail recorded before notifications took them over (issue 12): history that travels.
         factories.RoundNoticeFactory(round=open_round, user=secretariat, sent_at=open_round.opens_at)
+        round_remind(actor=secretariat, engagement_round=open_round, organisation_ids=[thailand.pk])
         invitation_create(
             actor=secretariat,
             consultation=consultation,
