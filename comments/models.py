@@ -79,6 +79,9 @@ class Comment(models.Model):
             models.Index(fields=["round", "status"]),
             models.Index(fields=["round", "organisation"]),
             models.Index(fields=["section", "status"]),
+            # A page of a section's comments in id order (the API's comment list) reads one page of
+            # this index, however many comments the section holds.
+            models.Index(fields=["section", "id"], name="comment_section_id_order"),
         ]
         constraints = [
             models.CheckConstraint(

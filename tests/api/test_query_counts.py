@@ -50,6 +50,7 @@ LISTS = [
     "/api/v1/consultations/adm-2030/versions/",
     "/api/v1/consultations/adm-2030/versions/0.1/sections/",
     "/api/v1/rounds/{round}/comments/",
+    "/api/v1/rounds/{round}/comments/?section=infra-5g",
     "/api/v1/comments/{vn_sub}/replies/",
     "/api/v1/rounds/{round}/annotations/",
 ]
