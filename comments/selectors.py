@@ -96,7 +96,8 @@ def writing_target_for_user(
         rounds = rounds.prefetch_related(
             Prefetch("extensions", queryset=RoundExtension.objects.select_related("organisation"))
         )
-    engagement_round = rounds.filter(pk=round_id, consultation__slug=slug).first()
+    # No ordering: one row at most, and the model's ordering would join the consultation again.
+    engagement_round = rounds.filter(pk=round_id, consultation__slug=slug).order_by().first()
     if engagement_round is None or not user.has_perm("consultations.view_consultation", engagement_round.consultation):
         raise Http404
     version = engagement_round.version
@@ -104,7 +105,7 @@ def writing_target_for_user(
         "consultations.manage_versions", engagement_round.consultation
     ):
         raise Http404
-    section = Section.objects.filter(version=version, key=key).first()
+    section = Section.objects.filter(version=version, key=key).order_by().first()  # unique: no ordering joins
     if section is None:
         raise Http404
     section.version = version

@@ -79,7 +79,8 @@ class CommentFilter(django_filters.FilterSet):
         through a join on the key, it read and sorted every comment of the section for each page.
         """
         round_id = self.request.parser_context["kwargs"]["round_id"]
-        section_id = Section.objects.filter(version__rounds=round_id, key=value).values_list("pk", flat=True).first()
+        sections = Section.objects.filter(version__rounds=round_id, key=value).order_by()  # one at most
+        section_id = sections.values_list("pk", flat=True).first()
         return queryset.filter(section_id=section_id) if section_id is not None else queryset.none()
 
 
