@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organisation
-from consultations.models import DraftVersion, EngagementRound, Participation, RoundExtension, Role, Section
+from consultations.models import DraftVersion, EngagementRound, Participation, Role, RoundExtension, Section
 from consultations.rules import is_organiser, participation_for, role_may_comment
 
 from .models import Comment, CommentFlag, NationalPosition, Reply

@@ -112,7 +112,11 @@ class RoundCommentViewSet(mixins.ListModelMixin, ApiViewSet):
         )
 
     def list(self, request, round_id):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        """ListModelMixin.list with the rows built by comment_data (CommentSerializer's, faster)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        if page is None:  # no paginator configured
+            return Response([comment_data(comment) for comment in queryset])
         return self.get_paginated_response([comment_data(comment) for comment in page])
 
     def create(self, request, round_id):

@@ -10,8 +10,8 @@ get the partial they swap in.
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -228,7 +228,9 @@ def _done(
         highlighted = [c for c in window.comments if c.pk != comment.pk]
         if comment.status != Comment.Status.WITHDRAWN:
             highlighted.append(comment)
-        context.update({"highlighted": highlighted, "refresh_text": True, "refresh_counts": True, "counts": window.counts})
+        context.update(
+            {"highlighted": highlighted, "refresh_text": True, "refresh_counts": True, "counts": window.counts}
+        )
     elif refresh_counts:
         counts = section_counts(user=request.user, engagement_round=comment.round, section=comment.section)
         context.update({"refresh_counts": True, "counts": counts})

@@ -28,9 +28,8 @@ def _varied(world) -> list[Comment]:
         actor=th, engagement_round=world.open_round, section=clause, comment_type="ed", body="Withdrawn.", submit=True
     )
     services.comment_withdraw(actor=th, comment=withdrawn)
-    return list(
-        Comment.objects.filter(round=world.open_round).select_related("section", "author", "organisation").order_by("id")
-    )
+    comments = Comment.objects.filter(round=world.open_round).select_related("section", "author", "organisation")
+    return list(comments.order_by("id"))
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Ho_Chi_Minh"])
