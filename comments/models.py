@@ -82,6 +82,9 @@ class Comment(models.Model):
             # One cell of a round's consolidated feedback (section x organisation) in id order: its
             # page reads a bounded slice of a few cells (consolidation.selectors_feedback).
             models.Index(fields=["round", "section", "organisation", "id"], name="comment_round_section_org_id"),
+            # A page of a section's comments in id order (the API's comment list) reads one page of
+            # this index, however many comments the section holds.
+            models.Index(fields=["section", "id"], name="comment_section_id_order"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organisation
-from consultations.models import EngagementRound, Participation, Role, Section
+from consultations.models import DraftVersion, EngagementRound, Participation, Role, RoundExtension, Section
 from consultations.rules import is_organiser, participation_for, role_may_comment
 
 from .models import Comment, CommentFlag, NationalPosition, Reply
@@ -77,6 +77,39 @@ def get_comment_for_user(*, user, pk, for_update: bool = False) -> Comment:
     if not comments_visible_to(user=user, engagement_round=comment.round).filter(pk=comment.pk).exists():
         raise Http404
     return comment
+
+
+def writing_target_for_user(
+    *, user, slug: str, round_id: int, key: str, with_extensions: bool = True
+) -> tuple[EngagementRound, Section]:
+    """The round of consultation `slug` (with its consultation, version and, unless told not to,
+    its extensions) and the section `key` of its version, where `user` would write; 404 for
+    anything the user may not see.
+
+    Two queries (the round, the section), one more for the extensions, and the user's
+    participation (cached for the request): the same checks as fetching the consultation, the
+    round, the version and its sections one by one, without reading every section of the version.
+    A write needs no extensions here: comment_create reads the writer's own with the round.
+    """
+    rounds = EngagementRound.objects.select_related("consultation", "version")
+    if with_extensions:
+        rounds = rounds.prefetch_related(
+            Prefetch("extensions", queryset=RoundExtension.objects.select_related("organisation"))
+        )
+    # No ordering: one row at most, and the model's ordering would join the consultation again.
+    engagement_round = rounds.filter(pk=round_id, consultation__slug=slug).order_by().first()
+    if engagement_round is None or not user.has_perm("consultations.view_consultation", engagement_round.consultation):
+        raise Http404
+    version = engagement_round.version
+    if version.status != DraftVersion.Status.PUBLISHED and not user.has_perm(
+        "consultations.manage_versions", engagement_round.consultation
+    ):
+        raise Http404
+    section = Section.objects.filter(version=version, key=key).order_by().first()  # unique: no ordering joins
+    if section is None:
+        raise Http404
+    section.version = version
+    return engagement_round, section
 
 
 @dataclass(frozen=True)
@@ -272,6 +305,12 @@ def section_window(
     )
     cards = _cards(comments, engagement_round=engagement_round, section=section, reply_preview=reply_preview)
     return SectionWindow(cards=cards, counts=counts, filter=section_filter, page=page, pages=pages)
+
+
+def new_comment_card(*, comment: Comment) -> SectionComment:
+    """The card of a comment just created (comments.services.comment_create): no replies yet, and its
+    author and organisation are the objects the service wrote it with, so it costs no query."""
+    return SectionComment(comment=comment, reply_count=0, preview_replies=())
 
 
 def section_comment_card(*, user, comment: Comment, reply_preview: int = 3) -> SectionComment:

@@ -208,18 +208,27 @@ def _fresh_round(engagement_round: EngagementRound) -> EngagementRound:
 def _fresh_round_for(
     engagement_round: EngagementRound, organisation_id: int
 ) -> tuple[EngagementRound, dict[int, datetime]]:
-    """The stored round (with its consultation and version) and the one extension a write of
-    `organisation_id` depends on, read in one query (a "close now" or a new extension counts)."""
+    """The stored round and the one extension a write of `organisation_id` depends on, read in one
+    query (a "close now" or a new extension counts). Its consultation and version are the caller's
+    objects (neither changes under a round): the card and the audit entry need no other query.
+    The writer's extension stays on the round as `own_extension` (see writer_extensions)."""
     own_extension = RoundExtension.objects.filter(round=OuterRef("pk"), organisation_id=organisation_id).values(
         "closes_at"
     )[:1]
-    fresh = (
-        EngagementRound.objects.select_related("consultation", "version")
-        .annotate(own_extension=Subquery(own_extension))
-        .get(pk=engagement_round.pk)
-    )
+    fresh = EngagementRound.objects.annotate(own_extension=Subquery(own_extension)).get(pk=engagement_round.pk)
+    fresh.consultation = engagement_round.consultation
+    fresh.version = engagement_round.version
     closes_at = fresh.own_extension
     return fresh, ({organisation_id: closes_at} if closes_at is not None else {})
+
+
+def writer_extensions(comment: Comment) -> dict[int, datetime] | None:
+    """The extensions that decided whether `comment` could be written, as comment_create read them
+    with its round (the writer's own one, if any); None for a round not read by a write."""
+    if not hasattr(comment.round, "own_extension"):
+        return None
+    closes_at = comment.round.own_extension
+    return {comment.organisation_id: closes_at} if closes_at is not None else {}
 
 
 def _lock(comment: Comment) -> Comment:
@@ -271,7 +280,8 @@ def comment_create(
             round=engagement_round,
             section=section,
             author=actor,
-            organisation_id=participation.organisation_id,
+            # The object, not its id: the new comment's card shows it without another query.
+            organisation=participation.organisation,
             type=comment_type,
             body=body,
             proposed_change=proposed_change,

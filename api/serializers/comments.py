@@ -185,6 +185,49 @@ class CommentSerializer(serializers.ModelSerializer):
         return etag_for(obj)
 
 
+# One DRF field for every date: the same format and time zone as CommentSerializer's.
+_DATETIME = serializers.DateTimeField()
+
+
+def _when(value):
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def comment_data(comment: Comment) -> dict:
+    """CommentSerializer(comment).data built directly, for the comment list's rows.
+
+    DRF's generic serializer spent about a millisecond a row (half of a page of 50) walking its
+    fields; this writes the same keys in the same order with the same values (dates through DRF's
+    own DateTimeField, so the format and the viewer's time zone are the same).
+    tests/api/test_comment_list.py holds the two equal; CommentSerializer stays the schema.
+    """
+    author, organisation, section = comment.author, comment.organisation, comment.section
+    return {
+        "id": comment.pk,
+        "round": comment.round_id,
+        "section": section.key,
+        "section_number": section.number,
+        "author": {"id": author.pk, "name": author.get_full_name()},
+        "organisation": {"id": organisation.pk, "name": organisation.name, "short_name": organisation.short_name},
+        "type": comment.type,
+        "status": comment.status,
+        "body": comment.body,
+        "proposed_change": comment.proposed_change,
+        "language": comment.language,
+        "target": target_of(comment),
+        "is_endorsed": comment.is_endorsed,
+        "endorsed_at": _when(comment.endorsed_at),
+        "is_hidden": comment.is_hidden,
+        "hidden_reason": comment.hidden_reason,
+        "revision": comment.revision,
+        "etag": etag_for(comment),
+        "created_at": _when(comment.created_at),
+        "updated_at": _when(comment.updated_at),
+        "submitted_at": _when(comment.submitted_at),
+        "withdrawn_at": _when(comment.withdrawn_at),
+    }
+
+
 class CommentCreateSerializer(serializers.Serializer):
     section = serializers.CharField(max_length=64, help_text="Key of a section of the version under review.")
     type = serializers.ChoiceField(choices=Comment.Type.choices)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -18,7 +19,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -40,33 +43,33 @@ from ..selectors import (
     SectionFilter,
     SectionWindow,
     get_comment_for_user,
+    new_comment_card,
     section_comment_card,
+    section_counts,
     section_window,
+    writing_target_for_user,
 )
 
 # --- what the viewer may do in a round, for pages and cards -------------------------------
 
 
-def writing_state(*, user, engagement_round: EngagementRound, now: datetime | None = None) -> RoundAccess:
-    """Whether the viewer may write in the round now and, if not, why (`note`): for the note above the form."""
-    return round_access(user=user, engagement_round=engagement_round, now=now)
+def writing_state(
+    *, user, engagement_round: EngagementRound, now: datetime | None = None, extensions=None
+) -> RoundAccess:
+    """Whether the viewer may write in the round now and, if not, why (`note`): for the note above the form.
+
+    `extensions`: the ones already read (else the round's, prefetched or read now)."""
+    return round_access(user=user, engagement_round=engagement_round, now=now, extensions=extensions)
 
 
 # --- scoped fetches -----------------------------------------------------------------------
 
 
 def _round_and_section(request, slug: str, round_id: int, key: str):
-    consultation = consultation_selectors.get_consultation_for_user(user=request.user, slug=slug)
-    engagement_round = consultation_selectors.get_round_for_user(
-        user=request.user, consultation=consultation, pk=round_id
+    engagement_round, section = writing_target_for_user(
+        user=request.user, slug=slug, round_id=round_id, key=key, with_extensions=request.method != "POST"
     )
-    version = consultation_selectors.get_version_for_user(
-        user=request.user, consultation=consultation, number=engagement_round.version.number
-    )
-    section = next((s for s in consultation_selectors.sections_of_version(version=version) if s.key == key), None)
-    if section is None:
-        raise Http404
-    return consultation, engagement_round, section
+    return engagement_round.consultation, engagement_round, section
 
 
 def _comment_in(request, slug: str, pk: int) -> Comment:
@@ -99,7 +102,9 @@ def _section_url(comment_or_section, engagement_round: EngagementRound) -> str:
 
 def _card_context(request, card: SectionComment, **extra) -> dict:
     comment = card.comment
-    state = writing_state(user=request.user, engagement_round=comment.round)
+    state = writing_state(
+        user=request.user, engagement_round=comment.round, extensions=services.writer_extensions(comment)
+    )
     return {
         "card": card,
         "comment": comment,
@@ -210,13 +215,27 @@ def _refused(request, comment: Comment, answer: Refusal) -> HttpResponse:
     return response
 
 
-def _done(request, comment: Comment, message: str, *, refresh_text: bool = False) -> HttpResponse:
-    """After a write: back to the section at the comment, or for htmx the updated card."""
+def _done(
+    request,
+    comment: Comment,
+    message: str,
+    *,
+    card: SectionComment | None = None,
+    refresh_counts: bool = False,
+    refresh_text: bool = False,
+) -> HttpResponse:
+    """After a write: back to the section at the comment, or for htmx the updated card.
+
+    `refresh_counts`: the section's counts changed, swap them out of band (one aggregate query).
+    `refresh_text`: a highlighted passage came, moved or went: swap the section text too, with the
+    highlights of the window the writer has open plus the comment written (one more query). A
+    comment on the whole section highlights nothing, so its text is not sent again.
+    """
     if not request.htmx:
         messages.success(request, message)
         return redirect(f"{_section_url(comment, comment.round)}#comment-{comment.pk}")
     # Only the card that changed, never the list: its size does not grow with the section.
-    card = section_comment_card(user=request.user, comment=comment)
+    card = card or section_comment_card(user=request.user, comment=comment)
     context = _card_context(request, card, card_message=message)
     if refresh_text:
         # The highlights in the text and the counts change: swap them too (out of band), for the
@@ -226,7 +245,12 @@ def _done(request, comment: Comment, message: str, *, refresh_text: bool = False
         highlighted = [c for c in window.comments if c.pk != comment.pk]
         if comment.status != Comment.Status.WITHDRAWN:
             highlighted.append(comment)
-        context.update({"highlighted": highlighted, "refresh_text": True, "counts": window.counts})
+        context.update(
+            {"highlighted": highlighted, "refresh_text": True, "refresh_counts": True, "counts": window.counts}
+        )
+    elif refresh_counts:
+        counts = section_counts(user=request.user, engagement_round=comment.round, section=comment.section)
+        context.update({"refresh_counts": True, "counts": counts})
     return render(request, "comments/section/_comment_card.html", context)
 
 
@@ -250,9 +274,16 @@ def comment_create(request, slug, round_id, key):
     form = CommentForm(request.POST)
 
     def done(comment: Comment) -> HttpResponse:
-        # The page's round (its extensions already read): the card's controls cost no query.
-        comment.round = engagement_round
-        response = _done(request, comment, _saved_message(comment), refresh_text=True)
+        # comment.round is the round as the write read it, with the writer's extension: the card's
+        # controls follow what the write saw and cost no query.
+        response = _done(
+            request,
+            comment,
+            _saved_message(comment),
+            card=new_comment_card(comment=comment),
+            refresh_counts=True,
+            refresh_text=bool(comment.quote_exact),
+        )
         if request.htmx:
             response.content += _fresh_form(request, consultation, engagement_round, section)
         return response
@@ -272,18 +303,34 @@ def comment_create(request, slug, round_id, key):
     )
 
 
+# Rendered in place of the CSRF token when an empty form is cached (letters only: never escaped).
+_CSRF_SLOT = "CSRFTOKENSLOTxQzVbKpW"
+
+
 def _fresh_form(request, consultation, engagement_round, section) -> bytes:
-    """An empty new-comment form, swapped in out of band after an htmx create."""
+    """An empty new-comment form, swapped in out of band after an htmx create.
+
+    The empty form is the same for every writer on a section in one language but for the CSRF
+    token: it is rendered once per process (section's form address, language) and the request's
+    token put in its slot. Rendering the form's widgets was a third of a comment POST's time.
+    """
+    action_url = reverse("comments:create", args=[consultation.slug, engagement_round.pk, section.key])
+    html = _empty_form_html(action_url, translation.get_language() or "")
+    return html.replace(_CSRF_SLOT, get_token(request), 1).encode()
+
+
+@lru_cache(maxsize=1024)
+def _empty_form_html(action_url: str, language: str) -> str:
     context = {
-        "form": CommentForm(initial=_form_initial(request)),
+        "form": CommentForm(initial={"language": language}),
         "mode": "create",
         "oob": True,
-        "consultation": consultation,
-        "engagement_round": engagement_round,
-        "section": section,
-        "action_url": reverse("comments:create", args=[consultation.slug, engagement_round.pk, section.key]),
+        "action_url": action_url,
+        "csrf_token": _CSRF_SLOT,
     }
-    return render(request, "comments/section/_comment_form.html", context).content
+    html = render_to_string("comments/section/_comment_form.html", context)
+    assert html.count(_CSRF_SLOT) == 1, "the new-comment form holds one CSRF token"
+    return html
 
 
 def _saved_message(comment: Comment) -> str:
@@ -327,13 +374,21 @@ def comment_edit(request, slug, pk):
             updated = services.comment_submit(actor=request.user, comment=updated, expected_revision=updated.revision)
         return updated
 
-    def done(comment: Comment) -> HttpResponse:
+    quoted_before = bool(comment.quote_exact)
+
+    def done(updated: Comment) -> HttpResponse:
         message = (
-            _saved_message(comment)
+            _saved_message(updated)
             if submit
-            else _("Your changes to %(number)s were saved.") % {"number": comment.number}
+            else _("Your changes to %(number)s were saved.") % {"number": updated.number}
         )
-        return _done(request, comment, message, refresh_text=True)
+        return _done(
+            request,
+            updated,
+            message,
+            refresh_counts=True,
+            refresh_text=quoted_before or bool(updated.quote_exact),
+        )
 
     return perform(form=form, run=run, done=done, refused=lambda answer: _form_refused(request, form, answer, **page))
 
@@ -363,7 +418,8 @@ def comment_withdraw(request, slug, pk):
             request,
             withdrawn,
             _("Your comment %(number)s was withdrawn.") % {"number": withdrawn.number},
-            refresh_text=True,
+            refresh_counts=True,
+            refresh_text=bool(withdrawn.quote_exact),
         ),
         refused=lambda answer: _refused(request, comment, answer),
     )

@@ -501,26 +501,3 @@ def test_htmx_writes_answer_with_one_card_whatever_the_section_holds(
         # The card, and on create/edit/withdraw the text (one window's highlights) and counts.
         assert large[name] < 1.2 * small[name] + 200, (name, small, large)
         assert large[name] < 20_000, (name, large)
-
-
-def test_creating_a_comment_costs_a_fixed_number_of_queries(
-    client, vn_delegate, vn_focal_point, open_round, orgs, django_assert_num_queries
-):
-    """The exact count of a create (plain post and htmx), at 10 and 1,000 comments: it cannot regress."""
-    client.force_login(vn_delegate)
-    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver" + _section_url()}
-    for count in (10, 990):
-        _add_comments(open_round, vn_focal_point, orgs["vn"], count)
-        with django_assert_num_queries(CREATE_QUERIES):
-            assert _post(client, open_round).status_code == 302
-        with django_assert_num_queries(CREATE_QUERIES_HTMX):
-            data = {"type": "te", "body": "Via htmx.", "language": "en", "action": "draft"}
-            assert client.post(_create_url(open_round), data, **htmx).status_code == 200
-
-
-# session, user, consultation, participation, round (+ extensions), version, sections; in the
-# transaction: the stored round with the writer's extension, the comment, its revision, the audit
-# entry (savepoints, lock, chain head, insert).
-CREATE_QUERIES = 18
-# + the card (comment, first replies) and the window the writer has open (counts, comments).
-CREATE_QUERIES_HTMX = 22
