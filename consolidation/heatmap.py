@@ -157,10 +157,11 @@ def _table(heatmap: HeatMap, link_for: Callable[[int, int], str], caption: str) 
         out.append("</tr>")
     out.append("</tbody></table></div>")
     if has_links:
-        out.append(
-            f'<p class="helptext" id="heatmap-keys">'
-            f"{esc(_('Choose a cell to list its comments. With the keyboard, the map is one stop: move between cells with the arrow keys, Home and End.'))}</p>"
+        keys = _(
+            "Choose a cell to list its comments. With the keyboard, the map is one stop: "
+            "move between cells with the arrow keys, Home and End."
         )
+        out.append(f'<p class="helptext" id="heatmap-keys">{esc(keys)}</p>')
     else:
         out.append(f'<p class="helptext" id="heatmap-keys">{esc(_("No submitted comments yet."))}</p>')
     return "".join(out)

@@ -555,7 +555,8 @@ def feedback_page(
         if filters.sort in (SORT_SECTION, SORT_ORGANISATION):
             counted = CountedCells(_ordered_cells(engagement_round, filters), comments, run)
         else:
-            counted = CountedSorted(_cells_total(engagement_round, filters), sorted_comments(comments, filters.sort), run)
+            total = _cells_total(engagement_round, filters)
+            counted = CountedSorted(total, sorted_comments(comments, filters.sort), run)
         # Paginator only takes len() and one slice of it (the stubs ask for a full sequence).
         paginator: Paginator = Paginator(counted, PER_PAGE)  # type: ignore[arg-type]
         return paginator.get_page(page_number)

@@ -75,9 +75,7 @@ def comments_assign(
                 _("Only submitted comments are assigned (%(numbers)s). Nothing was saved.")
                 % {"numbers": ", ".join(refused)}
             )
-        current = {
-            a.comment_id: a for a in CommentAssignment.objects.select_for_update().filter(comment_id__in=ids)
-        }
+        current = {a.comment_id: a for a in CommentAssignment.objects.select_for_update().filter(comment_id__in=ids)}
         now = timezone.now()
         changed = 0
         for member in members:
