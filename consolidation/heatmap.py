@@ -27,7 +27,7 @@ from .selectors_feedback import HeatMap
 # on it reaches 4.5:1); the empty cell is a neutral grey.
 SCALE = ("#deebf7", "#9ecae1", "#6baed6", "#2171b5", "#08519c")
 EMPTY = "#f6f8fa"
-DARK_FROM = 4  # steps from this one on get white text
+DARK_FROM = 4  # steps from this one on get white text (static/css/consolidation.css: .s4, .s5)
 
 HEADING_CHARS = 38  # in the summary only: the table shows every heading whole
 
@@ -122,37 +122,37 @@ def _table(heatmap: HeatMap, link_for: Callable[[int, int], str], caption: str) 
         f'<span class="hm-summary">{esc(_summary(heatmap))}</span></caption>',
         f'<thead><tr><td class="hm-corner">{esc(_("Section"))}</td>',
     ]
+    # Cells are many (sections x organisations: 8,000 in the benchmark), so each is kept short: a link
+    # is named by its count, its section and its organisation through aria-labelledby (the headings'
+    # ids), not by a sentence of its own; feedback.js gives it a tooltip on hover.
     for organisation in heatmap.organisations:
         short, name = organisation_label(organisation), organisation.name
         if short == name:
-            out.append(f'<th scope="col" class="hm-col" title="{esc(name)}"><span>{esc(short)}</span></th>')
+            out.append(
+                f'<th scope="col" class="hm-col" id="hc{organisation.pk}" title="{esc(name)}">'
+                f"<span>{esc(short)}</span></th>"
+            )
         else:
             out.append(
-                f'<th scope="col" class="hm-col" title="{esc(name)}"><span aria-hidden="true">{esc(short)}</span>'
-                f'<span class="visually-hidden">{esc(name)}</span></th>'
+                f'<th scope="col" class="hm-col" id="hc{organisation.pk}" title="{esc(name)}">'
+                f'<span aria-hidden="true">{esc(short)}</span><span class="visually-hidden">{esc(name)}</span></th>'
             )
     out.append("</tr></thead><tbody>")
     for section in heatmap.sections:
-        label = section_label(section)
-        out.append(f'<tr><th scope="row" class="hm-row depth-{min(section.depth, 3)}">{esc(label)}</th>')
+        out.append(
+            f'<tr><th scope="row" class="hm-row depth-{min(section.depth, 3)}" id="hr{section.pk}">'
+            f"{esc(section_label(section))}</th>"
+        )
         for organisation in heatmap.organisations:
             count = heatmap.count(section.pk, organisation.pk)
-            step = bucket(count, max_count)
-            data = f'data-section="{section.pk}" data-organisation="{organisation.pk}" data-count="{count}"'
             if not count:
                 # Not a link: nothing to list. The 0 is there for screen readers, the grey for the eye.
-                out.append(f'<td class="hm-cell step-0" {data}><span class="visually-hidden">0</span></td>')
+                out.append('<td class="s0"><span>0</span></td>')
                 continue
-            name = _("%(comments)s: %(organisation)s on %(section)s") % {
-                "comments": comments_label(count),
-                "organisation": organisation.name,
-                "section": label,
-            }
-            dark = " dark" if step >= DARK_FROM else ""
+            cell = f"h{section.pk}-{organisation.pk}"
             out.append(
-                f'<td class="hm-cell step-{step}{dark}" {data}>'
-                f'<a href="{esc(link_for(section.pk, organisation.pk))}" aria-label="{esc(name)}" '
-                f'title="{esc(name)}">{count}</a></td>'
+                f'<td class="s{bucket(count, max_count)}"><a href="{esc(link_for(section.pk, organisation.pk))}" '
+                f'id="{cell}" aria-labelledby="{cell} hr{section.pk} hc{organisation.pk}">{count}</a></td>'
             )
         out.append("</tr>")
     out.append("</tbody></table></div>")
@@ -172,7 +172,7 @@ def _legend(max_count: int) -> str:
     for step, low, high in [(0, 0, 0), *bucket_ranges(max_count)]:
         label = str(low) if low == high else f"{low}–{high}"
         out.append(
-            f'<li><span class="hm-swatch step-{step}" aria-hidden="true"></span>'
+            f'<li><span class="hm-swatch s{step}" aria-hidden="true"></span>'
             f"{esc(comments_label(high) if low == high else _('%(range)s comments') % {'range': label})}</li>"
         )
     out.append("</ul>")

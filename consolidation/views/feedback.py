@@ -185,10 +185,10 @@ def _page_context(request, consultation, engagement_round, **extra) -> dict:
     page = selectors.feedback_page(
         user=user, engagement_round=engagement_round, filters=filters, run=run, page_number=request.GET.get("page")
     )
-    base = _feedback_url(consultation, engagement_round)
 
     def link_for(section_id: int, organisation_id: int) -> str:
-        return f"{base}?{urlencode({'section': section_id, 'organisation': organisation_id})}#comments"
+        # Relative to the page itself: shorter, and it drops the filters in force (a cell names its own).
+        return f"?{urlencode({'section': section_id, 'organisation': organisation_id})}#comments"
 
     run_create_url = None
     if run is None and user.has_perm("consolidation.run", consultation):

@@ -40,7 +40,26 @@
   function rove(table) {
     var links = table.querySelectorAll("td a");
     if (!links.length) return;
-    Array.prototype.forEach.call(links, function (link, i) { link.tabIndex = i === 0 ? 0 : -1; });
+    function stop(current) {
+      Array.prototype.forEach.call(links, function (link) { link.tabIndex = link === current ? 0 : -1; });
+    }
+    stop(links[0]);
+    // A cell reached otherwise (a click) becomes the map's tab stop.
+    table.addEventListener("focusin", function (event) {
+      var link = event.target.closest && event.target.closest("td a");
+      if (link) stop(link);
+    });
+    // A tooltip for the mouse, from the headings that name the cell (the markup stays short).
+    table.addEventListener("mouseover", function (event) {
+      var link = event.target.closest && event.target.closest("td a");
+      if (!link || link.title) return;
+      link.title = (link.getAttribute("aria-labelledby") || "").split(/\s+/).map(function (id) {
+        var named = document.getElementById(id);
+        if (!named) return "";
+        var full = named.querySelector(".visually-hidden");
+        return (full || named).textContent.trim();
+      }).filter(Boolean).join(" · ");
+    });
     table.addEventListener("keydown", function (event) {
       var link = event.target.closest && event.target.closest("td a");
       if (!link) return;
@@ -62,8 +81,7 @@
       }
       event.preventDefault();
       if (next && next !== link) {
-        link.tabIndex = -1;
-        next.tabIndex = 0;
+        stop(next);
         next.focus();
       }
     });
