@@ -339,7 +339,7 @@ def line_feedback(built: Built) -> list[Line]:
     heatmap_plans = plan_check(plans.plans_of(selector(main_round)), plans.plans_of(selector(ref_round)))
     lines.append(
         compared(
-            f"5b. heat map (selector + SVG), {size:,} vs {ref:,} comments",
+            f"5b. heat map (selector + table), {size:,} vs {ref:,} comments",
             figure,
             reference,
             2,

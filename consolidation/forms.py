@@ -14,7 +14,18 @@ from config.forms import choice_field
 from consultations.models import Role
 
 from .models import Disposition
-from .selectors_feedback import DISPOSITION_NONE, DISPOSITION_PROPOSED, FeedbackFilters
+from .selectors_feedback import (
+    ASSIGNED_TO_ME,
+    ASSIGNED_TO_NOBODY,
+    DISPOSITION_NONE,
+    DISPOSITION_PROPOSED,
+    SORT_NEWEST,
+    SORT_ORGANISATION,
+    SORT_SECTION,
+    SORT_STATUS,
+    SORT_TYPE,
+    FeedbackFilters,
+)
 
 SEARCH_MAX_LENGTH = 200
 
@@ -35,9 +46,21 @@ class FeedbackFilterForm(forms.Form):
     type = forms.ChoiceField(label=_("Type"), required=False)
     disposition = forms.ChoiceField(label=_("Disposition"), required=False)
     q = forms.CharField(label=_("Text"), required=False, max_length=SEARCH_MAX_LENGTH)
+    assigned = forms.ChoiceField(label=_("Assigned to"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            (SORT_SECTION, _("Section order")),
+            (SORT_ORGANISATION, _("Organisation")),
+            (SORT_TYPE, _("Type")),
+            (SORT_STATUS, _("Disposition: undecided first")),
+            (SORT_NEWEST, _("Newest first")),
+        ],
+    )
     duplicates = forms.BooleanField(label=_("Near-duplicates only"), required=False)
 
-    def __init__(self, *args, sections=(), organisations=(), **kwargs):
+    def __init__(self, *args, sections=(), organisations=(), people=(), **kwargs):
         super().__init__(*args, **kwargs)
         any_ = [("", _("Any"))]
         choice_field(self, "section").choices = any_ + [
@@ -51,6 +74,11 @@ class FeedbackFilterForm(forms.Form):
             any_
             + [(DISPOSITION_NONE, _("No disposition yet")), (DISPOSITION_PROPOSED, _("Proposed, not decided"))]
             + list(Disposition.Decision.choices)
+        )
+        choice_field(self, "assigned").choices = (
+            any_
+            + [(ASSIGNED_TO_ME, _("Me")), (ASSIGNED_TO_NOBODY, _("Nobody yet"))]
+            + [(str(person.id), person.name) for person in people]
         )
 
     def filters(self) -> FeedbackFilters:
@@ -67,6 +95,8 @@ class FeedbackFilterForm(forms.Form):
             disposition=data.get("disposition") or "",
             text=data.get("q") or "",
             duplicates_only=bool(data.get("duplicates")),
+            assigned=data.get("assigned") or "",
+            sort=data.get("sort") or SORT_SECTION,
         )
 
     def is_filtered(self) -> bool:
@@ -116,3 +146,53 @@ class GroupDispositionForm(forms.Form):
 
 class ApproveForm(forms.Form):
     expected_revision = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+
+class SelectionField(forms.Field):
+    """The comments ticked on the list: "id:revision" each (the revision of the disposition the
+    person saw, 0 for none), or a bare id (not checked). Gives {id: revision or None}."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> dict[int, int | None]:
+        selected: dict[int, int | None] = {}
+        for item in value or []:
+            pk, _sep, revision = str(item).partition(":")
+            if not pk.isdigit() or (revision and not revision.isdigit()):
+                raise forms.ValidationError(_("The selection could not be read; reload the page and select again."))
+            selected[int(pk)] = int(revision) if revision else None
+        return selected
+
+    def validate(self, value) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(_("Select at least one comment."), code="required")
+
+
+class BulkDispositionForm(forms.Form):
+    """One decision for the selected comments (the rules are the service's)."""
+
+    selected = SelectionField()
+    decision = forms.ChoiceField(label=_("Decision for the selected comments"), choices=())
+    response = forms.CharField(
+        label=_("Response to every commenter selected"),
+        required=False,
+        max_length=BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choice_field(self, "decision").choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
+
+
+class BulkAssignForm(forms.Form):
+    """The selected comments given to one person of the team, or to nobody (an empty choice)."""
+
+    selected = SelectionField()
+    assignee = forms.TypedChoiceField(label=_("Assign the selected to"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choice_field(self, "assignee").choices = [("", _("Nobody (remove the assignment)"))] + [
+            (person.id, person.name) for person in people
+        ]

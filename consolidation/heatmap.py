@@ -1,10 +1,13 @@
-"""The consolidated feedback heat map: sections x organisations as an inline SVG picture.
+"""The consolidated feedback heat map: sections x organisations as one HTML table.
 
-Each cell is a link to the list filtered on that section and organisation, coloured on a
-sequential scale by its count, with the count printed (colour is not the only cue) and a
-<title> tooltip. The SVG is a labelled group (role="group" with a summary, not "img", which may not
-hold the links); a visually hidden table carries the
-same numbers and links for screen readers. Every text is XML-escaped: headings and names
+The picture is the table itself (no separate alternative to keep in step): row headings are the
+sections, whole and wrapping (never clipped), column headings the organisations' short names with
+the full name for assistive technology and as a tooltip. Each cell is coloured on a sequential
+scale by its count, with the count printed (colour is not the only cue). Only a cell with comments
+is a link (to the list filtered on that section and organisation); an empty cell is plain text,
+so nothing is nested in anything interactive and keyboard users meet only cells worth opening.
+static/js/feedback.js makes the links one tab stop with arrow-key movement between them (a roving
+tabindex); without it, each non-empty cell is a tab stop. Every text is escaped: headings and names
 come from users.
 """
 
@@ -12,34 +15,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from xml.sax.saxutils import escape as _xml_escape
 
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .selectors_feedback import HeatMap
 
-# ColorBrewer "Blues", light to dark; the empty cell is a neutral grey.
-SCALE = ("#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+# ColorBrewer "Blues", light to dark (the fourth step darkened from #3182bd so that white text
+# on it reaches 4.5:1); the empty cell is a neutral grey.
+SCALE = ("#deebf7", "#9ecae1", "#6baed6", "#2171b5", "#08519c")
 EMPTY = "#f6f8fa"
-DARK_FROM = 3  # buckets from this index on get white text
+DARK_FROM = 4  # steps from this one on get white text (static/css/consolidation.css: .s4, .s5)
 
-CELL = 30
-GAP = 2
-LABEL_WIDTH = 280
-HEADER_HEIGHT = 110
-RIGHT_PAD = 70  # room for the last turned column heading
-LEGEND_HEIGHT = 50
-HEADING_CHARS = 38
+HEADING_CHARS = 38  # in the summary only: the table shows every heading whole
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def esc(value) -> str:
-    """Text safe inside an XML element or a double-quoted attribute."""
-    text = _CONTROL.sub("", str(value))
-    return _xml_escape(text, {'"': "&quot;", "'": "&#39;"})
+    """Text safe inside an element or a double-quoted attribute (control characters dropped)."""
+    return str(escape(_CONTROL.sub("", str(value))))
 
 
 def truncate(text: str, length: int) -> str:
@@ -83,11 +80,12 @@ def comments_label(count: int) -> str:
 
 
 def render_heatmap(heatmap: HeatMap, *, link_for: Callable[[int, int], str], caption: str = "") -> SafeString:
-    """The figure: the SVG picture, its legend and the visually hidden table alternative."""
+    """The figure: the table, then its legend."""
     if not heatmap.sections or not heatmap.organisations:
         return mark_safe('<p class="meta">' + esc(_("No sections or organisations to show yet.")) + "</p>")
-    parts = ['<figure class="heatmap">', _svg(heatmap, link_for), _table(heatmap, link_for, caption), "</figure>"]
-    return mark_safe("".join(parts))
+    return mark_safe(
+        '<figure class="heatmap">' + _table(heatmap, link_for, caption) + _legend(heatmap.max_count) + "</figure>"
+    )
 
 
 def _summary(heatmap: HeatMap) -> str:
@@ -108,106 +106,74 @@ def _summary(heatmap: HeatMap) -> str:
                 "organisation": organisation_label(organisations[organisation_id]),
                 "section": truncate(section_label(sections[section_id]), HEADING_CHARS),
             }
-    summary += " " + _("The same numbers follow in a table.")
     return summary
 
 
-def _svg(heatmap: HeatMap, link_for: Callable[[int, int], str]) -> str:
-    columns, rows = len(heatmap.organisations), len(heatmap.sections)
-    max_count = heatmap.max_count
-    legend = _legend_entries(max_count)
-    grid_width = columns * (CELL + GAP)
-    width = LABEL_WIDTH + max(grid_width, sum(advance for *_, advance in legend)) + RIGHT_PAD
-    height = HEADER_HEIGHT + rows * (CELL + GAP) + LEGEND_HEIGHT
-    out = [
-        f'<svg class="heatmap-svg" role="group" aria-label="{esc(_summary(heatmap))}" '
-        f'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
-    ]
-    # Column headings, turned so that long names fit.
-    for col, organisation in enumerate(heatmap.organisations):
-        x = LABEL_WIDTH + col * (CELL + GAP) + CELL / 2
-        out.append(
-            f'<text class="hm-col" x="{x:g}" y="{HEADER_HEIGHT - 6}" '
-            f'transform="rotate(-50 {x:g} {HEADER_HEIGHT - 6})"><title>{esc(organisation.name)}</title>'
-            f"{esc(truncate(organisation_label(organisation), 12))}</text>"
-        )
-    for row, section in enumerate(heatmap.sections):
-        y = HEADER_HEIGHT + row * (CELL + GAP)
-        label = section_label(section)
-        out.append(
-            f'<text class="hm-row depth-{min(section.depth, 3)}" x="{LABEL_WIDTH - 8}" y="{y + CELL / 2:g}" '
-            f'text-anchor="end" dominant-baseline="middle"><title>{esc(label)}</title>'
-            f"{esc(truncate(label, HEADING_CHARS))}</text>"
-        )
-        for col, organisation in enumerate(heatmap.organisations):
-            count = heatmap.count(section.pk, organisation.pk)
-            step = bucket(count, max_count)
-            x = LABEL_WIDTH + col * (CELL + GAP)
-            tooltip = _("%(comments)s: %(organisation)s on %(section)s") % {
-                "comments": comments_label(count),
-                "organisation": organisation_label(organisation),
-                "section": truncate(label, HEADING_CHARS),
-            }
-            text_class = "hm-n dark" if step >= DARK_FROM else "hm-n"
-            out.append(
-                f'<a class="hm-cell" href="{esc(link_for(section.pk, organisation.pk))}" '
-                f'data-section="{section.pk}" data-organisation="{organisation.pk}" data-count="{count}">'
-                f"<title>{esc(tooltip)}</title>"
-                f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="3" fill="{colour(step)}"/>'
-                + (
-                    f'<text class="{text_class}" x="{x + CELL / 2:g}" y="{y + CELL / 2:g}" text-anchor="middle" '
-                    f'dominant-baseline="central">{count}</text>'
-                    if count
-                    else ""
-                )
-                + "</a>"
-            )
-    out.append(_legend(legend, y=HEADER_HEIGHT + rows * (CELL + GAP) + 16))
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _legend_entries(max_count: int) -> list[tuple[int, str, int]]:
-    """(scale step, label, width it takes) for each legend swatch, the empty cell first."""
-    entries = []
-    for step, low, high in [(0, 0, 0), *bucket_ranges(max_count)]:
-        label = str(low) if low == high else f"{low}–{high}"
-        entries.append((step, label, 30 + 8 * len(label)))
-    return entries
-
-
-def _legend(entries: list[tuple[int, str, int]], *, y: int) -> str:
-    x = LABEL_WIDTH
-    out = [
-        f'<g class="hm-legend"><text x="{LABEL_WIDTH - 8}" y="{y + 11}" text-anchor="end">{esc(_("Comments"))}</text>'
-    ]
-    for step, label, advance in entries:
-        out.append(
-            f'<rect x="{x}" y="{y}" width="16" height="16" rx="2" fill="{colour(step)}" stroke="#d0d7de"/>'
-            f'<text x="{x + 20}" y="{y + 12}">{esc(label)}</text>'
-        )
-        x += advance
-    out.append("</g>")
-    return "".join(out)
-
-
 def _table(heatmap: HeatMap, link_for: Callable[[int, int], str], caption: str) -> str:
+    max_count = heatmap.max_count
+    has_links = heatmap.total > 0
+    # A wide table scrolls sideways; the region takes the focus itself only when no link inside can.
+    region_focus = "" if has_links else ' tabindex="0"'
     out = [
-        # The wrapper hides it: a table ignores the 1-pixel width and would widen the page.
-        '<div class="visually-hidden"><table class="heatmap-table">',
-        f"<caption>{esc(caption or _('Submitted comments per section and organisation'))}</caption>",
-        f'<thead><tr><th scope="col">{esc(_("Section"))}</th>',
+        f'<div class="heatmap-scroll" role="region" aria-labelledby="heatmap-caption"{region_focus}>',
+        '<table class="heatmap-table" data-heatmap aria-describedby="heatmap-keys">',
+        f'<caption id="heatmap-caption"><span class="visually-hidden">'
+        f"{esc(caption or _('Submitted comments per section and organisation'))}. </span>"
+        f'<span class="hm-summary">{esc(_summary(heatmap))}</span></caption>',
+        f'<thead><tr><td class="hm-corner">{esc(_("Section"))}</td>',
     ]
-    out.extend(f'<th scope="col">{esc(o.name)}</th>' for o in heatmap.organisations)
+    # Cells are many (sections x organisations: 8,000 in the benchmark), so each is kept short: a link
+    # is named by its count, its section and its organisation through aria-labelledby (the headings'
+    # ids), not by a sentence of its own; feedback.js gives it a tooltip on hover.
+    for organisation in heatmap.organisations:
+        short, name = organisation_label(organisation), organisation.name
+        if short == name:
+            out.append(
+                f'<th scope="col" class="hm-col" id="hc{organisation.pk}" title="{esc(name)}">'
+                f"<span>{esc(short)}</span></th>"
+            )
+        else:
+            out.append(
+                f'<th scope="col" class="hm-col" id="hc{organisation.pk}" title="{esc(name)}">'
+                f'<span aria-hidden="true">{esc(short)}</span><span class="visually-hidden">{esc(name)}</span></th>'
+            )
     out.append("</tr></thead><tbody>")
     for section in heatmap.sections:
-        out.append(f'<tr><th scope="row">{esc(section_label(section))}</th>')
+        out.append(
+            f'<tr><th scope="row" class="hm-row depth-{min(section.depth, 3)}" id="hr{section.pk}">'
+            f"{esc(section_label(section))}</th>"
+        )
         for organisation in heatmap.organisations:
             count = heatmap.count(section.pk, organisation.pk)
-            if count:
-                out.append(f'<td><a href="{esc(link_for(section.pk, organisation.pk))}">{count}</a></td>')
-            else:
-                out.append("<td>0</td>")
+            if not count:
+                # Not a link: nothing to list. The 0 is there for screen readers, the grey for the eye.
+                out.append('<td class="s0"><span>0</span></td>')
+                continue
+            cell = f"h{section.pk}-{organisation.pk}"
+            out.append(
+                f'<td class="s{bucket(count, max_count)}"><a href="{esc(link_for(section.pk, organisation.pk))}" '
+                f'id="{cell}" aria-labelledby="{cell} hr{section.pk} hc{organisation.pk}">{count}</a></td>'
+            )
         out.append("</tr>")
     out.append("</tbody></table></div>")
+    if has_links:
+        keys = _(
+            "Choose a cell to list its comments. With the keyboard, the map is one stop: "
+            "move between cells with the arrow keys, Home and End."
+        )
+        out.append(f'<p class="helptext" id="heatmap-keys">{esc(keys)}</p>')
+    else:
+        out.append(f'<p class="helptext" id="heatmap-keys">{esc(_("No submitted comments yet."))}</p>')
+    return "".join(out)
+
+
+def _legend(max_count: int) -> str:
+    out = [f'<ul class="hm-legend" aria-label="{esc(_("Colour scale"))}">']
+    for step, low, high in [(0, 0, 0), *bucket_ranges(max_count)]:
+        label = str(low) if low == high else f"{low}–{high}"
+        out.append(
+            f'<li><span class="hm-swatch s{step}" aria-hidden="true"></span>'
+            f"{esc(comments_label(high) if low == high else _('%(range)s comments') % {'range': label})}</li>"
+        )
+    out.append("</ul>")
     return "".join(out)

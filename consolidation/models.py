@@ -324,3 +324,30 @@ class CommentCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}/{self.section_id}/{self.organisation_id} {self.status} {self.type}: {self.n}"
+
+
+class CommentAssignment(models.Model):
+    """Who in the consultation's team works on a comment's disposition: the secretariat shares the
+    feedback out among the consultants (and itself), each of whom then reads "Assigned to me".
+
+    Separate from Disposition on purpose: assigning is no decision, so it bumps no revision (an
+    open disposition form stays valid), touches no count and appears in no export.
+    """
+
+    comment = models.OneToOneField(
+        "comments.Comment", on_delete=models.CASCADE, primary_key=True, related_name="assignment"
+    )
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        # The "Assigned to me" queue: a person's comments, in id order.
+        indexes = [models.Index(fields=["assignee", "comment"], name="assignment_assignee_comment")]
+
+    def __str__(self) -> str:
+        return f"{self.comment_id} → {self.assignee_id}"

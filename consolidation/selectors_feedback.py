@@ -23,24 +23,37 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Organisation
 from comments.models import Comment
 from comments.selectors import comments_visible_to
-from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Section
+from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Role, Section
 from consultations.rules import is_organiser
 from consultations.selectors import commenting_participations
 
-from .models import CommentCount, ConsolidationRun, Disposition, DuplicateGroup, JobStatus
+from .models import CommentAssignment, CommentCount, ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from .services.counts import maintained as counts_maintained
 
 PER_PAGE = 25
 
 DISPOSITION_NONE = "none"
 DISPOSITION_PROPOSED = "proposed"
+
+# The "assigned" filter: to the viewer, to nobody, else a person's id.
+ASSIGNED_TO_ME = "me"
+ASSIGNED_TO_NOBODY = "none"
+
+# The list's orders. Section order and organisation are cut from CommentCount's cells; the others
+# are counted there and sorted by the database (see feedback_page).
+SORT_SECTION = "section"
+SORT_ORGANISATION = "organisation"
+SORT_TYPE = "type"
+SORT_STATUS = "status"
+SORT_NEWEST = "newest"
+SORTS = (SORT_SECTION, SORT_ORGANISATION, SORT_TYPE, SORT_STATUS, SORT_NEWEST)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,8 @@ class FeedbackFilters:
     disposition: str = ""
     text: str = ""
     duplicates_only: bool = False
+    assigned: str = ""  # ASSIGNED_TO_ME, ASSIGNED_TO_NOBODY or a person's id
+    sort: str = SORT_SECTION
 
 
 @dataclass
@@ -161,6 +176,7 @@ class FeedbackItem:
     submitted_at: datetime | None
     disposition: DispositionView | None
     group: GroupInfo | None
+    assignee: PersonRef | None = None
 
     @property
     def pk(self) -> int:
@@ -216,6 +232,10 @@ def feedback_item_of(comment: Comment, *, group: GroupInfo | None) -> FeedbackIt
         disposition: Disposition | None = comment.disposition
     except Disposition.DoesNotExist:
         disposition = None
+    try:
+        assignment: CommentAssignment | None = comment.assignment
+    except CommentAssignment.DoesNotExist:
+        assignment = None
     organisation = comment.organisation
     return FeedbackItem(
         id=comment.pk,
@@ -242,6 +262,7 @@ def feedback_item_of(comment: Comment, *, group: GroupInfo | None) -> FeedbackIt
         submitted_at=comment.submitted_at,
         disposition=disposition_view(disposition),
         group=group,
+        assignee=person_ref(assignment.assignee) if assignment is not None else None,
     )
 
 
@@ -330,7 +351,45 @@ def filtered_comments(
         qs = qs.filter(
             Exists(DuplicateGroup.comments.through.objects.filter(duplicategroup__run=run, comment_id=OuterRef("pk")))
         )
+    if filters.assigned == ASSIGNED_TO_ME:
+        qs = qs.filter(assignment__assignee=user)
+    elif filters.assigned == ASSIGNED_TO_NOBODY:
+        qs = qs.filter(assignment__isnull=True)
+    elif filters.assigned.isdigit():
+        qs = qs.filter(assignment__assignee_id=int(filters.assigned))
     return qs
+
+
+def _state_rank() -> Case:
+    """Undecided first (what is left to do), then proposed, then decided."""
+    return Case(
+        When(Q(disposition__isnull=True) | Q(disposition__decision="", disposition__proposed_decision=""), then=0),
+        When(disposition__decision="", then=1),
+        default=2,
+        output_field=IntegerField(),
+    )
+
+
+def _type_rank() -> Case:
+    """The types in their declared order (general, technical, editorial)."""
+    return Case(
+        *(When(type=value, then=rank) for rank, value in enumerate(Comment.Type.values)),
+        default=len(Comment.Type.values),
+        output_field=IntegerField(),
+    )
+
+
+def sorted_comments(qs: QuerySet[Comment], sort: str) -> QuerySet[Comment]:
+    """The list in the chosen order; the comment's id breaks every tie (a stable page)."""
+    if sort == SORT_ORGANISATION:
+        return qs.order_by("organisation__name", "organisation_id", "section__position", "id")
+    if sort == SORT_TYPE:
+        return qs.annotate(type_rank=_type_rank()).order_by("type_rank", "section__position", "id")
+    if sort == SORT_STATUS:
+        return qs.annotate(state_rank=_state_rank()).order_by("state_rank", "section__position", "id")
+    if sort == SORT_NEWEST:
+        return qs.order_by(F("submitted_at").desc(nulls_last=True), "-id")
+    return qs.order_by("section__position", "organisation__name", "organisation_id", "id")
 
 
 _FEEDBACK_RELATED = (
@@ -341,21 +400,24 @@ _FEEDBACK_RELATED = (
     "disposition__proposed_by",
     "disposition__decided_by",
     "disposition__section_change__version",
+    "assignment__assignee",
 )
 
 
 def feedback_comments(
     *, user, engagement_round: EngagementRound, filters: FeedbackFilters, run: ConsolidationRun | None
 ) -> QuerySet[Comment]:
-    """The filtered list with everything a FeedbackItem needs joined, in document order.
+    """The filtered list with everything a FeedbackItem needs joined, in the filters' order
+    (document order unless another is chosen).
 
     The page paginates it by number, the API by cursor (its own ordering); both then turn
     the page's comments into FeedbackItems with feedback_items.
     """
-    return (
-        filtered_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
-        .select_related(*_FEEDBACK_RELATED)
-        .order_by("section__position", "organisation__name", "organisation_id", "id")
+    return sorted_comments(
+        filtered_comments(user=user, engagement_round=engagement_round, filters=filters, run=run).select_related(
+            *_FEEDBACK_RELATED
+        ),
+        filters.sort,
     )
 
 
@@ -368,7 +430,7 @@ def feedback_items(*, comments: Iterable[Comment], run: ConsolidationRun | None)
 
 def _countable(filters: FeedbackFilters) -> bool:
     """Whether CommentCount can count the filtered list (section, organisation, type, disposition)."""
-    return not (filters.role or _normalise_text(filters.text) or filters.duplicates_only)
+    return not (filters.role or _normalise_text(filters.text) or filters.duplicates_only or filters.assigned)
 
 
 def _cell_counts(engagement_round: EngagementRound, filters: FeedbackFilters) -> QuerySet[CommentCount]:
@@ -385,9 +447,10 @@ def _cell_counts(engagement_round: EngagementRound, filters: FeedbackFilters) ->
 
 
 def _ordered_cells(engagement_round: EngagementRound, filters: FeedbackFilters) -> list[tuple[int, int, int]]:
-    """(section, organisation, comments) of the filtered list, in its order. Three queries, none
-    of which reads comments: the cells' totals, the sections' positions, the organisations' names
-    (sorting here is cheaper than joining every counted row to its section and organisation)."""
+    """(section, organisation, comments) of the filtered list, in its order (section order, or by
+    organisation). Three queries, none of which reads comments: the cells' totals, the sections'
+    positions, the organisations' names (sorting here is cheaper than joining every counted row to
+    its section and organisation)."""
     totals = list(
         _cell_counts(engagement_round, filters)
         .order_by()
@@ -397,10 +460,42 @@ def _ordered_cells(engagement_round: EngagementRound, filters: FeedbackFilters) 
     )
     positions = dict(engagement_round.version.sections.values_list("pk", "position"))
     names = dict(Organisation.objects.filter(pk__in={o for _s, o, _n in totals}).order_by().values_list("pk", "name"))
+    if filters.sort == SORT_ORGANISATION:
+        return sorted(
+            (cell for cell in totals if cell[2] > 0),
+            key=lambda cell: (names.get(cell[1], ""), cell[1], positions.get(cell[0], 0)),
+        )
     return sorted(
         (cell for cell in totals if cell[2] > 0),
         key=lambda cell: (positions.get(cell[0], 0), names.get(cell[1], ""), cell[1]),
     )
+
+
+def _cells_total(engagement_round: EngagementRound, filters: FeedbackFilters) -> int:
+    """How many comments the filtered list holds, from CommentCount: one query."""
+    return _cell_counts(engagement_round, filters).aggregate(total=Coalesce(Sum("n"), 0))["total"]
+
+
+class CountedSorted:
+    """The filtered list in an order the cells do not give (type, status, newest): its length from
+    CommentCount, a slice of ids sorted by the database, then the page's comments by id."""
+
+    def __init__(self, total: int, ordered: QuerySet[Comment], run: ConsolidationRun | None):
+        self.total, self.ordered, self.run = total, ordered, run
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, key: slice) -> list[FeedbackItem]:
+        start, stop, _step = key.indices(self.total)
+        ids = list(self.ordered.values_list("id", flat=True)[start:stop])
+        if not ids:
+            return []
+        found = {c.pk: c for c in Comment.objects.filter(pk__in=ids).select_related(*_FEEDBACK_RELATED).order_by()}
+        return feedback_items(comments=[found[pk] for pk in ids if pk in found], run=self.run)
 
 
 class CountedCells:
@@ -451,13 +546,19 @@ def feedback_page(
     """One page of the filtered list; its object_list holds FeedbackItems.
 
     For organisers with countable filters: four queries whatever the round's size (the cells,
-    the page's ids, its comments, their duplicate groups). Otherwise the database counts and
-    sorts the filtered list."""
+    the page's ids, its comments, their duplicate groups) in section or organisation order; in
+    another order, the count comes from CommentCount and the database sorts the page's ids.
+    Otherwise the database counts and sorts the filtered list."""
     if reads_counts(user=user, engagement_round=engagement_round) and _countable(filters):
-        cells = _ordered_cells(engagement_round, filters)
         comments = filtered_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
+        counted: CountedCells | CountedSorted
+        if filters.sort in (SORT_SECTION, SORT_ORGANISATION):
+            counted = CountedCells(_ordered_cells(engagement_round, filters), comments, run)
+        else:
+            total = _cells_total(engagement_round, filters)
+            counted = CountedSorted(total, sorted_comments(comments, filters.sort), run)
         # Paginator only takes len() and one slice of it (the stubs ask for a full sequence).
-        paginator: Paginator = Paginator(CountedCells(cells, comments, run), PER_PAGE)  # type: ignore[arg-type]
+        paginator: Paginator = Paginator(counted, PER_PAGE)  # type: ignore[arg-type]
         return paginator.get_page(page_number)
     qs = feedback_comments(user=user, engagement_round=engagement_round, filters=filters, run=run)
     page = Paginator(qs, PER_PAGE).get_page(page_number)
@@ -528,3 +629,18 @@ def get_group_for_round(*, engagement_round: EngagementRound, pk: int) -> Duplic
     if group is None:
         raise Http404
     return group
+
+
+# consultations.rules.is_consultation_team as a query: the roles a comment may be assigned to
+# (consolidation.be_assigned; the service asks the rule itself for the one person chosen).
+TEAM_ROLES = (Role.SECRETARIAT, Role.CONSULTANT)
+
+
+def assignable_people(*, consultation: Consultation) -> list[PersonRef]:
+    """The consultation's team, by name: whom the secretariat may give a comment to. One query."""
+    participations = (
+        Participation.objects.filter(consultation=consultation, role__in=TEAM_ROLES, user__is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "user__email", "user_id")
+    )
+    return [person_ref(p.user) for p in participations]

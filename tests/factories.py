@@ -61,6 +61,7 @@ NationalPosition = project_model("NationalPosition")
 Notification = project_model("Notification")
 Disposition = project_model("Disposition")
 CommentCount = project_model("CommentCount")
+CommentAssignment = project_model("CommentAssignment")
 AuditEntry = project_model("AuditEntry")
 ConsolidationRun = project_model("ConsolidationRun")
 DuplicateGroup = project_model("DuplicateGroup")
@@ -358,6 +359,17 @@ class DispositionFactory(factory.django.DjangoModelFactory):
         model = Disposition
 
     comment = factory.SubFactory(SubmittedCommentFactory)
+
+
+class CommentAssignmentFactory(factory.django.DjangoModelFactory):
+    """A submitted comment given to a person (any user: the service checks they are of the team)."""
+
+    class Meta:
+        model = CommentAssignment
+
+    comment = factory.SubFactory(SubmittedCommentFactory)
+    assignee = factory.SubFactory(UserFactory)
+    assigned_at = factory.LazyFunction(timezone.now)
 
 
 class CommentCountFactory(factory.django.DjangoModelFactory):

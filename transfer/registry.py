@@ -58,6 +58,7 @@ CARRIED: tuple[Carried, ...] = (
     Carried("comments.commentflag", consultation="comment__round__consultation"),
     Carried("comments.nationalposition", consultation="round__consultation"),
     Carried("consolidation.disposition", consultation="comment__round__consultation"),
+    Carried("consolidation.commentassignment", consultation="comment__round__consultation"),
     Carried("consolidation.consolidationrun", consultation="round__consultation"),
     Carried("consolidation.duplicategroup", consultation="run__round__consultation"),
     Carried("consolidation.carriedanchor", consultation="comment__round__consultation"),

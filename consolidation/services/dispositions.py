@@ -290,15 +290,14 @@ def disposition_approve_proposal(
     )
 
 
-def disposition_record_group(
-    *, actor, group: DuplicateGroup, decision: str, response: str, consultation: Consultation | None = None
-) -> list[Disposition]:
-    """One decision for every comment of a duplicate group: all of them, or none if one is refused."""
-    stored = DuplicateGroup.objects.select_related("run__round__consultation").filter(pk=group.pk).first()
-    if stored is None:
-        raise Http404
-    group = stored
-    engagement_round = group.run.round
+# At most this many comments take one decision at once: a page of the list holds 25, and every
+# one is locked, rewritten and audited in a single transaction.
+BULK_MAX = 100
+
+
+def _check_round_scope(actor, engagement_round: EngagementRound, consultation: Consultation | None) -> None:
+    """404 for a round of another consultation than the page's, or one the actor may not see; 403
+    without the right to decide; 400 while the round is open."""
     if consultation is not None and engagement_round.consultation_id != consultation.pk:
         raise Http404
     if not actor.has_perm("consultations.view_consultation", engagement_round.consultation):
@@ -310,25 +309,135 @@ def disposition_record_group(
         _("Only the secretariat records dispositions."),
     )
     _check_round_closed(engagement_round)
+
+
+def _lock_members(actor, engagement_round: EngagementRound, comment_ids: list[int]) -> list[Comment]:
+    """The comments, locked in id order; 404 if one is missing, of another round or hidden from the actor."""
+    members = list(
+        Comment.objects.select_for_update(of=("self",))
+        .filter(pk__in=comment_ids)
+        .select_related("round__consultation")
+        .order_by("pk")
+    )
+    visible = set(
+        comments_visible_to(user=actor, engagement_round=engagement_round)
+        .filter(pk__in=[c.pk for c in members])
+        .values_list("pk", flat=True)
+    )
+    if len(members) != len(set(comment_ids)):
+        raise Http404
+    for member in members:
+        if member.round_id != engagement_round.pk or member.pk not in visible:
+            raise Http404
+    return members
+
+
+def _record_each(
+    actor, engagement_round: EngagementRound, members: list[Comment], *, decision: str, response: str, action: str, data
+) -> list[Disposition]:
+    """The same decision on every locked member (each keeps its section change), audited one by one."""
+    existing = {d.comment_id: d for d in Disposition.objects.select_for_update().filter(comment__in=members)}
+    now = timezone.now()
+    recorded = []
+    for member in members:
+        disposition = _bump(existing.get(member.pk), member)
+        _do_record(
+            disposition,
+            actor=actor,
+            decision=decision,
+            response=response,
+            section_change=disposition.section_change,
+            now=now,
+        )
+        recorded.append(disposition)
+        audit_log(
+            actor=actor,
+            action=action,
+            target=member,
+            consultation=engagement_round.consultation,
+            data={"decision": decision, "revision": disposition.revision, **data},
+        )
+    # Notifications of the decision (notifications app), written in this transaction.
+    disposition_decided.send(sender=Disposition, dispositions=recorded, actor=actor)
+    return recorded
+
+
+def disposition_record_many(
+    *,
+    actor,
+    engagement_round: EngagementRound,
+    comments: dict[int, int | None],
+    decision: str,
+    response: str,
+    consultation: Consultation | None = None,
+) -> list[Disposition]:
+    """One decision for the comments the secretariat selected on the list: all of them, or none.
+
+    `comments` maps each comment's id to the revision of its disposition the person saw (0: none
+    yet; None: not checked). A comment changed meanwhile refuses the whole selection (412), as
+    one of another round, consultation or that the actor may not see does (404), and one that is
+    not submitted (400). At most BULK_MAX comments.
+    """
+    engagement_round = EngagementRound.objects.select_related("consultation").get(pk=engagement_round.pk)
+    _check_round_scope(actor, engagement_round, consultation)
+    if not comments:
+        raise ValidationError(_("Select at least one comment."))
+    if len(comments) > BULK_MAX:
+        raise ValidationError(
+            _("At most %(max)s comments take one decision at once; %(count)s were selected. Nothing was saved.")
+            % {"max": BULK_MAX, "count": len(comments)}
+        )
     decision = _check_decision(decision)
     response = _check_response(response)
     with transaction.atomic():
-        members = list(
-            Comment.objects.select_for_update(of=("self",))
-            .filter(duplicate_groups=group)
-            .select_related("round__consultation")
-            .order_by("pk")
-        )
-        if not members:
-            raise ValidationError(_("This group has no comments."))
-        visible = set(
-            comments_visible_to(user=actor, engagement_round=engagement_round)
-            .filter(pk__in=[c.pk for c in members])
-            .values_list("pk", flat=True)
+        members = _lock_members(actor, engagement_round, list(comments))
+        refused = [m.number for m in members if m.status != Comment.Status.SUBMITTED]
+        if refused:
+            raise ValidationError(
+                _("Only submitted comments get a disposition (%(numbers)s). Nothing was saved.")
+                % {"numbers": ", ".join(refused)}
+            )
+        current = dict(
+            Disposition.objects.select_for_update().filter(comment__in=members).values_list("comment_id", "revision")
         )
         for member in members:
-            if member.round_id != engagement_round.pk or member.pk not in visible:
-                raise Http404
+            expected = comments[member.pk]
+            if expected is not None and expected != current.get(member.pk, 0):
+                raise StaleWriteError(
+                    _(
+                        "The disposition of %(number)s was changed by someone else since you loaded the page. "
+                        "Nothing was saved: reload the page and select again."
+                    )
+                    % {"number": member.number}
+                )
+        return _record_each(
+            actor,
+            engagement_round,
+            members,
+            decision=decision,
+            response=response,
+            action="disposition.bulk_recorded",
+            data={"selected": len(members)},
+        )
+
+
+def disposition_record_group(
+    *, actor, group: DuplicateGroup, decision: str, response: str, consultation: Consultation | None = None
+) -> list[Disposition]:
+    """One decision for every comment of a duplicate group: all of them, or none if one is refused."""
+    stored = DuplicateGroup.objects.select_related("run__round__consultation").filter(pk=group.pk).first()
+    if stored is None:
+        raise Http404
+    group = stored
+    engagement_round = group.run.round
+    _check_round_scope(actor, engagement_round, consultation)
+    decision = _check_decision(decision)
+    response = _check_response(response)
+    with transaction.atomic():
+        member_ids = list(group.comments.order_by("pk").values_list("pk", flat=True))
+        if not member_ids:
+            raise ValidationError(_("This group has no comments."))
+        members = _lock_members(actor, engagement_round, member_ids)
         refused = [m.number for m in members if m.status != Comment.Status.SUBMITTED]
         if refused:
             raise ValidationError(
@@ -338,26 +447,12 @@ def disposition_record_group(
                 )
                 % {"numbers": ", ".join(refused)}
             )
-        existing = {d.comment_id: d for d in Disposition.objects.select_for_update().filter(comment__in=members)}
-        now = timezone.now()
-        recorded = []
-        for member in members:
-            disposition = _bump(existing.get(member.pk), member)
-            _do_record(
-                disposition,
-                actor=actor,
-                decision=decision,
-                response=response,
-                section_change=disposition.section_change,
-                now=now,
-            )
-            recorded.append(disposition)
-            audit_log(
-                actor=actor,
-                action="disposition.group_recorded",
-                target=member,
-                consultation=engagement_round.consultation,
-                data={"decision": decision, "revision": disposition.revision, "group": group.pk},
-            )
-        disposition_decided.send(sender=Disposition, dispositions=recorded, actor=actor)
-    return recorded
+        return _record_each(
+            actor,
+            engagement_round,
+            members,
+            decision=decision,
+            response=response,
+            action="disposition.group_recorded",
+            data={"group": group.pk},
+        )

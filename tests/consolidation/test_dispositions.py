@@ -12,10 +12,12 @@ from comments.models import Comment
 from config.errors import StaleWriteError
 from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from consolidation.services.dispositions import (
+    BULK_MAX,
     disposition_approve_proposal,
     disposition_propose,
     disposition_record,
     disposition_record_group,
+    disposition_record_many,
 )
 from consultations.models import EngagementRound, RoundExtension
 from tests import factories
@@ -347,5 +349,146 @@ def test_group_of_another_consultation_is_404(secretariat, closed_round, clause,
     with pytest.raises(Http404):
         disposition_record_group(
             actor=secretariat, group=group, decision=A, response="", consultation=other_consultation
+        )
+    assert snapshot() == ([], 0)
+
+
+# --- one decision for a selection -----------------------------------------------------------
+
+
+def selection(comments, revisions=None):
+    """{id: revision seen} as the page posts it (0: no disposition yet)."""
+    return {c.pk: (revisions or {}).get(c.pk, 0) for c in comments}
+
+
+def test_one_decision_for_the_selection_is_recorded_on_each_and_audited(
+    secretariat, consultant, closed_round, group_members
+):
+    disposition_propose(actor=consultant, comment=group_members[0], decision=N, response="Noted.")
+
+    recorded = disposition_record_many(
+        actor=secretariat,
+        engagement_round=closed_round,
+        comments=selection(group_members, {group_members[0].pk: 1}),
+        decision=NA,
+        response="Not in this version.",
+    )
+
+    assert len(recorded) == 3
+    stored = Disposition.objects.filter(comment__in=group_members)
+    assert {(d.decision, d.response, d.decided_by_id) for d in stored} == {(NA, "Not in this version.", secretariat.pk)}
+    assert stored.get(comment=group_members[0]).proposed_decision == N  # the proposal stays on record
+    assert actions().count("disposition.bulk_recorded") == 3
+    entry = AuditEntry.objects.filter(action="disposition.bulk_recorded").first()
+    assert entry.data["decision"] == NA and entry.data["selected"] == 3
+
+
+def test_selection_changed_since_the_page_was_read_is_412_and_nothing_changes(secretariat, closed_round, group_members):
+    disposition_record(actor=secretariat, comment=group_members[1], decision=N, response="Decided meanwhile.")
+    before = snapshot()
+
+    with pytest.raises(StaleWriteError, match=group_members[1].number):
+        disposition_record_many(
+            actor=secretariat,
+            engagement_round=closed_round,
+            comments=selection(group_members),  # saw no disposition on any of them
+            decision=A,
+            response="",
+        )
+
+    assert snapshot() == before
+
+
+def test_selection_with_a_withdrawn_comment_is_refused_whole(
+    secretariat, closed_round, clause, group_members, vn_delegate
+):
+    withdrawn = CommentFactory(round=closed_round, section=clause, author=vn_delegate, status=Comment.Status.WITHDRAWN)
+    with pytest.raises(ValidationError, match=withdrawn.number):
+        disposition_record_many(
+            actor=secretariat,
+            engagement_round=closed_round,
+            comments=selection([*group_members, withdrawn]),
+            decision=A,
+            response="",
+        )
+    assert snapshot() == ([], 0)
+
+
+def test_selection_with_a_comment_of_another_round_is_404_and_nothing_changes(
+    secretariat, closed_round, group_members, version, clause, vn_delegate
+):
+    elsewhere = closed_round_on(version, title="Another round")
+    foreign = CommentFactory(round=elsewhere, section=clause, author=vn_delegate, status=Comment.Status.SUBMITTED)
+    with pytest.raises(Http404):
+        disposition_record_many(
+            actor=secretariat,
+            engagement_round=closed_round,
+            comments=selection([*group_members, foreign]),
+            decision=A,
+            response="",
+        )
+    assert snapshot() == ([], 0)
+
+
+def test_selection_of_a_missing_comment_is_404(secretariat, closed_round, group_members):
+    with pytest.raises(Http404):
+        disposition_record_many(
+            actor=secretariat,
+            engagement_round=closed_round,
+            comments={**selection(group_members), 10**9: 0},
+            decision=A,
+            response="",
+        )
+    assert snapshot() == ([], 0)
+
+
+def test_selection_needs_the_secretariat(consultant, closed_round, group_members):
+    with pytest.raises(PermissionDenied):
+        disposition_record_many(
+            actor=consultant, engagement_round=closed_round, comments=selection(group_members), decision=A, response=""
+        )
+    assert snapshot() == ([], 0)
+
+
+def test_selection_while_the_round_is_open_is_refused(secretariat, open_round, clause, vn_delegate):
+    members = [
+        CommentFactory(round=open_round, section=clause, author=vn_delegate, status=Comment.Status.SUBMITTED)
+        for _ in range(2)
+    ]
+    with pytest.raises(ValidationError, match="The round is still open"):
+        disposition_record_many(
+            actor=secretariat, engagement_round=open_round, comments=selection(members), decision=A, response=""
+        )
+    assert snapshot() == ([], 0)
+
+
+def test_selection_of_another_consultation_is_404(secretariat, closed_round, group_members, other_consultation):
+    with pytest.raises(Http404):
+        disposition_record_many(
+            actor=secretariat,
+            engagement_round=closed_round,
+            comments=selection(group_members),
+            decision=A,
+            response="",
+            consultation=other_consultation,
+        )
+    assert snapshot() == ([], 0)
+
+
+def test_selection_is_bounded_and_not_empty(secretariat, closed_round, group_members):
+    too_many = {pk: 0 for pk in range(1, BULK_MAX + 2)}
+    with pytest.raises(ValidationError, match=f"At most {BULK_MAX} comments"):
+        disposition_record_many(
+            actor=secretariat, engagement_round=closed_round, comments=too_many, decision=A, response=""
+        )
+    with pytest.raises(ValidationError, match="Select at least one comment"):
+        disposition_record_many(actor=secretariat, engagement_round=closed_round, comments={}, decision=A, response="")
+    with pytest.raises(ValidationError):
+        disposition_record_many(
+            actor=secretariat,
+            engagement_round=closed_round,
+            comments=selection(group_members),
+            decision="maybe",
+            response="",
         )
     assert snapshot() == ([], 0)

@@ -1,6 +1,7 @@
 """The consolidated feedback page and its disposition endpoints: who, what, filters, heat map, queries."""
 
 import re
+from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -13,7 +14,7 @@ from accounts.models import Organisation
 from comments.models import Comment
 from config.errors import ConflictError, RateLimitedError, RoundClosedError
 from consolidation.heatmap import render_heatmap
-from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
+from consolidation.models import CommentAssignment, ConsolidationRun, Disposition, DuplicateGroup, JobStatus
 from consolidation.selectors_feedback import HeatMap
 from consolidation.services import dispositions as disposition_services
 from consultations.models import Role, Section
@@ -82,6 +83,8 @@ PERSONAS = ["secretariat", "consultant", "vn_delegate", "vn_focal_point", "th_de
 # 302: the write was done (plain POST redirects back to the list).
 OWN = {
     "feedback": dict(secretariat=200, consultant=200, admin=200, outsider=404),
+    "form": dict(secretariat=200, consultant=200, admin=200, outsider=404),
+    "selection": dict(secretariat=302, consultant=403, admin=302, outsider=404),
     "propose": dict(secretariat=302, consultant=302, admin=302, outsider=404),
     "record": dict(secretariat=302, consultant=403, admin=302, outsider=404),
     "approve": dict(secretariat=302, consultant=403, admin=302, outsider=404),
@@ -89,6 +92,8 @@ OWN = {
 }
 OTHER = {
     "feedback": dict(admin=200, outsider=403),
+    "form": dict(admin=200, outsider=403),
+    "selection": dict(admin=302, outsider=403),
     "propose": dict(admin=302, outsider=403),
     "record": dict(admin=302, outsider=403),
     "approve": dict(admin=302, outsider=403),
@@ -105,6 +110,12 @@ def expected_status(table, endpoint, persona, *, own_consultation: bool) -> int:
 def _request(client, place, endpoint):
     if endpoint == "feedback":
         return client.get(place.url("feedback"))
+    if endpoint == "form":
+        return client.get(place.url("disposition_form", place.comment.pk), **HX)
+    if endpoint == "selection":
+        return client.post(
+            place.url("disposition_bulk_record"), {"selected": [f"{place.comment.pk}:1"], "decision": N, "response": ""}
+        )
     if endpoint == "propose":
         return client.post(place.url("disposition_propose", place.comment.pk), {"decision": N, "response": "Noted."})
     if endpoint == "record":
@@ -121,7 +132,7 @@ def _written(place, endpoint) -> bool:
     d = Disposition.objects.filter(comment=place.comment).first()
     if endpoint == "propose":
         return d.proposed_decision == N
-    if endpoint == "record":
+    if endpoint in ("record", "selection"):
         return d.decision == N
     if endpoint == "approve":
         return d.decision == A
@@ -163,7 +174,9 @@ def test_consultant_proposes_then_secretariat_approves_through_the_page(client, 
 
     client.force_login(personas["consultant"])
     page = client.get(place.url("feedback")).content.decode()
-    assert "Propose" in page and "Approve proposal" not in page
+    assert "Propose a disposition" in page and "Approve proposal" not in page
+    form = client.get(place.url("disposition_form", comment.pk), **HX).content.decode()
+    assert ">Propose<" in form and place.url("disposition_propose", comment.pk) in form
     response = client.post(
         place.url("disposition_propose", comment.pk), {"decision": A, "response": "Year added in 0.2."}, **HX
     )
@@ -174,7 +187,8 @@ def test_consultant_proposes_then_secretariat_approves_through_the_page(client, 
     client.force_login(personas["secretariat"])
     page = client.get(place.url("feedback")).content.decode()
     assert "Approve proposal" in page
-    assert re.search(r'<option value="accepted" selected>', page), "the proposal is pre-filled"
+    form = client.get(place.url("disposition_form", comment.pk), **HX).content.decode()
+    assert re.search(r'<option value="accepted" selected>', form), "the proposal is pre-filled"
     response = client.post(place.url("disposition_approve", comment.pk), {"expected_revision": 1}, **HX)
     assert response.status_code == 200
     d = Disposition.objects.get(comment=comment)
@@ -346,7 +360,8 @@ def test_section_change_of_a_later_version_is_offered_and_recorded(client, perso
     newer = factories.DraftVersionFactory(consultation=consultation, number="0.2", major=0, minor=2)
     changed = factories.SectionFactory(version=newer, key="infra-5g", number="1.1.1", heading="5G networks", position=1)
     client.force_login(personas["secretariat"])
-    assert f'<option value="{changed.pk}"' in client.get(own.url("feedback")).content.decode()
+    assert f'<option value="{changed.pk}"' not in client.get(own.url("feedback")).content.decode()
+    assert f'<option value="{changed.pk}"' in client.get(own.url("disposition_form", own.comment.pk)).content.decode()
     response = client.post(
         own.url("disposition_record", own.comment.pk),
         {"decision": A, "section_change": changed.pk, "expected_revision": 1},
@@ -472,11 +487,19 @@ def test_pagination_keeps_the_filters(client, personas, closed_round, clause):
 # --- heat map -------------------------------------------------------------------------------
 
 
-def cells(svg: str) -> dict[tuple[int, int], int]:
-    return {
-        (int(s), int(o)): int(n)
-        for s, o, n in re.findall(r'data-section="(\d+)" data-organisation="(\d+)" data-count="(\d+)"', svg)
-    }
+def heat_cells(html: str) -> dict[tuple[int, int], str]:
+    """(section, organisation) -> the cell's inner markup, read by position under the headings."""
+    columns = [int(o) for o in re.findall(r'<th scope="col" class="hm-col" id="hc(\d+)"', html)]
+    found = {}
+    for row in re.findall(r"<tr><th scope=\"row\"[^>]*id=\"hr(\d+)\">.*?</th>(.*?)</tr>", html):
+        section, tds = row
+        for organisation, inner in zip(columns, re.findall(r'<td class="s\d">(.*?)</td>', tds), strict=True):
+            found[(int(section), organisation)] = inner
+    return found
+
+
+def cells(html: str) -> dict[tuple[int, int], int]:
+    return {key: int(re.sub(r"<[^>]+>", "", inner)) for key, inner in heat_cells(html).items()}
 
 
 def test_heat_map_has_a_cell_per_section_and_organisation_with_the_counts(
@@ -486,7 +509,7 @@ def test_heat_map_has_a_cell_per_section_and_organisation_with_the_counts(
     page = client.get(
         reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk])
     ).content.decode()
-    svg = page[page.index("<svg") : page.index("</svg>")]
+    svg = page[page.index('<table class="heatmap-table"') : page.index("</figure>")]
     found = cells(svg)
     sections = list(version.sections.all())
     commenting = [orgs["vn"], orgs["th"], orgs["partner"]]
@@ -494,10 +517,11 @@ def test_heat_map_has_a_cell_per_section_and_organisation_with_the_counts(
     assert found[(clause.pk, orgs["vn"].pk)] == 1 and found[(other_clause.pk, orgs["vn"].pk)] == 1
     assert found[(clause.pk, orgs["th"].pk)] == 1 and found[(other_clause.pk, orgs["partner"].pk)] == 1
     assert found[(clause.pk, orgs["partner"].pk)] == 0
-    assert 'role="group"' in svg and "aria-label=" in svg  # "img" would hide the cells' links
-    assert "<title>1 comment" in svg and "<title>0 comments" in svg
+    link = f"h{clause.pk}-{orgs['vn'].pk}"
+    assert f'id="{link}" aria-labelledby="{link} hr{clause.pk} hc{orgs["vn"].pk}">1</a>' in svg
+    assert f'id="hr{clause.pk}">1.1.1 5G and 6G networks</th>' in svg
+    assert f'id="hc{orgs["vn"].pk}" title="Viet Nam"><span aria-hidden="true">VN</span>' in svg
     assert f"section={clause.pk}&amp;organisation={orgs['vn'].pk}" in svg
-    assert '<div class="visually-hidden"><table class="heatmap-table">' in page
 
 
 def test_heat_map_cell_link_lists_that_cell(client, personas, closed_round, mix, clause, orgs):
@@ -517,7 +541,8 @@ def test_heat_map_escapes_every_text():
     assert "&quot;quoted&quot;" in html
     assert 'href="/f/?section=1&amp;organisation=7"' in html
     assert cells(html) == {(1, 7): 3}
-    assert "<title>3 comments" in html
+    name = "Bad &lt;b&gt;Org&lt;/b&gt; &quot;quoted&quot;"
+    assert f'title="{name}"><span>{name}</span>' in html
 
 
 def test_heat_map_colour_scale_is_sequential():
@@ -566,6 +591,10 @@ def grow(engagement_round, *, sections: int, organisations: int, comments: int, 
             Disposition.objects.create(comment=comment, decision=N, response="Noted.", decided_by=secretariat)
         else:
             Disposition.objects.create(comment=comment, proposed_decision=A, proposed_by=consultant)
+    for i, comment in enumerate(made[::5]):
+        CommentAssignment.objects.create(
+            comment=comment, assignee=(secretariat, consultant)[i % 2], assigned_at=timezone.now()
+        )
     make_group(engagement_round, new_sections[0], made[:3])
     return made
 
@@ -585,11 +614,15 @@ def test_feedback_page_query_count_does_not_grow(client, personas, closed_round,
     # issue a fixed number of queries.
     counted = {"page": 2, "type": "te", "disposition": "none"}
     searched = {"page": 3, "type": "te", "disposition": "none", "q": "Comment"}
+    newest = {"page": 2, "sort": "newest"}
+    mine = {"assigned": "me", "sort": "status"}
     grow(closed_round, sections=5, organisations=4, comments=20, tag="small", **kwargs)
     client.force_login(personas[viewer])
     small = count_queries(client, url)
     small_counted = count_queries(client, f"{url}?{urlencode(counted)}")
     small_searched = count_queries(client, f"{url}?{urlencode(searched)}")
+    small_newest = count_queries(client, f"{url}?{urlencode(newest)}")
+    small_mine = count_queries(client, f"{url}?{urlencode(mine)}")
 
     grow(closed_round, sections=10, organisations=7, comments=280, tag="large", **kwargs)
     assert Comment.objects.filter(round=closed_round).count() == 300
@@ -600,6 +633,10 @@ def test_feedback_page_query_count_does_not_grow(client, personas, closed_round,
         client.get(url, counted)
     with django_assert_num_queries(small_searched):
         client.get(url, searched)
+    with django_assert_num_queries(small_newest):
+        client.get(url, newest)
+    with django_assert_num_queries(small_mine):
+        client.get(url, mine)
 
 
 def test_heat_map_on_the_page_escapes_a_heading_with_a_script(client, personas, closed_round, clause):
@@ -612,3 +649,312 @@ def test_heat_map_on_the_page_escapes_a_heading_with_a_script(client, personas, 
     ).content.decode()
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert" in page
+
+
+# --- the disposition form on demand ---------------------------------------------------------
+
+
+def test_the_page_carries_no_disposition_form_and_the_row_fetches_its_own(client, personas, own):
+    client.force_login(personas["secretariat"])
+    page = client.get(own.url("feedback")).content.decode()
+    form_url = own.url("disposition_form", own.comment.pk)
+    row = page[page.index(f'id="fb-comment-{own.comment.pk}"') :]
+    row = row[: row.index("</article>")]
+    # (The group's form stays: five decisions and a text, whatever the document.)
+    assert f'id="decision-{own.comment.pk}"' not in row and 'name="section_change"' not in row
+    # Opening "Record a decision" fetches the form (htmx), and without JavaScript the link leads to it.
+    assert f'hx-get="{form_url}"' in row and 'hx-trigger="toggle once"' in row
+    assert f'<a href="{form_url}">' in row
+
+    fragment = client.get(form_url, **HX)
+    assert fragment.status_code == 200
+    html = fragment.content.decode()
+    assert "<html" not in html and "<form" in html
+    assert f'action="{own.url("disposition_record", own.comment.pk)}"' in html
+    assert re.search(r'<select id="decision-\d+" name="decision" required autofocus>', html)
+    assert '<option value="accepted" selected>' in html  # the consultants' proposal, pre-filled
+    assert '<input type="hidden" name="expected_revision" value="1">' in html
+
+    page = client.get(form_url, {"type": "te", "page": "1"})
+    html = page.content.decode()
+    assert page.status_code == 200 and "<h1>Disposition of " in html and "<form" in html
+    assert "autofocus" not in html.split("<form", 1)[1].split("</form>", 1)[0]
+    assert own.url("feedback") + f"?type=te&amp;page=1#fb-comment-{own.comment.pk}" in html  # back to the same page
+
+
+def test_the_form_while_the_round_is_open_offers_no_form(client, personas, open_round, clause):
+    comment = submitted(open_round, clause, personas["vn_delegate"])
+    place = Place(open_round.consultation, open_round, comment, None)
+    client.force_login(personas["secretariat"])
+    response = client.get(place.url("disposition_form", comment.pk), **HX)
+    assert response.status_code == 200
+    assert "The round is still open" in response.content.decode() and "<form" not in response.content.decode()
+
+
+def test_the_form_of_a_comment_of_another_consultation_is_404(client, personas, own, other):
+    client.force_login(personas["secretariat"])
+    assert client.get(own.url("disposition_form", other.comment.pk), **HX).status_code == 404
+
+
+def test_page_weight_for_26_comments_does_not_grow_with_the_later_sections(client, personas, own, consultation):
+    """The issue's page weighed 420 KB for 26 comments: a form with every later section in each row.
+
+    Bound: 64 KB for the page of 25 rows, whatever the number of later sections (here 41, as in the
+    issue), and less than the 25 forms it no longer carries (~5 KB each with 41 sections)."""
+    newer = factories.DraftVersionFactory(consultation=consultation, number="0.2", major=0, minor=2)
+    for i in range(41):
+        factories.SectionFactory(
+            version=newer,
+            key=f"s{i}",
+            number=f"2.{i}",
+            heading=f"A heading of an ordinary length, number {i}",
+            position=i,
+        )
+    for _n in range(24):  # with the place's two: 26
+        submitted(own.round, own.comment.section, personas["th_delegate"], body="A comment of two sentences. " * 4)
+    client.force_login(personas["secretariat"])
+
+    page = client.get(own.url("feedback")).content
+    form = client.get(own.url("disposition_form", own.comment.pk), **HX).content
+
+    assert page.decode().count('<article class="fb-comment') == 25
+    assert b'name="section_change"' not in page
+    assert len(page) < 64 * 1024, f"{len(page)} bytes"
+    assert len(page) < 25 * len(form)
+    assert form.decode().count("<option value=") == 1 + 5 + 1 + 41  # choose, decisions, none, sections
+
+
+# --- the headline and the focus after an in-place save --------------------------------------
+
+
+def test_an_in_place_save_updates_the_headline_and_focuses_the_saved_row(client, personas, own):
+    client.force_login(personas["secretariat"])
+    before = client.get(own.url("feedback")).content.decode()
+    assert "0 of 2 submitted comments decided; 1 proposed" in before
+
+    response = client.post(
+        own.url("disposition_record", own.comment.pk), {"decision": N, "response": "", "expected_revision": 1}, **HX
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith(f'<article class="fb-comment is-decided" id="fb-comment-{own.comment.pk}"')
+    # The headline, out of band, now says what the database says.
+    assert re.search(
+        r'<p class="fb-progress" id="fb-progress" hx-swap-oob="true">\s*1 of 2 submitted comments decided; 0 proposed',
+        html,
+    )
+    # The row's status message takes the focus (htmx focuses [autofocus] in swapped content).
+    assert re.search(
+        r'<p class="message success" role="status" tabindex="-1" autofocus>Disposition recorded for C\d+', html
+    )
+
+
+def test_a_refused_save_keeps_the_headline_and_focuses_the_error(client, personas, own):
+    client.force_login(personas["secretariat"])
+    response = client.post(
+        own.url("disposition_record", own.comment.pk), {"decision": N, "response": "", "expected_revision": 7}, **HX
+    )
+    html = response.content.decode()
+    assert response.status_code == 412
+    assert "hx-swap-oob" not in html
+    assert 'role="alert" tabindex="-1" autofocus' in html
+    assert 'name="decision"' in html  # the form stays open with what was typed
+
+
+# --- sorting --------------------------------------------------------------------------------
+
+
+def listed_in_order(client, engagement_round, **params) -> list[int]:
+    url = reverse("consolidation:feedback", args=[engagement_round.consultation.slug, engagement_round.pk])
+    response = client.get(url, params)
+    assert response.status_code == 200
+    return [
+        int(pk)
+        for pk in re.findall(r'<article class="fb-comment[^"]*" id="fb-comment-(\d+)"', response.content.decode())
+    ]
+
+
+@pytest.mark.parametrize("viewer", ["secretariat", "consultant"])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({}, ["th_ge", "vn_te", "partner_te", "vn_ed"]),  # section order, then organisation name
+        ({"sort": "organisation"}, ["partner_te", "th_ge", "vn_te", "vn_ed"]),
+        ({"sort": "type"}, ["th_ge", "vn_te", "partner_te", "vn_ed"]),  # general, technical, editorial
+        ({"sort": "status"}, ["vn_te", "partner_te", "vn_ed", "th_ge"]),  # undecided, proposed, decided
+        ({"sort": "newest"}, ["partner_te", "th_ge", "vn_ed", "vn_te"]),
+        # The database's path (a role filter is not counted in advance) sorts alike.
+        ({"sort": "organisation", "role": Role.MEMBER_STATE}, ["th_ge", "vn_te", "vn_ed"]),
+        ({"sort": "status", "q": "."}, ["vn_te", "partner_te", "vn_ed", "th_ge"]),
+    ],
+)
+def test_sorting_the_list(client, personas, closed_round, mix, viewer, params, expected):
+    for n, name in enumerate(["vn_te", "vn_ed", "th_ge", "partner_te"]):
+        Comment.objects.filter(pk=mix[name].pk).update(submitted_at=timezone.now() + timezone.timedelta(minutes=n))
+    client.force_login(personas[viewer])
+    assert listed_in_order(client, closed_round, **params) == [mix[name].pk for name in expected]
+
+
+# --- assignment -----------------------------------------------------------------------------
+
+
+def test_secretariat_assigns_the_selection_and_the_consultant_finds_it_under_assigned_to_me(
+    client, personas, closed_round, mix
+):
+    consultant = personas["consultant"]
+    client.force_login(personas["secretariat"])
+    page = client.get(reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk]))
+    html = page.content.decode()
+    assert 'id="fb-selection"' in html and "Assign the selected" in html
+    assert f'<option value="{consultant.pk}">{consultant.get_full_name()}</option>' in html
+    assert (
+        f'<option value="{personas["vn_delegate"].pk}">'
+        not in html.split('name="assignee"', 1)[1].split("</select>")[0]
+    )
+
+    url = reverse("consolidation:comments_assign", args=[closed_round.consultation.slug, closed_round.pk])
+    response = client.post(
+        url + "?type=te", {"selected": [f"{mix['vn_te'].pk}:0", f"{mix['vn_ed'].pk}:1"], "assignee": consultant.pk}
+    )
+    assert response.status_code == 302 and response["Location"].endswith("?type=te#comments")
+    assert set(CommentAssignment.objects.values_list("comment_id", "assignee_id")) == {
+        (mix["vn_te"].pk, consultant.pk),
+        (mix["vn_ed"].pk, consultant.pk),
+    }
+    page = client.get(response["Location"]).content.decode()
+    assert "2 comments assigned to" in page and f"Assigned to {consultant.get_full_name()}" in page
+
+    client.force_login(consultant)
+    assert listed(client, closed_round, assigned="me") == ids(mix, "vn_te", "vn_ed")
+    assert listed(client, closed_round, assigned="none") == ids(mix, "th_ge", "partner_te")
+    assert listed(client, closed_round, assigned=str(consultant.pk)) == ids(mix, "vn_te", "vn_ed")
+    page = client.get(
+        reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk])
+    ).content.decode()
+    assert "Assigned to you" in page and "?assigned=me#comments" in page
+    # The consultant reads the selection's form without its assignment part (and may not assign).
+    assert "Assign the selected" not in page
+    response = client.post(url, {"selected": [f"{mix['th_ge'].pk}:1"], "assignee": consultant.pk})
+    assert response.status_code == 403
+    assert not CommentAssignment.objects.filter(comment=mix["th_ge"]).exists()
+
+
+def test_assigning_a_delegate_is_refused_on_the_page(client, personas, closed_round, mix):
+    client.force_login(personas["secretariat"])
+    url = reverse("consolidation:comments_assign", args=[closed_round.consultation.slug, closed_round.pk])
+    response = client.post(url, {"selected": [f"{mix['vn_te'].pk}:0"], "assignee": personas["vn_delegate"].pk})
+    assert response.status_code == 400
+    assert not CommentAssignment.objects.exists()
+
+
+# --- one decision for the selection ---------------------------------------------------------
+
+
+def test_one_decision_for_the_selection_through_the_page(client, personas, closed_round, mix):
+    client.force_login(personas["secretariat"])
+    url = reverse("consolidation:disposition_bulk_record", args=[closed_round.consultation.slug, closed_round.pk])
+    chosen = [f"{mix['vn_te'].pk}:0", f"{mix['vn_ed'].pk}:1", f"{mix['partner_te'].pk}:0"]
+    response = client.post(url + "?page=1", {"selected": chosen, "decision": N, "response": "Noted for 0.2."})
+    assert response.status_code == 302 and response["Location"].endswith("?page=1#comments")
+    decided = dict(Disposition.objects.exclude(decision="").values_list("comment_id", "decision"))
+    assert decided == {mix["vn_te"].pk: N, mix["vn_ed"].pk: N, mix["partner_te"].pk: N, mix["th_ge"].pk: N}
+    page = client.get(response["Location"]).content.decode()
+    assert "recorded for the 3 selected comments" in page
+    assert "4 of 4 submitted comments decided" in page
+
+
+def test_a_refused_selection_shows_the_page_with_the_message_and_saves_nothing(client, personas, closed_round, mix):
+    client.force_login(personas["secretariat"])
+    url = reverse("consolidation:disposition_bulk_record", args=[closed_round.consultation.slug, closed_round.pk])
+    # th_ge was decided (revision 1) after the page showed it undecided (0).
+    response = client.post(url, {"selected": [f"{mix['vn_te'].pk}:0", f"{mix['th_ge'].pk}:0"], "decision": A})
+    assert response.status_code == 412
+    assert mix["th_ge"].number in response.content.decode()
+    assert not Disposition.objects.filter(decision=A).exists()
+    response = client.post(url, {"selected": ["nonsense"], "decision": A})
+    assert response.status_code == 400
+
+
+def test_rows_have_a_labelled_checkbox_only_for_who_can_act_on_a_selection(
+    client, personas, closed_round, open_round, mix, clause
+):
+    client.force_login(personas["secretariat"])
+    html = client.get(
+        reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk])
+    ).content.decode()
+    pk = mix["th_ge"].pk
+    assert f'<input type="checkbox" form="fb-selection" name="selected" value="{pk}:1" id="select-{pk}"' in html
+    assert f'<label for="select-{pk}" class="visually-hidden">Select C{pk}</label>' in html
+    client.force_login(personas["consultant"])
+    html = client.get(
+        reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk])
+    ).content.decode()
+    assert 'form="fb-selection"' not in html and 'id="fb-selection"' not in html
+
+
+# --- heat map markup ------------------------------------------------------------------------
+
+INTERACTIVE = {"a", "button", "input", "select", "textarea", "summary", "iframe", "audio", "video"}
+
+
+class Nesting(HTMLParser):
+    """Finds interactive elements inside interactive elements (axe's nested-interactive)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[bool] = []
+        self.nested: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        interactive = (
+            (tag in INTERACTIVE and (tag != "a" or "href" in attrs))
+            or "tabindex" in attrs
+            or "role" in attrs
+            and attrs["role"] in ("button", "link")
+        )
+        if interactive and any(self.stack):
+            self.nested.append(self.get_starttag_text())
+        if tag not in VOID:
+            self.stack.append(interactive)
+
+    def handle_endtag(self, tag):
+        if tag not in VOID and self.stack:
+            self.stack.pop()
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+def test_heat_map_links_only_cells_with_comments_and_nests_nothing_interactive(
+    client, personas, closed_round, mix, clause, orgs
+):
+    client.force_login(personas["secretariat"])
+    page = client.get(
+        reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk])
+    ).content.decode()
+    figure = page[page.index('<figure class="heatmap">') : page.index("</figure>") + len("</figure>")]
+    found, counts = heat_cells(figure), cells(figure)
+    assert found and set(counts.values()) == {0, 1}
+    for key, inner in found.items():
+        assert ("<a " in inner) == (counts[key] > 0), inner
+    assert found[(clause.pk, orgs["partner"].pk)] == "<span>0</span>"
+    # Row headings whole (the clause's full heading), the table as wide as its card (CSS), one region.
+    depth = min(clause.depth, 3)
+    assert f'<th scope="row" class="hm-row depth-{depth}" id="hr{clause.pk}">1.1.1 5G and 6G networks</th>' in figure
+    assert figure.count('role="region"') == 1 and 'tabindex="0"' not in figure  # the links take the focus
+
+    nesting = Nesting()
+    nesting.feed(page)
+    assert nesting.nested == []
+
+
+def test_an_empty_heat_map_region_takes_the_focus_itself(client, personas, closed_round):
+    client.force_login(personas["secretariat"])
+    page = client.get(
+        reverse("consolidation:feedback", args=[closed_round.consultation.slug, closed_round.pk])
+    ).content.decode()
+    figure = page[page.index('<figure class="heatmap">') : page.index("</figure>")]
+    assert "<a " not in figure
+    assert 'role="region" aria-labelledby="heatmap-caption" tabindex="0"' in figure

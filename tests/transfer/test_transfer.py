@@ -34,6 +34,7 @@ from comments.models import Comment
 from comments.services import comment_flag
 from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import Disposition, Report
+from consolidation.services.assignments import comments_assign
 from consolidation.services.exports import report_request
 from consolidation.services.imports import import_request
 from consultations.models import Consultation, Invitation
@@ -134,7 +135,7 @@ def _template_upload() -> SimpleUploadedFile:
 def build_rich_consultation(capture_on_commit) -> Consultation:
     """The ADM 2030 demo (two rounds, comments, consolidation, dispositions, carry-over), plus
     one of everything the demo lacks, each made through its service: an extension, round
-    e-mails, an invitation, a flag, a generated report, an imported template, MFA keys."""
+    e-mails, an invitation, a flag, a generated report, an imported template, assignments, MFA keys."""
     seed_demo()
     consultation = Consultation.objects.get(slug=CONSULTATION_SLUG)
     users = {user.email: user for user in User.objects.all()}
@@ -173,6 +174,16 @@ def build_rich_consultation(capture_on_commit) -> Consultation:
         )
         import_request(
             actor=secretariat, engagement_round=first_round, organisation=viet_nam, upload=_template_upload()
+        )
+        comments_assign(
+            actor=secretariat,
+            engagement_round=first_round,
+            comment_ids=list(
+                Comment.objects.filter(round=first_round, status=Comment.Status.SUBMITTED)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:3]
+            ),
+            assignee=users["consultant@example.org"],
         )
     admin = users[ADMIN_EMAIL]
     TOTP.activate(admin, generate_totp_secret())
