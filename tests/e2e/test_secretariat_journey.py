@@ -124,7 +124,7 @@ def test_secretariat_closes_consolidates_decides_exports_and_publishes_the_next_
 
     expect_message(page, f"Round “{ROUND}” is closed.")
     # Closed, and consolidated at once (Celery is eager here; with a worker it may show Consolidating first).
-    expect(round_item.get_by_text(re.compile(r"^(Closed|Consolidating|Reported)$"))).to_be_visible()
+    expect(round_item.locator(".badge").get_by_text(re.compile(r"^(Closed|Consolidating|Reported)$"))).to_be_visible()
     expect(round_item.get_by_text("Open", exact=True)).to_have_count(0)
     expect(round_item.get_by_role("link", name="Close now")).to_have_count(0)
 
@@ -250,7 +250,7 @@ def test_secretariat_closes_consolidates_decides_exports_and_publishes_the_next_
     page.goto(version_url)
     page.get_by_role("link", name="What changed in version 0.2, and why").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Revision report, version 0.2")
-    by_decision = page.get_by_role("table", name="Comments on version 0.1 by decision")
+    by_decision = page.get_by_role("table", name="Comments of the rounds before version 0.2, by decision")
     expect(by_decision.get_by_role("row").filter(has_text="Not accepted")).to_contain_text("1")
     expect(by_decision.get_by_role("row", name=re.compile(r"^Total"))).to_contain_text("3")
     clause = page.get_by_role("region", name=re.compile(r"1\.1\.1\s+5G and 6G networks"))
