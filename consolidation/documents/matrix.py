@@ -30,7 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from comments.models import Comment
-from config.text import BIDI_AND_INVISIBLE, spreadsheet_text, visible_controls, xml_text
+from config.text import BIDI_AND_INVISIBLE, FORMULA_PREFIXES, spreadsheet_text, visible_controls, xml_text
 
 from ..models import Disposition
 from ..template_columns import COLUMNS, HEADERS
@@ -218,26 +218,60 @@ class _OneArgument(Func):
         return self.sql.replace("{x}", inner), tuple(params) * self.sql.count("{x}")
 
 
-class CleanText(_OneArgument):
-    """config.text.clean_text in SQL (PostgreSQL, UTF8 database); NULL stays NULL.
+# spreadsheet_text's formula guard: the first characters a spreadsheet would run (as code points).
+_SQL_FORMULA_CODES = "(" + ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES) + ")"
+
+
+def _cell_sql(*, formula_safe: bool) -> str:
+    """clean_text (and with formula_safe spreadsheet_text's guard) of {x} in SQL, "" as NULL.
 
     Clean ASCII comes back as it is after one test, as in clean_text's fast path. Text holding
     a line break or a control character goes the whole way, in clean_text's order: NFC, line
     breaks to \\n, controls dropped. Any other text is only put in NFC, when it is not already.
+    The guard looks at the first character of whichever text a branch returns.
     """
 
-    sql = (
-        "(CASE WHEN {x} !~ " + _SQL_NOT_CLEAN_ASCII + " THEN {x}"
-        " WHEN {x} ~ " + _SQL_UNCLEAN + " THEN regexp_replace(regexp_replace(normalize({x}, NFC),"
-        r" '\r\n|" + _SQL_LINE_BREAK + r"', E'\n', 'g'), '" + _SQL_CONTROL + "', '', 'g')"
-        " WHEN {x} IS NFC NORMALIZED THEN {x} ELSE normalize({x}, NFC) END)"
+    def guarded(text: str, *, simple: bool) -> str:
+        if not formula_safe:
+            return text
+        if simple:  # {x} itself: naming it again costs nothing
+            return f"(CASE WHEN ascii({text}) IN {_SQL_FORMULA_CODES} THEN '''' || {text} ELSE {text} END)"
+        return "regexp_replace(" + text + r", '^[=+@\t\r-]', '''\&')"
+
+    whole_way = (
+        r"regexp_replace(regexp_replace(normalize({x}, NFC), '\r\n|"
+        + _SQL_LINE_BREAK
+        + r"', E'\n', 'g'), '"
+        + _SQL_CONTROL
+        + "', '', 'g')"
+    )
+    return (
+        "NULLIF((CASE WHEN {x} !~ "
+        + _SQL_NOT_CLEAN_ASCII
+        + " THEN "
+        + guarded("{x}", simple=True)
+        + " WHEN {x} ~ "
+        + _SQL_UNCLEAN
+        + " THEN "
+        + guarded(whole_way, simple=False)
+        + " WHEN {x} IS NFC NORMALIZED THEN "
+        + guarded("{x}", simple=True)
+        + " ELSE "
+        + guarded("normalize({x}, NFC)", simple=False)
+        + " END), '')"
     )
 
 
-class FormulaSafe(_OneArgument):
-    """spreadsheet_text's guard in SQL: an apostrophe before a leading = + - @, tab or carriage return."""
+class CleanText(_OneArgument):
+    """config.text.xml_text (clean_text) in SQL, an empty text as NULL (PostgreSQL, UTF8 database)."""
 
-    sql = r"regexp_replace({x}, '^[=+@\t\r-]', '''\&')"
+    sql = _cell_sql(formula_safe=False)
+
+
+class SpreadsheetText(_OneArgument):
+    """config.text.spreadsheet_text in SQL: clean_text, then an apostrophe before a leading = + - @, tab or CR."""
+
+    sql = _cell_sql(formula_safe=True)
 
 
 def _visible_controls_sql() -> str:
@@ -327,24 +361,36 @@ def _sql_cells(labels: Labels) -> dict[str, Expression | F]:
     }
 
 
+def _finished(cell: Expression | F, *, formula_safe: bool) -> Expression | F:
+    """A cell made into the text a file holds: xml_text (formula_safe: spreadsheet_text), "" as NULL.
+
+    A CASE's value is one of its branches, so each branch is finished on its own: a label is
+    finished here in Python, once, and the database cleans only what comes from its rows.
+    """
+    if isinstance(cell, Value):
+        text = spreadsheet_text(cell.value) if formula_safe else xml_text(cell.value)
+        return Value(text or None, output_field=TextField())
+    if isinstance(cell, Case):
+        return Case(
+            *(When(case.condition, then=_finished(case.result, formula_safe=formula_safe)) for case in cell.cases),
+            default=_finished(cell.default, formula_safe=formula_safe),
+            output_field=TextField(),
+        )
+    return SpreadsheetText(cell) if formula_safe else CleanText(cell)
+
+
 def matrix_cells(queryset: QuerySet[Comment], *, formula_safe: bool) -> QuerySet:
     """The exported comments as the matrix's finished cells, one text per column in COLUMNS order (PostgreSQL).
 
-    Every cell is clean_text'ed (xml_text), and with formula_safe also guarded like
-    spreadsheet_text; an empty cell is NULL, which COPY's CSV writes as nothing at all (as
-    Python's csv does), not as "".
+    Every cell is xml_text'ed, and with formula_safe spreadsheet_text'ed, as the Python path
+    does; an empty cell is NULL, which COPY's CSV writes as nothing at all (as Python's csv
+    does), not as "".
     """
     cells = _sql_cells(Labels.now())
-    names = []
-    annotations = {}
-    for column in COLUMNS:
-        cell: Func = CleanText(cells[column.key])
-        if formula_safe:
-            cell = FormulaSafe(cell)
-        name = f"matrix_{column.key}"
-        annotations[name] = NullIf(cell, _text(""))
-        names.append(name)
-    return queryset.annotate(**annotations).values_list(*names)
+    annotations = {
+        f"matrix_{column.key}": _finished(cells[column.key], formula_safe=formula_safe) for column in COLUMNS
+    }
+    return queryset.annotate(**annotations).values_list(*annotations)
 
 
 # --- XLSX ---------------------------------------------------------------------------------
