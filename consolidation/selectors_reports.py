@@ -8,7 +8,7 @@ them from one aggregate (export_summary).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -190,7 +190,7 @@ def _copy_statement(queryset: QuerySet, cursor, options: str) -> str:
     return f"COPY ({select}) TO STDOUT ({options})"
 
 
-def _copied(queryset: QuerySet, options: str, types: list[str] | None = None) -> Iterator:
+def _copied(queryset: QuerySet, options: str, types: list[str] | None = None) -> Generator:
     with connection.cursor() as cursor:
         statement = _copy_statement(queryset, cursor.cursor, options)
         # Logged as Django logs its queries (connection.queries, the tests' query counts).
@@ -203,7 +203,7 @@ def _copied(queryset: QuerySet, options: str, types: list[str] | None = None) ->
                 yield from copy.rows()
 
 
-def copy_csv_lines(queryset: QuerySet) -> Iterator[memoryview]:
+def copy_csv_lines(queryset: QuerySet) -> Generator[memoryview]:
     """COPY (the queryset's SELECT) TO STDOUT (FORMAT csv): each row's CSV line, ending in \\n, as PostgreSQL sends it.
 
     The rows stream: PostgreSQL makes the next ones while Python writes these, and memory holds one line.
@@ -211,6 +211,6 @@ def copy_csv_lines(queryset: QuerySet) -> Iterator[memoryview]:
     return _copied(queryset, "FORMAT csv")
 
 
-def copy_text_rows(queryset: QuerySet) -> Iterator[tuple[str | None, ...]]:
+def copy_text_rows(queryset: QuerySet) -> Generator[tuple[str | None, ...]]:
     """COPY (the queryset's values_list SELECT) TO STDOUT (FORMAT binary): each row a tuple of texts (or None)."""
     return _copied(queryset, "FORMAT binary", ["text"] * len(queryset._fields))  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -268,15 +269,18 @@ def _make_matrix(report: Report, path: str, tally_factory) -> dict:
         return _make_matrix_from_values(report, qs, path, tally_factory)
     summary = selectors_reports.export_summary(qs)
     tally = tally_factory(summary.comments)
-    # While COPY streams, its connection can run nothing else: progress goes out on another one.
+    # While COPY streams, its connection can run nothing else: progress goes out on another one,
+    # and a writer that fails midway closes the stream at once (COPY cancelled, the connection
+    # free again to record the failure).
     with _ProgressWriter(tally) as progress:
         if report.format == Format.CSV:
-            lines = selectors_reports.copy_csv_lines(matrix.matrix_cells(qs, formula_safe=True))
-            with open(path, "wb", buffering=1 << 20) as fileobj:
-                matrix.write_matrix_csv_lines(progress.counted(lines), fileobj)
+            csv_lines = selectors_reports.copy_csv_lines(matrix.matrix_cells(qs, formula_safe=True))
+            with closing(csv_lines), open(path, "wb", buffering=1 << 20) as fileobj:
+                matrix.write_matrix_csv_lines(progress.counted(csv_lines), fileobj)
         else:
             rows = selectors_reports.copy_text_rows(matrix.matrix_cells(qs, formula_safe=False))
-            matrix.write_matrix_xlsx(progress.counted(rows), path, cleaned=True)
+            with closing(rows):
+                matrix.write_matrix_xlsx(progress.counted(rows), path, cleaned=True)
     return {"as_of": summary.as_of, "source": summary.source()}
 
 

@@ -344,3 +344,36 @@ def test_the_xlsx_matrix_goes_on_in_a_second_sheet_past_the_row_limit(
     ]
     assert whole_rows[0] == HEADER
     assert [row for rows in sheets for row in rows[1:]] == whole_rows[1:]
+
+
+# --- a failure midway -------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_writer_failing_midway_fails_the_report_and_the_database_still_answers(
+    fmt, monkeypatch, consultation, version, open_round, secretariat, vn_delegate
+):
+    """COPY holds its connection until the last row: a writer that gives up must end it, or nothing more runs."""
+    _many_comments(open_round, version, [vn_delegate], 50)
+
+    def broken(rows, *args, **kwargs):
+        rows = iter(rows)
+        next(rows), next(rows)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(matrix, "write_matrix_csv_lines" if fmt == "csv" else "write_matrix_xlsx", broken)
+    report = Report.objects.create(
+        consultation=consultation,
+        round=open_round,
+        kind=Report.Kind.RESOLUTION_MATRIX,
+        format=fmt,
+        requested_by=secretariat,
+    )
+
+    exports.report_generate(report_id=report.pk)
+
+    report.refresh_from_db()
+    assert report.status == JobStatus.FAILED
+    assert report.error.startswith("The report could not be made.")
+    assert Comment.objects.filter(round=open_round).count() == 50
