@@ -7,7 +7,7 @@
   constant_memory writing the same cells from memory, without a database.
 - Times are the best of REPEATS runs, the export and its reference taking turns: the machine is
   shared, and the best run is the one least disturbed by others.
-- Memory, at two sizes (`rows` and `rows // 10`, at least 1,000), so that flatness shows:
+- Memory, at two sizes (`rows` and `rows // 10`, at least 100), so that flatness shows:
   rss_mb is the real growth of a process's resident memory during one export (peak RSS, VmHWM,
   reset through /proc/self/clear_refs just before, minus the RSS just before), measured in a
   fresh process that does nothing but that export, so that memory freed by earlier work cannot
@@ -205,7 +205,7 @@ def _memory_of_report(report_id: int) -> dict:
 
 
 def _memory_at_two_sizes(rows: int, fmt: str) -> dict:
-    small_rows = max(1000, rows // 10)
+    small_rows = max(100, rows // 10)
     small = _memory(*_round_with(small_rows), fmt)
     large = _memory(*_round_with(rows), fmt)
     flat = abs(large["rss_mb"] - small["rss_mb"]) <= max(FLAT_WITHIN * small["rss_mb"], FLAT_SLACK_MB)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
@@ -192,7 +193,10 @@ def _copy_statement(queryset: QuerySet, cursor, options: str) -> str:
 
 def _copied(queryset: QuerySet, options: str, types: list[str] | None = None) -> Generator:
     with connection.cursor() as cursor:
-        statement = _copy_statement(queryset, cursor.cursor, options)
+        try:
+            statement = _copy_statement(queryset, cursor.cursor, options)
+        except EmptyResultSet:  # .none() or an empty IN (): a consultation without rounds has no SQL to copy
+            return
         # Logged as Django logs its queries (connection.queries, the tests' query counts).
         logged = cursor.debug_sql(statement) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
         with logged, cursor.cursor.copy(statement) as copy:
