@@ -1,12 +1,23 @@
 """Reads for reports, exports and template imports, each scoped to the person asking.
 
 What goes into an export is what the REQUESTER may see: every comment query here starts from
-comments.selectors.comments_visible_to, one round at a time.
+comments.selectors.comments_visible_to, one round at a time. On PostgreSQL the matrix's rows
+leave the database by COPY (copy_csv_lines, copy_text_rows), with what the report records about
+them from one aggregate (export_summary).
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from collections.abc import Generator
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from comments.models import Comment, CommentFlag
@@ -105,3 +116,105 @@ def rounds_for_reports(*, consultation: Consultation) -> QuerySet[EngagementRoun
 
 def versions_for_reports(*, user, consultation: Consultation) -> QuerySet[DraftVersion]:
     return versions_visible_to(user=user, consultation=consultation)
+
+
+# --- the matrix's rows by COPY (PostgreSQL) ---------------------------------------------------
+
+
+def copy_available() -> bool:
+    """Whether the database can stream an export with COPY (PostgreSQL); other databases take the Python path."""
+    return connection.vendor == "postgresql"
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What a report records about the comments it holds, from one aggregate instead of from its rows."""
+
+    comments: int
+    by_type: dict[str, int]
+    by_status: dict[str, int]
+    organisations: int
+    rounds: list[int]
+    as_of: datetime | None  # the latest change: a comment's, or a decided disposition's
+
+    def source(self) -> dict:
+        return {
+            "comments": self.comments,
+            "organisations": self.organisations,
+            "rounds": self.rounds,
+            "by_type": self.by_type,
+            "by_status": self.by_status,
+        }
+
+
+def export_summary(queryset: QuerySet[Comment]) -> ExportSummary:
+    """Counts by type and status, organisations, rounds and the latest change of `queryset`, in one query."""
+    groups = (
+        queryset.order_by()
+        .values("type", "status", "organisation_id", "round_id")
+        .annotate(
+            n=Count("pk"),
+            updated=Max("updated_at"),
+            # Only a decided disposition dates the export (a proposal is internal); "" is not > "".
+            decided=Max("disposition__updated_at", filter=Q(disposition__decision__gt="")),
+        )
+    )
+    by_type: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    organisations, rounds = set(), set()
+    total = 0
+    as_of = None
+    for group in groups:
+        n = group["n"]
+        total += n
+        by_type[group["type"]] = by_type.get(group["type"], 0) + n
+        by_status[group["status"]] = by_status.get(group["status"], 0) + n
+        organisations.add(group["organisation_id"])
+        rounds.add(group["round_id"])
+        for moment in (group["updated"], group["decided"]):
+            if moment is not None and (as_of is None or moment > as_of):
+                as_of = moment
+    return ExportSummary(
+        comments=total,
+        by_type=by_type,
+        by_status=by_status,
+        organisations=len(organisations),
+        rounds=sorted(rounds),
+        as_of=as_of,
+    )
+
+
+def _copy_statement(queryset: QuerySet, cursor, options: str) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with psycopg.ClientCursor(cursor.connection) as client:
+        select = client.mogrify(sql, params)
+    return f"COPY ({select}) TO STDOUT ({options})"
+
+
+def _copied(queryset: QuerySet, options: str, types: list[str] | None = None) -> Generator:
+    with connection.cursor() as cursor:
+        try:
+            statement = _copy_statement(queryset, cursor.cursor, options)
+        except EmptyResultSet:  # .none() or an empty IN (): a consultation without rounds has no SQL to copy
+            return
+        # Logged as Django logs its queries (connection.queries, the tests' query counts).
+        logged = cursor.debug_sql(statement) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
+        with logged, cursor.cursor.copy(statement) as copy:
+            if types is None:
+                yield from copy
+            else:
+                copy.set_types(types)
+                yield from copy.rows()
+
+
+def copy_csv_lines(queryset: QuerySet) -> Generator[memoryview]:
+    """COPY (the queryset's SELECT) TO STDOUT (FORMAT csv): each row's CSV line, ending in \\n, as PostgreSQL sends it.
+
+    The rows stream: PostgreSQL makes the next ones while Python writes these, and memory holds one line.
+    """
+    return _copied(queryset, "FORMAT csv")
+
+
+def copy_text_rows(queryset: QuerySet) -> Generator[tuple[str | None, ...]]:
+    """COPY (the queryset's values_list SELECT) TO STDOUT (FORMAT binary): each row a tuple of texts (or None)."""
+    return _copied(queryset, "FORMAT binary", ["text"] * len(queryset._fields))  # type: ignore[attr-defined]

@@ -14,10 +14,15 @@ cleaned cannot break a file.
 from __future__ import annotations
 
 import csv
+import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import islice
 
 import xlsxwriter
+from django.db.models import Case, Expression, F, Func, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -25,7 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from comments.models import Comment
-from config.text import spreadsheet_text, visible_controls, xml_text
+from config.text import BIDI_AND_INVISIBLE, FORMULA_PREFIXES, spreadsheet_text, visible_controls, xml_text
 
 from ..models import Disposition
 from ..template_columns import COLUMNS, HEADERS
@@ -105,17 +110,43 @@ FIELDS: tuple[str, ...] = (
 assert COLUMNS[0].key == "number" and len(COLUMNS) == 13, "matrix_row_maker writes the columns in COLUMNS order"
 
 
+@dataclass(frozen=True)
+class Labels:
+    """The words of the matrix's cells in the requester's language, translated once per export."""
+
+    status: dict[str, str]
+    decision: dict[str, str]
+    decided_with_response: str  # "%(decision)s: %(response)s", translated
+    yes: str
+    no: str
+    hidden: str
+    flagged: str
+
+    @classmethod
+    def now(cls) -> Labels:
+        return cls(
+            status={value: str(label) for value, label in Comment.Status.choices},
+            decision={value: str(label) for value, label in Disposition.Decision.choices},
+            decided_with_response=_("%(decision)s: %(response)s"),
+            yes=str(_("yes")),
+            no=str(_("no")),
+            hidden=str(_("hidden")),
+            flagged=str(_("flagged")),
+        )
+
+
 def matrix_row_maker() -> Callable[[Sequence], list[str]]:
     """A function from one FIELDS tuple to the matrix's cells, in COLUMNS order.
 
     Made once per export, in the requester's language: the labels (status, decision, yes/no,
-    hidden/flagged) are translated here, not once per row.
+    hidden/flagged) are translated here, not once per row. On PostgreSQL the export makes the
+    same cells in SQL instead (matrix_cells); this is the path of the other databases.
     """
-    status_labels = {value: str(label) for value, label in Comment.Status.choices}
-    decision_labels = {value: str(label) for value, label in Disposition.Decision.choices}
-    decided_with_response = _("%(decision)s: %(response)s")
-    yes, no = str(_("yes")), str(_("no"))
-    hidden, flagged = str(_("hidden")), str(_("flagged"))
+    labels = Labels.now()
+    status_labels, decision_labels = labels.status, labels.decision
+    decided_with_response = labels.decided_with_response
+    yes, no = labels.yes, labels.no
+    hidden, flagged = labels.hidden, labels.flagged
     hidden_and_flagged = ", ".join((hidden, flagged))
     moderation = {(False, False): "", (True, False): hidden, (False, True): flagged, (True, True): hidden_and_flagged}
 
@@ -159,6 +190,209 @@ def matrix_rows(values: Iterable[Sequence]) -> Iterator[list[str]]:
         yield row(each)
 
 
+# --- the same cells in SQL (PostgreSQL) ------------------------------------------------------
+#
+# On PostgreSQL the export asks the database for the finished cells and streams them with COPY
+# (selectors_reports.copy_csv_lines and copy_text_rows): the labels, "Decision: response",
+# config.text.clean_text, visible_controls and, for the CSV, spreadsheet_text's formula guard
+# are SQL expressions the server evaluates while Python writes the rows it has already sent.
+# Python touches each row once, as bytes (CSV) or as one tuple (XLSX). Both paths are held to
+# one reference, byte for byte (tests/consolidation/test_export_streaming.py).
+
+# Clean ASCII: tab, newline and the printable characters (clean_text returns it as it is).
+_SQL_NOT_CLEAN_ASCII = r"'[^\t\n -~]'"
+_SQL_LINE_BREAK = r"\r|\v|\f|\u0085|\u2028|\u2029"
+_SQL_CONTROL = r"[\u0001-\u0008\u000e-\u001f\u007f-\u009f\ufffe\uffff]"
+# What clean_text replaces or drops (besides putting the text in NFC).
+_SQL_UNCLEAN = r"'[\r\v\f\u0085\u2028\u2029\u0001-\u0008\u000e-\u001f\u007f-\u009f\ufffe\uffff]'"
+
+
+class _OneArgument(Func):
+    """A function of one expression whose SQL names it several times ({x}); its parameters repeat to match."""
+
+    sql = "{x}"
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
+        inner, params = compiler.compile(self.source_expressions[0])
+        return self.sql.replace("{x}", inner), tuple(params) * self.sql.count("{x}")
+
+
+# spreadsheet_text's formula guard: the first characters a spreadsheet would run (as code points).
+_SQL_FORMULA_CODES = "(" + ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES) + ")"
+
+
+def _cell_sql(*, formula_safe: bool) -> str:
+    """clean_text (and with formula_safe spreadsheet_text's guard) of {x} in SQL, "" as NULL.
+
+    Clean ASCII comes back as it is after one test, as in clean_text's fast path. Text holding
+    a line break or a control character goes the whole way, in clean_text's order: NFC, line
+    breaks to \\n, controls dropped. Any other text is only put in NFC, when it is not already.
+    The guard looks at the first character of whichever text a branch returns.
+    """
+
+    def guarded(text: str, *, simple: bool) -> str:
+        if not formula_safe:
+            return text
+        if simple:  # {x} itself: naming it again costs nothing
+            return f"(CASE WHEN ascii({text}) IN {_SQL_FORMULA_CODES} THEN '''' || {text} ELSE {text} END)"
+        return "regexp_replace(" + text + r", '^[=+@\t\r-]', '''\&')"
+
+    whole_way = (
+        r"regexp_replace(regexp_replace(normalize({x}, NFC), '\r\n|"
+        + _SQL_LINE_BREAK
+        + r"', E'\n', 'g'), '"
+        + _SQL_CONTROL
+        + "', '', 'g')"
+    )
+    return (
+        "NULLIF((CASE WHEN {x} !~ "
+        + _SQL_NOT_CLEAN_ASCII
+        + " THEN "
+        + guarded("{x}", simple=True)
+        + " WHEN {x} ~ "
+        + _SQL_UNCLEAN
+        + " THEN "
+        + guarded(whole_way, simple=False)
+        + " WHEN {x} IS NFC NORMALIZED THEN "
+        + guarded("{x}", simple=True)
+        + " ELSE "
+        + guarded("normalize({x}, NFC)", simple=False)
+        + " END), '')"
+    )
+
+
+class CleanText(_OneArgument):
+    """config.text.xml_text (clean_text) in SQL, an empty text as NULL (PostgreSQL, UTF8 database)."""
+
+    sql = _cell_sql(formula_safe=False)
+
+
+class SpreadsheetText(_OneArgument):
+    """config.text.spreadsheet_text in SQL: clean_text, then an apostrophe before a leading = + - @, tab or CR."""
+
+    sql = _cell_sql(formula_safe=True)
+
+
+def _visible_controls_sql() -> str:
+    replaced = "{x}"
+    for char in BIDI_AND_INVISIBLE:
+        replaced = f"replace({replaced}, E'\\u{ord(char):04x}', '[U+{ord(char):04X}]')"
+    any_of = "".join(f"\\u{ord(char):04x}" for char in BIDI_AND_INVISIBLE)
+    return f"(CASE WHEN {{x}} ~ '[{any_of}]' THEN {replaced} ELSE {{x}} END)"
+
+
+class VisibleControls(_OneArgument):
+    """config.text.visible_controls in SQL: bidi controls and zero-width characters as [U+XXXX]."""
+
+    sql = _visible_controls_sql()
+
+
+def _text(value: str) -> Value:
+    return Value(value, output_field=TextField())
+
+
+def _filled(path: str) -> Q:
+    """The text at `path` is neither NULL nor empty (neither is greater than '')."""
+    return Q(**{f"{path}__gt": ""})
+
+
+def _label(path: str, labels: dict[str, str]) -> Case:
+    """A choice's label; a value without one shows as it is (as dict.get(value, value))."""
+    return Case(
+        *(When(**{path: value}, then=_text(label)) for value, label in labels.items()),
+        default=F(path),
+        output_field=TextField(),
+    )
+
+
+def _filled_in(template: str, values: dict[str, Expression | F]) -> Expression | F:
+    """A %(name)s template filled with SQL expressions, as template % values would fill it with text."""
+    parts: list[Expression | F] = []
+    for index, part in enumerate(re.split(r"%\((\w+)\)s", template)):
+        if index % 2:
+            parts.append(values[part])
+        elif part:
+            parts.append(_text(part.replace("%%", "%")))
+    return parts[0] if len(parts) == 1 else Concat(*parts, output_field=TextField())
+
+
+def _sql_cells(labels: Labels) -> dict[str, Expression | F]:
+    """Each column's cell as an SQL expression over the exported comments (the same as matrix_row_maker)."""
+    decision = _label("disposition__decision", labels.decision)
+    decided_with_response = _filled_in(
+        labels.decided_with_response, {"decision": decision, "response": F("disposition__response")}
+    )
+    return {
+        "number": Concat(_text("C"), Cast("pk", TextField()), output_field=TextField()),
+        "organisation": VisibleControls(F("organisation__name")),
+        "clause": F("section__number"),
+        "paragraph": F("quote_exact"),
+        "type": F("type"),
+        "comment": F("body"),
+        "proposed_change": F("proposed_change"),
+        "observations": Case(
+            When(_filled("disposition__decision") & _filled("disposition__response"), then=decided_with_response),
+            When(_filled("disposition__decision"), then=decision),
+            default=_text(""),
+            output_field=TextField(),
+        ),
+        "status": _label("status", labels.status),
+        "national_position": Case(When(is_endorsed=True, then=_text(labels.yes)), default=_text(labels.no)),
+        # The flag is an EXISTS: each row evaluates it once, on whichever branch it takes.
+        "moderation": Case(
+            When(
+                is_hidden=True,
+                then=Case(
+                    When(is_flagged=True, then=_text(", ".join((labels.hidden, labels.flagged)))),
+                    default=_text(labels.hidden),
+                ),
+            ),
+            When(is_flagged=True, then=_text(labels.flagged)),
+            default=_text(""),
+            output_field=TextField(),
+        ),
+        "language": F("language"),
+        "imported_by": Case(
+            When(imported_by__isnull=True, then=_text("")),
+            default=VisibleControls(Coalesce(NullIf(F("imported_by__full_name"), _text("")), F("imported_by__email"))),
+            output_field=TextField(),
+        ),
+    }
+
+
+def _finished(cell: Expression | F, *, formula_safe: bool) -> Expression | F:
+    """A cell made into the text a file holds: xml_text (formula_safe: spreadsheet_text), "" as NULL.
+
+    A CASE's value is one of its branches, so each branch is finished on its own: a label is
+    finished here in Python, once, and the database cleans only what comes from its rows.
+    """
+    if isinstance(cell, Value):
+        text = spreadsheet_text(cell.value) if formula_safe else xml_text(cell.value)
+        return Value(text or None, output_field=TextField())
+    if isinstance(cell, Case):
+        return Case(
+            *(When(case.condition, then=_finished(case.result, formula_safe=formula_safe)) for case in cell.cases),
+            default=_finished(cell.default, formula_safe=formula_safe),
+            output_field=TextField(),
+        )
+    return SpreadsheetText(cell) if formula_safe else CleanText(cell)
+
+
+def matrix_cells(queryset: QuerySet[Comment], *, formula_safe: bool) -> QuerySet:
+    """The exported comments as the matrix's finished cells, one text per column in COLUMNS order (PostgreSQL).
+
+    Every cell is xml_text'ed, and with formula_safe spreadsheet_text'ed, as the Python path
+    does; an empty cell is NULL, which COPY's CSV writes as nothing at all (as Python's csv
+    does), not as "".
+    """
+    cells = _sql_cells(Labels.now())
+    annotations = {
+        f"matrix_{column.key}": _finished(cells[column.key], formula_safe=formula_safe) for column in COLUMNS
+    }
+    return queryset.annotate(**annotations).values_list(*annotations)
+
+
 # --- XLSX ---------------------------------------------------------------------------------
 
 
@@ -188,12 +422,23 @@ def _sheet_title(number: int) -> str:
     return SHEET_TITLE if number == 1 else f"{SHEET_TITLE} ({number})"
 
 
-def write_matrix_xlsx(rows: Iterable[Sequence], fileobj) -> None:
+def _string_writer(sheet) -> Callable:
+    """The sheet's write_string without its decorator, which turns "A1" notation into numbers on every call.
+
+    The matrix passes row and column numbers already: one call less per cell, about 8% of the
+    XLSX export's time (benchmarks/exports.py). XlsxWriter is pinned (requirements.txt); should
+    a later version rename the method, the public one is used.
+    """
+    return getattr(sheet, "_write_string", sheet.write_string)
+
+
+def write_matrix_xlsx(rows: Iterable[Sequence], fileobj, *, cleaned: bool = False) -> None:
     """Write the header and the rows to `fileobj` (a path or a binary file) with XlsxWriter's constant_memory.
 
     constant_memory writes each row to a temporary file as soon as the next begins, so memory
     stays flat at any size. Every value is written with write_string: a comment that starts with
-    "=" is text, not a formula to run when the file is opened.
+    "=" is text, not a formula to run when the file is opened. Rows whose cells are `cleaned`
+    already (matrix_cells) are written as they come; others go through xml_text here.
     """
     workbook = xlsxwriter.Workbook(
         fileobj,
@@ -223,19 +468,25 @@ def write_matrix_xlsx(rows: Iterable[Sequence], fileobj) -> None:
         return sheet
 
     sheet = new_sheet()
-    write = sheet.write_string
+    write = _string_writer(sheet)
     number = 0
     for row in rows:
         number += 1
         if number == MAX_SHEET_ROWS:
             sheet = new_sheet()
-            write = sheet.write_string
+            write = _string_writer(sheet)
             number = 1
-        for index, cell_format in columns:
-            value = row[index]
-            text = xml_text(value) if value else ""
-            if text:
-                write(number, index, text, cell_format)
+        if cleaned:
+            for index, cell_format in columns:
+                value = row[index]
+                if value:
+                    write(number, index, value, cell_format)
+        else:
+            for index, cell_format in columns:
+                value = row[index]
+                text = xml_text(value) if value else ""
+                if text:
+                    write(number, index, text, cell_format)
     workbook.close()
 
 
@@ -259,6 +510,28 @@ def write_template_xlsx(fileobj) -> None:
 
 
 # --- CSV ----------------------------------------------------------------------------------
+
+
+def _csv_head() -> bytes:
+    """The BOM (it tells Excel the file is UTF-8) and the header line, as Python's csv writes them."""
+    out = io.StringIO(newline="")
+    csv.writer(out).writerow(HEADERS)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def write_matrix_csv_lines(lines: Iterable[bytes | memoryview], fileobj) -> None:
+    """Write the matrix's CSV to a binary file from PostgreSQL's COPY ... (FORMAT csv) lines of matrix_cells.
+
+    COPY quotes exactly what Python's csv writer quotes (a comma, a double quote, \\r or \\n;
+    quotes doubled) and writes a NULL as nothing; it ends each line with \\n where csv ends it
+    with \\r\\n. Each line comes on its own (one row per COPY message, as PostgreSQL's protocol
+    promises), so its last byte is the line's end, and only that one is changed.
+    """
+    fileobj.write(_csv_head())
+    write = fileobj.write
+    for line in lines:
+        write(line[:-1])
+        write(b"\r\n")
 
 
 def write_matrix_csv(rows: Iterable[Sequence], textfile) -> None:

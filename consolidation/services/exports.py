@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +31,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -251,10 +255,77 @@ def _comments_for(report: Report, tally_factory) -> tuple[Iterator[Comment], _Ta
 
 
 def _make_matrix(report: Report, path: str, tally_factory) -> dict:
-    """The matrix from plain values on a server-side cursor: one query, no model instances, whatever the size."""
+    """The matrix, streamed: by COPY of its finished cells on PostgreSQL, else from values on a server-side cursor.
+
+    On PostgreSQL the database makes the cells (matrix.matrix_cells) and COPY hands them over
+    while the file is written: the CSV as the very lines COPY sends, the XLSX from one tuple of
+    texts per row. What the report records comes from one aggregate (export_summary). Either
+    way: a fixed number of queries and one row in memory at a time, whatever the size.
+    """
     qs = selectors_reports.exported_comments(
         user=report.requested_by, consultation=report.consultation, engagement_round=report.round
     )
+    if not selectors_reports.copy_available():
+        return _make_matrix_from_values(report, qs, path, tally_factory)
+    summary = selectors_reports.export_summary(qs)
+    tally = tally_factory(summary.comments)
+    # While COPY streams, its connection can run nothing else: progress goes out on another one,
+    # and a writer that fails midway closes the stream at once (COPY cancelled, the connection
+    # free again to record the failure).
+    with _ProgressWriter(tally) as progress:
+        if report.format == Format.CSV:
+            csv_lines = selectors_reports.copy_csv_lines(matrix.matrix_cells(qs, formula_safe=True))
+            with closing(csv_lines), open(path, "wb", buffering=1 << 20) as fileobj:
+                matrix.write_matrix_csv_lines(progress.counted(csv_lines), fileobj)
+        else:
+            rows = selectors_reports.copy_text_rows(matrix.matrix_cells(qs, formula_safe=False))
+            with closing(rows):
+                matrix.write_matrix_xlsx(progress.counted(rows), path, cleaned=True)
+    return {"as_of": summary.as_of, "source": summary.source()}
+
+
+class _ProgressWriter:
+    """The report's progress, written every tally.step rows by a thread of its own (its own connection).
+
+    Used while the rows come by COPY: until the last row, the export's connection is in COPY
+    mode and can run no other statement. A failed write is logged and the export goes on (the
+    lease has its own heartbeat: config.jobs.lease).
+    """
+
+    def __init__(self, tally: _Tally):
+        self.tally = tally
+        self.values: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name=f"progress-report-{tally.report_id}", daemon=True)
+
+    def __enter__(self) -> _ProgressWriter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.values.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            while (value := self.values.get()) is not None:
+                try:
+                    _set_progress(self.tally, value)
+                except Exception:
+                    logger.warning("Progress of report %s not written", self.tally.report_id, exc_info=True)
+        finally:
+            db_connection.close()  # this thread's own connection
+
+    def counted(self, rows: Iterable) -> Iterator:
+        """The rows as they come; every tally.step of them, their share of the whole goes to the thread."""
+        step, total, put = self.tally.step, max(self.tally.total, 1), self.values.put
+        for number, row in enumerate(rows, start=1):
+            if number % step == 0:
+                put(min(95, 5 + 90 * number // total))
+            yield row
+
+
+def _make_matrix_from_values(report: Report, qs, path: str, tally_factory) -> dict:
+    """The matrix from plain values on a server-side cursor: one query, no model instances, whatever the size."""
     tally = tally_factory(qs.count())
     values = qs.values_list(*matrix.FIELDS).iterator(chunk_size=selectors_reports.CHUNK_SIZE)
     rows = matrix.matrix_rows(_tracked_values(values, tally))

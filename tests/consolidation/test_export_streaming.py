@@ -1,10 +1,12 @@
-"""The matrix exports stream plain values (issue 10): the same bytes as before, a fixed query count, sheets split.
+"""The matrix exports stream (issue 10): the same bytes as before, a fixed query count, sheets split.
 
 The CSV is compared byte for byte with a reference writer kept here: the implementation the
 export had before it streamed values (one Comment instance per row, its matrix_row, and
 clean_text without its ASCII fast path). Whatever the export does to go faster, it must write
 exactly what that wrote, for the demo consultation and for the awkward cells (formulas,
-control characters, bidi names, quotes, commas and line breaks, imports, decisions).
+control characters, bidi names, quotes, commas and line breaks, imports, decisions). Both
+paths are held to it: PostgreSQL's ("copy": the cells made in SQL and streamed by COPY) and
+the other databases' ("values": plain values on a server-side cursor, cells made in Python).
 """
 
 import csv
@@ -86,6 +88,32 @@ def reference_csv(*, user, consultation, engagement_round=None) -> bytes:
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
+def reference_xlsx_rows(*, user, consultation, engagement_round=None) -> list[list]:
+    """The XLSX cells as the export wrote them before: xml_text of each cell, empty cells empty."""
+    return [HEADER] + [
+        [_reference_clean(value) or None for value in _reference_row(comment)]
+        for comment in selectors_reports.exported_comments(
+            user=user, consultation=consultation, engagement_round=engagement_round
+        )
+    ]
+
+
+def _xlsx_rows(report: Report) -> list[list]:
+    sheet = load_workbook(io.BytesIO(read_bytes(report)))["Comments"]
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+@pytest.fixture(params=["copy", "values"])
+def export_path(request, monkeypatch):
+    """Each test runs on both ways of making the matrix: COPY (PostgreSQL only) and plain values."""
+    if request.param == "copy":
+        if connection.vendor != "postgresql":
+            pytest.skip("COPY needs PostgreSQL")
+    else:
+        monkeypatch.setattr(selectors_reports, "copy_available", lambda: False)
+    return request.param
+
+
 def _csv_report(django_capture_on_commit_callbacks, user, consultation, **kw) -> bytes:
     report = make_report(
         django_capture_on_commit_callbacks, user, consultation, kind="resolution_matrix", fmt="csv", **kw
@@ -98,7 +126,7 @@ def _csv_report(django_capture_on_commit_callbacks, user, consultation, **kw) ->
 
 
 @pytest.mark.postgres
-def test_demo_csv_is_byte_for_byte_what_the_export_wrote_before(django_capture_on_commit_callbacks, db):
+def test_demo_csv_is_byte_for_byte_what_the_export_wrote_before(django_capture_on_commit_callbacks, db, export_path):
     from demo.seed import CONSULTATION_SLUG, seed_demo
 
     seed_demo()
@@ -135,7 +163,7 @@ AWKWARD = [
 
 
 def test_awkward_cells_are_written_byte_for_byte_as_before(
-    django_capture_on_commit_callbacks, consultation, open_round, version, secretariat, vn_delegate, orgs
+    django_capture_on_commit_callbacks, export_path, consultation, open_round, version, secretariat, vn_delegate, orgs
 ):
     section = version.sections.get(key="infra-5g")
     type(orgs["vn"]).objects.filter(pk=orgs["vn"].pk).update(name='Viet\u202eNam\u200b, "VN"')
@@ -174,6 +202,52 @@ def test_awkward_cells_are_written_byte_for_byte_as_before(
     rows = list(csv.reader(io.StringIO(made.decode("utf-8-sig"), newline="")))
     assert len(rows) == 1 + len(AWKWARD)
     assert rows[1][5] == '\'=HYPERLINK("http://evil.example","x")'
+    # The XLSX holds the same cells, cleaned, without the CSV's apostrophes.
+    xlsx = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+    assert xlsx.status == JobStatus.DONE, xlsx.error
+    assert _xlsx_rows(xlsx) == reference_xlsx_rows(user=secretariat, consultation=consultation)
+
+
+def test_every_formula_prefix_is_neutralised_in_every_text_a_person_writes(
+    django_capture_on_commit_callbacks, export_path, consultation, open_round, version, secretariat, vn_delegate, orgs
+):
+    """OWASP's CSV injection: a cell starting with = + - @ or a tab gets an apostrophe; the XLSX keeps it as text."""
+    section = version.sections.get(key="infra-5g")
+    type(orgs["vn"]).objects.filter(pk=orgs["vn"].pk).update(name="@Viet Nam")
+    importer = factories.UserFactory(full_name="=IMPORTER()", email="importer@example.org")
+    prefixes = ["=", "+", "-", "@", "\t"]
+    for prefix in prefixes:
+        comment = factories.CommentFactory(
+            round=open_round,
+            section=section,
+            author=vn_delegate,
+            status=Comment.Status.SUBMITTED,
+            body=f"{prefix}SUM(1,2)",
+            proposed_change=f"{prefix}cmd|' /C calc'!A0",
+            imported_by=importer,
+        )
+        Comment.objects.filter(pk=comment.pk).update(quote_exact=f"{prefix}1+1")
+        Disposition.objects.create(comment=comment, decision=Disposition.Decision.NOTED, decided_by=secretariat)
+
+    made = _csv_report(django_capture_on_commit_callbacks, secretariat, consultation)
+
+    rows = list(csv.reader(io.StringIO(made.decode("utf-8-sig"), newline="")))[1:]
+    assert len(rows) == len(prefixes)
+    by_body = {row[5]: row for row in rows}
+    for prefix in prefixes:
+        row = by_body["'" + prefix + "SUM(1,2)"]
+        assert row[1] == "'@Viet Nam"
+        assert row[3] == "'" + prefix + "1+1"
+        assert row[6] == "'" + prefix + "cmd|' /C calc'!A0"
+        assert row[12] == "'=IMPORTER()"
+    assert made == reference_csv(user=secretariat, consultation=consultation)
+    xlsx = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+    cells = _xlsx_rows(xlsx)[1:]
+    assert sorted(row[5] for row in cells) == sorted(prefix + "SUM(1,2)" for prefix in prefixes)
 
 
 # --- queries do not grow with rows ----------------------------------------------------------
@@ -197,20 +271,20 @@ def _many_comments(engagement_round, version, authors, count: int) -> None:
     )
 
 
-def _queries_for(report: Report) -> int:
+def _statements_for(report: Report) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
         exports.report_generate(report_id=report.pk)
     report.refresh_from_db()
     assert report.status == JobStatus.DONE, report.error
-    return len(queries)
+    return [query["sql"] for query in queries.captured_queries]
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_the_matrix_query_count_does_not_grow_with_its_rows(
-    fmt, consultation, version, open_round, secretariat, vn_delegate, th_delegate
+    fmt, export_path, consultation, version, open_round, secretariat, vn_delegate, th_delegate
 ):
-    counts = {}
+    statements = {}
     for size in (10, 500):
         Comment.objects.all().delete()
         _many_comments(open_round, version, [vn_delegate, th_delegate], size)
@@ -221,9 +295,24 @@ def test_the_matrix_query_count_does_not_grow_with_its_rows(
             format=fmt,
             requested_by=secretariat,
         )
-        counts[size] = _queries_for(report)
+        statements[size] = _statements_for(report)
         assert report.source["comments"] == size
-    assert counts[10] == counts[500]
+        assert report.source["by_type"] == {"te": size}
+    assert len(statements[10]) == len(statements[500])
+    copies = [sql for sql in statements[500] if sql.startswith("COPY (")]
+    if export_path == "copy":
+        # The rows leave the database by one COPY; the report's counts come from one aggregate.
+        assert len(copies) == 1
+        assert not any("FETCH" in sql or "DECLARE" in sql for sql in statements[500])
+        assert len(statements[500]) == EXPECTED_QUERIES_WITH_COPY
+    else:
+        assert copies == []
+
+
+# The claim (a savepoint, an UPDATE, a SELECT), the report, the requester's permission (2),
+# the aggregate, progress 5%, the COPY, the file recorded, its audit entry (a savepoint, a lock,
+# the chain's last entry, the INSERT) and the report returned.
+EXPECTED_QUERIES_WITH_COPY = 17
 
 
 # --- the sheet goes on past Excel's row limit -----------------------------------------------
@@ -255,3 +344,36 @@ def test_the_xlsx_matrix_goes_on_in_a_second_sheet_past_the_row_limit(
     ]
     assert whole_rows[0] == HEADER
     assert [row for rows in sheets for row in rows[1:]] == whole_rows[1:]
+
+
+# --- a failure midway -------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_writer_failing_midway_fails_the_report_and_the_database_still_answers(
+    fmt, monkeypatch, consultation, version, open_round, secretariat, vn_delegate
+):
+    """COPY holds its connection until the last row: a writer that gives up must end it, or nothing more runs."""
+    _many_comments(open_round, version, [vn_delegate], 50)
+
+    def broken(rows, *args, **kwargs):
+        rows = iter(rows)
+        next(rows), next(rows)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(matrix, "write_matrix_csv_lines" if fmt == "csv" else "write_matrix_xlsx", broken)
+    report = Report.objects.create(
+        consultation=consultation,
+        round=open_round,
+        kind=Report.Kind.RESOLUTION_MATRIX,
+        format=fmt,
+        requested_by=secretariat,
+    )
+
+    exports.report_generate(report_id=report.pk)
+
+    report.refresh_from_db()
+    assert report.status == JobStatus.FAILED
+    assert report.error.startswith("The report could not be made.")
+    assert Comment.objects.filter(round=open_round).count() == 50
