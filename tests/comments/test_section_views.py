@@ -12,42 +12,26 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import escape
 
-from comments.models import Comment, Reply
+from comments.models import Comment
 from comments.selectors import SECTION_PAGE_SIZE
 from consultations.models import EngagementRound
 from tests import factories
 from tests.helpers.drafts import FIVE_G
+from tests.helpers.section_pages import SLUG
+from tests.helpers.section_pages import add_comments as _add_comments
+from tests.helpers.section_pages import anchor as _anchor
+from tests.helpers.section_pages import create_url as _create_url
+from tests.helpers.section_pages import section_url as _section_url
 
 pytestmark = pytest.mark.django_db
 
-SLUG = "adm-2030"
 BODY = FIVE_G
-
-
-def _section_url(key="infra-5g", number="0.1"):
-    return reverse("comments:section", args=[SLUG, number, key])
-
-
-def _create_url(engagement_round, key="infra-5g", slug=SLUG):
-    return reverse("comments:create", args=[slug, engagement_round.pk, key])
 
 
 def _post(client, engagement_round, key="infra-5g", action="draft", **fields):
     data = {"type": "te", "body": "Add rural areas.", "proposed_change": "", "language": "en", "action": action}
     data.update(fields)
     return client.post(_create_url(engagement_round, key), data)
-
-
-def _anchor(exact, start=None, end=None, body=BODY):
-    start = body.index(exact) if start is None else start
-    end = start + len(exact) if end is None else end
-    return {
-        "quote_exact": exact,
-        "quote_prefix": body[max(0, start - 32) : start],
-        "quote_suffix": body[end : end + 32],
-        "position_start": start,
-        "position_end": end,
-    }
 
 
 def _comment(engagement_round, author, org, **fields):
@@ -381,26 +365,6 @@ def test_card_shows_badges_quote_and_hidden_reason_to_those_who_see_it(client, v
 
 
 # --- query count --------------------------------------------------------------------------
-
-
-def _add_comments(engagement_round, author, org, count):
-    section = engagement_round.version.sections.get(key="infra-5g")
-    comments = Comment.objects.bulk_create(
-        Comment(
-            round=engagement_round,
-            section=section,
-            author=author,
-            organisation=org,
-            body=f"Comment {n}",
-            status=Comment.Status.SUBMITTED if n % 2 else Comment.Status.DRAFT,
-            is_endorsed=n % 5 == 0,
-            **(_anchor("5G coverage") if n % 3 else {}),
-        )
-        for n in range(count)
-    )
-    Reply.objects.bulk_create(
-        Reply(comment=c, author=author, organisation=org, body="A reply.") for c in comments for _ in range(2)
-    )
 
 
 def test_section_page_issues_the_same_number_of_queries_for_10_and_1000_comments(

@@ -11,7 +11,11 @@ from django.test import Client
 from django.urls import reverse
 
 from comments.models import Comment
-from tests.comments.test_section_views import SLUG, _add_comments, _anchor, _create_url, _section_url
+from tests.helpers.section_pages import SLUG
+from tests.helpers.section_pages import add_comments as _add_comments
+from tests.helpers.section_pages import anchor as _anchor
+from tests.helpers.section_pages import create_url as _create_url
+from tests.helpers.section_pages import section_url as _section_url
 
 pytestmark = pytest.mark.django_db
 

@@ -165,7 +165,8 @@ def test_the_page_takes_the_same_queries_whatever_the_number_of_organisations(
         author = participant(consultation, organisation, f"s{index}@example.org", Role.MEMBER_STATE)
         factories.CommentFactory.create_batch(3, round=open_round, section=clause, author=author)
     client.force_login(secretariat)
-    # session, user, consultation, participation, round, the tracker's six
-    with django_assert_num_queries(11):
+    # session, user, consultation, participation, round, the tracker's six, the header's unread
+    # notifications
+    with django_assert_num_queries(12):
         response = client.get(_url(open_round))
     assert len(response.context["tracker"].rows) == organisations

@@ -30,6 +30,7 @@ from consolidation.services import exports
 from consultations.models import Consultation
 from tests import factories
 from tests.helpers.reports import HEADER, make_report, read_bytes
+from tests.helpers.services import require
 
 # --- the reference: the matrix as the export wrote it before it streamed values -----------------
 
@@ -107,8 +108,7 @@ def _xlsx_rows(report: Report) -> list[list]:
 def export_path(request, monkeypatch):
     """Each test runs on both ways of making the matrix: COPY (PostgreSQL only) and plain values."""
     if request.param == "copy":
-        if connection.vendor != "postgresql":
-            pytest.skip("COPY needs PostgreSQL")
+        require(connection.vendor == "postgresql", "COPY needs PostgreSQL")
     else:
         monkeypatch.setattr(selectors_reports, "copy_available", lambda: False)
     return request.param

@@ -252,11 +252,12 @@ def test_page_queries_do_not_grow_with_comments(
     _grow(world, 1)
     # session, user, consultation, participation (for the permission, then once more for the
     # selectors, which get the request's lazy user), version, previous version, sections, rounds,
-    # open comments, their landings, comments behind changes, counts by decision
-    with django_assert_num_queries(12):
+    # open comments, their landings, comments behind changes, counts by decision, the header's
+    # unread notifications
+    with django_assert_num_queries(13):
         assert client.get(url(world)).status_code == 200
     _grow(world, 6)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = client.get(url(world))
     assert response.status_code == 200
     assert "More 5" in response.content.decode()

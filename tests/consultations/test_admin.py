@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from consultations.models import EngagementRound, Role, RoundExtension
+from notifications.tasks import send_immediate
 from tests import factories
 
 
@@ -60,6 +61,7 @@ def test_open_now_action_opens_the_round_and_emails_participants(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = run_action(admin_client, "open_now", [scheduled_round])
+    send_immediate.delay().get()  # beat's "at once" e-mails of the notifications
     scheduled_round.refresh_from_db()
     assert scheduled_round.state == EngagementRound.State.OPEN
     assert "“First stakeholder engagement” is open" in text(response)

@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 
 from accounts.models import Organisation
 from consultations.models import DraftVersion, EngagementRound, Invitation, Role, RoundExtension
+from notifications.tasks import send_immediate
 from tests import factories
 
 
@@ -255,6 +256,7 @@ def test_open_now_opens_the_round_and_emails_participants(
     with django_capture_on_commit_callbacks(execute=True):
         response = login(client, personas["secretariat"]).post(url)
     assert response.status_code == 302
+    send_immediate.delay().get()  # beat's "at once" e-mails of the notifications
 
     scheduled_round.refresh_from_db()
     assert scheduled_round.state == EngagementRound.State.OPEN
@@ -441,8 +443,8 @@ def test_overview_query_count_does_not_grow_with_rounds(
     _rounds_with_extensions(consultation, rounds)
     login(client, secretariat)
     # session, user, consultation, participation, rounds, extensions, the closed rounds' stages
-    # (consolidation's runs), participant count, versions
-    with django_assert_num_queries(9):
+    # (consolidation's runs), participant count, versions, the header's unread notifications
+    with django_assert_num_queries(10):
         response = client.get(reverse("consultations:manage", args=["adm-2030"]))
     assert len(response.context["rounds"]) == rounds
 
@@ -467,7 +469,7 @@ def test_participants_query_count_does_not_grow_with_participants(
         )
     login(client, secretariat)
     # session, user, consultation, participation, participant count, participants, invitations,
-    # organisations for the invitation form
-    with django_assert_num_queries(8):
+    # organisations for the invitation form, the header's unread notifications
+    with django_assert_num_queries(9):
         response = client.get(reverse("consultations:participants", args=["adm-2030"]))
     assert response.context["page"].paginator.count == people + 1
