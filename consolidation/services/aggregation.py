@@ -25,8 +25,7 @@ What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,13 +39,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from accounts.models import Organisation
 from audit.services import audit_log
-from comments.models import Comment, NationalPosition
+from comments.models import Comment
 from config import jobs
 from config.errors import ConflictError
 from config.jobs import enqueue_after_commit
-from consultations.models import EngagementRound, Participation, Role, Section
+from consultations.models import EngagementRound
 
 from .. import grouping
 
@@ -54,6 +52,7 @@ from .. import grouping
 from ..grouping import normalise_text as normalise_text
 from ..grouping import similarity as similarity
 from ..models import ACTIVE_STATUSES, ConsolidationRun, DuplicateGroup, JobStatus
+from . import counting
 
 RESULT_SCHEMA = 1
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
@@ -124,8 +123,7 @@ def consolidation_request(*, actor, engagement_round: EngagementRound) -> Consol
 
 
 def current_fingerprint(*, round_id: int) -> str:
-    pairs = Comment.objects.filter(round_id=round_id, status=Comment.Status.SUBMITTED).values_list("id", "revision")
-    return _fingerprint(pairs)
+    return counting.current_fingerprint(round_id=round_id)
 
 
 def consolidation_request_for_closed_round(*, round_id: int) -> ConsolidationRun | None:
@@ -274,10 +272,6 @@ class Computed:
     fingerprint: str = ""
 
 
-def _fingerprint(pairs) -> str:
-    return hashlib.sha256(";".join(f"{i}:{r}" for i, r in sorted(pairs)).encode()).hexdigest()
-
-
 def _threshold() -> float:
     value = float(settings.NEAR_DUPLICATE_THRESHOLD)
     if not 0 < value <= 100:
@@ -285,69 +279,62 @@ def _threshold() -> float:
     return value
 
 
-def _disposition_state(row: Mapping[str, Any]) -> str:
-    """'open' (nothing yet), 'proposed' (consultants proposed, not decided) or the decision."""
-    return row["disposition__decision"] or ("proposed" if row["disposition__proposed_decision"] else "open")
-
-
 def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None) -> Computed:
-    """Everything a run stores, computed from the database as it is now. Writes nothing."""
+    """Everything a run stores, computed from the database as it is now. Writes nothing.
+
+    The counts come from SQL (counting.consolidation_counts); the bodies are read only to group.
+    """
     threshold = _threshold()
+    counted = counting.consolidation_counts(
+        round_id=engagement_round.pk, consultation_id=engagement_round.consultation_id
+    )
     rows = list(
         Comment.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED)
-        .order_by("section__position", F("position_start").asc(nulls_last=True), "created_at", "id")
-        .values(
-            "id",
-            "revision",
-            "section_id",
-            "organisation_id",
-            "type",
-            "is_hidden",
-            "is_endorsed",
-            "body",
-            "proposed_change",
-            "updated_at",
-            "disposition__decision",
-            "disposition__proposed_decision",
-        )
+        .order_by("section__position", "section_id", F("position_start").asc(nulls_last=True), "created_at", "id")
+        .values("id", "section_id", "body", "proposed_change")
     )
     by_section: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         by_section[row["section_id"]].append(row)
-    sections = {
-        s["id"]: s
-        for s in Section.objects.filter(pk__in=list(by_section)).values("id", "key", "number", "heading", "position")
-    }
     if on_progress:
         on_progress(PROGRESS_LOADED)
-
-    counts: Counter = Counter()
-    by_org: dict[int, Counter] = defaultdict(Counter)
-    section_entries, groups = [], []
+    groups: list[GroupSpec] = []
     last_progress = PROGRESS_LOADED
-    for index, (section_id, section_rows) in enumerate(by_section.items(), start=1):
-        for section_row in section_rows:
-            state = _disposition_state(section_row)
-            counts[(section_id, section_row["organisation_id"], section_row["type"], state)] += 1
-            org = by_org[section_row["organisation_id"]]
-            org["total"] += 1
-            org[section_row["type"]] += 1
-            org["endorsed" if section_row["is_endorsed"] else "individual"] += 1
-            org["hidden"] += section_row["is_hidden"]
-        section_groups = duplicate_groups(section_id=section_id, rows=section_rows, threshold=threshold)
-        groups.extend(section_groups)
-        section = sections[section_id]
-        section_entries.append(
+    ids = counting.section_comment_ids(round_id=engagement_round.pk)
+    for section in counted.sections:
+        section["comment_ids"] = ids[section["id"]]
+    for index, section in enumerate(counted.sections, start=1):
+        groups.extend(duplicate_groups(section_id=section["id"], rows=by_section[section["id"]], threshold=threshold))
+        progress = PROGRESS_LOADED + (PROGRESS_COMPUTED - PROGRESS_LOADED) * index // len(counted.sections)
+        if on_progress and progress != last_progress:
+            on_progress(progress)
+            last_progress = progress
+    campaigns = grouping.campaigns([_item(row) for row in rows], threshold=threshold)
+    return assemble(counted, groups, campaigns, threshold=threshold)
+
+
+def assemble(
+    counted: counting.RoundCounts, groups: Sequence[GroupSpec], campaigns: Sequence[grouping.Group], *, threshold: float
+) -> Computed:
+    """The run's result from its counts, its per-section groups and its campaigns."""
+    groups_of: dict[int, list[GroupSpec]] = defaultdict(list)
+    for g in groups:
+        groups_of[g.section_id].append(g)
+    ordered = [g for section in counted.sections for g in groups_of[section["id"]]]
+    result = {
+        "schema": RESULT_SCHEMA,
+        "threshold": threshold,
+        "totals": {
+            **counted.totals,
+            "exact_groups": sum(g.kind == DuplicateGroup.Kind.EXACT for g in ordered),
+            "near_groups": sum(g.kind == DuplicateGroup.Kind.NEAR for g in ordered),
+            "grouped_comments": sum(len(g.comment_ids) for g in ordered),
+            "campaigns": len(campaigns),
+        },
+        "counts": counted.counts,
+        "sections": [
             {
-                "id": section_id,
-                "key": section["key"],
-                "number": section["number"],
-                "heading": section["heading"],
-                "position": section["position"],
-                "total": len(section_rows),
-                "hidden": sum(r["is_hidden"] for r in section_rows),
-                "by_type": _by_type(section_rows),
-                "comment_ids": [r["id"] for r in section_rows],
+                **section,
                 "groups": [
                     {
                         "kind": g.kind,
@@ -355,61 +342,14 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
                         "similarity": g.similarity,
                         "comment_ids": list(g.comment_ids),
                     }
-                    for g in section_groups
+                    for g in groups_of[section["id"]]
                 ],
             }
-        )
-        progress = PROGRESS_LOADED + (PROGRESS_COMPUTED - PROGRESS_LOADED) * index // len(by_section)
-        if on_progress and progress != last_progress:
-            on_progress(progress)
-            last_progress = progress
-
-    campaigns = grouping.campaigns([_item(row) for row in rows], threshold=threshold)
-
-    organisations = {
-        o["id"]: o
-        for o in Organisation.objects.filter(pk__in=list(by_org)).values("id", "name", "kind", "country_code")
-    }
-    result = {
-        "schema": RESULT_SCHEMA,
-        "threshold": threshold,
-        "totals": {
-            "comments": len(rows),
-            "hidden": sum(r["is_hidden"] for r in rows),
-            "endorsed": sum(r["is_endorsed"] for r in rows),
-            "individual": sum(not r["is_endorsed"] for r in rows),
-            "by_type": _by_type(rows),
-            "by_status": dict(sorted(Counter(_disposition_state(r) for r in rows).items())),
-            "organisations": len(by_org),
-            "sections": len(by_section),
-            "exact_groups": sum(g.kind == DuplicateGroup.Kind.EXACT for g in groups),
-            "near_groups": sum(g.kind == DuplicateGroup.Kind.NEAR for g in groups),
-            "grouped_comments": sum(len(g.comment_ids) for g in groups),
-            "campaigns": len(campaigns),
-        },
-        "counts": [
-            {"section": s, "organisation": o, "type": t, "status": st, "count": n}
-            for (s, o, t, st), n in sorted(
-                counts.items(), key=lambda item: (sections[item[0][0]]["position"], *item[0])
-            )
+            for section in counted.sections
         ],
-        "sections": section_entries,
-        "organisations": [
-            {
-                "id": org_id,
-                "name": organisations[org_id]["name"],
-                "kind": organisations[org_id]["kind"],
-                "country_code": organisations[org_id]["country_code"],
-                "total": c["total"],
-                "endorsed": c["endorsed"],
-                "individual": c["individual"],
-                "hidden": c["hidden"],
-                "by_type": {t: c[t] for t in Comment.Type.values},
-            }
-            for org_id, c in sorted(by_org.items(), key=lambda item: (organisations[item[0]]["name"], item[0]))
-        ],
-        "hidden_ids": sorted(r["id"] for r in rows if r["is_hidden"]),
-        "national_positions": _national_positions(engagement_round, rows),
+        "organisations": counted.organisations,
+        "hidden_ids": counted.hidden_ids,
+        "national_positions": counted.national_positions,
         "campaigns": [
             {
                 "kind": g.kind,
@@ -423,51 +363,11 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
     }
     return Computed(
         result=result,
-        groups=groups,
-        as_of=max((r["updated_at"] for r in rows), default=None),
-        comment_count=len(rows),
-        fingerprint=_fingerprint((r["id"], r["revision"]) for r in rows),
+        groups=ordered,
+        as_of=counted.as_of,
+        comment_count=counted.comment_count,
+        fingerprint=counted.fingerprint,
     )
-
-
-def _by_type(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    found = Counter(r["type"] for r in rows)
-    return {t: found[t] for t in Comment.Type.values}
-
-
-def _national_positions(engagement_round: EngagementRound, rows: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """Each member state's endorsed comments (its national position) and whether it was submitted."""
-    endorsed: dict[int, list[int]] = defaultdict(list)
-    for row in rows:
-        if row["is_endorsed"]:
-            endorsed[row["organisation_id"]].append(row["id"])
-    positions = {
-        p["organisation_id"]: p
-        for p in NationalPosition.objects.filter(round=engagement_round).values(
-            "organisation_id", "submitted_at", "endorsed_count"
-        )
-    }
-    member_states = Participation.objects.filter(
-        consultation_id=engagement_round.consultation_id, role=Role.MEMBER_STATE
-    ).values_list("organisation_id", flat=True)
-    org_ids = set(member_states) | set(positions) | set(endorsed)
-    organisations = Organisation.objects.filter(pk__in=org_ids).values("id", "name", "country_code")
-    entries = []
-    for org in sorted(organisations, key=lambda o: (o["name"], o["id"])):
-        position = positions.get(org["id"])
-        entries.append(
-            {
-                "organisation": org["id"],
-                "name": org["name"],
-                "country_code": org["country_code"],
-                "endorsed": len(endorsed[org["id"]]),
-                "endorsed_ids": sorted(endorsed[org["id"]]),
-                "submitted": position is not None,
-                "submitted_at": position["submitted_at"].isoformat() if position else None,
-                "submitted_count": position["endorsed_count"] if position else 0,
-            }
-        )
-    return entries
 
 
 # --- duplicates ---------------------------------------------------------------------------
