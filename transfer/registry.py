@@ -77,4 +77,6 @@ EXCLUDED: dict[str, str] = {
     "auth.group": "Site-wide; not used by the platform.",
     "auth.group_permissions": "Site-wide; not used by the platform.",
     "contenttypes.contenttype": "Site-wide, created by migrate.",
+    "consolidation.consolidationchunk": "A consolidation run's working parts; its snapshot is carried, "
+    "and the next run computes them again.",
 }

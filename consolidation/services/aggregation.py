@@ -26,15 +26,16 @@ What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -51,7 +52,8 @@ from .. import grouping
 # Re-exported: what "the same text" and "similar" mean in a run.
 from ..grouping import normalise_text as normalise_text
 from ..grouping import similarity as similarity
-from ..models import ACTIVE_STATUSES, ConsolidationRun, DuplicateGroup, JobStatus
+from ..models import ACTIVE_STATUSES, ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
+from . import chunks as chunking
 from . import counting
 
 RESULT_SCHEMA = 1
@@ -173,36 +175,163 @@ def consolidation_fail(*, run_id: int, error: str) -> None:
 # --- execution ----------------------------------------------------------------------------
 
 
+def consolidation_start(*, run_id: int) -> tuple[int, list[int]] | None:
+    """Claim a run and split it into chunks: (attempt, chunk indexes) for the chunk tasks, or None.
+
+    None: the run is done, failed or held by a live worker (nothing to do). A later attempt of
+    the same run (its worker died, the sweep queued it again) keeps the chunks already planned,
+    and those already computed are reused if their sections have not changed since (checked at
+    the merge).
+    """
+    attempt = jobs.claim(ConsolidationRun, run_id, progress=0, error="")
+    if attempt is None:
+        return None
+    with jobs.lease(ConsolidationRun, run_id, attempt):
+        _threshold()  # a wrong setting fails the run now, not in every chunk
+        run = ConsolidationRun.objects.get(pk=run_id)
+        indexes = list(ConsolidationChunk.objects.filter(run_id=run_id).values_list("index", flat=True))
+        if not indexes:
+            counts = dict(
+                Comment.objects.filter(round_id=run.round_id, status=Comment.Status.SUBMITTED)
+                .values("section_id")
+                .annotate(n=Count("id"))
+                .values_list("section_id", "n")
+                .order_by()
+            )
+            plan = chunking.plan_chunks(
+                counts, per_chunk=settings.CONSOLIDATION_CHUNK_COMMENTS, max_chunks=settings.CONSOLIDATION_MAX_CHUNKS
+            )
+            ConsolidationChunk.objects.bulk_create(
+                ConsolidationChunk(
+                    run_id=run_id, index=n, section_ids=ids, planned_comments=sum(counts[s] for s in ids)
+                )
+                for n, ids in enumerate(plan)
+            )
+            indexes = list(range(len(plan)))
+        _set_progress(run_id, attempt, PROGRESS_LOADED)
+    return attempt, sorted(indexes)
+
+
+def consolidation_chunk(*, run_id: int, attempt: int, index: int) -> None:
+    """Compute one chunk of a run and store it; does nothing if it is stored or the run moved on.
+
+    Idempotent: a redelivered task finds its chunk done. The run's lease is kept alive while the
+    chunk is computed; the progress moves as chunks finish.
+    """
+    if not jobs.held(ConsolidationRun, run_id, attempt).exists():
+        return  # finished, failed, or taken over by a later attempt
+    chunk = ConsolidationChunk.objects.select_related("run").get(run_id=run_id, index=index)
+    if not chunk.done:
+        with jobs.keep_alive(ConsolidationRun, run_id, attempt):
+            part = chunking.compute_chunk(
+                round_id=chunk.run.round_id,
+                section_ids=chunk.section_ids,
+                threshold=_threshold(),
+                group_section=lambda **kwargs: duplicate_groups(**kwargs),
+            )
+            chunking.store_part(chunk, part)
+    finished = ConsolidationChunk.objects.filter(run_id=run_id).aggregate(
+        done=Count("id", filter=Q(done=True)), total=Count("id")
+    )
+    span = PROGRESS_COMPUTED - PROGRESS_LOADED
+    _set_progress(run_id, attempt, PROGRESS_LOADED + span * finished["done"] // max(finished["total"], 1))
+
+
+def consolidation_merge(*, run_id: int, attempt: int) -> ConsolidationRun:
+    """Merge a run's chunks into its snapshot, and write it all in one transaction (or nothing).
+
+    The counts are taken, the chunks checked against the data and the result written in one
+    REPEATABLE READ transaction, so the snapshot describes one moment: a chunk computed from
+    other data than that moment (comments edited while the run was under way), or missing, is
+    computed again here. Only the attempt that holds the run writes.
+    """
+    run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
+    if run.status != JobStatus.RUNNING or run.attempts != attempt:
+        return run
+    jobs.renew(ConsolidationRun, run_id, attempt)
+    threshold = _threshold()
+    with _snapshot():
+        locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
+        if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
+            return locked  # Taken over by a later attempt, which will write its own result.
+        computed = merge_chunks(engagement_round=run.round, run_id=run_id, threshold=threshold)
+        _write_result(locked, computed)
+        audit_log(
+            actor=None,
+            action="consolidation.done",
+            target=locked,
+            consultation=run.round.consultation,
+            data={"comments": computed.comment_count, "groups": len(computed.groups)},
+        )
+    return locked
+
+
 def consolidation_execute(*, run_id: int) -> ConsolidationRun:
-    """Claim a run, compute it from scratch, and write the whole result in one transaction.
+    """The whole run in this process: claim, every chunk, merge (what the tasks do, one after another).
 
     A run still marked running may be claimed again once its lease has expired (its worker is
     gone; see config.jobs). Each claim bumps `attempts`, and only the attempt that holds the
     run may write the result, so two executions of one run never both write.
     """
-    attempt = jobs.claim(ConsolidationRun, run_id, progress=0, error="")
-    run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
-    if attempt is None:
-        return run  # Done, failed, or held by a live worker: nothing to do.
-    # A closed round is shown "consolidating" while this runs, then "reported": derived from the
-    # run itself (selectors_runs.round_stages), nothing to write on the round.
+    started = consolidation_start(run_id=run_id)
+    if started is None:
+        return ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
+    attempt, indexes = started
     with jobs.lease(ConsolidationRun, run_id, attempt):
-        computed = compute_consolidation(
-            engagement_round=run.round, on_progress=lambda value: _set_progress(run_id, attempt, value)
+        for index in indexes:
+            consolidation_chunk(run_id=run_id, attempt=attempt, index=index)
+        return consolidation_merge(run_id=run_id, attempt=attempt)
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One transaction that sees one moment of the data (REPEATABLE READ when it is not nested)."""
+    top_level = not connection.in_atomic_block
+    with transaction.atomic():
+        if top_level:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+def merge_chunks(*, engagement_round: EngagementRound, run_id: int, threshold: float) -> Computed:
+    """The run's result from its stored chunks (recomputing those made from other data) and SQL counts."""
+    counted = counting.consolidation_counts(
+        round_id=engagement_round.pk, consultation_id=engagement_round.consultation_id
+    )
+    ids = counting.section_comment_ids(round_id=engagement_round.pk)
+    for section in counted.sections:
+        section["comment_ids"] = ids[section["id"]]
+    current = chunking.section_fingerprints(round_id=engagement_round.pk)
+
+    def fresh(chunk: ConsolidationChunk) -> bool:
+        return chunk.done and all(chunk.seen.get(str(s)) == current.get(str(s), [0, 0]) for s in chunk.section_ids)
+
+    def compute(section_ids: list[int]) -> chunking.ChunkPart:
+        return chunking.compute_chunk(
+            round_id=engagement_round.pk,
+            section_ids=section_ids,
+            threshold=threshold,
+            group_section=lambda **kwargs: duplicate_groups(**kwargs),
         )
-        with transaction.atomic():
-            locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
-            if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
-                return locked  # Taken over by a later attempt, which will write its own result.
-            _write_result(locked, computed)
-            audit_log(
-                actor=None,
-                action="consolidation.done",
-                target=locked,
-                consultation=run.round.consultation,
-                data={"comments": computed.comment_count, "groups": len(computed.groups)},
-            )
-    return locked
+
+    parts, covered = [], set()
+    for chunk in ConsolidationChunk.objects.filter(run_id=run_id).order_by("index"):
+        parts.append(chunking.ChunkPart.from_row(chunk) if fresh(chunk) else compute(list(chunk.section_ids)))
+        covered.update(chunk.section_ids)
+    missing = sorted(int(s) for s in current if int(s) not in covered)  # sections that had no comment then
+    if missing:
+        parts.append(compute(missing))
+    groups = [
+        GroupSpec(section_id, kind, tuple(comment_ids), similarity)
+        for part in parts
+        for section_id, kind, comment_ids, similarity in part.groups
+    ]
+    position_of = {cid: n for n, cid in enumerate(cid for s in counted.sections for cid in s["comment_ids"])}
+    campaigns = chunking.merge_campaigns(
+        parts, round_id=engagement_round.pk, threshold=threshold, position_of=position_of
+    )
+    return assemble(counted, groups, campaigns, threshold=threshold)
 
 
 def _set_progress(run_id: int, attempt: int, value: int) -> None:
@@ -377,7 +506,13 @@ def _item(row: Mapping[str, Any]) -> grouping.Item:
     return grouping.Item(id=row["id"], section_id=row["section_id"], text=f"{row['body']}\n{row['proposed_change']}")
 
 
-def duplicate_groups(*, section_id: int, rows: Sequence[Mapping[str, Any]], threshold: float) -> list[GroupSpec]:
+def duplicate_groups(
+    *,
+    section_id: int,
+    rows: Sequence[Mapping[str, Any]],
+    threshold: float,
+    sketches: grouping.Sketches | None = None,
+) -> list[GroupSpec]:
     """Identical and near-identical comments on one section (body and proposed change together).
 
     See consolidation.grouping: each comment is in at most one group; a near group holds every
@@ -386,5 +521,5 @@ def duplicate_groups(*, section_id: int, rows: Sequence[Mapping[str, Any]], thre
     """
     return [
         GroupSpec(section_id, g.kind, g.ids, g.similarity)
-        for g in grouping.group_items([_item(row) for row in rows], threshold=threshold)
+        for g in grouping.group_items([_item(row) for row in rows], threshold=threshold, sketches=sketches)
     ]
