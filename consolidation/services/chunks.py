@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.db.models import F
 from django.db.models.expressions import RawSQL
+from rapidfuzz import fuzz, process
 
 from comments.models import Comment
 
@@ -31,7 +33,7 @@ from ..models import ConsolidationChunk
 from . import counting
 
 SUBMITTED = Comment.Status.SUBMITTED
-PAIR_HASH_SQL = "hashint8extended(comments_comment.id * 1048576 + comments_comment.revision, 0)"
+PAIR_HASH_SQL = f"hashint8extended({Comment._meta.db_table}.id * 1048576 + {Comment._meta.db_table}.revision, 0)"
 
 
 def text_of(row: Mapping[str, Any]) -> str:
@@ -82,11 +84,15 @@ class ChunkPart:
     comment_ids: np.ndarray  # int64 (m,): the chunk's comments with a non-empty text
     comment_texts: np.ndarray  # int64 (m,): index of each comment's text in `digests`
     comment_sections: np.ndarray  # int64 (m,)
+    keys: list[str] = field(default_factory=list)  # each text's sorted-token key (what is compared)
 
     def sketch_bytes(self) -> bytes:
         buffer = io.BytesIO()
+        # Keys hold no newline (normalised whitespace is one space): joined, then compressed.
+        packed = zlib.compress("\n".join(self.keys).encode(), 1)
         np.savez(
             buffer,
+            keys=np.frombuffer(packed, dtype=np.uint8),
             digests=self.digests,
             components=self.components,
             bands=self.bands,
@@ -99,22 +105,25 @@ class ChunkPart:
     @classmethod
     def from_row(cls, chunk: ConsolidationChunk) -> ChunkPart:
         arrays = np.load(io.BytesIO(bytes(chunk.sketch)))
+        joined = zlib.decompress(arrays["keys"].tobytes()).decode()
         return cls(
             section_ids=list(chunk.section_ids),
             seen=dict(chunk.seen),
             groups=list(chunk.groups),
-            **{name: arrays[name] for name in arrays.files},
+            keys=joined.split("\n") if joined else [],
+            **{name: arrays[name] for name in arrays.files if name != "keys"},
         )
 
 
 def chunk_rows(*, round_id: int, section_ids: Iterable[int]) -> list[dict[str, Any]]:
     """The submitted comments of some sections, in the run's order, with their (id, revision) hash."""
-    return list(
+    rows: Iterable[Mapping[str, Any]] = (
         Comment.objects.filter(round_id=round_id, status=SUBMITTED, section_id__in=list(section_ids))
         .annotate(pair_hash=RawSQL(PAIR_HASH_SQL, ()))
         .order_by("section__position", "section_id", F("position_start").asc(nulls_last=True), "created_at", "id")
         .values("id", "section_id", "body", "proposed_change", "pair_hash")
     )
+    return [dict(row) for row in rows]
 
 
 def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float, group_section=None) -> ChunkPart:
@@ -180,6 +189,7 @@ def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float
         comment_ids=np.array(list(text_of_comment), dtype=np.int64),
         comment_texts=np.array(list(text_of_comment.values()), dtype=np.int64),
         comment_sections=np.array(comment_sections, dtype=np.int64),
+        keys=keys,
     )
 
 
@@ -204,40 +214,52 @@ def merge_campaigns(
     unique, row_node = np.unique(row_digests, return_inverse=True)
     finder = grouping.UnionFind(len(unique))
     chunks_of: list[set[int]] = [set() for _ in range(len(unique))]
+    offsets = np.cumsum([0] + [len(p.digests) for p in parts])
     offset = 0
     for n, part in enumerate(parts):
-        nodes = row_node[offset : offset + len(part.digests)]
+        of_part = row_node[offset : offset + len(part.digests)].tolist()
         for local, component in enumerate(part.components.tolist()):
-            chunks_of[nodes[local]].add(n)
+            chunks_of[of_part[local]].add(n)
             if component != local:
-                finder.union(int(nodes[local]), int(nodes[component]))
+                finder.union(of_part[local], of_part[component])
         offset += len(part.digests)
 
-    # Candidates across chunks: rows sharing a band key, from more than one chunk.
-    buckets = []
+    keys: list[str] = [""] * len(unique)
+    for n, part in enumerate(parts):
+        for local, node in enumerate(row_node[offsets[n] : offsets[n + 1]].tolist()):
+            keys[node] = part.keys[local]
+
+    # Candidates across chunks: texts sharing a band key, from different chunks (pairs within a
+    # chunk were verified there). Every such pair is verified, in one batch at C speed.
+    first, second = [], []
     for bucket in grouping.buckets_of(np.concatenate([p.bands for p in parts]), owners=row_chunks):
         nodes = sorted({int(row_node[r]) for r in bucket})
-        if len(nodes) > 1:
-            buckets.append(nodes)
+        for n, i in enumerate(nodes):
+            for j in nodes[n + 1 :]:
+                first.append(i)
+                second.append(j)
+    a, b = np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)
+    primary = np.array([min(c) for c in chunks_of], dtype=np.int64)
+    lengths = np.array([len(k) for k in keys], dtype=np.int64)
+    short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
+    wanted = (primary[a] != primary[b]) & (long <= short * (200 / threshold - 1))
+    unique_pairs = np.unique(a[wanted] * len(unique) + b[wanted])
+    a, b = unique_pairs // len(unique), unique_pairs % len(unique)
+    if a.size:
+        scores = process.cpdist(
+            [keys[i] for i in a.tolist()],
+            [keys[j] for j in b.tolist()],
+            scorer=fuzz.ratio,
+            score_cutoff=threshold,
+            workers=1,
+        )
+        for i, j in zip(a[scores >= threshold].tolist(), b[scores >= threshold].tolist(), strict=True):
+            finder.union(i, j)
 
     # Each comment's text (a node), id and section, from the chunks.
-    offsets = np.cumsum([0] + [len(p.digests) for p in parts])
     comment_node = np.concatenate([row_node[offsets[n] + p.comment_texts] for n, p in enumerate(parts)])
     comment_ids = np.concatenate([p.comment_ids for p in parts])
     comment_sections = np.concatenate([p.comment_sections for p in parts])
-    representative: dict[int, int] = {}
-    for node, cid in zip(comment_node.tolist(), comment_ids.tolist(), strict=True):
-        representative.setdefault(node, cid)
-
-    keys: dict[int, str] = {}
-    _read_keys(keys, {node for bucket in buckets for node in bucket}, representative)
-    grouping.link(
-        keys,
-        buckets,
-        finder,
-        threshold=threshold,
-        known=lambda i, j: not chunks_of[i].isdisjoint(chunks_of[j]),
-    )
 
     # Components whose comments are on more than one section.
     roots = np.array([finder.find(i) for i in range(len(unique))], dtype=np.int64)
@@ -259,29 +281,19 @@ def merge_campaigns(
             if position < first_at.get(node, position + 1):
                 first_at[node] = position
             members.setdefault(root, set()).add(node)
-    _read_keys(keys, {n for nodes in members.values() if len(nodes) > 1 for n in nodes}, representative)
     groups = []
     for root, listed in comments_of.items():
         listed.sort(key=lambda item: position_of[item[0]])
         ids = tuple(cid for cid, _s in listed)
         section_ids = tuple(dict.fromkeys(s for _c, s in listed))
-        nodes = sorted(members[root], key=first_at.__getitem__)
-        if len(nodes) == 1:
+        texts = sorted(members[root], key=first_at.__getitem__)
+        if len(texts) == 1:
             groups.append(grouping.Group(grouping.EXACT, ids, 100.0, section_ids))
         else:
-            similarity = grouping.lowest_similarity([keys[n] for n in nodes])
+            similarity = grouping.lowest_similarity([keys[n] for n in texts])
             groups.append(grouping.Group(grouping.NEAR, ids, similarity, section_ids))
     groups.sort(key=lambda g: (-len(g.ids), position_of[g.ids[0]]))
     return groups
-
-
-def _read_keys(keys: dict[int, str], nodes: Iterable[int], representative: Mapping[int, int]) -> None:
-    """The sorted-token keys of some texts, read from one comment of each (only those not read yet)."""
-    wanted = {representative[n]: n for n in nodes if n not in keys}
-    if not wanted:
-        return
-    for row in Comment.objects.filter(pk__in=list(wanted)).values("id", "body", "proposed_change").iterator(2000):
-        keys[wanted[row["id"]]] = grouping.sorted_tokens(grouping.normalise_text(text_of(row)))
 
 
 def store_part(chunk: ConsolidationChunk, part: ChunkPart) -> None:

@@ -109,7 +109,7 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
     The sections carry everything but their `comment_ids` (section_comment_ids) and groups.
     """
     tables = _tables()
-    params = [round_id, SUBMITTED]
+    params: list[int | str] = [round_id, SUBMITTED]
     with connection.cursor() as cursor:
         cursor.execute(COUNTS_SQL.format(state=STATE_SQL, pair_hash=PAIR_HASH.format(c="c."), **tables), params)
         grouped = cursor.fetchall()

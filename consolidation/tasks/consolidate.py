@@ -24,14 +24,6 @@ __all__ = ["consolidate_chunk", "consolidate_merge", "consolidate_round"]
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
-RETRIED = {
-    "bind": True,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError,),
-    "max_retries": MAX_RETRIES,
-    "retry_backoff": True,
-}
 
 
 def _failing(task, run_id: int, exc: Exception) -> None:
@@ -44,7 +36,15 @@ def _failing(task, run_id: int, exc: Exception) -> None:
     aggregation.consolidation_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
 
 
-@shared_task(name="consolidation.tasks.consolidate_round", **RETRIED)
+@shared_task(
+    bind=True,
+    name="consolidation.tasks.consolidate_round",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+)
 def consolidate_round(self, run_id: int) -> int:
     try:
         started = aggregation.consolidation_start(run_id=run_id)
@@ -61,7 +61,15 @@ def consolidate_round(self, run_id: int) -> int:
     return run_id
 
 
-@shared_task(name="consolidation.tasks.consolidate_chunk", **RETRIED)
+@shared_task(
+    bind=True,
+    name="consolidation.tasks.consolidate_chunk",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+)
 def consolidate_chunk(self, run_id: int, attempt: int, index: int) -> int:
     try:
         aggregation.consolidation_chunk(run_id=run_id, attempt=attempt, index=index)
@@ -71,7 +79,15 @@ def consolidate_chunk(self, run_id: int, attempt: int, index: int) -> int:
     return index
 
 
-@shared_task(name="consolidation.tasks.consolidate_merge", **RETRIED)
+@shared_task(
+    bind=True,
+    name="consolidation.tasks.consolidate_merge",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+)
 def consolidate_merge(self, run_id: int, attempt: int) -> int:
     try:
         aggregation.consolidation_merge(run_id=run_id, attempt=attempt)
