@@ -231,20 +231,14 @@ def merge_campaigns(
 
     # Candidates across chunks: texts sharing a band key, from different chunks (pairs within a
     # chunk were verified there). Every such pair is verified, in one batch at C speed.
-    first, second = [], []
-    for bucket in grouping.buckets_of(np.concatenate([p.bands for p in parts]), owners=row_chunks):
-        nodes = sorted({int(row_node[r]) for r in bucket})
-        for n, i in enumerate(nodes):
-            for j in nodes[n + 1 :]:
-                first.append(i)
-                second.append(j)
-    a, b = np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)
+    rows_a, rows_b = grouping.pairs_sharing_a_band(np.concatenate([p.bands for p in parts]), row_chunks)
+    a, b = row_node[rows_a], row_node[rows_b]
+    a, b = np.minimum(a, b), np.maximum(a, b)
     primary = np.array([min(c) for c in chunks_of], dtype=np.int64)
     lengths = np.array([len(k) for k in keys], dtype=np.int64)
     short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
-    wanted = (primary[a] != primary[b]) & (long <= short * (200 / threshold - 1))
-    unique_pairs = np.unique(a[wanted] * len(unique) + b[wanted])
-    a, b = unique_pairs // len(unique), unique_pairs % len(unique)
+    wanted = (a != b) & (primary[a] != primary[b]) & (long <= short * (200 / threshold - 1))
+    a, b = grouping.distinct_pairs(a[wanted], b[wanted], len(unique))
     if a.size:
         scores = process.cpdist(
             [keys[i] for i in a.tolist()],
