@@ -9,10 +9,11 @@ How two texts come to share a group:
   texts are an exact group, found by hashing;
 * distinct normalised texts are near-duplicates when their `similarity` (rapidfuzz's ratio of
   the texts with their words sorted) reaches the threshold. Comparing every pair is quadratic,
-  so candidate pairs come from MinHash signatures of each text's character shingles put through
-  locality-sensitive hashing (datasketch): two texts become candidates when one band of their
-  signatures is equal. Each candidate pair is then verified with the exact similarity and
-  threshold, so a group never holds a pair that the pairwise comparison would not have joined;
+  so candidate pairs come from MinHash signatures (datasketch) of each text's character shingles
+  put through locality-sensitive hashing: each band of a signature becomes a 64-bit band key
+  (`band_keys`, the same in every process), and two texts become candidates when they share
+  one. Each candidate pair is then verified with the exact similarity and threshold, so a group
+  never holds a pair that the pairwise comparison would not have joined;
   a pair LSH did not propose is missed only with a small probability (tests measure it against
   the pairwise grouping);
 * verified pairs are joined with union-find, so similarity is transitive through a chain; a

@@ -2,10 +2,23 @@
 
 `consolidation_request` (a person) and `consolidation_request_for_closed_round` (the system,
 when a round closes) create a queued ConsolidationRun and queue `consolidate_round` once the
-transaction commits. `consolidation_execute` is what the task calls: it claims the run with a
-conditional UPDATE, computes everything from scratch and writes the whole result in one
-transaction at the end, so a worker killed mid-run leaves nothing half-written and the
-redelivered task produces exactly what a clean run would.
+transaction commits. The tasks then call, in order:
+
+* `consolidation_start`: claims the run with a conditional UPDATE (config.jobs: lease,
+  attempts) and splits its sections into chunks balanced by comment count
+  (ConsolidationChunk rows; a later attempt keeps them);
+* `consolidation_chunk`, once per chunk, in any worker process: groups the chunk's sections
+  and stores its part durably; idempotent (a redelivered task finds it done), and it keeps the
+  run's lease alive while it works;
+* `consolidation_merge`, once all chunks are done (the chord's callback): in one REPEATABLE
+  READ transaction, counts by SQL (services.counting), checks each chunk against the data of
+  that moment (a chunk missing, or made from comments edited since, is computed again there),
+  joins the chunks' texts into the campaigns across sections, and writes the whole result.
+
+So a worker killed mid-run leaves nothing half-written, only the attempt that holds the run
+writes, a failure marks it failed (`consolidation_fail`, which frees the round), and the
+snapshot equals what one process computes from scratch (`compute_consolidation`, kept as that
+reference; `consolidation_execute` runs the three steps in one process).
 
 What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 * counts per section x organisation x type x disposition state of every submitted comment
