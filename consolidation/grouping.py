@@ -185,34 +185,6 @@ def buckets_of(bands: np.ndarray, owners: np.ndarray | None = None) -> list[list
     return [list(bucket) for bucket in sorted(found)]
 
 
-def pairs_sharing_a_band(bands: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of rows (i < j) that share a band key and have different owners: two arrays.
-
-    A pair sharing several bands is listed once per band (see `distinct_pairs`).
-
-    The vectorised form of the buckets of `buckets_of(bands, owners)` taken pair by pair, for
-    verifying many candidates in one batch."""
-    empty = np.zeros(0, dtype=np.int64)
-    if bands.shape[0] < 2:
-        return empty, empty
-    flat = bands.reshape(-1)
-    rows = np.repeat(np.arange(bands.shape[0], dtype=np.int64), bands.shape[1])
-    order = np.lexsort((rows, flat))
-    flat, rows = flat[order], rows[order]
-    starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
-    lengths = np.diff(np.append(starts, flat.size))
-    firsts, seconds = [empty], [empty]
-    for length in np.unique(lengths[lengths > 1]).tolist():
-        at = starts[lengths == length]
-        upper = np.triu_indices(length, 1)
-        firsts.append(rows[at[:, None] + upper[0][None, :]].ravel())
-        seconds.append(rows[at[:, None] + upper[1][None, :]].ravel())
-    a, b = np.concatenate(firsts), np.concatenate(seconds)
-    a, b = np.minimum(a, b), np.maximum(a, b)
-    wanted = owners[a] != owners[b]
-    return a[wanted], b[wanted]
-
-
 def distinct_pairs(a: np.ndarray, b: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (a[k], b[k]) once each (all values below `size`), sorted."""
     keyed = np.sort(a * size + b)

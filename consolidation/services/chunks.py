@@ -33,6 +33,8 @@ from ..models import ConsolidationChunk
 from . import counting
 
 SUBMITTED = Comment.Status.SUBMITTED
+# Buckets of at most this many texts have all their cross-chunk pairs verified in one batch.
+SMALL_BUCKET = 64
 PAIR_HASH_SQL = f"hashint8extended({Comment._meta.db_table}.id * 1048576 + {Comment._meta.db_table}.revision, 0)"
 
 
@@ -231,13 +233,25 @@ def merge_campaigns(
 
     # Candidates across chunks: texts sharing a band key, from different chunks (pairs within a
     # chunk were verified there). Every such pair is verified, in one batch at C speed.
-    rows_a, rows_b = grouping.pairs_sharing_a_band(np.concatenate([p.bands for p in parts]), row_chunks)
-    a, b = row_node[rows_a], row_node[rows_b]
-    a, b = np.minimum(a, b), np.maximum(a, b)
+    # Candidates across chunks: texts sharing a band key, from different chunks (pairs within a
+    # chunk were verified there). The pairs of small buckets are verified in one batch at C
+    # speed; large buckets (many texts saying nearly the same) are linked component by component
+    # (grouping.link), which compares a text with one member of each other component, not all.
     primary = np.array([min(c) for c in chunks_of], dtype=np.int64)
     lengths = np.array([len(k) for k in keys], dtype=np.int64)
+    first, second, large = [], [], []
+    for bucket in grouping.buckets_of(np.concatenate([p.bands for p in parts]), owners=row_chunks):
+        nodes = sorted({int(row_node[r]) for r in bucket})
+        if len(nodes) > SMALL_BUCKET:
+            large.append(nodes)
+            continue
+        for n, i in enumerate(nodes):
+            for j in nodes[n + 1 :]:
+                first.append(i)
+                second.append(j)
+    a, b = np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)
     short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
-    wanted = (a != b) & (primary[a] != primary[b]) & (long <= short * (200 / threshold - 1))
+    wanted = (primary[a] != primary[b]) & (long <= short * (200 / threshold - 1))
     a, b = grouping.distinct_pairs(a[wanted], b[wanted], len(unique))
     if a.size:
         scores = process.cpdist(
@@ -249,6 +263,9 @@ def merge_campaigns(
         )
         for i, j in zip(a[scores >= threshold].tolist(), b[scores >= threshold].tolist(), strict=True):
             finder.union(i, j)
+    grouping.link(
+        keys, large, finder, threshold=threshold, known=lambda i, j: not chunks_of[i].isdisjoint(chunks_of[j])
+    )
 
     # Each comment's text (a node), id and section, from the chunks.
     comment_node = np.concatenate([row_node[offsets[n] + p.comment_texts] for n, p in enumerate(parts)])
