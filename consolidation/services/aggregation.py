@@ -269,6 +269,8 @@ def consolidation_merge(*, run_id: int, attempt: int) -> ConsolidationRun:
             return locked  # Taken over by a later attempt, which will write its own result.
         computed = merge_chunks(engagement_round=run.round, run_id=run_id, threshold=threshold)
         _write_result(locked, computed)
+        # The parts served their purpose: keep the rows (what was planned and done), not the texts.
+        ConsolidationChunk.objects.filter(run_id=run_id).update(sketch=b"", groups=[])
         audit_log(
             actor=None,
             action="consolidation.done",
