@@ -47,11 +47,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from psycopg.errors import SerializationFailure
 
 from audit.services import audit_log
 from comments.models import Comment
@@ -73,6 +74,7 @@ RESULT_SCHEMA = 1
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
 PROGRESS_LOADED = 5
 PROGRESS_COMPUTED = 95
+SERIALIZATION_RETRIES = 3
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -263,6 +265,19 @@ def consolidation_merge(*, run_id: int, attempt: int) -> ConsolidationRun:
         return run
     jobs.renew(ConsolidationRun, run_id, attempt)
     threshold = _threshold()
+    for tries in range(SERIALIZATION_RETRIES, -1, -1):
+        try:
+            return _merge_once(run, attempt, threshold)
+        except OperationalError as exc:
+            # A lease renewal committed on the run's row just as the snapshot began: begin again.
+            if tries and isinstance(exc.__cause__, SerializationFailure):
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def _merge_once(run: ConsolidationRun, attempt: int, threshold: float) -> ConsolidationRun:
+    run_id = run.pk
     with _snapshot():
         locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
         if locked.status != JobStatus.RUNNING or locked.attempts != attempt:

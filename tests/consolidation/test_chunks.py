@@ -150,3 +150,27 @@ def test_a_later_attempt_reuses_the_chunks_already_done(many_sections, monkeypat
     assert again.attempts == 2
     assert len(computed) == len(indexes) - 3
     assert again.result == _run(many_sections).result
+
+
+def test_a_merge_that_meets_a_concurrent_update_begins_again(many_sections, monkeypatch):
+    from django.db import OperationalError
+    from psycopg.errors import SerializationFailure
+
+    run = ConsolidationRun.objects.create(round=many_sections)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    for index in indexes:
+        aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=index)
+    real, calls = aggregation.merge_chunks, []
+
+    def conflicting_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("could not serialize access") from SerializationFailure()
+        return real(**kwargs)
+
+    monkeypatch.setattr(aggregation, "merge_chunks", conflicting_once)
+    merged = aggregation.consolidation_merge(run_id=run.pk, attempt=attempt)
+
+    assert len(calls) == 2
+    assert merged.status == JobStatus.DONE
+    assert merged.result == aggregation.compute_consolidation(engagement_round=many_sections).result
