@@ -236,7 +236,7 @@ def consolidation_chunk(*, run_id: int, attempt: int, index: int) -> None:
     if not jobs.held(ConsolidationRun, run_id, attempt).exists():
         return  # finished, failed, or taken over by a later attempt
     chunk = ConsolidationChunk.objects.select_related("run").get(run_id=run_id, index=index)
-    if not chunk.done:
+    if not (chunk.done and len(chunk.sketch) > 0):  # done, and its part not yet merged away
         with jobs.keep_alive(ConsolidationRun, run_id, attempt):
             part = chunking.compute_chunk(
                 round_id=chunk.run.round_id,
@@ -335,7 +335,11 @@ def merge_chunks(*, engagement_round: EngagementRound, run_id: int, threshold: f
     current = chunking.section_fingerprints(round_id=engagement_round.pk)
 
     def fresh(chunk: ConsolidationChunk) -> bool:
-        return chunk.done and all(chunk.seen.get(str(s)) == current.get(str(s), [0, 0]) for s in chunk.section_ids)
+        return (
+            chunk.done
+            and len(chunk.sketch) > 0
+            and all(chunk.seen.get(str(s)) == current.get(str(s), [0, 0]) for s in chunk.section_ids)
+        )
 
     def compute(section_ids: list[int]) -> chunking.ChunkPart:
         return chunking.compute_chunk(

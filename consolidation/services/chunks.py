@@ -33,8 +33,11 @@ from ..models import ConsolidationChunk
 from . import counting
 
 SUBMITTED = Comment.Status.SUBMITTED
-# Buckets of at most this many texts have all their cross-chunk pairs verified in one batch.
+# Buckets of at most SMALL_BUCKET texts have their cross-chunk pairs verified in one batch with
+# the other small buckets; up to LARGE_BUCKET, every pair of the bucket in one matrix (C speed);
+# beyond, component by component in Python (grouping.link), which stops at the first match.
 SMALL_BUCKET = 64
+LARGE_BUCKET = 3000
 PAIR_HASH_SQL = f"hashint8extended({Comment._meta.db_table}.id * 1048576 + {Comment._meta.db_table}.revision, 0)"
 
 
@@ -242,8 +245,20 @@ def merge_campaigns(
     first, second, large = [], [], []
     for bucket in grouping.buckets_of(np.concatenate([p.bands for p in parts]), owners=row_chunks):
         nodes = sorted({int(row_node[r]) for r in bucket})
-        if len(nodes) > SMALL_BUCKET:
+        if len(nodes) > LARGE_BUCKET:
             large.append(nodes)
+            continue
+        if len(nodes) > SMALL_BUCKET:
+            if len({finder.find(n) for n in nodes}) == 1:
+                continue  # joined already (by another band's bucket)
+            # Every pair of the bucket at once, in C (quadratic, but at C speed and bounded).
+            in_bucket = np.array(nodes, dtype=np.int64)
+            matrix = process.cdist(
+                [keys[i] for i in nodes], [keys[i] for i in nodes], scorer=fuzz.ratio, score_cutoff=threshold, workers=1
+            )
+            rows, cols = np.nonzero(np.triu(matrix >= threshold, 1))
+            for i, j in zip(in_bucket[rows].tolist(), in_bucket[cols].tolist(), strict=True):
+                finder.union(i, j)
             continue
         for n, i in enumerate(nodes):
             for j in nodes[n + 1 :]:
