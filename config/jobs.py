@@ -196,6 +196,22 @@ def lease(model: type[Model], pk: int, attempt: int) -> Iterator[None]:
     heartbeat.join()
 
 
+@contextmanager
+def keep_alive(model: type[Model], pk: int, attempt: int) -> Iterator[None]:
+    """Renew the job's lease while the block runs, for a part of a job (a chunk) run by another task.
+
+    Unlike `lease`, an error does not give the job back to the queue: the part's own task
+    retries it, and the job stays with the attempt that split it.
+    """
+    heartbeat = _Heartbeat(model, pk, attempt)
+    heartbeat.start()
+    try:
+        yield
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join()
+
+
 # --- the sweep -----------------------------------------------------------------------------
 
 

@@ -9,10 +9,11 @@ How two texts come to share a group:
   texts are an exact group, found by hashing;
 * distinct normalised texts are near-duplicates when their `similarity` (rapidfuzz's ratio of
   the texts with their words sorted) reaches the threshold. Comparing every pair is quadratic,
-  so candidate pairs come from MinHash signatures of each text's character shingles put through
-  locality-sensitive hashing (datasketch): two texts become candidates when one band of their
-  signatures is equal. Each candidate pair is then verified with the exact similarity and
-  threshold, so a group never holds a pair that the pairwise comparison would not have joined;
+  so candidate pairs come from MinHash signatures (datasketch) of each text's character shingles
+  put through locality-sensitive hashing: each band of a signature becomes a 64-bit band key
+  (`band_keys`, the same in every process), and two texts become candidates when they share
+  one. Each candidate pair is then verified with the exact similarity and threshold, so a group
+  never holds a pair that the pairwise comparison would not have joined;
   a pair LSH did not propose is missed only with a small probability (tests measure it against
   the pairwise grouping);
 * verified pairs are joined with union-find, so similarity is transitive through a chain; a
@@ -26,11 +27,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+import numpy as np
+from datasketch import LeanMinHash, MinHash
 from rapidfuzz import fuzz, process
 
 EXACT: Literal["exact"] = "exact"
@@ -117,46 +119,111 @@ def _signatures(keys: Sequence[str]) -> list[LeanMinHash]:
     return [LeanMinHash(m) for m in MinHash.generator((_shingles(k) for k in keys), num_perm=NUM_PERM, seed=SEED)]
 
 
+# Odd 64-bit multipliers mixing a band's ROWS values (each below 2**32) and the band's number
+# into one 64-bit key; equal bands always give equal keys. Two different bands may share a key
+# (about once in 2**64): one more candidate, which the verification then rejects or accepts on
+# its merit, so groups never hold a pair below the threshold.
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64)
+
+
+def band_keys(keys: Sequence[str]) -> np.ndarray:
+    """Each key's LSH band keys: an int64 array of shape (len(keys), BANDS).
+
+    Two keys are candidates when they share one band key. Deterministic across processes and
+    machines, so band keys computed in different tasks (a chunked consolidation) can be joined.
+    """
+    if not keys:
+        return np.zeros((0, BANDS), dtype=np.int64)
+    values = np.array([m.hashvalues for m in _signatures(keys)], dtype=np.uint64).reshape(len(keys), BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        mixed = (values * _MIX[:ROWS]).sum(axis=2, dtype=np.uint64)
+        mixed ^= np.arange(BANDS, dtype=np.uint64) * np.uint64(0xFF51AFD7ED558CCD)
+        mixed ^= mixed >> np.uint64(29)
+        mixed *= np.uint64(0xBF58476D1CE4E5B9)
+        mixed ^= mixed >> np.uint64(32)
+    return mixed.view(np.int64)
+
+
+class Sketches:
+    """Band keys of normalised texts, each computed once however many groupings ask for it."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, np.ndarray] = {}
+
+    def of(self, keys: Sequence[str]) -> np.ndarray:
+        missing = [k for k in dict.fromkeys(keys) if k not in self._known]
+        if missing:
+            for key, row in zip(missing, band_keys(missing), strict=True):
+                self._known[key] = row
+        if not keys:
+            return np.zeros((0, BANDS), dtype=np.int64)
+        return np.stack([self._known[k] for k in keys])
+
+
+def buckets_of(bands: np.ndarray, owners: np.ndarray | None = None) -> list[list[int]]:
+    """Rows (by index, ascending) that share a band key: every bucket of two rows or more, sorted.
+
+    With `owners` (one number per row), only the buckets whose rows have more than one owner.
+    """
+    count = bands.shape[0]
+    if count < 2:
+        return []
+    flat = bands.reshape(-1)
+    rows = np.repeat(np.arange(count, dtype=np.int64), bands.shape[1])
+    order = np.lexsort((rows, flat))
+    flat, rows = flat[order], rows[order]
+    starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
+    lengths = np.diff(np.append(starts, flat.size))
+    keep = lengths > 1
+    if owners is not None and keep.any():
+        owned = owners[rows]
+        varied = np.minimum.reduceat(owned, starts) != np.maximum.reduceat(owned, starts)
+        keep &= varied
+    found = {
+        tuple(rows[start : start + length].tolist()) for start, length in zip(starts[keep], lengths[keep], strict=True)
+    }
+    return [list(bucket) for bucket in sorted(found)]
+
+
+def distinct_pairs(a: np.ndarray, b: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (a[k], b[k]) once each (all values below `size`), sorted."""
+    keyed = np.sort(a * size + b)
+    if keyed.size:
+        keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
+    return keyed // size, keyed % size
+
+
 def candidate_pairs(keys: Sequence[str]) -> set[tuple[int, int]]:
     """Pairs (i, j), i < j, of keys whose MinHash signatures share a band: the LSH candidates."""
     pairs: set[tuple[int, int]] = set()
-    for bucket in _buckets(keys):
+    for bucket in buckets_of(band_keys(keys)):
         pairs.update((i, j) for n, i in enumerate(bucket) for j in bucket[n + 1 :])
     return pairs
 
 
-def _buckets(keys: Sequence[str]) -> list[list[int]]:
-    """Keys (by index, ascending) sharing one band of their signatures: every bucket of two or more."""
-    if len(keys) < 2:
-        return []
-    lsh = MinHashLSH(num_perm=NUM_PERM, params=(BANDS, ROWS))
-    with lsh.insertion_session() as session:
-        for index, signature in enumerate(_signatures(keys)):
-            session.insert(index, signature, check_duplication=False)
-    buckets = []
-    for table in lsh.hashtables:
-        for band in table.keys():
-            members = table.get(band)
-            if len(members) > 1:
-                buckets.append(sorted(members))
-    buckets.sort()
-    return buckets
-
-
-def _link(keys: Sequence[str], finder: UnionFind, *, threshold: float) -> None:
-    """Join the keys whose ratio reaches the threshold, among the LSH candidates.
+def link(
+    keys: Sequence[str] | Mapping[int, str],
+    buckets: Sequence[Sequence[int]],
+    finder: UnionFind,
+    *,
+    threshold: float,
+    known: Callable[[int, int], bool] | None = None,
+) -> None:
+    """Join the keys whose ratio reaches the threshold, among the candidates of each bucket.
 
     Within a bucket, a key is compared with the members of each component of the bucket other
     than its own, until one verifies: a bucket of n texts that all say the same thing costs n
     comparisons, not n * n. Pairs whose lengths alone rule the threshold out are not compared
     (the Indel ratio is 2 * matches / total length, so the longer key may be at most
-    200 / threshold - 1 times the shorter).
+    200 / threshold - 1 times the shorter). `known(i, j)` True: the pair was verified before (and,
+    if similar, already joined in `finder`), so it is not compared again.
+    The components found are those of the graph of verified candidate pairs, whatever the order.
     """
     max_length_ratio = 200 / threshold - 1
     rejected: set[tuple[int, int]] = set()
 
     def similar(i: int, j: int) -> bool:
-        if (i, j) in rejected:
+        if (i, j) in rejected or (known is not None and known(i, j)):
             return False
         short, long = sorted((len(keys[i]), len(keys[j])))
         if long <= short * max_length_ratio and fuzz.ratio(keys[i], keys[j], score_cutoff=threshold):
@@ -164,7 +231,7 @@ def _link(keys: Sequence[str], finder: UnionFind, *, threshold: float) -> None:
         rejected.add((i, j))
         return False
 
-    for bucket in _buckets(keys):
+    for bucket in buckets:
         components: dict[int, list[int]] = {}
         for x in bucket:
             mine = components.pop(finder.find(x), [])
@@ -181,7 +248,7 @@ def _link(keys: Sequence[str], finder: UnionFind, *, threshold: float) -> None:
 EXACT_LOWEST_UP_TO = 1000
 
 
-def _lowest_similarity(keys: Sequence[str]) -> float:
+def lowest_similarity(keys: Sequence[str]) -> float:
     """The lowest pairwise ratio among a group's keys (C-level all-pairs matrix)."""
     if len(keys) > EXACT_LOWEST_UP_TO:
         return round(min(fuzz.ratio(keys[0], key) for key in keys), 2)
@@ -189,7 +256,7 @@ def _lowest_similarity(keys: Sequence[str]) -> float:
     return round(float(matrix.min()), 2)
 
 
-def group_items(items: Sequence[Item], *, threshold: float) -> list[Group]:
+def group_items(items: Sequence[Item], *, threshold: float, sketches: Sketches | None = None) -> list[Group]:
     """Exact and near-duplicate groups of items (of two comments or more), whatever their sections.
 
     Each item is in at most one group. Items with an empty normalised text are never grouped.
@@ -207,7 +274,9 @@ def group_items(items: Sequence[Item], *, threshold: float) -> list[Group]:
     texts = list(by_text)
     keys = [sorted_tokens(t) for t in texts]
     finder = UnionFind(len(texts))
-    _link(keys, finder, threshold=threshold)
+    if len(keys) > 1:
+        bands = (sketches or Sketches()).of(keys)
+        link(keys, buckets_of(bands), finder, threshold=threshold)
 
     clusters: dict[int, list[int]] = defaultdict(list)
     for i in range(len(texts)):
@@ -221,11 +290,11 @@ def group_items(items: Sequence[Item], *, threshold: float) -> list[Group]:
         if len(members) == 1:
             groups.append(Group(EXACT, ids, 100.0, sections))
         else:
-            groups.append(Group(NEAR, ids, _lowest_similarity([keys[i] for i in members]), sections))
+            groups.append(Group(NEAR, ids, lowest_similarity([keys[i] for i in members]), sections))
     groups.sort(key=lambda g: (-len(g.ids), position_of[g.ids[0]]))
     return groups
 
 
-def campaigns(items: Sequence[Item], *, threshold: float) -> list[Group]:
+def campaigns(items: Sequence[Item], *, threshold: float, sketches: Sketches | None = None) -> list[Group]:
     """Groups over all the items whose comments are on more than one section: a text pasted widely."""
-    return [g for g in group_items(items, threshold=threshold) if len(g.section_ids) > 1]
+    return [g for g in group_items(items, threshold=threshold, sketches=sketches) if len(g.section_ids) > 1]

@@ -85,6 +85,37 @@ class ConsolidationRun(JobLease):
         return f"consolidation {self.pk} of {self.round}"
 
 
+class ConsolidationChunk(models.Model):
+    """One chunk of a consolidation run: some of its sections, grouped by one Celery task.
+
+    A run is split into chunks of sections balanced by their comment counts; each chunk's task
+    stores its part here (durably, so that a redelivered or retried task finds it done and a
+    later attempt of the run reuses it), and the run's last task merges the parts into the
+    snapshot (consolidation.services.chunks).
+    """
+
+    run = models.ForeignKey(ConsolidationRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveSmallIntegerField()
+    section_ids = models.JSONField(default=list, blank=True)
+    planned_comments = models.PositiveIntegerField(default=0)
+    done = models.BooleanField(default=False)
+    # Per section: [comments, XOR of their (id, revision) hashes] as the chunk read them, so the
+    # merge can tell a part made from other data than its snapshot and compute it again.
+    seen = models.JSONField(default=dict, blank=True)
+    # Per section, its duplicate groups: [section id, kind, [comment ids], similarity].
+    groups = models.JSONField(default=list, blank=True)
+    # The chunk's distinct texts for the campaigns across sections (numpy arrays, see chunks.py).
+    sketch = models.BinaryField(default=b"", blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_chunk_per_run_and_index")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of run {self.run_id}"
+
+
 class DuplicateGroup(models.Model):
     """Comments on the same section that say the same thing (exact) or nearly so (near)."""
 

@@ -64,6 +64,7 @@ CommentCount = project_model("CommentCount")
 CommentAssignment = project_model("CommentAssignment")
 AuditEntry = project_model("AuditEntry")
 ConsolidationRun = project_model("ConsolidationRun")
+ConsolidationChunk = project_model("ConsolidationChunk")
 DuplicateGroup = project_model("DuplicateGroup")
 CarriedAnchor = project_model("CarriedAnchor")
 Report = project_model("Report")
@@ -439,6 +440,17 @@ class ConsolidationRunFactory(factory.django.DjangoModelFactory):
 
     round = factory.SubFactory(ClosedRoundFactory)
     requested_by = factory.SubFactory(UserFactory)
+
+
+class ConsolidationChunkFactory(factory.django.DjangoModelFactory):
+    """A planned (not yet computed) chunk of a run."""
+
+    class Meta:
+        model = ConsolidationChunk
+
+    run = factory.SubFactory(ConsolidationRunFactory)
+    index = factory.Sequence(int)
+    section_ids = factory.LazyFunction(list)
 
 
 class DuplicateGroupFactory(factory.django.DjangoModelFactory):

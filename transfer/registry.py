@@ -82,4 +82,6 @@ EXCLUDED: dict[str, str] = {
     "auth.group_permissions": "Site-wide; not used by the platform.",
     "contenttypes.contenttype": "Site-wide, created by migrate.",
     "consolidation.commentcount": "Derived: PostgreSQL triggers count the imported comments and dispositions.",
+    "consolidation.consolidationchunk": "A consolidation run's working parts; its snapshot is carried, "
+    "and the next run computes them again.",
 }

@@ -176,6 +176,10 @@ COMMENT_RATE_PER_MINUTE = env.int("COMMENT_RATE_PER_MINUTE", default=30)
 NOTIFY_CLOSING_SOON_HOURS = env.int("NOTIFY_CLOSING_SOON_HOURS", default=48)
 NOTIFY_DIGEST_HOUR_UTC = env.int("NOTIFY_DIGEST_HOUR_UTC", default=0)
 NEAR_DUPLICATE_THRESHOLD = env.float("NEAR_DUPLICATE_THRESHOLD", default=85.0)
+# A consolidation run is split into chunks of sections of about this many comments (at most
+# CONSOLIDATION_MAX_CHUNKS), each grouped by its own Celery task (docs/performance.md, line 2).
+CONSOLIDATION_CHUNK_COMMENTS = env.int("CONSOLIDATION_CHUNK_COMMENTS", default=2000)
+CONSOLIDATION_MAX_CHUNKS = env.int("CONSOLIDATION_MAX_CHUNKS", default=32)
 
 # The cache holds rate-limit counters: Redis in production (CACHE_URL=redis://...).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

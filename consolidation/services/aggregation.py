@@ -2,10 +2,23 @@
 
 `consolidation_request` (a person) and `consolidation_request_for_closed_round` (the system,
 when a round closes) create a queued ConsolidationRun and queue `consolidate_round` once the
-transaction commits. `consolidation_execute` is what the task calls: it claims the run with a
-conditional UPDATE, computes everything from scratch and writes the whole result in one
-transaction at the end, so a worker killed mid-run leaves nothing half-written and the
-redelivered task produces exactly what a clean run would.
+transaction commits. The tasks then call, in order:
+
+* `consolidation_start`: claims the run with a conditional UPDATE (config.jobs: lease,
+  attempts) and splits its sections into chunks balanced by comment count
+  (ConsolidationChunk rows; a later attempt keeps them);
+* `consolidation_chunk`, once per chunk, in any worker process: groups the chunk's sections
+  and stores its part durably; idempotent (a redelivered task finds it done), and it keeps the
+  run's lease alive while it works;
+* `consolidation_merge`, once all chunks are done (the chord's callback): in one REPEATABLE
+  READ transaction, counts by SQL (services.counting), checks each chunk against the data of
+  that moment (a chunk missing, or made from comments edited since, is computed again there),
+  joins the chunks' texts into the campaigns across sections, and writes the whole result.
+
+So a worker killed mid-run leaves nothing half-written, only the attempt that holds the run
+writes, a failure marks it failed (`consolidation_fail`, which frees the round), and the
+snapshot equals what one process computes from scratch (`compute_consolidation`, kept as that
+reference; `consolidation_execute` runs the three steps in one process).
 
 What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 * counts per section x organisation x type x disposition state of every submitted comment
@@ -25,40 +38,43 @@ What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from psycopg.errors import SerializationFailure
 
-from accounts.models import Organisation
 from audit.services import audit_log
-from comments.models import Comment, NationalPosition
+from comments.models import Comment
 from config import jobs
 from config.errors import ConflictError
 from config.jobs import enqueue_after_commit
-from consultations.models import EngagementRound, Participation, Role, Section
+from consultations.models import EngagementRound
 
 from .. import grouping
 
 # Re-exported: what "the same text" and "similar" mean in a run.
 from ..grouping import normalise_text as normalise_text
 from ..grouping import similarity as similarity
-from ..models import ACTIVE_STATUSES, ConsolidationRun, DuplicateGroup, JobStatus
+from ..models import ACTIVE_STATUSES, ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
+from . import chunks as chunking
+from . import counting
 
 RESULT_SCHEMA = 1
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
 PROGRESS_LOADED = 5
 PROGRESS_COMPUTED = 95
+SERIALIZATION_RETRIES = 3
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -124,8 +140,7 @@ def consolidation_request(*, actor, engagement_round: EngagementRound) -> Consol
 
 
 def current_fingerprint(*, round_id: int) -> str:
-    pairs = Comment.objects.filter(round_id=round_id, status=Comment.Status.SUBMITTED).values_list("id", "revision")
-    return _fingerprint(pairs)
+    return counting.current_fingerprint(round_id=round_id)
 
 
 def consolidation_request_for_closed_round(*, round_id: int) -> ConsolidationRun | None:
@@ -175,36 +190,182 @@ def consolidation_fail(*, run_id: int, error: str) -> None:
 # --- execution ----------------------------------------------------------------------------
 
 
+def consolidation_start(*, run_id: int) -> tuple[int, list[int]] | None:
+    """Claim a run and split it into chunks: (attempt, chunk indexes) for the chunk tasks, or None.
+
+    None: the run is done, failed or held by a live worker (nothing to do). A later attempt of
+    the same run (its worker died, the sweep queued it again) keeps the chunks already planned,
+    and those already computed are reused if their sections have not changed since (checked at
+    the merge).
+    """
+    attempt = jobs.claim(ConsolidationRun, run_id, progress=0, error="")
+    if attempt is None:
+        return None
+    with jobs.lease(ConsolidationRun, run_id, attempt):
+        _threshold()  # a wrong setting fails the run now, not in every chunk
+        run = ConsolidationRun.objects.get(pk=run_id)
+        indexes = list(ConsolidationChunk.objects.filter(run_id=run_id).values_list("index", flat=True))
+        if not indexes:
+            counts = dict(
+                Comment.objects.filter(round_id=run.round_id, status=Comment.Status.SUBMITTED)
+                .values("section_id")
+                .annotate(n=Count("id"))
+                .values_list("section_id", "n")
+                .order_by()
+            )
+            plan = chunking.plan_chunks(
+                counts, per_chunk=settings.CONSOLIDATION_CHUNK_COMMENTS, max_chunks=settings.CONSOLIDATION_MAX_CHUNKS
+            )
+            ConsolidationChunk.objects.bulk_create(
+                ConsolidationChunk(
+                    run_id=run_id, index=n, section_ids=ids, planned_comments=sum(counts[s] for s in ids)
+                )
+                for n, ids in enumerate(plan)
+            )
+            indexes = list(range(len(plan)))
+        _set_progress(run_id, attempt, PROGRESS_LOADED)
+    return attempt, sorted(indexes)
+
+
+def consolidation_chunk(*, run_id: int, attempt: int, index: int) -> None:
+    """Compute one chunk of a run and store it; does nothing if it is stored or the run moved on.
+
+    Idempotent: a redelivered task finds its chunk done. The run's lease is kept alive while the
+    chunk is computed; the progress moves as chunks finish.
+    """
+    if not jobs.held(ConsolidationRun, run_id, attempt).exists():
+        return  # finished, failed, or taken over by a later attempt
+    chunk = ConsolidationChunk.objects.select_related("run").get(run_id=run_id, index=index)
+    if not (chunk.done and len(chunk.sketch) > 0):  # done, and its part not yet merged away
+        with jobs.keep_alive(ConsolidationRun, run_id, attempt):
+            part = chunking.compute_chunk(
+                round_id=chunk.run.round_id,
+                section_ids=chunk.section_ids,
+                threshold=_threshold(),
+                group_section=lambda **kwargs: duplicate_groups(**kwargs),
+            )
+            chunking.store_part(chunk, part)
+    finished = ConsolidationChunk.objects.filter(run_id=run_id).aggregate(
+        done=Count("id", filter=Q(done=True)), total=Count("id")
+    )
+    span = PROGRESS_COMPUTED - PROGRESS_LOADED
+    _set_progress(run_id, attempt, PROGRESS_LOADED + span * finished["done"] // max(finished["total"], 1))
+
+
+def consolidation_merge(*, run_id: int, attempt: int) -> ConsolidationRun:
+    """Merge a run's chunks into its snapshot, and write it all in one transaction (or nothing).
+
+    The counts are taken, the chunks checked against the data and the result written in one
+    REPEATABLE READ transaction, so the snapshot describes one moment: a chunk computed from
+    other data than that moment (comments edited while the run was under way), or missing, is
+    computed again here. Only the attempt that holds the run writes.
+    """
+    run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
+    if run.status != JobStatus.RUNNING or run.attempts != attempt:
+        return run
+    jobs.renew(ConsolidationRun, run_id, attempt)
+    threshold = _threshold()
+    for tries in range(SERIALIZATION_RETRIES, -1, -1):
+        try:
+            return _merge_once(run, attempt, threshold)
+        except OperationalError as exc:
+            # A lease renewal committed on the run's row just as the snapshot began: begin again.
+            if tries and isinstance(exc.__cause__, SerializationFailure):
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def _merge_once(run: ConsolidationRun, attempt: int, threshold: float) -> ConsolidationRun:
+    run_id = run.pk
+    with _snapshot():
+        locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
+        if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
+            return locked  # Taken over by a later attempt, which will write its own result.
+        computed = merge_chunks(engagement_round=run.round, run_id=run_id, threshold=threshold)
+        _write_result(locked, computed)
+        # The parts served their purpose: keep the rows (what was planned and done), not the texts.
+        ConsolidationChunk.objects.filter(run_id=run_id).update(sketch=b"", groups=[])
+        audit_log(
+            actor=None,
+            action="consolidation.done",
+            target=locked,
+            consultation=run.round.consultation,
+            data={"comments": computed.comment_count, "groups": len(computed.groups)},
+        )
+    return locked
+
+
 def consolidation_execute(*, run_id: int) -> ConsolidationRun:
-    """Claim a run, compute it from scratch, and write the whole result in one transaction.
+    """The whole run in this process: claim, every chunk, merge (what the tasks do, one after another).
 
     A run still marked running may be claimed again once its lease has expired (its worker is
     gone; see config.jobs). Each claim bumps `attempts`, and only the attempt that holds the
     run may write the result, so two executions of one run never both write.
     """
-    attempt = jobs.claim(ConsolidationRun, run_id, progress=0, error="")
-    run = ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
-    if attempt is None:
-        return run  # Done, failed, or held by a live worker: nothing to do.
-    # A closed round is shown "consolidating" while this runs, then "reported": derived from the
-    # run itself (selectors_runs.round_stages), nothing to write on the round.
+    started = consolidation_start(run_id=run_id)
+    if started is None:
+        return ConsolidationRun.objects.select_related("round__consultation").get(pk=run_id)
+    attempt, indexes = started
     with jobs.lease(ConsolidationRun, run_id, attempt):
-        computed = compute_consolidation(
-            engagement_round=run.round, on_progress=lambda value: _set_progress(run_id, attempt, value)
+        for index in indexes:
+            consolidation_chunk(run_id=run_id, attempt=attempt, index=index)
+        return consolidation_merge(run_id=run_id, attempt=attempt)
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One transaction that sees one moment of the data (REPEATABLE READ when it is not nested)."""
+    top_level = not connection.in_atomic_block
+    with transaction.atomic():
+        if top_level:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+def merge_chunks(*, engagement_round: EngagementRound, run_id: int, threshold: float) -> Computed:
+    """The run's result from its stored chunks (recomputing those made from other data) and SQL counts."""
+    counted = counting.consolidation_counts(
+        round_id=engagement_round.pk, consultation_id=engagement_round.consultation_id
+    )
+    ids = counting.section_comment_ids(round_id=engagement_round.pk)
+    for section in counted.sections:
+        section["comment_ids"] = ids[section["id"]]
+    current = chunking.section_fingerprints(round_id=engagement_round.pk)
+
+    def fresh(chunk: ConsolidationChunk) -> bool:
+        return (
+            chunk.done
+            and len(chunk.sketch) > 0
+            and all(chunk.seen.get(str(s)) == current.get(str(s), [0, 0]) for s in chunk.section_ids)
         )
-        with transaction.atomic():
-            locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
-            if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
-                return locked  # Taken over by a later attempt, which will write its own result.
-            _write_result(locked, computed)
-            audit_log(
-                actor=None,
-                action="consolidation.done",
-                target=locked,
-                consultation=run.round.consultation,
-                data={"comments": computed.comment_count, "groups": len(computed.groups)},
-            )
-    return locked
+
+    def compute(section_ids: list[int]) -> chunking.ChunkPart:
+        return chunking.compute_chunk(
+            round_id=engagement_round.pk,
+            section_ids=section_ids,
+            threshold=threshold,
+            group_section=lambda **kwargs: duplicate_groups(**kwargs),
+        )
+
+    parts, covered = [], set()
+    for chunk in ConsolidationChunk.objects.filter(run_id=run_id).order_by("index"):
+        parts.append(chunking.ChunkPart.from_row(chunk) if fresh(chunk) else compute(list(chunk.section_ids)))
+        covered.update(chunk.section_ids)
+    missing = sorted(int(s) for s in current if int(s) not in covered)  # sections that had no comment then
+    if missing:
+        parts.append(compute(missing))
+    groups = [
+        GroupSpec(section_id, kind, tuple(comment_ids), similarity)
+        for part in parts
+        for section_id, kind, comment_ids, similarity in part.groups
+    ]
+    position_of = {cid: n for n, cid in enumerate(cid for s in counted.sections for cid in s["comment_ids"])}
+    campaigns = chunking.merge_campaigns(
+        parts, round_id=engagement_round.pk, threshold=threshold, position_of=position_of
+    )
+    return assemble(counted, groups, campaigns, threshold=threshold)
 
 
 def _set_progress(run_id: int, attempt: int, value: int) -> None:
@@ -274,10 +435,6 @@ class Computed:
     fingerprint: str = ""
 
 
-def _fingerprint(pairs) -> str:
-    return hashlib.sha256(";".join(f"{i}:{r}" for i, r in sorted(pairs)).encode()).hexdigest()
-
-
 def _threshold() -> float:
     value = float(settings.NEAR_DUPLICATE_THRESHOLD)
     if not 0 < value <= 100:
@@ -285,69 +442,62 @@ def _threshold() -> float:
     return value
 
 
-def _disposition_state(row: Mapping[str, Any]) -> str:
-    """'open' (nothing yet), 'proposed' (consultants proposed, not decided) or the decision."""
-    return row["disposition__decision"] or ("proposed" if row["disposition__proposed_decision"] else "open")
-
-
 def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None) -> Computed:
-    """Everything a run stores, computed from the database as it is now. Writes nothing."""
+    """Everything a run stores, computed from the database as it is now. Writes nothing.
+
+    The counts come from SQL (counting.consolidation_counts); the bodies are read only to group.
+    """
     threshold = _threshold()
+    counted = counting.consolidation_counts(
+        round_id=engagement_round.pk, consultation_id=engagement_round.consultation_id
+    )
     rows = list(
         Comment.objects.filter(round=engagement_round, status=Comment.Status.SUBMITTED)
-        .order_by("section__position", F("position_start").asc(nulls_last=True), "created_at", "id")
-        .values(
-            "id",
-            "revision",
-            "section_id",
-            "organisation_id",
-            "type",
-            "is_hidden",
-            "is_endorsed",
-            "body",
-            "proposed_change",
-            "updated_at",
-            "disposition__decision",
-            "disposition__proposed_decision",
-        )
+        .order_by("section__position", "section_id", F("position_start").asc(nulls_last=True), "created_at", "id")
+        .values("id", "section_id", "body", "proposed_change")
     )
     by_section: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         by_section[row["section_id"]].append(row)
-    sections = {
-        s["id"]: s
-        for s in Section.objects.filter(pk__in=list(by_section)).values("id", "key", "number", "heading", "position")
-    }
     if on_progress:
         on_progress(PROGRESS_LOADED)
-
-    counts: Counter = Counter()
-    by_org: dict[int, Counter] = defaultdict(Counter)
-    section_entries, groups = [], []
+    groups: list[GroupSpec] = []
     last_progress = PROGRESS_LOADED
-    for index, (section_id, section_rows) in enumerate(by_section.items(), start=1):
-        for section_row in section_rows:
-            state = _disposition_state(section_row)
-            counts[(section_id, section_row["organisation_id"], section_row["type"], state)] += 1
-            org = by_org[section_row["organisation_id"]]
-            org["total"] += 1
-            org[section_row["type"]] += 1
-            org["endorsed" if section_row["is_endorsed"] else "individual"] += 1
-            org["hidden"] += section_row["is_hidden"]
-        section_groups = duplicate_groups(section_id=section_id, rows=section_rows, threshold=threshold)
-        groups.extend(section_groups)
-        section = sections[section_id]
-        section_entries.append(
+    ids = counting.section_comment_ids(round_id=engagement_round.pk)
+    for section in counted.sections:
+        section["comment_ids"] = ids[section["id"]]
+    for index, section in enumerate(counted.sections, start=1):
+        groups.extend(duplicate_groups(section_id=section["id"], rows=by_section[section["id"]], threshold=threshold))
+        progress = PROGRESS_LOADED + (PROGRESS_COMPUTED - PROGRESS_LOADED) * index // len(counted.sections)
+        if on_progress and progress != last_progress:
+            on_progress(progress)
+            last_progress = progress
+    campaigns = grouping.campaigns([_item(row) for row in rows], threshold=threshold)
+    return assemble(counted, groups, campaigns, threshold=threshold)
+
+
+def assemble(
+    counted: counting.RoundCounts, groups: Sequence[GroupSpec], campaigns: Sequence[grouping.Group], *, threshold: float
+) -> Computed:
+    """The run's result from its counts, its per-section groups and its campaigns."""
+    groups_of: dict[int, list[GroupSpec]] = defaultdict(list)
+    for g in groups:
+        groups_of[g.section_id].append(g)
+    ordered = [g for section in counted.sections for g in groups_of[section["id"]]]
+    result = {
+        "schema": RESULT_SCHEMA,
+        "threshold": threshold,
+        "totals": {
+            **counted.totals,
+            "exact_groups": sum(g.kind == DuplicateGroup.Kind.EXACT for g in ordered),
+            "near_groups": sum(g.kind == DuplicateGroup.Kind.NEAR for g in ordered),
+            "grouped_comments": sum(len(g.comment_ids) for g in ordered),
+            "campaigns": len(campaigns),
+        },
+        "counts": counted.counts,
+        "sections": [
             {
-                "id": section_id,
-                "key": section["key"],
-                "number": section["number"],
-                "heading": section["heading"],
-                "position": section["position"],
-                "total": len(section_rows),
-                "hidden": sum(r["is_hidden"] for r in section_rows),
-                "by_type": _by_type(section_rows),
-                "comment_ids": [r["id"] for r in section_rows],
+                **section,
                 "groups": [
                     {
                         "kind": g.kind,
@@ -355,61 +505,14 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
                         "similarity": g.similarity,
                         "comment_ids": list(g.comment_ids),
                     }
-                    for g in section_groups
+                    for g in groups_of[section["id"]]
                 ],
             }
-        )
-        progress = PROGRESS_LOADED + (PROGRESS_COMPUTED - PROGRESS_LOADED) * index // len(by_section)
-        if on_progress and progress != last_progress:
-            on_progress(progress)
-            last_progress = progress
-
-    campaigns = grouping.campaigns([_item(row) for row in rows], threshold=threshold)
-
-    organisations = {
-        o["id"]: o
-        for o in Organisation.objects.filter(pk__in=list(by_org)).values("id", "name", "kind", "country_code")
-    }
-    result = {
-        "schema": RESULT_SCHEMA,
-        "threshold": threshold,
-        "totals": {
-            "comments": len(rows),
-            "hidden": sum(r["is_hidden"] for r in rows),
-            "endorsed": sum(r["is_endorsed"] for r in rows),
-            "individual": sum(not r["is_endorsed"] for r in rows),
-            "by_type": _by_type(rows),
-            "by_status": dict(sorted(Counter(_disposition_state(r) for r in rows).items())),
-            "organisations": len(by_org),
-            "sections": len(by_section),
-            "exact_groups": sum(g.kind == DuplicateGroup.Kind.EXACT for g in groups),
-            "near_groups": sum(g.kind == DuplicateGroup.Kind.NEAR for g in groups),
-            "grouped_comments": sum(len(g.comment_ids) for g in groups),
-            "campaigns": len(campaigns),
-        },
-        "counts": [
-            {"section": s, "organisation": o, "type": t, "status": st, "count": n}
-            for (s, o, t, st), n in sorted(
-                counts.items(), key=lambda item: (sections[item[0][0]]["position"], *item[0])
-            )
+            for section in counted.sections
         ],
-        "sections": section_entries,
-        "organisations": [
-            {
-                "id": org_id,
-                "name": organisations[org_id]["name"],
-                "kind": organisations[org_id]["kind"],
-                "country_code": organisations[org_id]["country_code"],
-                "total": c["total"],
-                "endorsed": c["endorsed"],
-                "individual": c["individual"],
-                "hidden": c["hidden"],
-                "by_type": {t: c[t] for t in Comment.Type.values},
-            }
-            for org_id, c in sorted(by_org.items(), key=lambda item: (organisations[item[0]]["name"], item[0]))
-        ],
-        "hidden_ids": sorted(r["id"] for r in rows if r["is_hidden"]),
-        "national_positions": _national_positions(engagement_round, rows),
+        "organisations": counted.organisations,
+        "hidden_ids": counted.hidden_ids,
+        "national_positions": counted.national_positions,
         "campaigns": [
             {
                 "kind": g.kind,
@@ -423,51 +526,11 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
     }
     return Computed(
         result=result,
-        groups=groups,
-        as_of=max((r["updated_at"] for r in rows), default=None),
-        comment_count=len(rows),
-        fingerprint=_fingerprint((r["id"], r["revision"]) for r in rows),
+        groups=ordered,
+        as_of=counted.as_of,
+        comment_count=counted.comment_count,
+        fingerprint=counted.fingerprint,
     )
-
-
-def _by_type(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    found = Counter(r["type"] for r in rows)
-    return {t: found[t] for t in Comment.Type.values}
-
-
-def _national_positions(engagement_round: EngagementRound, rows: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """Each member state's endorsed comments (its national position) and whether it was submitted."""
-    endorsed: dict[int, list[int]] = defaultdict(list)
-    for row in rows:
-        if row["is_endorsed"]:
-            endorsed[row["organisation_id"]].append(row["id"])
-    positions = {
-        p["organisation_id"]: p
-        for p in NationalPosition.objects.filter(round=engagement_round).values(
-            "organisation_id", "submitted_at", "endorsed_count"
-        )
-    }
-    member_states = Participation.objects.filter(
-        consultation_id=engagement_round.consultation_id, role=Role.MEMBER_STATE
-    ).values_list("organisation_id", flat=True)
-    org_ids = set(member_states) | set(positions) | set(endorsed)
-    organisations = Organisation.objects.filter(pk__in=org_ids).values("id", "name", "country_code")
-    entries = []
-    for org in sorted(organisations, key=lambda o: (o["name"], o["id"])):
-        position = positions.get(org["id"])
-        entries.append(
-            {
-                "organisation": org["id"],
-                "name": org["name"],
-                "country_code": org["country_code"],
-                "endorsed": len(endorsed[org["id"]]),
-                "endorsed_ids": sorted(endorsed[org["id"]]),
-                "submitted": position is not None,
-                "submitted_at": position["submitted_at"].isoformat() if position else None,
-                "submitted_count": position["endorsed_count"] if position else 0,
-            }
-        )
-    return entries
 
 
 # --- duplicates ---------------------------------------------------------------------------
@@ -477,7 +540,13 @@ def _item(row: Mapping[str, Any]) -> grouping.Item:
     return grouping.Item(id=row["id"], section_id=row["section_id"], text=f"{row['body']}\n{row['proposed_change']}")
 
 
-def duplicate_groups(*, section_id: int, rows: Sequence[Mapping[str, Any]], threshold: float) -> list[GroupSpec]:
+def duplicate_groups(
+    *,
+    section_id: int,
+    rows: Sequence[Mapping[str, Any]],
+    threshold: float,
+    sketches: grouping.Sketches | None = None,
+) -> list[GroupSpec]:
     """Identical and near-identical comments on one section (body and proposed change together).
 
     See consolidation.grouping: each comment is in at most one group; a near group holds every
@@ -486,5 +555,5 @@ def duplicate_groups(*, section_id: int, rows: Sequence[Mapping[str, Any]], thre
     """
     return [
         GroupSpec(section_id, g.kind, g.ids, g.similarity)
-        for g in grouping.group_items([_item(row) for row in rows], threshold=threshold)
+        for g in grouping.group_items([_item(row) for row in rows], threshold=threshold, sketches=sketches)
     ]

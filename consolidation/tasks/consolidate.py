@@ -1,22 +1,39 @@
-"""The Celery task that computes a consolidation run. Thin: it takes an id and owns the retries.
+"""The Celery tasks that compute a consolidation run. Thin: they take ids and own the retries.
 
-acks_late with reject_on_worker_lost: the message is acknowledged only when the task ends, so
-a worker killed mid-run leaves it unacknowledged and the broker delivers it again; the service
-takes the run over and recomputes it from scratch (consolidation_execute).
+`consolidate_round(run_id)` claims the run and splits it into chunks of sections, then hands them
+to a chord: one `consolidate_chunk` task per chunk (any worker process, on any machine sharing the
+broker and database), and `consolidate_merge` once they are all done, which writes the snapshot
+in one transaction (consolidation.services.aggregation).
+
+acks_late with reject_on_worker_lost: a message is acknowledged only when its task ends, so a
+worker killed mid-chunk leaves it unacknowledged and the broker delivers it again; chunks are
+stored and idempotent, and the merge recomputes any chunk missing or made from other data. If
+the chord itself is lost, the run's lease runs out and the sweep queues `consolidate_round`
+again: a new attempt, which reuses the chunks already done.
 """
 
 import logging
 
-from celery import shared_task
+from celery import chord, shared_task
 from django.db import OperationalError
 
 from ..services import aggregation
 
-__all__ = ["consolidate_round"]
+__all__ = ["consolidate_chunk", "consolidate_merge", "consolidate_round"]
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
+
+
+def _failing(task, run_id: int, exc: Exception) -> None:
+    """A run must not stay "running" once a part of it has failed for good (it blocks the round)."""
+    if isinstance(exc, OperationalError):
+        if task.request.retries >= MAX_RETRIES:
+            aggregation.consolidation_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        return  # retried by autoretry_for
+    logger.exception("Consolidation run %s failed", run_id)
+    aggregation.consolidation_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
 
 
 @shared_task(
@@ -30,15 +47,51 @@ MAX_RETRIES = 5
 )
 def consolidate_round(self, run_id: int) -> int:
     try:
-        run = aggregation.consolidation_execute(run_id=run_id)
-    except OperationalError as exc:
-        # Retried by autoretry_for; once the retries are spent the run must not stay "running",
-        # which would block every later consolidation of the round.
-        if self.request.retries >= MAX_RETRIES:
-            aggregation.consolidation_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
-        raise
+        started = aggregation.consolidation_start(run_id=run_id)
+        if started is None:
+            return run_id  # done, failed, or held by a live worker
+        attempt, indexes = started
+        if not indexes:
+            aggregation.consolidation_merge(run_id=run_id, attempt=attempt)
+            return run_id
+        chord(consolidate_chunk.si(run_id, attempt, index) for index in indexes)(consolidate_merge.si(run_id, attempt))
     except Exception as exc:
-        logger.exception("Consolidation run %s failed", run_id)
-        aggregation.consolidation_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        _failing(self, run_id, exc)
         raise
-    return run.pk
+    return run_id
+
+
+@shared_task(
+    bind=True,
+    name="consolidation.tasks.consolidate_chunk",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+)
+def consolidate_chunk(self, run_id: int, attempt: int, index: int) -> int:
+    try:
+        aggregation.consolidation_chunk(run_id=run_id, attempt=attempt, index=index)
+    except Exception as exc:
+        _failing(self, run_id, exc)
+        raise
+    return index
+
+
+@shared_task(
+    bind=True,
+    name="consolidation.tasks.consolidate_merge",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+)
+def consolidate_merge(self, run_id: int, attempt: int) -> int:
+    try:
+        aggregation.consolidation_merge(run_id=run_id, attempt=attempt)
+    except Exception as exc:
+        _failing(self, run_id, exc)
+        raise
+    return run_id

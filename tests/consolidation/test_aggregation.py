@@ -289,14 +289,14 @@ def test_a_finished_run_is_not_run_again(realistic, closed_round):
 def test_a_superseded_attempt_does_not_write_its_result(realistic, closed_round, monkeypatch):
     """Two executions of one run: the one that claimed it last writes; the earlier one gives way."""
     run = ConsolidationRun.objects.create(round=closed_round)
-    real_compute = aggregation.compute_consolidation
+    real_compute = aggregation.chunking.compute_chunk
 
     def compute_then_lose_the_claim(**kwargs):
         computed = real_compute(**kwargs)
         ConsolidationRun.objects.filter(pk=run.pk).update(attempts=7)  # another worker claimed it meanwhile
         return computed
 
-    monkeypatch.setattr(aggregation, "compute_consolidation", compute_then_lose_the_claim)
+    monkeypatch.setattr(aggregation.chunking, "compute_chunk", compute_then_lose_the_claim)
     aggregation.consolidation_execute(run_id=run.pk)
 
     run.refresh_from_db()
@@ -305,7 +305,8 @@ def test_a_superseded_attempt_does_not_write_its_result(realistic, closed_round,
     assert not run.groups.exists()
 
 
-def test_progress_is_reported_while_sections_are_processed(realistic, closed_round, monkeypatch):
+def test_progress_moves_as_chunks_finish(realistic, closed_round, monkeypatch, settings):
+    settings.CONSOLIDATION_CHUNK_COMMENTS = 1  # one chunk per section: two chunks
     run = ConsolidationRun.objects.create(round=closed_round)
     seen = []
     real_set_progress = aggregation._set_progress
@@ -320,7 +321,7 @@ def test_progress_is_reported_while_sections_are_processed(realistic, closed_rou
     assert seen == [5, 50, 95]
 
 
-def test_five_thousand_comments_consolidate_in_seconds(closed_round, version, vn_delegate, th_delegate, partner):
+def test_five_thousand_comments_consolidate_with_their_groups(closed_round, version, vn_delegate, th_delegate, partner):
     sections = [
         factories.SectionFactory(version=version, key=f"extra-{n}", position=100 + n, number=f"9.{n}")
         for n in range(25)
@@ -350,13 +351,11 @@ def test_five_thousand_comments_consolidate_in_seconds(closed_round, version, vn
         )
     Comment.objects.bulk_create(comments, batch_size=1000)
 
-    started = time.monotonic()
     run = _run(closed_round)
-    elapsed = time.monotonic() - started
 
+    # How fast is the benchmark's business (make bench, line 1 and 2), never a unit test's.
     assert run.comment_count == 5000
     assert run.groups.exists()
-    assert elapsed < 15, f"5,000 comments took {elapsed:.1f} s"
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -511,7 +510,7 @@ def test_task_marks_the_run_failed_with_the_error_and_reraises(closed_round, mon
     def explode(**kwargs):
         raise RuntimeError("section tree is broken")
 
-    monkeypatch.setattr(aggregation, "compute_consolidation", explode)
+    monkeypatch.setattr(aggregation, "merge_chunks", explode)
     with pytest.raises(RuntimeError, match="section tree is broken"):
         consolidate_round.apply(args=[run.pk])
 

@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 from comments.models import Comment
 from config.celery import app as celery_app
-from consolidation.models import ConsolidationRun, DuplicateGroup, JobStatus
+from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
 from consolidation.services import aggregation
 
 from .conftest import REPO_ROOT, WORKER_START_TIMEOUT, _database_url, _flush_redis, celery_app_using
@@ -40,6 +41,7 @@ pytestmark = [
 VISIBILITY_TIMEOUT = 1  # seconds
 LEASE_SECONDS = 2  # a killed worker's run may be claimed again once its lease has run out
 RUN_TIMEOUT = 45
+CHUNK_COMMENTS = 30
 
 # Starts a worker with broker_transport_options["visibility_timeout"] from the environment.
 # Once config/settings/celery.py reads CELERY_VISIBILITY_TIMEOUT itself this is a no-op.
@@ -92,6 +94,8 @@ def live_worker(name: str, log_path: Path, **extra_env: str) -> Iterator[subproc
         "EMAIL_URL": "consolemail://",
         "PYTHONPATH": str(REPO_ROOT),
         "DJANGO_DEBUG": "false",
+        # About ten chunks for the 300 comments of `comments`: a chord of several chunk tasks.
+        "CONSOLIDATION_CHUNK_COMMENTS": str(CHUNK_COMMENTS),
         **extra_env,
     }
     args = ["worker", "--pool=solo", "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
@@ -176,6 +180,15 @@ def test_a_real_worker_consolidates_a_round(broker, closed_round, comments, secr
     assert run.attempts == 1
     assert run.comment_count == len(comments)
     assert _listed_ids(run) == comments
+    # Computed as a chord of chunk tasks, and equal to the one-process computation here.
+    assert ConsolidationChunk.objects.filter(run=run, done=True).count() == run.chunks.count() > 5
+    with override_settings(CONSOLIDATION_CHUNK_COMMENTS=CHUNK_COMMENTS):
+        one_process = aggregation.compute_consolidation(engagement_round=closed_round)
+    assert run.result == one_process.result
+    assert _groups(run) == sorted(
+        (g.section_id, g.kind, len(g.comment_ids), g.similarity, tuple(sorted(g.comment_ids)))
+        for g in one_process.groups
+    )
     assert run.fingerprint == aggregation.current_fingerprint(round_id=closed_round.pk)
     submitted = Comment.objects.filter(round=closed_round, status="submitted")
     assert run.result["totals"]["by_type"] == {t: submitted.filter(type=t).count() for t in ("ge", "te", "ed")}
@@ -222,7 +235,9 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result
         )
 
     run.refresh_from_db()
-    assert run.attempts == 2
+    # The same attempt, finished by the rescuer: the killed chunk's message was delivered again,
+    # the chunks stored before the kill were kept, and the chord's merge wrote the snapshot.
+    assert run.attempts == 1
     assert run.progress == 100
     assert run.comment_count == len(comments)
     assert _listed_ids(run) == comments  # no comment lost or counted twice

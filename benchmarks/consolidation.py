@@ -1,0 +1,186 @@
+"""Lines 2 and 3 of `make bench`: consolidation by real Celery workers, and incremental consolidation.
+
+Line 2 starts `celery -A config worker -c 1`, then `-c 2`, on the bench database and a Redis broker
+(BENCH_REDIS_URL, default redis://127.0.0.1:6379/15; flushed before and after), queues a
+consolidation of the main round to each and times it from the request to the snapshot written
+(BENCH_WORKER_REPEAT times each, alternated, default 2; the best of each is kept).
+The speed-up is the 1-process time over the 2-process time; both snapshots must be equal. The
+2-process time is also the whole consolidation (counts and grouping) at the bench size.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+from .data import Built
+from .lines import Line, compared
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+RUN_TIMEOUT = 3600
+REPEAT = int(os.environ.get("BENCH_WORKER_REPEAT") or 2)
+START_TIMEOUT = 60
+
+
+def _flush(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+@contextmanager
+def _publishing_to(url: str) -> Iterator[None]:
+    """This process sends tasks to `url` instead of running them in-process."""
+    from kombu import pools
+
+    from config.celery import app
+
+    keys = ("task_always_eager", "broker_url", "result_backend")
+    saved = {key: app.conf[key] for key in keys}
+
+    def reset() -> None:
+        pools.reset()
+        app._pool = None
+        if "amqp" in app.__dict__:
+            app.amqp._producer_pool = None
+        app._backend_cache = None
+        app._local = threading.local()
+
+    app.conf.update(task_always_eager=False, broker_url=url, result_backend=url)
+    reset()
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        reset()
+
+
+@contextmanager
+def worker(processes: int, log_path: Path) -> Iterator[subprocess.Popen]:
+    """`celery -A config worker -c processes` on the bench database and broker; stopped on exit."""
+    from config.celery import app
+
+    name = f"bench-{processes}-{os.getpid()}@localhost"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.worker_settings",
+        "BENCH_REDIS_URL": REDIS_URL,
+        "BENCH_DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", _database_url()),
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    celery = Path(sys.executable).with_name("celery")
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [
+                str(celery),
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={processes}",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                name,
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not any(name in reply for reply in (app.control.ping(destination=[name], timeout=0.5) or [])):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the bench worker did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgres://{db.get('USER') or 'postgres'}@{host}:{port}/{db['NAME']}"
+
+
+def consolidate_with_workers(round_id: int, processes: int, log_path: Path) -> tuple[float, int]:
+    """Seconds from queuing a consolidation to its snapshot, with `processes` worker processes; the run id."""
+    from config import jobs
+    from consolidation.models import ConsolidationRun, JobStatus
+
+    with worker(processes, log_path):
+        run = ConsolidationRun.objects.create(round_id=round_id)
+        started = time.perf_counter()
+        if not jobs.publish("consolidation.tasks.consolidate_round", run.pk):
+            raise RuntimeError("could not queue the consolidation")
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while True:
+            status, error = ConsolidationRun.objects.values_list("status", "error").get(pk=run.pk)
+            if status == JobStatus.DONE:
+                break
+            if status == JobStatus.FAILED or time.monotonic() > deadline:
+                raise RuntimeError(f"the consolidation did not finish ({status}): {error}")
+            time.sleep(0.05)
+        return time.perf_counter() - started, run.pk
+
+
+def line_workers(built: Built) -> Line:
+    """Line 2: the same consolidation with 2 worker processes vs 1 (real workers, Redis broker)."""
+    from consolidation.models import ConsolidationChunk, ConsolidationRun
+
+    log_path = Path(settings.BASE_DIR) / "bench" / "workers.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text("")
+    _flush(REDIS_URL)
+    timings: dict[int, list[tuple[float, int]]] = {1: [], 2: []}
+    try:
+        with _publishing_to(REDIS_URL):
+            for _ in range(REPEAT):  # alternated, the best of each: the machine may be shared
+                for processes in (1, 2):
+                    timings[processes].append(consolidate_with_workers(built.main_round_id, processes, log_path))
+    finally:
+        _flush(REDIS_URL)
+    (one, one_run), (two, two_run) = min(timings[1]), min(timings[2])
+    first, second = ConsolidationRun.objects.get(pk=one_run), ConsolidationRun.objects.get(pk=two_run)
+    same = first.result == second.result and first.fingerprint == second.fingerprint
+    chunks = ConsolidationChunk.objects.filter(run_id=two_run).count()
+    speedup = one / two
+    line = compared(
+        "2. consolidation, 2 worker processes vs 1",
+        two,
+        one,
+        1 / 1.6,
+        holds=same,
+        target=">= 1.6x speed-up, same snapshot",
+        note=f"speed-up {speedup:.2f}x; {chunks} chunks; whole consolidation (counts and grouping) of "
+        f"{first.comment_count:,} comments: {one:.1f} s with 1 process, {two:.1f} s with 2"
+        + ("" if same else "; SNAPSHOTS DIFFER"),
+        details={
+            "one_process_seconds": one,
+            "two_processes_seconds": two,
+            "speedup": speedup,
+            "chunks": chunks,
+            "all_seconds": {n: [t for t, _run in runs] for n, runs in timings.items()},
+        },
+    )
+    return line

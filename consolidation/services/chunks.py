@@ -1,0 +1,350 @@
+"""A consolidation run split into chunks of sections, grouped by several Celery tasks, then merged.
+
+`plan_chunks` splits a round's sections into chunks balanced by their comment counts (largest
+first onto the lightest chunk). `compute_chunk` groups one chunk's sections exactly as the
+one-process run does (consolidation.grouping, section by section) and keeps, for the campaigns
+across sections, each distinct text of the chunk: a 64-bit digest, its LSH band keys and its
+component among the chunk's texts (the texts of the chunk joined by verified candidate pairs).
+`merge_campaigns` joins the chunks: texts with the same digest are one text, the chunks'
+components are joined, and only the candidate pairs of texts from different chunks (a shared
+band key, found by sorting the band keys with numpy) are verified, reading just those texts.
+The groups found are the components of the same graph the one-process run builds (verified
+candidate pairs of the round's distinct texts), so the result is the same; a test compares them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import F
+from django.db.models.expressions import RawSQL
+from rapidfuzz import fuzz, process
+
+from comments.models import Comment
+
+from .. import grouping
+from ..models import ConsolidationChunk
+from . import counting
+
+SUBMITTED = Comment.Status.SUBMITTED
+# Buckets of at most SMALL_BUCKET texts have their cross-chunk pairs verified in one batch with
+# the other small buckets; up to LARGE_BUCKET, every pair of the bucket in one matrix (C speed);
+# beyond, component by component in Python (grouping.link), which stops at the first match.
+SMALL_BUCKET = 64
+LARGE_BUCKET = 3000
+PAIR_HASH_SQL = f"hashint8extended({Comment._meta.db_table}.id * 1048576 + {Comment._meta.db_table}.revision, 0)"
+
+
+def text_of(row: Mapping[str, Any]) -> str:
+    """What is compared of a comment: its body and proposed change together."""
+    return f"{row['body']}\n{row['proposed_change']}"
+
+
+def digest(text: str) -> int:
+    """A signed 64-bit digest of a normalised text (texts are one node when their digests are equal)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def plan_chunks(section_counts: Mapping[int, int], *, per_chunk: int, max_chunks: int) -> list[list[int]]:
+    """Sections split into chunks of about `per_chunk` comments (at most `max_chunks`), balanced.
+
+    Largest section first onto the chunk with the fewest comments so far; each chunk's sections
+    are listed in ascending id. Deterministic for the same counts.
+    """
+    if not section_counts:
+        return []
+    total = sum(section_counts.values())
+    count = max(1, min(len(section_counts), max_chunks, -(-total // max(per_chunk, 1))))
+    loads = [0] * count
+    chunks: list[list[int]] = [[] for _ in range(count)]
+    for section_id, n in sorted(section_counts.items(), key=lambda item: (-item[1], item[0])):
+        lightest = min(range(count), key=lambda i: (loads[i], i))
+        chunks[lightest].append(section_id)
+        loads[lightest] += n
+    return [sorted(chunk) for chunk in chunks if chunk]
+
+
+# --- one chunk -----------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkPart:
+    """What one chunk contributes: its sections' groups, what it read, and its texts for the campaigns."""
+
+    section_ids: list[int]
+    seen: dict[str, list[int]]  # section id (str, as JSON keys) -> [comments, xor of (id, revision) hashes]
+    groups: list[list[Any]]  # [section id, kind, [comment ids], similarity], in section order
+    digests: np.ndarray  # int64 (n,): the chunk's distinct normalised texts
+    components: np.ndarray  # int64 (n,): each text's component among the chunk's texts (an index)
+    bands: np.ndarray  # int64 (n, BANDS)
+    comment_ids: np.ndarray  # int64 (m,): the chunk's comments with a non-empty text
+    comment_texts: np.ndarray  # int64 (m,): index of each comment's text in `digests`
+    comment_sections: np.ndarray  # int64 (m,)
+    keys: list[str] = field(default_factory=list)  # each text's sorted-token key (what is compared)
+
+    def sketch_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        # Keys hold no newline (normalised whitespace is one space): joined, then compressed.
+        packed = zlib.compress("\n".join(self.keys).encode(), 1)
+        np.savez(
+            buffer,
+            keys=np.frombuffer(packed, dtype=np.uint8),
+            digests=self.digests,
+            components=self.components,
+            bands=self.bands,
+            comment_ids=self.comment_ids,
+            comment_texts=self.comment_texts,
+            comment_sections=self.comment_sections,
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_row(cls, chunk: ConsolidationChunk) -> ChunkPart:
+        arrays = np.load(io.BytesIO(bytes(chunk.sketch)))
+        joined = zlib.decompress(arrays["keys"].tobytes()).decode()
+        return cls(
+            section_ids=list(chunk.section_ids),
+            seen=dict(chunk.seen),
+            groups=list(chunk.groups),
+            keys=joined.split("\n") if joined else [],
+            **{name: arrays[name] for name in arrays.files if name != "keys"},
+        )
+
+
+def chunk_rows(*, round_id: int, section_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The submitted comments of some sections, in the run's order, with their (id, revision) hash."""
+    rows: Iterable[Mapping[str, Any]] = (
+        Comment.objects.filter(round_id=round_id, status=SUBMITTED, section_id__in=list(section_ids))
+        .annotate(pair_hash=RawSQL(PAIR_HASH_SQL, ()))
+        .order_by("section__position", "section_id", F("position_start").asc(nulls_last=True), "created_at", "id")
+        .values("id", "section_id", "body", "proposed_change", "pair_hash")
+    )
+    return [dict(row) for row in rows]
+
+
+def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float, group_section=None) -> ChunkPart:
+    """Group one chunk's sections and sketch its texts. Reads the database, writes nothing.
+
+    `group_section(section_id=, rows=, threshold=, sketches=)` groups one section (the
+    aggregation service passes its `duplicate_groups`).
+    """
+    rows = chunk_rows(round_id=round_id, section_ids=section_ids)
+    by_section: dict[int, list[dict[str, Any]]] = {}
+    seen: dict[str, list[int]] = {str(s): [0, 0] for s in section_ids}
+    for row in rows:
+        by_section.setdefault(row["section_id"], []).append(row)
+        mine = seen[str(row["section_id"])]
+        mine[0] += 1
+        mine[1] ^= row["pair_hash"]
+
+    sketches = grouping.Sketches()
+    groups: list[list[Any]] = []
+    for section_id, section_rows in by_section.items():  # in section order
+        for g in group_section(section_id=section_id, rows=section_rows, threshold=threshold, sketches=sketches):
+            groups.append([g.section_id, g.kind, list(g.comment_ids), g.similarity])
+
+    # The chunk's distinct texts, in order of first appearance, and its comments' texts.
+    index_of: dict[str, int] = {}
+    text_of_comment: dict[int, int] = {}
+    comment_sections = []
+    text_sections: list[set[int]] = []
+    for row in rows:
+        text = grouping.normalise_text(text_of(row))
+        if not text:
+            continue
+        i = index_of.setdefault(text, len(index_of))
+        if i == len(text_sections):
+            text_sections.append(set())
+        text_sections[i].add(row["section_id"])
+        text_of_comment[row["id"]] = i
+        comment_sections.append(row["section_id"])
+    texts = list(index_of)
+    keys = [grouping.sorted_tokens(t) for t in texts]
+    bands = sketches.of(keys)
+    finder = grouping.UnionFind(len(texts))
+    # Texts joined in a section's near group are connected already; pairs of texts sharing a
+    # section were verified there, so only pairs from different sections are compared here.
+    for _section_id, kind, ids, _similarity in groups:
+        if kind == grouping.NEAR:
+            for cid in ids[1:]:
+                finder.union(text_of_comment[ids[0]], text_of_comment[cid])
+    grouping.link(
+        keys,
+        grouping.buckets_of(bands),
+        finder,
+        threshold=threshold,
+        known=lambda i, j: not text_sections[i].isdisjoint(text_sections[j]),
+    )
+    return ChunkPart(
+        section_ids=list(section_ids),
+        seen=seen,
+        groups=groups,
+        digests=np.array([digest(t) for t in texts], dtype=np.int64),
+        components=np.array([finder.find(i) for i in range(len(texts))], dtype=np.int64),
+        bands=bands,
+        comment_ids=np.array(list(text_of_comment), dtype=np.int64),
+        comment_texts=np.array(list(text_of_comment.values()), dtype=np.int64),
+        comment_sections=np.array(comment_sections, dtype=np.int64),
+        keys=keys,
+    )
+
+
+# --- merging -------------------------------------------------------------------------------
+
+
+def merge_campaigns(
+    parts: Sequence[ChunkPart], *, round_id: int, threshold: float, position_of: Mapping[int, int]
+) -> list[grouping.Group]:
+    """The campaigns across sections of the whole round, from the chunks' texts.
+
+    `position_of`: each comment's place in the run's order (section, then passage). The result is
+    what grouping.campaigns gives over all the round's comments.
+    """
+    if not parts:
+        return []
+    # One row per (chunk, text); the same digest in two chunks is the same text.
+    row_digests = np.concatenate([p.digests for p in parts])
+    row_chunks = np.concatenate([np.full(len(p.digests), n, dtype=np.int64) for n, p in enumerate(parts)])
+    if row_digests.size == 0:
+        return []
+    unique, row_node = np.unique(row_digests, return_inverse=True)
+    finder = grouping.UnionFind(len(unique))
+    chunks_of: list[set[int]] = [set() for _ in range(len(unique))]
+    offsets = np.cumsum([0] + [len(p.digests) for p in parts])
+    offset = 0
+    for n, part in enumerate(parts):
+        of_part = row_node[offset : offset + len(part.digests)].tolist()
+        for local, component in enumerate(part.components.tolist()):
+            chunks_of[of_part[local]].add(n)
+            if component != local:
+                finder.union(of_part[local], of_part[component])
+        offset += len(part.digests)
+
+    keys: list[str] = [""] * len(unique)
+    for n, part in enumerate(parts):
+        for local, node in enumerate(row_node[offsets[n] : offsets[n + 1]].tolist()):
+            keys[node] = part.keys[local]
+
+    # Candidates across chunks: texts sharing a band key, from different chunks (pairs within a
+    # chunk were verified there). Every such pair is verified, in one batch at C speed.
+    # Candidates across chunks: texts sharing a band key, from different chunks (pairs within a
+    # chunk were verified there). The pairs of small buckets are verified in one batch at C
+    # speed; large buckets (many texts saying nearly the same) are linked component by component
+    # (grouping.link), which compares a text with one member of each other component, not all.
+    primary = np.array([min(c) for c in chunks_of], dtype=np.int64)
+    lengths = np.array([len(k) for k in keys], dtype=np.int64)
+    first, second, large = [], [], []
+    for bucket in grouping.buckets_of(np.concatenate([p.bands for p in parts]), owners=row_chunks):
+        nodes = sorted({int(row_node[r]) for r in bucket})
+        if len(nodes) > LARGE_BUCKET:
+            large.append(nodes)
+            continue
+        if len(nodes) > SMALL_BUCKET:
+            if len({finder.find(n) for n in nodes}) == 1:
+                continue  # joined already (by another band's bucket)
+            # Every pair of the bucket at once, in C (quadratic, but at C speed and bounded).
+            in_bucket = np.array(nodes, dtype=np.int64)
+            matrix = process.cdist(
+                [keys[i] for i in nodes], [keys[i] for i in nodes], scorer=fuzz.ratio, score_cutoff=threshold, workers=1
+            )
+            rows, cols = np.nonzero(np.triu(matrix >= threshold, 1))
+            for i, j in zip(in_bucket[rows].tolist(), in_bucket[cols].tolist(), strict=True):
+                finder.union(i, j)
+            continue
+        for n, i in enumerate(nodes):
+            for j in nodes[n + 1 :]:
+                first.append(i)
+                second.append(j)
+    a, b = np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)
+    short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
+    wanted = (primary[a] != primary[b]) & (long <= short * (200 / threshold - 1))
+    a, b = grouping.distinct_pairs(a[wanted], b[wanted], len(unique))
+    if a.size:
+        scores = process.cpdist(
+            [keys[i] for i in a.tolist()],
+            [keys[j] for j in b.tolist()],
+            scorer=fuzz.ratio,
+            score_cutoff=threshold,
+            workers=1,
+        )
+        for i, j in zip(a[scores >= threshold].tolist(), b[scores >= threshold].tolist(), strict=True):
+            finder.union(i, j)
+    grouping.link(
+        keys, large, finder, threshold=threshold, known=lambda i, j: not chunks_of[i].isdisjoint(chunks_of[j])
+    )
+
+    # Each comment's text (a node), id and section, from the chunks.
+    comment_node = np.concatenate([row_node[offsets[n] + p.comment_texts] for n, p in enumerate(parts)])
+    comment_ids = np.concatenate([p.comment_ids for p in parts])
+    comment_sections = np.concatenate([p.comment_sections for p in parts])
+
+    # Components whose comments are on more than one section.
+    roots = np.array([finder.find(i) for i in range(len(unique))], dtype=np.int64)
+    comment_root = roots[comment_node]
+    pairs = np.unique(np.stack([comment_root, comment_sections]), axis=1)
+    root_values, spread = np.unique(pairs[0], return_counts=True)
+    wide = set(root_values[spread > 1].tolist())
+    if not wide:
+        return []
+    comments_of: dict[int, list[tuple[int, int]]] = {}
+    first_at: dict[int, int] = {}  # node -> position of its first comment
+    members: dict[int, set[int]] = {}
+    for cid, node, section, root in zip(
+        comment_ids.tolist(), comment_node.tolist(), comment_sections.tolist(), comment_root.tolist(), strict=True
+    ):
+        if root in wide:
+            comments_of.setdefault(root, []).append((cid, section))
+            position = position_of[cid]
+            if position < first_at.get(node, position + 1):
+                first_at[node] = position
+            members.setdefault(root, set()).add(node)
+    groups = []
+    for root, listed in comments_of.items():
+        listed.sort(key=lambda item: position_of[item[0]])
+        ids = tuple(cid for cid, _s in listed)
+        section_ids = tuple(dict.fromkeys(s for _c, s in listed))
+        texts = sorted(members[root], key=first_at.__getitem__)
+        if len(texts) == 1:
+            groups.append(grouping.Group(grouping.EXACT, ids, 100.0, section_ids))
+        else:
+            similarity = grouping.lowest_similarity([keys[n] for n in texts])
+            groups.append(grouping.Group(grouping.NEAR, ids, similarity, section_ids))
+    groups.sort(key=lambda g: (-len(g.ids), position_of[g.ids[0]]))
+    return groups
+
+
+def store_part(chunk: ConsolidationChunk, part: ChunkPart) -> None:
+    from django.utils import timezone
+
+    ConsolidationChunk.objects.filter(pk=chunk.pk).update(
+        done=True,
+        seen=part.seen,
+        groups=part.groups,
+        sketch=part.sketch_bytes(),
+        finished_at=timezone.now(),
+    )
+
+
+def section_fingerprints(*, round_id: int) -> dict[str, list[int]]:
+    """Per section of the round: [submitted comments, XOR of their (id, revision) hashes], now."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT section_id, count(*), bit_xor({PAIR_HASH_SQL}) FROM {Comment._meta.db_table} "
+            "WHERE round_id = %s AND status = %s GROUP BY section_id",
+            [round_id, SUBMITTED],
+        )
+        return {str(s): [n, x] for s, n, x in cursor.fetchall()}
+
+
+__all__ = ["ChunkPart", "compute_chunk", "counting", "merge_campaigns", "plan_chunks", "section_fingerprints"]

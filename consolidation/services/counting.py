@@ -1,0 +1,236 @@
+"""The counting part of a consolidation run, done by PostgreSQL (GROUP BY), not row by row in Python.
+
+`consolidation_counts(round_id=...)` returns everything a run stores except the duplicate groups
+and campaigns: counts per section x organisation x type x disposition state, the totals per
+section, organisation and type, the disposition states, hidden and endorsed comments, each
+section's comment ids in clause and passage order, national positions, and what the snapshot was
+made from (as_of, comment count, fingerprint). No comment body is read here; the bodies are read
+only by the grouping (consolidation.services.chunks).
+
+Five aggregate queries over the round's submitted comments plus three small lookups (sections,
+organisations, national positions and member states). They run in one REPEATABLE READ
+transaction when the caller asks for it (the snapshot a run writes), so that the counts, the id
+lists and the fingerprint all describe the same moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection
+
+from accounts.models import Organisation
+from comments.models import Comment, NationalPosition
+from consultations.models import Participation, Role, Section
+
+from ..models import Disposition
+
+SUBMITTED = Comment.Status.SUBMITTED
+TYPES = tuple(Comment.Type.values)
+
+# 'open' (nothing yet), 'proposed' (consultants proposed, not decided) or the decision.
+STATE_SQL = "COALESCE(NULLIF(d.decision, ''), CASE WHEN d.proposed_decision <> '' THEN 'proposed' ELSE 'open' END)"
+
+
+def _tables() -> dict[str, str]:
+    return {"comment": Comment._meta.db_table, "disposition": Disposition._meta.db_table}
+
+
+# One pass over the round's submitted comments: the counts table (the bench's reference GROUP BY)
+# with each cell's hidden and endorsed comments and what the snapshot was made from: the latest
+# change (as UTC text: parsing ten thousand timestamps costs more than the query) and an
+# order-free fingerprint of every (id, revision) pair, the XOR of their 64-bit hashes.
+COUNTS_SQL = """
+SELECT c.section_id, c.organisation_id, c.type, {state}, count(*),
+       count(*) FILTER (WHERE c.is_hidden), count(*) FILTER (WHERE c.is_endorsed),
+       (max(c.updated_at) AT TIME ZONE 'UTC')::text, bit_xor({pair_hash})
+FROM {comment} c LEFT JOIN {disposition} d ON d.comment_id = c.id
+WHERE c.round_id = %s AND c.status = %s
+GROUP BY 1, 2, 3, 4
+"""
+
+# The hidden ids, and the endorsed ids per organisation (national positions): short lists.
+FLAGGED_SQL = """
+SELECT organisation_id, array_agg(id ORDER BY id) FILTER (WHERE is_hidden),
+       array_agg(id ORDER BY id) FILTER (WHERE is_endorsed)
+FROM {comment} WHERE round_id = %s AND status = %s AND (is_hidden OR is_endorsed)
+GROUP BY organisation_id
+"""
+SNAPSHOT_SQL = "SELECT count(*), bit_xor({pair_hash}) FROM {comment} WHERE round_id = %s AND status = %s"
+PAIR_HASH = "hashint8extended({c}id * 1048576 + {c}revision, 0)"
+
+# Each section's ids in clause and passage order (the order the section page shows them).
+SECTION_IDS_SQL = """
+SELECT section_id, array_agg(id ORDER BY position_start ASC NULLS LAST, created_at, id)
+FROM {comment} WHERE round_id = %s AND status = %s GROUP BY section_id
+"""
+
+
+def fingerprint(count: int, hashed: int | None) -> str:
+    """What a snapshot was made from: how many comments, and the XOR of their (id, revision) hashes."""
+    return hashlib.sha256(f"{count}:{hashed or 0}".encode()).hexdigest()
+
+
+def current_fingerprint(*, round_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(SNAPSHOT_SQL.format(pair_hash=PAIR_HASH.format(c=""), **_tables()), [round_id, SUBMITTED])
+        count, hashed = cursor.fetchone()
+        return fingerprint(count, hashed)
+
+
+def section_comment_ids(*, round_id: int) -> dict[int, list[int]]:
+    """Each section's submitted comment ids in clause and passage order."""
+    with connection.cursor() as cursor:
+        cursor.execute(SECTION_IDS_SQL.format(**_tables()), [round_id, SUBMITTED])
+        return {section_id: list(ids) for section_id, ids in cursor.fetchall()}
+
+
+@dataclass
+class RoundCounts:
+    """What a run stores besides its groups: the parts of ConsolidationRun.result, and its provenance."""
+
+    counts: list[dict[str, Any]]
+    sections: list[dict[str, Any]]  # id, key, number, heading, position, total, hidden, by_type
+    organisations: list[dict[str, Any]]
+    totals: dict[str, Any]  # comments, hidden, endorsed, individual, by_type, by_status, organisations, sections
+    hidden_ids: list[int]
+    national_positions: list[dict[str, Any]]
+    as_of: datetime | None
+    comment_count: int
+    fingerprint: str
+
+
+def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
+    """The counts, totals and national positions of a round's submitted comments, by SQL.
+
+    The sections carry everything but their `comment_ids` (section_comment_ids) and groups.
+    """
+    tables = _tables()
+    params: list[int | str] = [round_id, SUBMITTED]
+    with connection.cursor() as cursor:
+        cursor.execute(COUNTS_SQL.format(state=STATE_SQL, pair_hash=PAIR_HASH.format(c="c."), **tables), params)
+        grouped = cursor.fetchall()
+        cursor.execute(FLAGGED_SQL.format(**tables), params)
+        flagged = cursor.fetchall()
+
+    # Totals from the counts table: one row per cell, far fewer than comments at scale.
+    grouped.sort()
+    section_type: dict[tuple[int, str], int] = {}
+    section_hidden: dict[int, int] = {}
+    org_type: dict[tuple[int, str], int] = {}
+    org_flags: dict[int, list[int]] = {}  # hidden, endorsed
+    by_status: dict[str, int] = {}
+    cells: dict[int, list[dict[str, Any]]] = {}
+    latest, hashed = "", 0
+    for section_id, org_id, kind, state, n, n_hidden, n_endorsed, changed, xored in grouped:
+        latest = max(latest, changed)  # same format, UTC: the text order is the time order
+        hashed ^= xored
+        key = (section_id, kind)
+        section_type[key] = section_type.get(key, 0) + n
+        key = (org_id, kind)
+        org_type[key] = org_type.get(key, 0) + n
+        by_status[state] = by_status.get(state, 0) + n
+        if n_hidden:
+            section_hidden[section_id] = section_hidden.get(section_id, 0) + n_hidden
+        if n_hidden or n_endorsed:
+            flags = org_flags.setdefault(org_id, [0, 0])
+            flags[0] += n_hidden
+            flags[1] += n_endorsed
+    for cell in grouped:
+        cells.setdefault(cell[0], []).append(
+            {"section": cell[0], "organisation": cell[1], "type": cell[2], "status": cell[3], "count": cell[4]}
+        )
+
+    def by_type_of(owner: int, table: dict[tuple[int, str], int]) -> dict[str, int]:
+        return {t: table.get((owner, t), 0) for t in TYPES}
+
+    section_rows = sorted(
+        Section.objects.filter(pk__in=list(cells)).values("id", "key", "number", "heading", "position"),
+        key=lambda s: (s["position"], s["id"]),
+    )
+    sections = []
+    for s in section_rows:
+        by_type = by_type_of(s["id"], section_type)
+        sections.append(
+            {**s, "total": sum(by_type.values()), "hidden": section_hidden.get(s["id"], 0), "by_type": by_type}
+        )
+    counts = [cell for s in section_rows for cell in cells[s["id"]]]
+    organisations = []
+    org_ids = {org_id for org_id, _kind in org_type}
+    org_rows = Organisation.objects.filter(pk__in=org_ids).values("id", "name", "kind", "country_code")
+    for o in sorted(org_rows, key=lambda o: (o["name"], o["id"])):
+        by_type = by_type_of(o["id"], org_type)
+        total = sum(by_type.values())
+        hidden, endorsed = org_flags.get(o["id"], (0, 0))
+        organisations.append(
+            {
+                **o,
+                "total": total,
+                "endorsed": endorsed,
+                "individual": total - endorsed,
+                "hidden": hidden,
+                "by_type": by_type,
+            }
+        )
+    totals_by_type = {t: sum(n for (_s, kind), n in section_type.items() if kind == t) for t in TYPES}
+    comment_count = sum(totals_by_type.values())
+    hidden = sum(h for h, _e in org_flags.values())
+    endorsed = sum(e for _h, e in org_flags.values())
+    as_of = datetime.fromisoformat(latest).replace(tzinfo=UTC) if latest else None
+    hidden_ids = sorted(i for _org, hidden_list, _e in flagged for i in hidden_list or ())
+    endorsed_ids = {org: list(ids) for org, _h, ids in flagged if ids}
+    return RoundCounts(
+        counts=counts,
+        sections=sections,
+        organisations=organisations,
+        totals={
+            "comments": comment_count,
+            "hidden": hidden,
+            "endorsed": endorsed,
+            "individual": comment_count - endorsed,
+            "by_type": totals_by_type,
+            "by_status": dict(sorted(by_status.items())),
+            "organisations": len(org_ids),
+            "sections": len(cells),
+        },
+        hidden_ids=hidden_ids,
+        national_positions=_national_positions(round_id, consultation_id, endorsed_ids),
+        as_of=as_of,
+        comment_count=comment_count,
+        fingerprint=fingerprint(comment_count, hashed),
+    )
+
+
+def _national_positions(round_id: int, consultation_id: int, endorsed: dict[int, list[int]]) -> list[dict]:
+    """Each member state's endorsed comments (its national position) and whether it was submitted."""
+    positions = {
+        p["organisation_id"]: p
+        for p in NationalPosition.objects.filter(round_id=round_id).values(
+            "organisation_id", "submitted_at", "endorsed_count"
+        )
+    }
+    member_states = Participation.objects.filter(consultation_id=consultation_id, role=Role.MEMBER_STATE).values_list(
+        "organisation_id", flat=True
+    )
+    org_ids = set(member_states) | set(positions) | set(endorsed)
+    organisations = Organisation.objects.filter(pk__in=org_ids).values("id", "name", "country_code")
+    entries = []
+    for org in sorted(organisations, key=lambda o: (o["name"], o["id"])):
+        position = positions.get(org["id"])
+        ids = endorsed.get(org["id"], [])
+        entries.append(
+            {
+                "organisation": org["id"],
+                "name": org["name"],
+                "country_code": org["country_code"],
+                "endorsed": len(ids),
+                "endorsed_ids": ids,
+                "submitted": position is not None,
+                "submitted_at": position["submitted_at"].isoformat() if position else None,
+                "submitted_count": position["endorsed_count"] if position else 0,
+            }
+        )
+    return entries

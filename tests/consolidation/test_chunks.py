@@ -1,0 +1,176 @@
+"""A consolidation split into chunks gives the snapshot of a one-process run, whatever happens to a chunk."""
+
+import random
+
+import pytest
+
+from comments.models import Comment
+from consolidation.grouping import Item
+from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
+from consolidation.services import aggregation, chunks
+from tests import factories
+from tests.consolidation.near_duplicates import generated_items
+
+CAMPAIGN = "Small and medium enterprises need a longer transition period of at least three years before it applies."
+
+
+@pytest.fixture
+def many_sections(closed_round, version, vn_delegate, vn_focal_point, th_delegate, partner, settings):
+    """12 sections, 480 comments: near-duplicates in each, a campaign pasted (edited) on most of them."""
+    settings.CONSOLIDATION_CHUNK_COMMENTS = 60  # eight chunks
+    sections = [
+        factories.SectionFactory(version=version, key=f"chunk-{n}", number=f"8.{n}", position=200 - n)
+        for n in range(12)
+    ]
+    items = generated_items(seed=11, sections=12, per_section=36, originals=4, copies=3)
+    randomly = random.Random(11)
+    pasted = [
+        Item(0, s, randomly.choice([CAMPAIGN, CAMPAIGN.upper(), CAMPAIGN.replace("three", "3")]))
+        for s in range(1, 13)
+        for _ in range(randomly.randint(0, 6))
+    ]
+    authors = [vn_delegate, vn_focal_point, th_delegate, partner]
+    Comment.objects.bulk_create(
+        Comment(
+            round=closed_round,
+            section=sections[item.section_id - 1],
+            author=(author := randomly.choice(authors)),
+            organisation_id=author.organisation_id,
+            type=randomly.choice(["ge", "te", "ed"]),
+            body=item.text,
+            status="submitted",
+            is_endorsed=randomly.random() < 0.1,
+            position_start=(start := randomly.choice([None, 5, 50])),
+            position_end=None if start is None else 60,
+        )
+        for item in items + pasted
+    )
+    return closed_round
+
+
+def _groups(run: ConsolidationRun) -> list[tuple]:
+    return [
+        (g.section_id, g.kind, g.size, g.similarity, tuple(sorted(g.comments.values_list("pk", flat=True))))
+        for g in DuplicateGroup.objects.filter(run=run).order_by("id").prefetch_related("comments")
+    ]
+
+
+def _specs(computed) -> list[tuple]:
+    return [
+        (g.section_id, g.kind, len(g.comment_ids), g.similarity, tuple(sorted(g.comment_ids))) for g in computed.groups
+    ]
+
+
+def _run(engagement_round) -> ConsolidationRun:
+    run = ConsolidationRun.objects.create(round=engagement_round)
+    return aggregation.consolidation_execute(run_id=run.pk)
+
+
+def test_a_chunked_run_equals_the_one_process_computation(many_sections):
+    run = _run(many_sections)
+    one_process = aggregation.compute_consolidation(engagement_round=many_sections)
+
+    assert ConsolidationChunk.objects.filter(run=run, done=True).count() == 8
+    # Once the snapshot is written, the chunks' texts are not kept.
+    assert all(bytes(c.sketch) == b"" and c.groups == [] for c in ConsolidationChunk.objects.filter(run=run))
+    assert run.result == one_process.result
+    assert _groups(run) == _specs(one_process)
+    assert (run.fingerprint, run.as_of, run.comment_count) == (
+        one_process.fingerprint,
+        one_process.as_of,
+        one_process.comment_count,
+    )
+    # The campaign is found across chunks, with the near-duplicates of its text.
+    [campaign] = [c for c in run.result["campaigns"] if len(c["section_ids"]) > 4]
+    assert campaign["kind"] == "near"
+    assert run.result["totals"]["near_groups"] > 12
+
+
+def test_chunks_are_balanced_by_comment_count():
+    plan = chunks.plan_chunks({1: 900, 2: 100, 3: 400, 4: 500, 5: 100}, per_chunk=700, max_chunks=8)
+
+    assert sorted(sorted(chunk) for chunk in plan) == [[1], [2, 3], [4, 5]]  # loads 900, 500, 600
+    assert chunks.plan_chunks({}, per_chunk=10, max_chunks=8) == []
+    assert len(chunks.plan_chunks({n: 10 for n in range(100)}, per_chunk=1, max_chunks=8)) == 8
+
+
+def test_a_redelivered_chunk_does_nothing_and_a_lost_one_is_computed_at_the_merge(many_sections):
+    run = ConsolidationRun.objects.create(round=many_sections)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    for index in indexes[:-1]:
+        aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=index)
+    stored = ConsolidationChunk.objects.get(run=run, index=indexes[0])
+    aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=indexes[0])  # delivered again
+    assert ConsolidationChunk.objects.get(pk=stored.pk).finished_at == stored.finished_at
+    # The last chunk's worker was killed: never stored. The merge computes it.
+    assert not ConsolidationChunk.objects.get(run=run, index=indexes[-1]).done
+
+    merged = aggregation.consolidation_merge(run_id=run.pk, attempt=attempt)
+
+    clean = _run(many_sections)
+    assert merged.status == JobStatus.DONE
+    assert merged.result == clean.result
+    assert _groups(merged) == _groups(clean)
+
+
+def test_a_chunk_made_before_comments_changed_is_computed_again(many_sections):
+    run = ConsolidationRun.objects.create(round=many_sections)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    for index in indexes:
+        aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=index)
+    # Comments edited and withdrawn while the run was under way, after their chunks were done.
+    edited = Comment.objects.filter(round=many_sections, status="submitted").order_by("id")
+    first, second = edited[0], edited[1]
+    Comment.objects.filter(pk=first.pk).update(body=CAMPAIGN, revision=first.revision + 1)
+    Comment.objects.filter(pk=second.pk).update(status="withdrawn")
+
+    merged = aggregation.consolidation_merge(run_id=run.pk, attempt=attempt)
+
+    one_process = aggregation.compute_consolidation(engagement_round=many_sections)
+    assert merged.result == one_process.result
+    assert _groups(merged) == _specs(one_process)
+    assert any(first.pk in c["comment_ids"] for c in merged.result["campaigns"])
+
+
+def test_a_later_attempt_reuses_the_chunks_already_done(many_sections, monkeypatch):
+    run = ConsolidationRun.objects.create(round=many_sections)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    for index in indexes[:3]:
+        aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=index)
+    # The worker died; the sweep queues the run again and a new attempt claims it.
+    ConsolidationRun.objects.filter(pk=run.pk).update(status=JobStatus.QUEUED)
+    computed = []
+    real = aggregation.chunking.compute_chunk
+    monkeypatch.setattr(
+        aggregation.chunking, "compute_chunk", lambda **kw: computed.append(kw["section_ids"]) or real(**kw)
+    )
+
+    again = aggregation.consolidation_execute(run_id=run.pk)
+
+    assert again.attempts == 2
+    assert len(computed) == len(indexes) - 3
+    assert again.result == _run(many_sections).result
+
+
+def test_a_merge_that_meets_a_concurrent_update_begins_again(many_sections, monkeypatch):
+    from django.db import OperationalError
+    from psycopg.errors import SerializationFailure
+
+    run = ConsolidationRun.objects.create(round=many_sections)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    for index in indexes:
+        aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=index)
+    real, calls = aggregation.merge_chunks, []
+
+    def conflicting_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("could not serialize access") from SerializationFailure()
+        return real(**kwargs)
+
+    monkeypatch.setattr(aggregation, "merge_chunks", conflicting_once)
+    merged = aggregation.consolidation_merge(run_id=run.pk, attempt=attempt)
+
+    assert len(calls) == 2
+    assert merged.status == JobStatus.DONE
+    assert merged.result == aggregation.compute_consolidation(engagement_round=many_sections).result

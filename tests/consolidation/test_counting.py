@@ -1,0 +1,128 @@
+"""The counting part of a run is done by PostgreSQL: same numbers as counting the rows one by one."""
+
+import random
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.db.models import Max
+from django.test.utils import CaptureQueriesContext
+
+from comments.models import Comment
+from consolidation.models import Disposition
+from consolidation.services import counting
+from tests import factories
+
+
+def _state(comment: Comment) -> str:
+    d = getattr(comment, "disposition", None)
+    if d is None:
+        return "open"
+    return d.decision or ("proposed" if d.proposed_decision else "open")
+
+
+@pytest.fixture
+def mixed_round(closed_round, version, vn_delegate, vn_focal_point, th_delegate, partner):
+    """300 comments, random types, flags and dispositions, over 6 sections and 3 organisations."""
+    sections = [
+        factories.SectionFactory(version=version, key=f"count-{n}", number=f"7.{n}", position=60 - n) for n in range(6)
+    ]
+    authors = [vn_delegate, vn_focal_point, th_delegate, partner]
+    randomly = random.Random(7)
+    comments = []
+    for n in range(300):
+        author = randomly.choice(authors)
+        comments.append(
+            Comment(
+                round=closed_round,
+                section=randomly.choice(sections),
+                author=author,
+                organisation_id=author.organisation_id,
+                type=randomly.choice(["ge", "te", "ed"]),
+                body=f"comment {n}",
+                status=randomly.choice(["submitted"] * 8 + ["draft", "withdrawn"]),
+                is_hidden=randomly.random() < 0.1,
+                is_endorsed=randomly.random() < 0.2,
+                revision=randomly.randint(1, 3),
+            )
+        )
+    Comment.objects.bulk_create(comments)
+    decisions = [Disposition.Decision.ACCEPTED, Disposition.Decision.NOTED, Disposition.Decision.NOT_ACCEPTED]
+    for comment in randomly.sample(comments, 60):
+        if randomly.random() < 0.5:
+            Disposition.objects.create(comment=comment, decision=randomly.choice(decisions))
+        else:
+            Disposition.objects.create(comment=comment, proposed_decision=randomly.choice(decisions))
+    return closed_round
+
+
+def test_sql_counts_equal_counting_every_submitted_comment(mixed_round):
+    counted = counting.consolidation_counts(round_id=mixed_round.pk, consultation_id=mixed_round.consultation_id)
+
+    rows = list(Comment.objects.filter(round=mixed_round, status="submitted").select_related("disposition", "section"))
+    cells = Counter((c.section_id, c.organisation_id, c.type, _state(c)) for c in rows)
+    assert {(x["section"], x["organisation"], x["type"], x["status"]): x["count"] for x in counted.counts} == cells
+    # Listed in section order (position), then organisation, type, state.
+    positions = {c.section_id: c.section.position for c in rows}
+    keys = [(positions[x["section"]], x["section"], x["organisation"], x["type"], x["status"]) for x in counted.counts]
+    assert keys == sorted(keys)
+    assert counted.totals["comments"] == counted.comment_count == len(rows)
+    assert counted.totals["hidden"] == sum(c.is_hidden for c in rows)
+    assert counted.totals["endorsed"] == sum(c.is_endorsed for c in rows)
+    assert counted.totals["by_status"] == dict(sorted(Counter(_state(c) for c in rows).items()))
+    assert counted.totals["by_type"] == {t: sum(c.type == t for c in rows) for t in ("ge", "te", "ed")}
+    for section in counted.sections:
+        mine = [c for c in rows if c.section_id == section["id"]]
+        assert section["total"] == len(mine)
+        assert section["hidden"] == sum(c.is_hidden for c in mine)
+        assert section["by_type"] == {t: sum(c.type == t for c in mine) for t in ("ge", "te", "ed")}
+    for org in counted.organisations:
+        mine = [c for c in rows if c.organisation_id == org["id"]]
+        assert (org["total"], org["endorsed"], org["hidden"]) == (
+            len(mine),
+            sum(c.is_endorsed for c in mine),
+            sum(c.is_hidden for c in mine),
+        )
+    assert counted.hidden_ids == sorted(c.id for c in rows if c.is_hidden)
+    endorsed = {p["organisation"]: p["endorsed_ids"] for p in counted.national_positions}
+    for org_id, ids in endorsed.items():
+        assert ids == sorted(c.id for c in rows if c.is_endorsed and c.organisation_id == org_id)
+    assert counted.as_of == max(c.updated_at for c in rows)
+    assert counted.fingerprint == counting.current_fingerprint(round_id=mixed_round.pk)
+
+
+def test_the_fingerprint_changes_with_a_revision_and_not_with_a_draft(mixed_round):
+    before = counting.current_fingerprint(round_id=mixed_round.pk)
+    Comment.objects.filter(round=mixed_round, status="draft").update(revision=9)
+    assert counting.current_fingerprint(round_id=mixed_round.pk) == before
+    one = Comment.objects.filter(round=mixed_round, status="submitted").first()
+    Comment.objects.filter(pk=one.pk).update(revision=one.revision + 1)
+    assert counting.current_fingerprint(round_id=mixed_round.pk) != before
+
+
+def test_as_of_keeps_the_microseconds_of_the_latest_change(mixed_round):
+    latest = Comment.objects.filter(round=mixed_round, status="submitted").aggregate(m=Max("updated_at"))["m"]
+    counted = counting.consolidation_counts(round_id=mixed_round.pk, consultation_id=mixed_round.consultation_id)
+    assert counted.as_of == latest
+
+
+def test_counting_takes_the_same_queries_whatever_the_number_of_comments(mixed_round, vn_delegate):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            counting.consolidation_counts(round_id=mixed_round.pk, consultation_id=mixed_round.consultation_id)
+        return len(captured)
+
+    before = queries()
+    section = Comment.objects.filter(round=mixed_round).first().section
+    Comment.objects.bulk_create(
+        Comment(
+            round=mixed_round,
+            section=section,
+            author=vn_delegate,
+            organisation_id=vn_delegate.organisation_id,
+            body=f"more {n}",
+            status="submitted",
+        )
+        for n in range(500)
+    )
+    assert queries() == before
