@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -145,12 +145,15 @@ CONSULTATION_DESCRIPTION = (
     "and the people taking part are invented for the demo."
 )
 
+# The timeline, in days from the day the demo is seeded (as the rounds are, so that the phases and
+# the rounds tell one story): the first engagement is the closed round's time, the second runs
+# from the revision of 0.1 to the open round's closing.
 PHASES = (
-    ("Initiation and mid-term review", date(2025, 3, 1), date(2025, 5, 31)),
-    ("Research and drafting", date(2025, 6, 1), date(2025, 8, 31)),
-    ("First stakeholder engagement", date(2025, 6, 1), date(2025, 8, 31)),
-    ("Second stakeholder engagement", date(2025, 9, 1), date(2025, 10, 31)),
-    ("Finalisation of the draft ADM 2030", date(2025, 11, 1), date(2026, 1, 31)),
+    ("Initiation and mid-term review", -180, -121),
+    ("Research and drafting", -120, -61),
+    ("First stakeholder engagement", -60, -30),
+    ("Second stakeholder engagement", -29, 18),
+    ("Finalisation of the draft ADM 2030", 19, 80),
 )
 
 
@@ -711,7 +714,7 @@ def seed_demo(*, now: datetime | None = None) -> dict:
         users = _ensure_users(organisations, created)
         admin = users[ADMIN_EMAIL]
         consultation = _ensure_consultation(admin, created)
-        _ensure_phases(consultation, admin, created)
+        _ensure_phases(consultation, admin, now, created)
         _ensure_participations(consultation, users, organisations, created)
         versions = _ensure_versions(consultation, admin, now, created)
         for spec in ROUNDS:
@@ -798,12 +801,17 @@ def _ensure_consultation(admin: User, created: dict) -> Consultation:
     return consultation
 
 
-def _ensure_phases(consultation: Consultation, admin: User, created: dict) -> None:
+def _ensure_phases(consultation: Consultation, admin: User, now: datetime, created: dict) -> None:
     existing = set(consultation.phases.values_list("name", flat=True))
-    for name, starts_on, ends_on in PHASES:
+    today = timezone.localtime(now, ROUND_TIME_ZONE).date()
+    for name, starts, ends in PHASES:
         if name not in existing:
             services.phase_create(
-                actor=admin, consultation=consultation, name=name, starts_on=starts_on, ends_on=ends_on
+                actor=admin,
+                consultation=consultation,
+                name=name,
+                starts_on=today + timedelta(days=starts),
+                ends_on=today + timedelta(days=ends),
             )
             created["phases"] += 1
 

@@ -432,6 +432,7 @@ ROUTES: dict[str, Route] = {
     # --- site -----------------------------------------------------------------------------
     "/": ANYONE,
     "healthz": ANYONE,
+    "favicon": ANYONE,
     "set_language": ANYONE,
     "accounts:profile": page("none", SIGNED_IN, targets=(NO_TARGET,)),
     "notifications:inbox": page("none", SIGNED_IN, targets=(NO_TARGET,)),

@@ -1,6 +1,6 @@
 """`manage.py seed_demo` and `manage.py demo_accounts`: the demo that `make run` shows."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -24,7 +24,7 @@ from consultations.models import (
 )
 from consultations.selectors import round_phases
 from demo.first_round import EXTRA_DELEGATES
-from demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_seed_allowed, seed_demo
+from demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, ROUND_TIME_ZONE, demo_seed_allowed, seed_demo
 from notifications.mail import send_immediate
 
 pytestmark = pytest.mark.django_db
@@ -121,17 +121,24 @@ def test_eleven_member_states_including_timor_leste():
     assert Organisation.objects.filter(kind=Role.CONSULTANT).count() == 1
 
 
-def test_phases_follow_the_drafting_timeline():
-    seed_demo()
+def test_phases_follow_the_drafting_timeline_and_hold_the_rounds():
+    """The timeline is dated around the rounds (not fixed years): each round lies in its phase."""
+    seed_demo(now=datetime(2026, 11, 29, 9, 0, tzinfo=UTC))
 
-    phases = [(p.name, p.starts_on.isoformat(), p.ends_on.isoformat()) for p in demo_consultation().phases.all()]
+    consultation = demo_consultation()
+    phases = [(p.name, p.starts_on.isoformat(), p.ends_on.isoformat()) for p in consultation.phases.all()]
     assert phases == [
-        ("Initiation and mid-term review", "2025-03-01", "2025-05-31"),
-        ("Research and drafting", "2025-06-01", "2025-08-31"),
-        ("First stakeholder engagement", "2025-06-01", "2025-08-31"),
-        ("Second stakeholder engagement", "2025-09-01", "2025-10-31"),
-        ("Finalisation of the draft ADM 2030", "2025-11-01", "2026-01-31"),
+        ("Initiation and mid-term review", "2026-06-02", "2026-07-31"),
+        ("Research and drafting", "2026-08-01", "2026-09-29"),
+        ("First stakeholder engagement", "2026-09-30", "2026-10-30"),
+        ("Second stakeholder engagement", "2026-10-31", "2026-12-17"),
+        ("Finalisation of the draft ADM 2030", "2026-12-18", "2027-02-17"),
     ]
+    by_name = {p.name: p for p in consultation.phases.all()}
+    for engagement_round in consultation.rounds.all():
+        phase = by_name[engagement_round.title]
+        for moment in (engagement_round.opens_at, engagement_round.closes_at):
+            assert phase.starts_on <= timezone.localdate(moment, ROUND_TIME_ZONE) <= phase.ends_on
 
 
 @pytest.mark.parametrize("email", DEMO_EMAILS)
