@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
@@ -362,6 +362,32 @@ def delegation_comments(
         text = text.strip()
         qs = qs.filter(Q(body__icontains=text) | Q(proposed_change__icontains=text) | Q(quote_exact__icontains=text))
     return qs
+
+
+def position_changed_since_submission(
+    *, position: NationalPosition | None, endorsed_now: int, last_endorsed_at: datetime | None
+) -> bool:
+    """Whether a submitted national position no longer matches the endorsements: submit it again.
+
+    A withdrawn or added endorsement changes the count; a swap of one comment for another keeps
+    the count but leaves an endorsement later than the submission. False when never submitted.
+    The response tracker and the national position page both ask this.
+    """
+    if position is None:
+        return False
+    return endorsed_now != position.endorsed_count or (
+        last_endorsed_at is not None and last_endorsed_at > position.submitted_at
+    )
+
+
+def endorsement_state(*, engagement_round: EngagementRound, organisation_id: int | None) -> tuple[int, datetime | None]:
+    """An organisation's endorsed submitted comments now, and the latest endorsement. One query."""
+    if organisation_id is None:
+        return 0, None
+    found = Comment.objects.filter(
+        round=engagement_round, organisation_id=organisation_id, status=Comment.Status.SUBMITTED, is_endorsed=True
+    ).aggregate(n=Count("id"), last=Max("endorsed_at"))
+    return found["n"], found["last"]
 
 
 def endorsed_count(*, engagement_round: EngagementRound, organisation_id: int | None) -> int:

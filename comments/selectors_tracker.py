@@ -26,6 +26,7 @@ from consultations.reminders import REMINDER_INTERVAL, last_reminders
 from consultations.selectors import commenting_participations
 
 from .models import Comment, NationalPosition, Reply
+from .selectors import position_changed_since_submission
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,9 @@ def response_tracker(
                 endorsed_at_submission=position.endorsed_count,
                 endorsed_now=endorsed_now,
                 # A new endorsement is later than the submission; a withdrawn one lowers the count.
-                changed_since_submission=endorsed_now != position.endorsed_count
-                or (last_endorsed_at is not None and last_endorsed_at > position.submitted_at),
+                changed_since_submission=position_changed_since_submission(
+                    position=position, endorsed_now=endorsed_now, last_endorsed_at=last_endorsed_at
+                ),
             )
         moments: list[datetime | None] = [
             count.get("last_change"),

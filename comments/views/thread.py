@@ -387,13 +387,19 @@ def _position_page(request, consultation, engagement_round, form, *, status: int
         .order_by("section__position", "position_start", "created_at", "id")
     )
     page = Paginator(comments, POSITION_PER_PAGE).get_page(request.GET.get("page"))
+    endorsed_now, last_endorsed_at = selectors.endorsement_state(
+        engagement_round=engagement_round, organisation_id=participation.organisation_id
+    )
     context = {
         "consultation": consultation,
         "engagement_round": engagement_round,
         "participation": participation,
         "page": page,
-        "endorsed_count": _endorsed_count(request.user, consultation, engagement_round),
+        "endorsed_count": endorsed_now,
         "position": position,
+        "position_changed": selectors.position_changed_since_submission(
+            position=position, endorsed_now=endorsed_now, last_endorsed_at=last_endorsed_at
+        ),
         "form": form,
         "round_open": _round_open_for(request.user, engagement_round),
         "position_error": error,

@@ -205,6 +205,26 @@ def test_submitting_the_national_position_needs_an_endorsed_comment(client, vn_f
     assert vn_comment.number in page
 
 
+def test_position_page_says_when_the_endorsements_changed_since_submission(
+    client, vn_focal_point, vn_comment, open_round, clause
+):
+    _login(client, vn_focal_point)
+    url = reverse("comments:position", args=[SLUG, open_round.pk])
+    client.post(_url("endorse", vn_comment.pk), {"endorsed": "1"})
+    assert client.post(url, {"note": "Our position."}).status_code == 302
+    assert "Submit the national position again" not in client.get(url).content.decode()
+
+    another = factories.CommentFactory(
+        round=open_round, section=clause, author=vn_focal_point, status=Comment.Status.SUBMITTED
+    )
+    client.post(_url("endorse", another.pk), {"endorsed": "1"})
+    page = client.get(url).content.decode()
+    assert "The endorsements have changed since the position was submitted (1 then, 2 now)." in page
+
+    assert client.post(url, {"note": "Our position, again."}).status_code == 302
+    assert "Submit the national position again" not in client.get(url).content.decode()
+
+
 def test_position_page_access(client, personas, open_round, vn_comment):
     url = reverse("comments:position", args=[SLUG, open_round.pk])
     expected = {
