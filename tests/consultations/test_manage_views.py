@@ -1,6 +1,7 @@
 """The secretariat's pages for running consultation windows and inviting participants."""
 
 import html
+import re
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
@@ -326,6 +327,11 @@ def test_extension_keeps_the_round_open_for_that_organisation_only(
     page = text(response)
     assert "Viet Nam may comment on “Second stakeholder engagement” until" in page
     assert "National holiday" in page  # listed with its deadline on the overview
+    # The dates beside the countdown are the ones it counts to: the round's and the last extension's.
+    words = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    closes = date_format(timezone.localtime(open_round.closes_at), "DATETIME_FORMAT")
+    assert f"Closes (without an extension) {closes}" in words
+    assert f"Closes for everyone {date_format(timezone.localtime(new_deadline), 'DATETIME_FORMAT')}" in words
 
 
 def test_extension_ending_before_the_round_closes_is_refused(client, secretariat, orgs, vn_delegate, open_round):
