@@ -265,6 +265,24 @@ def line_section_page(built: Built) -> list[Line]:
 # --- line 5 ------------------------------------------------------------------------------------
 
 
+def _same_consolidation_state(*round_ids: int) -> None:
+    """Both rounds consolidated, or neither: a consolidated round's page also shows its duplicate
+    groups (one query more), so comparing it with an unconsolidated one compares two pages. Line 2
+    consolidates the big round; the other is then consolidated here (in this process)."""
+    from consolidation.models import ConsolidationRun, JobStatus
+    from consolidation.services import aggregation
+
+    done = {
+        round_id: ConsolidationRun.objects.filter(round_id=round_id, status=JobStatus.DONE).exists()
+        for round_id in round_ids
+    }
+    if any(done.values()):
+        for round_id, consolidated in done.items():
+            if not consolidated:
+                run = ConsolidationRun.objects.create(round_id=round_id)
+                aggregation.consolidation_execute(run_id=run.pk)
+
+
 def line_feedback(built: Built) -> list[Line]:
     """The feedback page and the heat map on the big round vs the reference round, each with an
     EXPLAIN check: every SELECT they issue has the same plan shape on both (benchmarks.plans)."""
@@ -276,6 +294,7 @@ def line_feedback(built: Built) -> list[Line]:
     from . import plans
 
     size, ref = built.counts["main"], built.counts["ref"]
+    _same_consolidation_state(built.main_round_id, built.ref_round_id)
     client = _client(built.secretariat_id)
     big_url = f"/consultations/{built.main_slug}/rounds/{built.main_round_id}/feedback/"
     small_url = f"/consultations/{built.ref_slug}/rounds/{built.ref_round_id}/feedback/"

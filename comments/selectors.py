@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -270,9 +270,18 @@ def _section_queryset(*, user, engagement_round: EngagementRound, section: Secti
         comments_visible_to(user=user, engagement_round=engagement_round)
         .filter(section=section)
         .select_related("author", "organisation", "endorsed_by")
-        .annotate(reply_count=Count("replies", distinct=True))
+        .annotate(reply_count=_reply_count())
         .order_by("position_start", "created_at", "id")
     )
+
+
+def _reply_count() -> Coalesce:
+    """A comment's replies, counted per row in a subquery (not a GROUP BY over the join): with
+    a LIMIT, PostgreSQL sorts the comments first and counts the replies of the page only."""
+    counted = (
+        Reply.objects.filter(comment=OuterRef("pk")).order_by().values("comment").annotate(n=Count("id")).values("n")
+    )
+    return Coalesce(Subquery(counted[:1]), 0)
 
 
 def section_window(
