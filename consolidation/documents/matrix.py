@@ -18,10 +18,13 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from bisect import bisect_right
 from itertools import islice
 
 import xlsxwriter
 from django.db.models import Case, Expression, F, Func, Q, QuerySet, TextField, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.lookups import GreaterThan
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -30,10 +33,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from comments.models import Comment
+from consultations.line_numbers import SectionLines, paragraphs
 from config.text import BIDI_AND_INVISIBLE, FORMULA_PREFIXES, spreadsheet_text, visible_controls, xml_text
 
 from ..models import Disposition
 from ..template_columns import COLUMNS, HEADERS
+from .wording import _labels as decision_labels_in_all_languages
+from .wording import decided_text, response_without_decision
 
 SHEET_TITLE = "Comments"
 TEXT_FORMAT = "@"
@@ -51,10 +57,9 @@ def observations(comment: Comment) -> str:
         return ""
     if not disposition.decision:
         return ""
-    decision = disposition.get_decision_display()
-    if disposition.response:
-        return _("%(decision)s: %(response)s") % {"decision": decision, "response": disposition.response}
-    return str(decision)
+    return decided_text(
+        decision=disposition.decision, label=str(disposition.get_decision_display()), response=disposition.response
+    )
 
 
 # What one matrix row is made from: plain values read in one query (selectors_reports.matrix_values),
@@ -62,6 +67,11 @@ def observations(comment: Comment) -> str:
 FIELDS: tuple[str, ...] = (
     "pk",
     "organisation__name",
+    "organisation__country_code",
+    "organisation__short_name",
+    "section_id",
+    "position_start",
+    "position_end",
     "section__number",
     "quote_exact",
     "type",
@@ -86,6 +96,11 @@ FIELDS: tuple[str, ...] = (
 (
     PK,
     ORGANISATION,
+    COUNTRY_CODE,
+    SHORT_NAME,
+    SECTION_ID,
+    POSITION_START,
+    POSITION_END,
     CLAUSE,
     QUOTE,
     TYPE,
@@ -107,7 +122,75 @@ FIELDS: tuple[str, ...] = (
     DECIDED_AT,
 ) = range(len(FIELDS))
 
-assert COLUMNS[0].key == "number" and len(COLUMNS) == 13, "matrix_row_maker writes the columns in COLUMNS order"
+assert [column.key for column in COLUMNS] == [
+    "organisation",
+    "line",
+    "clause",
+    "paragraph",
+    "type",
+    "comment",
+    "proposed_change",
+    "observations",
+    "number",
+    "quote",
+    "status",
+    "national_position",
+    "moderation",
+    "language",
+    "imported_by",
+], "matrix_row_maker writes the columns in COLUMNS order"
+
+
+@dataclass(frozen=True)
+class SectionAnchors:
+    """What the Line number and Paragraph/Figure/Table cells of a comment on one section are made from.
+
+    first_line: the line of the section's heading (a comment on the whole section cites it);
+    body_starts: the body offset each numbered body line starts at, from first_body_line on;
+    para_starts: the body offset each paragraph starts at (consultations.line_numbers.paragraphs).
+    """
+
+    first_line: int
+    first_body_line: int
+    body_starts: tuple[int, ...]
+    para_starts: tuple[int, ...]
+
+    def line_at(self, offset: int) -> int:
+        if not self.body_starts:
+            return self.first_line
+        return self.first_body_line + max(bisect_right(self.body_starts, offset) - 1, 0)
+
+    def lines(self, start: int | None, end: int | None) -> str:
+        """consultations.line_numbers.SectionLines.range_for, as the text it cites ("12" or "12-14")."""
+        if start is None:
+            return str(self.first_line)
+        first = self.line_at(start)
+        last = max(first, self.line_at(max(start, (end if end is not None else start + 1) - 1)))
+        return str(first) if last == first else f"{first}-{last}"
+
+    def paragraph(self, start: int | None) -> int | None:
+        """The 1-based paragraph of the section's body the anchor starts in; None for the whole section."""
+        if start is None:
+            return None
+        return max(bisect_right(self.para_starts, start), 1)
+
+
+def anchors_of(sections: dict[int, SectionLines], bodies: dict[int, str]) -> dict[int, SectionAnchors]:
+    """Each section's anchors from its line numbering and its body (made once per export)."""
+    return {
+        pk: SectionAnchors(
+            first_line=lines.first_line,
+            first_body_line=lines.first_body_line,
+            body_starts=tuple(start for start, _end in lines.body_lines),
+            para_starts=tuple(start for start, _end in paragraphs(bodies.get(pk) or "")),
+        )
+        for pk, lines in sections.items()
+    }
+
+
+def paragraph_label() -> str:
+    """How Paragraph/Figure/Table cites a paragraph of the clause, translated: "Para. %(number)s"."""
+    return _("Para. %(number)s")
 
 
 @dataclass(frozen=True)
@@ -135,7 +218,7 @@ class Labels:
         )
 
 
-def matrix_row_maker() -> Callable[[Sequence], list[str]]:
+def matrix_row_maker(anchors: dict[int, SectionAnchors] | None = None) -> Callable[[Sequence], list[str]]:
     """A function from one FIELDS tuple to the matrix's cells, in COLUMNS order.
 
     Made once per export, in the requester's language: the labels (status, decision, yes/no,
@@ -149,31 +232,44 @@ def matrix_row_maker() -> Callable[[Sequence], list[str]]:
     hidden, flagged = labels.hidden, labels.flagged
     hidden_and_flagged = ", ".join((hidden, flagged))
     moderation = {(False, False): "", (True, False): hidden, (False, True): flagged, (True, True): hidden_and_flagged}
+    anchors = anchors or {}
+    paragraph = paragraph_label()
 
     def row(values: Sequence) -> list[str]:
         decision = values[DECISION]
         if decision:
             label = decision_labels.get(decision, decision)
-            response = values[RESPONSE]
-            # The secretariat's decided disposition: "Decision: response". Proposals are internal and left out.
+            # The secretariat's decided disposition: "Decision: response", the response's own repetition of
+            # the decision dropped (wording.response_without_decision). Proposals are internal and left out.
+            response = response_without_decision(values[RESPONSE], decision)
             observations = decided_with_response % {"decision": label, "response": response} if response else label
         else:
             observations = ""
+        section = anchors.get(values[SECTION_ID])
+        if section is None:
+            line = para = ""
+        else:
+            line = section.lines(values[POSITION_START], values[POSITION_END])
+            number = section.paragraph(values[POSITION_START])
+            para = "" if number is None else paragraph % {"number": number}
         status = values[STATUS]
         if values[IMPORTED_BY] is None:
             imported_by = ""
         else:
             imported_by = visible_controls(values[IMPORTED_BY_NAME] or values[IMPORTED_BY_EMAIL])
         return [
-            f"C{values[PK]}",
+            # MB/NC: the member body's country code, else the organisation's short name, else its name.
             # Names show their bidi controls and zero-width characters (config.text.visible_controls).
-            visible_controls(values[ORGANISATION]),
+            visible_controls(values[COUNTRY_CODE] or values[SHORT_NAME] or values[ORGANISATION]),
+            line,
             values[CLAUSE],
-            values[QUOTE],
+            para,
             values[TYPE],
             values[BODY],
             values[PROPOSED_CHANGE],
             observations,
+            f"C{values[PK]}",
+            values[QUOTE],
             status_labels.get(status, status),
             yes if values[ENDORSED] else no,
             moderation[bool(values[HIDDEN]), bool(values[FLAGGED])],
@@ -184,8 +280,8 @@ def matrix_row_maker() -> Callable[[Sequence], list[str]]:
     return row
 
 
-def matrix_rows(values: Iterable[Sequence]) -> Iterator[list[str]]:
-    row = matrix_row_maker()
+def matrix_rows(values: Iterable[Sequence], anchors: dict[int, SectionAnchors] | None = None) -> Iterator[list[str]]:
+    row = matrix_row_maker(anchors)
     for each in values:
         yield row(each)
 
@@ -317,22 +413,113 @@ def _filled_in(template: str, values: dict[str, Expression | F]) -> Expression |
     return parts[0] if len(parts) == 1 else Concat(*parts, output_field=TextField())
 
 
+# The anchors of the export's sections (SectionAnchors), in a temporary table of the export's connection
+# (selectors_reports.anchor_table): the Line number and Paragraph/Figure/Table cells look their section
+# up by its primary key and find the line and the paragraph with width_bucket (a binary search, as
+# bisect_right). They are numbers and a translated label: nothing in them to clean.
+ANCHOR_TABLE = "matrix_anchor_sections"
+
+
+class AnchorCell(RawSQL):
+    """A cell computed from the comment's section in ANCHOR_TABLE; written as it comes (see _finished)."""
+
+
+def _line_at(offset: str) -> str:
+    return (
+        f"CASE WHEN cardinality(a.body_starts) = 0 THEN a.first_line "
+        f"ELSE a.first_body_line + greatest(width_bucket({offset}, a.body_starts) - 1, 0) END"
+    )
+
+
+def _anchor_cells(paragraph: str) -> tuple[AnchorCell, AnchorCell]:
+    table = Comment._meta.db_table
+    start, end = f'"{table}"."position_start"', f'"{table}"."position_end"'
+    lookup = f'FROM {ANCHOR_TABLE} a WHERE a.section_id = "{table}"."section_id"'
+    first = f"CASE WHEN {start} IS NULL THEN a.first_line ELSE {_line_at(start)} END"
+    end_offset = f"greatest({start}, coalesce({end}, {start} + 1) - 1)"
+    last = f"CASE WHEN {start} IS NULL THEN a.first_line ELSE {_line_at(end_offset)} END"
+    line = AnchorCell(
+        "(SELECT CASE WHEN x.last > x.first THEN x.first || '-' || x.last ELSE x.first::text END "
+        f"FROM (SELECT {first} AS first, {last} AS last {lookup}) x)",
+        (),
+        output_field=TextField(),
+    )
+    before, _sep, after = paragraph.partition("%(number)s")
+    para = AnchorCell(
+        f"(CASE WHEN {start} IS NULL THEN NULL ELSE "
+        f"(SELECT %s || greatest(coalesce(width_bucket({start}, a.para_starts), 0), 1) || %s {lookup}) END)",
+        (before, after),
+        output_field=TextField(),
+    )
+    return line, para
+
+
+def _pg_regex_escape(text: str) -> str:
+    return "".join("\\" + char if char in r".^$*+?()[]{}|\-" else char for char in text)
+
+
+def _response_without_decision(decision: str) -> Expression:
+    """wording.response_without_decision in SQL, for a disposition whose decision is `decision`."""
+    labels = decision_labels_in_all_languages(decision)
+    trimmed = Func(F("disposition__response"), _text(" \t\n\r\v\f"), function="btrim", output_field=TextField())
+    if not labels:
+        return trimmed
+    alternatives = "|".join(_pg_regex_escape(label) for label in labels)
+    pattern = "^(?:" + alternatives + ")" + r"\s*[:\-–—]\s*"
+    rest = Func(trimmed, _text(pattern), _text(""), _text("i"), function="regexp_replace", output_field=TextField())
+    only_label = Func(
+        Func(Func(trimmed, _text("."), function="rtrim"), function="btrim"), function="lower", output_field=TextField()
+    )
+    return _OnlyLabel(only_label, rest, [label.casefold() for label in labels])
+
+
+class _OnlyLabel(Func):
+    """CASE WHEN <only_label> IN (labels) THEN '' ELSE <rest> END."""
+
+    output_field = TextField()
+
+    def __init__(self, only_label, rest, labels: list[str]):
+        super().__init__(only_label, rest)
+        self.labels = labels
+
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
+        only_sql, only_params = compiler.compile(self.source_expressions[0])
+        rest_sql, rest_params = compiler.compile(self.source_expressions[1])
+        placeholders = ", ".join(["%s"] * len(self.labels))
+        return (
+            f"(CASE WHEN {only_sql} IN ({placeholders}) THEN '' ELSE {rest_sql} END)",
+            (*only_params, *self.labels, *rest_params),
+        )
+
+
 def _sql_cells(labels: Labels) -> dict[str, Expression | F]:
     """Each column's cell as an SQL expression over the exported comments (the same as matrix_row_maker)."""
     decision = _label("disposition__decision", labels.decision)
-    decided_with_response = _filled_in(
-        labels.decided_with_response, {"decision": decision, "response": F("disposition__response")}
+    response = Case(
+        *(When(disposition__decision=value, then=_response_without_decision(value)) for value in labels.decision),
+        default=F("disposition__response"),
+        output_field=TextField(),
     )
+    decided_with_response = _filled_in(labels.decided_with_response, {"decision": decision, "response": response})
+    line, paragraph = _anchor_cells(spreadsheet_text(paragraph_label()))
     return {
-        "number": Concat(_text("C"), Cast("pk", TextField()), output_field=TextField()),
-        "organisation": VisibleControls(F("organisation__name")),
+        "organisation": VisibleControls(
+            Coalesce(
+                NullIf(F("organisation__country_code"), _text("")),
+                NullIf(F("organisation__short_name"), _text("")),
+                F("organisation__name"),
+            )
+        ),
+        "line": line,
         "clause": F("section__number"),
-        "paragraph": F("quote_exact"),
+        "paragraph": paragraph,
         "type": F("type"),
         "comment": F("body"),
         "proposed_change": F("proposed_change"),
+        "number": Concat(_text("C"), Cast("pk", TextField()), output_field=TextField()),
+        "quote": F("quote_exact"),
         "observations": Case(
-            When(_filled("disposition__decision") & _filled("disposition__response"), then=decided_with_response),
+            When(_filled("disposition__decision") & GreaterThan(response, _text("")), then=decided_with_response),
             When(_filled("disposition__decision"), then=decision),
             default=_text(""),
             output_field=TextField(),
@@ -367,6 +554,8 @@ def _finished(cell: Expression | F, *, formula_safe: bool) -> Expression | F:
     A CASE's value is one of its branches, so each branch is finished on its own: a label is
     finished here in Python, once, and the database cleans only what comes from its rows.
     """
+    if isinstance(cell, AnchorCell):
+        return cell
     if isinstance(cell, Value):
         text = spreadsheet_text(cell.value) if formula_safe else xml_text(cell.value)
         return Value(text or None, output_field=TextField())

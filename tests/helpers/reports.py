@@ -12,14 +12,16 @@ from consolidation.services import exports
 
 # The resolution matrix's columns, as in the XLSX and the CSV.
 HEADER = [
-    "No.",
-    "Organisation",
-    "Clause",
+    "MB/NC",
+    "Line number",
+    "Clause/Subclause",
     "Paragraph/Figure/Table",
     "Type of comment",
     "Comments",
     "Proposed change",
     "Observations of the secretariat",
+    "No.",
+    "Quoted passage",
     "Status",
     "National position",
     "Moderation",
