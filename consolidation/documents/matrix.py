@@ -16,25 +16,21 @@ from __future__ import annotations
 import csv
 import io
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from bisect import bisect_right
 from itertools import islice
 
 import xlsxwriter
 from django.db.models import Case, Expression, F, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.lookups import GreaterThan
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from comments.models import Comment
-from consultations.line_numbers import SectionLines, paragraphs
 from config.text import BIDI_AND_INVISIBLE, FORMULA_PREFIXES, spreadsheet_text, visible_controls, xml_text
+from consultations.line_numbers import SectionLines, paragraphs
 
 from ..models import Disposition
 from ..template_columns import COLUMNS, HEADERS
@@ -45,7 +41,7 @@ SHEET_TITLE = "Comments"
 TEXT_FORMAT = "@"
 # Columns Excel must keep as text: "1.10" is a clause number, not the number 1.1.
 TEXT_COLUMNS = {"number", "clause"}
-WRAP_COLUMNS = {"paragraph", "comment", "proposed_change", "observations"}
+WRAP_COLUMNS = {"organisation", "paragraph", "comment", "proposed_change", "observations", "quote", "imported_by"}
 CSV_CHUNK_ROWS = 1000
 
 
@@ -583,27 +579,154 @@ def matrix_cells(queryset: QuerySet[Comment], *, formula_safe: bool) -> QuerySet
 
 
 # --- XLSX ---------------------------------------------------------------------------------
+#
+# The sheet as the ISO/IEC template is laid out: a header block (what the matrix is of, and the
+# legend of the comment types), then the column headers, wrapped, in a row of their own (the
+# import finds them by their text, among the first rows: consolidation.services.imports), then
+# one row per comment. Printed landscape, fitted to the page's width, the header row repeated on
+# every page, "Page n of m" in the footer. In Excel and LibreOffice alike a wrapped cell does not
+# grow its row by itself when the file was written by a program: each row's height is set from
+# its longest wrapped cell (estimated_lines), so no text runs over the next row.
 
 
-def _new_sheet(workbook):
-    sheet = workbook.create_sheet(SHEET_TITLE)
-    # Write-only sheets take layout before the first row, never after.
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    header_font = Font(bold=True)
-    header_fill = PatternFill("solid", start_color="DDE4EE")
-    header = []
-    for title in HEADERS:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = header_font
-        cell.fill = header_fill
-        header.append(cell)
-    sheet.append(header)
-    return sheet
+@dataclass(frozen=True)
+class MatrixInfo:
+    """What the header block and the document properties say the matrix is of."""
+
+    consultation: str = ""
+    version: str = ""
+    engagement_round: str = ""
+    as_of: str = ""
 
 
-# Excel's limit, header included: a longer matrix goes on in "Comments (2)", "Comments (3)"...
+# The header block takes the sheet's first rows; the column headers follow (0-based row index).
+HEADER_ROW = 6
+HEADER_HEIGHT = 45  # points: three lines of the wrapped headers
+LINE_HEIGHT = 15  # points: one line of 11-point text
+MAX_ROW_HEIGHT = 409  # Excel's limit
+# Characters of average text a column holds on one line per unit of width (widths count the "0" glyph).
+CHARS_PER_WIDTH = 1.1
+TEMPLATE_ROWS = 200
+TYPE_CODES = ("ge", "te", "ed")
+
+
+def _wrap_capacity() -> list[tuple[int, int]]:
+    """(column index, characters per line) of the wrapped columns."""
+    return [
+        (index, max(1, int(column.width * CHARS_PER_WIDTH)))
+        for index, column in enumerate(COLUMNS)
+        if column.key in WRAP_COLUMNS
+    ]
+
+
+def estimated_lines(text: str, capacity: int) -> int:
+    """How many lines a wrapped cell of `capacity` characters a line takes for `text` (at least 1)."""
+    if len(text) <= capacity and "\n" not in text:
+        return 1
+    return sum(max(1, -(-len(part) // capacity)) for part in text.split("\n"))
+
+
+def _block_lines(info: MatrixInfo, site_name: str) -> list[tuple[str, str]]:
+    return [
+        (_("Document"), info.consultation),
+        (_("Version"), info.version),
+        (_("Round"), info.engagement_round),
+        (_("As of"), info.as_of),
+        (
+            _("Type of comment"),
+            _("ge = general, te = technical, ed = editorial. Made with %(site)s.") % {"site": site_name},
+        ),
+    ]
+
+
+def _escape_header(text: str) -> str:
+    return text.replace("&", "&&")
+
+
+def _xlsx_workbook(fileobj, info: MatrixInfo, *, template: bool):
+    """An XlsxWriter workbook with the matrix's formats, properties and a function adding a laid-out sheet."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    site = str(getattr(settings, "SITE_NAME", "") or "")
+    workbook = xlsxwriter.Workbook(
+        fileobj,
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False},
+    )
+    title = _("Comment template") if template else _("Comment resolution matrix")
+    subject = " · ".join(part for part in (info.consultation, info.version, info.engagement_round) if part)
+    workbook.set_properties(
+        {
+            "title": xml_text(f"{title}: {info.consultation}" if info.consultation else title),
+            "subject": xml_text(subject),
+            "author": xml_text(site),
+            "company": xml_text(site),
+            "comments": xml_text(_("Made with %(site)s. %(what)s.") % {"site": site, "what": subject or title}),
+            "created": timezone.now().replace(tzinfo=None),
+        }
+    )
+    header_format = workbook.add_format(
+        {"bold": True, "bg_color": "#DDE4EE", "pattern": 1, "text_wrap": True, "valign": "top", "border": 1}
+    )
+    title_format = workbook.add_format({"bold": True, "font_size": 14})
+    label_format = workbook.add_format({"bold": True})
+    formats = []
+    for column in COLUMNS:
+        properties: dict = {"valign": "top"}
+        if column.key in TEXT_COLUMNS:
+            properties["num_format"] = TEXT_FORMAT
+        if column.key in WRAP_COLUMNS:
+            properties["text_wrap"] = True
+        formats.append(workbook.add_format(properties))
+
+    def add_sheet(name: str):
+        sheet = workbook.add_worksheet(name)
+        for index, column in enumerate(COLUMNS):
+            sheet.set_column(index, index, column.width, formats[index])
+        sheet.set_landscape()
+        sheet.set_paper(9)  # A4
+        sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(HEADER_ROW)
+        sheet.set_header(
+            "&L" + _escape_header(xml_text(f"{title}: {info.consultation}" if info.consultation else title))
+        )
+        sheet.set_footer("&L" + _escape_header(xml_text(site)) + "&R" + _escape_header(_("Page &P of &N")))
+        sheet.freeze_panes(HEADER_ROW + 1, 0)
+        # The header block, in the order rows must be written in constant_memory mode.
+        sheet.write_string(0, 0, xml_text(title), title_format)
+        for offset, (label, value) in enumerate(_block_lines(info, site), start=1):
+            sheet.write_string(offset, 0, xml_text(label), label_format)
+            if value:
+                sheet.write_string(offset, 2, xml_text(value))
+        sheet.set_row(HEADER_ROW, HEADER_HEIGHT)
+        for index, header in enumerate(HEADERS):
+            sheet.write_string(HEADER_ROW, index, header, header_format)
+        return sheet
+
+    return workbook, add_sheet, formats
+
+
+def _finish_sheet(sheet, last_row: int) -> None:
+    """The autofilter over the headers and rows, and the drop-down of the comment types."""
+    last = max(last_row, HEADER_ROW + 1)
+    sheet.autofilter(HEADER_ROW, 0, last, len(COLUMNS) - 1)
+    type_index = next(index for index, column in enumerate(COLUMNS) if column.key == "type")
+    sheet.data_validation(
+        HEADER_ROW + 1,
+        type_index,
+        last,
+        type_index,
+        {
+            "validate": "list",
+            "source": list(TYPE_CODES),
+            "error_title": _("Type of comment"),
+            "error_message": _("ge (general), te (technical) or ed (editorial)."),
+        },
+    )
+
+
+# Excel's limit, header block and header included: a longer matrix goes on in "Comments (2)"...
 MAX_SHEET_ROWS = 1_048_576
 
 
@@ -621,81 +744,59 @@ def _string_writer(sheet) -> Callable:
     return getattr(sheet, "_write_string", sheet.write_string)
 
 
-def write_matrix_xlsx(rows: Iterable[Sequence], fileobj, *, cleaned: bool = False) -> None:
-    """Write the header and the rows to `fileobj` (a path or a binary file) with XlsxWriter's constant_memory.
+def write_matrix_xlsx(
+    rows: Iterable[Sequence], fileobj, *, cleaned: bool = False, info: MatrixInfo | None = None
+) -> None:
+    """Write the header block, the header and the rows to `fileobj` (a path or a binary file), constant_memory.
 
     constant_memory writes each row to a temporary file as soon as the next begins, so memory
-    stays flat at any size. Every value is written with write_string: a comment that starts with
-    "=" is text, not a formula to run when the file is opened. Rows whose cells are `cleaned`
-    already (matrix_cells) are written as they come; others go through xml_text here.
+    stays flat at any size; a row's height is set as it is written. Every value is written with
+    write_string: a comment that starts with "=" is text, not a formula to run when the file is
+    opened. Rows whose cells are `cleaned` already (matrix_cells) are written as they come;
+    others go through xml_text here.
     """
-    workbook = xlsxwriter.Workbook(
-        fileobj,
-        {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False},
-    )
-    header_format = workbook.add_format({"bold": True, "bg_color": "#DDE4EE", "pattern": 1})
-    formats = []
-    for column in COLUMNS:
-        properties: dict = {}
-        if column.key in TEXT_COLUMNS:
-            properties["num_format"] = TEXT_FORMAT
-        if column.key in WRAP_COLUMNS:
-            properties.update(text_wrap=True, valign="top")
-        formats.append(workbook.add_format(properties) if properties else None)
+    workbook, add_sheet, formats = _xlsx_workbook(fileobj, info or MatrixInfo(), template=False)
     columns = list(enumerate(formats))
-    sheets = 0
-
-    def new_sheet():
-        nonlocal sheets
-        sheets += 1
-        sheet = workbook.add_worksheet(_sheet_title(sheets))
-        for index, column in enumerate(COLUMNS):
-            sheet.set_column(index, index, column.width)
-        sheet.freeze_panes(1, 0)
-        for index, title in enumerate(HEADERS):
-            sheet.write_string(0, index, title, header_format)
-        return sheet
-
-    sheet = new_sheet()
-    write = _string_writer(sheet)
-    number = 0
+    wrapped = _wrap_capacity()
+    sheets = 1
+    sheet = add_sheet(_sheet_title(sheets))
+    write, set_row = _string_writer(sheet), sheet.set_row
+    number = HEADER_ROW
     for row in rows:
         number += 1
         if number == MAX_SHEET_ROWS:
-            sheet = new_sheet()
-            write = _string_writer(sheet)
-            number = 1
-        if cleaned:
-            for index, cell_format in columns:
-                value = row[index]
-                if value:
-                    write(number, index, value, cell_format)
-        else:
-            for index, cell_format in columns:
-                value = row[index]
-                text = xml_text(value) if value else ""
-                if text:
-                    write(number, index, text, cell_format)
+            _finish_sheet(sheet, number - 1)
+            sheets += 1
+            sheet = add_sheet(_sheet_title(sheets))
+            write, set_row = _string_writer(sheet), sheet.set_row
+            number = HEADER_ROW + 1
+        if not cleaned:
+            row = [xml_text(value) if value else "" for value in row]
+        lines = 1
+        for index, capacity in wrapped:
+            value = row[index]
+            if value and (len(value) > capacity or "\n" in value):
+                lines = max(lines, estimated_lines(value, capacity))
+        if lines > 1:
+            set_row(number, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines))
+        for index, cell_format in columns:
+            value = row[index]
+            if value:
+                write(number, index, value, cell_format)
+    _finish_sheet(sheet, number)
     workbook.close()
 
 
-def write_template_xlsx(fileobj) -> None:
-    """The empty template a delegation fills offline: the same header, Clause kept as text."""
-    workbook = Workbook(write_only=True)
-    sheet = _new_sheet(workbook)
-    # Pre-formatted empty rows, so that a clause typed as 1.10 stays "1.10" and not the number 1.1.
-    text_indexes = {index for index, column in enumerate(COLUMNS) if column.key in TEXT_COLUMNS}
-    for _row in range(200):
-        cells = []
-        for index, column in enumerate(COLUMNS):
-            cell = WriteOnlyCell(sheet, value=None)
-            if index in text_indexes:
-                cell.number_format = TEXT_FORMAT
-            if column.key in WRAP_COLUMNS:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-            cells.append(cell)
-        sheet.append(cells)
-    workbook.save(fileobj)
+def write_template_xlsx(fileobj, info: MatrixInfo | None = None) -> None:
+    """The empty template a delegation fills offline: the matrix's layout, with room for TEMPLATE_ROWS comments.
+
+    The same header block, headers, formats (Clause/Subclause kept as text, so 1.10 stays
+    "1.10"), drop-down of the comment types, autofilter and print settings as the export.
+    """
+    workbook, add_sheet, _formats = _xlsx_workbook(fileobj, info or MatrixInfo(), template=True)
+    sheet = add_sheet(SHEET_TITLE)
+    _finish_sheet(sheet, HEADER_ROW + TEMPLATE_ROWS)
+    workbook.close()
 
 
 # --- CSV ----------------------------------------------------------------------------------

@@ -281,8 +281,19 @@ def _make_matrix(report: Report, path: str, tally_factory) -> dict:
         else:
             rows = selectors_reports.copy_text_rows(matrix.matrix_cells(qs, formula_safe=False))
             with closing(rows):
-                matrix.write_matrix_xlsx(progress.counted(rows), path, cleaned=True)
+                matrix.write_matrix_xlsx(progress.counted(rows), path, cleaned=True, info=_matrix_info(report))
     return {"as_of": summary.as_of, "source": summary.source()}
+
+
+def _matrix_info(report: Report) -> matrix.MatrixInfo:
+    """What the matrix's header block and properties name: the consultation, the round and its version, the date."""
+    engagement_round = report.round
+    return matrix.MatrixInfo(
+        consultation=report.consultation.title,
+        version=_("Version %(number)s") % {"number": engagement_round.version.number} if engagement_round else "",
+        engagement_round=engagement_round.title if engagement_round else _("All rounds"),
+        as_of=timezone.localtime().strftime("%Y-%m-%d %H:%M %Z"),
+    )
 
 
 class _ProgressWriter:
@@ -334,7 +345,7 @@ def _make_matrix_from_values(report: Report, qs, path: str, tally_factory, ancho
         with open(path, "w", encoding="utf-8-sig", newline="") as textfile:
             matrix.write_matrix_csv(rows, textfile)
     else:
-        matrix.write_matrix_xlsx(rows, path)
+        matrix.write_matrix_xlsx(rows, path, info=_matrix_info(report))
     return {"as_of": tally.as_of, "source": tally.source()}
 
 

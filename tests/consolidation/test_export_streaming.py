@@ -112,7 +112,7 @@ def reference_xlsx_rows(*, user, consultation, engagement_round=None) -> list[li
 
 def _xlsx_rows(report: Report) -> list[list]:
     sheet = load_workbook(io.BytesIO(read_bytes(report)))["Comments"]
-    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+    return [[cell.value for cell in row] for row in sheet.iter_rows(min_row=matrix.HEADER_ROW + 1)]
 
 
 @pytest.fixture(params=["copy", "values"])
@@ -339,7 +339,7 @@ def test_the_xlsx_matrix_goes_on_in_a_second_sheet_past_the_row_limit(
     whole = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
     )
-    monkeypatch.setattr(matrix, "MAX_SHEET_ROWS", 4)  # a header and 3 rows a sheet
+    monkeypatch.setattr(matrix, "MAX_SHEET_ROWS", matrix.HEADER_ROW + 4)  # the header block, a header, 3 rows
 
     split = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
@@ -348,13 +348,15 @@ def test_the_xlsx_matrix_goes_on_in_a_second_sheet_past_the_row_limit(
     assert split.status == JobStatus.DONE, split.error
     workbook = load_workbook(io.BytesIO(read_bytes(split)))
     assert workbook.sheetnames == ["Comments", "Comments (2)", "Comments (3)"]
-    sheets = [[[cell.value for cell in row] for row in sheet.iter_rows()] for sheet in workbook.worksheets]
+    first = matrix.HEADER_ROW + 1  # the header row, as Excel numbers it
+    sheets = [[[cell.value for cell in row] for row in sheet.iter_rows(min_row=first)] for sheet in workbook.worksheets]
     assert [len(rows) for rows in sheets] == [4, 4, 2]
     for sheet, rows in zip(workbook.worksheets, sheets, strict=True):
         assert rows[0] == HEADER
-        assert sheet.freeze_panes == "A2"
+        assert sheet.freeze_panes == f"A{first + 1}"
     whole_rows = [
-        [cell.value for cell in row] for row in load_workbook(io.BytesIO(read_bytes(whole)))["Comments"].iter_rows()
+        [cell.value for cell in row]
+        for row in load_workbook(io.BytesIO(read_bytes(whole)))["Comments"].iter_rows(min_row=first)
     ]
     assert whole_rows[0] == HEADER
     assert [row for rows in sheets for row in rows[1:]] == whole_rows[1:]
