@@ -691,7 +691,12 @@ def _xlsx_workbook(fileobj, info: MatrixInfo, *, template: bool):
         sheet.set_header(
             "&L" + _escape_header(xml_text(f"{title}: {info.consultation}" if info.consultation else title))
         )
-        sheet.set_footer("&L" + _escape_header(xml_text(site)) + "&R" + _escape_header(_("Page &P of &N")))
+        sheet.set_footer(
+            "&L"
+            + _escape_header(xml_text(site))
+            + "&R"
+            + _escape_header(_("Page %(page)s of %(pages)s")) % {"page": "&P", "pages": "&N"}
+        )
         sheet.freeze_panes(HEADER_ROW + 1, 0)
         # The header block, in the order rows must be written in constant_memory mode.
         sheet.write_string(0, 0, xml_text(title), title_format)
