@@ -26,11 +26,11 @@ from config.text import visible_controls
 from consolidation import selectors_reports
 from consolidation.documents import matrix
 from consolidation.documents.wording import response_without_decision
-from consultations.line_numbers import paragraphs
-from consultations.selectors import lines_of_versions
 from consolidation.models import Disposition, JobStatus, Report
 from consolidation.services import exports
+from consultations.line_numbers import paragraphs
 from consultations.models import Consultation
+from consultations.selectors import lines_of_versions
 from tests import factories
 from tests.helpers.reports import HEADER, make_report, read_bytes
 

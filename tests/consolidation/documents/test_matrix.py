@@ -92,6 +92,10 @@ def anchored(open_round, version, vn_delegate, partner, secretariat):
     whole = factories.CommentFactory(
         round=open_round, section=section, author=vn_delegate, status=Comment.Status.SUBMITTED, body="On the clause."
     )
+    # A response that is nothing but the decision: the decision alone.
+    Disposition.objects.create(
+        comment=whole, decision=Disposition.Decision.NOTED, response=" noted. ", decided_by=secretariat
+    )
     return {"spanning": spanning, "yearly": yearly, "whole": whole}
 
 
@@ -177,6 +181,7 @@ def test_the_matrix_is_laid_out_as_the_iso_template(
         "Para. 3",
     ]
     assert by_number[anchored["whole"].number][:4] == ["VN", "3", "1.1.1", None]  # the heading's line
+    assert by_number[anchored["whole"].number][7] == "Noted"
     # The long comment's row is tall enough for its wrapped text; a one-line row keeps the default.
     heights = {row[8]: sheet.row_dimensions[HEADER_ROW + 1 + index].height for index, row in enumerate(rows)}
     assert heights[anchored["spanning"].number] >= 15 * 10
