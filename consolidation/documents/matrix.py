@@ -749,6 +749,17 @@ def _string_writer(sheet) -> Callable:
     return getattr(sheet, "_write_string", sheet.write_string)
 
 
+def _forget_row(sheet, row: int) -> None:
+    """Drop a row's height once XlsxWriter has written the row (writing the next row's first cell does).
+
+    constant_memory streams the cells, but XlsxWriter keeps every set_row in two dicts until the
+    workbook closes: a million tall rows would hold a million entries. A row already on disk is
+    never read again.
+    """
+    sheet.row_info.pop(row, None)
+    sheet.row_sizes.pop(row, None)
+
+
 def write_matrix_xlsx(
     rows: Iterable[Sequence], fileobj, *, cleaned: bool = False, info: MatrixInfo | None = None
 ) -> None:
@@ -767,6 +778,7 @@ def write_matrix_xlsx(
     sheet = add_sheet(_sheet_title(sheets))
     write, set_row = _string_writer(sheet), sheet.set_row
     number = HEADER_ROW
+    tall_before = False  # the previous row's height was set
     for row in rows:
         number += 1
         if number == MAX_SHEET_ROWS:
@@ -775,6 +787,7 @@ def write_matrix_xlsx(
             sheet = add_sheet(_sheet_title(sheets))
             write, set_row = _string_writer(sheet), sheet.set_row
             number = HEADER_ROW + 1
+            tall_before = False
         if not cleaned:
             row = [xml_text(value) if value else "" for value in row]
         lines = 1
@@ -788,6 +801,9 @@ def write_matrix_xlsx(
             value = row[index]
             if value:
                 write(number, index, value, cell_format)
+        if tall_before:
+            _forget_row(sheet, number - 1)
+        tall_before = lines > 1
     _finish_sheet(sheet, number)
     workbook.close()
 
