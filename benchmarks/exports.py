@@ -265,9 +265,14 @@ def bench_csv(rows: int = ROWS) -> dict:
 
 
 def _cells(user, engagement_round) -> list[list[str]]:
+    """The matrix's cells in memory, Line number and paragraph included: the libraries write what the export writes."""
+    from consolidation import selectors_reports
     from consolidation.documents import matrix
 
-    return list(matrix.matrix_rows(_matrix_queryset(user, engagement_round).iterator(chunk_size=2000)))
+    anchors = selectors_reports.export_anchors(
+        consultation=engagement_round.consultation, engagement_round=engagement_round
+    )
+    return list(matrix.matrix_rows(_matrix_queryset(user, engagement_round).iterator(chunk_size=2000), anchors))
 
 
 def _openpyxl_seconds(cells: list[list[str]]) -> float:

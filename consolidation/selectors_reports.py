@@ -8,8 +8,8 @@ them from one aggregate (export_summary).
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from contextlib import nullcontext
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +24,7 @@ from comments.models import Comment, CommentFlag
 from comments.selectors import comments_visible_to
 from consultations.models import Consultation, DraftVersion, EngagementRound, Section
 from consultations.rules import is_secretariat, is_site_admin
-from consultations.selectors import versions_visible_to
+from consultations.selectors import lines_of_versions, versions_visible_to
 
 from .models import ImportJob, Report
 
@@ -104,6 +104,47 @@ def exported_comments(
             "id",
         )
     )
+
+
+def export_anchors(*, consultation: Consultation, engagement_round: EngagementRound | None) -> dict:
+    """The Line number and paragraph of every section an export's comments may be on (matrix.SectionAnchors).
+
+    Two queries for the line numbers of the rounds' versions (consultations.selectors.lines_of_versions)
+    and one for their bodies' paragraphs, however many comments the export holds.
+    """
+    from .documents.matrix import anchors_of
+
+    version_ids = {
+        each.version_id for each in export_rounds(consultation=consultation, engagement_round=engagement_round)
+    }
+    lines = lines_of_versions(version_ids=version_ids)
+    sections = {pk: numbered for version in lines.values() for pk, numbered in version.sections.items()}
+    bodies = dict(Section.objects.filter(version_id__in=version_ids).values_list("pk", "body"))
+    return anchors_of(sections, bodies)
+
+
+@contextmanager
+def anchor_table(anchors: dict) -> Iterator[None]:
+    """The anchors in matrix.ANCHOR_TABLE, a temporary table of this connection, while the export runs."""
+    from .documents.matrix import ANCHOR_TABLE
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{ANCHOR_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {ANCHOR_TABLE} (section_id bigint PRIMARY KEY, first_line integer NOT NULL, "
+            "first_body_line integer NOT NULL, body_starts integer[] NOT NULL, para_starts integer[] NOT NULL)"
+        )
+        with cursor.cursor.copy(f"COPY {ANCHOR_TABLE} FROM STDIN") as copy:
+            for pk, each in anchors.items():
+                copy.write_row(
+                    (pk, each.first_line, each.first_body_line, list(each.body_starts), list(each.para_starts))
+                )
+        cursor.execute(f"ANALYZE {ANCHOR_TABLE}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{ANCHOR_TABLE}")
 
 
 def feedback_sections(*, version: DraftVersion) -> QuerySet[Section]:

@@ -6,11 +6,17 @@ whatever the requester's language: a delegation may fill a template exported by 
 who reads the site in Vietnamese, and the import must still recognise every column. The
 import also accepts a header translated into any of the site's languages (see header_index).
 
-The first eight columns are the ISO/IEC template itself and must be present in an imported
-file (the ISO template's "MB/NC" is accepted for Organisation). The platform's extra columns
-after them are written on export only: the import reads Language when present, and refuses a
+The first eight columns are the ISO/IEC template itself, in its order (MB/NC, Line number,
+Clause/Subclause, Paragraph/Figure/Table, Type of comment, Comments, Proposed change,
+Observations of the secretariat); all but Line number must be present in an imported file
+(the earlier layout's "Organisation" and "Clause" headers are accepted for MB/NC and
+Clause/Subclause). The platform's extra columns after them: No. (the comment's number on the
+platform), Quoted passage (the text the comment is anchored to; Paragraph/Figure/Table holds
+the paragraph's reference, "Para. 2"), then Status, National position, Moderation, Language
+and Imported by. The import reads Quoted passage and Language when present, and refuses a
 row whose Status, National position, Moderation or Imported by is filled, because only an
-export of the matrix fills them (see consolidation.services.imports).
+export of the matrix fills them (see consolidation.services.imports). A file of the earlier
+layout (no Quoted passage column) has the quoted passage in Paragraph/Figure/Table.
 """
 
 from __future__ import annotations
@@ -39,21 +45,35 @@ class Column:
 
 
 # The headers are literal English on purpose (not the lazy label): files are language-neutral.
+# The ISO/IEC template's eight columns first, in its order; the platform's own columns after them.
 COLUMNS: tuple[Column, ...] = (
-    Column("number", "No.", _("No."), 8, True),
-    Column("organisation", "Organisation", _("Organisation"), 22, True, aliases=("MB/NC", "MB", "NC")),
-    Column("clause", "Clause", _("Clause"), 10, True),
-    Column("paragraph", "Paragraph/Figure/Table", _("Paragraph/Figure/Table"), 40, True),
-    Column("type", "Type of comment", _("Type of comment"), 10, True),
-    Column("comment", "Comments", _("Comments"), 60, True),
-    Column("proposed_change", "Proposed change", _("Proposed change"), 60, True),
-    Column("observations", "Observations of the secretariat", _("Observations of the secretariat"), 50, True),
-    Column("status", "Status", _("Status"), 12, False),
+    Column("organisation", "MB/NC", _("MB/NC"), 10, True, aliases=("Organisation", "MB/NC1", "MB", "NC")),
+    Column("line", "Line number", _("Line number"), 9, False, aliases=("Line number (e.g. 17)", "Line")),
+    Column(
+        "clause", "Clause/Subclause", _("Clause/Subclause"), 11, True, aliases=("Clause", "Clause/Subclause (e.g. 3.1)")
+    ),
+    Column(
+        "paragraph",
+        "Paragraph/Figure/Table",
+        _("Paragraph/Figure/Table"),
+        13,
+        True,
+        aliases=("Paragraph/Figure/Table/", "Paragraph/Figure/Table/ (e.g. Table 1)"),
+    ),
+    Column("type", "Type of comment", _("Type of comment"), 9, True),
+    Column("comment", "Comments", _("Comments"), 48, True),
+    Column("proposed_change", "Proposed change", _("Proposed change"), 40, True),
+    Column("observations", "Observations of the secretariat", _("Observations of the secretariat"), 36, True),
+    Column("number", "No.", _("No."), 9, False),
+    Column("quote", "Quoted passage", _("Quoted passage"), 36, False),
+    Column("status", "Status", _("Status"), 11, False),
     Column("national_position", "National position", _("National position"), 10, False),
-    Column("moderation", "Moderation", _("Moderation"), 14, False),
-    Column("language", "Language", _("Language"), 10, False),
-    Column("imported_by", "Imported by", _("Imported by"), 24, False),
+    Column("moderation", "Moderation", _("Moderation"), 12, False),
+    Column("language", "Language", _("Language"), 9, False),
+    Column("imported_by", "Imported by", _("Imported by"), 20, False),
 )
+# The ISO/IEC template's own columns (the first ones); the rest are the platform's.
+ISO_COLUMN_COUNT = 8
 
 # Filled by the platform's export only; a delegation's template leaves them empty.
 EXPORT_ONLY_KEYS: tuple[str, ...] = ("status", "national_position", "moderation", "imported_by")

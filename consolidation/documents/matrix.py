@@ -16,30 +16,32 @@ from __future__ import annotations
 import csv
 import io
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
 import xlsxwriter
 from django.db.models import Case, Expression, F, Func, Q, QuerySet, TextField, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from comments.models import Comment
 from config.text import BIDI_AND_INVISIBLE, FORMULA_PREFIXES, spreadsheet_text, visible_controls, xml_text
+from consultations.line_numbers import SectionLines, paragraphs
 
 from ..models import Disposition
 from ..template_columns import COLUMNS, HEADERS
+from .wording import _labels as decision_labels_in_all_languages
+from .wording import decided_text, response_without_decision
 
 SHEET_TITLE = "Comments"
 TEXT_FORMAT = "@"
 # Columns Excel must keep as text: "1.10" is a clause number, not the number 1.1.
 TEXT_COLUMNS = {"number", "clause"}
-WRAP_COLUMNS = {"paragraph", "comment", "proposed_change", "observations"}
+WRAP_COLUMNS = {"organisation", "paragraph", "comment", "proposed_change", "observations", "quote", "imported_by"}
 CSV_CHUNK_ROWS = 1000
 
 
@@ -51,10 +53,9 @@ def observations(comment: Comment) -> str:
         return ""
     if not disposition.decision:
         return ""
-    decision = disposition.get_decision_display()
-    if disposition.response:
-        return _("%(decision)s: %(response)s") % {"decision": decision, "response": disposition.response}
-    return str(decision)
+    return decided_text(
+        decision=disposition.decision, label=str(disposition.get_decision_display()), response=disposition.response
+    )
 
 
 # What one matrix row is made from: plain values read in one query (selectors_reports.matrix_values),
@@ -62,6 +63,11 @@ def observations(comment: Comment) -> str:
 FIELDS: tuple[str, ...] = (
     "pk",
     "organisation__name",
+    "organisation__country_code",
+    "organisation__short_name",
+    "section_id",
+    "position_start",
+    "position_end",
     "section__number",
     "quote_exact",
     "type",
@@ -86,6 +92,11 @@ FIELDS: tuple[str, ...] = (
 (
     PK,
     ORGANISATION,
+    COUNTRY_CODE,
+    SHORT_NAME,
+    SECTION_ID,
+    POSITION_START,
+    POSITION_END,
     CLAUSE,
     QUOTE,
     TYPE,
@@ -107,7 +118,75 @@ FIELDS: tuple[str, ...] = (
     DECIDED_AT,
 ) = range(len(FIELDS))
 
-assert COLUMNS[0].key == "number" and len(COLUMNS) == 13, "matrix_row_maker writes the columns in COLUMNS order"
+assert [column.key for column in COLUMNS] == [
+    "organisation",
+    "line",
+    "clause",
+    "paragraph",
+    "type",
+    "comment",
+    "proposed_change",
+    "observations",
+    "number",
+    "quote",
+    "status",
+    "national_position",
+    "moderation",
+    "language",
+    "imported_by",
+], "matrix_row_maker writes the columns in COLUMNS order"
+
+
+@dataclass(frozen=True)
+class SectionAnchors:
+    """What the Line number and Paragraph/Figure/Table cells of a comment on one section are made from.
+
+    first_line: the line of the section's heading (a comment on the whole section cites it);
+    body_starts: the body offset each numbered body line starts at, from first_body_line on;
+    para_starts: the body offset each paragraph starts at (consultations.line_numbers.paragraphs).
+    """
+
+    first_line: int
+    first_body_line: int
+    body_starts: tuple[int, ...]
+    para_starts: tuple[int, ...]
+
+    def line_at(self, offset: int) -> int:
+        if not self.body_starts:
+            return self.first_line
+        return self.first_body_line + max(bisect_right(self.body_starts, offset) - 1, 0)
+
+    def lines(self, start: int | None, end: int | None) -> str:
+        """consultations.line_numbers.SectionLines.range_for, as the text it cites ("12" or "12-14")."""
+        if start is None:
+            return str(self.first_line)
+        first = self.line_at(start)
+        last = max(first, self.line_at(max(start, (end if end is not None else start + 1) - 1)))
+        return str(first) if last == first else f"{first}-{last}"
+
+    def paragraph(self, start: int | None) -> int | None:
+        """The 1-based paragraph of the section's body the anchor starts in; None for the whole section."""
+        if start is None:
+            return None
+        return max(bisect_right(self.para_starts, start), 1)
+
+
+def anchors_of(sections: dict[int, SectionLines], bodies: dict[int, str]) -> dict[int, SectionAnchors]:
+    """Each section's anchors from its line numbering and its body (made once per export)."""
+    return {
+        pk: SectionAnchors(
+            first_line=lines.first_line,
+            first_body_line=lines.first_body_line,
+            body_starts=tuple(start for start, _end in lines.body_lines),
+            para_starts=tuple(start for start, _end in paragraphs(bodies.get(pk) or "")),
+        )
+        for pk, lines in sections.items()
+    }
+
+
+def paragraph_label() -> str:
+    """How Paragraph/Figure/Table cites a paragraph of the clause, translated: "Para. %(number)s"."""
+    return _("Para. %(number)s")
 
 
 @dataclass(frozen=True)
@@ -135,7 +214,7 @@ class Labels:
         )
 
 
-def matrix_row_maker() -> Callable[[Sequence], list[str]]:
+def matrix_row_maker(anchors: dict[int, SectionAnchors] | None = None) -> Callable[[Sequence], list[str]]:
     """A function from one FIELDS tuple to the matrix's cells, in COLUMNS order.
 
     Made once per export, in the requester's language: the labels (status, decision, yes/no,
@@ -149,31 +228,44 @@ def matrix_row_maker() -> Callable[[Sequence], list[str]]:
     hidden, flagged = labels.hidden, labels.flagged
     hidden_and_flagged = ", ".join((hidden, flagged))
     moderation = {(False, False): "", (True, False): hidden, (False, True): flagged, (True, True): hidden_and_flagged}
+    anchors = anchors or {}
+    paragraph = paragraph_label()
 
     def row(values: Sequence) -> list[str]:
         decision = values[DECISION]
         if decision:
             label = decision_labels.get(decision, decision)
-            response = values[RESPONSE]
-            # The secretariat's decided disposition: "Decision: response". Proposals are internal and left out.
+            # The secretariat's decided disposition: "Decision: response", the response's own repetition of
+            # the decision dropped (wording.response_without_decision). Proposals are internal and left out.
+            response = response_without_decision(values[RESPONSE], decision)
             observations = decided_with_response % {"decision": label, "response": response} if response else label
         else:
             observations = ""
+        section = anchors.get(values[SECTION_ID])
+        if section is None:
+            line = para = ""
+        else:
+            line = section.lines(values[POSITION_START], values[POSITION_END])
+            number = section.paragraph(values[POSITION_START])
+            para = "" if number is None else paragraph % {"number": number}
         status = values[STATUS]
         if values[IMPORTED_BY] is None:
             imported_by = ""
         else:
             imported_by = visible_controls(values[IMPORTED_BY_NAME] or values[IMPORTED_BY_EMAIL])
         return [
-            f"C{values[PK]}",
+            # MB/NC: the member body's country code, else the organisation's short name, else its name.
             # Names show their bidi controls and zero-width characters (config.text.visible_controls).
-            visible_controls(values[ORGANISATION]),
+            visible_controls(values[COUNTRY_CODE] or values[SHORT_NAME] or values[ORGANISATION]),
+            line,
             values[CLAUSE],
-            values[QUOTE],
+            para,
             values[TYPE],
             values[BODY],
             values[PROPOSED_CHANGE],
             observations,
+            f"C{values[PK]}",
+            values[QUOTE],
             status_labels.get(status, status),
             yes if values[ENDORSED] else no,
             moderation[bool(values[HIDDEN]), bool(values[FLAGGED])],
@@ -184,8 +276,8 @@ def matrix_row_maker() -> Callable[[Sequence], list[str]]:
     return row
 
 
-def matrix_rows(values: Iterable[Sequence]) -> Iterator[list[str]]:
-    row = matrix_row_maker()
+def matrix_rows(values: Iterable[Sequence], anchors: dict[int, SectionAnchors] | None = None) -> Iterator[list[str]]:
+    row = matrix_row_maker(anchors)
     for each in values:
         yield row(each)
 
@@ -317,22 +409,113 @@ def _filled_in(template: str, values: dict[str, Expression | F]) -> Expression |
     return parts[0] if len(parts) == 1 else Concat(*parts, output_field=TextField())
 
 
+# The anchors of the export's sections (SectionAnchors), in a temporary table of the export's connection
+# (selectors_reports.anchor_table): the Line number and Paragraph/Figure/Table cells look their section
+# up by its primary key and find the line and the paragraph with width_bucket (a binary search, as
+# bisect_right). They are numbers and a translated label: nothing in them to clean.
+ANCHOR_TABLE = "matrix_anchor_sections"
+
+
+class AnchorCell(RawSQL):
+    """A cell computed from the comment's section in ANCHOR_TABLE; written as it comes (see _finished)."""
+
+
+def _line_at(offset: str) -> str:
+    return (
+        f"CASE WHEN cardinality(a.body_starts) = 0 THEN a.first_line "
+        f"ELSE a.first_body_line + greatest(width_bucket({offset}, a.body_starts) - 1, 0) END"
+    )
+
+
+def _anchor_cells(paragraph: str) -> tuple[AnchorCell, AnchorCell]:
+    table = Comment._meta.db_table
+    start, end = f'"{table}"."position_start"', f'"{table}"."position_end"'
+    lookup = f'FROM {ANCHOR_TABLE} a WHERE a.section_id = "{table}"."section_id"'
+    first = f"CASE WHEN {start} IS NULL THEN a.first_line ELSE {_line_at(start)} END"
+    end_offset = f"greatest({start}, coalesce({end}, {start} + 1) - 1)"
+    last = f"CASE WHEN {start} IS NULL THEN a.first_line ELSE {_line_at(end_offset)} END"
+    line = AnchorCell(
+        "(SELECT CASE WHEN x.last > x.first THEN x.first || '-' || x.last ELSE x.first::text END "
+        f"FROM (SELECT {first} AS first, {last} AS last {lookup}) x)",
+        (),
+        output_field=TextField(),
+    )
+    before, _sep, after = paragraph.partition("%(number)s")
+    para = AnchorCell(
+        f"(CASE WHEN {start} IS NULL THEN NULL ELSE "
+        f"(SELECT %s || greatest(coalesce(width_bucket({start}, a.para_starts), 0), 1) || %s {lookup}) END)",
+        (before, after),
+        output_field=TextField(),
+    )
+    return line, para
+
+
+def _pg_regex_escape(text: str) -> str:
+    return "".join("\\" + char if char in r".^$*+?()[]{}|\-" else char for char in text)
+
+
+def _response_without_decision(decision: str) -> Expression:
+    """wording.response_without_decision in SQL, for a disposition whose decision is `decision`."""
+    labels = decision_labels_in_all_languages(decision)
+    trimmed = Func(F("disposition__response"), _text(" \t\n\r\v\f"), function="btrim", output_field=TextField())
+    if not labels:
+        return trimmed
+    alternatives = "|".join(_pg_regex_escape(label) for label in labels)
+    pattern = "^(?:" + alternatives + ")" + r"\s*[:\-–—]\s*"
+    rest = Func(trimmed, _text(pattern), _text(""), _text("i"), function="regexp_replace", output_field=TextField())
+    only_label = Func(
+        Func(Func(trimmed, _text("."), function="rtrim"), function="btrim"), function="lower", output_field=TextField()
+    )
+    return _OnlyLabel(only_label, rest, [label.casefold() for label in labels])
+
+
+class _OnlyLabel(Func):
+    """CASE WHEN <only_label> IN (labels) THEN '' ELSE <rest> END."""
+
+    output_field = TextField()
+
+    def __init__(self, only_label, rest, labels: list[str]):
+        super().__init__(only_label, rest)
+        self.labels = labels
+
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
+        only_sql, only_params = compiler.compile(self.source_expressions[0])
+        rest_sql, rest_params = compiler.compile(self.source_expressions[1])
+        placeholders = ", ".join(["%s"] * len(self.labels))
+        return (
+            f"(CASE WHEN {only_sql} IN ({placeholders}) THEN '' ELSE {rest_sql} END)",
+            (*only_params, *self.labels, *rest_params),
+        )
+
+
 def _sql_cells(labels: Labels) -> dict[str, Expression | F]:
     """Each column's cell as an SQL expression over the exported comments (the same as matrix_row_maker)."""
     decision = _label("disposition__decision", labels.decision)
-    decided_with_response = _filled_in(
-        labels.decided_with_response, {"decision": decision, "response": F("disposition__response")}
+    response = Case(
+        *(When(disposition__decision=value, then=_response_without_decision(value)) for value in labels.decision),
+        default=F("disposition__response"),
+        output_field=TextField(),
     )
+    decided_with_response = _filled_in(labels.decided_with_response, {"decision": decision, "response": response})
+    line, paragraph = _anchor_cells(spreadsheet_text(paragraph_label()))
     return {
-        "number": Concat(_text("C"), Cast("pk", TextField()), output_field=TextField()),
-        "organisation": VisibleControls(F("organisation__name")),
+        "organisation": VisibleControls(
+            Coalesce(
+                NullIf(F("organisation__country_code"), _text("")),
+                NullIf(F("organisation__short_name"), _text("")),
+                F("organisation__name"),
+            )
+        ),
+        "line": line,
         "clause": F("section__number"),
-        "paragraph": F("quote_exact"),
+        "paragraph": paragraph,
         "type": F("type"),
         "comment": F("body"),
         "proposed_change": F("proposed_change"),
+        "number": Concat(_text("C"), Cast("pk", TextField()), output_field=TextField()),
+        "quote": F("quote_exact"),
         "observations": Case(
-            When(_filled("disposition__decision") & _filled("disposition__response"), then=decided_with_response),
+            When(_filled("disposition__decision") & GreaterThan(response, _text("")), then=decided_with_response),
             When(_filled("disposition__decision"), then=decision),
             default=_text(""),
             output_field=TextField(),
@@ -367,6 +550,8 @@ def _finished(cell: Expression | F, *, formula_safe: bool) -> Expression | F:
     A CASE's value is one of its branches, so each branch is finished on its own: a label is
     finished here in Python, once, and the database cleans only what comes from its rows.
     """
+    if isinstance(cell, AnchorCell):
+        return cell
     if isinstance(cell, Value):
         text = spreadsheet_text(cell.value) if formula_safe else xml_text(cell.value)
         return Value(text or None, output_field=TextField())
@@ -394,27 +579,159 @@ def matrix_cells(queryset: QuerySet[Comment], *, formula_safe: bool) -> QuerySet
 
 
 # --- XLSX ---------------------------------------------------------------------------------
+#
+# The sheet as the ISO/IEC template is laid out: a header block (what the matrix is of, and the
+# legend of the comment types), then the column headers, wrapped, in a row of their own (the
+# import finds them by their text, among the first rows: consolidation.services.imports), then
+# one row per comment. Printed landscape, fitted to the page's width, the header row repeated on
+# every page, "Page n of m" in the footer. In Excel and LibreOffice alike a wrapped cell does not
+# grow its row by itself when the file was written by a program: each row's height is set from
+# its longest wrapped cell (estimated_lines), so no text runs over the next row.
 
 
-def _new_sheet(workbook):
-    sheet = workbook.create_sheet(SHEET_TITLE)
-    # Write-only sheets take layout before the first row, never after.
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    header_font = Font(bold=True)
-    header_fill = PatternFill("solid", start_color="DDE4EE")
-    header = []
-    for title in HEADERS:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = header_font
-        cell.fill = header_fill
-        header.append(cell)
-    sheet.append(header)
-    return sheet
+@dataclass(frozen=True)
+class MatrixInfo:
+    """What the header block and the document properties say the matrix is of."""
+
+    consultation: str = ""
+    version: str = ""
+    engagement_round: str = ""
+    as_of: str = ""
 
 
-# Excel's limit, header included: a longer matrix goes on in "Comments (2)", "Comments (3)"...
+# The header block takes the sheet's first rows; the column headers follow (0-based row index).
+HEADER_ROW = 6
+HEADER_HEIGHT = 45  # points: three lines of the wrapped headers
+LINE_HEIGHT = 15  # points: one line of 11-point text
+MAX_ROW_HEIGHT = 409  # Excel's limit
+# Characters of average text a column holds on one line per unit of width (widths count the "0" glyph).
+CHARS_PER_WIDTH = 1.1
+TEMPLATE_ROWS = 200
+TYPE_CODES = ("ge", "te", "ed")
+
+
+def _wrap_capacity() -> list[tuple[int, int]]:
+    """(column index, characters per line) of the wrapped columns."""
+    return [
+        (index, max(1, int(column.width * CHARS_PER_WIDTH)))
+        for index, column in enumerate(COLUMNS)
+        if column.key in WRAP_COLUMNS
+    ]
+
+
+def estimated_lines(text: str, capacity: int) -> int:
+    """How many lines a wrapped cell of `capacity` characters a line takes for `text` (at least 1)."""
+    if len(text) <= capacity and "\n" not in text:
+        return 1
+    return sum(max(1, -(-len(part) // capacity)) for part in text.split("\n"))
+
+
+def _block_lines(info: MatrixInfo, site_name: str) -> list[tuple[str, str]]:
+    return [
+        (_("Document"), info.consultation),
+        (_("Version"), info.version),
+        (_("Round"), info.engagement_round),
+        (_("As of"), info.as_of),
+        (
+            _("Type of comment"),
+            _("ge = general, te = technical, ed = editorial. Made with %(site)s.") % {"site": site_name},
+        ),
+    ]
+
+
+def _escape_header(text: str) -> str:
+    return text.replace("&", "&&")
+
+
+def _xlsx_workbook(fileobj, info: MatrixInfo, *, template: bool):
+    """An XlsxWriter workbook with the matrix's formats, properties and a function adding a laid-out sheet."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    site = str(getattr(settings, "SITE_NAME", "") or "")
+    workbook = xlsxwriter.Workbook(
+        fileobj,
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False},
+    )
+    title = _("Comment template") if template else _("Comment resolution matrix")
+    subject = " · ".join(part for part in (info.consultation, info.version, info.engagement_round) if part)
+    workbook.set_properties(
+        {
+            "title": xml_text(f"{title}: {info.consultation}" if info.consultation else title),
+            "subject": xml_text(subject),
+            "author": xml_text(site),
+            "company": xml_text(site),
+            "comments": xml_text(_("Made with %(site)s. %(what)s.") % {"site": site, "what": subject or title}),
+            "created": timezone.now().replace(tzinfo=None),
+        }
+    )
+    header_format = workbook.add_format(
+        {"bold": True, "bg_color": "#DDE4EE", "pattern": 1, "text_wrap": True, "valign": "top", "border": 1}
+    )
+    title_format = workbook.add_format({"bold": True, "font_size": 14})
+    label_format = workbook.add_format({"bold": True})
+    formats = []
+    for column in COLUMNS:
+        properties: dict = {"valign": "top"}
+        if column.key in TEXT_COLUMNS:
+            properties["num_format"] = TEXT_FORMAT
+        if column.key in WRAP_COLUMNS:
+            properties["text_wrap"] = True
+        formats.append(workbook.add_format(properties))
+
+    def add_sheet(name: str):
+        sheet = workbook.add_worksheet(name)
+        for index, column in enumerate(COLUMNS):
+            sheet.set_column(index, index, column.width, formats[index])
+        sheet.set_landscape()
+        sheet.set_paper(9)  # A4
+        sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(HEADER_ROW)
+        sheet.set_header(
+            "&L" + _escape_header(xml_text(f"{title}: {info.consultation}" if info.consultation else title))
+        )
+        sheet.set_footer(
+            "&L"
+            + _escape_header(xml_text(site))
+            + "&R"
+            + _escape_header(_("Page %(page)s of %(pages)s")) % {"page": "&P", "pages": "&N"}
+        )
+        sheet.freeze_panes(HEADER_ROW + 1, 0)
+        # The header block, in the order rows must be written in constant_memory mode.
+        sheet.write_string(0, 0, xml_text(title), title_format)
+        for offset, (label, value) in enumerate(_block_lines(info, site), start=1):
+            sheet.write_string(offset, 0, xml_text(label), label_format)
+            if value:
+                sheet.write_string(offset, 2, xml_text(value))
+        sheet.set_row(HEADER_ROW, HEADER_HEIGHT)
+        for index, header in enumerate(HEADERS):
+            sheet.write_string(HEADER_ROW, index, header, header_format)
+        return sheet
+
+    return workbook, add_sheet, formats
+
+
+def _finish_sheet(sheet, last_row: int) -> None:
+    """The autofilter over the headers and rows, and the drop-down of the comment types."""
+    last = max(last_row, HEADER_ROW + 1)
+    sheet.autofilter(HEADER_ROW, 0, last, len(COLUMNS) - 1)
+    type_index = next(index for index, column in enumerate(COLUMNS) if column.key == "type")
+    sheet.data_validation(
+        HEADER_ROW + 1,
+        type_index,
+        last,
+        type_index,
+        {
+            "validate": "list",
+            "source": list(TYPE_CODES),
+            "error_title": _("Type of comment"),
+            "error_message": _("ge (general), te (technical) or ed (editorial)."),
+        },
+    )
+
+
+# Excel's limit, header block and header included: a longer matrix goes on in "Comments (2)"...
 MAX_SHEET_ROWS = 1_048_576
 
 
@@ -432,81 +749,75 @@ def _string_writer(sheet) -> Callable:
     return getattr(sheet, "_write_string", sheet.write_string)
 
 
-def write_matrix_xlsx(rows: Iterable[Sequence], fileobj, *, cleaned: bool = False) -> None:
-    """Write the header and the rows to `fileobj` (a path or a binary file) with XlsxWriter's constant_memory.
+def _forget_row(sheet, row: int) -> None:
+    """Drop a row's height once XlsxWriter has written the row (writing the next row's first cell does).
+
+    constant_memory streams the cells, but XlsxWriter keeps every set_row in two dicts until the
+    workbook closes: a million tall rows would hold a million entries. A row already on disk is
+    never read again.
+    """
+    sheet.row_info.pop(row, None)
+    sheet.row_sizes.pop(row, None)
+
+
+def write_matrix_xlsx(
+    rows: Iterable[Sequence], fileobj, *, cleaned: bool = False, info: MatrixInfo | None = None
+) -> None:
+    """Write the header block, the header and the rows to `fileobj` (a path or a binary file), constant_memory.
 
     constant_memory writes each row to a temporary file as soon as the next begins, so memory
-    stays flat at any size. Every value is written with write_string: a comment that starts with
-    "=" is text, not a formula to run when the file is opened. Rows whose cells are `cleaned`
-    already (matrix_cells) are written as they come; others go through xml_text here.
+    stays flat at any size; a row's height is set as it is written. Every value is written with
+    write_string: a comment that starts with "=" is text, not a formula to run when the file is
+    opened. Rows whose cells are `cleaned` already (matrix_cells) are written as they come;
+    others go through xml_text here.
     """
-    workbook = xlsxwriter.Workbook(
-        fileobj,
-        {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False},
-    )
-    header_format = workbook.add_format({"bold": True, "bg_color": "#DDE4EE", "pattern": 1})
-    formats = []
-    for column in COLUMNS:
-        properties: dict = {}
-        if column.key in TEXT_COLUMNS:
-            properties["num_format"] = TEXT_FORMAT
-        if column.key in WRAP_COLUMNS:
-            properties.update(text_wrap=True, valign="top")
-        formats.append(workbook.add_format(properties) if properties else None)
+    workbook, add_sheet, formats = _xlsx_workbook(fileobj, info or MatrixInfo(), template=False)
     columns = list(enumerate(formats))
-    sheets = 0
-
-    def new_sheet():
-        nonlocal sheets
-        sheets += 1
-        sheet = workbook.add_worksheet(_sheet_title(sheets))
-        for index, column in enumerate(COLUMNS):
-            sheet.set_column(index, index, column.width)
-        sheet.freeze_panes(1, 0)
-        for index, title in enumerate(HEADERS):
-            sheet.write_string(0, index, title, header_format)
-        return sheet
-
-    sheet = new_sheet()
-    write = _string_writer(sheet)
-    number = 0
+    wrapped = _wrap_capacity()
+    sheets = 1
+    sheet = add_sheet(_sheet_title(sheets))
+    write, set_row = _string_writer(sheet), sheet.set_row
+    number = HEADER_ROW
+    tall_before = False  # the previous row's height was set
     for row in rows:
         number += 1
         if number == MAX_SHEET_ROWS:
-            sheet = new_sheet()
-            write = _string_writer(sheet)
-            number = 1
-        if cleaned:
-            for index, cell_format in columns:
-                value = row[index]
-                if value:
-                    write(number, index, value, cell_format)
-        else:
-            for index, cell_format in columns:
-                value = row[index]
-                text = xml_text(value) if value else ""
-                if text:
-                    write(number, index, text, cell_format)
+            _finish_sheet(sheet, number - 1)
+            sheets += 1
+            sheet = add_sheet(_sheet_title(sheets))
+            write, set_row = _string_writer(sheet), sheet.set_row
+            number = HEADER_ROW + 1
+            tall_before = False
+        if not cleaned:
+            row = [xml_text(value) if value else "" for value in row]
+        lines = 1
+        for index, capacity in wrapped:
+            value = row[index]
+            if value and (len(value) > capacity or "\n" in value):
+                lines = max(lines, estimated_lines(value, capacity))
+        if lines > 1:
+            set_row(number, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines))
+        for index, cell_format in columns:
+            value = row[index]
+            if value:
+                write(number, index, value, cell_format)
+        if tall_before:
+            _forget_row(sheet, number - 1)
+        tall_before = lines > 1
+    _finish_sheet(sheet, number)
     workbook.close()
 
 
-def write_template_xlsx(fileobj) -> None:
-    """The empty template a delegation fills offline: the same header, Clause kept as text."""
-    workbook = Workbook(write_only=True)
-    sheet = _new_sheet(workbook)
-    # Pre-formatted empty rows, so that a clause typed as 1.10 stays "1.10" and not the number 1.1.
-    text_indexes = {index for index, column in enumerate(COLUMNS) if column.key in TEXT_COLUMNS}
-    for _row in range(200):
-        cells = []
-        for index, column in enumerate(COLUMNS):
-            cell = WriteOnlyCell(sheet, value=None)
-            if index in text_indexes:
-                cell.number_format = TEXT_FORMAT
-            if column.key in WRAP_COLUMNS:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-            cells.append(cell)
-        sheet.append(cells)
-    workbook.save(fileobj)
+def write_template_xlsx(fileobj, info: MatrixInfo | None = None) -> None:
+    """The empty template a delegation fills offline: the matrix's layout, with room for TEMPLATE_ROWS comments.
+
+    The same header block, headers, formats (Clause/Subclause kept as text, so 1.10 stays
+    "1.10"), drop-down of the comment types, autofilter and print settings as the export.
+    """
+    workbook, add_sheet, _formats = _xlsx_workbook(fileobj, info or MatrixInfo(), template=True)
+    sheet = add_sheet(SHEET_TITLE)
+    _finish_sheet(sheet, HEADER_ROW + TEMPLATE_ROWS)
+    workbook.close()
 
 
 # --- CSV ----------------------------------------------------------------------------------

@@ -265,14 +265,15 @@ def _make_matrix(report: Report, path: str, tally_factory) -> dict:
     qs = selectors_reports.exported_comments(
         user=report.requested_by, consultation=report.consultation, engagement_round=report.round
     )
+    anchors = selectors_reports.export_anchors(consultation=report.consultation, engagement_round=report.round)
     if not selectors_reports.copy_available():
-        return _make_matrix_from_values(report, qs, path, tally_factory)
+        return _make_matrix_from_values(report, qs, path, tally_factory, anchors)
     summary = selectors_reports.export_summary(qs)
     tally = tally_factory(summary.comments)
     # While COPY streams, its connection can run nothing else: progress goes out on another one,
     # and a writer that fails midway closes the stream at once (COPY cancelled, the connection
     # free again to record the failure).
-    with _ProgressWriter(tally) as progress:
+    with selectors_reports.anchor_table(anchors), _ProgressWriter(tally) as progress:
         if report.format == Format.CSV:
             csv_lines = selectors_reports.copy_csv_lines(matrix.matrix_cells(qs, formula_safe=True))
             with closing(csv_lines), open(path, "wb", buffering=1 << 20) as fileobj:
@@ -280,8 +281,19 @@ def _make_matrix(report: Report, path: str, tally_factory) -> dict:
         else:
             rows = selectors_reports.copy_text_rows(matrix.matrix_cells(qs, formula_safe=False))
             with closing(rows):
-                matrix.write_matrix_xlsx(progress.counted(rows), path, cleaned=True)
+                matrix.write_matrix_xlsx(progress.counted(rows), path, cleaned=True, info=_matrix_info(report))
     return {"as_of": summary.as_of, "source": summary.source()}
+
+
+def _matrix_info(report: Report) -> matrix.MatrixInfo:
+    """What the matrix's header block and properties name: the consultation, the round and its version, the date."""
+    engagement_round = report.round
+    return matrix.MatrixInfo(
+        consultation=report.consultation.title,
+        version=_("Version %(number)s") % {"number": engagement_round.version.number} if engagement_round else "",
+        engagement_round=engagement_round.title if engagement_round else _("All rounds"),
+        as_of=timezone.localtime().strftime("%Y-%m-%d %H:%M %Z"),
+    )
 
 
 class _ProgressWriter:
@@ -324,16 +336,16 @@ class _ProgressWriter:
             yield row
 
 
-def _make_matrix_from_values(report: Report, qs, path: str, tally_factory) -> dict:
+def _make_matrix_from_values(report: Report, qs, path: str, tally_factory, anchors: dict) -> dict:
     """The matrix from plain values on a server-side cursor: one query, no model instances, whatever the size."""
     tally = tally_factory(qs.count())
     values = qs.values_list(*matrix.FIELDS).iterator(chunk_size=selectors_reports.CHUNK_SIZE)
-    rows = matrix.matrix_rows(_tracked_values(values, tally))
+    rows = matrix.matrix_rows(_tracked_values(values, tally), anchors)
     if report.format == Format.CSV:
         with open(path, "w", encoding="utf-8-sig", newline="") as textfile:
             matrix.write_matrix_csv(rows, textfile)
     else:
-        matrix.write_matrix_xlsx(rows, path)
+        matrix.write_matrix_xlsx(rows, path, info=_matrix_info(report))
     return {"as_of": tally.as_of, "source": tally.source()}
 
 

@@ -41,7 +41,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ERROR_CODES
@@ -57,9 +57,10 @@ from comments.services import check_language, check_text, check_type, revision_o
 from config import jobs
 from config.jobs import enqueue_after_commit
 from config.text import clean_name, clean_text
+from consultations.line_numbers import paragraphs
 from consultations.models import EngagementRound, Participation, Section
 
-from ..documents.matrix import SHEET_TITLE
+from ..documents.matrix import SHEET_TITLE, paragraph_label
 from ..models import ImportJob, JobStatus
 from ..template_columns import BY_KEY, EXPORT_ONLY_KEYS, header_index
 
@@ -433,21 +434,34 @@ class _Checker:
             "position_start": None,
             "position_end": None,
         }
-        quote = _text(values.get("paragraph")).strip()
-        if quote and section is not None and "paragraph" not in bad:
+        # The template's layout: the quoted passage in its own column, Paragraph/Figure/Table a reference
+        # ("Para. 2", "Table 1"). A file of the earlier layout has the quote in Paragraph/Figure/Table.
+        quote_key = "quote" if "quote" in self.letters else "paragraph"
+        quote = _text(values.get(quote_key)).strip()
+        reference = _text(values.get("paragraph")).strip() if quote_key == "quote" else ""
+        if quote and section is not None and quote_key not in bad:
             try:
                 quote = check_text("quote_exact", quote, required=False, label=_("The quoted passage"))
                 checked = anchor_check(section.body, exact=quote)
             except ValidationError as exc:
-                self.error(number, "paragraph", _message(exc))
+                self.error(number, quote_key, _message(exc))
             else:
-                anchor = {
-                    "quote_exact": checked.exact,
-                    "quote_prefix": checked.prefix,
-                    "quote_suffix": checked.suffix,
-                    "position_start": checked.start,
-                    "position_end": checked.end,
-                }
+                anchor = _anchor_of(checked)
+        elif reference and section is not None and "paragraph" not in bad:
+            index = paragraph_number(reference)
+            spans = paragraphs(section.body)
+            if index is not None and 1 <= index <= len(spans):
+                start, end = spans[index - 1]
+                anchor = _anchor_of(anchor_check(section.body, exact=section.body[start:end], start=start, end=end))
+            elif index is not None:
+                self.error(
+                    number,
+                    "paragraph",
+                    _("Clause %(clause)s has no paragraph %(number)s.") % {"clause": clause, "number": index},
+                )
+            else:
+                # "Table 1", "Figure 3", "NOTE 2": kept with the comment, which is on the whole clause.
+                body = f"[{reference}] {body}" if body else body
         if section is None or len(self.errors) > found_errors:  # no section: its error is recorded above
             return
         row = _Row(number, section, comment_type, body, proposed_change, language, anchor)
@@ -481,6 +495,36 @@ def existing_duplicates(job: ImportJob, rows: list[_Row]) -> list[tuple[_Row, st
     for pk, section_id, comment_type, body, proposed_change in existing:
         numbers.setdefault(_content_key(section_id, comment_type, body, proposed_change), f"C{pk}")
     return [(row, numbers[row.key]) for row in rows if row.key in numbers]
+
+
+def _anchor_of(checked) -> dict:
+    return {
+        "quote_exact": checked.exact,
+        "quote_prefix": checked.prefix,
+        "quote_suffix": checked.suffix,
+        "position_start": checked.start,
+        "position_end": checked.end,
+    }
+
+
+# "Para. 2", "para 2", "Paragraph 2", "¶ 2", "2": a paragraph of the clause (and the translated "Para. %(number)s").
+_PARAGRAPH_RE = re.compile(r"^(?:(?:para(?:graph)?|§|¶)\.?\s*)?(\d{1,4})\.?$", re.IGNORECASE)
+
+
+def paragraph_number(reference: str) -> int | None:
+    """The paragraph a Paragraph/Figure/Table cell names, or None when it names something else (a table...)."""
+    text = " ".join(reference.split())
+    match = _PARAGRAPH_RE.match(text)
+    if match:
+        return int(match.group(1))
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            before, _sep, after = paragraph_label().partition("%(number)s")
+        if before and text.casefold().startswith(before.casefold()) and text.casefold().endswith(after.casefold()):
+            middle = text[len(before) : len(text) - len(after)].strip()
+            if middle.isdigit():
+                return int(middle)
+    return None
 
 
 def _sections_by_number(version) -> dict[str, Section]:

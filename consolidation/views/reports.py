@@ -33,7 +33,7 @@ from consultations import selectors as consultation_selectors
 from consultations.models import Consultation, DraftVersion, EngagementRound
 
 from .. import selectors_reports
-from ..documents.matrix import write_template_xlsx
+from ..documents.matrix import MatrixInfo, write_template_xlsx
 from ..models import JobStatus, Report
 from ..naming import report_download_name, template_download_name
 from ..services import exports, imports
@@ -227,7 +227,7 @@ def template_download(request, slug):
     consultation = _consultation_for(request, slug)
     # A fixed, small file; spooled to disk past 1 MB all the same.
     fileobj = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
-    write_template_xlsx(fileobj)
+    write_template_xlsx(fileobj, MatrixInfo(consultation=consultation.title))
     fileobj.seek(0)
     return file_download(fileobj, template_download_name(consultation))
 

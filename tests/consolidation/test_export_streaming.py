@@ -25,9 +25,12 @@ from comments.models import Comment, CommentFlag
 from config.text import visible_controls
 from consolidation import selectors_reports
 from consolidation.documents import matrix
+from consolidation.documents.wording import response_without_decision
 from consolidation.models import Disposition, JobStatus, Report
 from consolidation.services import exports
+from consultations.line_numbers import paragraphs
 from consultations.models import Consultation
+from consultations.selectors import lines_of_versions
 from tests import factories
 from tests.helpers.reports import HEADER, make_report, read_bytes
 from tests.helpers.services import require
@@ -58,18 +61,27 @@ def _reference_row(comment: Comment) -> list[str]:
     observations = ""
     if disposition is not None and disposition.decision:
         decision = disposition.get_decision_display()
-        observations = f"{decision}: {disposition.response}" if disposition.response else str(decision)
+        response = response_without_decision(disposition.response, disposition.decision)
+        observations = f"{decision}: {response}" if response else str(decision)
     flags = (["hidden"] if comment.is_hidden else []) + (["flagged"] if getattr(comment, "is_flagged", False) else [])
     imported_by = comment.imported_by
+    organisation = comment.organisation
+    lines = lines_of_versions(version_ids=[comment.section.version_id])[comment.section.version_id]
+    paragraph = ""
+    if comment.position_start is not None:
+        starts = [start for start, _end in paragraphs(comment.section.body)]
+        paragraph = f"Para. {max(1, sum(1 for start in starts if start <= comment.position_start))}"
     return [
-        comment.number,
-        visible_controls(comment.organisation.name),
+        visible_controls(organisation.country_code or organisation.short_name or organisation.name),
+        str(lines.line_range_for_comment(comment)),
         comment.section.number,
-        comment.quote_exact,
+        paragraph,
         comment.type,
         comment.body,
         comment.proposed_change,
         observations,
+        comment.number,
+        comment.quote_exact,
         str(comment.get_status_display()),
         "yes" if comment.is_endorsed else "no",
         ", ".join(flags),
@@ -101,7 +113,7 @@ def reference_xlsx_rows(*, user, consultation, engagement_round=None) -> list[li
 
 def _xlsx_rows(report: Report) -> list[list]:
     sheet = load_workbook(io.BytesIO(read_bytes(report)))["Comments"]
-    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+    return [[cell.value for cell in row] for row in sheet.iter_rows(min_row=matrix.HEADER_ROW + 1)]
 
 
 @pytest.fixture(params=["copy", "values"])
@@ -215,7 +227,7 @@ def test_every_formula_prefix_is_neutralised_in_every_text_a_person_writes(
 ):
     """OWASP's CSV injection: a cell starting with = + - @ or a tab gets an apostrophe; the XLSX keeps it as text."""
     section = version.sections.get(key="infra-5g")
-    type(orgs["vn"]).objects.filter(pk=orgs["vn"].pk).update(name="@Viet Nam")
+    type(orgs["vn"]).objects.filter(pk=orgs["vn"].pk).update(name="@Viet Nam", country_code="@V")
     importer = factories.UserFactory(full_name="=IMPORTER()", email="importer@example.org")
     prefixes = ["=", "+", "-", "@", "\t"]
     for prefix in prefixes:
@@ -238,10 +250,10 @@ def test_every_formula_prefix_is_neutralised_in_every_text_a_person_writes(
     by_body = {row[5]: row for row in rows}
     for prefix in prefixes:
         row = by_body["'" + prefix + "SUM(1,2)"]
-        assert row[1] == "'@Viet Nam"
-        assert row[3] == "'" + prefix + "1+1"
+        assert row[0] == "'@V"  # MB/NC: the country code
+        assert row[9] == "'" + prefix + "1+1"
         assert row[6] == "'" + prefix + "cmd|' /C calc'!A0"
-        assert row[12] == "'=IMPORTER()"
+        assert row[14] == "'=IMPORTER()"
     assert made == reference_csv(user=secretariat, consultation=consultation)
     xlsx = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
@@ -311,8 +323,10 @@ def test_the_matrix_query_count_does_not_grow_with_its_rows(
 
 # The claim (a savepoint, an UPDATE, a SELECT), the report, the requester's permission (2),
 # the aggregate, progress 5%, the COPY, the file recorded, its audit entry (a savepoint, a lock,
-# the chain's last entry, the INSERT) and the report returned.
-EXPECTED_QUERIES_WITH_COPY = 17
+# the chain's last entry, the INSERT) and the report returned; the anchors of the round's sections
+# (the line numbers: the version and its sections; the bodies' paragraphs) and their temporary table
+# (dropped if left over, created, analysed, dropped).
+EXPECTED_QUERIES_WITH_COPY = 24
 
 
 # --- the sheet goes on past Excel's row limit -----------------------------------------------
@@ -325,7 +339,7 @@ def test_the_xlsx_matrix_goes_on_in_a_second_sheet_past_the_row_limit(
     whole = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
     )
-    monkeypatch.setattr(matrix, "MAX_SHEET_ROWS", 4)  # a header and 3 rows a sheet
+    monkeypatch.setattr(matrix, "MAX_SHEET_ROWS", matrix.HEADER_ROW + 4)  # the header block, a header, 3 rows
 
     split = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
@@ -334,13 +348,15 @@ def test_the_xlsx_matrix_goes_on_in_a_second_sheet_past_the_row_limit(
     assert split.status == JobStatus.DONE, split.error
     workbook = load_workbook(io.BytesIO(read_bytes(split)))
     assert workbook.sheetnames == ["Comments", "Comments (2)", "Comments (3)"]
-    sheets = [[[cell.value for cell in row] for row in sheet.iter_rows()] for sheet in workbook.worksheets]
+    first = matrix.HEADER_ROW + 1  # the header row, as Excel numbers it
+    sheets = [[[cell.value for cell in row] for row in sheet.iter_rows(min_row=first)] for sheet in workbook.worksheets]
     assert [len(rows) for rows in sheets] == [4, 4, 2]
     for sheet, rows in zip(workbook.worksheets, sheets, strict=True):
         assert rows[0] == HEADER
-        assert sheet.freeze_panes == "A2"
+        assert sheet.freeze_panes == f"A{first + 1}"
     whole_rows = [
-        [cell.value for cell in row] for row in load_workbook(io.BytesIO(read_bytes(whole)))["Comments"].iter_rows()
+        [cell.value for cell in row]
+        for row in load_workbook(io.BytesIO(read_bytes(whole)))["Comments"].iter_rows(min_row=first)
     ]
     assert whole_rows[0] == HEADER
     assert [row for rows in sheets for row in rows[1:]] == whole_rows[1:]

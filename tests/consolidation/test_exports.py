@@ -23,7 +23,7 @@ from consolidation.services import exports
 from consolidation.tasks.reports import generate_report
 from tests import factories
 from tests.factories import CommentFactory
-from tests.helpers.reports import HEADER, make_report, read_bytes
+from tests.helpers.reports import HEADER, HEADER_ROW, make_report, read_bytes
 
 VI_BODY = "Đề nghị bổ sung mục tiêu năng lượng tái tạo cho các trung tâm dữ liệu khu vực."
 VI_PROPOSAL = "Thêm “ít nhất 50% vào năm 2030”."
@@ -80,7 +80,7 @@ def data(consultation, version, open_round, secretariat, consultant, vn_delegate
     Disposition.objects.create(
         comment=comments["vn_dc"],
         decision=Disposition.Decision.ACCEPTED_IN_PART,
-        response="Target added for 2030.",
+        response="Accepted in part: Target added for 2030.",  # the decision repeated: written once
         decided_by=secretariat,
         decided_at=timezone.now(),
     )
@@ -94,7 +94,8 @@ def data(consultation, version, open_round, secretariat, consultant, vn_delegate
 def xlsx_rows(report: Report) -> list[list]:
     workbook = load_workbook(io.BytesIO(read_bytes(report)))
     sheet = workbook["Comments"]
-    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+    # From the header row on: the header block above it says what the matrix is of.
+    return [[cell.value for cell in row] for row in sheet.iter_rows(min_row=HEADER_ROW)]
 
 
 def _none_to_empty(rows):
@@ -102,6 +103,11 @@ def _none_to_empty(rows):
 
 
 # --- XLSX -----------------------------------------------------------------------------------
+
+
+# Lines of version 0.1: 1 "1 Strategic outcomes", 2 "1.1 ...", 3 "1.1.1 5G and 6G networks", 4 its one-line
+# body, 5 "1.1.2 Data centres" (consultations.line_numbers).
+LINE_5G, LINE_URBAN, LINE_DC = "4", "4", "5"
 
 
 def test_secretariat_matrix_has_the_iso_columns_and_every_comment_in_clause_and_passage_order(
@@ -121,13 +127,16 @@ def test_secretariat_matrix_has_the_iso_columns_and_every_comment_in_clause_and_
     assert rows[0] == HEADER
     c = data
     assert rows[1:] == [
+        # MB/NC (a member state's country code, a partner's name), Line number (a whole-section comment cites
+        # the heading's line), Clause/Subclause, Paragraph/Figure/Table, Type, Comments, Proposed change,
+        # Observations; then No. (the comment's number), Quoted passage and the platform's columns.
         # 1.1.1: the whole-section comment first, then passages in text order
-        [c["vn_whole"].number, "Viet Nam", "1.1.1", "", "ge", "The clause needs a baseline.", "", "", "Submitted", "no", "", "", ""],  # noqa: E501
-        [c["th_5g"].number, "Thailand", "1.1.1", "5G coverage", "te", "Add 6G trials.", "", "", "Submitted", "no", "hidden", "", ""],  # noqa: E501
-        [c["th_urban"].number, "Thailand", "1.1.1", "all urban areas", "ed", "Say which areas.", "", "", "Submitted", "no", "", "", ""],  # noqa: E501
+        ["VN", "3", "1.1.1", "", "ge", "The clause needs a baseline.", "", "", c["vn_whole"].number, "", "Submitted", "no", "", "", ""],  # noqa: E501
+        ["TH", LINE_5G, "1.1.1", "Para. 1", "te", "Add 6G trials.", "", "", c["th_5g"].number, "5G coverage", "Submitted", "no", "hidden", "", ""],  # noqa: E501
+        ["TH", LINE_URBAN, "1.1.1", "Para. 1", "ed", "Say which areas.", "", "", c["th_urban"].number, "all urban areas", "Submitted", "no", "", "", ""],  # noqa: E501
         # 1.1.2, in the order they were written
-        [c["vn_dc"].number, "Viet Nam", "1.1.2", "", "te", VI_BODY, VI_PROPOSAL, "Accepted in part: Target added for 2030.", "Submitted", "yes", "", "vi", ""],  # noqa: E501
-        [c["partner_dc"].number, "Development Partner", "1.1.2", "", "ge", "Cite the energy study.", "", "", "Submitted", "no", "flagged", "", ""],  # noqa: E501
+        ["VN", LINE_DC, "1.1.2", "", "te", VI_BODY, VI_PROPOSAL, "Accepted in part: Target added for 2030.", c["vn_dc"].number, "", "Submitted", "yes", "", "vi", ""],  # noqa: E501
+        ["Development Partner", LINE_DC, "1.1.2", "", "ge", "Cite the energy study.", "", "", c["partner_dc"].number, "", "Submitted", "no", "flagged", "", ""],  # noqa: E501
     ]  # fmt: skip
 
 
@@ -139,9 +148,9 @@ def test_matrix_header_is_bold_and_frozen(
     )
 
     sheet = load_workbook(io.BytesIO(read_bytes(report)))["Comments"]
-    assert sheet.freeze_panes == "A2"
-    assert all(cell.font.b for cell in sheet[1])
-    assert not sheet["A2"].font.b
+    assert sheet.freeze_panes == f"A{HEADER_ROW + 1}"
+    assert all(cell.font.b for cell in sheet[HEADER_ROW])
+    assert not sheet[f"A{HEADER_ROW + 1}"].font.b
 
 
 def test_delegate_matrix_holds_only_their_own_delegation_under_secretariat_only(
@@ -157,8 +166,8 @@ def test_delegate_matrix_holds_only_their_own_delegation_under_secretariat_only(
     )
 
     rows = xlsx_rows(report)
-    assert [row[0] for row in rows[1:]] == [data["vn_whole"].number, data["vn_dc"].number]
-    assert {row[1] for row in rows[1:]} == {"Viet Nam"}
+    assert [row[8] for row in rows[1:]] == [data["vn_whole"].number, data["vn_dc"].number]
+    assert {row[0] for row in rows[1:]} == {"VN"}
     assert report.source["comments"] == 2
 
 
@@ -172,7 +181,7 @@ def test_live_round_shows_others_but_hides_what_the_secretariat_hid(
         django_capture_on_commit_callbacks, partner, consultation, kind="resolution_matrix", fmt="xlsx"
     )
 
-    numbers = [row[0] for row in xlsx_rows(report)[1:]]
+    numbers = [row[8] for row in xlsx_rows(report)[1:]]
     assert data["th_5g"].number not in numbers  # hidden: organisers and Thailand only
     assert numbers == [
         data["vn_whole"].number,
@@ -205,7 +214,7 @@ def test_matrix_of_all_rounds_scopes_each_round_by_its_own_visibility(
         django_capture_on_commit_callbacks, vn_delegate, consultation, kind="resolution_matrix", fmt="xlsx"
     )
 
-    numbers = [row[0] for row in xlsx_rows(report)[1:]]
+    numbers = [row[8] for row in xlsx_rows(report)[1:]]
     # the closed after_close round first (it opened first), then Viet Nam's own in the live one
     assert numbers == [earlier.number, data["vn_whole"].number, data["vn_dc"].number]
 
@@ -228,7 +237,7 @@ def test_a_comment_that_looks_like_a_formula_stays_text(
         django_capture_on_commit_callbacks, vn_delegate, consultation, kind="resolution_matrix", fmt="csv"
     )
 
-    cell = load_workbook(io.BytesIO(read_bytes(xlsx)))["Comments"]["F2"]
+    cell = load_workbook(io.BytesIO(read_bytes(xlsx)))["Comments"][f"F{HEADER_ROW + 1}"]
     assert cell.data_type == "s"
     assert cell.value == '=HYPERLINK("http://evil.example","x")'
     rows = list(csv.reader(io.StringIO(read_bytes(as_csv).decode("utf-8-sig"))))
@@ -602,11 +611,11 @@ def test_a_stored_control_character_breaks_no_document_of_its_round(
 
     for report in (xlsx, csv_report, feedback):
         assert report.status == JobStatus.DONE, report.error
-    row = next(row for row in xlsx_rows(xlsx) if row[0] == number)
-    assert (row[1], row[5], row[6]) == (clean_text(f"Viet{char}Nam"), expected_body, expected_proposal)
+    row = next(row for row in xlsx_rows(xlsx) if row[8] == number)
+    assert (row[0], row[5], row[6]) == ("VN", expected_body, expected_proposal)
     text = read_bytes(csv_report).decode("utf-8-sig")
     assert char not in text
-    assert next(r for r in csv.reader(io.StringIO(text)) if r[0] == number)[5] == expected_body
+    assert next(r for r in csv.reader(io.StringIO(text)) if r[8] == number)[5] == expected_body
     shown = _docx_text(read_bytes(feedback))
     assert expected_body in shown and expected_proposal in shown and "in part." in shown
     assert char not in shown
@@ -615,13 +624,14 @@ def test_a_stored_control_character_breaks_no_document_of_its_round(
 def test_names_with_bidi_controls_show_them_in_the_matrix(
     django_capture_on_commit_callbacks, consultation, secretariat, data, orgs
 ):
-    type(orgs["vn"]).objects.filter(pk=orgs["vn"].pk).update(name="Viet\u202eNam\u200b")
+    # MB/NC shows a partner's name (it has no country code).
+    type(orgs["partner"]).objects.filter(pk=orgs["partner"].pk).update(name="Viet\u202eNam\u200b")
 
     report = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
     )
 
-    names = {row[1] for row in xlsx_rows(report)[1:]}
+    names = {row[0] for row in xlsx_rows(report)[1:]}
     assert "Viet[U+202E]Nam[U+200B]" in names
     assert not any("\u202e" in name for name in names)
 

@@ -18,7 +18,7 @@ from consolidation.models import ImportJob, JobStatus
 from consolidation.services import imports
 from consolidation.tasks.reports import import_template
 from tests import factories
-from tests.helpers.reports import filled, good_row
+from tests.helpers.reports import HEADER_ROW, filled, good_row
 
 VI_BODY = "Cần làm rõ lộ trình phủ sóng 5G cho vùng nông thôn."
 
@@ -46,13 +46,13 @@ def test_a_filled_template_becomes_submitted_comments_imported_by_the_secretaria
     upload = filled(
         [
             good_row(
-                paragraph="5G coverage",
+                quote="5G coverage",
                 type="GE",
                 comment=VI_BODY,
                 proposed_change="Thêm vùng nông thôn.",
                 language="vi",
             ),
-            good_row(clause="1.1.2", type="ed ", comment="Typo: renewable.", paragraph=None),
+            good_row(clause="1.1.2", type="ed ", comment="Typo: renewable.", quote=None),
         ]
     )
 
@@ -78,7 +78,7 @@ def test_a_filled_template_becomes_submitted_comments_imported_by_the_secretaria
         assert (revision.action, revision.status, revision.actor) == ("created", "submitted", secretariat)
     imported = AuditEntry.objects.filter(action="comment.imported")
     assert sorted(int(e.target_id) for e in imported) == [first.pk, second.pk]
-    assert {e.data["row"] for e in imported} == {2, 3}
+    assert {e.data["row"] for e in imported} == {HEADER_ROW + 1, HEADER_ROW + 2}
     assert job.file_name == "viet-nam-comments.xlsx"
 
 
@@ -119,7 +119,7 @@ def test_a_missing_column_is_named_and_nothing_is_imported(
     errors = _failed(job)
     assert errors == [
         {
-            "row": 1,
+            "row": HEADER_ROW,
             "column": "Type of comment",
             "message": "The column “Type of comment” is missing or renamed. Keep the headers of the template.",
         }
@@ -128,8 +128,8 @@ def test_a_missing_column_is_named_and_nothing_is_imported(
 
 def test_a_renamed_column_is_named(django_capture_on_commit_callbacks, open_round, orgs, secretariat):
     def rename(sheet):
-        sheet.cell(row=1, column=6, value="Comment text")
-        sheet.cell(row=1, column=3, value="Section")
+        sheet.cell(row=HEADER_ROW, column=6, value="Comment text")
+        sheet.cell(row=HEADER_ROW, column=3, value="Section")
 
     job = run_import(
         django_capture_on_commit_callbacks,
@@ -139,14 +139,17 @@ def test_a_renamed_column_is_named(django_capture_on_commit_callbacks, open_roun
         filled([good_row()], header_edit=rename),
     )
 
-    assert [(e["row"], e["column"]) for e in _failed(job)] == [(1, "Clause"), (1, "Comments")]
+    assert [(e["row"], e["column"]) for e in _failed(job)] == [
+        (HEADER_ROW, "Clause/Subclause"),
+        (HEADER_ROW, "Comments"),
+    ]
 
 
 def test_headers_match_whatever_their_case_and_spacing(
     django_capture_on_commit_callbacks, open_round, orgs, secretariat
 ):
     def shout(sheet):
-        sheet.cell(row=1, column=5, value="  TYPE OF   COMMENT: ")
+        sheet.cell(row=HEADER_ROW, column=5, value="  TYPE OF   COMMENT: ")
 
     job = run_import(
         django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], filled([good_row()], header_edit=shout)
@@ -164,7 +167,7 @@ def test_each_bad_cell_is_listed_with_its_row_and_column(
             good_row(clause="9.9"),
             good_row(type="xx"),
             good_row(comment="   "),
-            good_row(paragraph="6G everywhere"),
+            good_row(quote="6G everywhere"),
             good_row(proposed_change="x" * 10_001),
             good_row(comment="y" * 10_001),
         ]
@@ -174,15 +177,15 @@ def test_each_bad_cell_is_listed_with_its_row_and_column(
 
     errors = _failed(job)
     assert [(e["row"], e["column"]) for e in errors] == [
-        (3, "Clause"),
-        (4, "Type of comment"),
-        (5, "Comments"),
-        (6, "Paragraph/Figure/Table"),
-        (7, "Proposed change"),
-        (8, "Comments"),
+        (9, "Clause/Subclause"),
+        (10, "Type of comment"),
+        (11, "Comments"),
+        (12, "Quoted passage"),
+        (13, "Proposed change"),
+        (14, "Comments"),
     ]
-    assert errors[0]["message"] == "Row 3, column C: There is no clause 9.9 in version 0.1."
-    assert errors[0]["cell"] == "C3"
+    assert errors[0]["message"] == "Row 9, column C: There is no clause 9.9 in version 0.1."
+    assert errors[0]["cell"] == "C9"
     assert "ge" in errors[1]["message"] and "te" in errors[1]["message"] and "ed" in errors[1]["message"]
     assert "not found" in errors[3]["message"]
     assert "10,000" in errors[4]["message"]
@@ -195,7 +198,7 @@ def test_one_bad_row_among_twenty_imports_nothing(django_capture_on_commit_callb
 
     job = run_import(django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], filled(rows))
 
-    assert [(e["row"], e["column"]) for e in _failed(job)] == [(14, "Type of comment")]
+    assert [(e["row"], e["column"]) for e in _failed(job)] == [(20, "Type of comment")]
     assert job.created_count == 0
 
 
@@ -386,22 +389,22 @@ def test_a_row_naming_another_organisation_is_refused_and_nothing_is_imported(
 
     errors = _failed(job)
     assert [(e["row"], e["column"], e["cell"]) for e in errors] == [
-        (6, "Organisation", "B6"),
-        (7, "Organisation", "B7"),
+        (12, "MB/NC", "A12"),
+        (13, "MB/NC", "A13"),
     ]
-    assert errors[0]["message"].startswith("Row 6, column B: this row is for Thailand but the import is for Viet Nam.")
-    assert errors[1]["message"].startswith("Row 7, column B: this row is for Atlantis")
+    assert errors[0]["message"].startswith("Row 12, column A: this row is for Thailand but the import is for Viet Nam.")
+    assert errors[1]["message"].startswith("Row 13, column A: this row is for Atlantis")
     # The refusal is on the record, with how many rows were refused.
     entry = AuditEntry.objects.get(action="import.failed", target_id=str(job.pk))
     assert entry.consultation_id == open_round.consultation_id
     assert entry.data["errors"] == 2
 
 
-def test_the_iso_mb_nc_header_is_read_as_the_organisation(
+def test_the_earlier_organisation_header_is_read_as_the_mb_nc(
     django_capture_on_commit_callbacks, open_round, orgs, secretariat
 ):
     def iso_header(sheet):
-        sheet.cell(row=1, column=2, value="MB/NC")
+        sheet.cell(row=HEADER_ROW, column=1, value="Organisation")
 
     job = run_import(
         django_capture_on_commit_callbacks,
@@ -412,7 +415,7 @@ def test_the_iso_mb_nc_header_is_read_as_the_organisation(
     )
 
     assert _messages(job) == [
-        "Row 2, column B: this row is for TH but the import is for Viet Nam. "
+        "Row 8, column A: this row is for TH but the import is for Viet Nam. "
         "Import each organisation's rows in a file of its own."
     ]
 
@@ -474,15 +477,15 @@ def test_the_exported_resolution_matrix_reimported_is_refused_as_an_export(
     for error in job.errors:
         by_row.setdefault(error["row"], []).append(error)
     # Every one of the 26 rows is refused as a row of the export (its Status column is filled)...
-    assert sorted(by_row) == list(range(2, 28))
+    assert sorted(by_row) == list(range(HEADER_ROW + 1, HEADER_ROW + 27))
     for errors in by_row.values():
         assert any(e["column"] == "Status" and "export" in e["message"] for e in errors), errors
     # ...and the rows of Thailand and the partner also as another organisation's.
-    misfiled = [e for e in job.errors if e["column"] == "Organisation"]
+    misfiled = [e for e in job.errors if e["column"] == "MB/NC"]
     assert len(misfiled) == 17
     assert {e["message"].split(": ", 1)[1].split(" but")[0] for e in misfiled} == {
-        "this row is for Thailand",
-        "this row is for Development Partner",
+        "this row is for TH",
+        "this row is for Development Partner",  # a partner has no country code: its name
     }
 
 
@@ -491,9 +494,9 @@ def test_an_export_cut_down_to_the_iso_columns_is_still_recognised_by_its_commen
 ):
     workbook = load_workbook(io.BytesIO(_export(django_capture_on_commit_callbacks, secretariat, consultation)))
     sheet = workbook["Comments"]
-    sheet.delete_cols(9, 5)  # Status and after: only the ISO/IEC columns are left
-    for row in range(2, sheet.max_row + 1):
-        sheet.cell(row=row, column=2, value="Viet Nam")  # and every row relabelled as ours
+    sheet.delete_cols(11, 5)  # Status and after: only the ISO/IEC columns, No. and the quote are left
+    for row in range(HEADER_ROW + 1, sheet.max_row + 1):
+        sheet.cell(row=row, column=1, value="Viet Nam")  # and every row relabelled as ours
     out = io.BytesIO()
     workbook.save(out)
 
@@ -531,9 +534,9 @@ def test_the_same_file_imported_twice_is_refused_the_second_time(
 
     assert second.status == JobStatus.FAILED
     assert Comment.objects.count() == 2
-    assert [(e["row"], e["cell"]) for e in second.errors] == [(2, "F2"), (3, "F3")]
+    assert [(e["row"], e["cell"]) for e in second.errors] == [(8, "F8"), (9, "F9")]
     assert second.errors[0]["message"].startswith(
-        f"Row 2, column F: this comment is already in the round for Viet Nam as {made['First.']}"
+        f"Row 8, column F: this comment is already in the round for Viet Nam as {made['First.']}"
     )
     assert made["Second."] in second.errors[1]["message"]
 
@@ -569,7 +572,7 @@ def test_a_row_repeated_in_the_file_is_refused_naming_the_first(
     job = run_import(django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], upload)
 
     assert _messages(job) == [
-        "Row 4, column F: this row repeats row 2 (same clause, type, comment and proposed change)."
+        "Row 10, column F: this row repeats row 8 (same clause, type, comment and proposed change)."
     ]
 
 
@@ -586,22 +589,22 @@ def test_cells_holding_formulas_or_error_values_are_refused(
         ]
     )
     workbook = load_workbook(io.BytesIO(upload.read()))
-    assert workbook["Comments"]["F4"].data_type == "e"  # a real error cell, not the text
+    assert workbook["Comments"]["F10"].data_type == "e"  # a real error cell, not the text
 
     job = run_import(django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], upload)
 
     errors = _failed(job)
-    assert [e["cell"] for e in errors] == ["F2", "G3", "F4", "E5"]
-    assert errors[0]["message"].startswith('Row 2, column F: this cell holds a formula (=HYPERLINK("https://')
+    assert [e["cell"] for e in errors] == ["F8", "G9", "F10", "E11"]
+    assert errors[0]["message"].startswith('Row 8, column F: this cell holds a formula (=HYPERLINK("https://')
     assert errors[2]["message"] == (
-        "Row 4, column F: this cell holds the spreadsheet error #NAME?, not text. Type the text itself."
+        "Row 10, column F: this cell holds the spreadsheet error #NAME?, not text. Type the text itself."
     )
     assert not Comment.objects.filter(body__in=["click", "#NAME?"]).exists()
 
 
 def test_error_values_typed_as_text_are_refused_too(django_capture_on_commit_callbacks, open_round, orgs, secretariat):
     workbook = load_workbook(io.BytesIO(filled([good_row()]).read()))
-    cell = workbook["Comments"]["F2"]
+    cell = workbook["Comments"]["F8"]
     cell.value = "#REF!"
     cell.data_type = "s"  # what a CSV round trip leaves: the text of the error
     out = io.BytesIO()
@@ -616,7 +619,7 @@ def test_error_values_typed_as_text_are_refused_too(django_capture_on_commit_cal
     )
 
     assert _messages(job) == [
-        "Row 2, column F: this cell holds the spreadsheet error #REF!, not text. Type the text itself."
+        "Row 8, column F: this cell holds the spreadsheet error #REF!, not text. Type the text itself."
     ]
 
 
@@ -653,7 +656,7 @@ def test_a_template_resaved_by_libreoffice_with_formulas_is_refused(
     )
     resaved = (tmp_path / "out" / "template.xlsx").read_bytes()
     computed = load_workbook(io.BytesIO(resaved), data_only=True)["Comments"]
-    assert (computed["F3"].value, computed["F4"].value) == ("click", "#NAME?")  # what used to be imported
+    assert (computed["F9"].value, computed["F10"].value) == ("click", "#NAME?")  # what used to be imported
 
     job = run_import(
         django_capture_on_commit_callbacks,
@@ -664,7 +667,7 @@ def test_a_template_resaved_by_libreoffice_with_formulas_is_refused(
     )
 
     errors = _failed(job)
-    assert [e["cell"] for e in errors] == ["F3", "F4"]
+    assert [e["cell"] for e in errors] == ["F9", "F10"]
     assert all("holds a formula" in e["message"] for e in errors)
 
 

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from comments.models import Comment
 from consolidation.models import ImportJob, JobStatus, Report
-from tests.helpers.reports import HEADER, done_report, template_with
+from tests.helpers.reports import HEADER, HEADER_ROW, done_report, template_with
 
 PERSONAS = ["secretariat", "consultant", "vn_delegate", "vn_focal_point", "th_delegate", "partner", "outsider", "admin"]
 
@@ -72,7 +72,7 @@ def test_empty_template_download_permissions(client, consultation, personas, per
     assert response.status_code == LIST[persona]
     if response.status_code == 200:
         sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)))["Comments"]
-        assert [cell.value for cell in sheet[1]] == HEADER
+        assert [cell.value for cell in sheet[HEADER_ROW]] == HEADER
 
 
 def test_the_empty_template_is_named_after_the_consultation(client, consultation, personas):
@@ -237,8 +237,12 @@ def test_asking_for_a_report_makes_it_with_what_the_requester_sees(
         "done",
     )
     download = client.get(reverse("consolidation:report_download", args=[consultation.slug, report.pk]))
-    rows = list(load_workbook(io.BytesIO(b"".join(download.streaming_content)))["Comments"].iter_rows(values_only=True))
-    assert [row[1] for row in rows[1:]] == ["Viet Nam"]
+    rows = list(
+        load_workbook(io.BytesIO(b"".join(download.streaming_content)))["Comments"].iter_rows(
+            min_row=HEADER_ROW, values_only=True
+        )
+    )
+    assert [row[0] for row in rows[1:]] == ["VN"]
 
 
 def test_a_combination_that_is_not_made_is_refused_on_the_form(client, consultation, personas):

@@ -193,7 +193,10 @@ def test_secretariat_closes_consolidates_decides_exports_and_publishes_the_next_
         "matrix.xlsx",
     )
     sheet = load_workbook(io.BytesIO(matrix), read_only=True).worksheets[0]
-    header, *rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    every_row = [list(row) for row in sheet.iter_rows(values_only=True)]
+    # The header block first (what the matrix is of), then the column headers.
+    header_at = next(index for index, row in enumerate(every_row) if "Observations of the secretariat" in row)
+    header, *rows = every_row[header_at:]
     body_column, decided_column = header.index("Comments"), header.index("Observations of the secretariat")
     observations = {row[body_column]: row[decided_column] for row in rows}
     assert len(observations) == 3

@@ -12,14 +12,16 @@ from consolidation.services import exports
 
 # The resolution matrix's columns, as in the XLSX and the CSV.
 HEADER = [
-    "No.",
-    "Organisation",
-    "Clause",
+    "MB/NC",
+    "Line number",
+    "Clause/Subclause",
     "Paragraph/Figure/Table",
     "Type of comment",
     "Comments",
     "Proposed change",
     "Observations of the secretariat",
+    "No.",
+    "Quoted passage",
     "Status",
     "National position",
     "Moderation",
@@ -27,18 +29,22 @@ HEADER = [
     "Imported by",
 ]
 
-# Where each field goes in the comment template.
+# Where each field goes in the comment template (the ISO/IEC template's columns, then the platform's).
 COLUMNS = {
-    "number": 1,
-    "organisation": 2,
+    "organisation": 1,
+    "line": 2,
     "clause": 3,
     "paragraph": 4,
     "type": 5,
     "comment": 6,
     "proposed_change": 7,
-    "status": 9,
-    "language": 12,
+    "number": 9,
+    "quote": 10,
+    "status": 11,
+    "language": 14,
 }
+# The template's header row (1-based, as Excel shows it): the header block comes first.
+HEADER_ROW = 7
 
 
 def template_bytes() -> bytes:
@@ -48,14 +54,14 @@ def template_bytes() -> bytes:
 
 
 def filled(rows: list[dict], *, source: bytes | None = None, header_edit=None) -> SimpleUploadedFile:
-    """The empty template as a delegation gets it, with `rows` typed in from row 2."""
+    """The empty template as a delegation gets it, with `rows` typed in below its header row."""
     workbook = load_workbook(io.BytesIO(source or template_bytes()))
     sheet = workbook["Comments"]
     if header_edit:
         header_edit(sheet)
     for offset, row in enumerate(rows):
         for key, value in row.items():
-            sheet.cell(row=2 + offset, column=COLUMNS[key], value=value)
+            sheet.cell(row=HEADER_ROW + 1 + offset, column=COLUMNS[key], value=value)
     out = io.BytesIO()
     workbook.save(out)
     return SimpleUploadedFile(
@@ -103,15 +109,15 @@ def read_bytes(report: Report) -> bytes:
 
 
 def template_with(rows) -> bytes:
-    """The empty comment template with rows of (clause, type, comment) typed in from row 2."""
+    """The empty comment template with rows of (clause, type, comment) typed in below its header row."""
     out = io.BytesIO()
     write_template_xlsx(out)
     workbook = load_workbook(io.BytesIO(out.getvalue()))
     sheet = workbook["Comments"]
     for offset, (clause, kind, body) in enumerate(rows):
-        sheet.cell(row=2 + offset, column=3, value=clause)
-        sheet.cell(row=2 + offset, column=5, value=kind)
-        sheet.cell(row=2 + offset, column=6, value=body)
+        sheet.cell(row=HEADER_ROW + 1 + offset, column=3, value=clause)
+        sheet.cell(row=HEADER_ROW + 1 + offset, column=5, value=kind)
+        sheet.cell(row=HEADER_ROW + 1 + offset, column=6, value=body)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

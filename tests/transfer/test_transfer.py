@@ -125,8 +125,10 @@ def _template_upload() -> SimpleUploadedFile:
     write_template_xlsx(out)
     workbook = load_workbook(io.BytesIO(out.getvalue()))
     sheet = workbook["Comments"]
-    for column, value in {3: "1.1.1", 5: "te", 6: "Name the rural target too.", 12: "en"}.items():
-        sheet.cell(row=2, column=column, value=value)
+    # Below the header block and the header row (tests.helpers.reports.HEADER_ROW): Clause/Subclause,
+    # Type of comment, Comments, Language.
+    for column, value in {3: "1.1.1", 5: "te", 6: "Name the rural target too.", 14: "en"}.items():
+        sheet.cell(row=8, column=column, value=value)
     out = io.BytesIO()
     workbook.save(out)
     return SimpleUploadedFile("viet-nam-comments.xlsx", out.getvalue())
