@@ -6,6 +6,8 @@ when, which comment, which section change) live in consolidation/services/dispos
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -130,18 +132,25 @@ class DispositionForm(forms.Form):
         return self.later_sections.get(self.cleaned_data.get("section_change"))
 
 
-class GroupDispositionForm(forms.Form):
-    decision = forms.ChoiceField(label=_("Decision for the whole group"), choices=())
-    response = forms.CharField(
-        label=_("Response to every commenter of the group"),
-        required=False,
-        max_length=BODY_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+class _OneDecisionForm(forms.Form):
+    """One decision and one response for several comments (a group, or a selection)."""
+
+    decision_label: Any = ""
+    response_label: Any = ""
+    decision = forms.ChoiceField(choices=())
+    response = forms.CharField(required=False, max_length=BODY_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        choice_field(self, "decision").choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
+        decision = choice_field(self, "decision")
+        decision.label = self.decision_label
+        decision.choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
+        self.fields["response"].label = self.response_label
+
+
+class GroupDispositionForm(_OneDecisionForm):
+    decision_label = _("Decision for the whole group")
+    response_label = _("Response to every commenter of the group")
 
 
 class ApproveForm(forms.Form):
@@ -168,21 +177,12 @@ class SelectionField(forms.Field):
             raise forms.ValidationError(_("Select at least one comment."), code="required")
 
 
-class BulkDispositionForm(forms.Form):
+class BulkDispositionForm(_OneDecisionForm):
     """One decision for the selected comments (the rules are the service's)."""
 
     selected = SelectionField()
-    decision = forms.ChoiceField(label=_("Decision for the selected comments"), choices=())
-    response = forms.CharField(
-        label=_("Response to every commenter selected"),
-        required=False,
-        max_length=BODY_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        choice_field(self, "decision").choices = [("", _("Choose…"))] + list(Disposition.Decision.choices)
+    decision_label = _("Decision for the selected comments")
+    response_label = _("Response to every commenter selected")
 
 
 class BulkAssignForm(forms.Form):

@@ -212,17 +212,7 @@ class _Writer:
     # --- the summary ---------------------------------------------------------------------
 
     def table(self, header: tuple[str, ...], rows: list[tuple[object, ...]]):
-        table = self.document.add_table(rows=1, cols=len(header))
-        table.style = "Table Grid"
-        for cell, label in zip(table.rows[0].cells, header, strict=True):
-            cell.text = str(label)
-            for run in cell.paragraphs[0].runs:
-                run.bold = True
-        for row in rows:
-            for cell, value in zip(table.add_row().cells, row, strict=True):
-                cell.text = str(value)
-        ooxml.repeat_header_row(table)
-        return table
+        return ooxml.header_table(self.document, header, rows)
 
     def write_summary(self) -> None:
         """The counts, written once every comment is known, moved up under the Summary heading."""

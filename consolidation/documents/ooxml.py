@@ -372,6 +372,21 @@ def column_widths(table, widths_mm: Sequence[int]) -> None:
             cell.width = Mm(width)
 
 
+def header_table(document, header: tuple[str, ...], rows: list[tuple[object, ...]]):
+    """A grid table: the header row in bold, repeated on every page, and one row per `rows` item."""
+    table = document.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, label in zip(table.rows[0].cells, header, strict=True):
+        cell.text = str(label)
+        for run in cell.paragraphs[0].runs:
+            run.bold = True
+    for row in rows:
+        for cell, value in zip(table.add_row().cells, row, strict=True):
+            cell.text = str(value)
+    repeat_header_row(table)
+    return table
+
+
 def repeat_header_row(table) -> None:
     """The first row repeats at the top of every page the table runs onto, and no row splits across pages."""
     for index, row in enumerate(table.rows):

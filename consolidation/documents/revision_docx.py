@@ -69,16 +69,7 @@ class _Writer:
         return paragraph
 
     def table(self, header: tuple[str, ...], rows: list[tuple[object, ...]], *, keep_together: bool = False):
-        table = self.document.add_table(rows=1, cols=len(header))
-        table.style = "Table Grid"
-        for cell, label in zip(table.rows[0].cells, header, strict=True):
-            cell.text = str(label)
-            for run in cell.paragraphs[0].runs:
-                run.bold = True
-        for row in rows:
-            for cell, value in zip(table.add_row().cells, row, strict=True):
-                cell.text = str(value)
-        ooxml.repeat_header_row(table)
+        table = ooxml.header_table(self.document, header, rows)
         if keep_together:
             ooxml.keep_table_together(table)
         return table
