@@ -22,6 +22,7 @@ from consultations.models import Section
 from consultations.selectors import lines_of_versions
 from tests import factories
 from tests.helpers.reports import HEADER, HEADER_ROW, filled, make_report, read_bytes, template_bytes
+from tests.helpers.services import require
 
 ISO_HEADERS = [
     "MB/NC",
@@ -45,8 +46,7 @@ LONG_BODY = (
 @pytest.fixture(params=["copy", "values"])
 def export_path(request, monkeypatch):
     if request.param == "copy":
-        if connection.vendor != "postgresql":
-            pytest.skip("COPY needs PostgreSQL")
+        require(connection.vendor == "postgresql", "COPY needs PostgreSQL")
     else:
         monkeypatch.setattr(selectors_reports, "copy_available", lambda: False)
     return request.param
