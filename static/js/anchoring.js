@@ -64,15 +64,34 @@
     };
   }
 
+  // A letter, digit or mark of a script written with spaces between words (an apostrophe inside a
+  // word too). Thai, Lao, Khmer and Burmese are left out: without spaces, a "word" found this way
+  // would be a whole sentence; there only combining marks are taken along (never half a cluster).
+  var WORD_CHAR = /[\p{L}\p{N}\p{M}'\u2019]/u;
+  var NO_SPACE_SCRIPT = /[\u0E00-\u0EFF\u1000-\u109F\u1780-\u17FF\u19E0-\u19FF\uAA60-\uAA7F\uA9E0-\uA9FF]/;
+  var MARK = /\p{M}/u;
+
+  function inWord(ch) { return ch !== undefined && WORD_CHAR.test(ch) && !NO_SPACE_SCRIPT.test(ch); }
+
+  // A selection that starts or ends inside a word takes the whole word ("...for all i" -> "...for all
+  // islands"), as word processors do; a mark is never separated from its letter.
+  function snapToWords(start, end) {
+    while (start > 0 && start < bodyChars.length && inWord(bodyChars[start]) && inWord(bodyChars[start - 1])) start--;
+    while (start > 0 && start < bodyChars.length && MARK.test(bodyChars[start])) start--;
+    while (end > 0 && end < bodyChars.length && inWord(bodyChars[end - 1]) && inWord(bodyChars[end])) end++;
+    while (end < bodyChars.length && MARK.test(bodyChars[end])) end++;
+    return [start, end];
+  }
+
   function selectionAnchor() {
     var sel = window.getSelection();
     var root = textEl();
     if (!sel || sel.isCollapsed || !sel.rangeCount || !root) return null;
     var range = sel.getRangeAt(0);
     if (!root.contains(range.startContainer) || !root.contains(range.endContainer)) return null;
-    return { anchor: anchorFor(pointToOffset(range.startContainer, range.startOffset, false),
-                               pointToOffset(range.endContainer, range.endOffset, true)),
-             rect: range.getBoundingClientRect() };
+    var snapped = snapToWords(pointToOffset(range.startContainer, range.startOffset, false),
+                              pointToOffset(range.endContainer, range.endOffset, true));
+    return { anchor: anchorFor(snapped[0], snapped[1]), rect: range.getBoundingClientRect() };
   }
 
   // --- the form ---------------------------------------------------------------------------

@@ -162,3 +162,40 @@ def test_section_page_has_no_serious_accessibility_violations(browser_page, sect
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, "\n".join(f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in serious)
+
+
+def test_a_selection_inside_words_takes_the_whole_words_and_the_button_goes_away(browser_page, section, vn_delegate):
+    page = browser_page
+    open_section(page, "vn.delegate@example.org", section)
+
+    # From the middle of "Spectrum" to the middle of "harmonised", as a hurried mouse does.
+    box = page.evaluate(
+        """() => {
+            const node = document.querySelector('#section-text p').firstChild;
+            const start = node.textContent.indexOf('ectrum');
+            const stop = node.textContent.indexOf('monised');
+            const range = document.createRange();
+            range.setStart(node, start); range.setEnd(node, start + 1);
+            const first = range.getBoundingClientRect();
+            range.setStart(node, stop - 1); range.setEnd(node, stop);
+            const last = range.getBoundingClientRect();
+            return {x1: first.left + 1, y1: first.top + first.height / 2,
+                    x2: last.right, y2: last.top + last.height / 2};
+        }"""
+    )
+    page.mouse.move(box["x1"], box["y1"])
+    page.mouse.down()
+    page.mouse.move(box["x2"], box["y2"], steps=8)
+    page.mouse.up()
+    button = page.get_by_role("button", name="Comment on this passage")
+    button.click()
+    expect(page.locator("[data-anchor-preview]")).to_contain_text("Spectrum will be assigned in harmonised")
+
+    form = page.locator("#comment-form")
+    form.get_by_label("Editorial").check()
+    form.locator("textarea[name=body]").fill("Say which bands.")
+    form.get_by_role("button", name="Submit").click()
+    expect(page.locator(".comment-card").filter(has_text="Say which bands.")).to_be_visible()
+    assert Comment.objects.get().quote_exact == "Spectrum will be assigned in harmonised"
+    # Once used, the floating button is gone: it does not stay over the text doing nothing.
+    expect(button).to_be_hidden()
