@@ -195,7 +195,10 @@ def test_a_selection_inside_words_takes_the_whole_words_and_the_button_goes_away
     form.get_by_label("Editorial").check()
     form.locator("textarea[name=body]").fill("Say which bands.")
     form.get_by_role("button", name="Submit").click()
-    expect(page.locator(".comment-card").filter(has_text="Say which bands.")).to_be_visible()
+    card = page.locator(".comment-card").filter(has_text="Say which bands.")
+    expect(card).to_be_visible()
+    # Keyboard focus lands on what was saved (its confirmation), not on the page's body.
+    expect(card.locator(".message.success")).to_be_focused()
     assert Comment.objects.get().quote_exact == "Spectrum will be assigned in harmonised"
     # Once used, the floating button is gone: it does not stay over the text doing nothing.
     expect(button).to_be_hidden()
