@@ -25,6 +25,8 @@ process, and groups are sorted (largest first, then by the position of their fir
 
 from __future__ import annotations
 
+import functools
+import sys
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +34,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
 from rapidfuzz import fuzz, process
 
 EXACT: Literal["exact"] = "exact"
@@ -71,10 +72,15 @@ class Group:
     section_ids: tuple[int, ...]  # the sections of its comments, in order of first appearance
 
 
+@functools.cache
+def _punctuation_to_space() -> dict[int, str]:
+    """Every Unicode punctuation character (categories P*) mapped to a space, for str.translate."""
+    return {c: " " for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("P")}
+
+
 def normalise_text(text: str) -> str:
     """Casefold, drop punctuation, collapse whitespace: what "the same text" means here."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_punctuation_to_space())
     return " ".join(text.split())
 
 
@@ -108,15 +114,81 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _shingles(key: str) -> list[bytes]:
-    data = key.encode()
-    if len(data) <= SHINGLE:
-        return [data]
-    return sorted({data[i : i + SHINGLE] for i in range(len(data) - SHINGLE + 1)})
+# The MinHash permutations: NUM_PERM multiply-add-shift hashes of a shingle's 64-bit mixed value
+# (odd multipliers and offsets drawn once from SEED by the legacy, version-stable RandomState).
+_PERM_RNG = np.random.RandomState(SEED)
+_PERM_A = _PERM_RNG.randint(0, 2**32, size=(2, NUM_PERM), dtype=np.uint64)
+_PERM_A = (_PERM_A[0] << np.uint64(32)) | _PERM_A[1] | np.uint64(1)
+_PERM_B = _PERM_RNG.randint(0, 2**32, size=(2, NUM_PERM), dtype=np.uint64)
+_PERM_B = (_PERM_B[0] << np.uint64(32)) | _PERM_B[1]
+# Texts are sketched in batches of about this many shingles (a batch holds 512 bytes per shingle).
+_BATCH_SHINGLES = 1 << 16
 
 
-def _signatures(keys: Sequence[str]) -> list[LeanMinHash]:
-    return [LeanMinHash(m) for m in MinHash.generator((_shingles(k) for k in keys), num_perm=NUM_PERM, seed=SEED)]
+def _mix64(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijective mixing of 64-bit values (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        values = values ^ (values >> np.uint64(30))
+        values = values * np.uint64(0xBF58476D1CE4E5B9)
+        values ^= values >> np.uint64(27)
+        values *= np.uint64(0x94D049BB133111EB)
+        values ^= values >> np.uint64(31)
+    return values
+
+
+def _shingle_values(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every key's character SHINGLE-grams (of its UTF-8 bytes) as 64-bit values, key after key.
+
+    Returns (values, counts): a key of n > SHINGLE bytes has n - SHINGLE + 1 values; a shorter key
+    is one value (its bytes, tagged with its length so that it never equals a full shingle).
+    """
+    encoded = [key.encode() for key in keys]
+    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
+    buffer = np.frombuffer(b"".join(encoded) + bytes(SHINGLE), dtype=np.uint8).astype(np.uint64)
+    windows = np.zeros(buffer.size - SHINGLE + 1, dtype=np.uint64)
+    for shift in range(SHINGLE):  # window value: its SHINGLE bytes, the first one highest
+        windows |= buffer[shift : shift + windows.size] << np.uint64(8 * (SHINGLE - 1 - shift))
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    counts = np.maximum(lengths - SHINGLE + 1, 1)
+    firsts = np.repeat(np.cumsum(counts) - counts, counts)
+    positions = np.repeat(offsets, counts) + (np.arange(int(counts.sum()), dtype=np.int64) - firsts)
+    values = windows[positions]
+    short = np.flatnonzero(lengths < SHINGLE)
+    if short.size:
+        at = np.cumsum(counts)[short] - 1  # the one value of each short key
+        kept = np.uint64(8) * (np.uint64(SHINGLE) - lengths[short].astype(np.uint64))
+        values[at] = (values[at] >> kept) | ((lengths[short].astype(np.uint64) + np.uint64(1)) << np.uint64(48))
+    return values, counts
+
+
+def _signatures(keys: Sequence[str]) -> np.ndarray:
+    """MinHash signatures of the keys' shingle sets: uint32 array of shape (len(keys), NUM_PERM).
+
+    Vectorised: each distinct shingle is hashed NUM_PERM times once; keys with about as many
+    shingles are then taken together, their shingles' rows gathered into one padded block (a
+    key's first shingle repeated, which leaves its minimum unchanged) and reduced at once.
+    """
+    values, counts = _shingle_values(keys)
+    distinct, inverse = np.unique(values, return_inverse=True)
+    with np.errstate(over="ignore"):
+        hashed = ((_mix64(distinct)[:, None] * _PERM_A[None, :] + _PERM_B[None, :]) >> np.uint64(32)).astype(np.uint32)
+    signatures = np.empty((len(keys), NUM_PERM), dtype=np.uint32)
+    starts = np.cumsum(counts) - counts
+    # Width classes: counts rounded up to a multiple of an eighth of their power of two.
+    widths = np.maximum(counts, 1)
+    step = np.maximum(1 << np.maximum(np.ceil(np.log2(widths)).astype(np.int64) - 3, 0), 1)
+    widths = -(-widths // step) * step
+    order = np.argsort(widths, kind="stable")
+    bounds = np.flatnonzero(np.diff(widths[order])) + 1
+    for members in np.split(order, bounds):
+        width = int(widths[members[0]])
+        per_block = max(1, _BATCH_SHINGLES // width)
+        for first in range(0, members.size, per_block):
+            block = members[first : first + per_block]
+            at = np.arange(width)[None, :]
+            index = starts[block][:, None] + np.minimum(at, counts[block][:, None] - 1)
+            signatures[block] = hashed[inverse[index]].min(axis=1)
+    return signatures
 
 
 # Odd 64-bit multipliers mixing a band's ROWS values (each below 2**32) and the band's number
@@ -134,7 +206,7 @@ def band_keys(keys: Sequence[str]) -> np.ndarray:
     """
     if not keys:
         return np.zeros((0, BANDS), dtype=np.int64)
-    values = np.array([m.hashvalues for m in _signatures(keys)], dtype=np.uint64).reshape(len(keys), BANDS, ROWS)
+    values = _signatures(keys).astype(np.uint64).reshape(len(keys), BANDS, ROWS)
     with np.errstate(over="ignore"):
         mixed = (values * _MIX[:ROWS]).sum(axis=2, dtype=np.uint64)
         mixed ^= np.arange(BANDS, dtype=np.uint64) * np.uint64(0xFF51AFD7ED558CCD)

@@ -106,6 +106,9 @@ class ConsolidationChunk(models.Model):
     groups = models.JSONField(default=list, blank=True)
     # The chunk's distinct texts for the campaigns across sections (numpy arrays, see chunks.py).
     sketch = models.BinaryField(default=b"", blank=True)
+    # The verified candidate pairs across chunks in one share of the LSH bands (this row's index
+    # numbers the share), found by a link task after every chunk was done (see chunks.py).
+    links = models.BinaryField(default=b"", blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

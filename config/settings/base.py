@@ -180,6 +180,9 @@ NEAR_DUPLICATE_THRESHOLD = env.float("NEAR_DUPLICATE_THRESHOLD", default=85.0)
 # CONSOLIDATION_MAX_CHUNKS), each grouped by its own Celery task (docs/performance.md, line 2).
 CONSOLIDATION_CHUNK_COMMENTS = env.int("CONSOLIDATION_CHUNK_COMMENTS", default=2000)
 CONSOLIDATION_MAX_CHUNKS = env.int("CONSOLIDATION_MAX_CHUNKS", default=32)
+# Once the chunks are done, the candidate pairs across chunks are verified by this many tasks
+# (each one a share of the LSH bands; at most one per chunk), before the merge.
+CONSOLIDATION_LINK_TASKS = env.int("CONSOLIDATION_LINK_TASKS", default=8)
 
 # The cache holds rate-limit counters: Redis in production (CACHE_URL=redis://...).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

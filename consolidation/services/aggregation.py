@@ -252,6 +252,46 @@ def consolidation_chunk(*, run_id: int, attempt: int, index: int) -> None:
     _set_progress(run_id, attempt, PROGRESS_LOADED + span * finished["done"] // max(finished["total"], 1))
 
 
+def link_partitions(chunks: int) -> int:
+    """How many link tasks verify the candidate pairs across `chunks` chunks (0: no pair to verify)."""
+    if chunks < 2:
+        return 0
+    return max(1, min(chunks, settings.CONSOLIDATION_LINK_TASKS, grouping.BANDS))
+
+
+def consolidation_links_plan(*, run_id: int, attempt: int) -> list[int] | None:
+    """The link tasks to queue once every chunk is done (their partitions), or None if the run moved on."""
+    if not jobs.held(ConsolidationRun, run_id, attempt).exists():
+        return None
+    return list(range(link_partitions(ConsolidationChunk.objects.filter(run_id=run_id).count())))
+
+
+def consolidation_link(*, run_id: int, attempt: int, partition: int) -> None:
+    """Verify one share of the candidate pairs across chunks and store it on chunk `partition`'s row.
+
+    Idempotent: a redelivered task finds its links stored. Does nothing if a chunk is not done
+    (the merge then verifies that share itself); the merge also ignores links made from chunks
+    it has to compute again.
+    """
+    if not jobs.held(ConsolidationRun, run_id, attempt).exists():
+        return
+    rows = list(ConsolidationChunk.objects.filter(run_id=run_id).order_by("index"))
+    partitions = link_partitions(len(rows))
+    if partition >= partitions or len(rows[partition].links) > 0:
+        return
+    if not all(row.done and len(row.sketch) > 0 for row in rows):
+        return
+    with jobs.keep_alive(ConsolidationRun, run_id, attempt):
+        parts = [chunking.ChunkPart.from_row(row) for row in rows]
+        joined = chunking.join_parts(parts)
+        links = chunking.cross_links(
+            joined, parts, threshold=_threshold(), bands=chunking.link_bands(partition, partitions)
+        )
+        ConsolidationChunk.objects.filter(pk=rows[partition].pk).update(
+            links=chunking.links_bytes(joined, links, chunking.parts_fingerprint(parts))
+        )
+
+
 def consolidation_merge(*, run_id: int, attempt: int) -> ConsolidationRun:
     """Merge a run's chunks into its snapshot, and write it all in one transaction (or nothing).
 
@@ -285,7 +325,7 @@ def _merge_once(run: ConsolidationRun, attempt: int, threshold: float) -> Consol
         computed = merge_chunks(engagement_round=run.round, run_id=run_id, threshold=threshold)
         _write_result(locked, computed)
         # The parts served their purpose: keep the rows (what was planned and done), not the texts.
-        ConsolidationChunk.objects.filter(run_id=run_id).update(sketch=b"", groups=[])
+        ConsolidationChunk.objects.filter(run_id=run_id).update(sketch=b"", groups=[], links=b"")
         audit_log(
             actor=None,
             action="consolidation.done",
@@ -310,6 +350,8 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
     with jobs.lease(ConsolidationRun, run_id, attempt):
         for index in indexes:
             consolidation_chunk(run_id=run_id, attempt=attempt, index=index)
+        for partition in consolidation_links_plan(run_id=run_id, attempt=attempt) or []:
+            consolidation_link(run_id=run_id, attempt=attempt, partition=partition)
         return consolidation_merge(run_id=run_id, attempt=attempt)
 
 
@@ -350,12 +392,20 @@ def merge_chunks(*, engagement_round: EngagementRound, run_id: int, threshold: f
         )
 
     parts, covered = [], set()
-    for chunk in ConsolidationChunk.objects.filter(run_id=run_id).order_by("index"):
+    rows = list(ConsolidationChunk.objects.filter(run_id=run_id).order_by("index"))
+    for chunk in rows:
         parts.append(chunking.ChunkPart.from_row(chunk) if fresh(chunk) else compute(list(chunk.section_ids)))
         covered.update(chunk.section_ids)
     missing = sorted(int(s) for s in current if int(s) not in covered)  # sections that had no comment then
     if missing:
         parts.append(compute(missing))
+    # The link tasks' shares of the cross-chunk pairs, if made from exactly these parts (else
+    # verified here: a chunk computed again, or a link task lost).
+    joined = chunking.join_parts(parts)
+    fingerprint = chunking.parts_fingerprint(parts)
+    links = [chunking.links_from_bytes(rows[p].links, joined, fingerprint) for p in range(link_partitions(len(rows)))]
+    if all(found is None for found in links):
+        links = []  # all verified here, in one pass
     groups = [
         GroupSpec(section_id, kind, tuple(comment_ids), similarity)
         for part in parts
@@ -363,7 +413,7 @@ def merge_chunks(*, engagement_round: EngagementRound, run_id: int, threshold: f
     ]
     position_of = {cid: n for n, cid in enumerate(cid for s in counted.sections for cid in s["comment_ids"])}
     campaigns = chunking.merge_campaigns(
-        parts, round_id=engagement_round.pk, threshold=threshold, position_of=position_of
+        parts, round_id=engagement_round.pk, threshold=threshold, position_of=position_of, links=links, joined=joined
     )
     return assemble(counted, groups, campaigns, threshold=threshold)
 

@@ -201,50 +201,96 @@ def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float
 # --- merging -------------------------------------------------------------------------------
 
 
-def merge_campaigns(
-    parts: Sequence[ChunkPart], *, round_id: int, threshold: float, position_of: Mapping[int, int]
-) -> list[grouping.Group]:
-    """The campaigns across sections of the whole round, from the chunks' texts.
+@dataclass
+class Joined:
+    """The round's distinct texts (nodes) joined from the chunks' parts, and the chunks' components."""
 
-    `position_of`: each comment's place in the run's order (section, then passage). The result is
-    what grouping.campaigns gives over all the round's comments.
-    """
-    if not parts:
-        return []
-    # One row per (chunk, text); the same digest in two chunks is the same text.
-    row_digests = np.concatenate([p.digests for p in parts])
-    row_chunks = np.concatenate([np.full(len(p.digests), n, dtype=np.int64) for n, p in enumerate(parts)])
-    if row_digests.size == 0:
-        return []
+    digests: np.ndarray  # int64 (nodes,), ascending
+    row_node: np.ndarray  # each (chunk, text) row's node
+    offsets: np.ndarray  # where each part's rows begin in row_node
+    row_chunks: np.ndarray  # each row's chunk (its place in the parts)
+    keys: list[str]
+    chunks_of: list[set[int]]  # each node's chunks
+    edges: np.ndarray  # int64 (k, 2): node pairs joining the chunks' components (a spanning forest)
+
+
+def join_parts(parts: Sequence[ChunkPart]) -> Joined:
+    """The chunks' texts as one set of nodes: texts with the same digest in two chunks are one node."""
+    row_digests = np.concatenate([p.digests for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    row_chunks = (
+        np.concatenate([np.full(len(p.digests), n, dtype=np.int64) for n, p in enumerate(parts)])
+        if parts
+        else np.zeros(0, dtype=np.int64)
+    )
     unique, row_node = np.unique(row_digests, return_inverse=True)
-    finder = grouping.UnionFind(len(unique))
-    chunks_of: list[set[int]] = [set() for _ in range(len(unique))]
     offsets = np.cumsum([0] + [len(p.digests) for p in parts])
-    offset = 0
-    for n, part in enumerate(parts):
-        of_part = row_node[offset : offset + len(part.digests)].tolist()
-        for local, component in enumerate(part.components.tolist()):
-            chunks_of[of_part[local]].add(n)
-            if component != local:
-                finder.union(of_part[local], of_part[component])
-        offset += len(part.digests)
-
+    chunks_of: list[set[int]] = [set() for _ in range(len(unique))]
     keys: list[str] = [""] * len(unique)
+    first, second = [], []
     for n, part in enumerate(parts):
-        for local, node in enumerate(row_node[offsets[n] : offsets[n + 1]].tolist()):
+        of_part = row_node[offsets[n] : offsets[n + 1]]
+        for local, node in enumerate(of_part.tolist()):
+            chunks_of[node].add(n)
             keys[node] = part.keys[local]
+        joined = part.components != np.arange(len(part.digests))
+        first.append(of_part[joined])
+        second.append(of_part[part.components[joined]])
+    edges = np.stack([np.concatenate(first), np.concatenate(second)], axis=1) if parts else np.zeros((0, 2), np.int64)
+    return Joined(unique, row_node, offsets, row_chunks, keys, chunks_of, edges.astype(np.int64).reshape(-1, 2))
 
-    # Candidates across chunks: texts sharing a band key, from different chunks (pairs within a
-    # chunk were verified there). Every such pair is verified, in one batch at C speed.
-    # Candidates across chunks: texts sharing a band key, from different chunks (pairs within a
-    # chunk were verified there). The pairs of small buckets are verified in one batch at C
-    # speed; large buckets (many texts saying nearly the same) are linked component by component
-    # (grouping.link), which compares a text with one member of each other component, not all.
+
+def parts_fingerprint(parts: Sequence[ChunkPart]) -> str:
+    """What the cross-chunk links depend on: every part's texts and components, in order."""
+    hasher = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        hasher.update(np.ascontiguousarray(part.digests, dtype=np.int64).tobytes())
+        hasher.update(np.ascontiguousarray(part.components, dtype=np.int64).tobytes())
+        hasher.update(b"|")
+    return hasher.hexdigest()
+
+
+def link_bands(partition: int, partitions: int) -> list[int]:
+    """The LSH bands whose candidates partition `partition` (of `partitions`) verifies."""
+    return [band for band in range(grouping.BANDS) if band % partitions == partition]
+
+
+class _Recording(grouping.UnionFind):
+    """A union-find that keeps the unions it made: a spanning forest of what it joined."""
+
+    def __init__(self, size: int):
+        super().__init__(size)
+        self.made: list[tuple[int, int]] = []
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+            self.made.append((a, b))
+
+
+def cross_links(joined: Joined, parts: Sequence[ChunkPart], *, threshold: float, bands: Sequence[int]) -> np.ndarray:
+    """The verified candidate pairs across chunks found in some LSH bands, as node pairs (k, 2).
+
+    Starts from the chunks' own components; returns the pairs that joined two components (a
+    spanning forest of them), so the union of every band's links and the chunks' components
+    gives the components of the whole graph. Pairs within a chunk were verified there.
+    Small buckets' pairs are verified in one batch at C speed; larger buckets (many texts saying
+    nearly the same) as one matrix; the largest component by component (grouping.link).
+    """
+    size = len(joined.digests)
+    finder = _Recording(size)
+    for i, j in joined.edges.tolist():
+        grouping.UnionFind.union(finder, i, j)
+    if size < 2 or not bands:
+        return np.zeros((0, 2), dtype=np.int64)
+    keys, chunks_of = joined.keys, joined.chunks_of
     primary = np.array([min(c) for c in chunks_of], dtype=np.int64)
     lengths = np.array([len(k) for k in keys], dtype=np.int64)
+    columns = list(bands)
     first, second, large = [], [], []
-    for bucket in grouping.buckets_of(np.concatenate([p.bands for p in parts]), owners=row_chunks):
-        nodes = sorted({int(row_node[r]) for r in bucket})
+    all_bands = np.concatenate([p.bands[:, columns] for p in parts])
+    for bucket in grouping.buckets_of(all_bands, owners=joined.row_chunks):
+        nodes = sorted({int(joined.row_node[r]) for r in bucket})
         if len(nodes) > LARGE_BUCKET:
             large.append(nodes)
             continue
@@ -267,7 +313,7 @@ def merge_campaigns(
     a, b = np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)
     short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
     wanted = (primary[a] != primary[b]) & (long <= short * (200 / threshold - 1))
-    a, b = grouping.distinct_pairs(a[wanted], b[wanted], len(unique))
+    a, b = grouping.distinct_pairs(a[wanted], b[wanted], size)
     if a.size:
         scores = process.cpdist(
             [keys[i] for i in a.tolist()],
@@ -281,6 +327,58 @@ def merge_campaigns(
     grouping.link(
         keys, large, finder, threshold=threshold, known=lambda i, j: not chunks_of[i].isdisjoint(chunks_of[j])
     )
+    return np.array(finder.made, dtype=np.int64).reshape(-1, 2)
+
+
+def links_bytes(joined: Joined, links: np.ndarray, fingerprint: str) -> bytes:
+    """Links stored durably: as digest pairs (node numbers depend on the parts), with what they came from."""
+    buffer = io.BytesIO()
+    np.savez(buffer, pairs=joined.digests[links], fingerprint=np.array(fingerprint))
+    return buffer.getvalue()
+
+
+def links_from_bytes(data: bytes | memoryview, joined: Joined, fingerprint: str) -> np.ndarray | None:
+    """Stored links as node pairs, or None if they were made from other parts than these."""
+    if not data:
+        return None
+    arrays = np.load(io.BytesIO(bytes(data)))
+    if str(arrays["fingerprint"]) != fingerprint:
+        return None
+    pairs = arrays["pairs"].reshape(-1, 2)
+    return np.searchsorted(joined.digests, pairs).astype(np.int64)
+
+
+def merge_campaigns(
+    parts: Sequence[ChunkPart],
+    *,
+    round_id: int,
+    threshold: float,
+    position_of: Mapping[int, int],
+    links: Sequence[np.ndarray | None] = (),
+    joined: Joined | None = None,
+) -> list[grouping.Group]:
+    """The campaigns across sections of the whole round, from the chunks' texts.
+
+    `position_of`: each comment's place in the run's order (section, then passage). `links`: the
+    cross-chunk links of each partition of the bands, computed by the link tasks (None: not
+    available, verified here); with none given, every band is verified here. The result is what
+    grouping.campaigns gives over all the round's comments.
+    """
+    if not parts:
+        return []
+    joined = joined or join_parts(parts)
+    if joined.digests.size == 0:
+        return []
+    partitions = max(len(links), 1)
+    found = [
+        given if given is not None else cross_links(joined, parts, threshold=threshold, bands=link_bands(p, partitions))
+        for p, given in enumerate(links or [None])
+    ]
+    finder = grouping.UnionFind(len(joined.digests))
+    for edges in [joined.edges, *found]:
+        for i, j in edges.tolist():
+            finder.union(i, j)
+    keys, row_node, offsets = joined.keys, joined.row_node, joined.offsets
 
     # Each comment's text (a node), id and section, from the chunks.
     comment_node = np.concatenate([row_node[offsets[n] + p.comment_texts] for n, p in enumerate(parts)])
@@ -288,7 +386,7 @@ def merge_campaigns(
     comment_sections = np.concatenate([p.comment_sections for p in parts])
 
     # Components whose comments are on more than one section.
-    roots = np.array([finder.find(i) for i in range(len(unique))], dtype=np.int64)
+    roots = np.array([finder.find(i) for i in range(len(joined.digests))], dtype=np.int64)
     comment_root = roots[comment_node]
     pairs = np.unique(np.stack([comment_root, comment_sections]), axis=1)
     root_values, spread = np.unique(pairs[0], return_counts=True)

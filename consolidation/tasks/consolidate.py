@@ -2,8 +2,10 @@
 
 `consolidate_round(run_id)` claims the run and splits it into chunks of sections, then hands them
 to a chord: one `consolidate_chunk` task per chunk (any worker process, on any machine sharing the
-broker and database), and `consolidate_merge` once they are all done, which writes the snapshot
-in one transaction (consolidation.services.aggregation).
+broker and database), then `consolidate_links` once they are all done, which hands a second chord
+of `consolidate_link` tasks (each verifies one share of the candidate pairs across chunks) to
+`consolidate_merge`, which writes the snapshot in one transaction
+(consolidation.services.aggregation).
 
 acks_late with reject_on_worker_lost: a message is acknowledged only when its task ends, so a
 worker killed mid-chunk leaves it unacknowledged and the broker delivers it again; chunks are
@@ -19,7 +21,7 @@ from django.db import OperationalError
 
 from ..services import aggregation
 
-__all__ = ["consolidate_chunk", "consolidate_merge", "consolidate_round"]
+__all__ = ["consolidate_chunk", "consolidate_link", "consolidate_links", "consolidate_merge", "consolidate_round"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def consolidate_round(self, run_id: int) -> int:
         if not indexes:
             aggregation.consolidation_merge(run_id=run_id, attempt=attempt)
             return run_id
-        chord(consolidate_chunk.si(run_id, attempt, index) for index in indexes)(consolidate_merge.si(run_id, attempt))
+        chord(consolidate_chunk.si(run_id, attempt, index) for index in indexes)(consolidate_links.si(run_id, attempt))
     except Exception as exc:
         _failing(self, run_id, exc)
         raise
@@ -77,6 +79,48 @@ def consolidate_chunk(self, run_id: int, attempt: int, index: int) -> int:
         _failing(self, run_id, exc)
         raise
     return index
+
+
+@shared_task(
+    bind=True,
+    name="consolidation.tasks.consolidate_links",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+)
+def consolidate_links(self, run_id: int, attempt: int) -> int:
+    try:
+        partitions = aggregation.consolidation_links_plan(run_id=run_id, attempt=attempt)
+        if partitions is None:
+            return run_id
+        if not partitions:
+            aggregation.consolidation_merge(run_id=run_id, attempt=attempt)
+            return run_id
+        chord(consolidate_link.si(run_id, attempt, p) for p in partitions)(consolidate_merge.si(run_id, attempt))
+    except Exception as exc:
+        _failing(self, run_id, exc)
+        raise
+    return run_id
+
+
+@shared_task(
+    bind=True,
+    name="consolidation.tasks.consolidate_link",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+)
+def consolidate_link(self, run_id: int, attempt: int, partition: int) -> int:
+    try:
+        aggregation.consolidation_link(run_id=run_id, attempt=attempt, partition=partition)
+    except Exception as exc:
+        _failing(self, run_id, exc)
+        raise
+    return partition
 
 
 @shared_task(
