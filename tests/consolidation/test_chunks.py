@@ -174,3 +174,79 @@ def test_a_merge_that_meets_a_concurrent_update_begins_again(many_sections, monk
     assert len(calls) == 2
     assert merged.status == JobStatus.DONE
     assert merged.result == aggregation.compute_consolidation(engagement_round=many_sections).result
+
+
+def _chunks_done(engagement_round) -> tuple[ConsolidationRun, int, list[int]]:
+    run = ConsolidationRun.objects.create(round=engagement_round)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    for index in indexes:
+        aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=index)
+    return run, attempt, aggregation.consolidation_links_plan(run_id=run.pk, attempt=attempt)
+
+
+def _counting_cross_links(monkeypatch) -> list[list[int]]:
+    """Each call of chunks.cross_links from now on, by the bands it verified."""
+    calls: list[list[int]] = []
+    real = chunks.cross_links
+
+    def counted(joined, parts, *, threshold, bands):
+        calls.append(list(bands))
+        return real(joined, parts, threshold=threshold, bands=bands)
+
+    monkeypatch.setattr(chunks, "cross_links", counted)
+    return calls
+
+
+def test_the_link_tasks_share_the_bands_and_the_merge_verifies_only_a_lost_share(many_sections, monkeypatch):
+    run, attempt, partitions = _chunks_done(many_sections)
+    assert len(partitions) == 8  # one link task per chunk, at most CONSOLIDATION_LINK_TASKS
+    assert sorted(b for p in partitions for b in chunks.link_bands(p, len(partitions))) == list(range(32))
+    for partition in partitions[:-1]:
+        aggregation.consolidation_link(run_id=run.pk, attempt=attempt, partition=partition)
+    stored = bytes(ConsolidationChunk.objects.get(run=run, index=partitions[0]).links)
+    assert stored
+    calls = _counting_cross_links(monkeypatch)
+    aggregation.consolidation_link(run_id=run.pk, attempt=attempt, partition=partitions[0])  # delivered again
+    assert calls == []
+    assert bytes(ConsolidationChunk.objects.get(run=run, index=partitions[0]).links) == stored
+    # The last link task was lost: the merge verifies its share of the bands, and only that.
+
+    merged = aggregation.consolidation_merge(run_id=run.pk, attempt=attempt)
+
+    assert calls == [chunks.link_bands(partitions[-1], len(partitions))]
+    one_process = aggregation.compute_consolidation(engagement_round=many_sections)
+    assert merged.status == JobStatus.DONE
+    assert merged.result == one_process.result
+    assert _groups(merged) == _specs(one_process)
+    assert not any(bytes(c.links) for c in ConsolidationChunk.objects.filter(run=run))
+
+
+def test_links_made_from_chunks_that_changed_since_are_not_used(many_sections, monkeypatch):
+    run, attempt, partitions = _chunks_done(many_sections)
+    for partition in partitions:
+        aggregation.consolidation_link(run_id=run.pk, attempt=attempt, partition=partition)
+    # A comment rewritten as a new variant of the campaign after its chunk (and the links) were made.
+    edited = Comment.objects.filter(round=many_sections, status="submitted").order_by("id").first()
+    Comment.objects.filter(pk=edited.pk).update(body=CAMPAIGN + " Also for cooperatives.", revision=edited.revision + 1)
+    calls = _counting_cross_links(monkeypatch)
+
+    merged = aggregation.consolidation_merge(run_id=run.pk, attempt=attempt)
+
+    assert calls == [list(range(32))]  # every band verified again here, in one pass
+    one_process = aggregation.compute_consolidation(engagement_round=many_sections)
+    assert merged.result == one_process.result
+    assert _groups(merged) == _specs(one_process)
+    assert any(edited.pk in c["comment_ids"] for c in merged.result["campaigns"])
+
+
+def test_a_link_task_of_a_run_taken_over_or_with_a_chunk_missing_stores_nothing(many_sections):
+    run = ConsolidationRun.objects.create(round=many_sections)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    for index in indexes[1:]:
+        aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=index)
+    aggregation.consolidation_link(run_id=run.pk, attempt=attempt, partition=1)  # chunk 0 not done
+    aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=indexes[0])
+    aggregation.consolidation_link(run_id=run.pk, attempt=attempt + 1, partition=2)  # not this attempt
+
+    assert not any(bytes(c.links) for c in ConsolidationChunk.objects.filter(run=run))
+    assert aggregation.consolidation_links_plan(run_id=run.pk, attempt=attempt + 1) is None
