@@ -315,6 +315,72 @@ def link(
             components[finder.find(x)] = mine
 
 
+# How the candidate pairs of LSH buckets are verified (verify_buckets): the pairs of buckets of
+# at most SMALL_BUCKET texts in one batch at C speed; up to LARGE_BUCKET texts, every pair of
+# the bucket as one matrix (quadratic, but at C speed and bounded); beyond, component by
+# component (link), which compares a text with the members of each other component until one
+# verifies: n comparisons, not n * n, when the bucket's texts all say the same thing.
+SMALL_BUCKET = 64
+LARGE_BUCKET = 3000
+
+
+def verify_buckets(
+    keys: Sequence[str],
+    buckets: Sequence[Sequence[int]],
+    finder: UnionFind,
+    *,
+    threshold: float,
+    owners: np.ndarray | None = None,
+    known: Callable[[int, int], bool] | None = None,
+) -> None:
+    """Join in `finder` the candidate pairs of each bucket (ascending indices) that verify.
+
+    `owners` (one number per key): pairs of keys with the same owner were verified before and
+    are not compared again in the batch (`known(i, j)` says the same to `link`); comparing one
+    again would only cost time. The components found are those of the graph of verified
+    candidate pairs, whatever the order or the tier a pair was verified in.
+    """
+    max_length_ratio = 200 / threshold - 1
+    lengths = np.array([len(k) for k in keys], dtype=np.int64)
+    firsts, seconds, large = [], [], []
+    for bucket in buckets:
+        nodes = np.asarray(bucket, dtype=np.int64)
+        if nodes.size > LARGE_BUCKET:
+            large.append(nodes.tolist())
+        elif nodes.size > SMALL_BUCKET:
+            listed = nodes.tolist()
+            if len({finder.find(n) for n in listed}) == 1:
+                continue  # joined already (by another bucket)
+            texts = [keys[i] for i in listed]
+            matrix = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=threshold, workers=1)
+            rows, cols = np.nonzero(np.triu(matrix >= threshold, 1))
+            for i, j in zip(nodes[rows].tolist(), nodes[cols].tolist(), strict=True):
+                finder.union(i, j)
+        else:
+            rows, cols = np.triu_indices(nodes.size, 1)
+            firsts.append(nodes[rows])
+            seconds.append(nodes[cols])
+    if firsts:
+        a, b = np.concatenate(firsts), np.concatenate(seconds)
+        short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
+        wanted = long <= short * max_length_ratio
+        if owners is not None:
+            wanted &= owners[a] != owners[b]
+        a, b = distinct_pairs(a[wanted], b[wanted], len(keys))
+        if a.size:
+            scores = process.cpdist(
+                [keys[i] for i in a.tolist()],
+                [keys[j] for j in b.tolist()],
+                scorer=fuzz.ratio,
+                score_cutoff=threshold,
+                workers=1,
+            )
+            similar = scores >= threshold
+            for i, j in zip(a[similar].tolist(), b[similar].tolist(), strict=True):
+                finder.union(i, j)
+    link(keys, large, finder, threshold=threshold, known=known)
+
+
 # Above this many distinct texts, a group's lowest similarity is taken over the pairs of each
 # text with the group's first text only (at least the true lowest), not over every pair.
 EXACT_LOWEST_UP_TO = 1000
@@ -348,7 +414,7 @@ def group_items(items: Sequence[Item], *, threshold: float, sketches: Sketches |
     finder = UnionFind(len(texts))
     if len(keys) > 1:
         bands = (sketches or Sketches()).of(keys)
-        link(keys, buckets_of(bands), finder, threshold=threshold)
+        verify_buckets(keys, buckets_of(bands), finder, threshold=threshold)
 
     clusters: dict[int, list[int]] = defaultdict(list)
     for i in range(len(texts)):

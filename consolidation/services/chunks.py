@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 from django.db.models import F
 from django.db.models.expressions import RawSQL
-from rapidfuzz import fuzz, process
 
 from comments.models import Comment
 
@@ -33,11 +32,6 @@ from ..models import ConsolidationChunk
 from . import counting
 
 SUBMITTED = Comment.Status.SUBMITTED
-# Buckets of at most SMALL_BUCKET texts have their cross-chunk pairs verified in one batch with
-# the other small buckets; up to LARGE_BUCKET, every pair of the bucket in one matrix (C speed);
-# beyond, component by component in Python (grouping.link), which stops at the first match.
-SMALL_BUCKET = 64
-LARGE_BUCKET = 3000
 PAIR_HASH_SQL = f"hashint8extended({Comment._meta.db_table}.id * 1048576 + {Comment._meta.db_table}.revision, 0)"
 
 
@@ -177,11 +171,13 @@ def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float
         if kind == grouping.NEAR:
             for cid in ids[1:]:
                 finder.union(text_of_comment[ids[0]], text_of_comment[cid])
-    grouping.link(
+    # A text's first section: two texts with the same one were both in it, and compared there.
+    grouping.verify_buckets(
         keys,
         grouping.buckets_of(bands),
         finder,
         threshold=threshold,
+        owners=np.array([min(sections) for sections in text_sections], dtype=np.int64),
         known=lambda i, j: not text_sections[i].isdisjoint(text_sections[j]),
     )
     return ChunkPart(
@@ -283,49 +279,22 @@ def cross_links(joined: Joined, parts: Sequence[ChunkPart], *, threshold: float,
         grouping.UnionFind.union(finder, i, j)
     if size < 2 or not bands:
         return np.zeros((0, 2), dtype=np.int64)
-    keys, chunks_of = joined.keys, joined.chunks_of
+    chunks_of = joined.chunks_of
+    # A text's first chunk: two texts with the same one were both in it, and compared there.
     primary = np.array([min(c) for c in chunks_of], dtype=np.int64)
-    lengths = np.array([len(k) for k in keys], dtype=np.int64)
-    columns = list(bands)
-    first, second, large = [], [], []
-    all_bands = np.concatenate([p.bands[:, columns] for p in parts])
-    for bucket in grouping.buckets_of(all_bands, owners=joined.row_chunks):
-        nodes = sorted({int(joined.row_node[r]) for r in bucket})
-        if len(nodes) > LARGE_BUCKET:
-            large.append(nodes)
-            continue
-        if len(nodes) > SMALL_BUCKET:
-            if len({finder.find(n) for n in nodes}) == 1:
-                continue  # joined already (by another band's bucket)
-            # Every pair of the bucket at once, in C (quadratic, but at C speed and bounded).
-            in_bucket = np.array(nodes, dtype=np.int64)
-            matrix = process.cdist(
-                [keys[i] for i in nodes], [keys[i] for i in nodes], scorer=fuzz.ratio, score_cutoff=threshold, workers=1
-            )
-            rows, cols = np.nonzero(np.triu(matrix >= threshold, 1))
-            for i, j in zip(in_bucket[rows].tolist(), in_bucket[cols].tolist(), strict=True):
-                finder.union(i, j)
-            continue
-        for n, i in enumerate(nodes):
-            for j in nodes[n + 1 :]:
-                first.append(i)
-                second.append(j)
-    a, b = np.array(first, dtype=np.int64), np.array(second, dtype=np.int64)
-    short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
-    wanted = (primary[a] != primary[b]) & (long <= short * (200 / threshold - 1))
-    a, b = grouping.distinct_pairs(a[wanted], b[wanted], size)
-    if a.size:
-        scores = process.cpdist(
-            [keys[i] for i in a.tolist()],
-            [keys[j] for j in b.tolist()],
-            scorer=fuzz.ratio,
-            score_cutoff=threshold,
-            workers=1,
+    buckets = [
+        sorted({int(joined.row_node[r]) for r in bucket})
+        for bucket in grouping.buckets_of(
+            np.concatenate([p.bands[:, list(bands)] for p in parts]), owners=joined.row_chunks
         )
-        for i, j in zip(a[scores >= threshold].tolist(), b[scores >= threshold].tolist(), strict=True):
-            finder.union(i, j)
-    grouping.link(
-        keys, large, finder, threshold=threshold, known=lambda i, j: not chunks_of[i].isdisjoint(chunks_of[j])
+    ]
+    grouping.verify_buckets(
+        joined.keys,
+        buckets,
+        finder,
+        threshold=threshold,
+        owners=primary,
+        known=lambda i, j: not chunks_of[i].isdisjoint(chunks_of[j]),
     )
     return np.array(finder.made, dtype=np.int64).reshape(-1, 2)
 
