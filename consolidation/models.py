@@ -152,7 +152,11 @@ class CarriedAnchor(models.Model):
         MOVED = "moved", _("Passage moved to another section")
         ORPHANED = "orphaned", _("Passage no longer in the text")
 
-    comment = models.ForeignKey("comments.Comment", on_delete=models.CASCADE, related_name="carried_anchors")
+    # No index of its own: the unique constraint's index on (comment, version) starts with it, and every
+    # comment carried writes one row into each index (docs/performance.md, line 9).
+    comment = models.ForeignKey(
+        "comments.Comment", on_delete=models.CASCADE, related_name="carried_anchors", db_index=False
+    )
     version = models.ForeignKey("consultations.DraftVersion", on_delete=models.CASCADE, related_name="carried_anchors")
     section = models.ForeignKey(
         "consultations.Section", null=True, blank=True, on_delete=models.CASCADE, related_name="carried_anchors"

@@ -12,5 +12,8 @@ from django.dispatch import Signal
 disposition_decided = Signal()
 
 # Open comments of earlier rounds were carried into a newly published version (each now has a
-# CarriedAnchor for it, orphaned or not). Arguments: version (the DraftVersion).
+# CarriedAnchor for it, orphaned or not). Arguments: version (the DraftVersion), and by_author:
+# {author id: {"carried": n, "orphaned": n}} over every CarriedAnchor the version holds, counted
+# while landing, or None when the run cannot know them all (a rerun keeps the anchors of comments
+# decided since): the receiver counts them from the CarriedAnchor rows then.
 comments_carried_over = Signal()

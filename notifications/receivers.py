@@ -45,8 +45,8 @@ def on_decision(sender, *, dispositions, actor=None, **kwargs) -> None:
 
 
 @robust
-def on_carried_over(sender, *, version, **kwargs) -> None:
-    services.notify_carried_over(version=version)
+def on_carried_over(sender, *, version, by_author=None, **kwargs) -> None:
+    services.notify_carried_over(version=version, by_author=by_author)
 
 
 @robust

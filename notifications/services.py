@@ -193,23 +193,32 @@ def notify_mentioned(*, actor, comment: Comment, mentioned: Iterable[User], repl
     )
 
 
-def notify_carried_over(*, version: DraftVersion) -> int:
+def notify_carried_over(*, version: DraftVersion, by_author: dict[int, dict[str, int]] | None = None) -> int:
     """After a carry-over, each author hears once per version how many comments followed the text.
 
     One notification per author (not per comment): a delegate with forty comments gets one
-    line saying forty were carried and three could not be placed. Counted by the database.
+    line saying forty were carried and three could not be placed. With `by_author` (the
+    carry-over counted while landing: {author id: {"carried": n, "orphaned": n}}) only the
+    authors still active are looked up; without it the database counts the CarriedAnchor rows.
     """
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"carried": 0, "orphaned": 0})
-    rows = (
-        CarriedAnchor.objects.filter(version=version, comment__author__is_active=True)
-        .values("comment__author_id")
-        .annotate(
-            total=Count("pk"),
-            orphaned=Count("pk", filter=Q(method=CarriedAnchor.Method.ORPHANED)),
+    counts: dict[int, dict[str, int]] = {}
+    if by_author is not None:
+        active = set(User.objects.filter(pk__in=list(by_author), is_active=True).values_list("pk", flat=True))
+        counts = {author_id: dict(landed) for author_id, landed in by_author.items() if author_id in active}
+    else:
+        rows = (
+            CarriedAnchor.objects.filter(version=version, comment__author__is_active=True)
+            .values("comment__author_id")
+            .annotate(
+                total=Count("pk"),
+                orphaned=Count("pk", filter=Q(method=CarriedAnchor.Method.ORPHANED)),
+            )
         )
-    )
-    for row in rows:
-        counts[row["comment__author_id"]] = {"carried": row["total"] - row["orphaned"], "orphaned": row["orphaned"]}
+        for row in rows:
+            counts[row["comment__author_id"]] = {
+                "carried": row["total"] - row["orphaned"],
+                "orphaned": row["orphaned"],
+            }
     return _store(
         [
             Notification(

@@ -27,6 +27,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext as _
+from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
+from xlsxwriter.worksheet import CellStringTuple, RowInfo, Worksheet
 
 from comments.models import Comment
 from config.text import BIDI_AND_INVISIBLE, FORMULA_PREFIXES, spreadsheet_text, visible_controls, xml_text
@@ -680,7 +682,8 @@ def _xlsx_workbook(fileobj, info: MatrixInfo, *, template: bool):
         formats.append(workbook.add_format(properties))
 
     def add_sheet(name: str):
-        sheet = workbook.add_worksheet(name)
+        sheet = workbook.add_worksheet(name, worksheet_class=MatrixSheet)
+        sheet._matrix_init(formats)
         for index, column in enumerate(COLUMNS):
             sheet.set_column(index, index, column.width, formats[index])
         sheet.set_landscape()
@@ -739,25 +742,100 @@ def _sheet_title(number: int) -> str:
     return SHEET_TITLE if number == 1 else f"{SHEET_TITLE} ({number})"
 
 
-def _string_writer(sheet) -> Callable:
-    """The sheet's write_string without its decorator, which turns "A1" notation into numbers on every call.
+# What XlsxWriter changes in an inline string before writing it (xmlwriter._escape_data,
+# _escape_control_characters, utility._preserve_whitespace, a "<r>...</r>" rich string): a cell holding
+# none of it is written as it is.
+_XLSX_ESCAPED = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_XLSX_ESCAPE_OF_ESCAPE = re.compile("_x[0-9a-fA-F]{4}_")
 
-    The matrix passes row and column numbers already: one call less per cell, about 8% of the
-    XLSX export's time (benchmarks/exports.py). XlsxWriter is pinned (requirements.txt); should
-    a later version rename the method, the public one is used.
+
+class MatrixSheet(Worksheet):
+    """XlsxWriter's worksheet, with one more writer: a whole row of text cells at once (constant_memory).
+
+    write_string stores each cell in the sheet's table, and when the next row begins writes the
+    stored row cell by cell (_write_single_row, _write_cell), each cell's text looked at five
+    times for what XML needs escaped, its format looked up, its position named: that is most of
+    an XLSX export's time. write_text_row writes the row's XML at once to the same temporary
+    file, the same bytes XlsxWriter writes for it (tests/consolidation/test_export_streaming.py
+    compares the files): cells whose text XlsxWriter would change in any way (escapes, control
+    characters, surrounding spaces, a text over Excel's length limit) are handed to its own
+    _write_cell. XlsxWriter is pinned (requirements.txt): these are its internals.
     """
-    return getattr(sheet, "_write_string", sheet.write_string)
 
+    def _matrix_init(self, formats: list) -> None:
+        self._matrix_formats = formats
+        self._matrix_styles: list[str | None] = [None] * len(formats)  # ' s="n"', once the format has its index
+        self._matrix_columns = [xl_col_to_name(index) for index in range(len(formats))]
+        self._matrix_row_tails: dict[int | None, str] = {}
 
-def _forget_row(sheet, row: int) -> None:
-    """Drop a row's height once XlsxWriter has written the row (writing the next row's first cell does).
+    def _row_tail(self, pixel_height: int | None) -> str:
+        """What XlsxWriter writes in a <row> tag after its number, for a row of this height (None: the default)."""
+        tail = self._matrix_row_tails.get(pixel_height)
+        if tail is None:
+            fh = self.fh  # type: ignore[has-type]  # XlsxWriter's attributes are not annotated
+            self.fh = io.StringIO()
+            try:
+                self._write_row(0, None, None if pixel_height is None else RowInfo(height=pixel_height))
+                tag = self.fh.getvalue()
+            finally:
+                self.fh = fh
+            head = '<row r="1'
+            assert tag.startswith(head), tag
+            tail = self._matrix_row_tails[pixel_height] = tag[len(head) :]
+        return tail
 
-    constant_memory streams the cells, but XlsxWriter keeps every set_row in two dicts until the
-    workbook closes: a million tall rows would hold a million entries. A row already on disk is
-    never read again.
-    """
-    sheet.row_info.pop(row, None)
-    sheet.row_sizes.pop(row, None)
+    def _style(self, index: int) -> str:
+        # Format indexes are given on first use, as _write_cell gives them: the same numbering.
+        style = self._matrix_styles[index] = f' s="{self._matrix_formats[index]._get_xf_index()}"'
+        return style
+
+    def write_text_row(self, row: int, values: Sequence[str | None], height: float | None = None) -> None:
+        """Write row `row` (0-based) of text cells in the sheet's column formats; a height in points, as set_row."""
+        previous: int = self.previous_row  # type: ignore[has-type]
+        if row < previous or (row == previous and self.table):
+            raise ValueError("constant_memory writes rows in order")
+        if self.table or previous in self.row_info:
+            self._write_single_row(row)  # the row written before by write_string or set_row
+        else:
+            self.previous_row = row
+        styles, columns, formats = self._matrix_styles, self._matrix_columns, self._matrix_formats
+        escaped, escape_of_escape = _XLSX_ESCAPED.search, _XLSX_ESCAPE_OF_ESCAPE.search
+        longest = self.xls_strmax // 2
+        number = str(row + 1)
+        pixel_height = None if height is None else int(height * 4.0 / 3.0 + 0.5)
+        parts = ['<row r="', number, self._row_tail(pixel_height)]
+        first = last = -1
+        for index, value in enumerate(values):
+            if not value:
+                continue
+            if first < 0:
+                first = index
+            last = index
+            if (
+                len(value) > longest
+                or escaped(value)
+                or ("_x" in value and escape_of_escape(value))
+                or value[0].isspace()
+                or value[-1].isspace()
+            ):
+                self.fh.write("".join(parts))
+                parts.clear()
+                if _utf16_len(value) > self.xls_strmax:
+                    value = _utf16_truncate(value, self.xls_strmax)
+                self._write_cell(row, index, CellStringTuple(value, formats[index]))
+                continue
+            parts.append(
+                f'<c r="{columns[index]}{number}"{styles[index] or self._style(index)} t="inlineStr">'
+                f"<is><t>{value}</t></is></c>"
+            )
+        if first < 0:
+            if pixel_height is not None:  # a row of no cells is only its height, as XlsxWriter writes it
+                self.set_row_pixels(row, pixel_height)
+            return
+        parts.append("</row>")
+        self.fh.write("".join(parts))
+        self._check_dimensions(row, first)
+        self._check_dimensions(row, last)
 
 
 def write_matrix_xlsx(
@@ -765,29 +843,26 @@ def write_matrix_xlsx(
 ) -> None:
     """Write the header block, the header and the rows to `fileobj` (a path or a binary file), constant_memory.
 
-    constant_memory writes each row to a temporary file as soon as the next begins, so memory
-    stays flat at any size; a row's height is set as it is written. Every value is written with
-    write_string: a comment that starts with "=" is text, not a formula to run when the file is
-    opened. Rows whose cells are `cleaned` already (matrix_cells) are written as they come;
-    others go through xml_text here.
+    constant_memory writes each row to a temporary file as soon as it is made, so memory stays
+    flat at any size; a row's height is set as it is written (MatrixSheet.write_text_row).
+    Every value is written as a string: a comment that starts with "=" is text, not a formula to
+    run when the file is opened. Rows whose cells are `cleaned` already (matrix_cells) are
+    written as they come; others go through xml_text here.
     """
-    workbook, add_sheet, formats = _xlsx_workbook(fileobj, info or MatrixInfo(), template=False)
-    columns = list(enumerate(formats))
+    workbook, add_sheet, _formats = _xlsx_workbook(fileobj, info or MatrixInfo(), template=False)
     wrapped = _wrap_capacity()
     sheets = 1
     sheet = add_sheet(_sheet_title(sheets))
-    write, set_row = _string_writer(sheet), sheet.set_row
+    write_row = sheet.write_text_row
     number = HEADER_ROW
-    tall_before = False  # the previous row's height was set
     for row in rows:
         number += 1
         if number == MAX_SHEET_ROWS:
             _finish_sheet(sheet, number - 1)
             sheets += 1
             sheet = add_sheet(_sheet_title(sheets))
-            write, set_row = _string_writer(sheet), sheet.set_row
+            write_row = sheet.write_text_row
             number = HEADER_ROW + 1
-            tall_before = False
         if not cleaned:
             row = [xml_text(value) if value else "" for value in row]
         lines = 1
@@ -795,15 +870,7 @@ def write_matrix_xlsx(
             value = row[index]
             if value and (len(value) > capacity or "\n" in value):
                 lines = max(lines, estimated_lines(value, capacity))
-        if lines > 1:
-            set_row(number, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines))
-        for index, cell_format in columns:
-            value = row[index]
-            if value:
-                write(number, index, value, cell_format)
-        if tall_before:
-            _forget_row(sheet, number - 1)
-        tall_before = lines > 1
+        write_row(number, row, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines) if lines > 1 else None)
     _finish_sheet(sheet, number)
     workbook.close()
 

@@ -22,8 +22,9 @@ import os
 import re
 import time
 from bisect import bisect_right
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import islice
@@ -52,8 +53,12 @@ DEFAULT_MIN_SCORE = 80.0
 MIN_SEARCH_CHARS = 12
 # How far (characters) around the fuzzy alignment the edited passage's words are looked for.
 MAX_SLACK = 200
-# Comments fetched, landed and written (COPY) this many at a time: memory stays flat.
+# Comments fetched and landed this many at a time: memory stays flat.
 BATCH_SIZE = 2000
+# Comments written by one COPY: a block is read first (its rows held in memory, a few MB), then
+# landed BATCH_SIZE at a time into an open COPY, so PostgreSQL stores one batch while Python lands
+# the next. The connection runs nothing else while COPY is open: the next block is read after it.
+BLOCK_SIZE = 20_000
 WORD = re.compile(r"\w+")
 # At most this many words are tried at either end of a fuzzy range for quote words that changed.
 MAX_EDGE_WORDS = 3
@@ -189,6 +194,23 @@ def _followed(rows: Iterator[tuple], previous: Iterator[tuple[int, str]]) -> Ite
         yield (*row, landed[1] if landed is not None and landed[0] == row[0] else "")
 
 
+def _sections_of(*, versions) -> dict[int, tuple[str, int]]:
+    """(key, position) of each section of the given versions, by id."""
+    return {
+        pk: (key, position)
+        for pk, key, position in Section.objects.filter(version_id__in=versions).values_list("id", "key", "position")
+    }
+
+
+def _with_homes(rows: Iterable[tuple], homes: dict[int, tuple[str, int]]) -> Iterator[tuple]:
+    """(id, section id, exact, prefix, suffix, author) rows as (id, key, position, exact, prefix, suffix, author)."""
+    for comment_id, section_id, exact, prefix, suffix, author_id in rows:
+        home = homes.get(section_id)
+        if home is None:  # a section of another version than its round's: not made by the services, still carried
+            home = homes[section_id] = Section.objects.values_list("key", "position").get(pk=section_id)
+        yield comment_id, home[0], home[1], exact, prefix, suffix, author_id
+
+
 def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
@@ -244,7 +266,7 @@ class _Search:
         by_key = self.by_key
         landed: list[Anchor] = []
         pending: list[tuple[int, _Pending]] = []
-        for comment_id, key, position, exact, prefix, suffix, followed in rows:
+        for comment_id, key, position, exact, prefix, suffix, _author_id, followed in rows:
             home = by_key.get(key)
             if not exact:
                 if home is None:
@@ -340,6 +362,7 @@ class _Search:
             scorer=fuzz.partial_ratio,
             score_cutoff=self.threshold,
             dtype=numpy.float64,
+            workers=-1,  # the C++ scorer on every core: the same scores, the GIL released
         )
         scores[:, ~self.searchable_bodies] = -1.0
         for row, (item, quote) in enumerate(queries):
@@ -390,29 +413,30 @@ class _Writer:
             quote(meta.db_table), ", ".join(quote(columns[name]) for name in self.ATTNAMES)
         )
 
-    def write(self, landed: list[Anchor]) -> None:
-        version_id, now = self.version.pk, self.now
+    def _row(self, anchor: Anchor) -> tuple:
+        comment_id, section_id, method, start, end, quote, score = anchor
+        return (comment_id, self.version.pk, section_id, method, start, end, quote, score, self.now)
+
+    @contextmanager
+    def writing(self) -> Iterator[Callable[[list[Anchor]], None]]:
+        """A function writing anchors: into one COPY kept open until the block ends (PostgreSQL), else bulk inserts."""
         if not self.copy:
-            CarriedAnchor.objects.bulk_create(
-                [
-                    CarriedAnchor(
-                        comment_id=comment_id,
-                        version_id=version_id,
-                        section_id=section_id,
-                        method=method,
-                        position_start=start,
-                        position_end=end,
-                        quote_exact=quote,
-                        score=score,
-                        created_at=now,
-                    )
-                    for comment_id, section_id, method, start, end, quote, score in landed
-                ]
-            )
+
+            def insert(landed: list[Anchor]) -> None:
+                CarriedAnchor.objects.bulk_create(
+                    [CarriedAnchor(**dict(zip(self.ATTNAMES, self._row(anchor), strict=True))) for anchor in landed]
+                )
+
+            yield insert
             return
         with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
-            for comment_id, section_id, method, start, end, quote, score in landed:
-                copy.write_row((comment_id, version_id, section_id, method, start, end, quote, score, now))
+            write_row, version_id, now = copy.write_row, self.version.pk, self.now
+
+            def write(landed: list[Anchor]) -> None:
+                for comment_id, section_id, method, start, end, quote, score in landed:
+                    write_row((comment_id, version_id, section_id, method, start, end, quote, score, now))
+
+            yield write
 
 
 def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
@@ -437,10 +461,13 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
         search = _Search(list(version.sections.order_by("position", "id")), threshold)
         comments = Comment.objects.filter(open_comments_filter(), round__in=rounds_before(version=version))
         # A rerun replaces the anchors of the comments still open; one of a comment decided since stays.
-        if CarriedAnchor.objects.filter(version=version).exists():
+        rerun = CarriedAnchor.objects.filter(version=version).exists()
+        if rerun:
             CarriedAnchor.objects.filter(version=version, comment__in=comments.values("pk")).delete()
+        # The comments' sections (of the earlier versions) looked up here, not joined to every comment.
+        homes = _sections_of(versions=rounds_before(version=version).values("version_id"))
         rows = comments.order_by("id").values_list(
-            "id", "section__key", "section__position", "quote_exact", "quote_prefix", "quote_suffix"
+            "id", "section_id", "quote_exact", "quote_prefix", "quote_suffix", "author_id"
         )
         # Where each landed in the previous version: a second stream in comment order, merged in.
         # Not a join: the planner, told the anchors table is small, may rescan it for every
@@ -453,16 +480,23 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
             .values_list("comment_id", "quote_exact")
         )
         merged = _followed(
-            rows.iterator(chunk_size=BATCH_SIZE),
+            _with_homes(rows.iterator(chunk_size=BATCH_SIZE), homes),
             previous.iterator(chunk_size=BATCH_SIZE) if version.previous_id else iter(()),
         )
         writer = _Writer(version)
         began = time.perf_counter()
         counts: Counter[str] = Counter()
-        for batch in _batches(merged, BATCH_SIZE):
-            landed = search.land(batch)
-            counts.update(anchor[2] for anchor in landed)
-            writer.write(landed)
+        # What each author is told (notifications): counted here on a first run, when these are all the anchors.
+        by_author: defaultdict[int, dict[str, int]] = defaultdict(lambda: {"carried": 0, "orphaned": 0})
+        orphaned = CarriedAnchor.Method.ORPHANED
+        for block in _batches(merged, BLOCK_SIZE):
+            with writer.writing() as write:
+                for batch in _batches(block, BATCH_SIZE):
+                    landed = search.land(batch)
+                    counts.update(anchor[2] for anchor in landed)
+                    for row, anchor in zip(batch, landed, strict=True):
+                        by_author[row[6]]["orphaned" if anchor[2] == orphaned else "carried"] += 1
+                    write(landed)
         result = {method: counts.get(method, 0) for method in CarriedAnchor.Method.values}
         result["total"] = sum(counts.values())
         logger.info(
@@ -480,7 +514,7 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
             consultation=version.consultation,
             data=result,
         )
-        comments_carried_over.send(sender=DraftVersion, version=version)
+        comments_carried_over.send(sender=DraftVersion, version=version, by_author=None if rerun else dict(by_author))
     return result
 
 

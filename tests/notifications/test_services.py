@@ -10,7 +10,7 @@ from consolidation.services.carry_over import carry_over_comments
 from consolidation.services.dispositions import disposition_propose, disposition_record, disposition_record_group
 from notifications.models import Notification
 from notifications.selectors import text_of
-from notifications.services import notify_mentioned
+from notifications.services import notify_carried_over, notify_mentioned
 from tests.factories import CommentFactory
 from tests.helpers.carry_over import build_world
 
@@ -178,3 +178,27 @@ def test_carry_over_tells_each_author_once_how_many_comments_followed_and_how_ma
     assert th.data["orphaned"] >= 1  # the deleted clause's comments
     assert "could not be placed" in text_of(th)
     assert th.version == new
+
+
+def test_what_carry_over_counted_while_landing_is_what_its_anchors_count(
+    consultation, version, vn_delegate, th_delegate
+):
+    """The first run tells each author the counts it made while landing: the same as counting the rows."""
+    new = build_world(consultation, version, vn_delegate, th_delegate)["new"]
+    th_delegate.is_active = False
+    th_delegate.save(update_fields=["is_active"])
+
+    carry_over_comments(version_id=new.pk)
+    told = {n.recipient_id: n.data for n in Notification.objects.filter(kind=Kind.CARRIED_OVER)}
+    Notification.objects.filter(kind=Kind.CARRIED_OVER).delete()
+    notify_carried_over(version=new)  # counted by the database from the CarriedAnchor rows
+    counted = {n.recipient_id: n.data for n in Notification.objects.filter(kind=Kind.CARRIED_OVER)}
+
+    assert told == counted
+    assert set(told) == {vn_delegate.pk}  # an author no longer active hears nothing
+    vn_anchors = CarriedAnchor.objects.filter(version=new, comment__author=vn_delegate)
+    assert told[vn_delegate.pk] == {
+        "carried": vn_anchors.exclude(method=CarriedAnchor.Method.ORPHANED).count(),
+        "orphaned": vn_anchors.filter(method=CarriedAnchor.Method.ORPHANED).count(),
+    }
+    assert told[vn_delegate.pk]["carried"] > 0 and told[vn_delegate.pk]["orphaned"] > 0

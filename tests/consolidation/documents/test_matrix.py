@@ -11,6 +11,7 @@ import io
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from comments.models import Comment
@@ -258,3 +259,86 @@ def test_a_paragraph_the_clause_does_not_have_is_refused(
     assert [(e["cell"], e["message"]) for e in job.errors] == [
         (f"D{HEADER_ROW + 1}", f"Row {HEADER_ROW + 1}, column D: Clause 1.1.1 has no paragraph 4.")
     ]
+
+
+# --- the XLSX rows written at once are the bytes XlsxWriter writes cell by cell ------------------
+
+_AWKWARD_TEXTS = [
+    "plain words",
+    "R&D <b>bold</b> > less",
+    "<r><t>looks like a rich string</t></r>",
+    " leading space",
+    "trailing space ",
+    "\u00a0no-break space around\u00a0",
+    "line one\nline two\n",
+    "tab\tinside",
+    "quotes \"double\" and 'single'",
+    "an escape _x0041_ of an escape",
+    "_x12G4_ is not one",
+    "control \x01\x1f characters",
+    "non-characters \ufffe\uffff",
+    "emoji 🙂 and Vietnamese mục tiêu",
+    "=SUM(A1:A2)",
+    "x" * 40_000,
+    "🙂" * 20_000,
+    "word " * 400,
+]
+
+
+def _xlsx_parts(path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _library_written(rows, path, info) -> None:
+    """The matrix as XlsxWriter writes it through its public writers: write_string per cell, set_row per row."""
+    workbook, add_sheet, formats = matrix._xlsx_workbook(path, info, template=False)
+    sheet = add_sheet(matrix._sheet_title(1))
+    wrapped = matrix._wrap_capacity()
+    number = matrix.HEADER_ROW
+    for row in rows:
+        number += 1
+        lines = max(
+            [1]
+            + [
+                matrix.estimated_lines(row[index], capacity)
+                for index, capacity in wrapped
+                if row[index] and (len(row[index]) > capacity or "\n" in row[index])
+            ]
+        )
+        if lines > 1:
+            sheet.set_row(number, min(matrix.MAX_ROW_HEIGHT, matrix.LINE_HEIGHT * lines))
+        for index, value in enumerate(row):
+            if value:
+                sheet.write_string(number, index, value, formats[index])
+    matrix._finish_sheet(sheet, number)
+    workbook.close()
+
+
+def test_the_xlsx_rows_are_the_bytes_xlsxwriter_writes_cell_by_cell(tmp_path, monkeypatch):
+    """MatrixSheet.write_text_row writes a row's XML at once: the file must not differ by a byte."""
+    columns = len(matrix.COLUMNS)
+    rows = []
+    for number, text in enumerate(_AWKWARD_TEXTS * 2):
+        row: list[str | None] = [f"cell {number} {index}" if (number + index) % 4 else None for index in range(columns)]
+        row[(number * 5) % columns] = text
+        row[8] = f"C{number}"
+        rows.append(row)
+    rows.append([None] * 8 + ["C-only"] + [None] * (columns - 9))
+    rows.append(["short"] * columns)
+    info = matrix.MatrixInfo(consultation="A & B <consultation>", version="Version 1", engagement_round="Round")
+    created = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: created)  # the same "created" property in both files
+
+    matrix.write_matrix_xlsx(iter(rows), tmp_path / "rows.xlsx", cleaned=True, info=info)
+    _library_written(rows, tmp_path / "cells.xlsx", info)
+
+    ours, library = _xlsx_parts(tmp_path / "rows.xlsx"), _xlsx_parts(tmp_path / "cells.xlsx")
+    assert ours.keys() == library.keys()
+    for name in library:
+        assert ours[name] == library[name], name
+    book = load_workbook(tmp_path / "rows.xlsx", read_only=True)
+    values = {cell for row in book["Comments"].iter_rows(values_only=True) for cell in row if cell}
+    assert {"R&D <b>bold</b> > less", "line one\nline two\n", " leading space", "x" * 32_767} <= values
