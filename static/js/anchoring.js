@@ -1,5 +1,7 @@
 // Selecting a passage of the section text to comment on it (mouse, touch or keyboard), and the
-// links between highlighted passages and comment cards. Without this file the comment form still
+// links between highlighted passages and comment cards. A mouse selects a passage; a tap on a
+// paragraph (touch, pen) or Enter/C on a focused one opens the sentence picker: one of its sentences,
+// or the whole paragraph. Without this file the comment form still
 // works: the comment is then on the whole section.
 //
 // Offsets are Unicode code points in section.body, as in Python (comments/anchoring.py): each
@@ -203,7 +205,23 @@
     if (returnFocus && p) p.focus();
   }
 
-  function openPicker(p) {
+  // A choice of the picker: a button that anchors the comment on body[offset + r[0]:offset + r[1]].
+  function pickerChoice(text, offset, r) {
+    var item = document.createElement("li");
+    var choice = document.createElement("button");
+    choice.type = "button";
+    choice.textContent = text;
+    choice.addEventListener("click", function () {
+      closePicker(false);
+      setAnchor(anchorFor(offset + r[0], offset + r[1]));
+    });
+    item.appendChild(choice);
+    return item;
+  }
+
+  // atY: the page coordinate of a tap, near which the picker opens (a long paragraph on a phone
+  // would put its end off the screen); without it, under the paragraph.
+  function openPicker(p, atY) {
     closePicker(false);
     var offset = Number(p.dataset.offset);
     var chars = bodyChars.slice(offset, offset + cpLength(p.textContent));
@@ -216,18 +234,15 @@
     heading.textContent = labels.sentences;
     picker.appendChild(heading);
     var list = document.createElement("ol");
-    sentences(chars).forEach(function (r) {
-      var item = document.createElement("li");
-      var choice = document.createElement("button");
-      choice.type = "button";
-      choice.textContent = chars.slice(r[0], r[1]).join("").trim();
-      choice.addEventListener("click", function () {
-        closePicker(false);
-        setAnchor(anchorFor(offset + r[0], offset + r[1]));
-      });
-      item.appendChild(choice);
-      list.appendChild(item);
+    var found = sentences(chars);
+    found.forEach(function (r) {
+      list.appendChild(pickerChoice(chars.slice(r[0], r[1]).join("").trim(), offset, r));
     });
+    if (found.length > 1) {
+      var whole = pickerChoice(labels.whole, offset, [0, chars.length]);
+      whole.className = "whole-paragraph";
+      list.appendChild(whole);
+    }
     picker.appendChild(list);
     var close = document.createElement("button");
     close.type = "button";
@@ -240,10 +255,20 @@
     });
     document.body.appendChild(picker);
     var rect = p.getBoundingClientRect();
-    picker.style.top = rect.bottom + window.scrollY + 4 + "px";
+    var top = rect.bottom + window.scrollY + 4;
+    if (atY !== undefined) top = Math.min(top, atY + 16);
+    picker.style.top = top + "px";
     picker.style.left = Math.max(4, rect.left + window.scrollX) + "px";
     var first = picker.querySelector("ol button");
-    if (first) first.focus();
+    if (first) first.focus({ preventScroll: true });
+    picker.scrollIntoView({ block: "nearest" });
+  }
+
+  // The kind of pointer of the last press: a click that follows a touch or a pen is a tap.
+  var lastPointer = "";
+  function isTap(e) {
+    var kind = e.pointerType || lastPointer;
+    return kind === "touch" || kind === "pen";
   }
 
   // --- marks <-> cards --------------------------------------------------------------------
@@ -310,7 +335,8 @@
       comment: layout.dataset.labelComment,
       sentences: layout.dataset.labelSentences,
       close: layout.dataset.labelClose,
-      paragraph: layout.dataset.labelParagraph
+      paragraph: layout.dataset.labelParagraph,
+      whole: layout.dataset.labelWhole
     };
     document.documentElement.classList.add("js-anchoring");
     var help = document.createElement("p");
@@ -323,6 +349,7 @@
     document.addEventListener("selectionchange", scheduleUpdate);
     document.addEventListener("mouseup", scheduleUpdate);
     document.addEventListener("touchend", scheduleUpdate);
+    document.addEventListener("pointerdown", function (e) { lastPointer = e.pointerType; }, true);
     window.addEventListener("resize", function () { clearTimeout(alignCards._t); alignCards._t = setTimeout(alignCards, 200); });
 
     document.addEventListener("focusin", function (e) {
@@ -361,8 +388,13 @@
       if (goto && goToMark(goto.dataset.gotoAnchor)) { e.preventDefault(); return; }
       var mark = e.target.closest("#section-text mark[data-comments]");
       // A click that ends a selection is not a click on the mark.
-      if (mark && window.getSelection().isCollapsed) goToCard(mark.dataset.comments.split(" ")[0]);
+      var collapsed = window.getSelection().isCollapsed;
+      if (mark && collapsed) goToCard(mark.dataset.comments.split(" ")[0]);
       if (picker && !picker.contains(e.target)) closePicker(false);
+      // A tap on a paragraph (not on a highlighted passage, nor a link) opens its sentence picker:
+      // a phone's long-press selection is slow and imprecise. A mouse click leaves selecting alone.
+      var p = !mark && collapsed && isTap(e) && paragraphOf(e.target);
+      if (p && !e.target.closest("a") && formFor()) openPicker(p, e.pageY);
     });
 
     // htmx: show refused writes (400, 409, 412, 429) in place like a success, then re-wire.

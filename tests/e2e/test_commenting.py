@@ -9,7 +9,7 @@ from comments.models import Comment, Reply
 from consultations.models import EngagementRound, Section
 from tests import factories
 
-from .conftest import log_in
+from .conftest import PHONE, assert_no_csp_violations, log_in, watch_csp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -159,6 +159,10 @@ def test_section_page_has_no_serious_accessibility_violations(browser_page, sect
     page.locator("#comment-form").get_by_role("button", name="Save draft").click()
     expect(page.locator(".comment-card")).to_have_count(1)
 
+    assert_accessible(page)
+
+
+def assert_accessible(page: Page) -> None:
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, "\n".join(f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in serious)
@@ -202,3 +206,81 @@ def test_a_selection_inside_words_takes_the_whole_words_and_the_button_goes_away
     assert Comment.objects.get().quote_exact == "Spectrum will be assigned in harmonised"
     # Once used, the floating button is gone: it does not stay over the text doing nothing.
     expect(button).to_be_hidden()
+
+
+def test_on_a_phone_a_tap_on_a_paragraph_opens_the_sentence_picker(chromium, live_server, section, vn_delegate):
+    context = chromium.new_context(
+        base_url=live_server.url, viewport=PHONE, locale="en-GB", has_touch=True, is_mobile=True
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    violations = watch_csp(page)
+    try:
+        open_section(page, "vn.delegate@example.org", section)
+        paragraph = page.locator("#section-text p[data-offset]").first
+        paragraph.tap()
+        picker = page.get_by_role("dialog", name="Choose the sentence to comment on")
+        expect(picker).to_be_visible()
+        # Each sentence of the paragraph, and the paragraph as a whole.
+        expect(picker.get_by_role("button")).to_have_text([FIRST, SECOND, "The whole paragraph", "Close"])
+        assert_accessible(page)
+        picker.get_by_role("button", name=SECOND).tap()
+        expect(picker).to_be_hidden()
+        expect(page.locator("[data-anchor-preview]")).to_contain_text(SECOND)
+
+        form = page.locator("#comment-form")
+        form.get_by_label("Technical").tap()
+        form.locator("textarea[name=body]").fill("Which bands? Name them.")
+        form.get_by_role("button", name="Submit").tap()
+        card = page.locator(".comment-card").filter(has_text="Which bands? Name them.")
+        expect(card).to_be_visible()
+        expect(page.locator("#section-text mark")).to_have_text(SECOND)
+        comment = Comment.objects.get()
+        assert (comment.quote_exact, comment.position_start) == (SECOND, BODY.index(SECOND))
+        assert comment.status == Comment.Status.SUBMITTED
+
+        # The whole paragraph: the second paragraph has one sentence, so the picker offers just it.
+        page.locator("#section-text p[data-offset]").nth(1).tap()
+        expect(picker.get_by_role("button")).to_have_text([BODY.split("\n\n")[1], "Close"])
+        picker.get_by_role("button", name="Close").tap()
+        expect(picker).to_be_hidden()
+        # A tap on a highlighted passage goes to its comment instead.
+        page.locator("#section-text mark").tap()
+        expect(picker).to_have_count(0)
+        expect(card).to_be_focused()
+    finally:
+        context.close()
+    assert_no_csp_violations(violations)
+
+
+def test_the_whole_paragraph_can_be_chosen_and_a_mouse_click_opens_no_picker(browser_page, section, vn_delegate):
+    page = browser_page
+    open_section(page, "vn.delegate@example.org", section)
+    paragraph = page.locator("#section-text p[data-offset]").first
+    paragraph.click()  # a mouse click places the caret; selecting with the mouse stays as it was
+    expect(page.locator(".sentence-picker")).to_have_count(0)
+    paragraph.focus()
+    page.keyboard.press("c")
+    page.get_by_role("button", name="The whole paragraph").click()
+    expect(page.locator("[data-anchor-preview]")).to_contain_text(f"{FIRST} {SECOND}")
+    page.locator("#comment-form textarea[name=body]").fill("The paragraph as a whole.")
+    page.locator("#comment-form").get_by_role("button", name="Save draft").click()
+    expect(page.locator(".comment-card")).to_have_count(1)
+    assert Comment.objects.get().quote_exact == f"{FIRST} {SECOND}"
+
+
+def test_from_the_skip_link_the_first_paragraph_is_a_few_tab_presses_away(browser_page, section, vn_delegate):
+    page = browser_page
+    open_section(page, "vn.delegate@example.org", section)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    # Past the breadcrumb and the table of contents: the heading of the section, then its text.
+    expect(page.locator("#section-heading")).to_be_focused()
+    presses = 0
+    while not page.evaluate("document.activeElement.matches('#section-text p[data-offset]')"):
+        presses += 1
+        assert presses <= 3, f"{presses} Tab presses from the skip link and still not on the text"
+        page.keyboard.press("Tab")
+    expect(page.locator("#section-text p[data-offset]").first).to_be_focused()
