@@ -584,7 +584,7 @@ def _sql_cells(labels: Labels) -> dict[str, Expression | F]:
                             )
                         ),
                         delimiter=", ",
-                        ordering="id",
+                        order_by="id",
                     )
                 )
                 .values("names")[:1],

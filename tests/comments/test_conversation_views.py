@@ -164,7 +164,7 @@ def test_the_mention_list_shows_only_who_may_see_the_thread(
 
 
 def test_the_mention_list_refuses_a_comment_of_another_round(client, vn_delegate, version, open_round, clause):
-    other_round = factories.EngagementRoundFactory(version=version)
+    other_round = factories.ClosedRoundFactory(version=version)
     comment = factories.SubmittedCommentFactory(round=other_round, section=clause, author=vn_delegate)
     client.force_login(vn_delegate)
     url = reverse("comments:mentions", args=[SLUG, open_round.pk])

@@ -214,9 +214,9 @@ def test_awkward_cells_are_written_byte_for_byte_as_before(
     # Supporters: a country code, a short name, a bare name with bidi controls, one opening with "=".
     supporters = [
         factories.OrganisationFactory(name="Thailand", country_code="TH"),
-        factories.OrganisationFactory(name="Asian Development Bank", short_name="ADB", country_code=""),
-        factories.OrganisationFactory(name="Lao\u202e PDR\u200b", short_name="", country_code=""),
-        factories.OrganisationFactory(name='=Evil, "org"', short_name="", country_code=""),
+        factories.OrganisationFactory(name="Asian Development Bank", short_name="ADB", country_code="", kind="partner"),
+        factories.OrganisationFactory(name="Lao\u202e PDR\u200b", short_name="", country_code="", kind="partner"),
+        factories.OrganisationFactory(name='=Evil, "org"', short_name="", country_code="", kind="partner"),
     ]
     for comment, organisations in ((comments[1], supporters), (comments[6], supporters[3:]), (comments[7], [])):
         for organisation in reversed(organisations):  # the order they supported, not the names'
