@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.admin_kit import ReadOnlyAdmin
 
-from .models import Comment, CommentRevision, NationalPosition
+from .models import Comment, CommentRevision, CommentSupport, NationalPosition
 
 
 class CommentRevisionInline(admin.TabularInline):
@@ -28,6 +28,25 @@ class CommentRevisionInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CommentSupportInline(admin.TabularInline):
+    """The other delegations that support the comment; stated and withdrawn on the site only."""
+
+    model = CommentSupport
+    fields = ("organisation", "supported_by", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organisation", "supported_by")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -76,12 +95,15 @@ class CommentAdmin(ReadOnlyAdmin):
         "hidden_by",
         "hidden_at",
         "imported_by",
+        "resolved_at",
+        "resolved_by",
+        "mentions",
         "created_at",
         "submitted_at",
         "withdrawn_at",
         "revision",
     ]
-    inlines = [CommentRevisionInline]
+    inlines = [CommentSupportInline, CommentRevisionInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(status=Comment.Status.DRAFT)

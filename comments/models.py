@@ -65,6 +65,17 @@ class Comment(models.Model):
         help_text=_("The secretariat member who imported this comment from an offline template."),
     )
 
+    # The thread is settled (comments.services.thread_set_resolved). Not part of the comment's
+    # content: it bumps no revision and has no CommentRevision entry (the audit log records it).
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The people the body names (@handle) who could see the comment when it was written:
+    # {handle: display name}. Kept with the text so that a card renders them without a query;
+    # null when it names nobody (comments.mentions).
+    mentions = models.JSONField(null=True, blank=True, editable=False)
+
     revision = models.PositiveIntegerField(default=1, help_text="Bumped by every change; the API's ETag.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -153,6 +164,8 @@ class Reply(models.Model):
     body = models.TextField(_("reply"))
     language = models.CharField(_("language"), max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # As Comment.mentions: {handle: display name} of the people named who could see the thread.
+    mentions = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["comment", "created_at", "id"]
@@ -161,6 +174,30 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"reply {self.pk} to {self.comment_id}"
+
+
+class CommentSupport(models.Model):
+    """Another delegation states its support for a comment it can see (co-sponsorship).
+
+    One per organisation and comment; withdrawing it deletes the row (the audit log keeps both
+    the support and its withdrawal). Counted in consolidation and exported ("Supported by").
+    """
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="supports")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    supported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["comment", "organisation__name", "id"]
+        verbose_name = _("support")
+        verbose_name_plural = _("supports")
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "organisation"], name="one_support_per_org_and_comment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} supports {self.comment_id}"
 
 
 class CommentFlag(models.Model):

@@ -26,7 +26,8 @@ from accounts.models import Organisation
 from consultations.models import DraftVersion, EngagementRound, Participation, Role, RoundExtension, Section
 from consultations.rules import is_organiser, participation_for, role_may_comment
 
-from .models import Comment, CommentFlag, NationalPosition, Reply
+from .mentions import preferred_handle
+from .models import Comment, CommentFlag, CommentSupport, NationalPosition, Reply
 
 
 def others_comments_visible(*, engagement_round: EngagementRound, now: datetime | None = None) -> bool:
@@ -64,6 +65,69 @@ def comments_visible_to(*, user, engagement_round: EngagementRound, now: datetim
     return Comment.objects.filter(condition, round=engagement_round)
 
 
+def thread_audience(
+    *, engagement_round: EngagementRound, organisation_id: int, status: str, is_hidden: bool = False
+) -> QuerySet[Participation]:
+    """The participations of the people who may see a comment of `organisation_id` with this status.
+
+    comments_visible_to turned around, for @mentions (who can be named, whom the autocomplete
+    lists): the comment's own delegation always; the consultation's team once it is submitted (or
+    withdrawn); the round's other commenters when its visibility shows them others' comments now
+    and the comment is submitted and not hidden. Site admins act for no delegation and are not
+    in it. tests/comments/test_mentions.py holds it to comments_visible_to for every persona.
+    """
+    who = Q(organisation_id=organisation_id)
+    if status in (Comment.Status.SUBMITTED, Comment.Status.WITHDRAWN):
+        who |= Q(role__in=[Role.SECRETARIAT, Role.CONSULTANT])
+        if (
+            status == Comment.Status.SUBMITTED
+            and not is_hidden
+            and others_comments_visible(engagement_round=engagement_round)
+        ):
+            who |= Q(role__in=engagement_round.commenting_roles or [])
+    return Participation.objects.filter(who, consultation_id=engagement_round.consultation_id, user__is_active=True)
+
+
+def mention_candidates(
+    *, user, engagement_round: EngagementRound, comment: Comment | None = None, query: str = "", limit: int = 8
+) -> list[tuple[str, str, str]]:
+    """(handle, name, organisation) of up to `limit` people `user` may name in a thread, matching `query`.
+
+    The thread of `comment`, or (None) a comment `user` is writing now, as its delegation will
+    submit it. Only the thread's audience, never the writer: the list reveals no one else. One query.
+    """
+    participation = participation_for(user, engagement_round.consultation)
+    if comment is None:
+        if participation is None:
+            return []
+        audience = thread_audience(
+            engagement_round=engagement_round,
+            organisation_id=participation.organisation_id,
+            status=Comment.Status.SUBMITTED,
+        )
+    else:
+        audience = thread_audience(
+            engagement_round=engagement_round,
+            organisation_id=comment.organisation_id,
+            status=comment.status,
+            is_hidden=comment.is_hidden,
+        )
+    participations = list(audience.select_related("user", "organisation"))
+    everyone = [p.user for p in participations]
+    query = query.strip().lstrip("@").casefold()
+    found = []
+    for p in sorted(participations, key=lambda p: ((p.user.full_name or p.user.email).casefold(), p.user_id)):
+        if p.user_id == user.pk:
+            continue
+        handle = preferred_handle(p.user, everyone)
+        if query and not (handle.startswith(query) or query in (p.user.full_name or "").casefold()):
+            continue
+        found.append((handle, p.user.get_full_name(), p.organisation.name))
+        if len(found) >= limit:
+            break
+    return found
+
+
 def _replies() -> QuerySet[Reply]:
     """Replies are seen by whoever sees their comment: callers narrow them to visible comments."""
     return Reply.objects.select_related("author", "organisation").order_by("created_at", "id")
@@ -71,7 +135,11 @@ def _replies() -> QuerySet[Reply]:
 
 def get_comment_for_user(*, user, pk, for_update: bool = False) -> Comment:
     """One comment the user may see, or 404."""
-    comment = Comment.objects.select_related("round__consultation", "section", "organisation").filter(pk=pk).first()
+    comment = (
+        Comment.objects.select_related("round__consultation", "section", "organisation", "resolved_by")
+        .filter(pk=pk)
+        .first()
+    )
     if comment is None:
         raise Http404
     if not comments_visible_to(user=user, engagement_round=comment.round).filter(pk=comment.pk).exists():
@@ -123,6 +191,9 @@ class SectionComment:
     comment: Comment
     reply_count: int
     preview_replies: tuple[Reply, ...]
+    # The other delegations that support the comment, by name, and whether the viewer's is one.
+    supporters: tuple[str, ...] = ()
+    supported_by_me: bool = False
 
     @property
     def more_replies(self) -> bool:
@@ -139,7 +210,18 @@ def section_comments(
     pages use section_window (one bounded page) instead.
     """
     comments = list(_section_queryset(user=user, engagement_round=engagement_round, section=section))
-    return _cards(comments, engagement_round=engagement_round, section=section, reply_preview=reply_preview)
+    return _cards(
+        comments,
+        engagement_round=engagement_round,
+        section=section,
+        reply_preview=reply_preview,
+        viewer_organisation_id=_viewer_organisation_id(user, engagement_round),
+    )
+
+
+def _viewer_organisation_id(user, engagement_round: EngagementRound) -> int | None:
+    participation = participation_for(user, engagement_round.consultation)
+    return participation.organisation_id if participation else None
 
 
 SECTION_PAGE_SIZE = 10
@@ -234,11 +316,33 @@ def section_counts(
     )
 
 
+def supporters_of(comment_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """{comment id: [(organisation id, name)...]} of the delegations supporting them, by name. One query."""
+    found: dict[int, list[tuple[int, str]]] = {}
+    if not comment_ids:
+        return found
+    rows = (
+        CommentSupport.objects.filter(comment_id__in=comment_ids)
+        .order_by("organisation__name", "organisation_id")
+        .values_list("comment_id", "organisation_id", "organisation__name")
+    )
+    for comment_id, organisation_id, name in rows:
+        found.setdefault(comment_id, []).append((organisation_id, name))
+    return found
+
+
 def _cards(
-    comments: list[Comment], *, engagement_round: EngagementRound, section: Section, reply_preview: int
+    comments: list[Comment],
+    *,
+    engagement_round: EngagementRound,
+    section: Section,
+    reply_preview: int,
+    viewer_organisation_id: int | None = None,
 ) -> list[SectionComment]:
     if not comments:
         return []
+    # Only submitted comments take support: drafts need no lookup (a page of drafts costs no query).
+    supported = supporters_of([c.pk for c in comments if c.status == Comment.Status.SUBMITTED])
     replies = (
         Reply.objects.none()
         if reply_preview <= 0
@@ -255,11 +359,15 @@ def _cards(
         # The same objects for every comment: templates and permission checks need no query.
         comment.round = engagement_round
         comment.section = section
+        supporters = supported.get(comment.pk, [])
         cards.append(
             SectionComment(
                 comment=comment,
                 reply_count=comment.reply_count,  # type: ignore[attr-defined]
                 preview_replies=tuple(by_comment.get(comment.pk, ())),
+                supporters=tuple(name for _org, name in supporters),
+                supported_by_me=viewer_organisation_id is not None
+                and any(org == viewer_organisation_id for org, _name in supporters),
             )
         )
     return cards
@@ -269,7 +377,7 @@ def _section_queryset(*, user, engagement_round: EngagementRound, section: Secti
     return (
         comments_visible_to(user=user, engagement_round=engagement_round)
         .filter(section=section)
-        .select_related("author", "organisation", "endorsed_by")
+        .select_related("author", "organisation", "endorsed_by", "resolved_by")
         .annotate(reply_count=_reply_count())
         .order_by("position_start", "created_at", "id")
     )
@@ -312,7 +420,13 @@ def section_window(
             section_filter.condition(organisation_id)
         )[start : start + per_page]
     )
-    cards = _cards(comments, engagement_round=engagement_round, section=section, reply_preview=reply_preview)
+    cards = _cards(
+        comments,
+        engagement_round=engagement_round,
+        section=section,
+        reply_preview=reply_preview,
+        viewer_organisation_id=organisation_id,
+    )
     return SectionWindow(cards=cards, counts=counts, filter=section_filter, page=page, pages=pages)
 
 
@@ -331,7 +445,13 @@ def section_comment_card(*, user, comment: Comment, reply_preview: int = 3) -> S
     found = list(_section_queryset(user=user, engagement_round=engagement_round, section=section).filter(pk=comment.pk))
     if not found:
         return SectionComment(comment=comment, reply_count=0, preview_replies=())
-    return _cards(found, engagement_round=engagement_round, section=section, reply_preview=reply_preview)[0]
+    return _cards(
+        found,
+        engagement_round=engagement_round,
+        section=section,
+        reply_preview=reply_preview,
+        viewer_organisation_id=_viewer_organisation_id(user, engagement_round),
+    )[0]
 
 
 def comment_thread(*, comment: Comment) -> QuerySet[Reply]:

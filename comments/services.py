@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,9 +30,10 @@ from consultations.models import EngagementRound, RoundExtension, Section
 from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
-from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply
-from .selectors import comments_visible_to, endorsed_count
-from .signals import reply_created
+from .mentions import handle_of, handles_in, resolve
+from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, CommentSupport, NationalPosition, Reply
+from .selectors import comments_visible_to, endorsed_count, thread_audience
+from .signals import people_mentioned, reply_created
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +240,47 @@ def _lock(comment: Comment) -> Comment:
     )
 
 
+def _named(comment: Comment, *texts: str) -> dict[str, object]:
+    """{handle: person} of the people `texts` name who may see `comment`'s thread now.
+
+    No query for a text without "@"; else one, narrowed to the handles written.
+    """
+    handles = handles_in(*texts)
+    if not handles:
+        return {}
+    wanted = Q()
+    for handle in handles:
+        wanted |= Q(user__email__iexact=handle) if "@" in handle else Q(user__email__istartswith=f"{handle}@")
+    audience = thread_audience(
+        engagement_round=comment.round,
+        organisation_id=comment.organisation_id,
+        status=comment.status,
+        is_hidden=comment.is_hidden,
+    )
+    people = [p.user for p in audience.filter(wanted).select_related("user")]
+    # Python's case folding decides, not the database's (they differ on some non-ASCII letters).
+    people = [p for p in people if handle_of(p.email) in handles or p.email.casefold() in handles]
+    return resolve(handles, people)
+
+
+def _mention(*, actor, comment: Comment, named: dict[str, object], reply: Reply | None = None) -> dict | None:
+    """The stored form of `named`, after telling the apps above (notifications) who was named."""
+    if not named:
+        return None
+    people = [person for person in named.values() if getattr(person, "pk", None) != actor.pk]
+    if people:
+        people_mentioned.send(sender=Comment, actor=actor, comment=comment, reply=reply, people=people)
+    return {handle: person.get_full_name() for handle, person in sorted(named.items())}  # type: ignore[attr-defined]
+
+
+def _remention(actor, comment: Comment) -> None:
+    """After a saved change of a comment's text or audience: who it names now (stored if changed)."""
+    mentions = _mention(actor=actor, comment=comment, named=_named(comment, comment.body, comment.proposed_change))
+    if mentions != comment.mentions:
+        comment.mentions = mentions
+        Comment.objects.filter(pk=comment.pk).update(mentions=mentions)
+
+
 # --- comments -----------------------------------------------------------------------------
 
 
@@ -293,6 +335,10 @@ def comment_create(
         record_revision(
             comment, actor=actor, action=CommentRevision.Action.SUBMITTED if submit else CommentRevision.Action.CREATED
         )
+        mentions = _mention(actor=actor, comment=comment, named=_named(comment, body, proposed_change))
+        if mentions:
+            comment.mentions = mentions
+            Comment.objects.filter(pk=comment.pk).update(mentions=mentions)
         audit_log(
             actor=actor,
             action="comment.submitted" if submit else "comment.created",
@@ -346,6 +392,7 @@ def comment_update(
         locked.is_endorsed, locked.endorsed_by, locked.endorsed_at = False, None, None
         locked.revision += 1
         locked.save()
+        _remention(actor, locked)
         record_revision(locked, actor=actor, action=CommentRevision.Action.EDITED)
         audit_log(actor=actor, action="comment.edited", target=locked, consultation=locked.round.consultation)
         if unendorsed:
@@ -367,6 +414,9 @@ def comment_submit(*, actor, comment: Comment, expected_revision: int | None = N
         locked.status, locked.submitted_at = Comment.Status.SUBMITTED, now
         locked.revision += 1
         locked.save()
+        # Submitted, the comment reaches the team (and, as the round allows, other delegations):
+        # names that were plain text in the draft may now name someone.
+        _remention(actor, locked)
         record_revision(locked, actor=actor, action=CommentRevision.Action.SUBMITTED)
         audit_log(actor=actor, action="comment.submitted", target=locked, consultation=locked.round.consultation)
     return locked
@@ -418,6 +468,10 @@ def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> R
         reply = Reply.objects.create(
             comment=comment, author=actor, organisation_id=organisation_id, body=body, language=language
         )
+        mentions = _mention(actor=actor, comment=comment, named=_named(comment, body), reply=reply)
+        if mentions:
+            reply.mentions = mentions
+            Reply.objects.filter(pk=reply.pk).update(mentions=mentions)
         reply_created.send(sender=Reply, reply=reply)
         audit_log(actor=actor, action="comment.replied", target=comment, consultation=comment.round.consultation)
     return reply
@@ -535,3 +589,102 @@ def comment_flag(*, actor, comment: Comment, reason: str) -> CommentFlag:
             raise ValidationError(_("You have already flagged this comment."))
         audit_log(actor=actor, action="comment.flagged", target=comment, consultation=comment.round.consultation)
     return flag
+
+
+# --- conversation: resolving threads, supporting comments ---------------------------------
+
+
+def _bump(comment: Comment, **fields) -> None:
+    """Store `fields` and a new revision, leaving updated_at (the text's last change) as it was.
+
+    The comment's representation (API, ETag "<id>-<revision>") and the consolidation's
+    fingerprint of (id, revision) pairs both show its supporters and resolution: a change of
+    either is a new revision, so a cached copy or a snapshot made before it is seen as stale.
+    """
+    comment.revision += 1
+    Comment.objects.filter(pk=comment.pk).update(revision=comment.revision, **fields)
+
+
+def thread_set_resolved(*, actor, comment: Comment, resolved: bool) -> Comment:
+    """Mark a comment's thread resolved (it collapses on the section page) or reopen it.
+
+    The comment's author, its delegation's focal point or the organisers, while the round is open
+    for them (threads freeze with the round, as replies do). Not a change of the text: no history
+    entry and the same updated_at; the audit log records who did it (see _bump for the revision).
+    """
+    _check_visible(actor, comment)
+    if not actor.has_perm("comments.resolve_thread", comment):
+        raise PermissionDenied(
+            _("Only the comment's author, its delegation's focal point or the secretariat can resolve this thread.")
+        )
+    with transaction.atomic():
+        locked = _lock(comment)
+        if locked.status == Comment.Status.WITHDRAWN:
+            raise ValidationError(_("This comment was withdrawn; its thread is closed."))
+        _check_round_open(actor, locked.round, timezone.now())
+        if (locked.resolved_at is not None) == resolved:
+            return locked
+        locked.resolved_at, locked.resolved_by = (timezone.now(), actor) if resolved else (None, None)
+        _bump(locked, resolved_at=locked.resolved_at, resolved_by=locked.resolved_by)
+        audit_log(
+            actor=actor,
+            action="thread.resolved" if resolved else "thread.reopened",
+            target=locked,
+            consultation=locked.round.consultation,
+        )
+    return locked
+
+
+def _support_checks(actor, comment: Comment) -> int:
+    """The checks of a support and of its withdrawal; the actor's organisation."""
+    _check_visible(actor, comment)
+    participation = participation_for(actor, comment.round.consultation)
+    if participation is not None and participation.organisation_id == comment.organisation_id:
+        raise PermissionDenied(_("Your delegation cannot support its own comment."))
+    if participation is None or not actor.has_perm("comments.support_comment", comment):
+        raise PermissionDenied(_("Only another delegation taking part in the round can support a comment."))
+    return participation.organisation_id
+
+
+def comment_support(*, actor, comment: Comment) -> CommentSupport:
+    """The actor's delegation states its support for another delegation's submitted comment."""
+    organisation_id = _support_checks(actor, comment)
+    with transaction.atomic():
+        locked = _lock(comment)
+        if locked.status != Comment.Status.SUBMITTED:
+            raise ValidationError(_("Only a submitted comment can be supported."))
+        _check_round_open(actor, locked.round, timezone.now())
+        support, created = CommentSupport.objects.get_or_create(
+            comment=locked, organisation_id=organisation_id, defaults={"supported_by": actor}
+        )
+        if not created:
+            raise ValidationError(_("Your delegation already supports this comment."))
+        _bump(locked)
+        audit_log(
+            actor=actor,
+            action="comment.supported",
+            target=locked,
+            consultation=locked.round.consultation,
+            data={"organisation": organisation_id},
+        )
+    return support
+
+
+def comment_support_withdraw(*, actor, comment: Comment) -> Comment:
+    """The actor's delegation withdraws its support, while the round is open for it."""
+    organisation_id = _support_checks(actor, comment)
+    with transaction.atomic():
+        locked = _lock(comment)
+        _check_round_open(actor, locked.round, timezone.now())
+        deleted, _rows = CommentSupport.objects.filter(comment=locked, organisation_id=organisation_id).delete()
+        if not deleted:
+            raise ValidationError(_("Your delegation does not support this comment."))
+        _bump(locked)
+        audit_log(
+            actor=actor,
+            action="comment.support_withdrawn",
+            target=locked,
+            consultation=locked.round.consultation,
+            data={"organisation": organisation_id},
+        )
+    return locked

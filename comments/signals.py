@@ -20,3 +20,9 @@ def panels_for_section(*, request, consultation, section) -> list[str]:
         sender=section.__class__, request=request, consultation=consultation, section=section
     )
     return [html for _receiver, html in answers if html]
+
+
+# A comment or reply names people (@handle) who may see its thread; sent inside the transaction
+# that saved it. Arguments: actor, comment (its round loaded), reply (or None), people (users).
+# A person named again in a later edit is sent again: receivers make that idempotent.
+people_mentioned = Signal()

@@ -20,6 +20,9 @@ urlpatterns = [
     path("<slug:slug>/comments/<int:pk>/flag/", thread.comment_flag, name="flag"),
     path("<slug:slug>/comments/<int:pk>/hide/", thread.comment_hide, name="hide"),
     path("<slug:slug>/comments/<int:pk>/unhide/", thread.comment_unhide, name="unhide"),
+    path("<slug:slug>/comments/<int:pk>/resolve/", thread.thread_resolve, name="resolve"),
+    path("<slug:slug>/comments/<int:pk>/support/", thread.comment_support, name="support"),
+    path("<slug:slug>/rounds/<int:round_id>/mentions/", thread.mention_candidates, name="mentions"),
     path("<slug:slug>/my-delegation/", thread.delegation_comments, name="mine"),
     path("<slug:slug>/rounds/<int:round_id>/position/", thread.national_position, name="position"),
     # The secretariat: who has answered in a round, and reminders to those who have not

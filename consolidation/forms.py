@@ -25,7 +25,10 @@ from .selectors_feedback import (
     SORT_ORGANISATION,
     SORT_SECTION,
     SORT_STATUS,
+    SORT_SUPPORT,
     SORT_TYPE,
+    SUPPORT_ANY,
+    SUPPORT_NONE,
     FeedbackFilters,
 )
 
@@ -49,6 +52,15 @@ class FeedbackFilterForm(forms.Form):
     disposition = forms.ChoiceField(label=_("Disposition"), required=False)
     q = forms.CharField(label=_("Text"), required=False, max_length=SEARCH_MAX_LENGTH)
     assigned = forms.ChoiceField(label=_("Assigned to"), required=False)
+    support = forms.ChoiceField(
+        label=_("Support"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            (SUPPORT_ANY, _("Supported by other delegations")),
+            (SUPPORT_NONE, _("Not supported by others")),
+        ],
+    )
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,
@@ -58,6 +70,7 @@ class FeedbackFilterForm(forms.Form):
             (SORT_TYPE, _("Type")),
             (SORT_STATUS, _("Disposition: undecided first")),
             (SORT_NEWEST, _("Newest first")),
+            (SORT_SUPPORT, _("Most supported first")),
         ],
     )
     duplicates = forms.BooleanField(label=_("Near-duplicates only"), required=False)
@@ -98,6 +111,7 @@ class FeedbackFilterForm(forms.Form):
             text=data.get("q") or "",
             duplicates_only=bool(data.get("duplicates")),
             assigned=data.get("assigned") or "",
+            support=data.get("support") or "",
             sort=data.get("sort") or SORT_SECTION,
         )
 

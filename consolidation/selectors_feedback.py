@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Organisation
-from comments.models import Comment
+from comments.models import Comment, CommentSupport
 from comments.selectors import comments_visible_to
 from consultations.models import Consultation, DraftVersion, EngagementRound, Participation, Role, Section
 from consultations.rules import is_organiser
@@ -53,7 +53,12 @@ SORT_ORGANISATION = "organisation"
 SORT_TYPE = "type"
 SORT_STATUS = "status"
 SORT_NEWEST = "newest"
-SORTS = (SORT_SECTION, SORT_ORGANISATION, SORT_TYPE, SORT_STATUS, SORT_NEWEST)
+SORT_SUPPORT = "support"  # the most supported first (co-sponsorship by other delegations)
+SORTS = (SORT_SECTION, SORT_ORGANISATION, SORT_TYPE, SORT_STATUS, SORT_NEWEST, SORT_SUPPORT)
+
+# The "support" filter: comments other delegations support, or that none supports.
+SUPPORT_ANY = "supported"
+SUPPORT_NONE = "unsupported"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class FeedbackFilters:
     text: str = ""
     duplicates_only: bool = False
     assigned: str = ""  # ASSIGNED_TO_ME, ASSIGNED_TO_NOBODY or a person's id
+    support: str = ""  # SUPPORT_ANY or SUPPORT_NONE
     sort: str = SORT_SECTION
 
 
@@ -177,6 +183,8 @@ class FeedbackItem:
     disposition: DispositionView | None
     group: GroupInfo | None
     assignee: PersonRef | None = None
+    # The other delegations that support the comment, by name (feedback_items reads them).
+    supporters: tuple[OrganisationRef, ...] = ()
 
     @property
     def pk(self) -> int:
@@ -226,7 +234,9 @@ def disposition_view(disposition: Disposition | None) -> DispositionView | None:
     )
 
 
-def feedback_item_of(comment: Comment, *, group: GroupInfo | None) -> FeedbackItem:
+def feedback_item_of(
+    comment: Comment, *, group: GroupInfo | None, supporters: tuple[OrganisationRef, ...] = ()
+) -> FeedbackItem:
     """The read model of a comment fetched with feedback_comments' joins (no query)."""
     try:
         disposition: Disposition | None = comment.disposition
@@ -263,6 +273,7 @@ def feedback_item_of(comment: Comment, *, group: GroupInfo | None) -> FeedbackIt
         disposition=disposition_view(disposition),
         group=group,
         assignee=person_ref(assignment.assignee) if assignment is not None else None,
+        supporters=supporters,
     )
 
 
@@ -357,7 +368,22 @@ def filtered_comments(
         qs = qs.filter(assignment__isnull=True)
     elif filters.assigned.isdigit():
         qs = qs.filter(assignment__assignee_id=int(filters.assigned))
+    if filters.support in (SUPPORT_ANY, SUPPORT_NONE):
+        supported = Exists(CommentSupport.objects.filter(comment_id=OuterRef("pk")))
+        qs = qs.filter(supported if filters.support == SUPPORT_ANY else ~supported)
     return qs
+
+
+def _support_count() -> Coalesce:
+    """A comment's supports, counted per row (through the support's (comment, organisation) index)."""
+    counted = (
+        CommentSupport.objects.filter(comment_id=OuterRef("pk"))
+        .order_by()
+        .values("comment_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted[:1]), 0)
 
 
 def _state_rank() -> Case:
@@ -389,6 +415,8 @@ def sorted_comments(qs: QuerySet[Comment], sort: str) -> QuerySet[Comment]:
         return qs.annotate(state_rank=_state_rank()).order_by("state_rank", "section__position", "id")
     if sort == SORT_NEWEST:
         return qs.order_by(F("submitted_at").desc(nulls_last=True), "-id")
+    if sort == SORT_SUPPORT:
+        return qs.annotate(support_count=_support_count()).order_by("-support_count", "section__position", "id")
     return qs.order_by("section__position", "organisation__name", "organisation_id", "id")
 
 
@@ -422,15 +450,46 @@ def feedback_comments(
 
 
 def feedback_items(*, comments: Iterable[Comment], run: ConsolidationRun | None) -> list[FeedbackItem]:
-    """Read models of comments fetched by feedback_comments; one query for their duplicate groups."""
+    """Read models of comments fetched by feedback_comments; one query for their duplicate groups,
+    one for their supporters."""
     comments = list(comments)
-    groups = groups_for_comments(run=run, comment_ids=[c.pk for c in comments])
-    return [feedback_item_of(comment, group=groups.get(comment.pk)) for comment in comments]
+    ids = [c.pk for c in comments]
+    groups = groups_for_comments(run=run, comment_ids=ids)
+    supporters = supporters_for_comments(comment_ids=ids)
+    return [
+        feedback_item_of(comment, group=groups.get(comment.pk), supporters=supporters.get(comment.pk, ()))
+        for comment in comments
+    ]
+
+
+def supporters_for_comments(*, comment_ids: list[int]) -> dict[int, tuple[OrganisationRef, ...]]:
+    """{comment id: the organisations supporting it, by name}. One query (none for no ids)."""
+    if not comment_ids:
+        return {}
+    found: dict[int, list[OrganisationRef]] = {}
+    rows = (
+        CommentSupport.objects.filter(comment_id__in=comment_ids)
+        .order_by("organisation__name", "organisation_id")
+        .values_list(
+            "comment_id",
+            "organisation_id",
+            "organisation__name",
+            "organisation__short_name",
+            "organisation__country_code",
+        )
+    )
+    for comment_id, org_id, name, short_name, code in rows:
+        found.setdefault(comment_id, []).append(
+            OrganisationRef(id=org_id, name=name, short_name=short_name, country_code=code)
+        )
+    return {comment_id: tuple(orgs) for comment_id, orgs in found.items()}
 
 
 def _countable(filters: FeedbackFilters) -> bool:
     """Whether CommentCount can count the filtered list (section, organisation, type, disposition)."""
-    return not (filters.role or _normalise_text(filters.text) or filters.duplicates_only or filters.assigned)
+    return not (
+        filters.role or _normalise_text(filters.text) or filters.duplicates_only or filters.assigned or filters.support
+    )
 
 
 def _cell_counts(engagement_round: EngagementRound, filters: FeedbackFilters) -> QuerySet[CommentCount]:
@@ -595,7 +654,11 @@ def feedback_item(*, user, engagement_round: EngagementRound, pk: int, run: Cons
     )
     if comment is None:
         raise Http404
-    return feedback_item_of(comment, group=groups_for_comments(run=run, comment_ids=[comment.pk]).get(comment.pk))
+    return feedback_item_of(
+        comment,
+        group=groups_for_comments(run=run, comment_ids=[comment.pk]).get(comment.pk),
+        supporters=supporters_for_comments(comment_ids=[comment.pk]).get(comment.pk, ()),
+    )
 
 
 def disposition_summary(*, user, engagement_round: EngagementRound) -> dict[str, int]:

@@ -20,7 +20,7 @@ from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from comments.models import Comment, CommentFlag
+from comments.models import Comment, CommentFlag, CommentSupport
 from comments.selectors import comments_visible_to
 from consultations.models import Consultation, DraftVersion, EngagementRound, Section
 from consultations.rules import is_secretariat, is_site_admin
@@ -121,6 +121,25 @@ def export_anchors(*, consultation: Consultation, engagement_round: EngagementRo
     sections = {pk: numbered for version in lines.values() for pk, numbered in version.sections.items()}
     bodies = dict(Section.objects.filter(version_id__in=version_ids).values_list("pk", "body"))
     return anchors_of(sections, bodies)
+
+
+def export_supporters(*, consultation: Consultation, engagement_round: EngagementRound | None) -> dict[int, str]:
+    """{comment id: "TH, VN"}: the delegations supporting each comment of the export's rounds, as MB/NC
+    names them, in the order they stated it (the values path; on PostgreSQL matrix_cells says the
+    same in SQL). One query; rows only for supported comments, and looked up only by exported ids.
+    """
+    from .documents.matrix import supporter_label
+
+    rounds = [each.pk for each in export_rounds(consultation=consultation, engagement_round=engagement_round)]
+    found: dict[int, list[str]] = {}
+    rows = (
+        CommentSupport.objects.filter(comment__round_id__in=rounds)
+        .order_by("comment_id", "id")
+        .values_list("comment_id", "organisation__country_code", "organisation__short_name", "organisation__name")
+    )
+    for comment_id, code, short_name, name in rows:
+        found.setdefault(comment_id, []).append(supporter_label(code, short_name, name))
+    return {comment_id: ", ".join(names) for comment_id, names in found.items()}
 
 
 @contextmanager

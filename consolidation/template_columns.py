@@ -12,10 +12,13 @@ Observations of the secretariat); all but Line number must be present in an impo
 (the earlier layout's "Organisation" and "Clause" headers are accepted for MB/NC and
 Clause/Subclause). The platform's extra columns after them: No. (the comment's number on the
 platform), Quoted passage (the text the comment is anchored to; Paragraph/Figure/Table holds
-the paragraph's reference, "Para. 2"), then Status, National position, Moderation, Language
-and Imported by. The import reads Quoted passage and Language when present, and refuses a
-row whose Status, National position, Moderation or Imported by is filled, because only an
-export of the matrix fills them (see consolidation.services.imports). A file of the earlier
+the paragraph's reference, "Para. 2"), then Status, National position, Moderation, Language,
+Imported by and Supported by (the other delegations that stated their support for the comment
+on the platform, as MB/NC names them, in the order they did). The import reads Quoted passage
+and Language when present, and refuses a row whose Status, National position, Moderation or
+Imported by is filled, because only an export of the matrix fills them (see
+consolidation.services.imports). It ignores Supported by: a delegation states its support on
+the platform itself, never in another delegation's file. A file of the earlier
 layout (no Quoted passage column) has the quoted passage in Paragraph/Figure/Table.
 """
 
@@ -71,6 +74,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("moderation", "Moderation", _("Moderation"), 12, False),
     Column("language", "Language", _("Language"), 9, False),
     Column("imported_by", "Imported by", _("Imported by"), 20, False),
+    Column("supported_by", "Supported by", _("Supported by"), 16, False),
 )
 # The ISO/IEC template's own columns (the first ones); the rest are the platform's.
 ISO_COLUMN_COUNT = 8

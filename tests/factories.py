@@ -57,6 +57,7 @@ Comment = project_model("Comment")
 CommentRevision = project_model("CommentRevision")
 Reply = project_model("Reply")
 CommentFlag = project_model("CommentFlag")
+CommentSupport = project_model("CommentSupport")
 NationalPosition = project_model("NationalPosition")
 Notification = project_model("Notification")
 Disposition = project_model("Disposition")
@@ -315,6 +316,17 @@ class ReplyFactory(factory.django.DjangoModelFactory):
     author = factory.SubFactory(MemberFactory)
     organisation = factory.LazyAttribute(lambda r: r.author.organisation)
     body = factory.Sequence(lambda n: f"Reply {n}: we agree.")
+
+
+class CommentSupportFactory(factory.django.DjangoModelFactory):
+    """Another delegation's support for a submitted comment (pass `organisation` and `supported_by`)."""
+
+    class Meta:
+        model = CommentSupport
+
+    comment = factory.SubFactory(SubmittedCommentFactory)
+    supported_by = factory.SubFactory(MemberFactory)
+    organisation = factory.LazyAttribute(lambda s: s.supported_by.organisation)
 
 
 class CommentFlagFactory(factory.django.DjangoModelFactory):

@@ -477,6 +477,12 @@ ROUTES: dict[str, Route] = {
     "comments:flag": page("comment", NOBODY, ALL_IN - STAFF, targets=COMMENT_TARGETS),
     "comments:hide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "comments:unhide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
+    # The author, the delegation's focal point, the organisers (site admins stand in).
+    "comments:resolve": page("comment", NOBODY, {VN, VNFP, TH} | DRAFTERS, targets=COMMENT_TARGETS),
+    # Another delegation, for a comment it sees; the service refuses one's own (403).
+    "comments:support": page("comment", NOBODY, COMMENTERS, targets=COMMENT_TARGETS),
+    # Who may be named: JSON of the thread's audience only (site admins: nobody to list).
+    "comments:mentions": page("round_id", ALL_IN),
     "comments:mine": page("slug", ALL_IN),
     "comments:position": page("round_id", {VNFP, SEC, CONS} | STAFF, {VNFP}),
     "comments:tracker": page("round_id", DRAFTERS, MANAGERS),

@@ -141,12 +141,33 @@ class OrganisationSerializer(serializers.Serializer):
     short_name = serializers.CharField(read_only=True)
 
 
+def supporters_data(comment: Comment) -> list[dict]:
+    """The other delegations supporting the comment, by name (comment.supports, prefetched for lists)."""
+    prefetched = "supports" in getattr(comment, "_prefetched_objects_cache", {})
+    found = comment.supports.all() if prefetched else comment.supports.select_related("organisation")
+    supports = sorted(found, key=lambda s: (s.organisation.name, s.organisation_id))
+    return [
+        {"id": s.organisation_id, "name": s.organisation.name, "short_name": s.organisation.short_name}
+        for s in supports
+    ]
+
+
 class CommentSerializer(serializers.ModelSerializer):
     section = serializers.CharField(source="section.key", read_only=True, help_text="The section's stable key.")
     section_number = serializers.CharField(source="section.number", read_only=True)
     author = PersonSerializer(read_only=True)
     organisation = OrganisationSerializer(read_only=True)
     target = serializers.SerializerMethodField()
+    supported_by = serializers.SerializerMethodField(
+        help_text="The other delegations that support the comment (co-sponsorship), by name."
+    )
+    resolved_by = PersonSerializer(read_only=True, allow_null=True)
+    mentions = serializers.DictField(
+        child=serializers.CharField(),
+        read_only=True,
+        allow_null=True,
+        help_text="The people the text names (@handle) who could see the thread: {handle: name}.",
+    )
     etag = serializers.SerializerMethodField(help_text="Send it back in If-Match to change the comment.")
 
     class Meta:
@@ -168,6 +189,10 @@ class CommentSerializer(serializers.ModelSerializer):
             "endorsed_at",
             "is_hidden",
             "hidden_reason",
+            "supported_by",
+            "resolved_at",
+            "resolved_by",
+            "mentions",
             "revision",
             "etag",
             "created_at",
@@ -180,6 +205,10 @@ class CommentSerializer(serializers.ModelSerializer):
     @extend_schema_field(TargetSerializer)
     def get_target(self, obj: Comment) -> dict:
         return target_of(obj)
+
+    @extend_schema_field(OrganisationSerializer(many=True))
+    def get_supported_by(self, obj: Comment) -> list[dict]:
+        return supporters_data(obj)
 
     def get_etag(self, obj: Comment) -> str:
         return etag_for(obj)
@@ -219,6 +248,12 @@ def comment_data(comment: Comment) -> dict:
         "endorsed_at": _when(comment.endorsed_at),
         "is_hidden": comment.is_hidden,
         "hidden_reason": comment.hidden_reason,
+        "supported_by": supporters_data(comment),
+        "resolved_at": _when(comment.resolved_at),
+        "resolved_by": None
+        if (resolver := comment.resolved_by) is None
+        else {"id": resolver.pk, "name": resolver.get_full_name()},
+        "mentions": comment.mentions,
         "revision": comment.revision,
         "etag": etag_for(comment),
         "created_at": _when(comment.created_at),

@@ -17,7 +17,13 @@ from api.serializers.comments import OrganisationSerializer, PersonSerializer, T
 from comments.models import BODY_MAX_LENGTH, Comment
 from config import jobs
 from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, ImportJob, JobStatus, Report
-from consolidation.selectors_feedback import DISPOSITION_NONE, DispositionView, FeedbackItem
+from consolidation.selectors_feedback import (
+    DISPOSITION_NONE,
+    SUPPORT_ANY,
+    SUPPORT_NONE,
+    DispositionView,
+    FeedbackItem,
+)
 from consultations.models import Role
 
 DISPOSITION_STATES = [
@@ -304,6 +310,11 @@ class FeedbackQuerySerializer(serializers.Serializer):
     disposition = serializers.ChoiceField(choices=DISPOSITION_STATES, required=False)
     q = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text="Text search.")
     duplicates = serializers.BooleanField(required=False, default=False, help_text="Only comments in a group.")
+    support = serializers.ChoiceField(
+        choices=[SUPPORT_ANY, SUPPORT_NONE],
+        required=False,
+        help_text="Only comments other delegations support, or only those none supports.",
+    )
 
 
 class HeatMapSectionSerializer(serializers.Serializer):
@@ -396,6 +407,9 @@ class FeedbackCommentSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField(read_only=True, allow_null=True)
     disposition = serializers.SerializerMethodField()
     duplicate_group = serializers.SerializerMethodField()
+    supported_by = OrganisationSerializer(
+        source="supporters", many=True, read_only=True, help_text="The other delegations that support the comment."
+    )
 
     @extend_schema_field(TargetSerializer)
     def get_target(self, obj: FeedbackItem) -> dict:

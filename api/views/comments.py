@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters
 import rules
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -33,7 +34,7 @@ from api.serializers.comments import (
     comment_data,
 )
 from comments import selectors, services
-from comments.models import Comment, NationalPosition, Reply
+from comments.models import Comment, CommentSupport, NationalPosition, Reply
 from consultations.models import Section
 from consultations.rules import participation_for
 
@@ -106,9 +107,10 @@ class RoundCommentViewSet(mixins.ListModelMixin, ApiViewSet):
         engagement_round = round_or_404(self.request, self.kwargs["round_id"])
         return (
             selectors.comments_visible_to(user=self.request.user, engagement_round=engagement_round)
-            .select_related("section", "author", "organisation")
+            .select_related("section", "author", "organisation", "resolved_by")
+            .prefetch_related(Prefetch("supports", queryset=CommentSupport.objects.select_related("organisation")))
             # Not the section's text (the same for every row of a page) nor the author's password hash.
-            .defer("section__body", "author__password")
+            .defer("section__body", "author__password", "resolved_by__password")
         )
 
     def list(self, request, round_id):

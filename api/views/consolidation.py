@@ -313,6 +313,7 @@ class FeedbackViewSet(ConsolidationApiViewSet):
             disposition=params.get("disposition", ""),
             text=params.get("q", ""),
             duplicates_only=params["duplicates"],
+            support=params.get("support", ""),
         )
         run = selectors_feedback.latest_done_run(engagement_round=engagement_round)
         comments = selectors_feedback.feedback_comments(

@@ -10,6 +10,7 @@ from django.template import TemplateDoesNotExist
 from django.utils.safestring import SafeString
 
 from ..highlight import render_section_text
+from ..mentions import render as render_mentions
 
 register = template.Library()
 
@@ -44,3 +45,11 @@ def include_if_exists(parser, token):
     if len(bits) != 2:
         raise template.TemplateSyntaxError(f"{bits[0]} takes one argument: the template name")
     return IncludeIfExistsNode(parser.compile_filter(bits[1]))
+
+
+@register.filter(is_safe=True)
+def mentions(text: str, named: dict | None) -> SafeString:
+    """The text escaped, its stored @mentions shown as the people's names (comments.mentions.render).
+
+    Chain |linebreaks after it: the result is safe, so it is not escaped twice."""
+    return render_mentions(text, named)

@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -117,10 +117,20 @@ def _detail_context(request, consultation, comment, **extra) -> dict:
         "flags": selectors.comment_flags(comment=comment) if may_moderate else [],
         "round_open": _round_open_for(user, comment.round),
         "reply_open": True,
+        **_support_context(user, comment, participation),
         "actions_next": reverse("comments:detail", args=[consultation.slug, comment.pk]),
     }
     context.update(extra)
     return context
+
+
+def _support_context(user, comment, participation) -> dict:
+    supporters = selectors.supporters_of([comment.pk]) if comment.status == Comment.Status.SUBMITTED else {}
+    found = supporters.get(comment.pk, [])
+    return {
+        "supporters": [name for _org, name in found],
+        "supported_by_me": participation is not None and any(org == participation.organisation_id for org, _n in found),
+    }
 
 
 def _refuse_page(request, consultation, comment, answer: Refusal, **forms_):
@@ -216,11 +226,14 @@ def comment_endorse(request, slug, pk):
     )
 
 
-def _done(request, consultation, comment, notice: str):
-    """After a successful action: the updated actions block for htmx, else back with a message."""
-    if request.htmx:
+def _done(request, consultation, comment, notice: str, *, anchor: bool = False):
+    """After a successful action: the updated actions block for htmx, else back with a message
+    (`anchor`: to the comment's card on the page it was done on)."""
+    if request.htmx and not anchor:
         return _actions_response(request, consultation, comment, thread_notice=notice)
     messages.success(request, notice)
+    if anchor and (target := _safe_next(request)):
+        return redirect(f"{target.split('#', 1)[0]}#comment-{comment.pk}")
     return _back(request, consultation, comment)
 
 
@@ -278,6 +291,75 @@ def comment_unhide(request, slug, pk):
         run=lambda _data: services.comment_unhide(actor=request.user, comment=comment),
         done=lambda shown: _done(request, consultation, shown, _("The comment is visible again.")),
         refused=lambda answer: _refuse(request, consultation, comment, answer),
+    )
+
+
+# --- conversation: resolving threads, support, who can be named --------------------------
+
+
+@login_required
+@require_POST
+def thread_resolve(request, slug, pk):
+    """Mark the thread resolved (resolved=1) or reopen it (0); back to the page it was done on."""
+    consultation, comment = _comment_for(request, slug, pk)
+    resolved = request.POST.get("resolved") == "1"
+    notice = _("The thread is marked resolved.") if resolved else _("The thread is open again.")
+    return perform(
+        run=lambda _data: services.thread_set_resolved(actor=request.user, comment=comment, resolved=resolved),
+        done=lambda _comment: _done(request, consultation, comment, notice, anchor=True),
+        refused=lambda answer: _refuse_page(request, consultation, comment, answer),
+    )
+
+
+@login_required
+@require_POST
+def comment_support(request, slug, pk):
+    """The viewer's delegation supports the comment (support=1) or withdraws its support (0)."""
+    consultation, comment = _comment_for(request, slug, pk)
+    supporting = request.POST.get("support") == "1"
+    if supporting:
+        notice = _("Your delegation supports %(number)s.") % {"number": comment.number}
+    else:
+        notice = _("Your delegation no longer supports %(number)s.") % {"number": comment.number}
+
+    def run(_data) -> object:
+        if supporting:
+            return services.comment_support(actor=request.user, comment=comment)
+        return services.comment_support_withdraw(actor=request.user, comment=comment)
+
+    return perform(
+        run=run,
+        done=lambda _result: _done(request, consultation, comment, notice, anchor=True),
+        refused=lambda answer: _refuse_page(request, consultation, comment, answer),
+    )
+
+
+@login_required
+@require_GET
+def mention_candidates(request, slug, round_id):
+    """Who the viewer may name (@handle) in a thread: ?comment=<id> for an existing one, else a new comment.
+
+    JSON for the writing box's suggestions; only people who may see the thread, so that it tells
+    no one who else takes part. 404 for a round or comment the viewer may not see.
+    """
+    consultation = consultation_selectors.get_consultation_for_user(user=request.user, slug=slug)
+    engagement_round = consultation_selectors.get_round_for_user(
+        user=request.user, consultation=consultation, pk=round_id
+    )
+    comment = None
+    if request.GET.get("comment"):
+        try:
+            comment_id = int(request.GET["comment"])
+        except ValueError:
+            raise Http404 from None
+        comment = selectors.get_comment_for_user(user=request.user, pk=comment_id)
+        if comment.round_id != engagement_round.pk:
+            raise Http404
+    people = selectors.mention_candidates(
+        user=request.user, engagement_round=engagement_round, comment=comment, query=request.GET.get("q", "")[:100]
+    )
+    return JsonResponse(
+        {"people": [{"handle": handle, "name": name, "organisation": org} for handle, name, org in people]}
     )
 
 

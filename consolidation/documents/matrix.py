@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from itertools import islice
 
 import xlsxwriter
-from django.db.models import Case, Expression, F, Func, Q, QuerySet, TextField, Value, When
+from django.contrib.postgres.aggregates import StringAgg
+from django.db.models import Case, Expression, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.db.models.lookups import GreaterThan
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
 from xlsxwriter.worksheet import CellStringTuple, RowInfo, Worksheet
 
-from comments.models import Comment
+from comments.models import Comment, CommentSupport
 from config.text import BIDI_AND_INVISIBLE, FORMULA_PREFIXES, spreadsheet_text, visible_controls, xml_text
 from consultations.line_numbers import SectionLines, paragraphs
 
@@ -43,7 +44,16 @@ SHEET_TITLE = "Comments"
 TEXT_FORMAT = "@"
 # Columns Excel must keep as text: "1.10" is a clause number, not the number 1.1.
 TEXT_COLUMNS = {"number", "clause"}
-WRAP_COLUMNS = {"organisation", "paragraph", "comment", "proposed_change", "observations", "quote", "imported_by"}
+WRAP_COLUMNS = {
+    "organisation",
+    "paragraph",
+    "comment",
+    "proposed_change",
+    "observations",
+    "quote",
+    "imported_by",
+    "supported_by",
+}
 CSV_CHUNK_ROWS = 1000
 
 
@@ -136,6 +146,7 @@ assert [column.key for column in COLUMNS] == [
     "moderation",
     "language",
     "imported_by",
+    "supported_by",
 ], "matrix_row_maker writes the columns in COLUMNS order"
 
 
@@ -216,8 +227,17 @@ class Labels:
         )
 
 
-def matrix_row_maker(anchors: dict[int, SectionAnchors] | None = None) -> Callable[[Sequence], list[str]]:
+def supporter_label(country_code: str, short_name: str, name: str) -> str:
+    """A supporting organisation as MB/NC names one (country code, else short name, else name)."""
+    return visible_controls(country_code or short_name or name)
+
+
+def matrix_row_maker(
+    anchors: dict[int, SectionAnchors] | None = None, supporters: dict[int, str] | None = None
+) -> Callable[[Sequence], list[str]]:
     """A function from one FIELDS tuple to the matrix's cells, in COLUMNS order.
+
+    `supporters`: {comment id: "TH, VN"} (selectors_reports.export_supporters), read once per export.
 
     Made once per export, in the requester's language: the labels (status, decision, yes/no,
     hidden/flagged) are translated here, not once per row. On PostgreSQL the export makes the
@@ -231,6 +251,7 @@ def matrix_row_maker(anchors: dict[int, SectionAnchors] | None = None) -> Callab
     hidden_and_flagged = ", ".join((hidden, flagged))
     moderation = {(False, False): "", (True, False): hidden, (False, True): flagged, (True, True): hidden_and_flagged}
     anchors = anchors or {}
+    supporters = supporters or {}
     paragraph = paragraph_label()
 
     def row(values: Sequence) -> list[str]:
@@ -273,13 +294,18 @@ def matrix_row_maker(anchors: dict[int, SectionAnchors] | None = None) -> Callab
             moderation[bool(values[HIDDEN]), bool(values[FLAGGED])],
             values[LANGUAGE],
             imported_by,
+            supporters.get(values[PK], ""),
         ]
 
     return row
 
 
-def matrix_rows(values: Iterable[Sequence], anchors: dict[int, SectionAnchors] | None = None) -> Iterator[list[str]]:
-    row = matrix_row_maker(anchors)
+def matrix_rows(
+    values: Iterable[Sequence],
+    anchors: dict[int, SectionAnchors] | None = None,
+    supporters: dict[int, str] | None = None,
+) -> Iterator[list[str]]:
+    row = matrix_row_maker(anchors, supporters)
     for each in values:
         yield row(each)
 
@@ -542,6 +568,31 @@ def _sql_cells(labels: Labels) -> dict[str, Expression | F]:
             When(imported_by__isnull=True, then=_text("")),
             default=VisibleControls(Coalesce(NullIf(F("imported_by__full_name"), _text("")), F("imported_by__email"))),
             output_field=TextField(),
+        ),
+        # One index probe per row (the support's unique (comment, organisation) index); in the
+        # order the delegations stated their support, as export_supporters lists them.
+        "supported_by": Coalesce(
+            Subquery(
+                CommentSupport.objects.filter(comment=OuterRef("pk"))
+                .order_by()
+                .values("comment")
+                .annotate(
+                    names=StringAgg(
+                        VisibleControls(
+                            Coalesce(
+                                NullIf(F("organisation__country_code"), _text("")),
+                                NullIf(F("organisation__short_name"), _text("")),
+                                F("organisation__name"),
+                            )
+                        ),
+                        delimiter=", ",
+                        order_by="id",
+                    )
+                )
+                .values("names")[:1],
+                output_field=TextField(),
+            ),
+            _text(""),
         ),
     }
 

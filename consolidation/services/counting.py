@@ -23,7 +23,7 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import Organisation
-from comments.models import Comment, NationalPosition
+from comments.models import Comment, CommentSupport, NationalPosition
 from consultations.models import Participation, Role, Section
 
 from ..models import Disposition
@@ -36,7 +36,11 @@ STATE_SQL = "COALESCE(NULLIF(d.decision, ''), CASE WHEN d.proposed_decision <> '
 
 
 def _tables() -> dict[str, str]:
-    return {"comment": Comment._meta.db_table, "disposition": Disposition._meta.db_table}
+    return {
+        "comment": Comment._meta.db_table,
+        "disposition": Disposition._meta.db_table,
+        "support": CommentSupport._meta.db_table,
+    }
 
 
 # One pass over the round's submitted comments: the counts table (the bench's reference GROUP BY)
@@ -46,10 +50,20 @@ def _tables() -> dict[str, str]:
 COUNTS_SQL = """
 SELECT c.section_id, c.organisation_id, c.type, {state}, count(*),
        count(*) FILTER (WHERE c.is_hidden), count(*) FILTER (WHERE c.is_endorsed),
-       (max(c.updated_at) AT TIME ZONE 'UTC')::text, bit_xor({pair_hash})
+       (max(c.updated_at) AT TIME ZONE 'UTC')::text, bit_xor({pair_hash}),
+       count(sp.n), coalesce(sum(sp.n), 0)::bigint
 FROM {comment} c LEFT JOIN {disposition} d ON d.comment_id = c.id
+LEFT JOIN (
+    SELECT s.comment_id, count(*) AS n FROM {support} s JOIN {comment} sc ON sc.id = s.comment_id
+    WHERE sc.round_id = %s GROUP BY s.comment_id
+) sp ON sp.comment_id = c.id
 WHERE c.round_id = %s AND c.status = %s
 GROUP BY 1, 2, 3, 4
+"""
+# Co-sponsorship given: how many submitted comments of the round each organisation supports.
+SUPPORTS_GIVEN_SQL = """
+SELECT s.organisation_id, count(*) FROM {support} s JOIN {comment} c ON c.id = s.comment_id
+WHERE c.round_id = %s AND c.status = %s GROUP BY 1
 """
 
 # The hidden ids, and the endorsed ids per organisation (national positions): short lists.
@@ -111,10 +125,14 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
     tables = _tables()
     params: list[int | str] = [round_id, SUBMITTED]
     with connection.cursor() as cursor:
-        cursor.execute(COUNTS_SQL.format(state=STATE_SQL, pair_hash=PAIR_HASH.format(c="c."), **tables), params)
+        cursor.execute(
+            COUNTS_SQL.format(state=STATE_SQL, pair_hash=PAIR_HASH.format(c="c."), **tables), [round_id, *params]
+        )
         grouped = cursor.fetchall()
         cursor.execute(FLAGGED_SQL.format(**tables), params)
         flagged = cursor.fetchall()
+        cursor.execute(SUPPORTS_GIVEN_SQL.format(**tables), params)
+        supports_given = dict(cursor.fetchall())
 
     # Totals from the counts table: one row per cell, far fewer than comments at scale.
     grouped.sort()
@@ -122,12 +140,20 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
     section_hidden: dict[int, int] = {}
     org_type: dict[tuple[int, str], int] = {}
     org_flags: dict[int, list[int]] = {}  # hidden, endorsed
+    # Comments supported by at least one other delegation, and the supports they hold.
+    section_support: dict[int, list[int]] = {}
+    org_support: dict[int, list[int]] = {}
     by_status: dict[str, int] = {}
     cells: dict[int, list[dict[str, Any]]] = {}
     latest, hashed = "", 0
-    for section_id, org_id, kind, state, n, n_hidden, n_endorsed, changed, xored in grouped:
+    for section_id, org_id, kind, state, n, n_hidden, n_endorsed, changed, xored, n_supported, n_supports in grouped:
         latest = max(latest, changed)  # same format, UTC: the text order is the time order
         hashed ^= xored
+        if n_supported:
+            for table, owner in ((section_support, section_id), (org_support, org_id)):
+                pair = table.setdefault(owner, [0, 0])
+                pair[0] += n_supported
+                pair[1] += n_supports
         key = (section_id, kind)
         section_type[key] = section_type.get(key, 0) + n
         key = (org_id, kind)
@@ -154,8 +180,16 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
     sections = []
     for s in section_rows:
         by_type = by_type_of(s["id"], section_type)
+        supported, supports = section_support.get(s["id"], (0, 0))
         sections.append(
-            {**s, "total": sum(by_type.values()), "hidden": section_hidden.get(s["id"], 0), "by_type": by_type}
+            {
+                **s,
+                "total": sum(by_type.values()),
+                "hidden": section_hidden.get(s["id"], 0),
+                "supported": supported,
+                "supports": supports,
+                "by_type": by_type,
+            }
         )
     counts = [cell for s in section_rows for cell in cells[s["id"]]]
     organisations = []
@@ -165,6 +199,7 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
         by_type = by_type_of(o["id"], org_type)
         total = sum(by_type.values())
         hidden, endorsed = org_flags.get(o["id"], (0, 0))
+        supported, supports = org_support.get(o["id"], (0, 0))
         organisations.append(
             {
                 **o,
@@ -172,6 +207,11 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
                 "endorsed": endorsed,
                 "individual": total - endorsed,
                 "hidden": hidden,
+                # Its comments that other delegations support, and the supports they hold.
+                "supported": supported,
+                "supports": supports,
+                # Other delegations' comments it supports.
+                "supports_given": supports_given.get(o["id"], 0),
                 "by_type": by_type,
             }
         )
@@ -191,6 +231,8 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
             "hidden": hidden,
             "endorsed": endorsed,
             "individual": comment_count - endorsed,
+            "supported": sum(pair[0] for pair in section_support.values()),
+            "supports": sum(pair[1] for pair in section_support.values()),
             "by_type": totals_by_type,
             "by_status": dict(sorted(by_status.items())),
             "organisations": len(org_ids),

@@ -339,8 +339,9 @@ class _ProgressWriter:
 def _make_matrix_from_values(report: Report, qs, path: str, tally_factory, anchors: dict) -> dict:
     """The matrix from plain values on a server-side cursor: one query, no model instances, whatever the size."""
     tally = tally_factory(qs.count())
+    supporters = selectors_reports.export_supporters(consultation=report.consultation, engagement_round=report.round)
     values = qs.values_list(*matrix.FIELDS).iterator(chunk_size=selectors_reports.CHUNK_SIZE)
-    rows = matrix.matrix_rows(_tracked_values(values, tally), anchors)
+    rows = matrix.matrix_rows(_tracked_values(values, tally), anchors, supporters)
     if report.format == Format.CSV:
         with open(path, "w", encoding="utf-8-sig", newline="") as textfile:
             matrix.write_matrix_csv(rows, textfile)

@@ -59,3 +59,13 @@ def test_national_positions_are_listed(admin_client, open_round, orgs):
     response, _queries = changelist(admin_client, NationalPosition)
     assert response.status_code == 200 and "Viet Nam" in response.content.decode()
     assert admin_client.get(reverse("admin:comments_nationalposition_add")).status_code == 403
+
+
+def test_a_comment_page_lists_its_supporters_and_resolution_read_only(
+    admin_client, open_round, clause, vn_delegate, th_delegate
+):
+    comment = factories.SubmittedCommentFactory(round=open_round, section=clause, author=vn_delegate)
+    factories.CommentSupportFactory(comment=comment, supported_by=th_delegate)
+    page = admin_client.get(admin_url(comment, "change")).content.decode()
+    assert "Thailand" in page and "supports" in page.lower()
+    assert 'name="supports-0-organisation"' not in page  # shown, not a form field

@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 
-from comments.models import Comment
+from comments.models import Comment, CommentSupport
 from consolidation.models import Disposition
 from consolidation.services import counting
 from tests import factories
@@ -53,6 +53,14 @@ def mixed_round(closed_round, version, vn_delegate, vn_focal_point, th_delegate,
             Disposition.objects.create(comment=comment, decision=randomly.choice(decisions))
         else:
             Disposition.objects.create(comment=comment, proposed_decision=randomly.choice(decisions))
+    # Other delegations' support: none, one or two per comment (drafts and withdrawn ones too: not counted).
+    supporters = {a.organisation_id: a for a in authors}
+    supports = []
+    for comment in randomly.sample(comments, 120):
+        others = [org for org in sorted(supporters) if org != comment.organisation_id]
+        for org in randomly.sample(others, randomly.randint(1, len(others))):
+            supports.append(CommentSupport(comment=comment, organisation_id=org, supported_by=supporters[org]))
+    CommentSupport.objects.bulk_create(supports)
     return closed_round
 
 
@@ -82,6 +90,23 @@ def test_sql_counts_equal_counting_every_submitted_comment(mixed_round):
             len(mine),
             sum(c.is_endorsed for c in mine),
             sum(c.is_hidden for c in mine),
+        )
+    supports = Counter(CommentSupport.objects.filter(comment__in=rows).values_list("comment_id", flat=True))
+    assert supports and counted.totals["supported"] == len(supports)
+    assert counted.totals["supports"] == sum(supports.values())
+    for section in counted.sections:
+        mine = [c.id for c in rows if c.section_id == section["id"]]
+        assert (section["supported"], section["supports"]) == (
+            sum(1 for i in mine if supports[i]),
+            sum(supports[i] for i in mine),
+        )
+    given = Counter(CommentSupport.objects.filter(comment__in=rows).values_list("organisation_id", flat=True))
+    for org in counted.organisations:
+        mine = [c.id for c in rows if c.organisation_id == org["id"]]
+        assert (org["supported"], org["supports"], org["supports_given"]) == (
+            sum(1 for i in mine if supports[i]),
+            sum(supports[i] for i in mine),
+            given[org["id"]],
         )
     assert counted.hidden_ids == sorted(c.id for c in rows if c.is_hidden)
     endorsed = {p["organisation"]: p["endorsed_ids"] for p in counted.national_positions}

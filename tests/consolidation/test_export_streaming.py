@@ -87,6 +87,10 @@ def _reference_row(comment: Comment) -> list[str]:
         ", ".join(flags),
         comment.language,
         "" if imported_by is None else visible_controls(imported_by.full_name or imported_by.email),
+        ", ".join(
+            visible_controls(s.organisation.country_code or s.organisation.short_name or s.organisation.name)
+            for s in comment.supports.select_related("organisation").order_by("id")
+        ),
     ]
 
 
@@ -207,6 +211,18 @@ def test_awkward_cells_are_written_byte_for_byte_as_before(
     Disposition.objects.create(comment=comments[3], proposed_decision=Disposition.Decision.NOTED)
     CommentFlag.objects.create(comment=comments[4], flagged_by=secretariat, reason="Spam")
     CommentFlag.objects.create(comment=comments[5], flagged_by=secretariat, reason="Old", resolved_at=timezone.now())
+    # Supporters: a country code, a short name, a bare name with bidi controls, one opening with "=".
+    supporters = [
+        factories.OrganisationFactory(name="Thailand", country_code="TH"),
+        factories.OrganisationFactory(name="Asian Development Bank", short_name="ADB", country_code="", kind="partner"),
+        factories.OrganisationFactory(name="Lao\u202e PDR\u200b", short_name="", country_code="", kind="partner"),
+        factories.OrganisationFactory(name='=Evil, "org"', short_name="", country_code="", kind="partner"),
+    ]
+    for comment, organisations in ((comments[1], supporters), (comments[6], supporters[3:]), (comments[7], [])):
+        for organisation in reversed(organisations):  # the order they supported, not the names'
+            factories.CommentSupportFactory(
+                comment=comment, organisation=organisation, supported_by=factories.UserFactory()
+            )
 
     made = _csv_report(django_capture_on_commit_callbacks, secretariat, consultation)
 
@@ -214,6 +230,9 @@ def test_awkward_cells_are_written_byte_for_byte_as_before(
     rows = list(csv.reader(io.StringIO(made.decode("utf-8-sig"), newline="")))
     assert len(rows) == 1 + len(AWKWARD)
     assert rows[1][5] == '\'=HYPERLINK("http://evil.example","x")'
+    assert rows[0][-1] == "Supported by"
+    named = ['=Evil, "org"', "Lao\u202e PDR\u200b", "ADB", "TH"]  # in the order they supported
+    assert rows[2][-1] == "'" + ", ".join(visible_controls(name) for name in named)
     # The XLSX holds the same cells, cleaned, without the CSV's apostrophes.
     xlsx = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"

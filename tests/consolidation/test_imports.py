@@ -82,6 +82,19 @@ def test_a_filled_template_becomes_submitted_comments_imported_by_the_secretaria
     assert job.file_name == "viet-nam-comments.xlsx"
 
 
+def test_a_supported_by_column_filled_in_a_template_is_ignored(
+    django_capture_on_commit_callbacks, closed_round, orgs, secretariat
+):
+    # Support is stated by a delegation on the platform; another delegation's file cannot state it.
+    upload = filled([good_row(comment="Name the target year.", supported_by="TH, Lao PDR")])
+
+    job = run_import(django_capture_on_commit_callbacks, secretariat, closed_round, orgs["vn"], upload)
+
+    assert job.status == JobStatus.DONE, job.errors
+    comment = Comment.objects.get(round=closed_round)
+    assert comment.body == "Name the target year." and not comment.supports.exists()
+
+
 def test_running_the_task_twice_imports_once(django_capture_on_commit_callbacks, open_round, orgs, secretariat):
     job = run_import(django_capture_on_commit_callbacks, secretariat, open_round, orgs["vn"], filled([good_row()]))
 

@@ -27,6 +27,7 @@ HEADER = [
     "Moderation",
     "Language",
     "Imported by",
+    "Supported by",
 ]
 
 # Where each field goes in the comment template (the ISO/IEC template's columns, then the platform's).
@@ -42,6 +43,7 @@ COLUMNS = {
     "quote": 10,
     "status": 11,
     "language": 14,
+    "supported_by": 16,
 }
 # The template's header row (1-based, as Excel shows it): the header block comes first.
 HEADER_ROW = 7
