@@ -33,11 +33,17 @@ and the font is a shapable TrueType font. Two gaps in it are closed here, once, 
   marked-content span whose /ActualText is its source text (PDF 32000-1, 14.9.4), which
   pdftotext, Acrobat and pdf.js copy instead of the glyphs.
 
-Thai, Lao, Khmer and Burmese write no spaces between words, and reportlab breaks lines only
-at spaces (or anywhere, in a word too long for the line): a long unspaced sentence breaks at
-the margin, not at a word boundary, possibly between a letter and its mark, and the pieces of
-such a split word lose their /ActualText (pdftotext then reads the glyphs' own characters).
-Words are not segmented here (that needs a dictionary, e.g. ICU's break iterator).
+Line breaks: Thai, Lao, Khmer and Burmese write no spaces between words, and reportlab breaks
+lines only at spaces (or anywhere, in a word too long for the line): a long unspaced sentence
+broke at the margin, between two letters of a word or between a letter and its mark, or ran
+past it. A third replacement, of reportlab's `_getFragWords` (the words a paragraph's lines are
+filled with), cuts every word that holds one of those scripts at the breaks ICU's dictionaries
+give (config.line_breaks, UAX #14), as pieces that join with no space when they share a line;
+a piece still wider than the line is cut between clusters (never before a mark). Each piece is
+then shaped on its own, which is safe: ICU's breaks fall between syllables. Words without those
+scripts keep reportlab's own handling, unless one is wider than the line: then it is cut between
+clusters too, not between a letter and its combining mark. Without icu4py `report_fonts()`
+fails where REPORT_FONTS_REQUIRED, as for a missing font.
 """
 
 from __future__ import annotations
@@ -53,10 +59,13 @@ from xml.sax.saxutils import escape
 import reportlab
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import ShapeData, ShapedFragWord, ShapedStr, TTFont, makeShapedFragWord
-from reportlab.platypus import Paragraph
+from reportlab.platypus import Paragraph, paragraph
+
+from . import line_breaks
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +204,10 @@ def report_fonts() -> FontSet:
         problems.append(missing_fonts_message(fonts.missing, list(dirs)))
     if getattr(ttfonts, "uharfbuzz", None) is None:
         problems.append("uharfbuzz is not installed (requirements.txt): Thai, Lao, Khmer and Burmese print unshaped.")
+    if line_breaks.SEGMENTER is None:
+        problems.append(
+            f"{line_breaks.PACKAGE} is not installed: lines of Thai, Lao, Khmer and Burmese break inside words."
+        )
     if problems:
         if getattr(settings, "REPORT_FONTS_REQUIRED", False):
             raise ImproperlyConfigured(" ".join(problems))
@@ -396,6 +409,81 @@ def _format_text(self, text):
     return code
 
 
+# --- line breaks -----------------------------------------------------------------------------
+
+
+def _pieces_between(pieces: list, start: int, end: int) -> list:
+    """The (frag, text) pieces of a word's text[start:end], each frag with its part of the text."""
+    out, at = [], 0
+    for frag, text in pieces:
+        low, high = max(start, at), min(end, at + len(text))
+        if low < high:
+            out.append((frag, text[low - at : high - at]))
+        at += len(text)
+    return out
+
+
+def _pieces_width(pieces: list) -> float:
+    return sum(pdfmetrics.stringWidth(t, f.fontName, f.fontSize) for f, t in pieces)
+
+
+# reportlab's names for a word with soft hyphens, and for the frag kind of plain text.
+_SHYWord = getattr(paragraph, "_SHYWord")  # noqa: B009 (private, not in the type stubs)
+_FK_TEXT = getattr(paragraph, "_FK_TEXT")  # noqa: B009
+
+
+def _segment_frag_word(word: list, max_width: float | None) -> list:
+    """A word cut at its line break opportunities, as words that join with no space (see the module)."""
+    if isinstance(word, (_SHYWord, ShapedFragWord)) or len(word) < 2:
+        return [word]  # soft hyphens are reportlab's own; shaped words were segmented already
+    pieces = word[1:]
+    if any(hasattr(f, "cbDefn") or getattr(f, "_fkind", _FK_TEXT) != _FK_TEXT for f, _t in pieces):
+        return [word]
+    text = "".join(t for _f, t in pieces)
+    cuts = set(line_breaks.line_breaks(text)) if _COMPLEX_RE.search(text) else set()
+    if max_width:
+        bounds = sorted(cuts | {0, len(text)})
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            if _pieces_width(_pieces_between(pieces, start, end)) > max_width:
+                cuts.update(i for i in line_breaks.cluster_breaks(text) if start < i < end)
+    if not cuts:
+        return [word]
+    bounds = [0, *sorted(cuts), len(text)]
+    words = []
+    for index, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        part = _pieces_between(pieces, start, end)
+        last = index == len(bounds) - 2
+        # Only the last piece keeps the word's kind (_HSFrag: a space follows it); a plain list
+        # is a word that the next one follows with no space.
+        words.append((type(word) if last else list)([_pieces_width(part), *part]))
+    return words
+
+
+def _get_frag_words(frags, maxWidth=None):  # noqa: N803 (reportlab's signature)
+    """reportlab's _getFragWords, each word cut where a line may break inside it."""
+    words = _ORIGINALS["frag_words"](frags, maxWidth)
+    if getattr(paragraph, "_processed_frags")(frags):  # noqa: B009
+        return words  # the rest of a split paragraph: its words are cut already
+    return [piece for word in words for piece in _segment_frag_word(word, maxWidth)]
+
+
+def _set_rise(self, rise):
+    """PDFTextObject.setRise, remembering the rise it sets when it replaces the previous one.
+
+    reportlab 5.1 replaces "a Ts" followed at once by "b Ts" with "b Ts" but keeps "a" as the
+    current rise, so the glyph after a mark lowered by the shaper was drawn lowered too: in
+    "កម្ពុជា" the vowel ុ sits under the subscript ព, and ជា was drawn down there with it.
+    """
+    code = f"{fp_str(rise)} Ts"
+    if self._code and self._code[-1].endswith(" Ts"):
+        self._y += self._rise  # undo the replaced rise
+        self._code[-1] = code
+    else:
+        self._code.append(code)
+    self._rise = rise
+    self._y -= rise
+
+
 _ORIGINALS: dict[str, Any] = {}
 
 
@@ -403,9 +491,12 @@ def _install_shaping() -> None:
     if _ORIGINALS:
         return
     from reportlab.pdfgen import textobject
-    from reportlab.platypus import paragraph
 
     _ORIGINALS["shape"] = getattr(paragraph, "shapeFragWord")  # noqa: B009 (not in the type stubs)
     _ORIGINALS["format"] = getattr(textobject.PDFTextObject, "_formatText")  # noqa: B009
+    _ORIGINALS["frag_words"] = getattr(paragraph, "_getFragWords")  # noqa: B009
+    _ORIGINALS["rise"] = textobject.PDFTextObject.setRise
     setattr(paragraph, "shapeFragWord", _shape_frag_word)  # noqa: B010
     setattr(textobject.PDFTextObject, "_formatText", _format_text)  # noqa: B010
+    setattr(paragraph, "_getFragWords", _get_frag_words)  # noqa: B010
+    setattr(textobject.PDFTextObject, "setRise", _set_rise)  # noqa: B010

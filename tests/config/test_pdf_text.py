@@ -2,14 +2,17 @@
 
 import io
 import logging
+import unicodedata
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
 from reportlab.platypus import SimpleDocTemplate
 
-from config.pdf_text import font_files, report_fonts
-from tests.helpers.pdf import PdfText, pdftotext
+from config import line_breaks
+from config.pdf_text import _ORIGINALS, font_files, report_fonts
+from tests.helpers.pdf import PdfText, ink_box, pdftotext, render_page
 
 THAI = "ที่นี่ น้ำ"  # tone marks over upper vowels: shaped into their raised forms
 KHMER = "ភាសាខ្មែរ"  # a subscript consonant and a vowel drawn before its consonant
@@ -104,6 +107,127 @@ def test_pdftotext_gives_back_every_word(tmp_path):
         assert line in lines
 
 
+@pytest.mark.fonts
+def test_a_glyph_after_a_lowered_mark_is_drawn_back_on_the_baseline():
+    """In "កម្ពុជា" the vowel ុ sits under the subscript ព; ជា after it stands on the baseline again."""
+    import uharfbuzz
+    from reportlab.pdfbase import pdfmetrics
+
+    word, size = "កម្ពុជា", 11
+    drawn = PdfText.read(build([word])).spans()[word]
+    face = pdfmetrics.getFont(report_fonts().faces["khmer"].regular).face
+    buffer = uharfbuzz.Buffer()
+    buffer.add_str(word)
+    buffer.guess_segment_properties()
+    font = uharfbuzz.Font(uharfbuzz.Face(uharfbuzz.Blob.from_file_path(face.filename)))
+    uharfbuzz.shape(font, buffer, {"kern": True, "liga": True})
+    expected = [round(size * p.y_offset / face.unitsPerEm, 2) for p in buffer.glyph_positions]
+    assert [round(d.rise, 2) for d in drawn for _code in d.codes] == expected
+    assert expected[-1] == 0 and min(expected) < 0
+
+
+# --- line breaks ------------------------------------------------------------------------------
+
+# Long sentences with no space in them, as these scripts are written.
+UNSPACED = {
+    "thai": "ประเทศไทยมีประชากรประมาณหกสิบเก้าล้านคนและเป็นสมาชิกผู้ก่อตั้งของสมาคมประชาชาติแห่งเอเชียตะวันออกเฉียงใต้"
+    "ซึ่งก่อตั้งขึ้นในปีพุทธศักราชสองพันห้าร้อยสิบ",
+    "lao": "ສາທາລະນະລັດປະຊາທິປະໄຕປະຊາຊົນລາວເປັນສະມາຊິກຂອງສະມາຄົມປະຊາຊາດແຫ່ງອາຊີຕາເວັນອອກສ່ຽງໃຕ້ນັບແຕ່ປີພັນເກົ້າຮ້ອຍເກົ້າສິບເຈັດ",
+    "khmer": "ព្រះរាជាណាចក្រកម្ពុជាបានក្លាយជាសមាជិកនៃសមាគមប្រជាជាតិអាស៊ីអាគ្នេយ៍នៅឆ្នាំមួយពាន់ប្រាំបួនរយកៅសិបប្រាំបួន",
+    "burmese": "မြန်မာနိုင်ငံသည်အရှေ့တောင်အာရှနိုင်ငံများအသင်းတွင်တစ်ထောင့်ကိုးရာကိုးဆယ့်ခုနစ်ခုနှစ်တွင်အဖွဲ့ဝင်ဖြစ်လာခဲ့သည်",
+}
+MARGIN = 10 * mm
+PADDING = 6  # a frame's own padding, in points, on each side
+DPI = 100
+
+
+def narrow(texts: list[str], width: float) -> bytes:
+    """The texts in lines `width` wide, from MARGIN on."""
+    writer = report_fonts().text()
+    style = ParagraphStyle("body", fontName=report_fonts().base.regular, fontSize=11, leading=18)
+    buffer = io.BytesIO()
+    SimpleDocTemplate(
+        buffer,
+        pagesize=(width + 2 * MARGIN, 297 * mm),
+        leftMargin=MARGIN - PADDING,
+        rightMargin=MARGIN - PADDING,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        invariant=1,
+        pageCompression=0,
+    ).build([writer.para(text, style) for text in texts])
+    return buffer.getvalue()
+
+
+def printed_lines(tmp_path, data: bytes) -> list[str]:
+    path = tmp_path / "narrow.pdf"
+    path.write_bytes(data)
+    return [line.strip() for line in pdftotext(path, layout=True).splitlines() if line.strip()]
+
+
+def assert_within_frame(tmp_path, width: float) -> None:
+    """Nothing is drawn right of the lines' width on the rendered page (a pixel for rounding)."""
+    box = ink_box(render_page(tmp_path / "narrow.pdf", 1, tmp_path / "page", dpi=DPI))
+    assert box is not None
+    assert box[0] >= MARGIN * DPI / 72 - 1
+    right_edge = (MARGIN + width) * DPI / 72 + 1
+    assert box[2] <= right_edge, f"ink reaches {box[2]} px, the frame ends at {right_edge:.0f} px"
+
+
+@pytest.mark.fonts
+@pytest.mark.poppler
+@pytest.mark.parametrize("script", list(UNSPACED))
+def test_an_unspaced_sentence_breaks_only_between_words_and_stays_in_the_frame(script, tmp_path):
+    sentence, width = UNSPACED[script], 52 * mm
+    lines = printed_lines(tmp_path, narrow([sentence], width))
+    assert len(lines) >= 3
+    assert "".join(lines) == sentence  # every letter printed once, and copied out as written
+    words = set(line_breaks.line_breaks(sentence))
+    at = 0
+    for line in lines[:-1]:
+        at += len(line)
+        assert at in words, f"a line ends inside a word: …{sentence[at - 6 : at]}|{sentence[at : at + 6]}…"
+        assert unicodedata.category(sentence[at])[0] != "M", "a line starts with a combining mark"
+    assert_within_frame(tmp_path, width)
+
+
+@pytest.mark.fonts
+@pytest.mark.poppler
+@pytest.mark.parametrize(("script", "word"), [("khmer", "ព្រះរាជាណាចក្រ"), ("thai", "ประชาธิปไตย")])
+def test_a_word_wider_than_the_frame_is_cut_between_letters_with_their_marks(script, word, tmp_path):
+    width = 14 * mm  # narrower than the word, wider than any of its letters with their marks
+    lines = printed_lines(tmp_path, narrow([word + word], width))
+    assert len(lines) >= 3 and "".join(lines) == word + word
+    at = 0
+    for line in lines[:-1]:
+        at += len(line)
+        assert at in line_breaks.cluster_breaks(word + word), f"cut inside a letter: {line!r}"
+    assert_within_frame(tmp_path, width)
+
+
+def _lines(paragraph, width: float) -> list[str]:
+    paragraph.wrap(width, 10_000)
+    return ["".join(word.text for word in line.words).strip() for line in paragraph.blPara.lines]
+
+
+@pytest.mark.fonts
+def test_latin_and_vietnamese_lines_are_as_reportlab_breaks_them(monkeypatch):
+    from reportlab.platypus import paragraph
+
+    fonts = report_fonts()
+    writer = fonts.text()
+    style = ParagraphStyle("body", fontName=fonts.base.regular, fontSize=11, leading=16)
+    text = (
+        "Đề nghị sửa đổi điều 3.1: các quốc gia thành viên sẽ phát triển hạ tầng số liền mạch, "
+        "see https://example.org/a/very/long/path/that/is/wider/than/the/frame/itself and the đồ-án."
+    )
+    markup = writer.markup(text[:40]) + writer.bold(text[40:90]) + writer.markup(text[90:])
+    ours = _lines(writer.paragraph(markup, style), 40 * mm)
+    monkeypatch.setattr(paragraph, "_getFragWords", _ORIGINALS["frag_words"])
+    assert ours == _lines(writer.paragraph(markup, style), 40 * mm)
+    assert len(ours) > 5
+
+
 # --- a missing font ---------------------------------------------------------------------------
 
 
@@ -134,6 +258,14 @@ def test_a_missing_font_is_logged_and_recorded_where_not_required(latin_only, se
     assert "Noto Sans Thai" in caplog.text
     assert writer.runs(f"A {THAI}") == [("latin", f"A {THAI}")]
     assert writer.missing_labels() == ["Noto Sans Thai"]
+
+
+@pytest.mark.fonts
+def test_a_missing_segmenter_fails_where_fonts_are_required(settings, monkeypatch):
+    monkeypatch.setattr(line_breaks, "SEGMENTER", None)
+    settings.REPORT_FONTS_REQUIRED = True
+    with pytest.raises(ImproperlyConfigured, match="icu4py"):
+        report_fonts()
 
 
 def test_a_directory_without_fonts_leaves_every_script_missing(tmp_path):

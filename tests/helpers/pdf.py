@@ -21,6 +21,7 @@ _BFCHAR_RE = re.compile(rb"<([0-9A-F]{2})> <([0-9A-F]+)>")
 _CONTENTS_RE = re.compile(rb"/Contents (\d+) 0 R")
 _TOKEN_RE = re.compile(
     rb"/Span <</ActualText <FEFF([0-9A-F]*)>>> BDC|(EMC)|/(\S+) [\d.]+ Tf|\(((?:\\[0-7]{1,3}|\\.|[^\\)])*)\)"
+    rb"|(-?[\d.]+) Ts"
 )
 _ESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|.)", re.S)
 
@@ -43,6 +44,7 @@ class Drawn:
     codes: bytes
     unicode: list[int]
     actual_text: str | None  # the /ActualText of the marked-content span it is drawn in
+    rise: float = 0.0  # how far above the baseline (the text rise, Ts), in points
 
     @property
     def text(self) -> str:
@@ -74,10 +76,12 @@ class PdfText:
         return pdf
 
     def _read_content(self, content: bytes) -> None:
-        font, actual = "", None
+        font, actual, rise = "", None, 0.0
         for match in _TOKEN_RE.finditer(content):
-            span, emc, resource, literal = match.groups()
-            if span is not None:
+            span, emc, resource, literal, ts = match.groups()
+            if ts is not None:
+                rise = float(ts)
+            elif span is not None:
                 actual = bytes.fromhex(span.decode()).decode("utf-16-be")
             elif emc:
                 actual = None
@@ -86,7 +90,7 @@ class PdfText:
             elif font in self.fonts:
                 name, to_unicode = self.fonts[font]
                 codes = _unescape(literal)
-                self.drawn.append(Drawn(name, codes, [to_unicode.get(c, 0) for c in codes], actual))
+                self.drawn.append(Drawn(name, codes, [to_unicode.get(c, 0) for c in codes], actual, rise))
 
     def glyphs_missing(self) -> list[tuple[str, str]]:
         """(font, character) for every drawn code that shows the font's .notdef (an empty box)."""
@@ -115,10 +119,20 @@ class PdfText:
         }
 
 
-def pdftotext(path: Path) -> str:
+def pdftotext(path: Path, *, layout: bool = False) -> str:
+    """The text a reader copies out of the PDF; with layout, each printed line on a line of its own."""
+    options = ["-layout"] if layout else []
     return subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, timeout=60
+        ["pdftotext", *options, "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, timeout=60
     ).stdout.decode()
+
+
+def ink_box(png: Path) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) in pixels of everything drawn on a rendered page (not white)."""
+    from PIL import Image, ImageOps
+
+    with Image.open(png) as image:
+        return ImageOps.invert(image.convert("L")).point(lambda v: 255 if v > 24 else 0).getbbox()
 
 
 def render_page(path: Path, page: int, out_stem: Path, *, dpi: int = 110) -> Path:
