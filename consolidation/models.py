@@ -9,6 +9,7 @@ offline template brought back in. A Disposition is the secretariat's decision on
 """
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -68,6 +69,9 @@ class ConsolidationRun(JobLease):
     fingerprint = models.CharField(max_length=64, blank=True)
     # Counts per section x organisation x type x status, national positions, section order.
     result = models.JSONField(default=dict, blank=True)
+    # Made by folding the comments changed since the previous snapshot into its stored grouping
+    # state (consolidation.services.incremental), not by grouping every comment again.
+    incremental = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -117,6 +121,74 @@ class ConsolidationChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of run {self.run_id}"
+
+
+class GroupingState(models.Model):
+    """What the latest snapshot of a round leaves for an incremental run (services.incremental).
+
+    Written in the same transaction as the run's result, so it always describes the latest run
+    that wrote one; valid for its threshold, result schema and grouping method only. Its rows:
+    each comment's text digest at its revision (GroupingComment), each distinct text's sorted
+    key and LSH band keys (GroupingText, GIN-indexed on PostgreSQL), and every verified similar
+    pair of those texts (GroupingPair).
+    """
+
+    round = models.OneToOneField("consultations.EngagementRound", on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(ConsolidationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    threshold = models.FloatField()
+    schema = models.PositiveSmallIntegerField()
+    method = models.CharField(max_length=40)
+    # Near groups' lowest similarities of the latest snapshot, by the set of their texts.
+    similarities = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"grouping state of round {self.round_id}"
+
+
+class GroupingComment(models.Model):
+    """A comment as the latest snapshot grouped it: its revision and its text's digest (none: empty)."""
+
+    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+")
+    comment_id = models.BigIntegerField()
+    revision = models.PositiveIntegerField()
+    digest = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["state", "comment_id"], name="grouping_one_row_per_comment")]
+
+    def __str__(self) -> str:
+        return f"comment {self.comment_id} r{self.revision}"
+
+
+class GroupingText(models.Model):
+    """A distinct normalised text: its digest, its sorted-token key and its LSH band keys.
+
+    The band keys have a GIN index on PostgreSQL (migration 0008), so the texts sharing a band
+    key with a new text are found by `bands && ARRAY[...]`.
+    """
+
+    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+")
+    digest = models.BigIntegerField()
+    key = models.TextField()
+    bands = ArrayField(models.BigIntegerField(), default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["state", "digest"], name="grouping_one_row_per_text")]
+
+    def __str__(self) -> str:
+        return f"text {self.digest}"
+
+
+class GroupingPair(models.Model):
+    """Two texts (by digest) that share a band key and reach the threshold: an edge of the graph."""
+
+    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+")
+    first = models.BigIntegerField()
+    second = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.first} ~ {self.second}"
 
 
 class DuplicateGroup(models.Model):

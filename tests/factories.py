@@ -66,6 +66,10 @@ CommentAssignment = project_model("CommentAssignment")
 AuditEntry = project_model("AuditEntry")
 ConsolidationRun = project_model("ConsolidationRun")
 ConsolidationChunk = project_model("ConsolidationChunk")
+GroupingState = project_model("GroupingState")
+GroupingComment = project_model("GroupingComment")
+GroupingText = project_model("GroupingText")
+GroupingPair = project_model("GroupingPair")
 DuplicateGroup = project_model("DuplicateGroup")
 CarriedAnchor = project_model("CarriedAnchor")
 Report = project_model("Report")
@@ -463,6 +467,47 @@ class ConsolidationChunkFactory(factory.django.DjangoModelFactory):
     run = factory.SubFactory(ConsolidationRunFactory)
     index = factory.Sequence(int)
     section_ids = factory.LazyFunction(list)
+
+
+class GroupingStateFactory(factory.django.DjangoModelFactory):
+    """A round's grouping state, as a full run leaves it for an incremental one (no rows yet)."""
+
+    class Meta:
+        model = GroupingState
+
+    round = factory.SubFactory(ClosedRoundFactory)
+    threshold = 85.0
+    schema = 1
+    method = "test"
+
+
+class GroupingCommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GroupingComment
+
+    state = factory.SubFactory(GroupingStateFactory)
+    comment_id = factory.Sequence(lambda n: n + 1)
+    revision = 1
+    digest = factory.Sequence(int)
+
+
+class GroupingTextFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GroupingText
+
+    state = factory.SubFactory(GroupingStateFactory)
+    digest = factory.Sequence(int)
+    key = "agree"
+    bands = factory.LazyFunction(lambda: [1, 2, 3])
+
+
+class GroupingPairFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GroupingPair
+
+    state = factory.SubFactory(GroupingStateFactory)
+    first = 1
+    second = 2
 
 
 class DuplicateGroupFactory(factory.django.DjangoModelFactory):

@@ -85,4 +85,9 @@ EXCLUDED: dict[str, str] = {
     "consolidation.commentcount": "Derived: PostgreSQL triggers count the imported comments and dispositions.",
     "consolidation.consolidationchunk": "A consolidation run's working parts; its snapshot is carried, "
     "and the next run computes them again.",
+    "consolidation.groupingstate": "Derived: what an incremental consolidation starts from; the next run on the "
+    "restored site is full and keeps it again.",
+    "consolidation.groupingcomment": "Derived, with its grouping state.",
+    "consolidation.groupingtext": "Derived, with its grouping state.",
+    "consolidation.groupingpair": "Derived, with its grouping state.",
 }

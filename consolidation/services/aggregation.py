@@ -68,7 +68,7 @@ from ..grouping import normalise_text as normalise_text
 from ..grouping import similarity as similarity
 from ..models import ACTIVE_STATUSES, ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
 from . import chunks as chunking
-from . import counting
+from . import counting, incremental
 
 RESULT_SCHEMA = 1
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
@@ -205,7 +205,8 @@ def consolidation_start(*, run_id: int) -> tuple[int, list[int]] | None:
         _threshold()  # a wrong setting fails the run now, not in every chunk
         run = ConsolidationRun.objects.get(pk=run_id)
         indexes = list(ConsolidationChunk.objects.filter(run_id=run_id).values_list("index", flat=True))
-        if not indexes:
+        # An incremental run has no chunks: its merge folds the changed comments into the state.
+        if not indexes and not _goes_incremental(run):
             counts = dict(
                 Comment.objects.filter(round_id=run.round_id, status=Comment.Status.SUBMITTED)
                 .values("section_id")
@@ -322,7 +323,12 @@ def _merge_once(run: ConsolidationRun, attempt: int, threshold: float) -> Consol
         locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
         if locked.status != JobStatus.RUNNING or locked.attempts != attempt:
             return locked  # Taken over by a later attempt, which will write its own result.
-        computed = merge_chunks(engagement_round=run.round, run_id=run_id, threshold=threshold)
+        computed = _fold(run, threshold) if locked.incremental else None
+        if computed is None:  # a full run (or the state an incremental one needed is gone)
+            if locked.incremental:
+                ConsolidationRun.objects.filter(pk=run_id).update(incremental=False)
+                locked.incremental = False
+            computed = merge_chunks(engagement_round=run.round, run_id=run_id, threshold=threshold)
         _write_result(locked, computed)
         # The parts served their purpose: keep the rows (what was planned and done), not the texts.
         ConsolidationChunk.objects.filter(run_id=run_id).update(sketch=b"", groups=[], links=b"")
@@ -334,6 +340,23 @@ def _merge_once(run: ConsolidationRun, attempt: int, threshold: float) -> Consol
             data={"comments": computed.comment_count, "groups": len(computed.groups)},
         )
     return locked
+
+
+def _goes_incremental(run: ConsolidationRun) -> bool:
+    """Whether a run folds the changes into the latest snapshot's state (recorded on the run)."""
+    if not run.incremental and incremental.usable(round_id=run.round_id, threshold=_threshold(), schema=RESULT_SCHEMA):
+        ConsolidationRun.objects.filter(pk=run.pk).update(incremental=True)
+        run.incremental = True
+    return run.incremental
+
+
+def _fold(run: ConsolidationRun, threshold: float) -> Computed | None:
+    """An incremental run's result (services.incremental), or None if its state is not usable."""
+    folded = incremental.compute(engagement_round=run.round, run_id=run.pk, threshold=threshold, schema=RESULT_SCHEMA)
+    if folded is None:
+        return None
+    groups = [GroupSpec(*g) for g in folded.groups]
+    return assemble(folded.counted, groups, folded.campaigns, threshold=threshold)
 
 
 def consolidation_execute(*, run_id: int) -> ConsolidationRun:
@@ -415,7 +438,17 @@ def merge_chunks(*, engagement_round: EngagementRound, run_id: int, threshold: f
     campaigns = chunking.merge_campaigns(
         parts, round_id=engagement_round.pk, threshold=threshold, position_of=position_of, links=links, joined=joined
     )
-    return assemble(counted, groups, campaigns, threshold=threshold)
+    computed = assemble(counted, groups, campaigns, threshold=threshold)
+    # What the next run needs to be incremental, kept in this snapshot's transaction.
+    incremental.remember(
+        round_id=engagement_round.pk,
+        run_id=run_id,
+        threshold=threshold,
+        schema=RESULT_SCHEMA,
+        parts=parts,
+        computed=computed,
+    )
+    return computed
 
 
 def _set_progress(run_id: int, attempt: int, value: int) -> None:

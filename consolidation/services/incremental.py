@@ -1,0 +1,532 @@
+"""Incremental consolidation: fold only the comments changed since the latest snapshot into its grouping.
+
+A round's duplicate groups and campaigns are the connected components of one graph: its nodes are
+the distinct normalised texts of the round's submitted comments, its edges the pairs of texts that
+share an LSH band key and reach the threshold (consolidation.grouping). A section's groups are the
+components of that graph restricted to the section's texts; the campaigns are the components over
+all the texts whose comments are on more than one section. An edge depends only on its two texts.
+
+So a snapshot leaves, per round (GroupingState, for its threshold, result schema and method):
+each comment's text digest at its revision, each distinct text's key and band keys (GIN-indexed),
+and every verified similar pair of those texts, all of them (not a spanning forest: a section's
+groups need the edges among its own texts). `remember` writes that state at the end of a full run
+(from the chunks' parts: their texts are already sketched); `compute` makes a later run from it:
+
+1. counts by SQL, as a full run (services.counting);
+2. one query joins the round's submitted comments with the stored (id, revision): only the
+   comments whose revision changed, or that are new, have their body read and normalised;
+3. their texts not stored yet are sketched, their candidates found by `bands && ARRAY[...]`
+   (the GIN index), and only those pairs verified;
+4. the groups are rebuilt from the stored pairs of the texts present (scipy's connected
+   components, per section and over the round), in the run's order; a near group's lowest
+   similarity is reused when the group has the same texts as one of the previous snapshot;
+5. the state is brought up to date in the snapshot's transaction.
+
+The result is what a full run gives: same graph, same components, same order, same similarities;
+tests/consolidation/test_incremental.py compares it with `compute_consolidation`. PostgreSQL only
+(COPY, arrays, GIN): elsewhere no state is kept and every run is full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db import connection
+from rapidfuzz import fuzz, process
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from comments.models import Comment
+
+from .. import grouping
+from ..models import GroupingComment, GroupingPair, GroupingState, GroupingText
+from . import chunks as chunking
+from . import counting
+
+SUBMITTED = Comment.Status.SUBMITTED
+# What the stored band keys and pairs depend on besides the threshold: a change here, or in
+# consolidation.grouping's sketch, must make the next run full.
+METHOD = f"minhash {grouping.SHINGLE}/{grouping.ROWS}x{grouping.BANDS}/{grouping.SEED}; ratio v1"
+# More verified similar pairs than this (thousands of texts all alike): no state is kept, and the
+# next run is full (storing and reading them would cost more than grouping again).
+MAX_PAIRS = 5_000_000
+# More candidate pairs than this in a full run: no state is kept either (a bucket of tens of
+# thousands of texts sharing a band key would make hundreds of millions).
+MAX_CANDIDATES = 50_000_000
+VERIFY_BATCH = 200_000
+SMALL_BUCKET = 64
+NULL = r"\N"
+
+
+class TooManyPairs(Exception):
+    """The texts of a round share band keys too widely for their pairs to be stored."""
+
+
+EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "comment": Comment._meta.db_table,
+        "state_comment": GroupingComment._meta.db_table,
+        "text": GroupingText._meta.db_table,
+        "pair": GroupingPair._meta.db_table,
+        "state": GroupingState._meta.db_table,
+    }
+
+
+def usable(*, round_id: int, threshold: float, schema: int) -> bool:
+    """A state that an incremental run of this round may start from (same threshold, schema, method)."""
+    return (
+        connection.vendor == "postgresql"
+        and GroupingState.objects.filter(
+            round_id=round_id, threshold=threshold, schema=schema, method=METHOD, run__isnull=False
+        ).exists()
+    )
+
+
+def forget(*, round_id: int) -> None:
+    """Drop a round's state (its rows by SQL: there may be a hundred thousand)."""
+    state_id = GroupingState.objects.filter(round_id=round_id).values_list("pk", flat=True).first()
+    if state_id is None:
+        return
+    tables = _tables()
+    with connection.cursor() as cursor:
+        for table in ("state_comment", "text", "pair"):
+            cursor.execute(f"DELETE FROM {tables[table]} WHERE state_id = %s", [state_id])
+        cursor.execute(f"DELETE FROM {tables['state']} WHERE id = %s", [state_id])
+
+
+# --- candidate pairs and verification ----------------------------------------------------------
+
+
+def shared_band_pairs(bands: np.ndarray, fresh: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (a, b), a < b, of rows sharing a band key, once; with `fresh`, those with a fresh row.
+
+    The LSH candidates of grouping.buckets_of, as pairs (any equal key, whichever its band).
+    """
+    count = bands.shape[0]
+    if count < 2:
+        return EMPTY, EMPTY
+    flat = bands.reshape(-1)
+    rows = np.repeat(np.arange(count, dtype=np.int64), bands.shape[1])
+    order = np.lexsort((rows, flat))
+    flat, rows = flat[order], rows[order]
+    starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
+    lengths = np.diff(np.append(starts, flat.size))
+    keep = lengths > 1
+    if fresh is not None:
+        keep &= np.maximum.reduceat(fresh[rows].astype(np.int8), starts) > 0
+    starts, lengths = starts[keep], lengths[keep]
+    if fresh is None and int((lengths * (lengths - 1) // 2).sum()) > MAX_CANDIDATES:
+        raise TooManyPairs
+    firsts, seconds = [], []
+    small = lengths <= SMALL_BUCKET
+    if small.any():
+        # Positions in the small buckets, with their place in the bucket and the bucket's length.
+        s_starts, s_lengths = starts[small], lengths[small]
+        positions = np.repeat(s_starts, s_lengths) + (
+            np.arange(int(s_lengths.sum())) - np.repeat(np.cumsum(s_lengths) - s_lengths, s_lengths)
+        )
+        place = positions - np.repeat(s_starts, s_lengths)
+        length = np.repeat(s_lengths, s_lengths)
+        for step in range(1, int(s_lengths.max())):
+            here = positions[place + step < length]
+            firsts.append(rows[here])
+            seconds.append(rows[here + step])
+    for start, length in zip(starts[~small].tolist(), lengths[~small].tolist(), strict=True):
+        members = rows[start : start + length]
+        if fresh is None:
+            i, j = np.triu_indices(length, 1)
+            firsts.append(members[i])
+            seconds.append(members[j])
+        else:  # only the pairs of a fresh row: a few fresh rows in a large bucket
+            mine = members[fresh[members]]
+            firsts.append(np.repeat(mine, length))
+            seconds.append(np.tile(members, mine.size))
+    if not firsts:
+        return EMPTY, EMPTY
+    a, b = np.concatenate(firsts), np.concatenate(seconds)
+    wanted = a != b
+    if fresh is not None:
+        wanted &= fresh[a] | fresh[b]
+    a, b = np.minimum(a[wanted], b[wanted]), np.maximum(a[wanted], b[wanted])
+    return grouping.distinct_pairs(a, b, count)
+
+
+def verified(keys: Sequence[str], a: np.ndarray, b: np.ndarray, *, threshold: float) -> np.ndarray:
+    """Which pairs of keys reach the threshold (as grouping.link decides it), a boolean array."""
+    similar = np.zeros(a.size, dtype=bool)
+    if not a.size:
+        return similar
+    lengths = np.array([len(k) for k in keys], dtype=np.int64)
+    short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
+    possible = np.flatnonzero(long <= short * (200 / threshold - 1))
+    for start in range(0, possible.size, VERIFY_BATCH):
+        batch = possible[start : start + VERIFY_BATCH]
+        scores = process.cpdist(
+            [keys[i] for i in a[batch].tolist()],
+            [keys[j] for j in b[batch].tolist()],
+            scorer=fuzz.ratio,
+            score_cutoff=threshold,
+            workers=1,
+        )
+        similar[batch] = scores >= threshold
+    return similar
+
+
+# --- lowest similarities, reused -----------------------------------------------------------
+
+
+def _similarity_key(texts: Sequence[int]) -> str:
+    """A near group's texts (digests, in order of first appearance): what its lowest similarity depends on.
+
+    Up to grouping.EXACT_LOWEST_UP_TO texts, the set; beyond, also the first text (the lowest is
+    then taken over the pairs with the first).
+    """
+    hashed = hashlib.blake2b(np.sort(np.array(texts, dtype=np.int64)).tobytes(), digest_size=16).hexdigest()
+    return f"{texts[0]}:{hashed}" if len(texts) > grouping.EXACT_LOWEST_UP_TO else hashed
+
+
+def _texts_in_order(comment_ids: Iterable[int], digest_of: dict[int, int]) -> list[int]:
+    return list(dict.fromkeys(digest_of[c] for c in comment_ids))
+
+
+# --- writing the state ---------------------------------------------------------------------
+
+
+def _copy(table: str, columns: str, lines: Iterable[str]) -> None:
+    buffer = io.StringIO()
+    buffer.writelines(lines)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        copy.write(buffer.getvalue())
+
+
+def _copy_texts(state_id: int, digests: Sequence[int], keys: Sequence[str], bands: np.ndarray) -> None:
+    # Normalised keys hold no tab, newline or backslash (whitespace is one space, punctuation
+    # dropped); the backslash is escaped anyway, as COPY's text format wants.
+    _copy(
+        _tables()["text"],
+        "state_id, digest, key, bands",
+        (
+            f"{state_id}\t{d}\t{k.replace(chr(92), chr(92) * 2)}\t{{{','.join(map(str, row))}}}\n"
+            for d, k, row in zip(digests, keys, bands.tolist(), strict=True)
+        ),
+    )
+
+
+def _copy_pairs(state_id: int, first: np.ndarray, second: np.ndarray) -> None:
+    _copy(
+        _tables()["pair"],
+        "state_id, first, second",
+        (f"{state_id}\t{a}\t{b}\n" for a, b in zip(first.tolist(), second.tolist(), strict=True)),
+    )
+
+
+def _near_similarities(computed: Any, digest_of: dict[int, int]) -> dict[str, float]:
+    """The lowest similarity of each near group (sections and campaigns) of a result, by its texts."""
+    found = {}
+    for g in computed.groups:
+        if g.kind == grouping.NEAR:
+            found[_similarity_key(_texts_in_order(g.comment_ids, digest_of))] = g.similarity
+    for c in computed.result.get("campaigns", []):
+        if c["kind"] == grouping.NEAR:
+            found[_similarity_key(_texts_in_order(c["comment_ids"], digest_of))] = c["similarity"]
+    return found
+
+
+def remember(
+    *,
+    round_id: int,
+    run_id: int,
+    threshold: float,
+    schema: int,
+    parts: Sequence[chunking.ChunkPart],
+    computed: Any,
+) -> None:
+    """After a full run, in its snapshot's transaction: keep what the next incremental run needs.
+
+    The texts, keys and band keys come from the chunks' parts (sketched already); every candidate
+    pair of distinct texts is verified here, in C batches.
+    """
+    forget(round_id=round_id)
+    if connection.vendor != "postgresql":
+        return
+    row_digests = np.concatenate([p.digests for p in parts]) if parts else EMPTY
+    row_keys = [k for p in parts for k in p.keys]
+    row_bands = np.concatenate([p.bands for p in parts]) if parts else np.zeros((0, grouping.BANDS), np.int64)
+    unique, first = np.unique(row_digests, return_index=True)
+    keys = [row_keys[i] for i in first.tolist()]
+    bands = row_bands[first]
+    try:
+        a, b = shared_band_pairs(bands)
+    except TooManyPairs:
+        return
+    similar = verified(keys, a, b, threshold=threshold)
+    if int(similar.sum()) > MAX_PAIRS:
+        return
+
+    digest_of: dict[int, int] = {}
+    offset = 0
+    for part in parts:
+        digest_of.update(zip(part.comment_ids.tolist(), row_digests[offset + part.comment_texts].tolist(), strict=True))
+        offset += len(part.digests)
+    state = GroupingState.objects.create(
+        round_id=round_id,
+        run_id=run_id,
+        threshold=threshold,
+        schema=schema,
+        method=METHOD,
+        similarities=_near_similarities(computed, digest_of),
+    )
+    revisions = Comment.objects.filter(round_id=round_id, status=SUBMITTED).values_list("id", "revision")
+    _copy(
+        _tables()["state_comment"],
+        "state_id, comment_id, revision, digest",
+        (f"{state.pk}\t{cid}\t{revision}\t{digest_of.get(cid, NULL)}\n" for cid, revision in revisions.iterator()),
+    )
+    _copy_texts(state.pk, unique.tolist(), keys, bands)
+    _copy_pairs(state.pk, unique[a[similar]], unique[b[similar]])
+
+
+# --- an incremental run --------------------------------------------------------------------
+
+
+@dataclass
+class Folded:
+    """An incremental run's result before assembly: SQL counts, section groups and campaigns."""
+
+    counted: counting.RoundCounts
+    groups: list[tuple[int, str, tuple[int, ...], float]] = field(default_factory=list)
+    campaigns: list[grouping.Group] = field(default_factory=list)
+    changed: int = 0  # comments whose text was read again
+    sketched: int = 0  # texts never seen before
+
+
+CURRENT_SQL = """
+SELECT c.id, c.section_id, c.revision, s.revision, s.digest
+FROM {comment} c LEFT JOIN {state_comment} s ON s.state_id = %s AND s.comment_id = c.id
+WHERE c.round_id = %s AND c.status = %s
+"""
+
+
+def _components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size))
+    return connected_components(graph, directed=False)[1]
+
+
+def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int) -> Folded | None:
+    """The run's groups and campaigns from the stored state and the comments changed since; None: no state.
+
+    Call it inside the snapshot's transaction: it reads one moment and brings the state to it.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    state = GroupingState.objects.filter(
+        round_id=engagement_round.pk, threshold=threshold, schema=schema, method=METHOD, run__isnull=False
+    ).first()
+    if state is None:
+        return None
+    tables = _tables()
+    counted = counting.consolidation_counts(
+        round_id=engagement_round.pk, consultation_id=engagement_round.consultation_id
+    )
+    ordered_ids = counting.section_comment_ids(round_id=engagement_round.pk)
+    for section in counted.sections:
+        section["comment_ids"] = ordered_ids[section["id"]]
+    in_order = [cid for s in counted.sections for cid in s["comment_ids"]]
+    folded = Folded(counted=counted)
+    if not in_order:
+        _save(state, run_id, [], {}, [], [], np.zeros((0, grouping.BANDS), np.int64), EMPTY, EMPTY)
+        return folded
+
+    # 1. The comments now, against the stored (id, revision): read only the changed ones' texts.
+    with connection.cursor() as cursor:
+        cursor.execute(CURRENT_SQL.format(**tables), [state.pk, engagement_round.pk, SUBMITTED])
+        current = cursor.fetchall()
+    section_of = {cid: section for cid, section, _r, _s, _d in current}
+    digest_of: dict[int, int | None] = {cid: d for cid, _s, r, stored, d in current if r == stored}
+    revision_of = {cid: r for cid, _s, r, stored, _d in current if r != stored}
+    folded.changed = len(revision_of)
+    new_texts: dict[int, str] = {}  # digest -> key, of the changed comments' texts
+    rows = (
+        Comment.objects.filter(pk__in=list(revision_of))
+        .order_by("id")
+        .values("id", "body", "proposed_change")
+        .iterator(chunk_size=2000)
+    )
+    for row in rows:
+        text = grouping.normalise_text(chunking.text_of(row))
+        digest_of[row["id"]] = chunking.digest(text) if text else None
+        if text:
+            new_texts.setdefault(chunking.digest(text), grouping.sorted_tokens(text))
+
+    # 2. Texts never seen: sketch them, find their candidates by the GIN index, verify those pairs.
+    fresh_digests: list[int] = []
+    if new_texts:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT digest FROM {tables['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
+                [state.pk, list(new_texts)],
+            )
+            stored = {d for (d,) in cursor.fetchall()}
+        fresh_digests = [d for d in new_texts if d not in stored]
+    fresh_keys = [new_texts[d] for d in fresh_digests]
+    fresh_bands = grouping.band_keys(fresh_keys)
+    folded.sketched = len(fresh_digests)
+    new_first, new_second = EMPTY, EMPTY
+    if fresh_digests:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT digest, key, bands FROM {tables['text']} WHERE state_id = %s AND bands && %s::bigint[]",
+                [state.pk, np.unique(fresh_bands).tolist()],
+            )
+            candidates = cursor.fetchall()
+        digests = np.array(fresh_digests + [d for d, _k, _b in candidates], dtype=np.int64)
+        keys = fresh_keys + [k for _d, k, _b in candidates]
+        bands = np.concatenate(
+            [fresh_bands, np.array([b for _d, _k, b in candidates], dtype=np.int64).reshape(-1, grouping.BANDS)]
+        )
+        fresh = np.zeros(len(keys), dtype=bool)
+        fresh[: len(fresh_digests)] = True
+        a, b = shared_band_pairs(bands, fresh)
+        similar = verified(keys, a, b, threshold=threshold)
+        new_first, new_second = digests[a[similar]], digests[b[similar]]
+
+    # 3. The graph of the texts present: stored pairs and the new ones.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT first, second FROM {tables['pair']} WHERE state_id = %s", [state.pk])
+        stored_pairs = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+    first = np.concatenate([stored_pairs[:, 0], new_first])
+    second = np.concatenate([stored_pairs[:, 1], new_second])
+
+    texted = [cid for cid in in_order if digest_of[cid] is not None]  # in the run's order
+    if not texted:
+        changed = [(cid, revision_of[cid], digest_of[cid]) for cid in revision_of]
+        _save(state, run_id, changed, {}, fresh_digests, fresh_keys, fresh_bands, new_first, new_second)
+        return folded
+    comment_ids = np.array(texted, dtype=np.int64)
+    comment_digests = np.array([digest_of[c] for c in texted], dtype=np.int64)
+    sections, comment_sections = np.unique(
+        np.array([section_of[c] for c in texted], dtype=np.int64), return_inverse=True
+    )
+    present, comment_nodes = np.unique(comment_digests, return_inverse=True)
+    ia = np.minimum(np.searchsorted(present, first), max(present.size - 1, 0))
+    ib = np.minimum(np.searchsorted(present, second), max(present.size - 1, 0))
+    live = (present[ia] == first) & (present[ib] == second) if present.size else np.zeros(first.size, bool)
+    ia, ib = ia[live], ib[live]
+
+    # Per section: the nodes are (text, section) memberships; an edge joins two texts' memberships
+    # of every section that holds both.
+    width = max(int(sections.size), 1)
+    member_keys = comment_nodes * width + comment_sections
+    members, comment_members = np.unique(member_keys, return_inverse=True)
+    member_nodes = members // width
+    starts = np.searchsorted(member_nodes, ia, side="left")
+    counts = np.searchsorted(member_nodes, ia, side="right") - starts
+    edge = np.repeat(np.arange(ia.size), counts)
+    at = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+    other = ib[edge] * width + members[at] % width
+    where = np.minimum(np.searchsorted(members, other), members.size - 1)
+    shared = members[where] == other
+    section_labels = _components(members.size, at[shared], where[shared])[comment_members]
+    round_labels = _components(present.size, ia, ib)[comment_nodes]
+
+    # 4. The groups, in the run's order; lowest similarities reused when a group's texts are known.
+    previous: dict[str, float] = dict(state.similarities)
+    similarities: dict[str, float] = {}
+    wanted_keys: dict[int, str] = dict(zip(fresh_digests, fresh_keys, strict=True))
+    groups_found: list[tuple[int, ...]] = []  # (comment indexes) per group, sections then campaigns
+    spans: list[bool] = []
+    for labels, campaign in ((section_labels, False), (round_labels, True)):
+        order = np.argsort(labels, kind="stable")  # comments are in the run's order already
+        ordered = labels[order]
+        cuts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1], [True])))
+        for start, end in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            if end - start < 2:
+                continue
+            indexes = tuple(order[start:end].tolist())
+            if campaign and len({int(comment_sections[i]) for i in indexes}) < 2:
+                continue
+            groups_found.append(indexes)
+            spans.append(campaign)
+
+    def texts_of(indexes: tuple[int, ...]) -> list[int]:
+        return list(dict.fromkeys(int(comment_digests[i]) for i in indexes))
+
+    missing: set[int] = set()
+    for indexes in groups_found:
+        texts = texts_of(indexes)
+        if len(texts) > 1 and _similarity_key(texts) not in previous:
+            missing.update(t for t in texts if t not in wanted_keys)
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT digest, key FROM {tables['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
+                [state.pk, sorted(missing)],
+            )
+            wanted_keys.update(cursor.fetchall())
+
+    section_groups: list[tuple[int, tuple[int, str, tuple[int, ...], float]]] = []
+    campaigns: list[tuple[int, grouping.Group]] = []
+    for indexes, campaign in zip(groups_found, spans, strict=True):
+        texts = texts_of(indexes)
+        ids = tuple(int(comment_ids[i]) for i in indexes)
+        kind: grouping.Kind = grouping.EXACT
+        similarity = 100.0
+        if len(texts) > 1:
+            kind, key = grouping.NEAR, _similarity_key(texts)
+            known = previous.get(key)
+            similarity = known if known is not None else grouping.lowest_similarity([wanted_keys[t] for t in texts])
+            similarities[key] = similarity
+        if campaign:
+            spread = tuple(dict.fromkeys(int(sections[comment_sections[i]]) for i in indexes))
+            campaigns.append((indexes[0], grouping.Group(kind, ids, similarity, spread)))
+        else:
+            section_groups.append((indexes[0], (int(sections[comment_sections[indexes[0]]]), kind, ids, similarity)))
+    # Largest first, then by the place of the first comment (indexes are in the run's order).
+    section_groups.sort(key=lambda item: (-len(item[1][2]), item[0]))
+    campaigns.sort(key=lambda item: (-len(item[1].ids), item[0]))
+    folded.groups = [g for _first, g in section_groups]
+    folded.campaigns = [g for _first, g in campaigns]
+
+    # 5. The state, brought to this snapshot.
+    changed = [(cid, revision_of[cid], digest_of[cid]) for cid in revision_of]
+    _save(state, run_id, changed, similarities, fresh_digests, fresh_keys, fresh_bands, new_first, new_second)
+    return folded
+
+
+def _save(
+    state: GroupingState,
+    run_id: int,
+    changed: Sequence[tuple[int, int, int | None]],
+    similarities: dict[str, float],
+    fresh_digests: Sequence[int],
+    fresh_keys: Sequence[str],
+    fresh_bands: np.ndarray,
+    new_first: np.ndarray,
+    new_second: np.ndarray,
+) -> None:
+    tables = _tables()
+    if changed:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {tables['state_comment']} (state_id, comment_id, revision, digest) "
+                "SELECT %s, * FROM unnest(%s::bigint[], %s::integer[], %s::bigint[]) "
+                "ON CONFLICT (state_id, comment_id) "
+                "DO UPDATE SET revision = EXCLUDED.revision, digest = EXCLUDED.digest",
+                [state.pk, [c for c, _r, _d in changed], [r for _c, r, _d in changed], [d for _c, _r, d in changed]],
+            )
+    if fresh_digests:
+        _copy_texts(state.pk, fresh_digests, fresh_keys, fresh_bands)
+    if new_first.size:
+        _copy_pairs(state.pk, new_first, new_second)
+    GroupingState.objects.filter(pk=state.pk).update(run_id=run_id, similarities=similarities)
+
+
+__all__ = ["Folded", "METHOD", "compute", "forget", "remember", "shared_band_pairs", "usable", "verified"]

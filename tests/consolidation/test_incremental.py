@@ -1,0 +1,212 @@
+"""An incremental consolidation gives the snapshot a full run gives, after any edits since the last one."""
+
+import random
+
+import numpy as np
+import pytest
+from django.db import connection
+
+from comments.models import Comment
+from consolidation import grouping
+from consolidation.grouping import Item
+from consolidation.models import ConsolidationRun, DuplicateGroup, GroupingState
+from consolidation.services import aggregation, incremental
+from tests import factories
+from tests.consolidation.near_duplicates import generated_items
+from tests.helpers.services import require
+
+CAMPAIGN = "Small and medium enterprises need a longer transition period of at least three years before it applies."
+
+
+@pytest.fixture
+def postgres():
+    require(connection.vendor == "postgresql", "incremental consolidation keeps its state in PostgreSQL")
+
+
+@pytest.fixture
+def sections(version):
+    return [
+        factories.SectionFactory(version=version, key=f"inc-{n}", number=f"9.{n}", position=300 - n) for n in range(10)
+    ]
+
+
+@pytest.fixture
+def authors(vn_delegate, vn_focal_point, th_delegate, partner):
+    return [vn_delegate, vn_focal_point, th_delegate, partner]
+
+
+def _comment(engagement_round, section, author, text: str, randomly: random.Random) -> Comment:
+    start = randomly.choice([None, 5, 50])
+    return Comment(
+        round=engagement_round,
+        section=section,
+        author=author,
+        organisation_id=author.organisation_id,
+        type=randomly.choice(["ge", "te", "ed"]),
+        body=text,
+        status="submitted",
+        is_endorsed=randomly.random() < 0.1,
+        position_start=start,
+        position_end=None if start is None else 60,
+    )
+
+
+@pytest.fixture
+def commented(postgres, closed_round, sections, authors, settings):
+    """10 sections, 300 comments: near-duplicates in each, a campaign pasted (edited) on most of them."""
+    settings.CONSOLIDATION_CHUNK_COMMENTS = 60  # several chunks
+    items = generated_items(seed=5, sections=10, per_section=26, originals=3, copies=3)
+    randomly = random.Random(5)
+    pasted = [
+        Item(0, s, randomly.choice([CAMPAIGN, CAMPAIGN.upper(), CAMPAIGN.replace("three", "3")]))
+        for s in range(1, 11)
+        for _ in range(randomly.randint(0, 5))
+    ]
+    Comment.objects.bulk_create(
+        _comment(closed_round, sections[item.section_id - 1], randomly.choice(authors), item.text, randomly)
+        for item in items + pasted
+    )
+    return closed_round
+
+
+def _run(engagement_round) -> ConsolidationRun:
+    run = ConsolidationRun.objects.create(round=engagement_round)
+    return aggregation.consolidation_execute(run_id=run.pk)
+
+
+def _groups(run: ConsolidationRun) -> list[tuple]:
+    return [
+        (g.section_id, g.kind, g.size, g.similarity, tuple(sorted(g.comments.values_list("pk", flat=True))))
+        for g in DuplicateGroup.objects.filter(run=run).order_by("id").prefetch_related("comments")
+    ]
+
+
+def _specs(computed) -> list[tuple]:
+    return [
+        (g.section_id, g.kind, len(g.comment_ids), g.similarity, tuple(sorted(g.comment_ids))) for g in computed.groups
+    ]
+
+
+def _same_as_a_full_computation(run: ConsolidationRun) -> None:
+    reference = aggregation.compute_consolidation(engagement_round=run.round)
+    assert run.result == reference.result
+    assert _groups(run) == _specs(reference)
+    assert (run.fingerprint, run.as_of, run.comment_count) == (
+        reference.fingerprint,
+        reference.as_of,
+        reference.comment_count,
+    )
+
+
+def _change(engagement_round, sections, authors, randomly: random.Random) -> None:
+    """Edits (to another comment's text, a variant, the campaign, nothing), new comments,
+    withdrawals, comments moved to another section or passage: what happens between two runs."""
+    submitted = list(Comment.objects.filter(round=engagement_round, status="submitted").order_by("id"))
+    texts = [c.body for c in submitted]
+    for comment in randomly.sample(submitted, 30):
+        what = randomly.choice(["copy", "variant", "campaign", "empty", "new", "move", "anchor", "withdraw"])
+        if what == "copy":
+            comment.body = randomly.choice(texts)
+        elif what == "variant":
+            words = randomly.choice(texts).split()
+            words[randomly.randrange(len(words))] = randomly.choice(["rural", "audit", "fibre"])
+            comment.body = " ".join(words)
+        elif what == "campaign":
+            comment.body = CAMPAIGN.replace("three", randomly.choice(["two", "four", "3"]))
+        elif what == "empty":
+            comment.body, comment.proposed_change = "...", ""
+        elif what == "new":
+            comment.body = f"An entirely new point about {randomly.choice(texts)[:40]}"
+        elif what == "move":
+            comment.section = randomly.choice(sections)
+        elif what == "anchor":
+            comment.position_start, comment.position_end = randomly.choice([(None, None), (1, 2), (90, 95)])
+        else:
+            comment.status = "withdrawn"
+        comment.revision += 1
+        comment.save()
+    Comment.objects.bulk_create(
+        _comment(
+            engagement_round,
+            randomly.choice(sections),
+            randomly.choice(authors),
+            randomly.choice(texts + [CAMPAIGN.lower()]),
+            randomly,
+        )
+        for _ in range(12)
+    )
+
+
+def test_incremental_runs_after_random_changes_equal_a_full_computation(commented, sections, authors):
+    first = _run(commented)
+    assert not first.incremental
+    _same_as_a_full_computation(first)
+    assert GroupingState.objects.get(round=commented).run == first
+
+    randomly = random.Random(17)
+    for _ in range(3):  # each run folds the changes since the previous one into its state
+        _change(commented, sections, authors, randomly)
+        run = _run(commented)
+        assert run.incremental
+        assert GroupingState.objects.get(round=commented).run == run
+        _same_as_a_full_computation(run)
+    assert run.result["campaigns"] and run.result["totals"]["near_groups"] > 0
+
+
+def test_an_incremental_run_without_changes_repeats_the_snapshot(commented):
+    first = _run(commented)
+    again = _run(commented)
+
+    assert again.incremental
+    assert again.result == first.result
+    assert _groups(again) == _groups(first)
+
+
+def test_a_change_of_threshold_or_schema_makes_the_next_run_full(commented, sections, authors, settings, monkeypatch):
+    _run(commented)
+    _change(commented, sections, authors, random.Random(3))
+    settings.NEAR_DUPLICATE_THRESHOLD = 70
+
+    changed_threshold = _run(commented)
+
+    assert not changed_threshold.incremental
+    assert changed_threshold.result["threshold"] == 70
+    _same_as_a_full_computation(changed_threshold)
+    assert GroupingState.objects.get(round=commented).threshold == 70
+
+    monkeypatch.setattr(aggregation, "RESULT_SCHEMA", aggregation.RESULT_SCHEMA + 1)
+    changed_schema = _run(commented)
+    assert not changed_schema.incremental
+    assert changed_schema.result["schema"] == aggregation.RESULT_SCHEMA
+    # And the run after it, with that schema, is incremental again.
+    assert _run(commented).incremental
+
+
+def test_a_run_marked_incremental_whose_state_is_gone_is_made_in_full(commented, sections, authors):
+    _run(commented)
+    _change(commented, sections, authors, random.Random(8))
+    run = ConsolidationRun.objects.create(round=commented)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    assert indexes == [] and ConsolidationRun.objects.get(pk=run.pk).incremental
+    incremental.forget(round_id=commented.pk)  # gone between the start and the merge
+
+    merged = aggregation.consolidation_merge(run_id=run.pk, attempt=attempt)
+
+    assert not merged.incremental
+    _same_as_a_full_computation(merged)
+
+
+def test_shared_band_pairs_are_the_lsh_candidates():
+    randomly = random.Random(2)
+    items = generated_items(seed=2, sections=3, per_section=40, originals=4, copies=4)
+    keys = list(dict.fromkeys(grouping.sorted_tokens(grouping.normalise_text(i.text)) for i in items))
+    bands = grouping.band_keys(keys)
+
+    a, b = incremental.shared_band_pairs(bands)
+
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == grouping.candidate_pairs(keys)
+    fresh = np.array([randomly.random() < 0.1 for _ in keys])
+    a, b = incremental.shared_band_pairs(bands, fresh)
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == {
+        (i, j) for i, j in grouping.candidate_pairs(keys) if fresh[i] or fresh[j]
+    }
