@@ -9,8 +9,9 @@ How two texts come to share a group:
   texts are an exact group, found by hashing;
 * distinct normalised texts are near-duplicates when their `similarity` (rapidfuzz's ratio of
   the texts with their words sorted) reaches the threshold. Comparing every pair is quadratic,
-  so candidate pairs come from MinHash signatures (datasketch) of each text's character shingles
-  put through locality-sensitive hashing: each band of a signature becomes a 64-bit band key
+  so candidate pairs come from MinHash signatures of each text's character shingles (computed
+  with numpy for a whole batch of texts at once, `_signatures`) put through
+  locality-sensitive hashing: each band of a signature becomes a 64-bit band key
   (`band_keys`, the same in every process), and two texts become candidates when they share
   one. Each candidate pair is then verified with the exact similarity and threshold, so a group
   never holds a pair that the pairwise comparison would not have joined;
@@ -45,7 +46,9 @@ Kind = Literal["exact", "near"]
 # probability 1 - (1 - J**ROWS)**BANDS: 0.99 at J = 0.6 (near-duplicates at a threshold of 85
 # share 0.6 and more of their 5-grams), 0.87 at J = 0.5, 0.12 at J = 0.25 and 0.003 at
 # J = 0.1 (what unrelated comments on one topic share); false candidates are then rejected by
-# the verification, and the work stays close to linear in the number of distinct texts.
+# the verification, and the work stays close to linear in the number of distinct texts while
+# texts share few shingles (texts written from a small vocabulary, like the benchmark's, share
+# many, and their false candidates grow faster: docs/performance.md, line 2).
 SHINGLE = 5
 ROWS = 4
 BANDS = 32

@@ -10,15 +10,19 @@ transaction commits. The tasks then call, in order:
 * `consolidation_chunk`, once per chunk, in any worker process: groups the chunk's sections
   and stores its part durably; idempotent (a redelivered task finds it done), and it keeps the
   run's lease alive while it works;
-* `consolidation_merge`, once all chunks are done (the chord's callback): in one REPEATABLE
+* `consolidation_link`, once all chunks are done, once per share of the LSH bands (a second
+  chord, `consolidation_links_plan`): verifies the candidate pairs across chunks of its share
+  and stores the links found; idempotent, and ignored by the merge if made from other parts;
+* `consolidation_merge`, once all links are done (the second chord's callback): in one REPEATABLE
   READ transaction, counts by SQL (services.counting), checks each chunk against the data of
   that moment (a chunk missing, or made from comments edited since, is computed again there),
-  joins the chunks' texts into the campaigns across sections, and writes the whole result.
+  joins the chunks' texts and links into the campaigns across sections (verifying a share
+  whose link task was lost), and writes the whole result.
 
 So a worker killed mid-run leaves nothing half-written, only the attempt that holds the run
 writes, a failure marks it failed (`consolidation_fail`, which frees the round), and the
 snapshot equals what one process computes from scratch (`compute_consolidation`, kept as that
-reference; `consolidation_execute` runs the three steps in one process).
+reference; `consolidation_execute` runs the four steps in one process).
 
 What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 * counts per section x organisation x type x disposition state of every submitted comment

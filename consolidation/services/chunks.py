@@ -5,11 +5,15 @@ first onto the lightest chunk). `compute_chunk` groups one chunk's sections exac
 one-process run does (consolidation.grouping, section by section) and keeps, for the campaigns
 across sections, each distinct text of the chunk: a 64-bit digest, its LSH band keys and its
 component among the chunk's texts (the texts of the chunk joined by verified candidate pairs).
-`merge_campaigns` joins the chunks: texts with the same digest are one text, the chunks'
-components are joined, and only the candidate pairs of texts from different chunks (a shared
-band key, found by sorting the band keys with numpy) are verified, reading just those texts.
-The groups found are the components of the same graph the one-process run builds (verified
-candidate pairs of the round's distinct texts), so the result is the same; a test compares them.
+`join_parts` joins the chunks: texts with the same digest are one text (a node), and the
+chunks' components are joined. Only the candidate pairs of texts from different chunks (a shared
+band key, found by sorting the band keys with numpy) are then verified, by `cross_links`: once
+per share of the LSH bands (`link_bands`), each share by its own link task, which stores the
+pairs that joined components (a spanning forest) on a chunk row; `merge_campaigns` unions the
+chunks' components and every share's links (verifying here a share that is missing, or all of
+them if the parts changed since: `parts_fingerprint`). The groups found are the components of
+the same graph the one-process run builds (verified candidate pairs of the round's distinct
+texts), so the result is the same; a test compares them.
 """
 
 from __future__ import annotations
