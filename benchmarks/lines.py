@@ -368,6 +368,9 @@ def line_feedback(built: Built) -> list[Line]:
 # --- line 9 ------------------------------------------------------------------------------------
 
 
+CARRY_REPEATS = 3
+
+
 def line_carry_over(built: Built) -> list[Line]:
     """Line 9: the carry-over of the bench's open comments against a plain str.find of each quote.
 
@@ -379,10 +382,17 @@ def line_carry_over(built: Built) -> list[Line]:
     section's key, already picked out: the carry-over's first and cheapest step alone (a few
     million quotes a second). The carry-over itself reads the comments from the database, lands
     each one (exactly, fuzzily, moved or orphaned) and writes one CarriedAnchor row per comment.
+
+    As lines 6 and 7: the best of CARRY_REPEATS runs, each reference measured just before its
+    run (the shared machine's load moves between them). Between runs the anchors and the
+    authors' notifications of the version are deleted and the table vacuumed, outside the
+    timing, so that every run is a first carry-over into the version.
     """
     from comments.models import Comment
+    from consolidation.models import CarriedAnchor
     from consolidation.services.carry_over import carry_over_comments
     from consultations.models import Section
+    from notifications.models import Notification
 
     bodies = list(
         Section.objects.filter(version_id=built.carry_version_id).order_by("position", "id").values_list("key", "body")
@@ -406,11 +416,22 @@ def line_carry_over(built: Built) -> list[Line]:
             if quote:
                 sections[key].find(quote)
 
-    in_version = timed(find_in_version)
-    in_section = timed(find_in_section)
-    start = time.perf_counter()
-    result = carry_over_comments(version_id=built.carry_version_id)
-    figure = time.perf_counter() - start
+    runs: list[tuple[float, float, float]] = []
+    result: dict = {}
+    for attempt in range(CARRY_REPEATS):
+        if attempt:
+            CarriedAnchor.objects.filter(version_id=built.carry_version_id).delete()
+            Notification.objects.filter(version_id=built.carry_version_id, kind=Notification.Kind.CARRIED_OVER).delete()
+            with connection.cursor() as cursor:
+                cursor.execute(f"VACUUM ANALYZE {CarriedAnchor._meta.db_table}")
+        in_version = timed(find_in_version)
+        in_section = timed(find_in_section)
+        start = time.perf_counter()
+        result = carry_over_comments(version_id=built.carry_version_id)
+        runs.append((time.perf_counter() - start, in_version, in_section))
+    figure = min(run[0] for run in runs)
+    in_version = min(run[1] for run in runs)
+    in_section = min(run[2] for run in runs)
     note = f"{len(quotes) / figure:,.0f} comments/s; landed: " + ", ".join(
         f"{k} {v}" for k, v in result.items() if k != "total"
     )
@@ -419,6 +440,7 @@ def line_carry_over(built: Built) -> list[Line]:
         "sections": len(sections),
         "find_in_version_seconds": in_version,
         "find_in_section_seconds": in_section,
+        "runs": [{"carry_over": c, "find_in_version": v, "find_in_section": f} for c, v, f in runs],
     }
     return [
         compared(
