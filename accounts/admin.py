@@ -1,8 +1,10 @@
 """Admin for people and organisations (invitations are consultations')."""
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_changes, audit_log
@@ -35,7 +37,9 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "organisation__kind")
     list_select_related = ("organisation",)
     search_fields = ("email", "full_name", "organisation__name")
-    autocomplete_fields = ("organisation",)
+    # Plain selects: Django's autocomplete box (select2) and two-pane filter (SelectFilter2) give
+    # screen readers an unnamed combobox and misused aria-labels (axe-core: serious).
+    filter_horizontal = ()
     readonly_fields = ("last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -132,3 +136,12 @@ class OrganisationAdmin(admin.ModelAdmin):
             audit_changes(actor=request.user, action="organisation.changed", target=obj, before=before, after=after)
         else:
             audit_log(actor=request.user, action="organisation.created", target=obj, data=after)
+
+
+# Django's groups, with a plain select of permissions (see UserAdmin.filter_horizontal).
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    filter_horizontal = ()

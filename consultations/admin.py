@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from audit.services import audit_changes, audit_log
-from config.admin_kit import ReadOnlyAdmin
+from config.admin_kit import LabelledInputsMixin, LabelledTabularInline, ReadOnlyAdmin
 from config.forms import model_choice_field
 
 from . import services
@@ -85,7 +85,7 @@ class ServiceForm(forms.ModelForm):
             self._update_errors(exc)  # type: ignore[attr-defined]  # BaseModelForm's, absent from django-stubs
 
 
-class ServiceAdminMixin(admin.ModelAdmin):
+class ServiceAdminMixin(LabelledInputsMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         if not issubclass(form, ServiceForm):
@@ -97,7 +97,7 @@ class ServiceAdminMixin(admin.ModelAdmin):
 # --- consultations ------------------------------------------------------------------------
 
 
-class PhaseInline(admin.TabularInline):
+class PhaseInline(LabelledTabularInline):
     model = Phase
     extra = 0
     fields = ["name", "starts_on", "ends_on", "position"]
@@ -611,7 +611,7 @@ class RoundNoticeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(LabelledInputsMixin, admin.ModelAdmin):
     list_display = (
         "email",
         "consultation",

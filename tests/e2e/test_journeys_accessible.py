@@ -215,16 +215,44 @@ def secretariat(demo: Demo) -> list[Stop]:
 
 
 def organiser(demo: Demo) -> list[Stop]:
-    """The site admin, who runs consultation windows from the manage pages."""
-    second = demo.second_round.pk
+    """The site admin, who runs consultation windows: the manage pages and Django's admin."""
+    second = demo.second_round
+    consultation = second.consultation
+    delegate = User.objects.get(email="vn.delegate@example.org")
+
+    def admin(name: str, *args) -> Stop:
+        return Stop(reverse(f"admin:{name}", args=args))
+
     return [
         Stop(reverse("consultations:list")),
         Stop(reverse("consultations:detail", args=[SLUG])),
         Stop(reverse("consultations:manage", args=[SLUG])),
         Stop(reverse("consultations:participants", args=[SLUG])),
         Stop(reverse("consultations:round_create", args=[SLUG])),
-        Stop(reverse("consultations:round_extend", args=[SLUG, second])),
+        Stop(reverse("consultations:round_extend", args=[SLUG, second.pk])),
         Stop(reverse("consultations:audit", args=[SLUG])),
+        admin("index"),
+        admin("consultations_consultation_add"),
+        admin("consultations_consultation_change", consultation.pk),
+        admin("consultations_engagementround_changelist"),
+        admin("consultations_engagementround_add"),
+        admin("consultations_engagementround_change", second.pk),
+        admin("consultations_roundextension_add"),
+        admin("consultations_draftversion_change", demo.next_version.pk),
+        admin("consultations_section_change", demo.next_version.sections.order_by("position").first().pk),
+        admin("consultations_participation_changelist"),
+        admin("consultations_participation_change", consultation.participations.first().pk),
+        admin("consultations_invitation_changelist"),
+        admin("accounts_user_changelist"),
+        admin("accounts_user_change", delegate.pk),
+        admin("accounts_organisation_change", delegate.organisation_id),
+        admin("auth_group_add"),
+        admin("comments_comment_changelist"),
+        admin("comments_comment_change", demo.vn_comment.pk),
+        admin("comments_nationalposition_changelist"),
+        admin("consolidation_disposition_changelist"),
+        admin("consolidation_consolidationrun_change", demo.run.pk),
+        admin("audit_auditentry_changelist"),
     ]
 
 
