@@ -327,14 +327,21 @@ def _shape_data(text: ShapedStr) -> list:
     return getattr(text, "__shapeData__")  # noqa: B009 (reportlab's attribute, not in its type stubs)
 
 
-def _complex_font_names() -> set[str]:
-    return {
-        name
-        for fonts in _FONT_SETS.values()
-        for script, face in fonts.faces.items()
-        if script != LATIN
-        for name in (face.regular, face.bold)
-    }
+_COMPLEX_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _complex_font_names() -> frozenset[str]:
+    """The registered faces of the complex scripts (asked once per word: kept per set of font sets)."""
+    names = _COMPLEX_NAMES.get(len(_FONT_SETS))
+    if names is None:
+        names = _COMPLEX_NAMES[len(_FONT_SETS)] = frozenset(
+            name
+            for fonts in _FONT_SETS.values()
+            for script, face in fonts.faces.items()
+            if script != LATIN
+            for name in (face.regular, face.bold)
+        )
+    return names
 
 
 def _with_sources(shaped: list, text: str) -> list:
@@ -440,23 +447,29 @@ def _segment_frag_word(word: list, max_width: float | None) -> list:
     if any(hasattr(f, "cbDefn") or getattr(f, "_fkind", _FK_TEXT) != _FK_TEXT for f, _t in pieces):
         return [word]
     text = "".join(t for _f, t in pieces)
-    cuts = set(line_breaks.line_breaks(text)) if _COMPLEX_RE.search(text) else set()
-    if max_width:
-        bounds = sorted(cuts | {0, len(text)})
-        for start, end in zip(bounds, bounds[1:], strict=False):
-            if _pieces_width(_pieces_between(pieces, start, end)) > max_width:
-                cuts.update(i for i in line_breaks.cluster_breaks(text) if start < i < end)
-    if not cuts:
-        return [word]
-    bounds = [0, *sorted(cuts), len(text)]
-    words = []
-    for index, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    if _COMPLEX_RE.search(text):
+        cuts = line_breaks.line_breaks(text)
+    elif not max_width or word[0] <= max_width:
+        return [word]  # no complex script, and it fits: reportlab's word as it was
+    else:
+        cuts = ()
+    segments: list[tuple[list, float]] = []
+    for start, end in zip((0, *cuts), (*cuts, len(text)), strict=True):
         part = _pieces_between(pieces, start, end)
-        last = index == len(bounds) - 2
-        # Only the last piece keeps the word's kind (_HSFrag: a space follows it); a plain list
-        # is a word that the next one follows with no space.
-        words.append((type(word) if last else list)([_pieces_width(part), *part]))
-    return words
+        width = _pieces_width(part)
+        if max_width and width > max_width:  # wider than the line: cut between clusters
+            inner = [i for i in line_breaks.cluster_breaks(text) if start < i < end]
+            for a, b in zip((start, *inner), (*inner, end), strict=True):
+                small = _pieces_between(pieces, a, b)
+                segments.append((small, _pieces_width(small)))
+        else:
+            segments.append((part, width))
+    if len(segments) == 1:
+        return [word]
+    # Only the last piece keeps the word's kind (_HSFrag: a space follows it); a plain list is
+    # a word that the next one follows with no space.
+    kinds = [list] * (len(segments) - 1) + [type(word)]
+    return [kind([width, *part]) for kind, (part, width) in zip(kinds, segments, strict=True)]
 
 
 def _get_frag_words(frags, maxWidth=None):  # noqa: N803 (reportlab's signature)
