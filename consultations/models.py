@@ -113,7 +113,7 @@ class DraftVersion(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("The rules its lines were broken by (consultations.line_numbers), fixed when it was published."),
+        help_text=_("The rules its lines were broken by, fixed when it was published."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='draftversion',
             name='line_rules',
-            field=models.PositiveSmallIntegerField(blank=True, editable=False, help_text='The rules its lines were broken by (consultations.line_numbers), fixed when it was published.', null=True, verbose_name='line breaking rules'),
+            field=models.PositiveSmallIntegerField(blank=True, editable=False, help_text='The rules its lines were broken by, fixed when it was published.', null=True, verbose_name='line breaking rules'),
         ),
         migrations.RunPython(keep_published_numbers, migrations.RunPython.noop),
     ]
