@@ -39,11 +39,12 @@ broke at the margin, between two letters of a word or between a letter and its m
 past it. A third replacement, of reportlab's `_getFragWords` (the words a paragraph's lines are
 filled with), cuts every word that holds one of those scripts at the breaks ICU's dictionaries
 give (config.line_breaks, UAX #14), as pieces that join with no space when they share a line;
-a piece still wider than the line is cut between clusters (never before a mark). Each piece is
-then shaped on its own, which is safe: ICU's breaks fall between syllables. Words without those
-scripts keep reportlab's own handling, unless one is wider than the line: then it is cut between
-clusters too, not between a letter and its combining mark. Without icu4py `report_fonts()`
-fails where REPORT_FONTS_REQUIRED, as for a missing font.
+a piece still wider than the line is cut between clusters (never before a mark). The word is
+shaped once, whole, and cut between its glyphs at those offsets (only where a HarfBuzz cluster
+starts), so the pieces keep the whole word's glyphs and widths and are not shaped again. Words
+without those scripts keep reportlab's own handling, unless one is wider than the line: then it
+is cut between clusters too, not between a letter and its combining mark. Without icu4py
+`report_fonts()` fails where REPORT_FONTS_REQUIRED, as for a missing font.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -327,14 +329,21 @@ def _shape_data(text: ShapedStr) -> list:
     return getattr(text, "__shapeData__")  # noqa: B009 (reportlab's attribute, not in its type stubs)
 
 
-def _complex_font_names() -> set[str]:
-    return {
-        name
-        for fonts in _FONT_SETS.values()
-        for script, face in fonts.faces.items()
-        if script != LATIN
-        for name in (face.regular, face.bold)
-    }
+_COMPLEX_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _complex_font_names() -> frozenset[str]:
+    """The registered faces of the complex scripts (asked once per word: kept per set of font sets)."""
+    names = _COMPLEX_NAMES.get(len(_FONT_SETS))
+    if names is None:
+        names = _COMPLEX_NAMES[len(_FONT_SETS)] = frozenset(
+            name
+            for fonts in _FONT_SETS.values()
+            for script, face in fonts.faces.items()
+            if script != LATIN
+            for name in (face.regular, face.bold)
+        )
+    return names
 
 
 def _with_sources(shaped: list, text: str) -> list:
@@ -355,14 +364,17 @@ def _with_sources(shaped: list, text: str) -> list:
     return shaped
 
 
-def _shape_frag_word(word):
-    """reportlab's shapeFragWord, one font's run at a time, complex scripts only (see the module)."""
-    if isinstance(word, ShapedFragWord):
-        return word
+def _shape_pieces(word) -> tuple[float, list, list[tuple[int, bool]]] | None:
+    """A word's pieces shaped one font's run at a time: (width, pieces, where each piece starts).
+
+    Each piece's start is (offset in the word's text, shaped): a shaped piece's glyphs hold
+    clusters counted from its run's start, an unshaped piece's characters follow from its own.
+    None for a word with no complex script's font.
+    """
     complex_names = _complex_font_names()
     pieces = word[1:]
     if not any(f.fontName in complex_names for f, _s in pieces if not hasattr(f, "cbDefn")):
-        return word  # Latin only: left as reportlab would draw it unshaped
+        return None
     groups: list[list] = []
     for frag, text in pieces:
         key = None if hasattr(frag, "cbDefn") else frag.fontName
@@ -372,20 +384,36 @@ def _shape_frag_word(word):
             groups.append([key, [(frag, text)]])
     width = 0.0
     merged: list = []
+    starts: list[tuple[int, bool]] = []
+    offset = 0
     for key, group in groups:
         text = "".join(t for _f, t in group)
         if key in complex_names:
-            group_width = sum(pdfmetrics.stringWidth(t, f.fontName, f.fontSize) for f, t in group)
-            shaped = _ORIGINALS["shape"]([group_width, *group])
-            if isinstance(shaped, ShapedFragWord) and shaped is not word:
+            shaped = _ORIGINALS["shape"]([0.0, *group])
+            if isinstance(shaped, ShapedFragWord):
                 shaped = _with_sources(list(shaped), text)
                 width += shaped[0]
                 merged.extend(shaped[1:])
+                starts.extend((offset, True) for _piece in shaped[1:])
+                offset += len(text)
                 continue
-            width += group_width
-        elif key is not None:
+        if key is not None:
             width += sum(pdfmetrics.stringWidth(t, f.fontName, f.fontSize) for f, t in group)
-        merged.extend(group)
+        for frag, piece in group:
+            merged.append((frag, piece))
+            starts.append((offset, False))
+            offset += len(piece)
+    return width, merged, starts
+
+
+def _shape_frag_word(word):
+    """reportlab's shapeFragWord, one font's run at a time, complex scripts only (see the module)."""
+    if isinstance(word, ShapedFragWord):
+        return word
+    shaped = _shape_pieces(word)
+    if shaped is None:
+        return word  # Latin only: left as reportlab would draw it unshaped
+    width, merged, _starts = shaped
     return makeShapedFragWord(word)([width, *merged])
 
 
@@ -440,22 +468,74 @@ def _segment_frag_word(word: list, max_width: float | None) -> list:
     if any(hasattr(f, "cbDefn") or getattr(f, "_fkind", _FK_TEXT) != _FK_TEXT for f, _t in pieces):
         return [word]
     text = "".join(t for _f, t in pieces)
-    cuts = set(line_breaks.line_breaks(text)) if _COMPLEX_RE.search(text) else set()
-    if max_width:
-        bounds = sorted(cuts | {0, len(text)})
-        for start, end in zip(bounds, bounds[1:], strict=False):
-            if _pieces_width(_pieces_between(pieces, start, end)) > max_width:
-                cuts.update(i for i in line_breaks.cluster_breaks(text) if start < i < end)
-    if not cuts:
+    if not _COMPLEX_RE.search(text):
+        if not max_width or word[0] <= max_width:
+            return [word]  # no complex script, and it fits: reportlab's word as it was
+        return _cut(word, text, pieces, None, (), max_width)
+    shaped = _shape_pieces(word)
+    if shaped is None:  # the script's font is missing (its letters are boxes): cut as written
+        return _cut(word, text, pieces, None, line_breaks.line_breaks(text), max_width)
+    # Shaped once, as a whole, then cut between its clusters: the pieces keep the glyphs and
+    # widths of the whole word's shaping, and each piece is a shaped word already.
+    _width, merged, starts = shaped
+    return _cut(word, text, merged, starts, line_breaks.line_breaks(text), max_width)
+
+
+def _cut(
+    word: list, text: str, pieces: list, starts: list[tuple[int, bool]] | None, cuts: tuple[int, ...], max_width
+) -> list:
+    """`word` cut at `cuts` and, where a piece is still wider than max_width, between clusters.
+
+    pieces: (frag, str or ShapedStr) drawing `text` in order; starts: for each, its offset in
+    text and whether it is shaped (None: the word's own pieces, none shaped).
+    """
+    if starts is None:
+        starts, at = [], 0
+        for _frag, piece in pieces:
+            starts.append((at, False))
+            at += len(piece)
+    offsets: list[list[int]] = []  # for each piece: the offset in text of each of its glyphs
+    advances = [0.0] * (len(text) + 1)
+    for (frag, piece), (base, is_shaped) in zip(pieces, starts, strict=True):
+        if is_shaped:
+            data = _shape_data(piece)
+            offsets.append([base + sd.cluster for sd in data])
+            for offset, sd in zip(offsets[-1], data, strict=True):
+                advances[offset] += sd.x_advance * frag.fontSize / 1000
+        else:
+            offsets.append(list(range(base, base + len(piece))))
+            for offset, char in zip(offsets[-1], piece, strict=True):
+                advances[offset] += pdfmetrics.stringWidth(char, frag.fontName, frag.fontSize)
+    # Only where a glyph's cluster starts: a cut inside a shaped cluster would split its glyphs.
+    starts_at = {offset for glyphs in offsets for offset in glyphs}
+    bounds = [0, *(c for c in cuts if c in starts_at), len(text)]
+    final = [0]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        if max_width and sum(advances[start:end]) > max_width:  # wider than the line
+            final.extend(i for i in line_breaks.cluster_breaks(text) if start < i < end and i in starts_at)
+        final.append(end)
+    if len(final) == 2:
         return [word]
-    bounds = [0, *sorted(cuts), len(text)]
+    shaped_kind = any(isinstance(p, ShapedStr) for _f, p in pieces)
     words = []
-    for index, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
-        part = _pieces_between(pieces, start, end)
-        last = index == len(bounds) - 2
+    for index, (start, end) in enumerate(zip(final, final[1:], strict=False)):
+        part: list[tuple[Any, str]] = []
+        for (frag, piece), glyphs in zip(pieces, offsets, strict=True):
+            # Glyphs are in the order of their clusters (left to right, HarfBuzz's monotone clusters).
+            low, high = bisect_left(glyphs, start), bisect_left(glyphs, end)
+            if low == high:
+                continue
+            if isinstance(piece, ShapedStr):
+                data = _shape_data(piece)[low:high]
+                part.append((frag, ShapedStr(str.__getitem__(piece, slice(low, high)), shapeData=data)))  # type: ignore[arg-type]
+            else:
+                part.append((frag, piece[low:high]))
         # Only the last piece keeps the word's kind (_HSFrag: a space follows it); a plain list
         # is a word that the next one follows with no space.
-        words.append((type(word) if last else list)([_pieces_width(part), *part]))
+        kind = type(word) if index == len(final) - 2 else list
+        if shaped_kind:
+            kind = makeShapedFragWord(kind())
+        words.append(kind([sum(advances[start:end]), *part]))
     return words
 
 

@@ -22,6 +22,15 @@ boundaries when they mark them at all) or after a hyphen; a word longer than the
 run of Thai with no break opportunity) is cut at the line length, never between a letter and its
 marks.
 
+Rules: how lines break has been refined once, and a published version keeps the rules it was
+numbered with (DraftVersion.line_rules, like its line length), so its numbers never move:
+
+    1  breaks at spaces, zero-width spaces and hyphens only; an unspaced run of Thai, Lao, Khmer
+       or Burmese is cut at the line length, inside a word (versions published before rules 2)
+    2  also between the words of Thai, Lao, Khmer and Burmese, as ICU's dictionaries find them
+       (config.line_breaks), wherever a script of those four is on either side of the break;
+       Latin and Vietnamese lines are the same as under rules 1
+
 Offsets are code points, as everywhere in anchoring (comments.anchoring): a line is the half-open
 range [start, end) of the section body it holds, and the lines of a paragraph cover it exactly,
 so every offset of the body has one line (offsets in the blank lines between paragraphs belong
@@ -39,7 +48,12 @@ from functools import cached_property, lru_cache
 
 from django.conf import settings
 
+from config import line_breaks
+
 DEFAULT_LINE_LENGTH = 80
+# The line breaking rules new versions are numbered with (see the module).
+LEGACY_RULES, WORD_RULES = 1, 2
+CURRENT_RULES = WORD_RULES
 # A blank line: a line break, then one or more lines holding nothing but spaces or tabs.
 PARAGRAPH_BREAK = re.compile(r"\r?\n(?:[ \t]*\r?\n)+")
 SPACES = frozenset(" \t")
@@ -79,7 +93,23 @@ def text_width(text: str) -> int:
     return sum(char_width(ch) for ch in text)
 
 
-def wrap(text: str, start: int, end: int, width: int) -> list[tuple[int, int]]:
+def _complex(ch: str) -> bool:
+    return "\u0e00" <= ch <= "\u0eff" or "\u1000" <= ch <= "\u109f" or "\u1780" <= ch <= "\u17ff"
+
+
+def word_breaks(text: str, start: int, end: int) -> frozenset[int]:
+    """Offsets in (start, end) where a line may break between two words of Thai, Lao, Khmer or Burmese."""
+    segment = text[start:end]
+    if not any(_complex(ch) for ch in segment):
+        return frozenset()
+    return frozenset(
+        start + i
+        for i in line_breaks.line_breaks(segment)
+        if _complex(segment[i - 1]) or _complex(segment[i])  # Latin keeps the rules-1 breaks
+    )
+
+
+def wrap(text: str, start: int, end: int, width: int, rules: int = CURRENT_RULES) -> list[tuple[int, int]]:
     """Greedy wrapping of text[start:end] (one line of the source, no line break inside) at `width`.
 
     Returns the (start, end) offsets of each line; together they cover [start, end) exactly.
@@ -87,6 +117,7 @@ def wrap(text: str, start: int, end: int, width: int) -> list[tuple[int, int]]:
     """
     if width < 1:
         raise ValueError("The line length must be at least 1.")
+    between_words = word_breaks(text, start, end) if rules >= WORD_RULES else frozenset()
     lines: list[tuple[int, int]] = []
     line_start = start
     used = 0  # width of text[line_start:i], trailing spaces included
@@ -103,6 +134,8 @@ def wrap(text: str, start: int, end: int, width: int) -> list[tuple[int, int]]:
             brk, brk_used = j, used
             i = j
             continue
+        if i in between_words and i > line_start:
+            brk, brk_used = i, used
         w = char_width(ch)
         if w and used + w > width and i > line_start:
             if brk > line_start:
@@ -142,12 +175,12 @@ def _content_end(text: str, start: int, end: int) -> int:
     return end
 
 
-def wrap_text(text: str, width: int) -> list[tuple[int, int]]:
+def wrap_text(text: str, width: int, rules: int = CURRENT_RULES) -> list[tuple[int, int]]:
     """Every numbered line of a text: its paragraphs, each source line wrapped at width."""
     lines: list[tuple[int, int]] = []
     for p_start, p_end in paragraphs(text):
         for s_start, s_end in _source_lines(text, p_start, p_end):
-            wrapped = wrap(text, s_start, _content_end(text, s_start, s_end), width)
+            wrapped = wrap(text, s_start, _content_end(text, s_start, s_end), width, rules)
             last_start, _last_end = wrapped[-1]
             wrapped[-1] = (last_start, s_end)  # the line break belongs to the line it ends
             lines.extend(wrapped)
@@ -222,13 +255,15 @@ class SectionLines:
         return LineRange(first, max(first, last))
 
 
-def number_section(*, number: str, heading: str, body: str, first_line: int, width: int) -> SectionLines:
+def number_section(
+    *, number: str, heading: str, body: str, first_line: int, width: int, rules: int = CURRENT_RULES
+) -> SectionLines:
     label = heading_label(number, heading)
-    heading_lines = wrap_text(label, width) or [(0, len(label))]
+    heading_lines = wrap_text(label, width, rules) or [(0, len(label))]
     return SectionLines(
         first_line=first_line,
         heading_lines=tuple(heading_lines),
-        body_lines=tuple(wrap_text(body or "", width)),
+        body_lines=tuple(wrap_text(body or "", width, rules)),
     )
 
 
@@ -242,13 +277,20 @@ class SectionText:
     body: str
 
 
-def number_document(sections: Iterable, *, width: int, first_line: int = 1) -> dict[int, SectionLines]:
+def number_document(
+    sections: Iterable, *, width: int, first_line: int = 1, rules: int = CURRENT_RULES
+) -> dict[int, SectionLines]:
     """Number every section of a version, in the order given (document order), from first_line on."""
     numbered: dict[int, SectionLines] = {}
     line = first_line
     for section in sections:
         lines = number_section(
-            number=section.number, heading=section.heading, body=section.body, first_line=line, width=width
+            number=section.number,
+            heading=section.heading,
+            body=section.body,
+            first_line=line,
+            width=width,
+            rules=rules,
         )
         numbered[section.pk] = lines
         line += lines.line_count
@@ -283,22 +325,30 @@ class VersionLines:
         return self.range_for(section_id=comment.section_id, start=comment.position_start, end=comment.position_end)
 
 
-def version_lines(*, stored_length: int | None, sections: list) -> VersionLines:
+def version_lines(*, stored_length: int | None, sections: list, stored_rules: int | None = None) -> VersionLines:
     """The numbering of a version from its sections (all of them, in document order).
 
     A version numbered at publication (stored_length set, each section's first_line stored)
-    keeps those numbers: each section is wrapped with the stored length from its stored first
-    line. Any other version is numbered from its text with the current setting.
+    keeps those numbers: each section is wrapped with the stored length and rules (rules 1 when
+    none were stored) from its stored first line. Any other version is numbered from its text
+    with the current setting and rules.
     """
     if stored_length and all(getattr(s, "first_line", None) is not None for s in sections):
+        rules = stored_rules or LEGACY_RULES
         return VersionLines(
             line_length=stored_length,
             sections={
                 s.pk: number_section(
-                    number=s.number, heading=s.heading, body=s.body, first_line=s.first_line, width=stored_length
+                    number=s.number,
+                    heading=s.heading,
+                    body=s.body,
+                    first_line=s.first_line,
+                    width=stored_length,
+                    rules=rules,
                 )
                 for s in sections
             },
         )
     width = stored_length or line_length()
-    return VersionLines(line_length=width, sections=number_document(sections, width=width))
+    rules = stored_rules or (LEGACY_RULES if stored_length else CURRENT_RULES)
+    return VersionLines(line_length=width, sections=number_document(sections, width=width, rules=rules))

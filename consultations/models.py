@@ -108,6 +108,13 @@ class DraftVersion(models.Model):
         editable=False,
         help_text=_("The line length its line numbers were counted with, fixed when it was published."),
     )
+    line_rules = models.PositiveSmallIntegerField(
+        _("line breaking rules"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The rules its lines were broken by, fixed when it was published."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -84,7 +84,9 @@ def lines_of_version(*, version: DraftVersion, sections: list[Section] | None = 
     """The version's line numbers (consultations.line_numbers); pass its sections if already loaded."""
     if sections is None:
         sections = sections_of_version(version=version)
-    return line_numbers.version_lines(stored_length=version.line_length, sections=sections)
+    return line_numbers.version_lines(
+        stored_length=version.line_length, sections=sections, stored_rules=version.line_rules
+    )
 
 
 def lines_of_section(*, version: DraftVersion, section: Section, sections: list[Section] | None = None):
@@ -97,6 +99,7 @@ def lines_of_section(*, version: DraftVersion, section: Section, sections: list[
             body=section.body,
             first_line=section.first_line,
             width=version.line_length,
+            rules=version.line_rules or line_numbers.LEGACY_RULES,
         )
     return lines_of_version(version=version, sections=sections).sections[section.pk]
 
@@ -114,12 +117,15 @@ def lines_of_versions(*, version_ids) -> dict[int, VersionLines]:
     ids = sorted(set(version_ids))
     if not ids:
         return {}
-    lengths = dict(DraftVersion.objects.filter(pk__in=ids).values_list("pk", "line_length"))
-    by_version: dict[int, list[Section]] = {pk: [] for pk in lengths}
+    stored = {
+        pk: (length, rules)
+        for pk, length, rules in DraftVersion.objects.filter(pk__in=ids).values_list("pk", "line_length", "line_rules")
+    }
+    by_version: dict[int, list[Section]] = {pk: [] for pk in stored}
     for section in Section.objects.filter(version_id__in=ids).only(*LINE_FIELDS).order_by("version_id", "position"):
         by_version[section.version_id].append(section)
     return {
-        pk: line_numbers.version_lines(stored_length=lengths[pk], sections=sections)
+        pk: line_numbers.version_lines(stored_length=stored[pk][0], sections=sections, stored_rules=stored[pk][1])
         for pk, sections in by_version.items()
     }
 

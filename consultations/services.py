@@ -550,7 +550,7 @@ def version_publish(*, actor, version: DraftVersion) -> DraftVersion:
         locked.status = DraftVersion.Status.PUBLISHED
         locked.published_at = timezone.now()
         _fix_line_numbers(locked)
-        locked.save(update_fields=["status", "published_at", "line_length"])
+        locked.save(update_fields=["status", "published_at", "line_length", "line_rules"])
         audit_log(actor=actor, action="version.published", target=locked, consultation=locked.consultation)
         # E.g. open comments on earlier versions follow their passages into this one (consolidation).
         version_published.send(sender=DraftVersion, version=locked)
@@ -560,12 +560,14 @@ def version_publish(*, actor, version: DraftVersion) -> DraftVersion:
 def _fix_line_numbers(version: DraftVersion) -> None:
     """Number the version's lines once, as it is published: its text no longer changes, nor will they.
 
-    The line length used is stored on the version, each section's first line and line count on
-    the section, so a later change of settings.LINE_LENGTH leaves the numbers people cite alone.
+    The line length and breaking rules used are stored on the version, each section's first line
+    and line count on the section, so a later change of settings.LINE_LENGTH (or of the rules)
+    leaves the numbers people cite alone.
     """
     sections = list(version.sections.order_by("position"))
     version.line_length = line_numbers.line_length()
-    numbered = line_numbers.number_document(sections, width=version.line_length)
+    version.line_rules = line_numbers.CURRENT_RULES
+    numbered = line_numbers.number_document(sections, width=version.line_length, rules=version.line_rules)
     for section in sections:
         lines = numbered[section.pk]
         section.first_line, section.line_count = lines.first_line, lines.line_count

@@ -16,6 +16,7 @@ length fits the text column.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 
 from config.pdf_text import FontSet, ReportText
 from config.text import xml_text
@@ -37,6 +38,8 @@ MARGIN = 15 * mm
 NUMBER_WIDTH = 11 * mm
 COMMENTS_WIDTH = 95 * mm
 PASSAGE_COLOUR = "#fff1a8"
+PARAGRAPH_GAP = 5.0  # points between two paragraphs of the text
+NOTE_GAP = 5.0  # points between two comments in the margin
 # The average advance of a character of the body font, in ems: how wide a line of
 # line_length characters is at a given size (DejaVu Sans is a wide face).
 AVERAGE_ADVANCE = 0.56
@@ -86,49 +89,156 @@ def _comment_markup(text: ReportText, comment: DraftComment) -> str:
     return "<br/>".join(parts)
 
 
+@dataclass
+class _Row:
+    """One numbered line: its number, its text, and the space after it (more at a paragraph's end)."""
+
+    number: Paragraph
+    text: Paragraph
+    gap: float
+    height: float = 0.0
+
+
+@dataclass
+class _Note:
+    """A comment in the margin, wanted beside row `row` (or as near below it as the notes above allow)."""
+
+    row: int
+    paragraph: Flowable
+    height: float = 0.0
+
+
+class NumberedText(Flowable):
+    """A section's numbered lines, and with comments a margin column beside them.
+
+    The lines stand at their own leading whatever the margin holds: a comment is set beside the
+    line it starts on, or lower when the comments above it reach further down, as a word
+    processor's margin balloons do, never by stretching the line it belongs to. (A table row per
+    line, as before, grew with its comment and opened gaps of every size in the text.) Split
+    across pages between lines; the comments of the lines on this page that do not fit below
+    them go on at the top of the next page's margin, a long one split between its lines.
+    """
+
+    PAD_LEFT, PAD_RIGHT, NOTE_PAD = 2.0, 4.0, 6.0
+    RULE = colors.HexColor("#d0d7de")
+
+    def __init__(self, rows: list[_Row], notes: list[_Note], widths: list[float], note_gap: float) -> None:
+        super().__init__()
+        self.rows, self.notes, self.widths, self.note_gap = rows, notes, widths, note_gap
+
+    def _note_width(self) -> float:
+        return self.widths[2] - self.NOTE_PAD - self.PAD_RIGHT
+
+    def _layout(self) -> tuple[list[float], list[float]]:
+        """The top of each row and of each note, from the top of the flowable down.
+
+        Each paragraph is wrapped once (the columns do not change), the parts of a split too;
+        again only a comment whose failed split dropped its lines.
+        """
+        text_width = self.widths[1] - self.PAD_LEFT - self.PAD_RIGHT
+        tops, y = [], 0.0
+        for row in self.rows:
+            if not row.height:
+                row.number.wrap(self.widths[0] - self.PAD_LEFT - self.PAD_RIGHT, 1e6)
+                row.height = row.text.wrap(text_width, 1e6)[1]
+            tops.append(y)
+            y += row.height + row.gap
+        note_tops, bottom = [], -self.note_gap
+        for note in self.notes:
+            if not note.height or not hasattr(note.paragraph, "blPara"):
+                note.height = note.paragraph.wrap(self._note_width(), 1e6)[1]
+            top = max(tops[note.row] if note.row < len(tops) else 0.0, bottom + self.note_gap)
+            note_tops.append(top)
+            bottom = top + note.height
+        return tops, note_tops
+
+    def _height(self) -> float:
+        tops, note_tops = self._layout()
+        text = tops[-1] + self.rows[-1].height if self.rows else 0.0
+        notes = note_tops[-1] + self.notes[-1].height if self.notes else 0.0
+        return max(text, notes)
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 (reportlab's signature)
+        self.width, self.height = sum(self.widths), self._height()
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):  # noqa: N803
+        tops, _note_tops = self._layout()
+        fits = 0
+        while fits < len(self.rows) and tops[fits] + self.rows[fits].height <= availHeight:
+            fits += 1
+        head_notes: list[_Note] = []
+        carried: list[_Note] = []
+        bottom = -self.note_gap
+        for note in self.notes:
+            if note.row >= fits and note.row < len(self.rows):
+                break
+            top = max(tops[note.row] if note.row < fits else 0.0, bottom + self.note_gap)
+            if carried or top + note.height > availHeight:
+                pieces = [] if carried else note.paragraph.split(self._note_width(), availHeight - top)
+                if len(pieces) == 2:
+                    head_notes.append(_Note(note.row, pieces[0]))
+                    carried.append(_Note(0, pieces[1]))
+                else:
+                    carried.append(_Note(0, note.paragraph, note.height))
+                continue
+            head_notes.append(_Note(note.row, note.paragraph, note.height))
+            bottom = top + note.height
+        if not fits and not head_notes:
+            return []
+        rest_rows = self.rows[fits:]
+        rest_notes = carried + [
+            _Note(n.row - fits, n.paragraph, n.height) for n in self.notes if fits <= n.row < len(self.rows)
+        ]
+        parts: list[Flowable] = [NumberedText(self.rows[:fits], head_notes, self.widths, self.note_gap)]
+        if rest_rows or rest_notes:
+            parts.append(NumberedText(rest_rows, rest_notes, self.widths, self.note_gap))
+        return parts
+
+    def draw(self) -> None:
+        tops, note_tops = self._layout()
+        canvas, height = self.canv, self.height
+        x_text = self.widths[0] + self.PAD_LEFT
+        for row, top in zip(self.rows, tops, strict=True):
+            row.number.drawOn(canvas, self.PAD_LEFT, height - top - row.number.height)
+            row.text.drawOn(canvas, x_text, height - top - row.height)
+        if len(self.widths) > 2:
+            x_rule = self.widths[0] + self.widths[1]
+            canvas.saveState()
+            canvas.setStrokeColor(self.RULE)
+            canvas.setLineWidth(0.5)
+            canvas.line(x_rule, 0, x_rule, height)
+            canvas.restoreState()
+            for note, top in zip(self.notes, note_tops, strict=True):
+                note.paragraph.drawOn(canvas, x_rule + self.NOTE_PAD, height - top - note.height)
+
+
 def _section_table(
     text: ReportText, section: DraftSection, styles, *, widths: list[float], with_comments: bool
-) -> Table:
+) -> NumberedText:
     passages = [(c.start, c.end) for c in section.comments if c.start is not None and c.end is not None]
     cuts = sorted({offset for passage in passages for offset in passage}) if with_comments else []
     if not with_comments:
         passages = []
-    by_line: dict[int, list[DraftComment]] = {}
-    for comment in section.comments if with_comments else ():
-        by_line.setdefault(comment.lines.first, []).append(comment)
-
-    rows: list[list] = []
-    gaps: list[int] = []
+    rows: list[_Row] = []
+    index_of: dict[int, int] = {}
 
     def row(number: int, markup: str, style) -> None:
-        cells: list = [Paragraph(str(number), styles["number"]), text.paragraph(markup, style)]
-        if with_comments:
-            notes = by_line.get(number, [])
-            cells.append([text.paragraph(_comment_markup(text, c), styles["comment"]) for c in notes] or "")
-        rows.append(cells)
+        index_of[number] = len(rows)
+        rows.append(_Row(Paragraph(str(number), styles["number"]), text.paragraph(markup, style), 0.0))
 
     for line in section.heading_lines:
         row(line.number, text.markup(xml_text(section.line_text(line, heading=True)), bold=True), styles["heading"])
     for block in section.paragraphs:
         if rows:
-            gaps.append(len(rows) - 1)
+            rows[-1].gap = PARAGRAPH_GAP  # the space between paragraphs (and after the heading)
         for line in block:
             row(line.number, _line_markup(text, section, line, cuts, passages), styles["line"])
-    table = Table(rows, colWidths=widths, hAlign="LEFT")
-    commands: list[tuple] = [
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-        ("TOPPADDING", (0, 0), (-1, -1), 0),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+    notes = [
+        _Note(index_of.get(c.lines.first, 0), text.paragraph(_comment_markup(text, c), styles["comment"]))
+        for c in (section.comments if with_comments else ())
     ]
-    for index in gaps:  # the space between paragraphs (and after the heading)
-        commands.append(("BOTTOMPADDING", (0, index), (-1, index), 5))
-    if with_comments:
-        commands.append(("LINEBEFORE", (2, 0), (2, -1), 0.5, colors.HexColor("#d0d7de")))
-        commands.append(("LEFTPADDING", (2, 0), (2, -1), 6))
-    table.setStyle(TableStyle(commands))
-    return table
+    return NumberedText(rows, notes, widths, NOTE_GAP)
 
 
 def write_draft_pdf(

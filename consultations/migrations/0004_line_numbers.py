@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from consultations.line_numbers import DEFAULT_LINE_LENGTH, number_document
+from consultations.line_numbers import DEFAULT_LINE_LENGTH, LEGACY_RULES, number_document
 
 
 def number_published_versions(apps, schema_editor):
@@ -13,7 +13,7 @@ def number_published_versions(apps, schema_editor):
     width = int(getattr(settings, "LINE_LENGTH", DEFAULT_LINE_LENGTH))
     for version in DraftVersion.objects.filter(status="published", line_length__isnull=True).iterator():
         sections = list(Section.objects.filter(version=version).order_by("position"))
-        numbered = number_document(sections, width=width)
+        numbered = number_document(sections, width=width, rules=LEGACY_RULES)  # the rules of the day
         for section in sections:
             section.first_line = numbered[section.pk].first_line
             section.line_count = numbered[section.pk].line_count

@@ -3,6 +3,7 @@
 import io
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from consultations.models import EngagementRound, Section
 from consultations.selectors import lines_of_version
 from tests import factories
 from tests.factories import CommentFactory
+from tests.helpers.pdf import words
 from tests.helpers.reports import make_report, read_bytes
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +152,26 @@ def test_docx_with_comments_anchors_each_visible_comment_to_its_passage(
     assert report.source["comments"] == 3
 
 
+def test_comments_in_the_margin_leave_the_lines_evenly_spaced(
+    django_capture_on_commit_callbacks, consultation, version, clause, comments, secretariat
+):
+    """Each line at the text's own leading, whatever the margin beside it holds (only paragraphs add space)."""
+    steps = {}
+    for kind in ("draft", "draft_comments"):
+        report = _draft(django_capture_on_commit_callbacks, secretariat, consultation, version, kind=kind, fmt="pdf")
+        positions = _number_positions(report)
+        assert [n for _p, _t, n in positions] == list(range(1, len(positions) + 1))
+        steps[kind] = {
+            round(top - previous_top, 1)
+            for (page, top, _n), (previous_page, previous_top, _m) in zip(positions[1:], positions, strict=False)
+            if page == previous_page
+        }
+    leading = min(steps["draft_comments"])
+    # The same line, paragraph and section steps as without comments: 3 of them, not one per comment.
+    assert len(steps["draft_comments"]) <= 3, steps
+    assert all(step <= leading + 12 for step in steps["draft_comments"]), steps
+
+
 def test_a_delegate_sees_only_their_delegations_comments_in_the_margin(
     django_capture_on_commit_callbacks, consultation, version, clause, comments, vn_delegate, open_round
 ):
@@ -163,6 +185,16 @@ def test_a_delegate_sees_only_their_delegations_comments_in_the_margin(
     )
     text = _pdf_text(pdf)
     assert "Name the areas." in text and "Thai delegation" not in text
+
+
+def _number_positions(report) -> list[tuple[int, float, int]]:
+    """(page, top in points, line number) of each line number printed in the PDF's number column."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf:
+        pdf.write(read_bytes(report))
+        pdf.flush()
+        printed = words(Path(pdf.name))
+    number_column_end = (15 + 11) * 72 / 25.4 + 6  # draft_pdf.MARGIN + NUMBER_WIDTH + the frame's padding
+    return sorted((w.page, w.top, int(w.text)) for w in printed if w.text.isdigit() and w.right <= number_column_end)
 
 
 def test_clean_pdf_prints_every_line_beside_its_number(

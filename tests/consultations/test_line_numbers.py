@@ -5,7 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from config import line_breaks
 from consultations.line_numbers import (
+    CURRENT_RULES,
+    LEGACY_RULES,
     LineRange,
     char_width,
     number_document,
@@ -32,8 +35,8 @@ THAI = (
 )
 
 
-def _lines(text, width):
-    return [text[s:e] for s, e in wrap_text(text, width)]
+def _lines(text, width, rules=CURRENT_RULES):
+    return [text[s:e] for s, e in wrap_text(text, width, rules)]
 
 
 def _section(pk, number, heading, body):
@@ -93,13 +96,55 @@ def test_vietnamese_counts_letters_not_bytes_nor_combining_marks():
 def test_thai_marks_take_no_place_and_never_start_a_line():
     assert char_width("\u0e34") == 0 and char_width("\u0e48") == 0  # sara i above, mai ek
     assert text_width(THAI) < len(THAI)
-    lines = _lines(THAI, 30)
-    assert "".join(lines) == THAI
-    for line in lines:
+    for rules in (LEGACY_RULES, CURRENT_RULES):
+        lines = _lines(THAI, 30, rules)
+        assert "".join(lines) == THAI
+        for line in lines:
+            assert text_width(line) <= 30
+            assert unicodedata.category(line[0]) not in ("Mn", "Me")
+
+
+def test_versions_published_under_rules_1_keep_thai_cut_at_the_line_length():
+    """Their numbers are cited in files already sent: they never move."""
+    lines = _lines(THAI, 30, LEGACY_RULES)
+    assert all(text_width(line) == 30 for line in lines[:-1])  # every line but the last is full
+    assert lines[1].endswith("รวมถึงเครื") and lines[2].startswith("อข่าย")  # cut inside เครือข่าย
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        THAI,
+        "ສາທາລະນະລັດປະຊາທິປະໄຕປະຊາຊົນລາວເປັນສະມາຊິກຂອງສະມາຄົມປະຊາຊາດແຫ່ງອາຊີຕາເວັນອອກສ່ຽງໃຕ້",
+        "ព្រះរាជាណាចក្រកម្ពុជាបានក្លាយជាសមាជិកនៃសមាគមប្រជាជាតិអាស៊ីអាគ្នេយ៍នៅឆ្នាំមួយពាន់ប្រាំបួនរយ",
+        "မြန်မာနိုင်ငံသည်အရှေ့တောင်အာရှနိုင်ငံများအသင်းတွင်တစ်ထောင့်ကိုးရာကိုးဆယ့်ခုနစ်ခုနှစ်တွင်",
+    ],
+    ids=["thai", "lao", "khmer", "burmese"],
+)
+def test_new_versions_break_unspaced_scripts_between_words(text):
+    lines = _lines(text, 30)
+    assert len(lines) > 1 and "".join(lines) == text
+    words = set(line_breaks.line_breaks(text))
+    at = 0
+    for line in lines[:-1]:
         assert text_width(line) <= 30
-        assert unicodedata.category(line[0]) not in ("Mn", "Me")
-    # Without spaces the text is cut at the line length: every line but the last is full.
-    assert all(text_width(line) == 30 for line in lines[:-1])
+        at += len(line)
+        assert at in words, f"line ends inside a word: {line!r}"
+
+
+def test_the_rules_change_no_line_of_latin_or_vietnamese():
+    for text in (PROSE, VIETNAMESE, "đồ-án https://example.org/a/b " * 5):
+        for width in (20, 37, 80):
+            assert wrap_text(text, width, CURRENT_RULES) == wrap_text(text, width, LEGACY_RULES)
+
+
+def test_a_version_published_before_the_rules_were_stored_keeps_rules_1():
+    sections = [_section(1, "1", "Outcomes", THAI)]
+    legacy = number_document(sections, width=30, rules=LEGACY_RULES)
+    sections[0].first_line = 1
+    assert version_lines(stored_length=30, sections=sections).sections == legacy
+    current = version_lines(stored_length=30, sections=sections, stored_rules=CURRENT_RULES).sections
+    assert current == number_document(sections, width=30, rules=CURRENT_RULES) != legacy
 
 
 def test_a_zero_width_space_is_where_thai_breaks():

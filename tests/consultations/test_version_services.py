@@ -413,6 +413,30 @@ def test_publishing_fixes_the_line_numbers_and_a_later_line_length_leaves_them(d
     assert selectors.lines_of_version(version=later).line_length == 120
 
 
+def test_a_version_keeps_the_line_breaking_rules_it_was_published_with(draft, consultant, monkeypatch):
+    """Thai is broken between words in versions published now; one published before keeps its cuts."""
+    from consultations import line_numbers
+    from consultations.models import Section
+
+    thai = "ประเทศสมาชิกจะพัฒนาโครงสร้างพื้นฐานดิจิทัลที่ไร้รอยต่อและครอบคลุมรวมถึงเครือข่ายห้าจีสายเคเบิลใต้น้ำ" * 3
+    Section.objects.filter(version=draft, key="infra-5g").update(body=thai)
+    monkeypatch.setattr(line_numbers, "CURRENT_RULES", line_numbers.LEGACY_RULES)  # published under rules 1
+    services.version_publish(actor=consultant, version=draft)
+    draft.refresh_from_db()
+    assert draft.line_rules == line_numbers.LEGACY_RULES
+    clause = draft.sections.get(key="infra-5g")
+    published = selectors.lines_of_section(version=draft, section=clause)
+    assert published.line_count == clause.line_count
+
+    monkeypatch.setattr(line_numbers, "CURRENT_RULES", line_numbers.WORD_RULES)  # the rules move on
+    assert selectors.lines_of_version(version=draft).sections[clause.pk] == published
+    assert selectors.lines_of_versions(version_ids=[draft.pk])[draft.pk].sections[clause.pk] == published
+    later = services.version_copy_for_editing(actor=consultant, source=draft, number="0.3")
+    assert later.line_rules is None
+    moved = selectors.lines_of_version(version=later).sections[later.sections.get(key="infra-5g").pk]
+    assert moved.body_lines != published.body_lines  # the next version breaks between words
+
+
 def test_line_numbers_of_several_versions_cost_two_queries(version, draft, django_assert_num_queries):
     with django_assert_num_queries(2):
         lines = selectors.lines_of_versions(version_ids=[version.pk, draft.pk, version.pk])

@@ -127,6 +127,33 @@ def pdftotext(path: Path, *, layout: bool = False) -> str:
     ).stdout.decode()
 
 
+@dataclass(frozen=True)
+class Word:
+    """A word as pdftotext places it: its page (from 1), its box in points from the top left, its text."""
+
+    page: int
+    left: float
+    top: float
+    right: float
+    bottom: float
+    text: str
+
+
+_WORD_RE = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+
+
+def words(path: Path) -> list[Word]:
+    """Every word of the PDF with where it is printed (pdftotext -bbox)."""
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode()
+    return [
+        Word(page, float(left), float(top), float(right), float(bottom), text)
+        for page, body in enumerate(html.split("<page ")[1:], start=1)
+        for left, top, right, bottom, text in _WORD_RE.findall(body)
+    ]
+
+
 def ink_box(png: Path) -> tuple[int, int, int, int] | None:
     """(left, top, right, bottom) in pixels of everything drawn on a rendered page (not white)."""
     from PIL import Image, ImageOps
