@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import psycopg
 from django.db import connection
 from rapidfuzz import fuzz, process
 from scipy.sparse import coo_matrix
@@ -274,8 +275,12 @@ def remember(
         schema=schema,
         method=METHOD,
         similarities=_near_similarities(computed, digest_of),
-        band_index=_band_index(unique, bands),
     )
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # in binary: Django would send the bytes as hex text
+        cursor.execute(
+            f"UPDATE {_tables()['state']} SET band_index = %b WHERE id = %s", [_band_index(unique, bands), state.pk]
+        )
     revisions = Comment.objects.filter(round_id=round_id, status=SUBMITTED).values_list("id", "revision")
     _copy(
         _tables()["state_comment"],
@@ -362,13 +367,22 @@ WHERE c.round_id = %s AND c.status = %s
 """
 
 
+def _band_index_of(state_id: int) -> bytes:
+    """The state's band index, read in binary (Django reads a bytea as hex text: twice the bytes, decoded)."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding: binary results
+        cursor.execute(f"SELECT band_index FROM {_tables()['state']} WHERE id = %s", [state_id], binary=True)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row else b""
+
+
 def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row of `bands`, stored text digest) for each stored text sharing a band key with a row.
 
     The texts of the full run are in the state's band index (sorted band keys, bisected); those
     added by incremental runs since have their band keys in their rows.
     """
-    arrays = np.load(io.BytesIO(bytes(state.band_index)))
+    arrays = np.load(io.BytesIO(_band_index_of(state.pk)))
     index_keys, index_digests = arrays["keys"], arrays["digests"]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -429,9 +443,13 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     """
     if connection.vendor != "postgresql":
         return None
-    state = GroupingState.objects.filter(
-        round_id=engagement_round.pk, threshold=threshold, schema=schema, method=METHOD, run__isnull=False
-    ).first()
+    state = (
+        GroupingState.objects.filter(
+            round_id=engagement_round.pk, threshold=threshold, schema=schema, method=METHOD, run__isnull=False
+        )
+        .defer("band_index")
+        .first()
+    )
     if state is None:
         return None
     tables = _tables()
