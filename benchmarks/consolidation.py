@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -209,3 +210,123 @@ def line_workers(built: Built) -> Line:
         },
     )
     return line
+
+
+# --- line 3 ------------------------------------------------------------------------------------
+
+CHANGED_SHARE = 0.01  # of the round's submitted comments: half edited, half new
+
+
+def change_one_percent(round_id: int, *, seed: int = 3) -> tuple[int, int]:
+    """Edit 0.5% of a round's submitted comments and add as many new ones (edited copies of others).
+
+    An edit replaces a comment's body with a near copy of another comment's (what a person who
+    reworks a comment after reading the others leaves) or appends a sentence; a new comment is an
+    edited copy of a random comment, on that comment's section. Returns (edited, added).
+    """
+    import random
+
+    from django.db.models import F
+    from django.utils import timezone
+
+    from comments.models import Comment
+
+    randomly = random.Random(seed)
+    ids = list(Comment.objects.filter(round_id=round_id, status="submitted").values_list("id", flat=True))
+    count = max(2, int(len(ids) * CHANGED_SHARE))
+    picked = randomly.sample(ids, count)
+    edited, copied = picked[: count // 2], picked[count // 2 :]
+    sources = dict(Comment.objects.filter(pk__in=randomly.sample(ids, count)).values_list("id", "body"))
+    bodies = list(sources.values())
+
+    def variant(text: str) -> str:
+        words = text.split()
+        if randomly.random() < 0.5 and len(words) > 3:
+            words[randomly.randrange(len(words))] = randomly.choice(["rural", "audit", "fibre", "annual"])
+            return " ".join(words)
+        return f"{text} We ask for this to be reviewed in {randomly.randint(2027, 2035)}."
+
+    now = timezone.now()
+    rows = list(Comment.objects.filter(pk__in=edited))
+    for comment in rows:
+        comment.body = variant(randomly.choice(bodies))
+        comment.updated_at = now
+    Comment.objects.bulk_update(rows, ["body", "updated_at"], batch_size=1000)
+    Comment.objects.filter(pk__in=edited).update(revision=F("revision") + 1)
+    added = []
+    for comment in Comment.objects.filter(pk__in=copied):
+        comment.pk = None
+        comment.id = None
+        comment.body = variant(comment.body)
+        comment.revision = 1
+        added.append(comment)
+    Comment.objects.bulk_create(added, batch_size=1000)
+    return len(rows), len(added)
+
+
+def _consolidate(round_id: int) -> tuple[float, int]:
+    from consolidation.models import ConsolidationRun
+    from consolidation.services import aggregation
+
+    run = ConsolidationRun.objects.create(round_id=round_id)
+    started = time.perf_counter()
+    done = aggregation.consolidation_execute(run_id=run.pk)
+    seconds = time.perf_counter() - started
+    if done.status != "done":
+        raise RuntimeError(f"the consolidation did not finish ({done.status}): {done.error}")
+    return seconds, run.pk
+
+
+def _snapshot_of(run_id: int) -> tuple[Any, ...]:
+    from consolidation.models import ConsolidationRun, DuplicateGroup
+
+    run = ConsolidationRun.objects.get(pk=run_id)
+    groups = [
+        (g.section_id, g.kind, g.size, g.similarity, tuple(sorted(g.comments.values_list("pk", flat=True))))
+        for g in DuplicateGroup.objects.filter(run_id=run_id).order_by("id").prefetch_related("comments")
+    ]
+    return run.result, run.fingerprint, run.comment_count, run.as_of, groups
+
+
+def line_incremental(built: Built) -> Line:
+    """Line 3: a consolidation after 1% of the comments changed (edits and new), incremental vs full.
+
+    In this process, one after the other: a full run (the snapshot the next one starts from), the
+    changes, the incremental run (timed), then a full run of the same data (timed: the grouping
+    state it keeps dropped first, so it groups everything and keeps it again). Both snapshots
+    must be equal: the result, the fingerprint and every duplicate group.
+    """
+    from consolidation.models import ConsolidationRun
+    from consolidation.services import incremental
+
+    round_id = built.main_round_id
+    incremental.forget(round_id=round_id)
+    first_full, _first = _consolidate(round_id)
+    edited, added = change_one_percent(round_id)
+    folded, folded_run = _consolidate(round_id)
+    incremental.forget(round_id=round_id)
+    full, full_run = _consolidate(round_id)
+    was_incremental = ConsolidationRun.objects.get(pk=folded_run).incremental
+    same = _snapshot_of(folded_run) == _snapshot_of(full_run)
+    comments = ConsolidationRun.objects.get(pk=full_run).comment_count
+    return compared(
+        "3. incremental consolidation after 1% changes vs full",
+        folded,
+        full,
+        1 / 20,
+        holds=same and was_incremental,
+        target=">= 20x faster, same output",
+        note=f"{full / folded:.1f}x faster; {edited:,} comments edited and {added:,} added of {comments:,}; "
+        f"incremental {folded:.2f} s, full {full:.1f} s (the first full run {first_full:.1f} s), one process"
+        + ("" if same else "; SNAPSHOTS DIFFER")
+        + ("" if was_incremental else "; THE RUN WAS NOT INCREMENTAL"),
+        details={
+            "incremental_seconds": folded,
+            "full_seconds": full,
+            "first_full_seconds": first_full,
+            "speedup": full / folded,
+            "edited": edited,
+            "added": added,
+            "same": same,
+        },
+    )

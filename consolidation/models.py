@@ -129,8 +129,8 @@ class GroupingState(models.Model):
     Written in the same transaction as the run's result, so it always describes the latest run
     that wrote one; valid for its threshold, result schema and grouping method only. Its rows:
     each comment's text digest at its revision (GroupingComment), each distinct text's sorted
-    key and LSH band keys (GroupingText, GIN-indexed on PostgreSQL), and every verified similar
-    pair of those texts (GroupingPair).
+    key (GroupingText), their LSH band keys (`band_index`), and every verified similar pair of
+    those texts (GroupingPair).
     """
 
     round = models.OneToOneField("consultations.EngagementRound", on_delete=models.CASCADE, related_name="+")
@@ -140,6 +140,10 @@ class GroupingState(models.Model):
     method = models.CharField(max_length=40)
     # Near groups' lowest similarities of the latest snapshot, by the set of their texts.
     similarities = models.JSONField(default=dict, blank=True)
+    # The band keys of the texts of the full run it was made by: every (band key, text digest),
+    # sorted by band key (numpy arrays, services.incremental); texts added since keep theirs in
+    # their GroupingText rows.
+    band_index = models.BinaryField(default=b"", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -162,11 +166,8 @@ class GroupingComment(models.Model):
 
 
 class GroupingText(models.Model):
-    """A distinct normalised text: its digest, its sorted-token key and its LSH band keys.
-
-    The band keys have a GIN index on PostgreSQL (migration 0008), so the texts sharing a band
-    key with a new text are found by `bands && ARRAY[...]`.
-    """
+    """A distinct normalised text: its digest, its sorted-token key and, if it was added by an
+    incremental run, its LSH band keys (those of the full run's texts are in the state's band index)."""
 
     state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+")
     digest = models.BigIntegerField()

@@ -7,16 +7,19 @@ components of that graph restricted to the section's texts; the campaigns are th
 all the texts whose comments are on more than one section. An edge depends only on its two texts.
 
 So a snapshot leaves, per round (GroupingState, for its threshold, result schema and method):
-each comment's text digest at its revision, each distinct text's key and band keys (GIN-indexed),
-and every verified similar pair of those texts, all of them (not a spanning forest: a section's
-groups need the edges among its own texts). `remember` writes that state at the end of a full run
-(from the chunks' parts: their texts are already sketched); `compute` makes a later run from it:
+each comment's text digest at its revision, each distinct text's key, the band keys of the texts
+(one sorted array of (band key, text), bisected with numpy), and every verified similar pair of
+those texts, all of them (not a spanning forest: a section's groups need the edges among its own
+texts). `remember` writes that state at the end of a full run, from the chunks' parts (their texts
+are sketched already) and its groups: two similar texts are always in one group of the result
+(a section's or a campaign), so only the candidate pairs inside the groups are verified there.
+`compute` makes a later run from it:
 
 1. counts by SQL, as a full run (services.counting);
 2. one query joins the round's submitted comments with the stored (id, revision): only the
    comments whose revision changed, or that are new, have their body read and normalised;
-3. their texts not stored yet are sketched, their candidates found by `bands && ARRAY[...]`
-   (the GIN index), and only those pairs verified;
+3. their texts not stored yet are sketched, their candidates found in the band index (and
+   among the texts added since the full run), and only those pairs verified;
 4. the groups are rebuilt from the stored pairs of the texts present (scipy's connected
    components, per section and over the round), in the run's order; a near group's lowest
    similarity is reused when the group has the same texts as one of the previous snapshot;
@@ -24,18 +27,19 @@ groups need the edges among its own texts). `remember` writes that state at the 
 
 The result is what a full run gives: same graph, same components, same order, same similarities;
 tests/consolidation/test_incremental.py compares it with `compute_consolidation`. PostgreSQL only
-(COPY, arrays, GIN): elsewhere no state is kept and every run is full.
+(COPY, arrays): elsewhere no state is kept and every run is full.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import psycopg
 from django.db import connection
 from rapidfuzz import fuzz, process
 from scipy.sparse import coo_matrix
@@ -105,10 +109,10 @@ def forget(*, round_id: int) -> None:
 # --- candidate pairs and verification ----------------------------------------------------------
 
 
-def shared_band_pairs(bands: np.ndarray, fresh: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair (a, b), a < b, of rows sharing a band key, once; with `fresh`, those with a fresh row.
+def shared_band_pairs(bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (a, b), a < b, of rows sharing a band key, once: the LSH candidates of grouping.buckets_of.
 
-    The LSH candidates of grouping.buckets_of, as pairs (any equal key, whichever its band).
+    Any equal key counts, whichever its band, as there.
     """
     count = bands.shape[0]
     if count < 2:
@@ -120,10 +124,8 @@ def shared_band_pairs(bands: np.ndarray, fresh: np.ndarray | None = None) -> tup
     starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
     lengths = np.diff(np.append(starts, flat.size))
     keep = lengths > 1
-    if fresh is not None:
-        keep &= np.maximum.reduceat(fresh[rows].astype(np.int8), starts) > 0
     starts, lengths = starts[keep], lengths[keep]
-    if fresh is None and int((lengths * (lengths - 1) // 2).sum()) > MAX_CANDIDATES:
+    if int((lengths * (lengths - 1) // 2).sum()) > MAX_CANDIDATES:
         raise TooManyPairs
     firsts, seconds = [], []
     small = lengths <= SMALL_BUCKET
@@ -141,20 +143,13 @@ def shared_band_pairs(bands: np.ndarray, fresh: np.ndarray | None = None) -> tup
             seconds.append(rows[here + step])
     for start, length in zip(starts[~small].tolist(), lengths[~small].tolist(), strict=True):
         members = rows[start : start + length]
-        if fresh is None:
-            i, j = np.triu_indices(length, 1)
-            firsts.append(members[i])
-            seconds.append(members[j])
-        else:  # only the pairs of a fresh row: a few fresh rows in a large bucket
-            mine = members[fresh[members]]
-            firsts.append(np.repeat(mine, length))
-            seconds.append(np.tile(members, mine.size))
+        i, j = np.triu_indices(length, 1)
+        firsts.append(members[i])
+        seconds.append(members[j])
     if not firsts:
         return EMPTY, EMPTY
     a, b = np.concatenate(firsts), np.concatenate(seconds)
     wanted = a != b
-    if fresh is not None:
-        wanted &= fresh[a] | fresh[b]
     a, b = np.minimum(a[wanted], b[wanted]), np.maximum(a[wanted], b[wanted])
     return grouping.distinct_pairs(a, b, count)
 
@@ -207,15 +202,16 @@ def _copy(table: str, columns: str, lines: Iterable[str]) -> None:
         copy.write(buffer.getvalue())
 
 
-def _copy_texts(state_id: int, digests: Sequence[int], keys: Sequence[str], bands: np.ndarray) -> None:
+def _copy_texts(state_id: int, digests: Sequence[int], keys: Sequence[str], bands: np.ndarray | None) -> None:
     # Normalised keys hold no tab, newline or backslash (whitespace is one space, punctuation
     # dropped); the backslash is escaped anyway, as COPY's text format wants.
+    rows = bands.tolist() if bands is not None else [[]] * len(keys)
     _copy(
         _tables()["text"],
         "state_id, digest, key, bands",
         (
             f"{state_id}\t{d}\t{k.replace(chr(92), chr(92) * 2)}\t{{{','.join(map(str, row))}}}\n"
-            for d, k, row in zip(digests, keys, bands.tolist(), strict=True)
+            for d, k, row in zip(digests, keys, rows, strict=True)
         ),
     )
 
@@ -263,19 +259,15 @@ def remember(
     unique, first = np.unique(row_digests, return_index=True)
     keys = [row_keys[i] for i in first.tolist()]
     bands = row_bands[first]
-    try:
-        a, b = shared_band_pairs(bands)
-    except TooManyPairs:
-        return
-    similar = verified(keys, a, b, threshold=threshold)
-    if int(similar.sum()) > MAX_PAIRS:
-        return
-
     digest_of: dict[int, int] = {}
     offset = 0
     for part in parts:
         digest_of.update(zip(part.comment_ids.tolist(), row_digests[offset + part.comment_texts].tolist(), strict=True))
         offset += len(part.digests)
+    try:
+        a, b = _similar_pairs(computed, digest_of, unique, keys, bands, threshold=threshold)
+    except TooManyPairs:
+        return
     state = GroupingState.objects.create(
         round_id=round_id,
         run_id=run_id,
@@ -284,14 +276,74 @@ def remember(
         method=METHOD,
         similarities=_near_similarities(computed, digest_of),
     )
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # in binary: Django would send the bytes as hex text
+        cursor.execute(
+            f"UPDATE {_tables()['state']} SET band_index = %b WHERE id = %s", [_band_index(unique, bands), state.pk]
+        )
     revisions = Comment.objects.filter(round_id=round_id, status=SUBMITTED).values_list("id", "revision")
     _copy(
         _tables()["state_comment"],
         "state_id, comment_id, revision, digest",
         (f"{state.pk}\t{cid}\t{revision}\t{digest_of.get(cid, NULL)}\n" for cid, revision in revisions.iterator()),
     )
-    _copy_texts(state.pk, unique.tolist(), keys, bands)
-    _copy_pairs(state.pk, unique[a[similar]], unique[b[similar]])
+    _copy_texts(state.pk, unique.tolist(), keys, None)  # their band keys are in the state's band index
+    _copy_pairs(state.pk, unique[a], unique[b])
+
+
+def _similar_pairs(
+    computed: Any,
+    digest_of: dict[int, int],
+    unique: np.ndarray,
+    keys: Sequence[str],
+    bands: np.ndarray,
+    *,
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every verified similar pair of a full run's texts (indexes into `unique`), without verifying them all.
+
+    Two similar texts (an edge) are in one component of the round's graph, and every component
+    of two texts or more is a group of the result: a campaign if its comments are on several
+    sections, else a group of its one section. So only the candidate pairs of texts in one group
+    (sections' groups and campaigns joined) are verified: a few, not all the round's candidates.
+    """
+    first, second = [], []
+    for texts in _group_texts(computed, digest_of):
+        nodes = np.searchsorted(unique, np.array(texts, dtype=np.int64))
+        first.append(nodes[:-1])
+        second.append(nodes[1:])
+    if not first:
+        return EMPTY, EMPTY
+    labels = _components(unique.size, np.concatenate(first), np.concatenate(second))
+    sizes = np.bincount(labels)
+    grouped = np.flatnonzero(sizes[labels] > 1)
+    a, b = shared_band_pairs(bands[grouped])
+    a, b = grouped[a], grouped[b]
+    same = labels[a] == labels[b]
+    a, b = a[same], b[same]
+    similar = verified(keys, a, b, threshold=threshold)
+    if int(similar.sum()) > MAX_PAIRS:
+        raise TooManyPairs
+    return a[similar], b[similar]
+
+
+def _group_texts(computed: Any, digest_of: dict[int, int]) -> Iterator[list[int]]:
+    """The texts (digests) of each group of a result with two texts or more: sections' and campaigns."""
+    for g in computed.groups:
+        if g.kind == grouping.NEAR:
+            yield _texts_in_order(g.comment_ids, digest_of)
+    for c in computed.result.get("campaigns", []):
+        if c["kind"] == grouping.NEAR:
+            yield _texts_in_order(c["comment_ids"], digest_of)
+
+
+def _band_index(digests: np.ndarray, bands: np.ndarray) -> bytes:
+    """Every (band key, text digest), sorted by band key: the texts sharing a key are found by bisection."""
+    flat = bands.reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    buffer = io.BytesIO()
+    np.savez(buffer, keys=flat[order], digests=np.repeat(digests, bands.shape[1])[order])
+    return buffer.getvalue()
 
 
 # --- an incremental run --------------------------------------------------------------------
@@ -315,6 +367,70 @@ WHERE c.round_id = %s AND c.status = %s
 """
 
 
+def _band_index_of(state_id: int) -> bytes:
+    """The state's band index, read in binary (Django reads a bytea as hex text: twice the bytes, decoded)."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding: binary results
+        cursor.execute(f"SELECT band_index FROM {_tables()['state']} WHERE id = %s", [state_id], binary=True)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row else b""
+
+
+def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row of `bands`, stored text digest) for each stored text sharing a band key with a row.
+
+    The texts of the full run are in the state's band index (sorted band keys, bisected); those
+    added by incremental runs since have their band keys in their rows.
+    """
+    arrays = np.load(io.BytesIO(_band_index_of(state.pk)))
+    index_keys, index_digests = arrays["keys"], arrays["digests"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT digest, bands FROM {_tables()['text']} WHERE state_id = %s AND cardinality(bands) > 0",
+            [state.pk],
+        )
+        added = cursor.fetchall()
+    if added:
+        more = np.array([b for _d, b in added], dtype=np.int64).reshape(-1, grouping.BANDS)
+        extra = np.load(io.BytesIO(_band_index(np.array([d for d, _b in added], dtype=np.int64), more)))
+        index_keys = np.concatenate([index_keys, extra["keys"]])
+        index_digests = np.concatenate([index_digests, extra["digests"]])
+        order = np.argsort(index_keys, kind="stable")
+        index_keys, index_digests = index_keys[order], index_digests[order]
+    flat = bands.reshape(-1)
+    rows = np.repeat(np.arange(bands.shape[0]), bands.shape[1])
+    starts = np.searchsorted(index_keys, flat, side="left")
+    counts = np.searchsorted(index_keys, flat, side="right") - starts
+    at = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+    return np.repeat(rows, counts), index_digests[at]
+
+
+def _new_pairs(
+    state: GroupingState, digests: Sequence[int], keys: Sequence[str], bands: np.ndarray, *, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The verified similar pairs (digests) of new texts with each other and with the stored texts."""
+    fresh = np.array(digests, dtype=np.int64)
+    a, b = shared_band_pairs(bands)
+    similar = verified(keys, a, b, threshold=threshold)
+    firsts, seconds = [fresh[a[similar]]], [fresh[b[similar]]]
+
+    new_rows, stored = _stored_candidates(state, bands)
+    if stored.size:
+        stored_digests, stored_index = np.unique(stored, return_inverse=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT digest, key FROM {_tables()['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
+                [state.pk, stored_digests.tolist()],
+            )
+            key_of = dict(cursor.fetchall())
+        all_keys = list(keys) + [key_of[d] for d in stored_digests.tolist()]
+        a, b = grouping.distinct_pairs(new_rows, stored_index + len(keys), len(all_keys))
+        similar = verified(all_keys, a, b, threshold=threshold)
+        firsts.append(fresh[a[similar]])
+        seconds.append(stored_digests[b[similar] - len(keys)])
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
 def _components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size))
     return connected_components(graph, directed=False)[1]
@@ -327,9 +443,13 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     """
     if connection.vendor != "postgresql":
         return None
-    state = GroupingState.objects.filter(
-        round_id=engagement_round.pk, threshold=threshold, schema=schema, method=METHOD, run__isnull=False
-    ).first()
+    state = (
+        GroupingState.objects.filter(
+            round_id=engagement_round.pk, threshold=threshold, schema=schema, method=METHOD, run__isnull=False
+        )
+        .defer("band_index")
+        .first()
+    )
     if state is None:
         return None
     tables = _tables()
@@ -366,7 +486,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
         if text:
             new_texts.setdefault(chunking.digest(text), grouping.sorted_tokens(text))
 
-    # 2. Texts never seen: sketch them, find their candidates by the GIN index, verify those pairs.
+    # 2. Texts never seen: sketch them, find their candidates in the band index, verify those pairs.
     fresh_digests: list[int] = []
     if new_texts:
         with connection.cursor() as cursor:
@@ -381,22 +501,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     folded.sketched = len(fresh_digests)
     new_first, new_second = EMPTY, EMPTY
     if fresh_digests:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT digest, key, bands FROM {tables['text']} WHERE state_id = %s AND bands && %s::bigint[]",
-                [state.pk, np.unique(fresh_bands).tolist()],
-            )
-            candidates = cursor.fetchall()
-        digests = np.array(fresh_digests + [d for d, _k, _b in candidates], dtype=np.int64)
-        keys = fresh_keys + [k for _d, k, _b in candidates]
-        bands = np.concatenate(
-            [fresh_bands, np.array([b for _d, _k, b in candidates], dtype=np.int64).reshape(-1, grouping.BANDS)]
-        )
-        fresh = np.zeros(len(keys), dtype=bool)
-        fresh[: len(fresh_digests)] = True
-        a, b = shared_band_pairs(bands, fresh)
-        similar = verified(keys, a, b, threshold=threshold)
-        new_first, new_second = digests[a[similar]], digests[b[similar]]
+        new_first, new_second = _new_pairs(state, fresh_digests, fresh_keys, fresh_bands, threshold=threshold)
 
     # 3. The graph of the texts present: stored pairs and the new ones.
     with connection.cursor() as cursor:
