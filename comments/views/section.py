@@ -40,14 +40,16 @@ from .. import services
 from ..forms.writing import ACTION_SUBMIT, CommentEditForm, CommentForm
 from ..models import Comment
 from ..selectors import (
+    HighlightedPassage,
     SectionComment,
+    SectionCounts,
     SectionFilter,
     SectionWindow,
     get_comment_for_user,
     new_comment_card,
     section_comment_card,
     section_counts,
-    section_window,
+    section_window_passages,
     writing_target_for_user,
 )
 
@@ -183,16 +185,16 @@ def window_context(request, window: SectionWindow) -> dict:
     }
 
 
-def _window_of_writer(request, comment: Comment) -> SectionWindow:
-    """The window the writer is looking at (the filter and page of the htmx page's URL), for the
-    highlights and counts sent back out of band after a write: bounded, whatever the section holds."""
+def _window_of_writer(request, comment: Comment) -> tuple[SectionCounts, list[HighlightedPassage]]:
+    """The counts and highlighted passages of the window the writer is looking at (the filter and
+    page of the htmx page's URL), sent back out of band after a write: bounded, whatever the section
+    holds, and without the window's cards, which the answer does not send."""
     current = urlsplit(request.headers.get("HX-Current-URL", "")).query
-    return section_window(
+    return section_window_passages(
         user=request.user,
         engagement_round=comment.round,
         section=comment.section,
         section_filter=SectionFilter.from_query(QueryDict(current)),
-        reply_preview=0,
     )
 
 
@@ -242,13 +244,11 @@ def _done(
         # The highlights in the text and the counts change: swap them too (out of band), for the
         # window the writer has open plus the comment written (numbered if the writer reads numbered).
         context.update(section_lines_context(request, version=comment.round.version, section=comment.section))
-        window = _window_of_writer(request, comment)
-        highlighted = [c for c in window.comments if c.pk != comment.pk]
+        counts, passages = _window_of_writer(request, comment)
+        highlighted: list[HighlightedPassage | Comment] = [p for p in passages if p.pk != comment.pk]
         if comment.status != Comment.Status.WITHDRAWN:
             highlighted.append(comment)
-        context.update(
-            {"highlighted": highlighted, "refresh_text": True, "refresh_counts": True, "counts": window.counts}
-        )
+        context.update({"highlighted": highlighted, "refresh_text": True, "refresh_counts": True, "counts": counts})
     elif refresh_counts:
         counts = section_counts(user=request.user, engagement_round=comment.round, section=comment.section)
         context.update({"refresh_counts": True, "counts": counts})
