@@ -3,7 +3,10 @@
 `audit_log` appends to the chain of the entry's consultation (or to the site chain): it
 takes the chain's lock (a PostgreSQL advisory lock held until the caller's transaction ends,
 so two appends never read the same predecessor), reads the chain's last entry, and writes the
-new one with its sequence number and hash. See audit.chain and docs/audit.md.
+new one with its sequence number and hash. On PostgreSQL the lock and the read are one round
+trip (the function audit_chain_head, migration 0006), the insert a second; a caller writes its
+entry last in its transaction, so the lock is held only for the insert and the commit. See
+audit.chain and docs/audit.md.
 """
 
 from __future__ import annotations
@@ -36,13 +39,23 @@ def chain_entries(consultation_id: int | None):
     return AuditEntry.objects.filter(consultation_id=consultation_id)
 
 
-def lock_chain(consultation_id: int | None) -> None:
-    """Serialise appends to one chain until the current transaction ends (PostgreSQL only)."""
+def _lock_key(consultation_id: int | None) -> int:
+    return (consultation_id or SITE_CHAIN) % 2**31
+
+
+def _locked_head(consultation_id: int | None) -> tuple[int, str] | None:
+    """Take the chain's lock, then read its last entry (seq, hash): None for an empty chain."""
     if connection.vendor != "postgresql":
-        return  # SQLite writes one transaction at a time anyway.
-    key = (consultation_id or SITE_CHAIN) % 2**31
+        last = chain_entries(consultation_id).order_by("-seq").values_list("seq", "hash").first()
+        return (last[0], last[1]) if last else None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, key])
+        # Two statements in one round trip, the read after the lock (audit migration 0006).
+        cursor.execute(
+            "SELECT head_seq, head_hash FROM audit_chain_head(%s, %s, %s)",
+            [LOCK_NAMESPACE, _lock_key(consultation_id), consultation_id],
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def audit_log(
@@ -60,12 +73,13 @@ def audit_log(
         # Stored exactly as hashed: through JSON once, numbers as jsonb gives them back.
         data=canonical_json(json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))),
     )
-    with transaction.atomic():
-        lock_chain(consultation_id)
+    # No savepoint: a failed append fails the caller's transaction, whose change it records
+    # (two round trips fewer than a savepoint and its release). Alone, it is its own transaction.
+    with transaction.atomic(savepoint=False):
+        head = _locked_head(consultation_id)
         entry.at = timezone.now()  # taken under the lock, so time never goes back along a chain
-        last = chain_entries(consultation_id).order_by("-seq").values("seq", "hash").first()
-        entry.seq = last["seq"] + 1 if last else 1
-        entry.prev_hash = last["hash"] if last else GENESIS
+        entry.seq = head[0] + 1 if head else 1
+        entry.prev_hash = head[1] if head else GENESIS
         entry.hash = entry_hash(fields_of(entry))
         entry.save(force_insert=True)
     return entry

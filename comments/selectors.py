@@ -225,6 +225,8 @@ def _viewer_organisation_id(user, engagement_round: EngagementRound) -> int | No
 
 
 SECTION_PAGE_SIZE = 10
+# The order of a section's comment column (its windows and their highlights alike).
+SECTION_ORDER = ("position_start", "created_at", "id")
 
 
 @dataclass(frozen=True)
@@ -379,7 +381,7 @@ def _section_queryset(*, user, engagement_round: EngagementRound, section: Secti
         .filter(section=section)
         .select_related("author", "organisation", "endorsed_by", "resolved_by")
         .annotate(reply_count=_reply_count())
-        .order_by("position_start", "created_at", "id")
+        .order_by(*SECTION_ORDER)
     )
 
 
@@ -410,15 +412,12 @@ def section_window(
     counts = section_counts(
         user=user, engagement_round=engagement_round, section=section, section_filter=section_filter
     )
-    pages = max(1, -(-counts.matching // per_page))
-    page = min(section_filter.page, pages)
-    participation = participation_for(user, engagement_round.consultation)
-    organisation_id = participation.organisation_id if participation else None
+    page, pages, condition = _window_page(user, engagement_round, section_filter, counts, per_page)
     start = (page - 1) * per_page
     comments = list(
-        _section_queryset(user=user, engagement_round=engagement_round, section=section).filter(
-            section_filter.condition(organisation_id)
-        )[start : start + per_page]
+        _section_queryset(user=user, engagement_round=engagement_round, section=section).filter(condition)[
+            start : start + per_page
+        ]
     )
     cards = _cards(
         comments,
@@ -428,6 +427,57 @@ def section_window(
         viewer_organisation_id=organisation_id,
     )
     return SectionWindow(cards=cards, counts=counts, filter=section_filter, page=page, pages=pages)
+
+
+def _window_page(
+    user, engagement_round: EngagementRound, section_filter: SectionFilter, counts: SectionCounts, per_page: int
+) -> tuple[int, int, Q]:
+    """The page a window shows (the filter's, or the last one there is), the number of pages, and
+    the filter's condition on the visible comments."""
+    pages = max(1, -(-counts.matching // per_page))
+    participation = participation_for(user, engagement_round.consultation)
+    organisation_id = participation.organisation_id if participation else None
+    return min(section_filter.page, pages), pages, section_filter.condition(organisation_id)
+
+
+@dataclass(frozen=True)
+class HighlightedPassage:
+    """Where a comment of a window is anchored in the section text: what the text's highlights need."""
+
+    pk: int
+    position_start: int | None
+    position_end: int | None
+
+
+def section_window_passages(
+    *,
+    user,
+    engagement_round: EngagementRound,
+    section: Section,
+    section_filter: SectionFilter | None = None,
+    per_page: int = SECTION_PAGE_SIZE,
+) -> tuple[SectionCounts, list[HighlightedPassage]]:
+    """The counts of a window and the passages its text highlights (SectionWindow.comments), without
+    its cards: what a write sends back out of band for the window the writer has open. Two queries
+    (the counts; the window's ids and positions, no author, organisation or replies)."""
+    section_filter = section_filter or SectionFilter()
+    counts = section_counts(
+        user=user, engagement_round=engagement_round, section=section, section_filter=section_filter
+    )
+    page, _pages, condition = _window_page(user, engagement_round, section_filter, counts, per_page)
+    start = (page - 1) * per_page
+    rows = (
+        comments_visible_to(user=user, engagement_round=engagement_round)
+        .filter(condition, section=section)
+        .order_by(*SECTION_ORDER)
+        .values_list("pk", "position_start", "position_end", "status")[start : start + per_page]
+    )
+    passages = [
+        HighlightedPassage(pk, position_start, position_end)
+        for pk, position_start, position_end, status in rows
+        if status != Comment.Status.WITHDRAWN
+    ]
+    return counts, passages
 
 
 def new_comment_card(*, comment: Comment) -> SectionComment:

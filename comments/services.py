@@ -213,9 +213,13 @@ def _fresh_round_for(
     query (a "close now" or a new extension counts). Its consultation and version are the caller's
     objects (neither changes under a round): the card and the audit entry need no other query.
     The writer's extension stays on the round as `own_extension` (see writer_extensions)."""
-    own_extension = RoundExtension.objects.filter(round=OuterRef("pk"), organisation_id=organisation_id).values(
-        "closes_at"
-    )[:1]
+    # At most one row (one extension per organisation and round): no ordering, which would join
+    # the organisations to sort by name.
+    own_extension = (
+        RoundExtension.objects.filter(round=OuterRef("pk"), organisation_id=organisation_id)
+        .order_by()
+        .values("closes_at")
+    )
     fresh = EngagementRound.objects.annotate(own_extension=Subquery(own_extension)).get(pk=engagement_round.pk)
     fresh.consultation = engagement_round.consultation
     fresh.version = engagement_round.version

@@ -27,9 +27,15 @@ def participation_for(user, consultation) -> Participation | None:
     user = getattr(user, "_wrapped", user)
     cache = user.__dict__.setdefault("_participation_cache", {})
     if consultation.pk not in cache:
-        cache[consultation.pk] = (
-            Participation.objects.select_related("organisation").filter(user=user, consultation=consultation).first()
-        )
+        # get(), not first(): one row at most (unique per user and consultation), and first() would
+        # sort by the model's ordering, joining the consultation and the user only to sort one row.
+        try:
+            participation = Participation.objects.select_related("organisation").get(
+                user=user, consultation=consultation
+            )
+        except Participation.DoesNotExist:
+            participation = None
+        cache[consultation.pk] = participation
     return cache[consultation.pk]
 
 

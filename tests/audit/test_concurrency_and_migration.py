@@ -8,7 +8,7 @@ from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from audit.models import AuditEntry
-from audit.services import audit_log
+from audit.services import LOCK_NAMESPACE, audit_log
 
 pytestmark = pytest.mark.postgres
 
@@ -43,6 +43,76 @@ def test_concurrent_appends_to_one_chain_are_serialised(consultation, secretaria
     assert errors == []
     seqs = list(AuditEntry.objects.filter(consultation=consultation).order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, 41))
+    call_command("verify_audit_chain", "--consultation", consultation.slug)
+
+
+def _waiting_on_the_chain_lock() -> int:
+    """How many backends wait for an audit chain's advisory lock (seen from another connection)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [LOCK_NAMESPACE],
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_that_waited_for_the_lock_chains_onto_the_entry_committed_meanwhile(consultation, secretariat):
+    """A appends and holds its transaction open; B's append starts meanwhile and waits on the lock.
+    Once A commits, B must read A's entry as the chain's head (its read comes after the lock, not
+    before it): numbers 1 and 2, B's previous hash A's hash, and the chain verifies."""
+    a_appended, a_may_commit = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    entries: dict[str, AuditEntry] = {}
+
+    def append(name: str) -> AuditEntry:
+        return audit_log(
+            actor=secretariat,
+            action="comment.submitted",
+            target=consultation,
+            consultation=consultation,
+            data={"by": name},
+        )
+
+    def a() -> None:
+        try:
+            with transaction.atomic():
+                entries["a"] = append("a")
+                a_appended.set()
+                assert a_may_commit.wait(timeout=30)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            a_appended.set()
+            connections.close_all()
+
+    def b() -> None:
+        try:
+            assert a_appended.wait(timeout=30)
+            with transaction.atomic():
+                entries["b"] = append("b")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(3000):  # until B is seen waiting on the lock A holds (no timing assumed)
+            if _waiting_on_the_chain_lock() or errors:
+                break
+            threading.Event().wait(0.01)
+        assert _waiting_on_the_chain_lock() == 1
+    finally:
+        a_may_commit.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    assert (entries["a"].seq, entries["b"].seq) == (1, 2)
+    assert entries["b"].prev_hash == entries["a"].hash
     call_command("verify_audit_chain", "--consultation", consultation.slug)
 
 

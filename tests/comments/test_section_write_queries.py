@@ -21,8 +21,8 @@ pytestmark = pytest.mark.django_db
 
 # session, user; the round (with its consultation and version), the writer's participation, the
 # section; in the transaction: the stored round with the writer's extension, the comment, its
-# revision, the audit entry (savepoint, chain lock, chain head, insert, release) and its release.
-CREATE_QUERIES = 15
+# revision, the audit entry (the chain lock and its head in one call, the insert) and the commit.
+CREATE_QUERIES = 12
 # + the section's counts, swapped out of band. The new card (no replies yet; its author and
 # organisation are the writer's) and the empty form cost none.
 CREATE_QUERIES_HTMX = CREATE_QUERIES + 1
@@ -117,3 +117,23 @@ def test_editing_a_comment_on_the_whole_section_sends_the_counts_not_the_text(
     assert 'id="comment-counts" class="comment-counts" hx-swap-oob="true"' in html
     assert 'title="Editorial">ed</abbr> 1' in html
     assert 'id="section-text"' not in html
+
+
+def test_the_empty_form_after_a_post_posts_to_the_section_just_written_on(client, vn_delegate, open_round):
+    """The empty form is rendered once per language and reused on every section: after a post on
+    one section and then on another, each answer's form posts to its own section (the form and
+    its htmx address alike), never to the section the cached form was first rendered for."""
+    client.force_login(vn_delegate)
+    for key in ("infra-5g", "infra-dc", "infra-5g"):
+        html = client.post(
+            _create_url(open_round, key=key),
+            {"type": "te", "body": f"On {key}.", "language": "en", "action": "draft"},
+            HTTP_HX_REQUEST="true",
+        ).content.decode()
+
+        form = html[html.index('<form class="comment-form"') :]
+        form_tag = form[: form.index(">")]
+        url = _create_url(open_round, key=key)
+        assert f'action="{url}"' in form_tag and f'hx-post="{url}"' in form_tag
+        assert 'id="comment-form" hx-swap-oob="true"' in form_tag
+    assert Comment.objects.filter(author=vn_delegate, section__key="infra-dc").count() == 1
