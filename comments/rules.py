@@ -52,6 +52,9 @@ can_reply = may_take_part_in_comment_round
 can_endorse = is_focal_point_of_comment_org
 can_moderate = is_site_admin | is_secretariat_of_comment
 can_flag = may_take_part_in_comment_round
+# The focal point sends a colleague's submitted comment back to them with a note (not their own:
+# they can edit or withdraw that themselves).
+can_return = is_focal_point_of_comment_org & ~is_comment_author
 
 rules.add_perm("comments.add_comment", can_add_comment)
 rules.add_perm("comments.change_comment", can_change_comment)
@@ -59,6 +62,7 @@ rules.add_perm("comments.reply", can_reply)
 rules.add_perm("comments.endorse_comment", can_endorse)
 rules.add_perm("comments.moderate_comment", can_moderate)
 rules.add_perm("comments.flag_comment", can_flag)
+rules.add_perm("comments.return_comment", can_return)
 # (user, engagement_round): the delegation's own position page and its submission.
 rules.add_perm("comments.submit_national_position", is_focal_point_in_round)
 # (user, engagement_round): every delegation's position status, read-only.

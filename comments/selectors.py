@@ -26,7 +26,7 @@ from accounts.models import Organisation
 from consultations.models import DraftVersion, EngagementRound, Participation, Role, RoundExtension, Section
 from consultations.rules import is_organiser, participation_for, role_may_comment
 
-from .models import Comment, CommentFlag, NationalPosition, Reply
+from .models import Comment, CommentFlag, CommentReturn, NationalPosition, Reply
 
 
 def others_comments_visible(*, engagement_round: EngagementRound, now: datetime | None = None) -> bool:
@@ -270,7 +270,7 @@ def _section_queryset(*, user, engagement_round: EngagementRound, section: Secti
         comments_visible_to(user=user, engagement_round=engagement_round)
         .filter(section=section)
         .select_related("author", "organisation", "endorsed_by")
-        .annotate(reply_count=_reply_count())
+        .annotate(reply_count=_reply_count(), return_note=_return_note())
         .order_by("position_start", "created_at", "id")
     )
 
@@ -282,6 +282,17 @@ def _reply_count() -> Coalesce:
         Reply.objects.filter(comment=OuterRef("pk")).order_by().values("comment").annotate(n=Count("id")).values("n")
     )
     return Coalesce(Subquery(counted[:1]), 0)
+
+
+def _return_note() -> Subquery:
+    """The focal point's note of the latest return (comments.CommentReturn), per row like the reply count."""
+    latest = CommentReturn.objects.filter(comment=OuterRef("pk")).order_by("-at", "-id").values("note")
+    return Subquery(latest[:1])
+
+
+def latest_return(*, comment: Comment) -> CommentReturn | None:
+    """The latest time the comment was sent back to its author, with the note; one query."""
+    return CommentReturn.objects.filter(comment=comment).order_by("-at", "-id").first()
 
 
 def section_window(

@@ -30,9 +30,9 @@ from consultations.models import EngagementRound, RoundExtension, Section
 from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
-from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, NationalPosition, Reply
+from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentReturn, CommentRevision, NationalPosition, Reply
 from .selectors import comments_visible_to, endorsed_count
-from .signals import reply_created
+from .signals import comment_returned, reply_created
 
 logger = logging.getLogger(__name__)
 
@@ -421,6 +421,56 @@ def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> R
         reply_created.send(sender=Reply, reply=reply)
         audit_log(actor=actor, action="comment.replied", target=comment, consultation=comment.round.consultation)
     return reply
+
+
+# --- the focal point sends a comment back -------------------------------------------------
+
+RETURN_NOTE_MAX_LENGTH = 2_000
+
+
+def comment_return(*, actor, comment: Comment, note: str, expected_revision: int | None = None) -> CommentReturn:
+    """The focal point sends a colleague's submitted comment back to its author, with a note.
+
+    The comment becomes a draft again (out of the national position if it was in it) for the
+    author to revise and submit again while the round is open for the delegation; the author
+    hears of it (comment_returned: notifications). Another organisation's comment is a 404,
+    whatever the round lets the focal point read of it.
+    """
+    _check_visible(actor, comment)
+    participation = participation_for(actor, comment.round.consultation)
+    if participation is None or participation.organisation_id != comment.organisation_id:
+        raise Http404
+    if not actor.has_perm("comments.return_comment", comment):
+        raise PermissionDenied(_("Only your delegation's focal point can send a colleague's comment back."))
+    note = check_text("note", note, required=True, label=_("The note"))
+    if len(note) > RETURN_NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"note": _("The note is at most %(max)s characters.") % {"max": f"{RETURN_NOTE_MAX_LENGTH:,}"}}
+        )
+    with transaction.atomic():
+        locked = _lock(comment)
+        _check_revision(locked, expected_revision)
+        if locked.status != Comment.Status.SUBMITTED:
+            raise ValidationError(_("Only a submitted comment can be sent back to its author."))
+        _check_round_open(actor, locked.round, timezone.now())
+        unendorsed = locked.is_endorsed
+        locked.status, locked.submitted_at = Comment.Status.DRAFT, None
+        locked.is_endorsed, locked.endorsed_by, locked.endorsed_at = False, None, None
+        locked.revision += 1
+        locked.save()
+        record_revision(locked, actor=actor, action=CommentRevision.Action.RETURNED)
+        returned = CommentReturn.objects.create(comment=locked, returned_by=actor, note=note, revision=locked.revision)
+        audit_log(
+            actor=actor,
+            action="comment.returned",
+            target=locked,
+            consultation=locked.round.consultation,
+            data={"note": note},
+        )
+        if unendorsed:
+            _audit_unendorsed(actor, locked, reason="returned")
+        comment_returned.send(sender=CommentReturn, comment_return=returned)
+    return returned
 
 
 # --- national positions -------------------------------------------------------------------

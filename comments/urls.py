@@ -18,6 +18,7 @@ urlpatterns = [
     path("<slug:slug>/comments/<int:pk>/reply/", thread.reply_create, name="reply"),
     path("<slug:slug>/comments/<int:pk>/endorse/", thread.comment_endorse, name="endorse"),
     path("<slug:slug>/comments/<int:pk>/flag/", thread.comment_flag, name="flag"),
+    path("<slug:slug>/comments/<int:pk>/return/", thread.comment_return, name="return"),
     path("<slug:slug>/comments/<int:pk>/hide/", thread.comment_hide, name="hide"),
     path("<slug:slug>/comments/<int:pk>/unhide/", thread.comment_unhide, name="unhide"),
     path("<slug:slug>/my-delegation/", thread.delegation_comments, name="mine"),

@@ -57,6 +57,7 @@ Comment = project_model("Comment")
 CommentRevision = project_model("CommentRevision")
 Reply = project_model("Reply")
 CommentFlag = project_model("CommentFlag")
+CommentReturn = project_model("CommentReturn")
 NationalPosition = project_model("NationalPosition")
 Notification = project_model("Notification")
 Disposition = project_model("Disposition")
@@ -324,6 +325,18 @@ class CommentFlagFactory(factory.django.DjangoModelFactory):
     comment = factory.SubFactory(SubmittedCommentFactory)
     flagged_by = factory.SubFactory(UserFactory)
     reason = "Off topic."
+
+
+class CommentReturnFactory(factory.django.DjangoModelFactory):
+    """A return's row as comments.services.comment_return writes it (the comment a draft again)."""
+
+    class Meta:
+        model = CommentReturn
+
+    comment = factory.SubFactory(CommentFactory)
+    returned_by = factory.SubFactory(UserFactory)
+    note = "Please cite the 2028 target."
+    revision = factory.LazyAttribute(lambda r: r.comment.revision)
 
 
 class NationalPositionFactory(factory.django.DjangoModelFactory):

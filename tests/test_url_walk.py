@@ -475,6 +475,7 @@ ROUTES: dict[str, Route] = {
     "comments:reply": page("comment", NOBODY, ALL_IN - STAFF, targets=COMMENT_TARGETS),
     "comments:endorse": page("comment", NOBODY, {VNFP}, targets=COMMENT_TARGETS),
     "comments:flag": page("comment", NOBODY, ALL_IN - STAFF, targets=COMMENT_TARGETS),
+    "comments:return": page("comment", NOBODY, {VNFP}, targets=COMMENT_TARGETS),
     "comments:hide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "comments:unhide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "comments:mine": page("slug", ALL_IN),
