@@ -89,6 +89,24 @@ def _check_reason(reason: str, *, missing: str) -> str:
     return reason
 
 
+def check_suggestion(*, is_suggestion: bool, quote: str, proposed_change: str) -> None:
+    """A suggested edit rewrites the quoted passage: it needs the passage and a different text."""
+    if not is_suggestion:
+        return
+    if not quote:
+        raise ValidationError({"is_suggestion": _("A suggested edit needs a selected passage to edit.")})
+    if not proposed_change.strip():
+        raise ValidationError({"proposed_change": _("Write the passage as you suggest it.")})
+    if proposed_change.strip() == quote.strip():
+        raise ValidationError(
+            {
+                "proposed_change": _(
+                    "The suggested text is the same as the passage: change it, or do not suggest an edit."
+                )
+            }
+        )
+
+
 def check_type(comment_type: str) -> str:
     if comment_type not in Comment.Type.values:
         raise ValidationError({"type": _("The type must be general (ge), technical (te) or editorial (ed).")})
@@ -156,6 +174,7 @@ def _content(comment: Comment) -> tuple:
         comment.type,
         comment.body,
         comment.proposed_change,
+        comment.is_suggestion,
         comment.language,
         comment.quote_exact,
         comment.position_start,
@@ -253,8 +272,13 @@ def comment_create(
     language: str = "",
     anchor: AnchorInput | None = None,
     submit: bool = False,
+    is_suggestion: bool = False,
 ) -> Comment:
-    """Write a comment on a section of the version under review, as a draft or submitted."""
+    """Write a comment on a section of the version under review, as a draft or submitted.
+
+    `is_suggestion`: the proposed change is the quoted passage as the writer would have it (shown
+    as a diff of the two); it then needs a passage and a text that differs from it.
+    """
     if not actor.has_perm("consultations.view_consultation", engagement_round.consultation):
         raise Http404
     if not actor.has_perm("comments.add_comment", engagement_round):
@@ -266,6 +290,7 @@ def comment_create(
     proposed_change = check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
     language = check_language(language)
     anchor_fields = _resolve_anchor(section, anchor)
+    check_suggestion(is_suggestion=is_suggestion, quote=anchor_fields["quote_exact"], proposed_change=proposed_change)
     participation = participation_for(actor, engagement_round.consultation)
     if participation is None:  # add_comment admits only participants; this keeps it so if the rule changes
         raise PermissionDenied(_("Your role does not comment in this round."))
@@ -285,6 +310,7 @@ def comment_create(
             type=comment_type,
             body=body,
             proposed_change=proposed_change,
+            is_suggestion=is_suggestion,
             language=language,
             status=status,
             submitted_at=now if submit else None,
@@ -313,8 +339,12 @@ def comment_update(
     anchor: AnchorInput | None = None,
     keep_anchor: bool = False,
     expected_revision: int | None = None,
+    is_suggestion: bool | None = None,
 ) -> Comment:
-    """The author edits a draft or submitted comment while the round is open for them."""
+    """The author edits a draft or submitted comment while the round is open for them.
+
+    `is_suggestion` None keeps the comment's mode (a client that does not know of suggestions).
+    """
     _check_visible(actor, comment)
     if not actor.has_perm("comments.change_comment", comment):
         raise PermissionDenied(_("Only the author can edit this comment."))
@@ -339,6 +369,11 @@ def comment_update(
         if anchor_fields is not None:
             for name, value in anchor_fields.items():
                 setattr(locked, name, value)
+        if is_suggestion is not None:
+            locked.is_suggestion = is_suggestion
+        check_suggestion(
+            is_suggestion=locked.is_suggestion, quote=locked.quote_exact, proposed_change=locked.proposed_change
+        )
         if _content(locked) == before:
             return locked
         # The focal point endorsed the text as it was; a changed text needs endorsing again.

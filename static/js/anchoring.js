@@ -112,6 +112,8 @@
     field(form, "position_start").value = anchor.start;
     field(form, "position_end").value = anchor.end;
     showPreview(form, anchor.exact);
+    var suggest = field(form, "is_suggestion");
+    if (suggest && suggest.checked) startSuggestion(form);
     // The passage now shows above the form; a lingering selection would bring the button back.
     var sel = window.getSelection();
     if (sel && textEl() && textEl().contains(sel.anchorNode)) sel.removeAllRanges();
@@ -126,7 +128,24 @@
       var input = field(form, name);
       if (input) input.value = "";
     });
+    // No passage, no suggested edit of it (the proposed change the writer typed stays).
+    var suggest = field(form, "is_suggestion");
+    if (suggest) suggest.checked = false;
     showPreview(form, "");
+  }
+
+  // --- suggestion mode: the proposed change starts as the passage, edited in place ----------
+
+  function startSuggestion(form) {
+    var proposed = field(form, "proposed_change");
+    var quote = field(form, "quote_exact");
+    if (!proposed || !quote || !quote.value) return;
+    // Only an empty field (or one still holding an earlier passage untouched) is filled in.
+    if (!proposed.value.trim() || proposed.value === proposed.dataset.suggestedFrom) {
+      proposed.value = quote.value;
+      proposed.dataset.suggestedFrom = quote.value;
+    }
+    proposed.focus();
   }
 
   function showPreview(form, exact) {
@@ -363,6 +382,11 @@
       // A click that ends a selection is not a click on the mark.
       if (mark && window.getSelection().isCollapsed) goToCard(mark.dataset.comments.split(" ")[0]);
       if (picker && !picker.contains(e.target)) closePicker(false);
+    });
+
+    document.addEventListener("change", function (e) {
+      var box = e.target.closest("input[name='is_suggestion']");
+      if (box && box.checked && box.form) startSuggestion(box.form);
     });
 
     // htmx: show refused writes (400, 409, 412, 429) in place like a success, then re-wire.
