@@ -42,7 +42,12 @@ def others_comments_visible(*, engagement_round: EngagementRound, now: datetime 
 
 
 def visibility_filter(*, user, engagement_round: EngagementRound, now: datetime | None = None) -> Q | None:
-    """The Q that selects what `user` may see among a round's comments; None: nothing."""
+    """The Q that selects what `user` may see among a round's comments; None: nothing.
+
+    It names only organisation_id, status and is_hidden, which consolidation.CommentCount keys
+    its counts by too: the same Q counts what a person sees there (consolidation.
+    selectors_section_counts; tests/consolidation/test_section_counts.py holds the two equal).
+    """
     participation = participation_for(user, engagement_round.consultation)
     own_org = participation.organisation_id if participation else None
     own = Q(organisation_id=own_org) if own_org else Q(pk__in=[])
