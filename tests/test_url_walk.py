@@ -479,6 +479,7 @@ ROUTES: dict[str, Route] = {
     "comments:hide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "comments:unhide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "comments:mine": page("slug", ALL_IN),
+    "comments:search": page("slug", ALL_IN),
     "comments:position": page("round_id", {VNFP, SEC, CONS} | STAFF, {VNFP}),
     "comments:tracker": page("round_id", DRAFTERS, MANAGERS),
     # --- consolidation, feedback, reports, imports -------------------------------------------------
