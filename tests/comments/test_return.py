@@ -272,3 +272,26 @@ def test_an_empty_note_answers_400_on_the_page(client, open_round, clause, vn_de
 
     assert response.status_code == 400
     assert Comment.objects.get().status == Comment.Status.SUBMITTED
+
+
+def test_the_response_tracker_counts_drafts_sent_back_until_submitted_again(
+    client, secretariat, open_round, clause, vn_delegate, vn_focal_point
+):
+    from comments.selectors_tracker import response_tracker
+
+    comment = submitted(vn_delegate, open_round, clause)
+    services.comment_return(actor=vn_focal_point, comment=comment, note=NOTE)
+
+    (vn,) = [
+        r for r in response_tracker(engagement_round=open_round).rows if r.organisation == vn_delegate.organisation
+    ]
+    assert (vn.drafts, vn.returned, vn.submitted) == (1, 1, 0)
+    client.force_login(secretariat)
+    assert "1 sent back" in client.get(reverse("comments:tracker", args=["adm-2030", open_round.pk])).content.decode()
+
+    comment.refresh_from_db()
+    services.comment_submit(actor=vn_delegate, comment=comment)
+    (vn,) = [
+        r for r in response_tracker(engagement_round=open_round).rows if r.organisation == vn_delegate.organisation
+    ]
+    assert (vn.drafts, vn.returned, vn.submitted) == (0, 0, 1)
