@@ -32,6 +32,9 @@ class Comment(models.Model):
     type = models.CharField(_("type"), max_length=2, choices=Type.choices, default=Type.GENERAL)
     body = models.TextField(_("comment"))
     proposed_change = models.TextField(_("proposed change"), blank=True)
+    # Suggestion mode: the proposed change is an edit of the quoted passage (quote_exact), shown as a
+    # word-level diff of the two (config.redline), as in a word processor's suggested edits.
+    is_suggestion = models.BooleanField(_("suggested edit of the passage"), default=False)
     language = models.CharField(_("language"), max_length=16, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
 
@@ -130,6 +133,7 @@ class CommentRevision(models.Model):
         EDITED = "edited", _("Edited")
         SUBMITTED = "submitted", _("Submitted")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        RETURNED = "returned", _("Returned to the author")
 
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
@@ -244,3 +248,27 @@ class NationalPosition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} in {self.round}"
+
+
+class CommentReturn(models.Model):
+    """The focal point sent a delegate's submitted comment back with a note: it is a draft again.
+
+    Written once (comments.services.comment_return), never changed: the comment's own history
+    records the status change; this keeps the note the author reads until they submit again.
+    """
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="returns")
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(_("note to the author"))
+    # The comment's revision after it was returned (its history entry of the return).
+    revision = models.PositiveIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["comment", "-at", "-id"]
+        verbose_name = _("returned comment")
+        verbose_name_plural = _("returned comments")
+        indexes = [models.Index(fields=["comment", "-at", "-id"], name="comment_return_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.comment_id} returned r{self.revision}"

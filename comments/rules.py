@@ -74,6 +74,9 @@ can_flag = may_take_part_in_comment_round
 can_resolve_thread = is_comment_author | is_focal_point_of_comment_org | is_organiser_of_comment
 # Co-sponsorship: another delegation states its support for a comment it can see.
 can_support = is_other_delegation_of_comment
+# The focal point sends a colleague's submitted comment back to them with a note (not their own:
+# they can edit or withdraw that themselves).
+can_return = is_focal_point_of_comment_org & ~is_comment_author
 
 rules.add_perm("comments.add_comment", can_add_comment)
 rules.add_perm("comments.change_comment", can_change_comment)
@@ -83,6 +86,7 @@ rules.add_perm("comments.moderate_comment", can_moderate)
 rules.add_perm("comments.flag_comment", can_flag)
 rules.add_perm("comments.resolve_thread", can_resolve_thread)
 rules.add_perm("comments.support_comment", can_support)
+rules.add_perm("comments.return_comment", can_return)
 # (user, engagement_round): the delegation's own position page and its submission.
 rules.add_perm("comments.submit_national_position", is_focal_point_in_round)
 # (user, engagement_round): every delegation's position status, read-only.

@@ -27,7 +27,7 @@ from consultations.models import DraftVersion, EngagementRound, Participation, R
 from consultations.rules import is_organiser, participation_for, role_may_comment
 
 from .mentions import preferred_handle
-from .models import Comment, CommentFlag, CommentSupport, NationalPosition, Reply
+from .models import Comment, CommentFlag, CommentReturn, CommentSupport, NationalPosition, Reply
 
 
 def others_comments_visible(*, engagement_round: EngagementRound, now: datetime | None = None) -> bool:
@@ -43,7 +43,12 @@ def others_comments_visible(*, engagement_round: EngagementRound, now: datetime 
 
 
 def visibility_filter(*, user, engagement_round: EngagementRound, now: datetime | None = None) -> Q | None:
-    """The Q that selects what `user` may see among a round's comments; None: nothing."""
+    """The Q that selects what `user` may see among a round's comments; None: nothing.
+
+    It names only organisation_id, status and is_hidden, which consolidation.CommentCount keys
+    its counts by too: the same Q counts what a person sees there (consolidation.
+    selectors_section_counts; tests/consolidation/test_section_counts.py holds the two equal).
+    """
     participation = participation_for(user, engagement_round.consultation)
     own_org = participation.organisation_id if participation else None
     own = Q(organisation_id=own_org) if own_org else Q(pk__in=[])
@@ -380,7 +385,7 @@ def _section_queryset(*, user, engagement_round: EngagementRound, section: Secti
         comments_visible_to(user=user, engagement_round=engagement_round)
         .filter(section=section)
         .select_related("author", "organisation", "endorsed_by", "resolved_by")
-        .annotate(reply_count=_reply_count())
+        .annotate(reply_count=_reply_count(), return_note=_return_note())
         .order_by(*SECTION_ORDER)
     )
 
@@ -392,6 +397,17 @@ def _reply_count() -> Coalesce:
         Reply.objects.filter(comment=OuterRef("pk")).order_by().values("comment").annotate(n=Count("id")).values("n")
     )
     return Coalesce(Subquery(counted[:1]), 0)
+
+
+def _return_note() -> Subquery:
+    """The focal point's note of the latest return (comments.CommentReturn), per row like the reply count."""
+    latest = CommentReturn.objects.filter(comment=OuterRef("pk")).order_by("-at", "-id").values("note")
+    return Subquery(latest[:1])
+
+
+def latest_return(*, comment: Comment) -> CommentReturn | None:
+    """The latest time the comment was sent back to its author, with the note; one query."""
+    return CommentReturn.objects.filter(comment=comment).order_by("-at", "-id").first()
 
 
 def section_window(

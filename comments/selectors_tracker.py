@@ -2,9 +2,10 @@
 
 Every organisation whose role comments in the round, with its drafts and submitted comments,
 its national position (member states: when it was submitted, how many comments it endorsed then
-and now, and whether the endorsements changed since), its last activity, its extension and its
-last reminder. Seven queries whatever the number of organisations and comments: the counts are
-one GROUP BY over the round's comments (index comments_comment(round, organisation)).
+and now, and whether the endorsements changed since), its last activity, its extension, its
+last reminder, and how many of its drafts its focal point sent back for revision. Seven queries
+whatever the number of organisations and comments: the counts are one GROUP BY over the round's
+comments (index comments_comment(round, organisation)).
 
 Drafts are counted, never shown: the secretariat learns that a delegation is working, not what
 it writes (drafts stay inside the delegation, comments.selectors).
@@ -25,7 +26,7 @@ from consultations.models import EngagementRound
 from consultations.reminders import REMINDER_INTERVAL, last_reminders
 from consultations.selectors import commenting_participations
 
-from .models import Comment, NationalPosition, Reply
+from .models import Comment, CommentReturn, NationalPosition, Reply
 from .selectors import position_changed_since_submission
 
 
@@ -55,6 +56,9 @@ class ResponseRow:
     extended_until: datetime | None
     last_reminded_at: datetime | None
     reminded_recently: bool  # within the hour: a new reminder would be refused
+    # Drafts that were submitted and sent back by the focal point (comments.services.comment_return),
+    # not yet submitted again: the delegation is revising, not silent.
+    returned: int = 0
 
     @property
     def has_answered(self) -> bool:
@@ -147,6 +151,14 @@ def response_tracker(
         .values_list("organisation_id", "last")
         .order_by()
     )
+    # Returns are few (a focal point's act): read through them, not through every comment of the round.
+    returned = dict(
+        CommentReturn.objects.filter(comment__round=engagement_round, comment__status=Comment.Status.DRAFT)
+        .values("comment__organisation_id")
+        .annotate(n=Count("comment_id", distinct=True))
+        .values_list("comment__organisation_id", "n")
+        .order_by()
+    )
     positions = {p.organisation_id: p for p in NationalPosition.objects.filter(round=engagement_round)}
     extensions = extensions_of(engagement_round)
     reminded = last_reminders(engagement_round=engagement_round)
@@ -190,6 +202,7 @@ def response_tracker(
                 extended_until=extended if extended and extended > engagement_round.closes_at else None,
                 last_reminded_at=last_reminded_at,
                 reminded_recently=last_reminded_at is not None and last_reminded_at > now - REMINDER_INTERVAL,
+                returned=returned.get(organisation.pk, 0),
             )
         )
     column, descending = parse_sort(sort)

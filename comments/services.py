@@ -31,9 +31,18 @@ from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
 from .mentions import handle_of, handles_in, resolve
-from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentRevision, CommentSupport, NationalPosition, Reply
+from .models import (
+    BODY_MAX_LENGTH,
+    Comment,
+    CommentFlag,
+    CommentReturn,
+    CommentRevision,
+    CommentSupport,
+    NationalPosition,
+    Reply,
+)
 from .selectors import comments_visible_to, endorsed_count, thread_audience
-from .signals import people_mentioned, reply_created
+from .signals import comment_returned, people_mentioned, reply_created
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +97,24 @@ def _check_reason(reason: str, *, missing: str) -> str:
     if len(reason) > 500:
         raise ValidationError({"reason": _("The reason is at most 500 characters.")})
     return reason
+
+
+def check_suggestion(*, is_suggestion: bool, quote: str, proposed_change: str) -> None:
+    """A suggested edit rewrites the quoted passage: it needs the passage and a different text."""
+    if not is_suggestion:
+        return
+    if not quote:
+        raise ValidationError({"is_suggestion": _("A suggested edit needs a selected passage to edit.")})
+    if not proposed_change.strip():
+        raise ValidationError({"proposed_change": _("Write the passage as you suggest it.")})
+    if proposed_change.strip() == quote.strip():
+        raise ValidationError(
+            {
+                "proposed_change": _(
+                    "The suggested text is the same as the passage: change it, or do not suggest an edit."
+                )
+            }
+        )
 
 
 def check_type(comment_type: str) -> str:
@@ -157,6 +184,7 @@ def _content(comment: Comment) -> tuple:
         comment.type,
         comment.body,
         comment.proposed_change,
+        comment.is_suggestion,
         comment.language,
         comment.quote_exact,
         comment.position_start,
@@ -299,8 +327,13 @@ def comment_create(
     language: str = "",
     anchor: AnchorInput | None = None,
     submit: bool = False,
+    is_suggestion: bool = False,
 ) -> Comment:
-    """Write a comment on a section of the version under review, as a draft or submitted."""
+    """Write a comment on a section of the version under review, as a draft or submitted.
+
+    `is_suggestion`: the proposed change is the quoted passage as the writer would have it (shown
+    as a diff of the two); it then needs a passage and a text that differs from it.
+    """
     if not actor.has_perm("consultations.view_consultation", engagement_round.consultation):
         raise Http404
     if not actor.has_perm("comments.add_comment", engagement_round):
@@ -312,6 +345,7 @@ def comment_create(
     proposed_change = check_text("proposed_change", proposed_change, required=False, label=_("The proposed change"))
     language = check_language(language)
     anchor_fields = _resolve_anchor(section, anchor)
+    check_suggestion(is_suggestion=is_suggestion, quote=anchor_fields["quote_exact"], proposed_change=proposed_change)
     participation = participation_for(actor, engagement_round.consultation)
     if participation is None:  # add_comment admits only participants; this keeps it so if the rule changes
         raise PermissionDenied(_("Your role does not comment in this round."))
@@ -331,6 +365,7 @@ def comment_create(
             type=comment_type,
             body=body,
             proposed_change=proposed_change,
+            is_suggestion=is_suggestion,
             language=language,
             status=status,
             submitted_at=now if submit else None,
@@ -363,8 +398,12 @@ def comment_update(
     anchor: AnchorInput | None = None,
     keep_anchor: bool = False,
     expected_revision: int | None = None,
+    is_suggestion: bool | None = None,
 ) -> Comment:
-    """The author edits a draft or submitted comment while the round is open for them."""
+    """The author edits a draft or submitted comment while the round is open for them.
+
+    `is_suggestion` None keeps the comment's mode (a client that does not know of suggestions).
+    """
     _check_visible(actor, comment)
     if not actor.has_perm("comments.change_comment", comment):
         raise PermissionDenied(_("Only the author can edit this comment."))
@@ -389,6 +428,11 @@ def comment_update(
         if anchor_fields is not None:
             for name, value in anchor_fields.items():
                 setattr(locked, name, value)
+        if is_suggestion is not None:
+            locked.is_suggestion = is_suggestion
+        check_suggestion(
+            is_suggestion=locked.is_suggestion, quote=locked.quote_exact, proposed_change=locked.proposed_change
+        )
         if _content(locked) == before:
             return locked
         # The focal point endorsed the text as it was; a changed text needs endorsing again.
@@ -479,6 +523,56 @@ def reply_create(*, actor, comment: Comment, body: str, language: str = "") -> R
         reply_created.send(sender=Reply, reply=reply)
         audit_log(actor=actor, action="comment.replied", target=comment, consultation=comment.round.consultation)
     return reply
+
+
+# --- the focal point sends a comment back -------------------------------------------------
+
+RETURN_NOTE_MAX_LENGTH = 2_000
+
+
+def comment_return(*, actor, comment: Comment, note: str, expected_revision: int | None = None) -> CommentReturn:
+    """The focal point sends a colleague's submitted comment back to its author, with a note.
+
+    The comment becomes a draft again (out of the national position if it was in it) for the
+    author to revise and submit again while the round is open for the delegation; the author
+    hears of it (comment_returned: notifications). Another organisation's comment is a 404,
+    whatever the round lets the focal point read of it.
+    """
+    _check_visible(actor, comment)
+    participation = participation_for(actor, comment.round.consultation)
+    if participation is None or participation.organisation_id != comment.organisation_id:
+        raise Http404
+    if not actor.has_perm("comments.return_comment", comment):
+        raise PermissionDenied(_("Only your delegation's focal point can send a colleague's comment back."))
+    note = check_text("note", note, required=True, label=_("The note"))
+    if len(note) > RETURN_NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"note": _("The note is at most %(max)s characters.") % {"max": f"{RETURN_NOTE_MAX_LENGTH:,}"}}
+        )
+    with transaction.atomic():
+        locked = _lock(comment)
+        _check_revision(locked, expected_revision)
+        if locked.status != Comment.Status.SUBMITTED:
+            raise ValidationError(_("Only a submitted comment can be sent back to its author."))
+        _check_round_open(actor, locked.round, timezone.now())
+        unendorsed = locked.is_endorsed
+        locked.status, locked.submitted_at = Comment.Status.DRAFT, None
+        locked.is_endorsed, locked.endorsed_by, locked.endorsed_at = False, None, None
+        locked.revision += 1
+        locked.save()
+        record_revision(locked, actor=actor, action=CommentRevision.Action.RETURNED)
+        returned = CommentReturn.objects.create(comment=locked, returned_by=actor, note=note, revision=locked.revision)
+        audit_log(
+            actor=actor,
+            action="comment.returned",
+            target=locked,
+            consultation=locked.round.consultation,
+            data={"note": note},
+        )
+        if unendorsed:
+            _audit_unendorsed(actor, locked, reason="returned")
+        comment_returned.send(sender=CommentReturn, comment_return=returned)
+    return returned
 
 
 # --- national positions -------------------------------------------------------------------

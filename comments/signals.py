@@ -14,6 +14,10 @@ section_page_panels = Signal()
 # receiver's rows commit with it. Arguments: reply (its comment loaded).
 reply_created = Signal()
 
+# The focal point sent a submitted comment back to its author as a draft, with a note; sent inside
+# the transaction of the return. Arguments: comment_return (a CommentReturn, its comment loaded).
+comment_returned = Signal()
+
 
 def panels_for_section(*, request, consultation, section) -> list[str]:
     answers = section_page_panels.send(

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from .views import reading, section, thread, tracker
+from .views import reading, search, section, thread, tracker
 
 app_name = "comments"
 
 urlpatterns = [
     # A section's page: its text and the comments of the round on its version
     path("<slug:slug>/versions/<str:number>/sections/<str:key>/", reading.section_read, name="section"),
+    # Search in a version's text and in the comments the person may see
+    path("<slug:slug>/search/", search.search, name="search"),
     # Writing on a section of the version under review
     path("<slug:slug>/rounds/<int:round_id>/sections/<str:key>/comments/", section.comment_create, name="create"),
     path("<slug:slug>/comments/<int:pk>/edit/", section.comment_edit, name="edit"),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("<slug:slug>/comments/<int:pk>/reply/", thread.reply_create, name="reply"),
     path("<slug:slug>/comments/<int:pk>/endorse/", thread.comment_endorse, name="endorse"),
     path("<slug:slug>/comments/<int:pk>/flag/", thread.comment_flag, name="flag"),
+    path("<slug:slug>/comments/<int:pk>/return/", thread.comment_return, name="return"),
     path("<slug:slug>/comments/<int:pk>/hide/", thread.comment_hide, name="hide"),
     path("<slug:slug>/comments/<int:pk>/unhide/", thread.comment_unhide, name="unhide"),
     path("<slug:slug>/comments/<int:pk>/resolve/", thread.thread_resolve, name="resolve"),

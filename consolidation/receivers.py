@@ -4,12 +4,19 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from comments.signals import section_page_panels
-from consultations.signals import round_closed, round_stages, version_page_panels, version_published
+from consultations.signals import (
+    round_closed,
+    round_stages,
+    section_comment_counts,
+    version_page_panels,
+    version_published,
+)
 
 from .models import Report
 from .selectors_revision import carried_into_section
 from .selectors_runs import ROUND_STAGES
 from .selectors_runs import round_stages as stages_of_rounds
+from .selectors_section_counts import visible_counts_by_section
 from .services import draft_exports
 from .services.aggregation import consolidation_request_for_closed_round
 from .services.carry_over import queue_carry_over
@@ -55,9 +62,14 @@ def stages_of_closed_rounds(sender, *, rounds, **kwargs) -> dict[int, tuple[str,
     return {round_id: (stage, str(ROUND_STAGES[stage])) for round_id, stage in stages_of_rounds(rounds=rounds).items()}
 
 
+def comment_counts_of_sections(sender, *, user, engagement_round, **kwargs) -> dict[int, int]:
+    return visible_counts_by_section(user=user, engagement_round=engagement_round)
+
+
 def connect() -> None:
     round_closed.connect(consolidate_closed_round, dispatch_uid="consolidation.consolidate_closed_round")
     version_published.connect(carry_over_into_published_version, dispatch_uid="consolidation.carry_over")
     round_stages.connect(stages_of_closed_rounds, dispatch_uid="consolidation.stages_of_closed_rounds")
     section_page_panels.connect(carried_comments_panel, dispatch_uid="consolidation.carried_comments_panel")
     version_page_panels.connect(draft_export_panel, dispatch_uid="consolidation.draft_export_panel")
+    section_comment_counts.connect(comment_counts_of_sections, dispatch_uid="consolidation.section_comment_counts")

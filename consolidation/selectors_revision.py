@@ -22,11 +22,11 @@ from django.utils.translation import gettext as _
 
 from comments.models import Comment
 from comments.selectors import comments_visible_to
+from config.redline import Segment, diff_words, has_changes, render_html
 from consultations.models import DraftVersion, EngagementRound, Section
 from consultations.rules import is_organiser
 
 from .models import CarriedAnchor, Disposition
-from .redline import Segment, diff_words, has_changes, render_html
 
 
 def open_comments_filter() -> Q:

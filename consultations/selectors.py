@@ -56,6 +56,13 @@ def rounds_for_consultation(*, consultation: Consultation) -> QuerySet[Engagemen
     )
 
 
+def current_round_of_version(*, rounds, version: DraftVersion, now: datetime) -> EngagementRound | None:
+    """The round a version's pages show: the one open on it now, else its latest (rounds in opening order)."""
+    on_version = [r for r in rounds if r.version_id == version.pk]
+    open_now = next((r for r in on_version if r.phase_at(now) == EngagementRound.State.OPEN), None)
+    return open_now or (on_version[-1] if on_version else None)
+
+
 def get_round_for_user(*, user, consultation: Consultation, pk: int) -> EngagementRound:
     engagement_round = rounds_for_consultation(consultation=consultation).filter(pk=pk).first()
     if engagement_round is None:

@@ -674,12 +674,15 @@ def section_delete(*, actor, section: Section) -> None:
 class SectionNode:
     section: Section
     children: list[SectionNode] = field(default_factory=list)
+    # The comments the viewer may see on the section (signals.comment_counts_for), shown in the contents.
+    comments: int = 0
 
 
-def section_tree(sections: list[Section]) -> list[SectionNode]:
+def section_tree(sections: list[Section], counts: dict[int, int] | None = None) -> list[SectionNode]:
     """Build the tree from a flat list ordered by position, in one pass and no queries."""
+    counts = counts or {}
     # Looked up by parent_id, which is None for a top-level section.
-    nodes: dict[int | None, SectionNode] = {s.pk: SectionNode(s) for s in sections}
+    nodes: dict[int | None, SectionNode] = {s.pk: SectionNode(s, comments=counts.get(s.pk, 0)) for s in sections}
     roots: list[SectionNode] = []
     for section in sorted(sections, key=lambda s: s.position):
         node = nodes[section.pk]

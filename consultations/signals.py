@@ -37,3 +37,21 @@ def panels_for_version(*, request, consultation, version) -> list[str]:
         sender=version.__class__, request=request, consultation=consultation, version=version
     )
     return [html for _receiver, html in answers if html]
+
+
+# Asked while a page lists a version's sections (its contents, its reading page): how many
+# comments of `engagement_round` `user` may see on each section. Arguments: user, engagement_round.
+# A receiver returns {section id: count} (sections without comments left out); read-only, one
+# query whatever the round's size (consolidation answers from its counts).
+section_comment_counts = Signal()
+
+
+def comment_counts_for(*, user, engagement_round) -> dict[int, int]:
+    if engagement_round is None:
+        return {}
+    for _receiver, answer in section_comment_counts.send(
+        sender=engagement_round.__class__, user=user, engagement_round=engagement_round
+    ):
+        if isinstance(answer, dict) and answer:
+            return answer
+    return {}

@@ -23,6 +23,7 @@ class Notification(models.Model):
         ROUND_CLOSING = "round_closing", _("Round closing soon")
         ROUND_CLOSED = "round_closed", _("Round closed")
         MENTION = "mention", _("Mention")
+        RETURNED = "returned", _("Comment returned to you")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

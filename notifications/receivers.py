@@ -13,7 +13,7 @@ from functools import wraps
 
 from django.db import transaction
 
-from comments.signals import people_mentioned, reply_created
+from comments.signals import comment_returned, people_mentioned, reply_created
 from consolidation.signals import comments_carried_over, disposition_decided
 from consultations.signals import round_closed, round_opened
 
@@ -45,6 +45,11 @@ def on_mentioned(sender, *, actor, comment, people, reply=None, **kwargs) -> Non
 
 
 @robust
+def on_returned(sender, *, comment_return, **kwargs) -> None:
+    services.notify_returned(comment_return=comment_return)
+
+
+@robust
 def on_decision(sender, *, dispositions, actor=None, **kwargs) -> None:
     services.notify_decided(dispositions=dispositions, actor=actor)
 
@@ -67,6 +72,7 @@ def on_round_closed(sender, *, round_id: int, **kwargs) -> None:
 def connect() -> None:
     reply_created.connect(on_reply, dispatch_uid="notifications.on_reply")
     people_mentioned.connect(on_mentioned, dispatch_uid="notifications.on_mentioned")
+    comment_returned.connect(on_returned, dispatch_uid="notifications.on_returned")
     disposition_decided.connect(on_decision, dispatch_uid="notifications.on_decision")
     comments_carried_over.connect(on_carried_over, dispatch_uid="notifications.on_carried_over")
     round_opened.connect(on_round_opened, dispatch_uid="notifications.on_round_opened")

@@ -122,6 +122,13 @@ def text_of(notification: Notification) -> str:
             "number": number,
             "consultation": consultation,
         }
+    if n.kind == Kind.RETURNED:
+        return _("%(person)s sent comment %(number)s in %(consultation)s back to you to revise: %(note)s") % {
+            "person": _person(n.actor),
+            "number": number,
+            "consultation": consultation,
+            "note": n.data.get("note", ""),
+        }
     if n.kind == Kind.CARRIED_OVER:
         carried, orphaned = int(n.data.get("carried", 0)), int(n.data.get("orphaned", 0))
         version = n.version.number if n.version is not None else ""

@@ -20,7 +20,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import EmailFrequency, User
-from comments.models import Comment, Reply
+from comments.models import Comment, CommentReturn, Reply
 from comments.selectors import comments_visible_to
 from consolidation.models import CarriedAnchor, Disposition
 from consultations.access import round_window
@@ -163,6 +163,31 @@ def notify_decided(*, dispositions: list[Disposition], actor=None) -> int:
                         )
                     )
     return _store(rows)
+
+
+def notify_returned(*, comment_return: CommentReturn) -> int:
+    """The focal point sent a comment back: its author hears of it, with the note (never the focal point)."""
+    comment = Comment.objects.select_related("round", "author").get(pk=comment_return.comment_id)
+    author = comment.author
+    if not author.is_active or author.pk == comment_return.returned_by_id:
+        return 0
+    if not comments_visible_to(user=author, engagement_round=comment.round).filter(pk=comment.pk).exists():
+        return 0
+    return _store(
+        [
+            Notification(
+                recipient=author,
+                kind=Kind.RETURNED,
+                key=f"returned:{comment_return.pk}",
+                consultation_id=comment.round.consultation_id,
+                round_id=comment.round_id,
+                comment=comment,
+                actor_id=comment_return.returned_by_id,
+                data={"note": comment_return.note},
+                created_at=comment_return.at,
+            )
+        ]
+    )
 
 
 def notify_mentioned(*, actor, comment: Comment, mentioned: Iterable[User], reply: Reply | None = None) -> int:

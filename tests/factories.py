@@ -58,6 +58,7 @@ CommentRevision = project_model("CommentRevision")
 Reply = project_model("Reply")
 CommentFlag = project_model("CommentFlag")
 CommentSupport = project_model("CommentSupport")
+CommentReturn = project_model("CommentReturn")
 NationalPosition = project_model("NationalPosition")
 Notification = project_model("Notification")
 Disposition = project_model("Disposition")
@@ -340,6 +341,18 @@ class CommentFlagFactory(factory.django.DjangoModelFactory):
     comment = factory.SubFactory(SubmittedCommentFactory)
     flagged_by = factory.SubFactory(UserFactory)
     reason = "Off topic."
+
+
+class CommentReturnFactory(factory.django.DjangoModelFactory):
+    """A return's row as comments.services.comment_return writes it (the comment a draft again)."""
+
+    class Meta:
+        model = CommentReturn
+
+    comment = factory.SubFactory(CommentFactory)
+    returned_by = factory.SubFactory(UserFactory)
+    note = "Please cite the 2028 target."
+    revision = factory.LazyAttribute(lambda r: r.comment.revision)
 
 
 class NationalPositionFactory(factory.django.DjangoModelFactory):

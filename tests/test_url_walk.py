@@ -475,6 +475,7 @@ ROUTES: dict[str, Route] = {
     "comments:reply": page("comment", NOBODY, ALL_IN - STAFF, targets=COMMENT_TARGETS),
     "comments:endorse": page("comment", NOBODY, {VNFP}, targets=COMMENT_TARGETS),
     "comments:flag": page("comment", NOBODY, ALL_IN - STAFF, targets=COMMENT_TARGETS),
+    "comments:return": page("comment", NOBODY, {VNFP}, targets=COMMENT_TARGETS),
     "comments:hide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "comments:unhide": page("comment", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     # The author, the delegation's focal point, the organisers (site admins stand in).
@@ -484,6 +485,7 @@ ROUTES: dict[str, Route] = {
     # Who may be named: JSON of the thread's audience only (site admins: nobody to list).
     "comments:mentions": page("round_id", ALL_IN),
     "comments:mine": page("slug", ALL_IN),
+    "comments:search": page("slug", ALL_IN),
     "comments:position": page("round_id", {VNFP, SEC, CONS} | STAFF, {VNFP}),
     "comments:tracker": page("round_id", DRAFTERS, MANAGERS),
     # --- consolidation, feedback, reports, imports -------------------------------------------------

@@ -57,6 +57,7 @@ CARRIED: tuple[Carried, ...] = (
     Carried("comments.reply", consultation="comment__round__consultation"),
     Carried("comments.commentflag", consultation="comment__round__consultation"),
     Carried("comments.commentsupport", consultation="comment__round__consultation"),
+    Carried("comments.commentreturn", consultation="comment__round__consultation"),
     Carried("comments.nationalposition", consultation="round__consultation"),
     Carried("consolidation.disposition", consultation="comment__round__consultation"),
     Carried("consolidation.commentassignment", consultation="comment__round__consultation"),

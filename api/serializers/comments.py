@@ -183,6 +183,7 @@ class CommentSerializer(serializers.ModelSerializer):
             "status",
             "body",
             "proposed_change",
+            "is_suggestion",
             "language",
             "target",
             "is_endorsed",
@@ -242,6 +243,7 @@ def comment_data(comment: Comment) -> dict:
         "status": comment.status,
         "body": comment.body,
         "proposed_change": comment.proposed_change,
+        "is_suggestion": comment.is_suggestion,
         "language": comment.language,
         "target": target_of(comment),
         "is_endorsed": comment.is_endorsed,
@@ -268,6 +270,9 @@ class CommentCreateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=Comment.Type.choices)
     body = serializers.CharField(max_length=TEXT_MAX, trim_whitespace=False)
     proposed_change = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
+    is_suggestion = serializers.BooleanField(
+        default=False, help_text="proposed_change is the target's passage as edited (shown as a redline)."
+    )
     language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     target = TargetInputSerializer(required=False, allow_null=True)
     submit = serializers.BooleanField(default=False, help_text="Submit at once instead of saving a draft.")
@@ -285,6 +290,7 @@ class CommentUpdateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=Comment.Type.choices, required=False)
     body = serializers.CharField(max_length=TEXT_MAX, trim_whitespace=False, required=False)
     proposed_change = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True)
+    is_suggestion = serializers.BooleanField(required=False)
     language = serializers.CharField(max_length=16, required=False, allow_blank=True)
     target = TargetInputSerializer(required=False, allow_null=True)
 

@@ -141,6 +141,7 @@ class RoundCommentViewSet(mixins.ListModelMixin, ApiViewSet):
             language=data["language"],
             anchor=target["anchor"] if target else None,
             submit=data["submit"],
+            is_suggestion=data["is_suggestion"],
         )
         location = reverse("api:comment-detail", args=[comment.pk])
         return comment_response(comment, status_code=status.HTTP_201_CREATED, headers={"Location": location})
@@ -238,6 +239,7 @@ class CommentViewSet(mixins.RetrieveModelMixin, ApiViewSet):
             anchor=target["anchor"] if target else None,
             keep_anchor=keep_anchor,
             expected_revision=expected,
+            is_suggestion=data.get("is_suggestion"),
         )
         return comment_response(comment)
 

@@ -72,6 +72,18 @@ class HideForm(forms.Form):
     )
 
 
+class ReturnForm(forms.Form):
+    """The focal point's note when sending a comment back to its author (comments.services.comment_return)."""
+
+    note = forms.CharField(
+        label=_("Note to the author: what should change"),
+        max_length=2_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    # The revision the focal point read: a change made meanwhile is not returned unseen.
+    revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
 class PositionForm(forms.Form):
     note = forms.CharField(
         label=_("Covering note"),

@@ -53,6 +53,13 @@ class CommentForm(forms.Form):
         widget=_textarea(3),
         help_text=_("The wording you suggest instead, if any."),
     )
+    # Suggestion mode: the proposed change is the selected passage as edited (static/js/anchoring.js
+    # fills it with the passage when the box is ticked); the card shows the two as a diff.
+    is_suggestion = forms.BooleanField(
+        label=_("Suggest an edit of the selected passage"),
+        required=False,
+        help_text=_("The proposed change starts as the passage: edit it, and readers see your edit as a redline."),
+    )
     language = forms.ChoiceField(
         label=_("Language of your comment"),
         choices=LANGUAGE_FIELD_CHOICES,
@@ -72,6 +79,7 @@ class CommentForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Ids unique on a page that holds the new-comment form and inline edit forms.
         self.auto_id = f"id_{prefix_id}_%s"
+        self.fields["is_suggestion"].widget.attrs["aria-describedby"] = f"id_{prefix_id}_is_suggestion_help"
         # A language given through the API or an import may be outside the list: keep it selectable.
         language = self.data.get(self.add_prefix("language")) if self.is_bound else self.initial.get("language")
         if language and language not in LANGUAGE_CODES:
@@ -83,6 +91,7 @@ class CommentForm(forms.Form):
             "type": comment.type,
             "body": comment.body,
             "proposed_change": comment.proposed_change,
+            "is_suggestion": comment.is_suggestion,
             "language": comment.language,
             "quote_exact": comment.quote_exact,
             "quote_prefix": comment.quote_prefix,
@@ -110,6 +119,7 @@ class CommentForm(forms.Form):
             "comment_type": data["type"],
             "body": data.get("body") or "",
             "proposed_change": data.get("proposed_change") or "",
+            "is_suggestion": bool(data.get("is_suggestion")),
             "language": data.get("language") or "",
         }
 

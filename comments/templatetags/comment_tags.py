@@ -3,11 +3,15 @@
 {% section_text section.body comments lines %}  the section text with anchored passages marked
     (and its numbered lines when `lines`, a consultations.line_numbers.SectionLines, is given)
 {% include_if_exists "comments/thread/_actions.html" %}  include a template if there is one
+{{ comment|suggested_edit }}  a suggested edit: the quoted passage with the proposed change as a
+    word-level redline (<del>/<ins>, labelled for screen readers), or "" for any other comment
 """
 
 from django import template
 from django.template import TemplateDoesNotExist
 from django.utils.safestring import SafeString
+
+from config.redline import diff_words, render_html
 
 from ..highlight import render_section_text
 from ..mentions import render as render_mentions
@@ -18,6 +22,13 @@ register = template.Library()
 @register.simple_tag
 def section_text(body: str, comments=(), lines=None) -> SafeString:
     return render_section_text(body, comments, lines.numbered_body() if lines else None)
+
+
+@register.filter
+def suggested_edit(comment) -> SafeString | str:
+    if not getattr(comment, "is_suggestion", False) or not comment.quote_exact or not comment.proposed_change:
+        return ""
+    return render_html(diff_words(comment.quote_exact, comment.proposed_change), labelled=True)
 
 
 class IncludeIfExistsNode(template.Node):

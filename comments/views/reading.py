@@ -12,8 +12,9 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 
 from consultations import selectors as consultation_selectors
-from consultations.models import EngagementRound, Section
+from consultations.models import Section
 from consultations.services import section_tree
+from consultations.signals import comment_counts_for
 
 from ..forms.writing import CommentForm
 from ..selectors import SectionFilter, section_window
@@ -36,11 +37,14 @@ def section_read(request, slug, number, key):
     while parent is not None:
         breadcrumb.insert(0, parent)
         parent = by_pk.get(parent.parent_id) if parent.parent_id else None
+    # The round on this version (the open one, else the latest) and its comments on this section.
+    now = timezone.now()
+    rounds = consultation_selectors.rounds_for_consultation(consultation=consultation)
+    engagement_round = consultation_selectors.current_round_of_version(rounds=rounds, version=version, now=now)
     context = {
         "consultation": consultation,
         "version": version,
         "section": section,
-        "tree": section_tree(sections),
         "breadcrumb": breadcrumb,
         "children": [s for s in sections if s.parent_id == section.pk],
         "previous": sections[index - 1] if index > 0 else None,
@@ -48,15 +52,6 @@ def section_read(request, slug, number, key):
         "panels": panels_for_section(request=request, consultation=consultation, section=section),
         **section_lines_context(request, version=version, section=section, sections=sections),
     }
-    # The round on this version (the open one, else the latest) and its comments on this section.
-    now = timezone.now()
-    rounds = [
-        r
-        for r in consultation_selectors.rounds_for_consultation(consultation=consultation)
-        if r.version_id == version.pk
-    ]
-    engagement_round = next((r for r in rounds if r.phase_at(now) == EngagementRound.State.OPEN), None)
-    engagement_round = engagement_round or (rounds[-1] if rounds else None)
     if engagement_round is not None:
         # One page of the comments (filtered), never all of them: the page's size does not grow
         # with the section's comments; the text highlights the passages of the comments shown.
@@ -80,4 +75,6 @@ def section_read(request, slug, number, key):
         if request.htmx and request.htmx.target == "comment-window":
             # A page link or the filter: the window, with the counts and the text's highlights out of band.
             return render(request, "comments/section/_comment_window.html", {**context, "oob": True})
+    # The contents with the comments the viewer may see on each section (one query; not for the window alone).
+    context["tree"] = section_tree(sections, comment_counts_for(user=request.user, engagement_round=engagement_round))
     return render(request, "comments/section/page.html", context)

@@ -34,7 +34,7 @@ from consultations.models import EngagementRound
 from consultations.rules import is_organiser, participation_for
 
 from .. import selectors, services
-from ..forms.thread import DelegationFilterForm, FlagForm, HideForm, PositionForm, ReplyForm
+from ..forms.thread import DelegationFilterForm, FlagForm, HideForm, PositionForm, ReplyForm, ReturnForm
 from ..models import Comment
 
 REPLIES_PER_PAGE = 20
@@ -115,6 +115,8 @@ def _detail_context(request, consultation, comment, **extra) -> dict:
         "history": list(selectors.comment_history(comment=comment)) if organiser else [],
         "may_moderate": may_moderate,
         "flags": selectors.comment_flags(comment=comment) if may_moderate else [],
+        # The focal point's note while a returned comment is a draft again (its delegation only sees drafts).
+        "returned": selectors.latest_return(comment=comment) if comment.status == Comment.Status.DRAFT else None,
         "round_open": _round_open_for(user, comment.round),
         "reply_open": True,
         **_support_context(user, comment, participation),
@@ -360,6 +362,31 @@ def mention_candidates(request, slug, round_id):
     )
     return JsonResponse(
         {"people": [{"handle": handle, "name": name, "organisation": org} for handle, name, org in people]}
+    )
+
+
+@login_required
+@require_POST
+def comment_return(request, slug, pk):
+    """The focal point sends a colleague's submitted comment back to them as a draft, with a note.
+
+    A plain POST (not swapped in place): the comment's status, badges and controls all change,
+    so the page it came from is shown again, with the message.
+    """
+    consultation, comment = _comment_for(request, slug, pk)
+    form = ReturnForm(request.POST)
+
+    def done(returned):
+        messages.success(request, _("The comment is a draft again; its author has been told, with your note."))
+        return _back(request, consultation, returned.comment)
+
+    return perform(
+        form=form,
+        run=lambda data: services.comment_return(
+            actor=request.user, comment=comment, note=data["note"], expected_revision=data.get("revision")
+        ),
+        done=done,
+        refused=lambda answer: _refuse_page(request, consultation, comment, answer, return_form=form),
     )
 
 

@@ -36,6 +36,7 @@ from docx.shared import Pt
 
 from comments.highlight import paragraphs as paragraph_offsets
 from comments.models import Comment
+from config.redline import DELETE, INSERT, diff_words
 from config.text import visible_controls, xml_text
 from consultations.models import Section
 
@@ -189,12 +190,31 @@ class _Writer:
             proposed.add_run(xml_text(" " + comment.proposed_change))
             language = ooxml.text_language(comment.proposed_change, comment.language, self.language)
             ooxml.set_paragraph_language(proposed, language)
+            if comment.is_suggestion and comment.quote_exact:
+                self.suggested_edit(comment, language)
         decided = _decision(comment)
         if decided:
             disposition = self.document.add_paragraph()
             disposition.add_run(_("Disposition:")).bold = True
             disposition.add_run(xml_text(" " + decided))
         self.count(comment)
+
+    def suggested_edit(self, comment: Comment, language: str) -> None:
+        """A suggested edit of the passage as a redline: struck deletions, underlined insertions.
+
+        Formatting, not tracked changes: this document reports what delegations asked for, and a
+        reviewer accepting "all changes" in it must not rewrite the quoted passages.
+        """
+        paragraph = self.document.add_paragraph()
+        paragraph.add_run(_("Suggested edit of the passage:")).italic = True
+        paragraph.add_run(" ")
+        for segment in diff_words(comment.quote_exact, comment.proposed_change):
+            run = paragraph.add_run(xml_text(segment.text))
+            if segment.op == DELETE:
+                run.font.strike = True
+            elif segment.op == INSERT:
+                run.font.underline = True
+        ooxml.set_paragraph_language(paragraph, language)
 
     def count(self, comment: Comment) -> None:
         self.by_type[comment.get_type_display()] += 1

@@ -29,7 +29,7 @@ from docx.shared import Mm
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from ..redline import DELETE, EQUAL, INSERT, Segment
+from config.redline import DELETE, EQUAL, INSERT, Segment
 
 
 def platform_name() -> str:

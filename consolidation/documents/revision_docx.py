@@ -37,9 +37,9 @@ from django.utils.translation import gettext as _
 from docx import Document
 from docx.shared import Pt, RGBColor
 
+from config.redline import DELETE, INSERT, Segment
 from config.text import visible_controls, xml_safe
 
-from ..redline import DELETE, INSERT, Segment
 from ..selectors_revision import CommentEntry, RevisionReport, SectionDiff
 from . import ooxml
 from .wording import response_without_decision

@@ -30,9 +30,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from config.pdf_text import FontSet, ReportText, report_fonts
+from config.redline import Segment, split_paragraphs
 from config.text import visible_controls, xml_safe
 
-from ..redline import Segment, split_paragraphs
 from ..selectors_revision import CommentEntry, RevisionReport, SectionDiff
 from .layout_progress import report_layout
 

@@ -12,7 +12,7 @@ from .. import selectors
 from ..access import RoundAccess, round_access
 from ..line_numbers import line_length
 from ..services import section_tree
-from ..signals import panels_for_version
+from ..signals import comment_counts_for, panels_for_version
 
 PAGE_SIZE = 20
 # The reader's choice to see line numbers, kept for the session (every reading page follows it).
@@ -77,11 +77,14 @@ def version_read(request, slug, number):
     rounds = [r for r in selectors.rounds_for_consultation(consultation=consultation) if r.version_id == version.pk]
     show_lines = wants_line_numbers(request)
     numbered = selectors.lines_of_version(version=version, sections=sections).sections if show_lines else {}
+    # The comments this viewer may see on each section, in the round the section pages show: one query.
+    shown_round = selectors.current_round_of_version(rounds=rounds, version=version, now=timezone.now())
+    counts = comment_counts_for(user=request.user, engagement_round=shown_round)
     context = {
         "consultation": consultation,
         "version": version,
-        "tree": section_tree(sections),
-        "sections": [(section, numbered.get(section.pk)) for section in sections],
+        "tree": section_tree(sections, counts),
+        "sections": [(section, numbered.get(section.pk), counts.get(section.pk, 0)) for section in sections],
         **line_numbers_toggle(request, shown=show_lines, line_length=version.line_length or line_length()),
         "version_panels": panels_for_version(request=request, consultation=consultation, version=version),
         "rounds": _round_rows(request, consultation, rounds),

@@ -114,6 +114,8 @@
     field(form, "position_start").value = anchor.start;
     field(form, "position_end").value = anchor.end;
     showPreview(form, anchor.exact);
+    var suggest = field(form, "is_suggestion");
+    if (suggest && suggest.checked) startSuggestion(form);
     // The passage now shows above the form; a lingering selection would bring the button back.
     var sel = window.getSelection();
     if (sel && textEl() && textEl().contains(sel.anchorNode)) sel.removeAllRanges();
@@ -128,7 +130,24 @@
       var input = field(form, name);
       if (input) input.value = "";
     });
+    // No passage, no suggested edit of it (the proposed change the writer typed stays).
+    var suggest = field(form, "is_suggestion");
+    if (suggest) suggest.checked = false;
     showPreview(form, "");
+  }
+
+  // --- suggestion mode: the proposed change starts as the passage, edited in place ----------
+
+  function startSuggestion(form) {
+    var proposed = field(form, "proposed_change");
+    var quote = field(form, "quote_exact");
+    if (!proposed || !quote || !quote.value) return;
+    // Only an empty field (or one still holding an earlier passage untouched) is filled in.
+    if (!proposed.value.trim() || proposed.value === proposed.dataset.suggestedFrom) {
+      proposed.value = quote.value;
+      proposed.dataset.suggestedFrom = quote.value;
+    }
+    proposed.focus();
   }
 
   function showPreview(form, exact) {
@@ -395,6 +414,11 @@
       // a phone's long-press selection is slow and imprecise. A mouse click leaves selecting alone.
       var p = !mark && collapsed && isTap(e) && paragraphOf(e.target);
       if (p && !e.target.closest("a") && formFor()) openPicker(p, e.pageY);
+    });
+
+    document.addEventListener("change", function (e) {
+      var box = e.target.closest("input[name='is_suggestion']");
+      if (box && box.checked && box.form) startSuggestion(box.form);
     });
 
     // htmx: show refused writes (400, 409, 412, 429) in place like a success, then re-wire.

@@ -145,8 +145,9 @@ def _populate(consultation, engagement_round, section, organisations: int, comme
         factories.RoundReminderFactory(round=engagement_round, organisation=organisation, user=author)
 
 
-# organisations (with their participants), comments, replies, positions, extensions, reminders: one query each
-TRACKER_QUERIES = 6
+# organisations (with their participants), comments, replies, returned drafts, positions, extensions,
+# reminders: one query each
+TRACKER_QUERIES = 7
 
 
 @pytest.mark.parametrize(("organisations", "comments_each"), [(2, 1), (12, 8)])

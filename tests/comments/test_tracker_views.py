@@ -167,6 +167,6 @@ def test_the_page_takes_the_same_queries_whatever_the_number_of_organisations(
     client.force_login(secretariat)
     # session, user, consultation, participation, round, the tracker's six, the header's unread
     # notifications
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = client.get(_url(open_round))
     assert len(response.context["tracker"].rows) == organisations

@@ -69,7 +69,7 @@ def test_visible_controls_marks_every_bidi_and_invisible_character():
 
 
 def test_xml_safe_cleans_every_string_of_a_report_and_leaves_the_rest():
-    from consolidation.redline import Segment
+    from config.redline import Segment
 
     cleaned = xml_safe({"segments": [Segment("insert", "a\x0bb")], "count": 3, "pair": ("x\x07", 1)})
     assert cleaned == {"segments": [Segment("insert", "a\nb")], "count": 3, "pair": ("x", 1)}

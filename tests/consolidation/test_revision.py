@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from comments.models import Comment
+from config.redline import DELETE, EQUAL, INSERT, Segment, diff_words, render_html
 from consolidation.models import Disposition
-from consolidation.redline import DELETE, EQUAL, INSERT, Segment, diff_words, render_html
 from consolidation.selectors_revision import revision_report
 from consolidation.services.carry_over import carry_over_comments
 from consultations.models import EngagementRound

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('consolidation', '0007_consolidation_chunks'),
+        ('consolidation', '0009_chunk_links'),
         ('consultations', '0005_round_planned_close_and_reminders'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('consolidation', '0007_consolidation_chunks'),
+        ('consolidation', '0008_carriedanchor_comment_index'),
     ]
 
     operations = [

@@ -3,7 +3,8 @@
 The texts are split into word, punctuation and whitespace tokens, compared with
 difflib.SequenceMatcher, and turned into segments of equal, inserted and deleted text. The
 segments are plain data, so the web page (<ins>/<del>), the PDF and the DOCX render the same
-diff.
+diff: the revision report between versions (consolidation) and a suggested edit of a quoted
+passage on a comment (comments). It lives in config/ so that both apps use this one home.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from difflib import SequenceMatcher
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 EQUAL = "equal"
 INSERT = "insert"
@@ -111,15 +113,26 @@ def split_paragraphs(segments: list[Segment]) -> list[list[Segment]]:
     return [p for p in result if any(s.text.strip() for s in p)]
 
 
-def render_html(segments: list[Segment]) -> SafeString:
-    """<ins>/<del> markup, every piece of text escaped."""
+def render_html(segments: list[Segment], *, labelled: bool = False) -> SafeString:
+    """<ins>/<del> markup, every piece of text escaped.
+
+    `labelled`: each change also says what it is in words for screen readers, which announce
+    neither element by default ("[deleted: old] [inserted: new]" in visually hidden text), so
+    that the change is not told by strike-through and underline (or colour) alone.
+    """
+    if labelled:
+        hidden = '<span class="visually-hidden">{}</span>'
+        ins_open, del_open = hidden.format(escape(_("[inserted:"))), hidden.format(escape(_("[deleted:")))
+        close = hidden.format("]")
+    else:
+        ins_open = del_open = close = ""
     parts = []
     for segment in segments:
         text = escape(segment.text)
         if segment.op == INSERT:
-            parts.append(f"<ins>{text}</ins>")
+            parts.append(f"<ins>{ins_open}{text}{close}</ins>")
         elif segment.op == DELETE:
-            parts.append(f"<del>{text}</del>")
+            parts.append(f"<del>{del_open}{text}{close}</del>")
         else:
             parts.append(text)
     return mark_safe("".join(parts))  # noqa: S308 - every text piece is escaped above
