@@ -219,6 +219,32 @@ def test_a_word_wider_than_the_frame_is_cut_between_letters_with_their_marks(scr
     assert_within_frame(tmp_path, width)
 
 
+@pytest.mark.fonts
+@pytest.mark.poppler
+def test_a_highlight_starting_inside_a_thai_word_keeps_the_breaks_between_words(tmp_path):
+    """The draft shades a comment's passage, which may start and end inside a word."""
+    sentence = UNSPACED["thai"]
+    start, end = sentence.index("ประมาณ") + 3, sentence.index("สมาชิก") + 2
+    writer = report_fonts().text()
+    shaded = f'<font backColor="#fff1a8">{writer.markup(sentence[start:end])}</font>'
+    markup = writer.markup(sentence[:start]) + shaded + writer.markup(sentence[end:])
+    style = ParagraphStyle("body", fontName=report_fonts().base.regular, fontSize=11, leading=18)
+    buffer = io.BytesIO()
+    width = 52 * mm
+    SimpleDocTemplate(
+        buffer,
+        pagesize=(width + 2 * MARGIN, 297 * mm),
+        leftMargin=MARGIN - PADDING,
+        rightMargin=MARGIN - PADDING,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+    ).build([writer.paragraph(markup, style)])
+    lines = printed_lines(tmp_path, buffer.getvalue())
+    assert len(lines) >= 3
+    assert_broken_between_words(sentence, lines)
+    assert_within_frame(tmp_path, width)
+
+
 def _lines(paragraph, width: float) -> list[str]:
     paragraph.wrap(width, 10_000)
     return ["".join(word.text for word in line.words).strip() for line in paragraph.blPara.lines]
