@@ -440,7 +440,7 @@ def section_window(
         engagement_round=engagement_round,
         section=section,
         reply_preview=reply_preview,
-        viewer_organisation_id=organisation_id,
+        viewer_organisation_id=_viewer_organisation_id(user, engagement_round),
     )
     return SectionWindow(cards=cards, counts=counts, filter=section_filter, page=page, pages=pages)
 

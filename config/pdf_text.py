@@ -80,6 +80,9 @@ SCRIPT_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
     "khmer": ((0x1780, 0x17FF), (0x19E0, 0x19FF)),
 }
 COMPLEX_SCRIPTS = tuple(SCRIPT_RANGES)
+# The least leading, in font sizes, at which lines of each script do not touch: marks above and
+# below (Thai, Lao), subscripts (Khmer) and Burmese's tall medials and stacked vowels.
+SCRIPT_LEADING = {"thai": 1.4, "lao": 1.5, "khmer": 1.65, "myanmar": 1.9}
 
 # Per script: the acceptable fonts, best first, each as (regular file, bold file).
 FONT_FILES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -236,7 +239,7 @@ class ReportText:
     fonts: FontSet
     missing_scripts: set[str] = field(default_factory=set)  # met in the text, with no font for them
     no_glyph: set[str] = field(default_factory=set)  # characters no report font has
-    _shaped_styles: dict[int, ParagraphStyle] = field(default_factory=dict)
+    _shaped_styles: dict[tuple[int, float], ParagraphStyle] = field(default_factory=dict)
 
     def runs(self, text: str) -> list[tuple[str, str]]:
         """`text` as (script whose font draws it, text) runs; marks and joiners stay with their base."""
@@ -291,17 +294,33 @@ class ReportText:
         """Markup of `text` in bold."""
         return f"<b>{self.markup(text, bold=True)}</b>"
 
+    def scripts_in(self, markup: str) -> list[str]:
+        """The complex scripts whose fonts `markup` names."""
+        faces = self.fonts.faces
+        return [
+            s
+            for s in COMPLEX_SCRIPTS
+            if s in faces and any(f'"{n}"' in markup for n in (faces[s].regular, faces[s].bold))
+        ]
+
     def needs_shaping(self, markup: str) -> bool:
-        faces = [self.fonts.faces[s] for s in COMPLEX_SCRIPTS if s in self.fonts.faces]
-        return any(f'"{name}"' in markup for face in faces for name in (face.regular, face.bold))
+        return bool(self.scripts_in(markup))
 
     def paragraph(self, markup: str, style: ParagraphStyle) -> Paragraph:
-        """A Paragraph of markup made with `markup()`; shaped when it holds a complex script."""
-        if self.needs_shaping(markup):
-            shaped = self._shaped_styles.get(id(style))
+        """A Paragraph of markup made with `markup()`; shaped when it holds a complex script.
+
+        Its lines are spaced for the tallest script in it (SCRIPT_LEADING): Burmese stacks
+        above and below the line far more than Latin, and at a Latin leading its lines touch.
+        """
+        scripts = self.scripts_in(markup)
+        if scripts:
+            leading = max(style.leading, style.fontSize * max(SCRIPT_LEADING[s] for s in scripts))
+            key = (id(style), leading)
+            shaped = self._shaped_styles.get(key)
             if shaped is None:
-                shaped = self._shaped_styles[id(style)] = ParagraphStyle(style.name + "-shaped", parent=style)
+                shaped = self._shaped_styles[key] = ParagraphStyle(style.name + "-shaped", parent=style)
                 shaped.shaping = 1
+                shaped.leading = leading
             style = shaped
         return Paragraph(markup, style)
 

@@ -93,15 +93,19 @@ def text_width(text: str) -> int:
     return sum(char_width(ch) for ch in text)
 
 
+# Thai, Lao, Burmese and Khmer: the scripts written without spaces between words.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+
+
 def _complex(ch: str) -> bool:
-    return "\u0e00" <= ch <= "\u0eff" or "\u1000" <= ch <= "\u109f" or "\u1780" <= ch <= "\u17ff"
+    return _UNSPACED.match(ch) is not None
 
 
 def word_breaks(text: str, start: int, end: int) -> frozenset[int]:
     """Offsets in (start, end) where a line may break between two words of Thai, Lao, Khmer or Burmese."""
-    segment = text[start:end]
-    if not any(_complex(ch) for ch in segment):
+    if not _UNSPACED.search(text, start, end):
         return frozenset()
+    segment = text[start:end]
     return frozenset(
         start + i
         for i in line_breaks.line_breaks(segment)

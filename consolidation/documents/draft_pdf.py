@@ -26,7 +26,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 
-from config.pdf_text import FontSet, ReportText
+from config.pdf_text import SCRIPT_LEADING, FontSet, ReportText
 from config.text import xml_text
 
 from ..selectors_draft import DraftComment, DraftDocument, DraftLine, DraftSection
@@ -45,9 +45,24 @@ NOTE_GAP = 5.0  # points between two comments in the margin
 AVERAGE_ADVANCE = 0.56
 
 
-def _styles(font_size: float, fonts: FontSet) -> dict[str, ParagraphStyle]:
+def _line_spacing(text: ReportText, document: DraftDocument) -> float:
+    """The leading of the numbered lines, in font sizes: enough for every script of the draft.
+
+    One spacing for the whole draft, so that a Burmese or Khmer line among Latin ones (which
+    need more room, SCRIPT_LEADING) does not stand apart from the lines around it.
+    """
+    scripts = {
+        script
+        for section in document.sections
+        for script, _run in text.runs(section.label + "\n" + section.body)
+        if script in SCRIPT_LEADING
+    }
+    return max([1.35, *(SCRIPT_LEADING[s] for s in scripts)])
+
+
+def _styles(font_size: float, fonts: FontSet, spacing: float = 1.35) -> dict[str, ParagraphStyle]:
     FONT, FONT_BOLD = fonts.base.regular, fonts.base.bold  # noqa: N806 - Latin and Vietnamese
-    leading = round(font_size * 1.35, 1)
+    leading = round(font_size * spacing, 1)
     line = ParagraphStyle("line", fontName=FONT, fontSize=font_size, leading=leading)
     return {
         "title": ParagraphStyle("title", fontName=FONT_BOLD, fontSize=16, leading=20, spaceAfter=4),
@@ -258,7 +273,7 @@ def write_draft_pdf(
     frame_width = pagesize[0] - 2 * MARGIN
     text_width = frame_width - NUMBER_WIDTH - (COMMENTS_WIDTH if document.with_comments else 0)
     font_size = max(6.0, min(9.5, text_width / (document.line_length * AVERAGE_ADVANCE)))
-    styles = _styles(font_size, fonts)
+    styles = _styles(font_size, fonts, _line_spacing(text, document))
     widths = [NUMBER_WIDTH, text_width] + ([COMMENTS_WIDTH] if document.with_comments else [])
     title = draft_title(document)
 

@@ -2,7 +2,6 @@
 
 import io
 import logging
-import unicodedata
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -12,7 +11,7 @@ from reportlab.platypus import SimpleDocTemplate
 
 from config import line_breaks
 from config.pdf_text import _ORIGINALS, font_files, report_fonts
-from tests.helpers.pdf import PdfText, ink_box, pdftotext, render_page
+from tests.helpers.pdf import UNSPACED, PdfText, assert_broken_between_words, ink_box, pdftotext, render_page
 
 THAI = "ที่นี่ น้ำ"  # tone marks over upper vowels: shaped into their raised forms
 KHMER = "ភាសាខ្មែរ"  # a subscript consonant and a vowel drawn before its consonant
@@ -128,14 +127,6 @@ def test_a_glyph_after_a_lowered_mark_is_drawn_back_on_the_baseline():
 
 # --- line breaks ------------------------------------------------------------------------------
 
-# Long sentences with no space in them, as these scripts are written.
-UNSPACED = {
-    "thai": "ประเทศไทยมีประชากรประมาณหกสิบเก้าล้านคนและเป็นสมาชิกผู้ก่อตั้งของสมาคมประชาชาติแห่งเอเชียตะวันออกเฉียงใต้"
-    "ซึ่งก่อตั้งขึ้นในปีพุทธศักราชสองพันห้าร้อยสิบ",
-    "lao": "ສາທາລະນະລັດປະຊາທິປະໄຕປະຊາຊົນລາວເປັນສະມາຊິກຂອງສະມາຄົມປະຊາຊາດແຫ່ງອາຊີຕາເວັນອອກສ່ຽງໃຕ້ນັບແຕ່ປີພັນເກົ້າຮ້ອຍເກົ້າສິບເຈັດ",
-    "khmer": "ព្រះរាជាណាចក្រកម្ពុជាបានក្លាយជាសមាជិកនៃសមាគមប្រជាជាតិអាស៊ីអាគ្នេយ៍នៅឆ្នាំមួយពាន់ប្រាំបួនរយកៅសិបប្រាំបួន",
-    "burmese": "မြန်မာနိုင်ငံသည်အရှေ့တောင်အာရှနိုင်ငံများအသင်းတွင်တစ်ထောင့်ကိုးရာကိုးဆယ့်ခုနစ်ခုနှစ်တွင်အဖွဲ့ဝင်ဖြစ်လာခဲ့သည်",
-}
 MARGIN = 10 * mm
 PADDING = 6  # a frame's own padding, in points, on each side
 DPI = 100
@@ -181,14 +172,37 @@ def test_an_unspaced_sentence_breaks_only_between_words_and_stays_in_the_frame(s
     sentence, width = UNSPACED[script], 52 * mm
     lines = printed_lines(tmp_path, narrow([sentence], width))
     assert len(lines) >= 3
-    assert "".join(lines) == sentence  # every letter printed once, and copied out as written
-    words = set(line_breaks.line_breaks(sentence))
-    at = 0
-    for line in lines[:-1]:
-        at += len(line)
-        assert at in words, f"a line ends inside a word: …{sentence[at - 6 : at]}|{sentence[at : at + 6]}…"
-        assert unicodedata.category(sentence[at])[0] != "M", "a line starts with a combining mark"
+    assert_broken_between_words(sentence, lines)  # every letter printed once, copied out as written
     assert_within_frame(tmp_path, width)
+
+
+@pytest.mark.fonts
+@pytest.mark.poppler
+@pytest.mark.parametrize("script", list(UNSPACED))
+def test_lines_of_each_script_do_not_touch_at_a_latin_leading(script, tmp_path):
+    """A style spaced for Latin (leading 1.3 sizes) still leaves a clear row between two lines of any script."""
+    from PIL import Image
+    from reportlab.pdfgen.canvas import Canvas
+
+    writer = report_fonts().text()
+    style = ParagraphStyle("tight", fontName=report_fonts().base.regular, fontSize=11, leading=14.3)
+    paragraph = writer.para(UNSPACED[script], style)
+    size, dpi = (50 * mm, 100 * mm), 150
+    path = tmp_path / "tight.pdf"
+    canvas = Canvas(str(path), pagesize=size)
+    _width, height = paragraph.wrapOn(canvas, size[0] - 10 * mm, size[1])
+    top = size[1] - 5 * mm
+    paragraph.drawOn(canvas, 5 * mm, top - height)
+    canvas.save()
+    leading = paragraph.style.leading
+    baselines = [top - style.fontSize - k * leading for k in range(len(paragraph.blPara.lines))]
+    assert len(baselines) >= 3
+    with Image.open(render_page(path, 1, tmp_path / "tight", dpi=dpi)) as page:
+        grey = page.convert("L")
+        blank = [all(grey.getpixel((x, y)) > 200 for x in range(grey.width)) for y in range(grey.height)]
+    for upper, lower in zip(baselines, baselines[1:], strict=False):
+        rows = range(round((size[1] - upper) * dpi / 72) + 1, round((size[1] - lower) * dpi / 72) - 1)
+        assert any(blank[row] for row in rows), f"the lines on baselines {upper:.0f} and {lower:.0f} touch"
 
 
 @pytest.mark.fonts
@@ -202,6 +216,32 @@ def test_a_word_wider_than_the_frame_is_cut_between_letters_with_their_marks(scr
     for line in lines[:-1]:
         at += len(line)
         assert at in line_breaks.cluster_breaks(word + word), f"cut inside a letter: {line!r}"
+    assert_within_frame(tmp_path, width)
+
+
+@pytest.mark.fonts
+@pytest.mark.poppler
+def test_a_highlight_starting_inside_a_thai_word_keeps_the_breaks_between_words(tmp_path):
+    """The draft shades a comment's passage, which may start and end inside a word."""
+    sentence = UNSPACED["thai"]
+    start, end = sentence.index("ประมาณ") + 3, sentence.index("สมาชิก") + 2
+    writer = report_fonts().text()
+    shaded = f'<font backColor="#fff1a8">{writer.markup(sentence[start:end])}</font>'
+    markup = writer.markup(sentence[:start]) + shaded + writer.markup(sentence[end:])
+    style = ParagraphStyle("body", fontName=report_fonts().base.regular, fontSize=11, leading=18)
+    buffer = io.BytesIO()
+    width = 52 * mm
+    SimpleDocTemplate(
+        buffer,
+        pagesize=(width + 2 * MARGIN, 297 * mm),
+        leftMargin=MARGIN - PADDING,
+        rightMargin=MARGIN - PADDING,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+    ).build([writer.paragraph(markup, style)])
+    lines = printed_lines(tmp_path, buffer.getvalue())
+    assert len(lines) >= 3
+    assert_broken_between_words(sentence, lines)
     assert_within_frame(tmp_path, width)
 
 

@@ -155,6 +155,41 @@ def test_pdftotext_reads_every_script_back(asean_report, tmp_path):
     assert f"ASEAN Digital Masterplan 2030 – {THAI_TITLE} – Revision report, version 0.2" in lines
 
 
+@pytest.mark.fonts
+@pytest.mark.poppler
+def test_long_unspaced_comments_break_between_words(
+    consultation, version, vn_delegate, th_delegate, secretariat, tmp_path
+):
+    """A comment of a sentence without spaces wraps in its table cell between words, never mid-word."""
+    from tests.helpers.pdf import UNSPACED, assert_broken_between_words, pdftotext
+
+    world = build_world(consultation, version, vn_delegate, th_delegate)
+    sentences = {script: sentence * 2 for script, sentence in UNSPACED.items()}  # wider than the page
+    for body in sentences.values():
+        CommentFactory(
+            section=version.sections.get(key="infra-5g"),
+            round=world["round"],
+            author=th_delegate,
+            status=Comment.Status.SUBMITTED,
+            body=body,
+        )
+    carry_over_comments(version_id=world["new"].pk)
+    path = tmp_path / "revision.pdf"
+    with open(path, "wb") as fileobj:
+        write_revision_pdf(revision_report(user=secretariat, version=world["new"]), fileobj)
+    printed = [line.strip() for line in pdftotext(path).split("\n")]
+    for script, sentence in sentences.items():
+        first = next(i for i, line in enumerate(printed) if line and sentence.startswith(line))
+        lines, text = [], ""
+        while text != sentence:
+            assert printed[first + len(lines)], f"{script}: the comment stops short"
+            lines.append(printed[first + len(lines)])
+            text += lines[-1]
+            assert sentence.startswith(text), f"{script}: {lines[-1]!r} is not what follows"
+        assert len(lines) >= 2, script  # long enough to wrap
+        assert_broken_between_words(sentence, lines)
+
+
 def test_pdf_says_which_fonts_it_lacks_where_fonts_are_not_required(asean_report, tmp_path, settings, caplog):
     """Outside production and CI, a server without the Thai font still makes the report, and says so."""
     from config.pdf_text import font_files

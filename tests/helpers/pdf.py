@@ -14,6 +14,31 @@ from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
 
+# Long sentences with no space in them, as these scripts are written.
+UNSPACED = {
+    "thai": "ประเทศไทยมีประชากรประมาณหกสิบเก้าล้านคนและเป็นสมาชิกผู้ก่อตั้งของสมาคมประชาชาติแห่งเอเชียตะวันออกเฉียงใต้"
+    "ซึ่งก่อตั้งขึ้นในปีพุทธศักราชสองพันห้าร้อยสิบ",
+    "lao": "ສາທາລະນະລັດປະຊາທິປະໄຕປະຊາຊົນລາວເປັນສະມາຊິກຂອງສະມາຄົມປະຊາຊາດແຫ່ງອາຊີຕາເວັນອອກສ່ຽງໃຕ້ນັບແຕ່ປີພັນເກົ້າຮ້ອຍເກົ້າສິບເຈັດ",
+    "khmer": "ព្រះរាជាណាចក្រកម្ពុជាបានក្លាយជាសមាជិកនៃសមាគមប្រជាជាតិអាស៊ីអាគ្នេយ៍នៅឆ្នាំមួយពាន់ប្រាំបួនរយកៅសិបប្រាំបួន",
+    "burmese": "မြန်မာနိုင်ငံသည်အရှေ့တောင်အာရှနိုင်ငံများအသင်းတွင်တစ်ထောင့်ကိုးရာကိုးဆယ့်ခုနစ်ခုနှစ်တွင်အဖွဲ့ဝင်ဖြစ်လာခဲ့သည်",
+}
+
+
+def assert_broken_between_words(sentence: str, lines: list[str]) -> None:
+    """`lines` print `sentence` whole, each ending where the segmenter allows, none on a mark."""
+    import unicodedata
+
+    from config import line_breaks
+
+    assert "".join(lines) == sentence
+    words = set(line_breaks.line_breaks(sentence))
+    at = 0
+    for line in lines[:-1]:
+        at += len(line)
+        assert at in words, f"a line ends inside a word: …{sentence[at - 6 : at]}|{sentence[at : at + 6]}…"
+        assert unicodedata.category(sentence[at])[0] != "M", "a line starts with a combining mark"
+
+
 _OBJECT_RE = re.compile(rb"(\d+) 0 obj\r?\n(.*?)\r?\nendobj", re.S)
 _STREAM_RE = re.compile(rb"stream\r?\n(.*?)\r?\n?endstream", re.S)
 _FONT_RE = re.compile(rb"/BaseFont /(?:[A-Z]{6}\+)?(\S+) .*?/Name /(\S+) .*?/ToUnicode (\d+) 0 R", re.S)
