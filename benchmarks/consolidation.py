@@ -6,6 +6,10 @@ consolidation of the main round to each and times it from the request to the sna
 (BENCH_WORKER_REPEAT times each, alternated, default 2; the best of each is kept).
 The speed-up is the 1-process time over the 2-process time; both snapshots must be equal. The
 2-process time is also the whole consolidation (counts and grouping) at the bench size.
+
+Line 3 runs in this process: a full consolidation of the main round, then 1% of its comments
+changed (half edited, half added), then an incremental run (timed) and a full run of the same
+data (timed); the two snapshots must be equal.
 """
 
 from __future__ import annotations

@@ -19,6 +19,11 @@ transaction commits. The tasks then call, in order:
   joins the chunks' texts and links into the campaigns across sections (verifying a share
   whose link task was lost), and writes the whole result.
 
+A run that follows a snapshot of the same round, threshold and result schema is incremental
+(ConsolidationRun.incremental): it has no chunks, and its merge folds only the comments changed
+since into the grouping state that snapshot kept (services.incremental; a full run keeps that
+state at the end of its merge). The result is the same as a full run's.
+
 So a worker killed mid-run leaves nothing half-written, only the attempt that holds the run
 writes, a failure marks it failed (`consolidation_fail`, which frees the round), and the
 snapshot equals what one process computes from scratch (`compute_consolidation`, kept as that

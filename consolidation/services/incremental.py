@@ -356,8 +356,6 @@ class Folded:
     counted: counting.RoundCounts
     groups: list[tuple[int, str, tuple[int, ...], float]] = field(default_factory=list)
     campaigns: list[grouping.Group] = field(default_factory=list)
-    changed: int = 0  # comments whose text was read again
-    sketched: int = 0  # texts never seen before
 
 
 CURRENT_SQL = """
@@ -472,7 +470,6 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     section_of = {cid: section for cid, section, _r, _s, _d in current}
     digest_of: dict[int, int | None] = {cid: d for cid, _s, r, stored, d in current if r == stored}
     revision_of = {cid: r for cid, _s, r, stored, _d in current if r != stored}
-    folded.changed = len(revision_of)
     new_texts: dict[int, str] = {}  # digest -> key, of the changed comments' texts
     rows = (
         Comment.objects.filter(pk__in=list(revision_of))
@@ -498,7 +495,6 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
         fresh_digests = [d for d in new_texts if d not in stored]
     fresh_keys = [new_texts[d] for d in fresh_digests]
     fresh_bands = grouping.band_keys(fresh_keys)
-    folded.sketched = len(fresh_digests)
     new_first, new_second = EMPTY, EMPTY
     if fresh_digests:
         new_first, new_second = _new_pairs(state, fresh_digests, fresh_keys, fresh_bands, threshold=threshold)

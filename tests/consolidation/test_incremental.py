@@ -211,3 +211,39 @@ def test_shared_band_pairs_are_the_lsh_candidates():
     a, b = incremental.shared_band_pairs(grouping.band_keys(keys))
 
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == grouping.candidate_pairs(keys)
+
+
+def test_an_incremental_run_reads_only_the_changed_comments(commented, sections, authors, monkeypatch):
+    _run(commented)
+    edited = list(Comment.objects.filter(round=commented, status="submitted").order_by("id")[:4])
+    for comment in edited:
+        comment.body += " And the annex should say so."
+        comment.revision += 1
+        comment.save()
+    read = []
+    real = incremental.chunking.text_of
+    monkeypatch.setattr(incremental.chunking, "text_of", lambda row: read.append(row["id"]) or real(row))
+
+    run = _run(commented)
+
+    assert run.incremental
+    assert sorted(read) == sorted(c.pk for c in edited)
+    _same_as_a_full_computation(run)
+
+
+def test_a_round_consolidated_before_its_first_comment_is_then_consolidated_incrementally(
+    postgres, closed_round, sections, authors
+):
+    empty = _run(closed_round)
+    assert empty.comment_count == 0
+    randomly = random.Random(4)
+    Comment.objects.bulk_create(
+        _comment(closed_round, sections[item.section_id - 1], randomly.choice(authors), item.text, randomly)
+        for item in generated_items(seed=4, sections=4, per_section=20, originals=3, copies=3)
+    )
+
+    run = _run(closed_round)
+
+    assert run.incremental
+    assert run.result["totals"]["near_groups"] > 0
+    _same_as_a_full_computation(run)

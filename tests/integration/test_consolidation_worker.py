@@ -27,7 +27,7 @@ from django.test import override_settings
 from comments.models import Comment
 from config.celery import app as celery_app
 from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
-from consolidation.services import aggregation
+from consolidation.services import aggregation, incremental
 
 from .conftest import REPO_ROOT, WORKER_START_TIMEOUT, _database_url, _flush_redis, celery_app_using
 
@@ -62,7 +62,7 @@ if slow_ms:
     @task_prerun.connect(weak=False)
     def slow_down(**kwargs):
         import time
-        from consolidation.services import aggregation
+        from consolidation.services import aggregation, incremental
 
         original = aggregation.duplicate_groups
         if getattr(original, "slowed", False):
@@ -200,6 +200,44 @@ def test_a_real_worker_consolidates_a_round(broker, closed_round, comments, secr
     )
     assert run.result["totals"]["exact_groups"] > 0
     assert run.result["totals"]["near_groups"] > 0
+    assert not run.incremental
+
+
+def test_a_real_worker_folds_the_changes_since_the_last_snapshot(broker, closed_round, comments, secretariat, tmp_path):
+    log_path = tmp_path / "worker.log"
+    with live_worker(f"incremental-{os.getpid()}@localhost", log_path):
+        first = aggregation.consolidation_request(actor=secretariat, engagement_round=closed_round)
+        _wait_for(
+            lambda: ConsolidationRun.objects.filter(pk=first.pk, status=JobStatus.DONE).exists(),
+            RUN_TIMEOUT,
+            "the first run to finish",
+            log_path,
+        )
+        # Between the two runs: a comment now repeats the text of another block's, one is withdrawn.
+        edited, withdrawn, copied = (Comment.objects.get(pk=pk) for pk in (comments[0], comments[1], comments[-1]))
+        Comment.objects.filter(pk=edited.pk).update(body=copied.body, revision=edited.revision + 1)
+        Comment.objects.filter(pk=withdrawn.pk).update(status="withdrawn", revision=withdrawn.revision + 1)
+        second = aggregation.consolidation_request(actor=secretariat, engagement_round=closed_round)
+        _wait_for(
+            lambda: ConsolidationRun.objects.filter(pk=second.pk, status=JobStatus.DONE).exists(),
+            RUN_TIMEOUT,
+            "the incremental run to finish",
+            log_path,
+        )
+
+    second.refresh_from_db()
+    assert second.incremental
+    assert not ConsolidationChunk.objects.filter(run=second).exists()
+    one_process = aggregation.compute_consolidation(engagement_round=closed_round)
+    assert second.result == one_process.result
+    assert _groups(second) == sorted(
+        (g.section_id, g.kind, len(g.comment_ids), g.similarity, tuple(sorted(g.comment_ids)))
+        for g in one_process.groups
+    )
+    # Together in a group of their section, or in a campaign if they are on two sections.
+    groups = [g for s in second.result["sections"] for g in s["groups"]] + second.result["campaigns"]
+    assert any({edited.pk, copied.pk} <= set(g["comment_ids"]) for g in groups)
+    assert not any(withdrawn.pk in g["comment_ids"] for g in groups)
 
 
 def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result(
@@ -241,9 +279,12 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result
     assert run.progress == 100
     assert run.comment_count == len(comments)
     assert _listed_ids(run) == comments  # no comment lost or counted twice
-    # The same as a clean run on the same data, computed here in the test process.
+    # The same as a clean run on the same data, computed here in the test process (in full: the
+    # grouping state the rescued run kept is dropped, or this run would fold into it).
+    incremental.forget(round_id=closed_round.pk)
     clean = aggregation.consolidation_execute(run_id=ConsolidationRun.objects.create(round=closed_round).pk)
     assert clean.attempts == 1
+    assert not clean.incremental
     assert run.result == clean.result
     assert run.fingerprint == clean.fingerprint
     assert run.as_of == clean.as_of
