@@ -54,6 +54,32 @@ def serialise(fields: dict[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+# The fields known only under the chain's lock, in the order serialise() writes them (sorted keys).
+LOCKED_FIELDS = ("at", "prev_hash", "seq")
+
+
+def serialise_around_locked(fields: dict[str, Any]) -> tuple[str, str, str, str]:
+    """serialise() of an entry but for its time, previous hash and number, as the four pieces of
+    text around them, for PostgreSQL to complete under the chain's lock (audit migration 0006):
+
+        pieces[0] + '"' + at + '"' + pieces[1] + '"' + prev_hash + '"' + pieces[2] + str(seq) + pieces[3]
+
+    encoded in UTF-8 is exactly serialise() of the whole entry, `at` written as serialise() writes
+    it. `fields` holds HASHED_FIELDS but LOCKED_FIELDS."""
+    record = {name: fields[name] for name in HASHED_FIELDS if name not in LOCKED_FIELDS}
+    record["data"] = canonical_json(record["data"])
+    pieces, text = [], "{"
+    for index, name in enumerate(sorted((*record, *LOCKED_FIELDS))):
+        text += ("," if index else "") + json.dumps(name) + ":"
+        if name in LOCKED_FIELDS:
+            pieces.append(text)  # the value is written in between, by PostgreSQL
+            text = ""
+        else:
+            text += json.dumps(record[name], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    pieces.append(text + "}")
+    return pieces[0], pieces[1], pieces[2], pieces[3]
+
+
 def entry_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(serialise(fields)).hexdigest()
 

@@ -3,10 +3,11 @@
 `audit_log` appends to the chain of the entry's consultation (or to the site chain): it
 takes the chain's lock (a PostgreSQL advisory lock held until the caller's transaction ends,
 so two appends never read the same predecessor), reads the chain's last entry, and writes the
-new one with its sequence number and hash. On PostgreSQL the lock and the read are one round
-trip (the function audit_chain_head, migration 0006), the insert a second; a caller writes its
-entry last in its transaction, so the lock is held only for the insert and the commit. See
-audit.chain and docs/audit.md.
+new one with its sequence number and hash. On PostgreSQL all of that is one statement, the
+function audit_append (migration 0006), which completes and hashes the serialisation Python
+prepared (audit.chain.serialise_around_locked): one round trip, and no Python work while the
+lock is held. A caller writes its entry last in its transaction, so the lock is held only for
+the append and the commit. See audit.chain and docs/audit.md.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .chain import GENESIS, canonical_json, entry_hash, fields_of
+from .chain import GENESIS, HASHED_FIELDS, LOCKED_FIELDS, canonical_json, entry_hash, fields_of, serialise_around_locked
 from .models import AuditEntry
 
 # First key of the two-key advisory lock ("AUDT"); the second is the consultation id, 0 for the site chain.
@@ -43,19 +44,43 @@ def _lock_key(consultation_id: int | None) -> int:
     return (consultation_id or SITE_CHAIN) % 2**31
 
 
-def _locked_head(consultation_id: int | None) -> tuple[int, str] | None:
-    """Take the chain's lock, then read its last entry (seq, hash): None for an empty chain."""
-    if connection.vendor != "postgresql":
-        last = chain_entries(consultation_id).order_by("-seq").values_list("seq", "hash").first()
-        return (last[0], last[1]) if last else None
+def _append_in_postgresql(entry: AuditEntry) -> None:
+    """Lock the chain, read its head, stamp, hash and insert `entry`: one statement (migration 0006)."""
+    fields = {name: getattr(entry, name) for name in HASHED_FIELDS if name not in LOCKED_FIELDS}
+    pieces = serialise_around_locked(fields)
     with connection.cursor() as cursor:
-        # Two statements in one round trip, the read after the lock (audit migration 0006).
         cursor.execute(
-            "SELECT head_seq, head_hash FROM audit_chain_head(%s, %s, %s)",
-            [LOCK_NAMESPACE, _lock_key(consultation_id), consultation_id],
+            "SELECT entry_id, entry_at, entry_seq, entry_prev_hash, entry_hash FROM audit_append("
+            "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s)",
+            [
+                LOCK_NAMESPACE,
+                _lock_key(entry.consultation_id),
+                entry.consultation_id,
+                GENESIS,
+                entry.actor_id,
+                entry.actor_label,
+                entry.action,
+                entry.consultation_title,
+                entry.target_type,
+                entry.target_id,
+                json.dumps(entry.data, ensure_ascii=False),
+                *pieces,
+            ],
         )
-        row = cursor.fetchone()
-    return (int(row[0]), str(row[1])) if row else None
+        entry.pk, entry.at, entry.seq, entry.prev_hash, entry.hash = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = connection.alias
+
+
+def _append_with_the_orm(entry: AuditEntry) -> None:
+    """SQLite, which writes one transaction at a time: the head read, the hash and the insert in Python."""
+    with transaction.atomic(savepoint=False):
+        last = chain_entries(entry.consultation_id).order_by("-seq").values_list("seq", "hash").first()
+        entry.at = timezone.now()
+        entry.seq = last[0] + 1 if last else 1
+        entry.prev_hash = last[1] if last else GENESIS
+        entry.hash = entry_hash(fields_of(entry))
+        entry.save(force_insert=True)
 
 
 def audit_log(
@@ -73,15 +98,12 @@ def audit_log(
         # Stored exactly as hashed: through JSON once, numbers as jsonb gives them back.
         data=canonical_json(json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))),
     )
-    # No savepoint: a failed append fails the caller's transaction, whose change it records
-    # (two round trips fewer than a savepoint and its release). Alone, it is its own transaction.
-    with transaction.atomic(savepoint=False):
-        head = _locked_head(consultation_id)
-        entry.at = timezone.now()  # taken under the lock, so time never goes back along a chain
-        entry.seq = head[0] + 1 if head else 1
-        entry.prev_hash = head[1] if head else GENESIS
-        entry.hash = entry_hash(fields_of(entry))
-        entry.save(force_insert=True)
+    if connection.vendor == "postgresql":
+        # One statement: in the caller's transaction (a failed append fails it, the change it
+        # records with it), or its own. The chain's lock is then held until that transaction ends.
+        _append_in_postgresql(entry)
+    else:
+        _append_with_the_orm(entry)
     return entry
 
 

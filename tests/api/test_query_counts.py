@@ -186,10 +186,10 @@ def test_the_rounds_list_shows_each_closed_round_at_its_stage(world, client_for)
 
 
 # session, user, round (+ extensions), participation, section; in the transaction: the
-# stored round with the writer's extension, the comment, its revision, the audit entry (the chain's
-# lock and last entry in one call, the insert) and the commit. The answer
+# stored round with the writer's extension, the comment, its revision, the audit entry (one call: the
+# chain's lock, its last entry, the insert) and the commit. The answer
 # costs none (the comment's author and organisation are the objects it was written with).
-API_CREATE_QUERIES = 13
+API_CREATE_QUERIES = 12
 
 
 def test_creating_a_comment_through_the_api_costs_a_fixed_number_of_queries(

@@ -4,13 +4,14 @@ Tampering is done the way only a superuser could (replica mode switches the trig
 then the command must fail and name the entry.
 """
 
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from audit.chain import GENESIS, entry_hash, fields_of
+from audit.chain import GENESIS, LOCKED_FIELDS, entry_hash, fields_of, serialise, serialise_around_locked
 from audit.models import AuditEntry
 from audit.services import audit_log
 
@@ -46,6 +47,39 @@ def test_each_consultation_has_its_own_chain_numbered_from_one(consultation, oth
     assert a2.prev_hash == a1.hash
     for entry in AuditEntry.objects.all():
         assert entry.hash == entry_hash(fields_of(entry))  # what was stored is what was hashed
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"text": 'Hà Nội ✓ "quoted" \\ back', "ratio": 0.1, "whole": 2.0, "big": 1e20},
+        # Keys named like the fields PostgreSQL fills in, and their JSON text inside values.
+        {"seq": 1, "prev_hash": ',"seq":', "at": {"nested": [1, None, {"b": 2, "a": "'"}]}},
+    ],
+)
+@pytest.mark.parametrize("consultation_id", [None, 7])
+def test_the_pieces_around_time_number_and_previous_hash_make_the_hashed_bytes(data, consultation_id):
+    """PostgreSQL completes what Python prepared (audit migration 0006): the pieces with the time,
+    previous hash and number written in between must be exactly the bytes verify_audit_chain hashes."""
+    fields = {
+        "seq": 12,
+        "consultation_id": consultation_id,
+        "consultation_title": 'ASEAN "Digital" Masterplan' if consultation_id else "",
+        "at": datetime(2026, 11, 30, 1, 2, 3, 45, tzinfo=UTC),
+        "actor_id": None,
+        "actor_label": "secretariat@example.org",
+        "action": "comment.submitted",
+        "target_type": "comments.comment",
+        "target_id": "41",
+        "data": data,
+        "prev_hash": "ab" * 32,
+    }
+    pieces = serialise_around_locked({k: v for k, v in fields.items() if k not in LOCKED_FIELDS})
+
+    completed = f'{pieces[0]}"2026-11-30T01:02:03.000045Z"{pieces[1]}"{"ab" * 32}"{pieces[2]}12{pieces[3]}'
+
+    assert completed.encode("utf-8") == serialise(fields)
 
 
 def test_the_stored_entry_hashes_as_written_whatever_the_data(consultation, secretariat):

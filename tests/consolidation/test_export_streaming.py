@@ -341,11 +341,11 @@ def test_the_matrix_query_count_does_not_grow_with_its_rows(
 
 
 # The claim (a savepoint, an UPDATE, a SELECT), the report, the requester's permission (2),
-# the aggregate, progress 5%, the COPY, the file recorded, its audit entry (the chain's lock and
-# last entry in one call, the INSERT) and the report returned; the anchors of the round's sections
+# the aggregate, progress 5%, the COPY, the file recorded, its audit entry (one call: the
+# chain's lock, its last entry, the INSERT) and the report returned; the anchors of the round's sections
 # (the line numbers: the version and its sections; the bodies' paragraphs) and their temporary table
 # (dropped if left over, created, analysed, dropped).
-EXPECTED_QUERIES_WITH_COPY = 21
+EXPECTED_QUERIES_WITH_COPY = 20
 
 
 # --- the sheet goes on past Excel's row limit -----------------------------------------------
