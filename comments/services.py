@@ -31,7 +31,7 @@ from consultations.rules import is_focal_point_in_round, participation_for
 
 from .anchoring import anchor_check
 from .models import BODY_MAX_LENGTH, Comment, CommentFlag, CommentReturn, CommentRevision, NationalPosition, Reply
-from .selectors import comments_visible_to, endorsed_count
+from .selectors import comments_visible_to, endorsed_count, in_own_delegation
 from .signals import comment_returned, reply_created
 
 logger = logging.getLogger(__name__)
@@ -472,8 +472,7 @@ def comment_return(*, actor, comment: Comment, note: str, expected_revision: int
     whatever the round lets the focal point read of it.
     """
     _check_visible(actor, comment)
-    participation = participation_for(actor, comment.round.consultation)
-    if participation is None or participation.organisation_id != comment.organisation_id:
+    if not in_own_delegation(user=actor, comment=comment):
         raise Http404
     if not actor.has_perm("comments.return_comment", comment):
         raise PermissionDenied(_("Only your delegation's focal point can send a colleague's comment back."))
