@@ -152,6 +152,16 @@ def get_comment_for_user(*, user, pk, for_update: bool = False) -> Comment:
     return comment
 
 
+def in_own_delegation(*, user, comment: Comment) -> bool:
+    """Whether the comment is of the organisation `user` acts for in its consultation.
+
+    What the round lets a person read of other delegations is theirs to read, not to act on: a
+    focal point's acts on a comment (sending it back) are a 404 outside their delegation.
+    """
+    participation = participation_for(user, comment.round.consultation)
+    return participation is not None and participation.organisation_id == comment.organisation_id
+
+
 def writing_target_for_user(
     *, user, slug: str, round_id: int, key: str, with_extensions: bool = True
 ) -> tuple[EngagementRound, Section]:

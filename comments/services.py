@@ -41,7 +41,7 @@ from .models import (
     NationalPosition,
     Reply,
 )
-from .selectors import comments_visible_to, endorsed_count, thread_audience
+from .selectors import comments_visible_to, endorsed_count, in_own_delegation, thread_audience
 from .signals import comment_returned, people_mentioned, reply_created
 
 logger = logging.getLogger(__name__)
@@ -539,8 +539,7 @@ def comment_return(*, actor, comment: Comment, note: str, expected_revision: int
     whatever the round lets the focal point read of it.
     """
     _check_visible(actor, comment)
-    participation = participation_for(actor, comment.round.consultation)
-    if participation is None or participation.organisation_id != comment.organisation_id:
+    if not in_own_delegation(user=actor, comment=comment):
         raise Http404
     if not actor.has_perm("comments.return_comment", comment):
         raise PermissionDenied(_("Only your delegation's focal point can send a colleague's comment back."))

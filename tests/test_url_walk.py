@@ -537,6 +537,7 @@ ROUTES: dict[str, Route] = {
     "api:comment-withdraw": api("api_comment_pk", NOBODY, {VN, TH}, targets=COMMENT_TARGETS),
     "api:comment-endorsement": api("api_comment_pk", NOBODY, {VNFP}, targets=COMMENT_TARGETS),
     "api:comment-hide": api("api_comment_pk", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
+    "api:comment-return": api("api_comment_pk", NOBODY, {VNFP}, targets=COMMENT_TARGETS),
     "api:comment-unhide": api("api_comment_pk", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "api:comment-flags": api("api_comment_pk", NOBODY, ALL_IN - STAFF, targets=COMMENT_TARGETS),
     "api:comment-replies": api("api_comment_id", ALL_IN, ALL_IN - STAFF, targets=COMMENT_TARGETS),

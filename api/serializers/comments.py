@@ -325,6 +325,10 @@ class HideSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class ReturnSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="What the author should change; they read it.")
+
+
 class NationalPositionSerializer(serializers.Serializer):
     round = serializers.IntegerField(read_only=True)
     organisation = OrganisationSerializer(read_only=True)

@@ -31,6 +31,7 @@ from api.serializers.comments import (
     NationalPositionSubmitSerializer,
     ReplyCreateSerializer,
     ReplySerializer,
+    ReturnSerializer,
     comment_data,
 )
 from comments import selectors, services
@@ -177,6 +178,13 @@ class RoundCommentViewSet(mixins.ListModelMixin, ApiViewSet):
         request=None,
         responses={200: CommentSerializer},
     ),
+    send_back=extend_schema(
+        summary="Send a colleague's submitted comment back to its author as a draft, with a note; focal point",
+        tags=["national positions"],
+        parameters=[COMMENT_ID, IF_MATCH, ETAG],
+        request=ReturnSerializer,
+        responses={200: CommentSerializer},
+    ),
     hide=extend_schema(
         summary="Hide a comment from other participants (secretariat)",
         tags=["moderation"],
@@ -210,8 +218,9 @@ class CommentViewSet(mixins.RetrieveModelMixin, ApiViewSet):
         "hide": "comments.moderate_comment",
         "unhide": "comments.moderate_comment",
         "flags": "comments.flag_comment",
+        "send_back": "comments.return_comment",
     }
-    if_match_actions = ("partial_update", "submit", "withdraw", "endorsement")
+    if_match_actions = ("partial_update", "submit", "withdraw", "endorsement", "send_back")
 
     def get_object(self):
         comment = comment_or_404(self.request, self.kwargs["pk"])
@@ -267,6 +276,21 @@ class CommentViewSet(mixins.RetrieveModelMixin, ApiViewSet):
             actor=request.user, comment=comment, endorsed=request.method == "POST", expected_revision=expected
         )
         return comment_response(comment)
+
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def send_back(self, request, pk):
+        comment = comment_or_404(request, pk)
+        # Another delegation's comment is not there for this act (404), whatever the round shows.
+        if not selectors.in_own_delegation(user=request.user, comment=comment):
+            raise Http404
+        self.check_object_permissions(request, comment)
+        expected = expected_revision(request, comment)
+        serializer = ReturnSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        returned = services.comment_return(
+            actor=request.user, comment=comment, note=serializer.validated_data["note"], expected_revision=expected
+        )
+        return comment_response(returned.comment)
 
     @action(detail=True, methods=["post"])
     def hide(self, request, pk):

@@ -31,7 +31,7 @@ from openpyxl import load_workbook
 from accounts.models import Organisation, User
 from audit.models import AuditEntry
 from comments.models import Comment
-from comments.services import comment_flag
+from comments.services import comment_flag, comment_return
 from consolidation.documents.matrix import write_template_xlsx
 from consolidation.models import Disposition, Report
 from consolidation.services.assignments import comments_assign
@@ -137,7 +137,8 @@ def _template_upload() -> SimpleUploadedFile:
 def build_rich_consultation(capture_on_commit) -> Consultation:
     """The ADM 2030 demo (two rounds, comments, consolidation, dispositions, carry-over), plus
     one of everything the demo lacks, each made through its service: an extension, round
-    e-mails, an invitation, a flag, a generated report, an imported template, assignments, MFA keys."""
+    e-mails, an invitation, a flag, a comment sent back, a generated report, an imported template,
+    assignments, MFA keys."""
     seed_demo()
     consultation = Consultation.objects.get(slug=CONSULTATION_SLUG)
     users = {user.email: user for user in User.objects.all()}
@@ -167,6 +168,14 @@ def build_rich_consultation(capture_on_commit) -> Consultation:
             round=open_round, status=Comment.Status.SUBMITTED, organisation=viet_nam
         ).first()
         comment_flag(actor=users["vn.focal@example.org"], comment=comment, reason="Please check the figure.")
+        sent_back = (
+            Comment.objects.filter(round=open_round, status=Comment.Status.SUBMITTED, organisation=viet_nam)
+            .exclude(author=users["vn.focal@example.org"])
+            .exclude(pk=comment.pk)
+            .order_by("pk")
+            .first()
+        )
+        comment_return(actor=users["vn.focal@example.org"], comment=sent_back, note="Please cite the study.")
         report_request(
             actor=secretariat,
             consultation=consultation,
