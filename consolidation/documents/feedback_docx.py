@@ -93,7 +93,11 @@ def _covering(pieces: list[tuple[int, int, object]], starts: list[int], start: i
 
 def _initials(comment: Comment) -> str:
     organisation = comment.organisation
-    return xml_text(organisation.short_name or organisation.country_code or ooxml.initials_of(organisation.name))
+    return xml_text(
+        ooxml.organisation_initials(
+            country_code=organisation.country_code, short_name=organisation.short_name, name=organisation.name
+        )
+    )
 
 
 class _Writer:
@@ -180,8 +184,11 @@ class _Writer:
     def written_out(self, comment: Comment) -> None:
         head = self.document.add_paragraph()
         head.add_run(xml_text(" · ".join(str(fact) for fact in _facts(comment)))).bold = True
+        # Who commented stays on the page of what they said.
+        head.paragraph_format.keep_with_next = True
         if comment.quote_exact:
             quote = self.paragraph(xml_text(f"“{comment.quote_exact}”"), style="Quote")
+            quote.paragraph_format.keep_with_next = True
             ooxml.set_paragraph_language(quote, ooxml.text_language(comment.quote_exact, document=self.language))
         self.paragraph(xml_text(comment.body), declared=comment.language)
         if comment.proposed_change:

@@ -295,6 +295,13 @@ def initials_of(name: str) -> str:
     return "".join(w[0].upper() for w in words)[:4]
 
 
+def organisation_initials(*, country_code: str, short_name: str, name: str) -> str:
+    """A Word comment's initials for an organisation, as a reviewer's would be: short, and the same in
+    every file. The country code (a member state's "PH", as the matrix's MB/NC), else the short name
+    ("IDCU"), else the initials of the name."""
+    return (country_code or short_name or initials_of(name)).strip()
+
+
 # --- layout ----------------------------------------------------------------------------------
 
 

@@ -74,6 +74,13 @@ class _Writer:
             ooxml.keep_table_together(table)
         return table
 
+    def label(self, text: str):
+        """A bold line introducing what follows, kept on the page of what it introduces."""
+        paragraph = self.paragraph()
+        paragraph.add_run(text).bold = True
+        paragraph.paragraph_format.keep_with_next = True
+        return paragraph
+
     def redline(self, paragraph, segments: list[Segment]) -> None:
         for segment in segments:
             self.changes.add(paragraph, segment)
@@ -165,10 +172,10 @@ class _Writer:
             text = "".join(s.text for s in segments)
             ooxml.set_paragraph_language(paragraph, ooxml.text_language(text, document=self.language))
         if diff.dispositions:
-            self.paragraph().add_run(_("Changed in response to")).bold = True
+            self.label(_("Changed in response to"))
             self.dispositions(diff.dispositions)
         if diff.carried:
-            self.paragraph().add_run(_("Open comments carried to this section")).bold = True
+            self.label(_("Open comments carried to this section"))
             for entry in diff.carried:
                 self.comment(entry, with_landing=True)
 
@@ -183,6 +190,7 @@ class _Writer:
             comment = cells[3].paragraphs[0]
             if entry.quote:
                 comment.add_run(f"“{entry.quote}”").italic = True
+                ooxml.set_paragraph_language(comment, ooxml.text_language(entry.quote, document=self.language))
                 comment = cells[3].add_paragraph()
             comment.add_run(entry.body)
             ooxml.set_paragraph_language(comment, ooxml.text_language(entry.body, document=self.language))
@@ -203,8 +211,12 @@ class _Writer:
         head = self.document.add_paragraph(style="List Bullet")
         head.add_run(entry.number).bold = True
         head.add_run(f" · {visible_controls(entry.organisation)} · {entry.type_label}")
+        # The comment's number and author stay on the page of its text.
+        head.paragraph_format.keep_with_next = True
         if entry.quote:
-            self.paragraph(f"“{entry.quote}”").paragraph_format.left_indent = Pt(18)
+            quote = self.paragraph(f"“{entry.quote}”")
+            quote.paragraph_format.left_indent = Pt(18)
+            quote.paragraph_format.keep_with_next = True
         self.paragraph(entry.body).paragraph_format.left_indent = Pt(18)
         if entry.proposed_change:
             change = self.paragraph()

@@ -226,3 +226,19 @@ def test_the_numbers_and_the_open_comments_with_where_they_landed(made):
     )
     orphans = text.split("Open comments whose passage is no longer in the text")[1]
     assert "Passage no longer in the text" in orphans
+
+
+def test_what_introduces_a_table_or_a_comment_stays_on_its_page(made):
+    """ "Changed in response to" is never the last line of a page with its table on the next, nor is a
+    comment's number and author, or its quoted passage, apart from its text."""
+    document = open_docx(made)
+    blocks = list(document.element.body.iterchildren())
+    labels = [i for i, b in enumerate(blocks) if b.tag == qn("w:p") and paragraph_text(b) == "Changed in response to"]
+    assert labels
+    for index in labels:
+        assert blocks[index + 1].tag == qn("w:tbl")
+        assert blocks[index].find(f"{qn('w:pPr')}/{qn('w:keepNext')}") is not None
+    heads = [p for p in document.paragraphs if p.style.name == "List Bullet"]
+    assert heads and all(p.paragraph_format.keep_with_next for p in heads)
+    quotes = [p for p in document.paragraphs if p.text.startswith("“") and p.text.endswith("”")]
+    assert quotes and all(p.paragraph_format.keep_with_next for p in quotes)
