@@ -139,12 +139,15 @@ class _Writer:
                 (_("Sections removed"), stats["sections_removed"]),
                 (_("Sections renumbered"), stats["sections_renumbered"]),
                 (_("Sections moved"), stats["sections_moved"]),
+                # As the PDF and the revision page: the whole the decision table totals, then what is open.
+                (_("Comments of the earlier rounds"), stats["comments_total"]),
                 (_("Comments still open"), stats["open_count"]),
                 (_("Open comments whose passage is gone"), stats["orphaned_count"]),
             ],
             keep_together=True,
         )
         self.paragraph()
+        self.label(_("Comments by decision"))
         self.table(
             (_("Decision"), _("Comments")),
             [*stats["comments_by_decision"], (_("Total"), stats["comments_total"])],

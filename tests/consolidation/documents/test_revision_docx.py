@@ -218,6 +218,12 @@ def test_the_numbers_and_the_open_comments_with_where_they_landed(made):
     assert (numbers["Sections changed"], numbers["Sections added"], numbers["Sections removed"]) == ("5", "1", "1")
     decisions = {row.cells[0].text: row.cells[1].text for row in document.tables[1].rows}
     assert (decisions["Noted"], decisions["No decision yet"], decisions["Total"]) == ("1", "9", "10")
+    # The figures agree with each other (and with the PDF and the revision page): the comments of the
+    # earlier rounds are the decision table's total, those still open its "No decision yet".
+    assert numbers["Comments of the earlier rounds"] == decisions["Total"]
+    assert numbers["Comments still open"] == decisions["No decision yet"]
+    labels = [p.text for p in document.paragraphs]
+    assert labels.index("Comments by decision") < labels.index("Section by section")
     text = "\n".join(paragraph_text(p) for p in document.element.body.iter(qn("w:p")))
     assert "Đề nghị bổ sung vùng nông thôn." in text
     assert (
