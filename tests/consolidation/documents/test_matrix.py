@@ -196,6 +196,19 @@ def test_the_matrix_is_laid_out_as_the_iso_template(
     assert heights[anchored["yearly"].number] == 15 * 2 + matrix.ROW_PADDING > 30
 
 
+def test_a_matrix_of_every_round_names_their_versions_in_its_header_block(
+    django_capture_on_commit_callbacks, export_path, consultation, open_round, secretariat, anchored
+):
+    report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+    assert report.status == JobStatus.DONE, report.error
+    sheet = load_workbook(io.BytesIO(read_bytes(report)))["Comments"]
+    block = {sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=3).value for r in range(2, HEADER_ROW)}
+    assert block["Round"] == "All rounds"
+    assert block["Version"] == f"Version {open_round.version.number}"
+
+
 def test_the_csv_has_the_same_columns_in_the_same_order(
     django_capture_on_commit_callbacks, export_path, consultation, open_round, secretariat, anchored
 ):
