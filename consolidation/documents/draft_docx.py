@@ -155,7 +155,11 @@ def _add_comment(comments: ooxml.Comments, runs: list[Run], comment: DraftCommen
         initials=xml_text(comment.initials or ooxml.initials_of(comment.organisation)),
         date=comment.submitted_at or comment.updated_at,
         paragraphs=_comment_text(comment),
-        language=ooxml.text_language(comment.body, document=language),
+        language=[
+            "",
+            ooxml.text_language(comment.body, document=language),
+            *([ooxml.text_language(comment.proposed_change, document=language)] if comment.proposed_change else []),
+        ],
     )
 
 

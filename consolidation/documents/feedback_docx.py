@@ -165,20 +165,25 @@ class _Writer:
     def margin_comment(self, comment: Comment, runs) -> None:
         facts = _facts(comment)
         lines = [xml_text(" · ".join([facts[0], *facts[2:]]))]
-        lines.extend(_paragraphs(comment.body))
+        languages = [""]  # what the platform writes is in the document's language
+        body_language = ooxml.text_language(comment.body, comment.language, self.language)
+        for text in _paragraphs(comment.body):
+            lines.append(text)
+            languages.append(body_language)
         if comment.proposed_change:
             lines.append(_("Proposed change:") + " " + xml_text(comment.proposed_change))
+            languages.append(ooxml.text_language(comment.proposed_change, comment.language, self.language))
         decided = _decision(comment)
         if decided:
             lines.append(_("Disposition:") + " " + xml_text(decided))
-        language = ooxml.text_language(comment.body, comment.language, self.language)
+            languages.append(ooxml.text_language(decided, document=self.language))
         self.comments.add(
             runs,
             author=xml_text(visible_controls(comment.organisation.name)),
             initials=_initials(comment),
             date=comment.submitted_at or comment.created_at,
             paragraphs=lines,
-            language=language,
+            language=languages,
         )
 
     def written_out(self, comment: Comment) -> None:

@@ -81,6 +81,10 @@ class _Writer:
         paragraph.paragraph_format.keep_with_next = True
         return paragraph
 
+    def mark_language(self, paragraph, text: str) -> None:
+        """`paragraph` in the language `text`'s script tells, when that is not the document's."""
+        ooxml.set_paragraph_language(paragraph, ooxml.text_language(text, document=self.language))
+
     def redline(self, paragraph, segments: list[Segment]) -> None:
         for segment in segments:
             self.changes.add(paragraph, segment)
@@ -201,11 +205,12 @@ class _Writer:
                 change = cells[3].add_paragraph()
                 change.add_run(_("Proposed change:") + " ").italic = True
                 change.add_run(entry.proposed_change)
+                self.mark_language(change, entry.proposed_change)
             decision = cells[4].paragraphs[0]
             decision.add_run(entry.decision_label).bold = True
             response = response_without_decision(entry.response, entry.decision)
             if response:
-                cells[4].add_paragraph(response)
+                self.mark_language(cells[4].add_paragraph(response), response)
         ooxml.repeat_header_row(table)
         ooxml.column_widths(table, (14, 32, 22, 60, 42))
         self.document.add_paragraph()
@@ -226,6 +231,7 @@ class _Writer:
             change.paragraph_format.left_indent = Pt(18)
             change.add_run(_("Proposed change:") + " ").italic = True
             change.add_run(entry.proposed_change)
+            self.mark_language(change, entry.proposed_change)
         decision = self.paragraph()
         decision.paragraph_format.left_indent = Pt(18)
         decision.add_run(entry.decision_label).bold = True

@@ -214,6 +214,10 @@ def test_page_numbers_header_properties_and_languages(made):
     part = open_docx(made).part._comments_part.element
     vn = part.find(f"{qn('w:comment')}[@{qn('w:id')}='{vn_id}']")
     assert "vi-VN" in {lang.get(qn("w:val")) for lang in vn.iter(qn("w:lang"))}
+    # Paragraph by paragraph: the comment and its proposal in Vietnamese, what the platform wrote
+    # around them (number and type, the disposition) in the document's language.
+    tags = [{lang.get(qn("w:val")) for lang in p.iter(qn("w:lang"))} for p in vn.iterfind(qn("w:p"))]
+    assert tags == [set(), {"vi-VN"}, {"vi-VN"}, set()], tags
 
 
 def test_a_vietnamese_requester_gets_a_vietnamese_document(

@@ -248,3 +248,22 @@ def test_what_introduces_a_table_or_a_comment_stays_on_its_page(made):
     assert heads and all(p.paragraph_format.keep_with_next for p in heads)
     quotes = [p for p in document.paragraphs if p.text.startswith("“") and p.text.endswith("”")]
     assert quotes and all(p.paragraph_format.keep_with_next for p in quotes)
+
+
+def test_a_proposed_change_and_a_response_are_marked_with_their_scripts_language(world, secretariat):
+    """In the table beside a change, a Vietnamese proposed change is vi-VN in an English report."""
+    decided = world["comments"]["decided"]
+    Comment.objects.filter(pk=decided.pk).update(proposed_change="Thêm các trung tâm dữ liệu khu vực.")
+    document = open_docx(docx_bytes(revision_report(user=secretariat, version=world["new"])))
+    proposed = [
+        p
+        for table in document.tables
+        for cell in table._cells
+        for p in cell.paragraphs
+        if p.text.startswith("Proposed change:")
+    ]
+    assert proposed and all(_languages(p._p) == {"vi-VN"} for p in proposed), [_languages(p._p) for p in proposed]
+    response = next(
+        p for table in document.tables for cell in table._cells for p in cell.paragraphs if "names the data" in p.text
+    )
+    assert _languages(response._p) == set()  # English, the document's own
