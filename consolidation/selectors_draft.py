@@ -51,6 +51,9 @@ class DraftComment:
     is_endorsed: bool
     is_hidden: bool
     updated_at: datetime
+    # A Word comment's initials (ooxml.organisation_initials) and date (the submission).
+    initials: str = ""
+    submitted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ def draft_comments(*, user, version: DraftVersion, engagement_round: EngagementR
 
 
 def _draft_comment(comment: Comment, lines: SectionLines) -> DraftComment:
+    from .documents.ooxml import organisation_initials
+
     return DraftComment(
         pk=comment.pk,
         number=comment.number,
@@ -122,6 +127,12 @@ def _draft_comment(comment: Comment, lines: SectionLines) -> DraftComment:
         is_endorsed=comment.is_endorsed,
         is_hidden=comment.is_hidden,
         updated_at=comment.updated_at,
+        initials=organisation_initials(
+            country_code=comment.organisation.country_code,
+            short_name=comment.organisation.short_name,
+            name=comment.organisation.name,
+        ),
+        submitted_at=comment.submitted_at or comment.created_at,
     )
 
 

@@ -13,8 +13,13 @@ the space after it.
 With comments, each comment is a Word comment (python-docx's Document.add_comment) anchored to
 the passage it quotes: the lines are cut into runs where passages start and end, and the comment
 spans the runs from its start to its end, across lines; a comment on the whole section is anchored
-to the section's heading. Its author is the organisation; its text names the comment, its type and
-lines, then the comment and the proposed change.
+to the section's heading. Its author is the organisation, its initials the organisation's as in
+every Word file (ooxml.organisation_initials: "VN"), its date the submission; its text names the
+comment, its type and lines, then the comment and the proposed change.
+
+As the other Word files: A4, the title in the header and "Page n of m" in the footer, the
+properties naming the platform, the consultation and the version, the document in the
+requester's language and a line in another script (Vietnamese, Thai...) marked with its own.
 
 Every stored text goes through config.text.xml_text: a control character must not break the file.
 """
@@ -25,10 +30,9 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from docx import Document
-from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_TAB_ALIGNMENT
 from docx.shared import Cm, Pt, RGBColor
@@ -37,6 +41,7 @@ from docx.text.run import Run
 from config.text import xml_text
 
 from ..selectors_draft import DraftComment, DraftDocument, DraftLine, DraftSection
+from . import ooxml
 
 NUMBER_TAB = Cm(0.9)
 TEXT_INDENT = Cm(1.2)
@@ -126,10 +131,6 @@ def _write_line(paragraph, section: DraftSection, line: DraftLine, cuts: list[in
             runs.add(start, stop, paragraph.add_run(xml_text(section.body[start:stop])))
 
 
-def _initials(name: str) -> str:
-    return "".join(word[0] for word in name.split() if word[:1].isalnum())[:3].upper()
-
-
 def _comment_text(comment: DraftComment) -> list[str]:
     facts = [
         comment.number,
@@ -146,24 +147,33 @@ def _comment_text(comment: DraftComment) -> list[str]:
     return [xml_text(p) for p in paragraphs]
 
 
-def _add_comment(document, runs: list[Run], comment: DraftComment) -> None:
-    head, *rest = _comment_text(comment)
-    word_comment = document.add_comment(
-        runs, text=head, author=xml_text(comment.organisation), initials=_initials(comment.organisation)
+def _add_comment(comments: ooxml.Comments, runs: list[Run], comment: DraftComment, language: str) -> None:
+    """A Word comment as the delegation would have left it: by the organisation, dated its submission."""
+    comments.add(
+        runs,
+        author=xml_text(comment.organisation),
+        initials=xml_text(comment.initials or ooxml.initials_of(comment.organisation)),
+        date=comment.submitted_at or comment.updated_at,
+        paragraphs=_comment_text(comment),
+        language=[
+            "",
+            ooxml.text_language(comment.body, document=language),
+            *([ooxml.text_language(comment.proposed_change, document=language)] if comment.proposed_change else []),
+        ],
     )
-    for text in rest:
-        word_comment.add_paragraph(text)
 
 
-def _write_section(document, section: DraftSection, *, with_comments: bool) -> None:
+def _write_section(document, section: DraftSection, *, comments: ooxml.Comments | None, language: str) -> None:
     level = min(section.depth + 1, 3)
     heading_runs: list[Run] = []
     for index, line in enumerate(section.heading_lines):
         paragraph = document.add_heading(level=level)
         _line_format(paragraph, last=index == len(section.heading_lines) - 1)
         _number_run(paragraph, line.number)
-        heading_runs.append(paragraph.add_run(xml_text(section.line_text(line, heading=True))))
-    cuts = _cuts(section) if with_comments else []
+        text = section.line_text(line, heading=True)
+        heading_runs.append(paragraph.add_run(xml_text(text)))
+        ooxml.set_paragraph_language(paragraph, ooxml.text_language(text, document=language))
+    cuts = _cuts(section) if comments is not None else []
     runs = _Runs()
     for block in section.paragraphs:
         for index, line in enumerate(block):
@@ -171,42 +181,49 @@ def _write_section(document, section: DraftSection, *, with_comments: bool) -> N
             _line_format(paragraph, last=index == len(block) - 1)
             _number_run(paragraph, line.number)
             _write_line(paragraph, section, line, cuts, runs)
-    if not with_comments:
+            ooxml.set_paragraph_language(paragraph, ooxml.text_language(section.line_text(line), document=language))
+    if comments is None:
         return
     for comment in section.comments:
         anchored = (
             runs.covering(comment.start, comment.end) if comment.start is not None and comment.end is not None else []
         )
         # A comment on the whole section (or one whose passage holds no text) is the heading's.
-        _add_comment(document, anchored or heading_runs, comment)
+        _add_comment(comments, anchored or heading_runs, comment, language)
 
 
 def write_draft_docx(
     document: DraftDocument, fileobj: BinaryIO, *, on_section: Callable[[int, int], None] | None = None
 ) -> None:
     """Write the draft; on_section(done, total) is called after each section (the report's progress)."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    title = xml_text(draft_title(document))
     word = Document()
-    page = word.sections[0]
-    page.orientation = WD_ORIENT.PORTRAIT
-    page.page_width, page.page_height = Cm(21), Cm(29.7)
-    page.left_margin = page.right_margin = Cm(2)
+    ooxml.a4_page(word)
     word.styles["Normal"].font.size = Pt(10)
     _number_style(word)
-    properties = word.core_properties
-    properties.title = xml_text(draft_title(document))
-    properties.subject = xml_text(document.version_title or document.consultation_title)
-    properties.author = xml_text(settings.SITE_NAME)
-    properties.last_modified_by = xml_text(settings.SITE_NAME)
-    properties.comments = xml_text(draft_subtitle(document))
-    properties.created = properties.modified = timezone.now()
+    ooxml.set_document_language(word, language)
+    ooxml.set_core_properties(
+        word,
+        title=title,
+        subject=xml_text(document.version_title or document.consultation_title),
+        keywords=", ".join([str(_("draft")), xml_text(document.consultation_title), document.version_number]),
+        language=language,
+        description=xml_text(draft_subtitle(document)),
+    )
+    # As a circulated draft: its title at the top of every page, "Page n of m" at the foot.
+    ooxml.header_and_footer(
+        word, header=title, footer=ooxml.platform_name(), page_label=_("Page %(page)s of %(pages)s")
+    )
+    comments = ooxml.Comments(word) if document.with_comments else None
 
-    word.add_heading(xml_text(draft_title(document)), level=0)
+    word.add_heading(title, level=0)
     if document.version_title:
         word.add_paragraph(xml_text(document.version_title))
     word.add_paragraph(xml_text(draft_subtitle(document)))
     total = len(document.sections)
     for done, section in enumerate(document.sections, start=1):
-        _write_section(word, section, with_comments=document.with_comments)
+        _write_section(word, section, comments=comments, language=language)
         if on_section:
             on_section(done, total)
     word.save(fileobj)

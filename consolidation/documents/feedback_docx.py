@@ -93,7 +93,11 @@ def _covering(pieces: list[tuple[int, int, object]], starts: list[int], start: i
 
 def _initials(comment: Comment) -> str:
     organisation = comment.organisation
-    return xml_text(organisation.short_name or organisation.country_code or ooxml.initials_of(organisation.name))
+    return xml_text(
+        ooxml.organisation_initials(
+            country_code=organisation.country_code, short_name=organisation.short_name, name=organisation.name
+        )
+    )
 
 
 class _Writer:
@@ -161,27 +165,35 @@ class _Writer:
     def margin_comment(self, comment: Comment, runs) -> None:
         facts = _facts(comment)
         lines = [xml_text(" · ".join([facts[0], *facts[2:]]))]
-        lines.extend(_paragraphs(comment.body))
+        languages = [""]  # what the platform writes is in the document's language
+        body_language = ooxml.text_language(comment.body, comment.language, self.language)
+        for text in _paragraphs(comment.body):
+            lines.append(text)
+            languages.append(body_language)
         if comment.proposed_change:
             lines.append(_("Proposed change:") + " " + xml_text(comment.proposed_change))
+            languages.append(ooxml.text_language(comment.proposed_change, comment.language, self.language))
         decided = _decision(comment)
         if decided:
             lines.append(_("Disposition:") + " " + xml_text(decided))
-        language = ooxml.text_language(comment.body, comment.language, self.language)
+            languages.append(ooxml.text_language(decided, document=self.language))
         self.comments.add(
             runs,
             author=xml_text(visible_controls(comment.organisation.name)),
             initials=_initials(comment),
             date=comment.submitted_at or comment.created_at,
             paragraphs=lines,
-            language=language,
+            language=languages,
         )
 
     def written_out(self, comment: Comment) -> None:
         head = self.document.add_paragraph()
         head.add_run(xml_text(" · ".join(str(fact) for fact in _facts(comment)))).bold = True
+        # Who commented stays on the page of what they said.
+        head.paragraph_format.keep_with_next = True
         if comment.quote_exact:
             quote = self.paragraph(xml_text(f"“{comment.quote_exact}”"), style="Quote")
+            quote.paragraph_format.keep_with_next = True
             ooxml.set_paragraph_language(quote, ooxml.text_language(comment.quote_exact, document=self.language))
         self.paragraph(xml_text(comment.body), declared=comment.language)
         if comment.proposed_change:

@@ -656,6 +656,10 @@ class MatrixInfo:
 HEADER_ROW = 6
 HEADER_HEIGHT = 45  # points: three lines of the wrapped headers
 LINE_HEIGHT = 15  # points: one line of 11-point text
+# Points below a wrapped cell's last line: at exactly LINE_HEIGHT a line, LibreOffice (Calibri
+# replaced by Noto Sans or Carlito, whose lines are about 15 points) draws the last line flush
+# against the next row's first, and the rows read as one block.
+ROW_PADDING = 3
 MAX_ROW_HEIGHT = 409  # Excel's limit
 # Characters of average text a column holds on one line per unit of width (widths count the "0" glyph).
 CHARS_PER_WIDTH = 1.1
@@ -670,6 +674,11 @@ def _wrap_capacity() -> list[tuple[int, int]]:
         for index, column in enumerate(COLUMNS)
         if column.key in WRAP_COLUMNS
     ]
+
+
+def row_height(lines: int) -> int:
+    """The height in points of a row whose longest wrapped cell takes `lines` lines (more than one)."""
+    return min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + ROW_PADDING)
 
 
 def estimated_lines(text: str, capacity: int) -> int:
@@ -921,7 +930,7 @@ def write_matrix_xlsx(
             value = row[index]
             if value and (len(value) > capacity or "\n" in value):
                 lines = max(lines, estimated_lines(value, capacity))
-        write_row(number, row, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines) if lines > 1 else None)
+        write_row(number, row, row_height(lines) if lines > 1 else None)
     _finish_sheet(sheet, number)
     workbook.close()
 

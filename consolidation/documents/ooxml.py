@@ -138,9 +138,10 @@ def set_paragraph_language(paragraph: Paragraph, code: str) -> None:
 
 
 def text_language(text: str, declared: str = "", document: str = "") -> str:
-    """The language to mark a paragraph with: the declared one, else the one its script tells,
-    and "" when that is the document's own (the paragraph inherits it)."""
-    code = (declared or detect_language(text)).strip()
+    """The language to mark a paragraph with: the one its script tells for sure (Thai letters are
+    Thai, whatever the comment declared: a Burmese comment may quote or propose Vietnamese text),
+    else the declared one, and "" when that is the document's own (the paragraph inherits it)."""
+    code = (detect_language(text) or declared).strip()
     if not code or word_language(code) == word_language(document):
         return ""
     return code
@@ -263,9 +264,12 @@ class Comments:
         initials: str,
         date: datetime | None,
         paragraphs: Sequence[str],
-        language: str = "",
+        language: str | Sequence[str] = "",
     ) -> WordComment:
-        """A comment on the text from runs[0] to runs[-1] (in one paragraph or across several)."""
+        """A comment on the text from runs[0] to runs[-1] (in one paragraph or across several).
+
+        `language` is every paragraph's, or one per paragraph ("" for the document's own)."""
+        languages = [language] * len(paragraphs) if isinstance(language, str) else list(language)
         comment_id = self._next
         self._next += 1
         element = parse_xml(
@@ -283,8 +287,8 @@ class Comments:
         for index, text in enumerate(paragraphs):
             paragraph = comment.paragraphs[0] if index == 0 else comment.add_paragraph()
             paragraph._p.append(new_run(text))
-            if language:
-                set_paragraph_language(paragraph, language)
+            if languages[index]:
+                set_paragraph_language(paragraph, languages[index])
         runs[0].mark_comment_range(runs[-1], comment_id)
         return comment
 
@@ -293,6 +297,13 @@ def initials_of(name: str) -> str:
     """Initials for a comment's author: the first letter of each word, at most four (VN, ASEC)."""
     words = [w for w in re.split(r"[\s\-–]+", name) if w and w[0].isalnum()]
     return "".join(w[0].upper() for w in words)[:4]
+
+
+def organisation_initials(*, country_code: str, short_name: str, name: str) -> str:
+    """A Word comment's initials for an organisation, as a reviewer's would be: short, and the same in
+    every file. The country code (a member state's "PH", as the matrix's MB/NC), else the short name
+    ("IDCU"), else the initials of the name."""
+    return (country_code or short_name or initials_of(name)).strip()
 
 
 # --- layout ----------------------------------------------------------------------------------

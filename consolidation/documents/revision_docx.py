@@ -74,6 +74,17 @@ class _Writer:
             ooxml.keep_table_together(table)
         return table
 
+    def label(self, text: str):
+        """A bold line introducing what follows, kept on the page of what it introduces."""
+        paragraph = self.paragraph()
+        paragraph.add_run(text).bold = True
+        paragraph.paragraph_format.keep_with_next = True
+        return paragraph
+
+    def mark_language(self, paragraph, text: str) -> None:
+        """`paragraph` in the language `text`'s script tells, when that is not the document's."""
+        ooxml.set_paragraph_language(paragraph, ooxml.text_language(text, document=self.language))
+
     def redline(self, paragraph, segments: list[Segment]) -> None:
         for segment in segments:
             self.changes.add(paragraph, segment)
@@ -132,12 +143,15 @@ class _Writer:
                 (_("Sections removed"), stats["sections_removed"]),
                 (_("Sections renumbered"), stats["sections_renumbered"]),
                 (_("Sections moved"), stats["sections_moved"]),
+                # As the PDF and the revision page: the whole the decision table totals, then what is open.
+                (_("Comments of the earlier rounds"), stats["comments_total"]),
                 (_("Comments still open"), stats["open_count"]),
                 (_("Open comments whose passage is gone"), stats["orphaned_count"]),
             ],
             keep_together=True,
         )
         self.paragraph()
+        self.label(_("Comments by decision"))
         self.table(
             (_("Decision"), _("Comments")),
             [*stats["comments_by_decision"], (_("Total"), stats["comments_total"])],
@@ -165,10 +179,10 @@ class _Writer:
             text = "".join(s.text for s in segments)
             ooxml.set_paragraph_language(paragraph, ooxml.text_language(text, document=self.language))
         if diff.dispositions:
-            self.paragraph().add_run(_("Changed in response to")).bold = True
+            self.label(_("Changed in response to"))
             self.dispositions(diff.dispositions)
         if diff.carried:
-            self.paragraph().add_run(_("Open comments carried to this section")).bold = True
+            self.label(_("Open comments carried to this section"))
             for entry in diff.carried:
                 self.comment(entry, with_landing=True)
 
@@ -183,6 +197,7 @@ class _Writer:
             comment = cells[3].paragraphs[0]
             if entry.quote:
                 comment.add_run(f"“{entry.quote}”").italic = True
+                ooxml.set_paragraph_language(comment, ooxml.text_language(entry.quote, document=self.language))
                 comment = cells[3].add_paragraph()
             comment.add_run(entry.body)
             ooxml.set_paragraph_language(comment, ooxml.text_language(entry.body, document=self.language))
@@ -190,11 +205,12 @@ class _Writer:
                 change = cells[3].add_paragraph()
                 change.add_run(_("Proposed change:") + " ").italic = True
                 change.add_run(entry.proposed_change)
+                self.mark_language(change, entry.proposed_change)
             decision = cells[4].paragraphs[0]
             decision.add_run(entry.decision_label).bold = True
             response = response_without_decision(entry.response, entry.decision)
             if response:
-                cells[4].add_paragraph(response)
+                self.mark_language(cells[4].add_paragraph(response), response)
         ooxml.repeat_header_row(table)
         ooxml.column_widths(table, (14, 32, 22, 60, 42))
         self.document.add_paragraph()
@@ -203,14 +219,19 @@ class _Writer:
         head = self.document.add_paragraph(style="List Bullet")
         head.add_run(entry.number).bold = True
         head.add_run(f" · {visible_controls(entry.organisation)} · {entry.type_label}")
+        # The comment's number and author stay on the page of its text.
+        head.paragraph_format.keep_with_next = True
         if entry.quote:
-            self.paragraph(f"“{entry.quote}”").paragraph_format.left_indent = Pt(18)
+            quote = self.paragraph(f"“{entry.quote}”")
+            quote.paragraph_format.left_indent = Pt(18)
+            quote.paragraph_format.keep_with_next = True
         self.paragraph(entry.body).paragraph_format.left_indent = Pt(18)
         if entry.proposed_change:
             change = self.paragraph()
             change.paragraph_format.left_indent = Pt(18)
             change.add_run(_("Proposed change:") + " ").italic = True
             change.add_run(entry.proposed_change)
+            self.mark_language(change, entry.proposed_change)
         decision = self.paragraph()
         decision.paragraph_format.left_indent = Pt(18)
         decision.add_run(entry.decision_label).bold = True

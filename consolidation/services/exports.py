@@ -288,9 +288,18 @@ def _make_matrix(report: Report, path: str, tally_factory) -> dict:
 def _matrix_info(report: Report) -> matrix.MatrixInfo:
     """What the matrix's header block and properties name: the consultation, the round and its version, the date."""
     engagement_round = report.round
+    if engagement_round is not None:
+        version = _("Version %(number)s") % {"number": engagement_round.version.number}
+    else:  # every round: the versions they were on, so that the block's Version line is not left empty
+        numbers = list(
+            dict.fromkeys(
+                report.consultation.rounds.order_by("opens_at", "id").values_list("version__number", flat=True)
+            )
+        )
+        version = ", ".join(_("Version %(number)s") % {"number": number} for number in numbers if number)
     return matrix.MatrixInfo(
         consultation=report.consultation.title,
-        version=_("Version %(number)s") % {"number": engagement_round.version.number} if engagement_round else "",
+        version=version,
         engagement_round=engagement_round.title if engagement_round else _("All rounds"),
         as_of=timezone.localtime().strftime("%Y-%m-%d %H:%M %Z"),
     )

@@ -318,3 +318,41 @@ def test_the_version_page_offers_the_draft_files_and_a_button_queues_one(
         version.pk,
         vn_delegate,
     )
+
+
+def test_the_docx_is_a_document_to_circulate_page_numbers_properties_languages_and_dated_comments(
+    django_capture_on_commit_callbacks, consultation, version, clause, comments, secretariat
+):
+    """As the other Word files: the title on every page, "Page n of m", the platform as author, and
+    each margin comment dated its submission with the organisation's initials (VN, as MB/NC)."""
+    from datetime import UTC, datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    submitted = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
+    Comment.objects.filter(pk=comments["vn_span"].pk).update(submitted_at=submitted)
+    comments["vn_span"].organisation.__class__.objects.filter(pk=comments["vn_span"].organisation_id).update(
+        short_name="Viet Nam"
+    )
+    report = _draft(django_capture_on_commit_callbacks, secretariat, consultation, version, kind="draft_comments")
+    document = _docx(report)
+    section = document.sections[0]
+    assert section.header.paragraphs[0].text == f"{consultation.title}, version {version.number}"
+    footer = section.footer.paragraphs[0]._p
+    assert [i.text.strip() for i in footer.iter(qn("w:instrText"))] == ["PAGE", "NUMPAGES"]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    core = document.core_properties
+    assert core.author == core.last_modified_by == settings.SITE_NAME
+    assert core.created.year == timezone.now().year and core.keywords and core.language == "en-GB"
+    span = next(c for c in document.comments if "Name the areas." in c.text)
+    assert (span.author, span.initials) == ("Viet Nam", "VN")
+    assert span.timestamp == submitted
+    languages = {}
+    for paragraph in document.paragraphs:
+        tags = {lang.get(qn("w:val")) for lang in paragraph._p.iter(qn("w:lang"))}
+        for sample, code in (("hạ tầng số", "vi-VN"), ("ประเทศสมาชิก", "th-TH"), ("Member states will", "")):
+            if sample in paragraph.text:
+                languages[code] = tags
+    # Each line in its script's language; English lines inherit the document's.
+    assert languages == {"vi-VN": {"vi-VN"}, "th-TH": {"th-TH"}, "": set()}

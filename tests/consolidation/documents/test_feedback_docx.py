@@ -138,6 +138,25 @@ def test_a_comment_says_who_when_what_and_the_decision_once(made, data):
     assert "Accepted: Accepted" not in written
 
 
+def test_initials_are_the_country_code_when_the_short_name_is_the_name(
+    django_capture_on_commit_callbacks, consultation, open_round, secretariat, data
+):
+    """A reviewer's initials are short: "VN" in the margin, as MB/NC says, even where the short name is long."""
+    data["vn_dc"].organisation.__class__.objects.filter(pk=data["vn_dc"].organisation_id).update(short_name="Viet Nam")
+    found = comments(feedback(django_capture_on_commit_callbacks, secretariat, consultation, open_round))
+    assert found[_by_text(found, VI_BODY)]["initials"] == "VN"
+
+
+def test_who_commented_stays_on_the_page_of_what_they_said(made, data):
+    """The bold line naming the comment and its quoted passage keep with the paragraphs after them."""
+    document = open_docx(made)
+    number = data["vn_dc"].number
+    index = next(i for i, p in enumerate(document.paragraphs) if p.text.startswith(f"{number} · "))
+    head, quote = document.paragraphs[index], document.paragraphs[index + 1]
+    assert quote.text == "“renewable energy”"
+    assert head.paragraph_format.keep_with_next and quote.paragraph_format.keep_with_next
+
+
 def test_a_delegates_file_holds_in_the_margin_only_what_they_see(
     django_capture_on_commit_callbacks, consultation, open_round, th_delegate, data
 ):
@@ -195,6 +214,10 @@ def test_page_numbers_header_properties_and_languages(made):
     part = open_docx(made).part._comments_part.element
     vn = part.find(f"{qn('w:comment')}[@{qn('w:id')}='{vn_id}']")
     assert "vi-VN" in {lang.get(qn("w:val")) for lang in vn.iter(qn("w:lang"))}
+    # Paragraph by paragraph: the comment and its proposal in Vietnamese, what the platform wrote
+    # around them (number and type, the disposition) in the document's language.
+    tags = [{lang.get(qn("w:val")) for lang in p.iter(qn("w:lang"))} for p in vn.iterfind(qn("w:p"))]
+    assert tags == [set(), {"vi-VN"}, {"vi-VN"}, set()], tags
 
 
 def test_a_vietnamese_requester_gets_a_vietnamese_document(

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from comments.models import Comment
 from consolidation import selectors_reports
@@ -24,6 +25,9 @@ from consultations.selectors import lines_of_versions
 from tests import factories
 from tests.helpers.reports import HEADER, HEADER_ROW, filled, make_report, read_bytes, template_bytes
 from tests.helpers.services import require
+
+# The autofilter spans every column, the platform's after the ISO/IEC eight (Supported by, P, last).
+LAST_COLUMN = get_column_letter(len(HEADER))
 
 ISO_HEADERS = [
     "MB/NC",
@@ -140,7 +144,7 @@ def test_the_matrix_is_laid_out_as_the_iso_template(
     assert sheet.row_dimensions[HEADER_ROW].height >= 30
     # Autofilter over the headers and every row; the type a drop-down of ge, te, ed.
     rows = _rows(sheet)
-    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:O{HEADER_ROW + len(rows)}"
+    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:{LAST_COLUMN}{HEADER_ROW + len(rows)}"
     (validation,) = sheet.data_validations.dataValidation
     assert validation.type == "list" and validation.formula1 == '"ge,te,ed"'
     assert str(validation.sqref) == f"E{HEADER_ROW + 1}:E{HEADER_ROW + len(rows)}"
@@ -187,7 +191,22 @@ def test_the_matrix_is_laid_out_as_the_iso_template(
     heights = {row[8]: sheet.row_dimensions[HEADER_ROW + 1 + index].height for index, row in enumerate(rows)}
     assert heights[anchored["spanning"].number] >= 15 * 10
     assert heights[anchored["whole"].number] is None
-    assert heights[anchored["yearly"].number] == 30  # "Development Partner" wraps in MB/NC: two lines
+    # "Development Partner" wraps in MB/NC: two lines, and a little room below the second, so that
+    # it does not run into the next row where the font's lines are taller than Calibri's.
+    assert heights[anchored["yearly"].number] == 15 * 2 + matrix.ROW_PADDING > 30
+
+
+def test_a_matrix_of_every_round_names_their_versions_in_its_header_block(
+    django_capture_on_commit_callbacks, export_path, consultation, open_round, secretariat, anchored
+):
+    report = make_report(
+        django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
+    )
+    assert report.status == JobStatus.DONE, report.error
+    sheet = load_workbook(io.BytesIO(read_bytes(report)))["Comments"]
+    block = {sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=3).value for r in range(2, HEADER_ROW)}
+    assert block["Round"] == "All rounds"
+    assert block["Version"] == f"Version {open_round.version.number}"
 
 
 def test_the_csv_has_the_same_columns_in_the_same_order(
@@ -207,7 +226,7 @@ def test_the_blank_template_has_the_matrix_layout():
     workbook = load_workbook(io.BytesIO(template_bytes()))
     sheet = workbook["Comments"]
     assert [cell.value for cell in sheet[HEADER_ROW]] == HEADER
-    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:O{HEADER_ROW + matrix.TEMPLATE_ROWS}"
+    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:{LAST_COLUMN}{HEADER_ROW + matrix.TEMPLATE_ROWS}"
     (validation,) = sheet.data_validations.dataValidation
     assert validation.formula1 == '"ge,te,ed"'
     assert sheet.page_setup.orientation == "landscape"
@@ -309,7 +328,7 @@ def _library_written(rows, path, info) -> None:
             ]
         )
         if lines > 1:
-            sheet.set_row(number, min(matrix.MAX_ROW_HEIGHT, matrix.LINE_HEIGHT * lines))
+            sheet.set_row(number, matrix.row_height(lines))
         for index, value in enumerate(row):
             if value:
                 sheet.write_string(number, index, value, formats[index])

@@ -218,6 +218,12 @@ def test_the_numbers_and_the_open_comments_with_where_they_landed(made):
     assert (numbers["Sections changed"], numbers["Sections added"], numbers["Sections removed"]) == ("5", "1", "1")
     decisions = {row.cells[0].text: row.cells[1].text for row in document.tables[1].rows}
     assert (decisions["Noted"], decisions["No decision yet"], decisions["Total"]) == ("1", "9", "10")
+    # The figures agree with each other (and with the PDF and the revision page): the comments of the
+    # earlier rounds are the decision table's total, those still open its "No decision yet".
+    assert numbers["Comments of the earlier rounds"] == decisions["Total"]
+    assert numbers["Comments still open"] == decisions["No decision yet"]
+    labels = [p.text for p in document.paragraphs]
+    assert labels.index("Comments by decision") < labels.index("Section by section")
     text = "\n".join(paragraph_text(p) for p in document.element.body.iter(qn("w:p")))
     assert "Đề nghị bổ sung vùng nông thôn." in text
     assert (
@@ -226,3 +232,38 @@ def test_the_numbers_and_the_open_comments_with_where_they_landed(made):
     )
     orphans = text.split("Open comments whose passage is no longer in the text")[1]
     assert "Passage no longer in the text" in orphans
+
+
+def test_what_introduces_a_table_or_a_comment_stays_on_its_page(made):
+    """ "Changed in response to" is never the last line of a page with its table on the next, nor is a
+    comment's number and author, or its quoted passage, apart from its text."""
+    document = open_docx(made)
+    blocks = list(document.element.body.iterchildren())
+    labels = [i for i, b in enumerate(blocks) if b.tag == qn("w:p") and paragraph_text(b) == "Changed in response to"]
+    assert labels
+    for index in labels:
+        assert blocks[index + 1].tag == qn("w:tbl")
+        assert blocks[index].find(f"{qn('w:pPr')}/{qn('w:keepNext')}") is not None
+    heads = [p for p in document.paragraphs if p.style.name == "List Bullet"]
+    assert heads and all(p.paragraph_format.keep_with_next for p in heads)
+    quotes = [p for p in document.paragraphs if p.text.startswith("“") and p.text.endswith("”")]
+    assert quotes and all(p.paragraph_format.keep_with_next for p in quotes)
+
+
+def test_a_proposed_change_and_a_response_are_marked_with_their_scripts_language(world, secretariat):
+    """In the table beside a change, a Vietnamese proposed change is vi-VN in an English report."""
+    decided = world["comments"]["decided"]
+    Comment.objects.filter(pk=decided.pk).update(proposed_change="Thêm các trung tâm dữ liệu khu vực.")
+    document = open_docx(docx_bytes(revision_report(user=secretariat, version=world["new"])))
+    proposed = [
+        p
+        for table in document.tables
+        for cell in table._cells
+        for p in cell.paragraphs
+        if p.text.startswith("Proposed change:")
+    ]
+    assert proposed and all(_languages(p._p) == {"vi-VN"} for p in proposed), [_languages(p._p) for p in proposed]
+    response = next(
+        p for table in document.tables for cell in table._cells for p in cell.paragraphs if "names the data" in p.text
+    )
+    assert _languages(response._p) == set()  # English, the document's own
