@@ -235,14 +235,29 @@ class Sketches:
         return np.stack([self._known[k] for k in keys])
 
 
-def buckets_of(bands: np.ndarray, owners: np.ndarray | None = None) -> list[list[int]]:
-    """Rows (by index, ascending) that share a band key: every bucket of two rows or more, sorted.
+@dataclass(frozen=True)
+class Buckets:
+    """LSH buckets as arrays: bucket k holds rows[starts[k] : starts[k] + lengths[k]], ascending."""
 
-    With `owners` (one number per row), only the buckets whose rows have more than one owner.
-    """
+    rows: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+
+    def listed(self, which: np.ndarray | None = None) -> list[list[int]]:
+        """The buckets (those `which` selects) as lists, each distinct bucket once, sorted."""
+        starts, lengths = (self.starts, self.lengths) if which is None else (self.starts[which], self.lengths[which])
+        found = {
+            tuple(self.rows[start : start + length].tolist()) for start, length in zip(starts, lengths, strict=True)
+        }
+        return [list(bucket) for bucket in sorted(found)]
+
+
+def bucket_arrays(bands: np.ndarray, owners: np.ndarray | None = None) -> Buckets:
+    """Rows (by index) that share a band key: every bucket of two rows or more (see buckets_of)."""
     count = bands.shape[0]
     if count < 2:
-        return []
+        empty = np.zeros(0, dtype=np.int64)
+        return Buckets(empty, empty, empty)
     flat = bands.reshape(-1)
     rows = np.repeat(np.arange(count, dtype=np.int64), bands.shape[1])
     order = np.lexsort((rows, flat))
@@ -254,10 +269,15 @@ def buckets_of(bands: np.ndarray, owners: np.ndarray | None = None) -> list[list
         owned = owners[rows]
         varied = np.minimum.reduceat(owned, starts) != np.maximum.reduceat(owned, starts)
         keep &= varied
-    found = {
-        tuple(rows[start : start + length].tolist()) for start, length in zip(starts[keep], lengths[keep], strict=True)
-    }
-    return [list(bucket) for bucket in sorted(found)]
+    return Buckets(rows, starts[keep], lengths[keep])
+
+
+def buckets_of(bands: np.ndarray, owners: np.ndarray | None = None) -> list[list[int]]:
+    """Rows (by index, ascending) that share a band key: every bucket of two rows or more, sorted.
+
+    With `owners` (one number per row), only the buckets whose rows have more than one owner.
+    """
+    return bucket_arrays(bands, owners).listed()
 
 
 def distinct_pairs(a: np.ndarray, b: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -329,7 +349,7 @@ LARGE_BUCKET = 3000
 
 def verify_buckets(
     keys: Sequence[str],
-    buckets: Sequence[Sequence[int]],
+    buckets: Sequence[Sequence[int]] | Buckets,
     finder: UnionFind,
     *,
     threshold: float,
@@ -346,23 +366,35 @@ def verify_buckets(
     max_length_ratio = 200 / threshold - 1
     lengths = np.array([len(k) for k in keys], dtype=np.int64)
     firsts, seconds, large = [], [], []
+    small: dict[int, list[Sequence[int]]] = defaultdict(list)
+    if isinstance(buckets, Buckets):
+        # The small buckets straight from the arrays, by size; the others as lists.
+        for size in np.unique(buckets.lengths[buckets.lengths <= SMALL_BUCKET]).tolist():
+            at = buckets.starts[buckets.lengths == size]
+            stacked = buckets.rows[at[:, None] + np.arange(size)]
+            rows, cols = np.triu_indices(size, 1)
+            firsts.append(stacked[:, rows].reshape(-1))
+            seconds.append(stacked[:, cols].reshape(-1))
+        buckets = buckets.listed(buckets.lengths > SMALL_BUCKET)
     for bucket in buckets:
-        nodes = np.asarray(bucket, dtype=np.int64)
-        if nodes.size > LARGE_BUCKET:
-            large.append(nodes.tolist())
-        elif nodes.size > SMALL_BUCKET:
-            listed = nodes.tolist()
-            if len({finder.find(n) for n in listed}) == 1:
+        if len(bucket) > LARGE_BUCKET:
+            large.append(list(bucket))
+        elif len(bucket) > SMALL_BUCKET:
+            if len({finder.find(n) for n in bucket}) == 1:
                 continue  # joined already (by another bucket)
-            texts = [keys[i] for i in listed]
+            nodes = np.asarray(bucket, dtype=np.int64)
+            texts = [keys[i] for i in bucket]
             matrix = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=threshold, workers=1)
             rows, cols = np.nonzero(np.triu(matrix >= threshold, 1))
             for i, j in zip(nodes[rows].tolist(), nodes[cols].tolist(), strict=True):
                 finder.union(i, j)
         else:
-            rows, cols = np.triu_indices(nodes.size, 1)
-            firsts.append(nodes[rows])
-            seconds.append(nodes[cols])
+            small[len(bucket)].append(bucket)
+    for size, same_size in small.items():  # every pair of every small bucket, by bucket size
+        stacked = np.array(same_size, dtype=np.int64)
+        rows, cols = np.triu_indices(size, 1)
+        firsts.append(stacked[:, rows].reshape(-1))
+        seconds.append(stacked[:, cols].reshape(-1))
     if firsts:
         a, b = np.concatenate(firsts), np.concatenate(seconds)
         short, long = np.minimum(lengths[a], lengths[b]), np.maximum(lengths[a], lengths[b])
@@ -417,7 +449,7 @@ def group_items(items: Sequence[Item], *, threshold: float, sketches: Sketches |
     finder = UnionFind(len(texts))
     if len(keys) > 1:
         bands = (sketches or Sketches()).of(keys)
-        verify_buckets(keys, buckets_of(bands), finder, threshold=threshold)
+        verify_buckets(keys, bucket_arrays(bands), finder, threshold=threshold)
 
     clusters: dict[int, list[int]] = defaultdict(list)
     for i in range(len(texts)):

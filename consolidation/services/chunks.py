@@ -178,7 +178,7 @@ def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float
     # A text's first section: two texts with the same one were both in it, and compared there.
     grouping.verify_buckets(
         keys,
-        grouping.buckets_of(bands),
+        grouping.bucket_arrays(bands),
         finder,
         threshold=threshold,
         owners=np.array([min(sections) for sections in text_sections], dtype=np.int64),
@@ -284,14 +284,13 @@ def cross_links(joined: Joined, parts: Sequence[ChunkPart], *, threshold: float,
     if size < 2 or not bands:
         return np.zeros((0, 2), dtype=np.int64)
     chunks_of = joined.chunks_of
-    # A text's first chunk: two texts with the same one were both in it, and compared there.
+    # A text's first chunk: two texts with the same one were both in it, and compared there, so
+    # only the buckets of texts with different first chunks have pairs to verify here.
     primary = np.array([min(c) for c in chunks_of], dtype=np.int64)
-    buckets = [
-        sorted({int(joined.row_node[r]) for r in bucket})
-        for bucket in grouping.buckets_of(
-            np.concatenate([p.bands[:, list(bands)] for p in parts]), owners=joined.row_chunks
-        )
-    ]
+    # A text has the same band keys in every chunk: each node's, from its first row.
+    _nodes, first_row = np.unique(joined.row_node, return_index=True)
+    node_bands = np.concatenate([p.bands[:, list(bands)] for p in parts])[first_row]
+    buckets = grouping.bucket_arrays(node_bands, owners=primary)
     grouping.verify_buckets(
         joined.keys,
         buckets,

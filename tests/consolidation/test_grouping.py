@@ -120,3 +120,33 @@ def test_grouping_is_deterministic():
 def test_the_threshold_must_be_above_0_and_at_most_100():
     with pytest.raises(ValueError):
         grouping.group_items([Item(1, 1, "a"), Item(2, 1, "a")], threshold=0)
+
+
+def _components(finder: grouping.UnionFind, size: int) -> set[frozenset[int]]:
+    found: dict[int, set[int]] = {}
+    for i in range(size):
+        found.setdefault(finder.find(i), set()).add(i)
+    return {frozenset(c) for c in found.values()}
+
+
+def test_how_bucket_pairs_are_verified_never_changes_the_groups(monkeypatch):
+    items = generated_items(seed=5, sections=1, per_section=300, originals=12, copies=12)
+    keys = list(dict.fromkeys(grouping.sorted_tokens(grouping.normalise_text(i.text)) for i in items))
+    bands = grouping.band_keys(keys)
+    # Every candidate pair verified one by one: the graph's components, by definition.
+    reference = grouping.UnionFind(len(keys))
+    for i, j in grouping.candidate_pairs(keys):
+        if grouping.similarity(keys[i], keys[j]) >= THRESHOLD:
+            reference.union(i, j)
+    expected = _components(reference, len(keys))
+    assert any(len(c) > 3 for c in expected)
+    # Small enough tiers that all three ways of verifying (batch, matrix, component by component) are used.
+    monkeypatch.setattr(grouping, "SMALL_BUCKET", 3)
+    monkeypatch.setattr(grouping, "LARGE_BUCKET", 6)
+    sizes = grouping.bucket_arrays(bands).lengths
+    assert (sizes <= 3).any() and ((sizes > 3) & (sizes <= 6)).any() and (sizes > 6).any()
+
+    for buckets in (grouping.bucket_arrays(bands), grouping.buckets_of(bands)):
+        finder = grouping.UnionFind(len(keys))
+        grouping.verify_buckets(keys, buckets, finder, threshold=THRESHOLD)
+        assert _components(finder, len(keys)) == expected
