@@ -137,7 +137,7 @@ def _template_upload() -> SimpleUploadedFile:
 def build_rich_consultation(capture_on_commit) -> Consultation:
     """The ADM 2030 demo (two rounds, comments, consolidation, dispositions, carry-over), plus
     one of everything the demo lacks, each made through its service: an extension, round
-    e-mails, an invitation, a flag, a generated report, an imported template, assignments, MFA keys."""
+    e-mails, an invitation, a flag, a support, a generated report, an imported template, assignments, MFA keys."""
     seed_demo()
     consultation = Consultation.objects.get(slug=CONSULTATION_SLUG)
     users = {user.email: user for user in User.objects.all()}
@@ -167,6 +167,11 @@ def build_rich_consultation(capture_on_commit) -> Consultation:
             round=open_round, status=Comment.Status.SUBMITTED, organisation=viet_nam
         ).first()
         comment_flag(actor=users["vn.focal@example.org"], comment=comment, reason="Please check the figure.")
+        # Thailand's support (issue 12). A row, not the service: the demo's open round is
+        # secretariat-only, so no other delegation may see the comment to support it now.
+        factories.CommentSupportFactory(
+            comment=comment, organisation=thailand, supported_by=users["th.delegate@example.org"]
+        )
         report_request(
             actor=secretariat,
             consultation=consultation,

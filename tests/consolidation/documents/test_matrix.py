@@ -139,7 +139,7 @@ def test_the_matrix_is_laid_out_as_the_iso_template(
     assert sheet.row_dimensions[HEADER_ROW].height >= 30
     # Autofilter over the headers and every row; the type a drop-down of ge, te, ed.
     rows = _rows(sheet)
-    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:O{HEADER_ROW + len(rows)}"
+    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:P{HEADER_ROW + len(rows)}"
     (validation,) = sheet.data_validations.dataValidation
     assert validation.type == "list" and validation.formula1 == '"ge,te,ed"'
     assert str(validation.sqref) == f"E{HEADER_ROW + 1}:E{HEADER_ROW + len(rows)}"
@@ -206,7 +206,7 @@ def test_the_blank_template_has_the_matrix_layout():
     workbook = load_workbook(io.BytesIO(template_bytes()))
     sheet = workbook["Comments"]
     assert [cell.value for cell in sheet[HEADER_ROW]] == HEADER
-    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:O{HEADER_ROW + matrix.TEMPLATE_ROWS}"
+    assert sheet.auto_filter.ref == f"A{HEADER_ROW}:P{HEADER_ROW + matrix.TEMPLATE_ROWS}"
     (validation,) = sheet.data_validations.dataValidation
     assert validation.formula1 == '"ge,te,ed"'
     assert sheet.page_setup.orientation == "landscape"
