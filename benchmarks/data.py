@@ -255,6 +255,37 @@ def copy_comments(rows: list[dict]) -> int:
     return len(rows)
 
 
+def copy_supports(round_id: int, organisation_ids: list[int], rng: random.Random, share: float = 0.1) -> int:
+    """Other delegations' support (issue 12) for `share` of a round's comments, one to three each, by COPY.
+
+    The exports (a "Supported by" cell per row) and the counts (supports joined in their GROUP BY)
+    then do that work at the benchmark's size.
+    """
+    from comments.models import Comment, CommentSupport
+
+    rows = []
+    comments = (
+        Comment.objects.filter(round_id=round_id).values_list("id", "organisation_id").iterator(chunk_size=10_000)
+    )
+    for comment_id, organisation_id in comments:
+        if rng.random() >= share:
+            continue
+        others = [o for o in organisation_ids if o != organisation_id]
+        for supporter in rng.sample(others, min(len(others), rng.randint(1, 3))):
+            rows.append((comment_id, supporter))
+    connection.ensure_connection()
+    raw = connection.connection
+    now = timezone.now()
+    with raw.cursor() as cursor:
+        with cursor.copy(
+            f"COPY {CommentSupport._meta.db_table} (comment_id, organisation_id, created_at) FROM STDIN"
+        ) as copy:
+            for comment_id, supporter in rows:
+                copy.write_row([comment_id, supporter, now])
+    raw.commit()
+    return len(rows)
+
+
 def _bodies(rng: random.Random, pool: list[str], campaigns: list[str], count: int) -> list[str]:
     """`count` comment bodies: mostly recombined sentences, 6% near-duplicates, 4% campaign texts."""
     out: list[str] = []
@@ -403,6 +434,10 @@ def build(scenario: Scenario) -> Built:
     built.main_round_id = main_round.pk
     ids = spread(section_rows, scenario.size, hot=scenario.hot, quiet=scenario.quiet)
     built.counts["main"] = copy_comments(comment_rows(main_round.pk, ids, scenario.size))
+    # A generator of its own: the data after it is the same as before supports existed.
+    built.counts["main_supports"] = copy_supports(
+        main_round.pk, sorted({u.organisation_id for u in users}), random.Random(scenario.size)
+    )
     built.counts["hot"] = scenario.hot
     built.counts["quiet"] = scenario.quiet
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import Organisation
 from consultations.models import DraftVersion, EngagementRound, Participation, Role, RoundExtension, Section
 from consultations.rules import is_organiser, participation_for, role_may_comment
+from consultations.selectors import commenting_participations
 
 from .mentions import preferred_handle
 from .models import Comment, CommentFlag, CommentReturn, CommentSupport, NationalPosition, Reply
@@ -89,7 +90,7 @@ def thread_audience(
             and not is_hidden
             and others_comments_visible(engagement_round=engagement_round)
         ):
-            who |= Q(role__in=engagement_round.commenting_roles or [])
+            who |= Q(pk__in=commenting_participations(engagement_round=engagement_round).values("pk"))
     return Participation.objects.filter(who, consultation_id=engagement_round.consultation_id, user__is_active=True)
 
 

@@ -540,6 +540,8 @@ ROUTES: dict[str, Route] = {
     "api:comment-return": api("api_comment_pk", NOBODY, {VNFP}, targets=COMMENT_TARGETS),
     "api:comment-unhide": api("api_comment_pk", NOBODY, MANAGERS, targets=COMMENT_TARGETS),
     "api:comment-flags": api("api_comment_pk", NOBODY, ALL_IN - STAFF, targets=COMMENT_TARGETS),
+    "api:comment-support": api("api_comment_pk", NOBODY, COMMENTERS, targets=COMMENT_TARGETS),
+    "api:comment-resolution": api("api_comment_pk", NOBODY, {VN, VNFP, TH} | DRAFTERS, targets=COMMENT_TARGETS),
     "api:comment-replies": api("api_comment_id", ALL_IN, ALL_IN - STAFF, targets=COMMENT_TARGETS),
     "api:round-consolidations": api("api_round_id", DRAFTERS, MANAGERS),
     "api:consolidation-detail": api("api_run", DRAFTERS),

@@ -206,6 +206,20 @@ class RoundCommentViewSet(mixins.ListModelMixin, ApiViewSet):
         request=FlagCreateSerializer,
         responses={201: FlagSerializer},
     ),
+    support=extend_schema(
+        summary="Your delegation supports another delegation's comment (POST) or withdraws its support (DELETE)",
+        tags=["comments"],
+        parameters=[COMMENT_ID, ETAG],
+        request=None,
+        responses={200: CommentSerializer},
+    ),
+    resolution=extend_schema(
+        summary="Mark the thread resolved (POST) or reopen it (DELETE); author, focal point, organisers",
+        tags=["comments"],
+        parameters=[COMMENT_ID, ETAG],
+        request=None,
+        responses={200: CommentSerializer},
+    ),
 )
 class CommentViewSet(mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = CommentSerializer
@@ -219,6 +233,8 @@ class CommentViewSet(mixins.RetrieveModelMixin, ApiViewSet):
         "unhide": "comments.moderate_comment",
         "flags": "comments.flag_comment",
         "send_back": "comments.return_comment",
+        "support": "comments.support_comment",
+        "resolution": "comments.resolve_thread",
     }
     if_match_actions = ("partial_update", "submit", "withdraw", "endorsement", "send_back")
 
@@ -311,6 +327,21 @@ class CommentViewSet(mixins.RetrieveModelMixin, ApiViewSet):
         serializer.is_valid(raise_exception=True)
         flag = services.comment_flag(actor=request.user, comment=comment, reason=serializer.validated_data["reason"])
         return Response(FlagSerializer(flag).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post", "delete"])
+    def support(self, request, pk):
+        comment = self.get_object()
+        if request.method == "POST":
+            services.comment_support(actor=request.user, comment=comment)
+        else:
+            services.comment_support_withdraw(actor=request.user, comment=comment)
+        return comment_response(comment_or_404(request, pk))
+
+    @action(detail=True, methods=["post", "delete"])
+    def resolution(self, request, pk):
+        comment = self.get_object()
+        services.thread_set_resolved(actor=request.user, comment=comment, resolved=request.method == "POST")
+        return comment_response(comment_or_404(request, pk))
 
 
 @extend_schema_view(

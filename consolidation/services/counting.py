@@ -7,7 +7,8 @@ section's comment ids in clause and passage order, national positions, and what 
 made from (as_of, comment count, fingerprint). No comment body is read here; the bodies are read
 only by the grouping (consolidation.services.chunks).
 
-Five aggregate queries over the round's submitted comments plus three small lookups (sections,
+Five aggregate queries over the round's submitted comments, one over its supports (issue 12),
+plus three small lookups (sections,
 organisations, national positions and member states). They run in one REPEATABLE READ
 transaction when the caller asks for it (the snapshot a run writes), so that the counts, the id
 lists and the fingerprint all describe the same moment.
@@ -50,20 +51,21 @@ def _tables() -> dict[str, str]:
 COUNTS_SQL = """
 SELECT c.section_id, c.organisation_id, c.type, {state}, count(*),
        count(*) FILTER (WHERE c.is_hidden), count(*) FILTER (WHERE c.is_endorsed),
-       (max(c.updated_at) AT TIME ZONE 'UTC')::text, bit_xor({pair_hash}),
-       count(sp.n), coalesce(sum(sp.n), 0)::bigint
+       (max(c.updated_at) AT TIME ZONE 'UTC')::text, bit_xor({pair_hash})
 FROM {comment} c LEFT JOIN {disposition} d ON d.comment_id = c.id
-LEFT JOIN (
-    SELECT s.comment_id, count(*) AS n FROM {support} s JOIN {comment} sc ON sc.id = s.comment_id
-    WHERE sc.round_id = %s GROUP BY s.comment_id
-) sp ON sp.comment_id = c.id
 WHERE c.round_id = %s AND c.status = %s
 GROUP BY 1, 2, 3, 4
 """
-# Co-sponsorship given: how many submitted comments of the round each organisation supports.
-SUPPORTS_GIVEN_SQL = """
-SELECT s.organisation_id, count(*) FROM {support} s JOIN {comment} c ON c.id = s.comment_id
-WHERE c.round_id = %s AND c.status = %s GROUP BY 1
+# Other delegations' support (issue 12), from the supports' side: only the supported comments are
+# read (joining every comment of the round to its supports in the pass above cost it half again).
+# One pass, two groupings: per section and organisation of the comment, the comments supported and
+# the supports they hold; per supporting organisation, the comments it supports.
+SUPPORTS_SQL = """
+SELECT GROUPING(s.organisation_id), c.section_id, c.organisation_id, s.organisation_id,
+       count(DISTINCT c.id), count(*)
+FROM {support} s JOIN {comment} c ON c.id = s.comment_id
+WHERE c.round_id = %s AND c.status = %s
+GROUP BY GROUPING SETS ((c.section_id, c.organisation_id), (s.organisation_id))
 """
 
 # The hidden ids, and the endorsed ids per organisation (national positions): short lists.
@@ -125,14 +127,12 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
     tables = _tables()
     params: list[int | str] = [round_id, SUBMITTED]
     with connection.cursor() as cursor:
-        cursor.execute(
-            COUNTS_SQL.format(state=STATE_SQL, pair_hash=PAIR_HASH.format(c="c."), **tables), [round_id, *params]
-        )
+        cursor.execute(COUNTS_SQL.format(state=STATE_SQL, pair_hash=PAIR_HASH.format(c="c."), **tables), params)
         grouped = cursor.fetchall()
+        cursor.execute(SUPPORTS_SQL.format(**tables), params)
+        supports_rows = cursor.fetchall()
         cursor.execute(FLAGGED_SQL.format(**tables), params)
         flagged = cursor.fetchall()
-        cursor.execute(SUPPORTS_GIVEN_SQL.format(**tables), params)
-        supports_given = dict(cursor.fetchall())
 
     # Totals from the counts table: one row per cell, far fewer than comments at scale.
     grouped.sort()
@@ -146,14 +146,19 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
     by_status: dict[str, int] = {}
     cells: dict[int, list[dict[str, Any]]] = {}
     latest, hashed = "", 0
-    for section_id, org_id, kind, state, n, n_hidden, n_endorsed, changed, xored, n_supported, n_supports in grouped:
+    supports_given: dict[int, int] = {}
+    for comment_side, section_id, org_id, supporter_id, n_supported, n_supports in supports_rows:
+        # GROUPING(s.organisation_id) is 1 on the rows grouped by the comment's section and organisation.
+        if not comment_side:
+            supports_given[supporter_id] = n_supports
+            continue
+        for table, owner in ((section_support, section_id), (org_support, org_id)):
+            pair = table.setdefault(owner, [0, 0])
+            pair[0] += n_supported
+            pair[1] += n_supports
+    for section_id, org_id, kind, state, n, n_hidden, n_endorsed, changed, xored in grouped:
         latest = max(latest, changed)  # same format, UTC: the text order is the time order
         hashed ^= xored
-        if n_supported:
-            for table, owner in ((section_support, section_id), (org_support, org_id)):
-                pair = table.setdefault(owner, [0, 0])
-                pair[0] += n_supported
-                pair[1] += n_supports
         key = (section_id, kind)
         section_type[key] = section_type.get(key, 0) + n
         key = (org_id, kind)

@@ -88,6 +88,9 @@ def data(consultation, version, open_round, secretariat, consultant, vn_delegate
         comment=comments["th_urban"], proposed_decision=Disposition.Decision.NOTED, proposed_response="Internal note"
     )
     CommentFlag.objects.create(comment=comments["partner_dc"], flagged_by=th_delegate, reason="Duplicate")
+    # Other delegations' support, in the order they stated it: the partner first, then Thailand.
+    factories.CommentSupportFactory(comment=comments["vn_dc"], supported_by=partner)
+    factories.CommentSupportFactory(comment=comments["vn_dc"], supported_by=th_delegate)
     return comments
 
 
@@ -136,7 +139,7 @@ def test_secretariat_matrix_has_the_iso_columns_and_every_comment_in_clause_and_
         ["TH", LINE_5G, "1.1.1", "Para. 1", "te", "Add 6G trials.", "", "", c["th_5g"].number, "5G coverage", "Submitted", "no", "hidden", "", "", ""],  # noqa: E501
         ["TH", LINE_URBAN, "1.1.1", "Para. 1", "ed", "Say which areas.", "", "", c["th_urban"].number, "all urban areas", "Submitted", "no", "", "", "", ""],  # noqa: E501
         # 1.1.2, in the order they were written
-        ["VN", LINE_DC, "1.1.2", "", "te", VI_BODY, VI_PROPOSAL, "Accepted in part: Target added for 2030.", c["vn_dc"].number, "", "Submitted", "yes", "", "vi", "", ""],  # noqa: E501
+        ["VN", LINE_DC, "1.1.2", "", "te", VI_BODY, VI_PROPOSAL, "Accepted in part: Target added for 2030.", c["vn_dc"].number, "", "Submitted", "yes", "", "vi", "", "Development Partner, TH"],  # noqa: E501
         ["Development Partner", LINE_DC, "1.1.2", "", "ge", "Cite the energy study.", "", "", c["partner_dc"].number, "", "Submitted", "no", "flagged", "", "", ""],  # noqa: E501
     ]  # fmt: skip
 

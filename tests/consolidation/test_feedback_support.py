@@ -108,3 +108,26 @@ def test_the_comment_api_shows_supporters_resolution_and_mentions(client, vn_del
     assert one["resolved_by"] == {"id": vn_delegate.pk, "name": vn_delegate.get_full_name()}
     assert one["resolved_at"] and one["mentions"] == {"th.delegate": "Somchai"}
     assert next(row for row in listed if row["id"] == twice.pk) == one
+
+
+def test_the_api_states_and_withdraws_support_and_resolves(client, vn_delegate, th_delegate, vn_colleague, open_round):
+    open_round.visibility = "live"
+    open_round.save()
+    comment = _submitted(open_round, open_round.version.sections.get(key="infra-5g"), vn_delegate, "Rural first.")
+    client.force_login(th_delegate)
+    url = reverse("api:comment-support", args=[comment.pk])
+
+    supported = client.post(url)
+    assert supported.status_code == 200
+    assert [org["name"] for org in supported.json()["supported_by"]] == ["Thailand"]
+    assert supported["ETag"] == f'"{comment.pk}-{comment.revision + 1}"'
+    assert client.post(url).status_code == 400  # once per organisation
+    assert client.delete(url).json()["supported_by"] == []
+    assert client.post(reverse("api:comment-resolution", args=[comment.pk])).status_code == 403
+
+    client.force_login(vn_colleague)
+    assert client.post(url).status_code == 403  # its own delegation's comment
+    client.force_login(vn_delegate)
+    resolved = client.post(reverse("api:comment-resolution", args=[comment.pk])).json()
+    assert resolved["resolved_by"]["id"] == vn_delegate.pk
+    assert client.delete(reverse("api:comment-resolution", args=[comment.pk])).json()["resolved_at"] is None

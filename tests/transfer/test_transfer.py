@@ -137,8 +137,8 @@ def _template_upload() -> SimpleUploadedFile:
 def build_rich_consultation(capture_on_commit) -> Consultation:
     """The ADM 2030 demo (two rounds, comments, consolidation, dispositions, carry-over), plus
     one of everything the demo lacks, each made through its service: an extension, round
-    e-mails, an invitation, a flag, a comment sent back, a generated report, an imported template,
-    assignments, MFA keys."""
+    e-mails, an invitation, a flag, a comment sent back, a support, a generated report, an imported
+    template, assignments, MFA keys."""
     seed_demo()
     consultation = Consultation.objects.get(slug=CONSULTATION_SLUG)
     users = {user.email: user for user in User.objects.all()}
@@ -176,6 +176,11 @@ def build_rich_consultation(capture_on_commit) -> Consultation:
             .first()
         )
         comment_return(actor=users["vn.focal@example.org"], comment=sent_back, note="Please cite the study.")
+        # Thailand's support (issue 12). A row, not the service: the demo's open round is
+        # secretariat-only, so no other delegation may see the comment to support it now.
+        factories.CommentSupportFactory(
+            comment=comment, organisation=thailand, supported_by=users["th.delegate@example.org"]
+        )
         report_request(
             actor=secretariat,
             consultation=consultation,
