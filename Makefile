@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # make bench: comments generated (SIZE=1000000 for the full run).
 SIZE ?= 100000
 
-.PHONY: run serve test test-fast lint format migrate seed messages bench clean
+.PHONY: run serve test test-fast test-journeys lint format migrate seed messages bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ serve: $(STAMP)
 test: lint
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+## make test-journeys: every persona's journey in every way (desktop and phone, English and Vietnamese)
+## with axe-core on every page: 28 walks; the suite walks each persona in one or two of those ways.
+test-journeys: $(STAMP)
+	JOURNEYS_EVERY_WAY=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist load tests/e2e/test_journeys_accessible.py
 
 ## make lint: ruff, the import contracts between apps (import-linter) and the types (mypy); docs/architecture.md
 lint: $(STAMP)

@@ -21,6 +21,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.paginator import Paginator
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -75,7 +76,9 @@ class LabelledInputsMixin(admin.options.BaseModelAdmin):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is None:
             return None
-        widget = getattr(field.widget, "widget", field.widget)  # inside a related-object wrapper
+        widget = field.widget
+        if isinstance(widget, RelatedFieldWidgetWrapper):  # the select inside "add another" links
+            widget = widget.widget
         if isinstance(widget, forms.SplitDateTimeWidget):
             for part, name in zip(widget.widgets, (_("Date"), _("Time")), strict=True):
                 part.attrs.setdefault("aria-label", format_lazy("{}: {}", capfirst(field.label), name))
