@@ -9,8 +9,9 @@ How two texts come to share a group:
   texts are an exact group, found by hashing;
 * distinct normalised texts are near-duplicates when their `similarity` (rapidfuzz's ratio of
   the texts with their words sorted) reaches the threshold. Comparing every pair is quadratic,
-  so candidate pairs come from MinHash signatures of each text's character shingles (computed
-  with numpy for a whole batch of texts at once, `_signatures`) put through
+  so candidate pairs come from MinHash signatures of each text's character shingles (shingles
+  made with numpy for a whole batch of texts, signatures by rensa's R-MinHash, `_signatures`)
+  put through
   locality-sensitive hashing: each band of a signature becomes a 64-bit band key
   (`band_keys`, the same in every process), and two texts become candidates when they share
   one. Each candidate pair is then verified with the exact similarity and threshold, so a group
@@ -36,6 +37,7 @@ from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from rensa import RMinHash
 
 EXACT: Literal["exact"] = "exact"
 NEAR: Literal["near"] = "near"
@@ -117,17 +119,6 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-# The MinHash permutations: NUM_PERM multiply-add-shift hashes of a shingle's 64-bit mixed value
-# (odd multipliers and offsets drawn once from SEED by the legacy, version-stable RandomState).
-_PERM_RNG = np.random.RandomState(SEED)
-_PERM_A = _PERM_RNG.randint(0, 2**32, size=(2, NUM_PERM), dtype=np.uint64)
-_PERM_A = (_PERM_A[0] << np.uint64(32)) | _PERM_A[1] | np.uint64(1)
-_PERM_B = _PERM_RNG.randint(0, 2**32, size=(2, NUM_PERM), dtype=np.uint64)
-_PERM_B = (_PERM_B[0] << np.uint64(32)) | _PERM_B[1]
-# Texts are sketched in batches of about this many shingles (a batch holds 512 bytes per shingle).
-_BATCH_SHINGLES = 1 << 16
-
-
 def _mix64(values: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: a bijective mixing of 64-bit values (wrapping arithmetic)."""
     with np.errstate(over="ignore"):
@@ -167,31 +158,16 @@ def _shingle_values(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 def _signatures(keys: Sequence[str]) -> np.ndarray:
     """MinHash signatures of the keys' shingle sets: uint32 array of shape (len(keys), NUM_PERM).
 
-    Vectorised: each distinct shingle is hashed NUM_PERM times once; keys with about as many
-    shingles are then taken together, their shingles' rows gathered into one padded block (a
-    key's first shingle repeated, which leaves its minimum unchanged) and reduced at once.
+    The shingles are made here, with numpy for the whole batch (`_shingle_values`), and mixed to
+    64-bit token hashes; the signatures are rensa's R-MinHash of those hashes (one call in Rust
+    for the batch). rensa is pinned (requirements.txt): its releases may change the digests
+    (0.5 did), and band keys computed by different tasks are joined, so `METHOD` in
+    consolidation/services/incremental.py names its version and a new one makes the next run full.
     """
     values, counts = _shingle_values(keys)
-    distinct, inverse = np.unique(values, return_inverse=True)
-    with np.errstate(over="ignore"):
-        hashed = ((_mix64(distinct)[:, None] * _PERM_A[None, :] + _PERM_B[None, :]) >> np.uint64(32)).astype(np.uint32)
-    signatures = np.empty((len(keys), NUM_PERM), dtype=np.uint32)
-    starts = np.cumsum(counts) - counts
-    # Width classes: counts rounded up to a multiple of an eighth of their power of two.
-    widths = np.maximum(counts, 1)
-    step = np.maximum(1 << np.maximum(np.ceil(np.log2(widths)).astype(np.int64) - 3, 0), 1)
-    widths = -(-widths // step) * step
-    order = np.argsort(widths, kind="stable")
-    bounds = np.flatnonzero(np.diff(widths[order])) + 1
-    for members in np.split(order, bounds):
-        width = int(widths[members[0]])
-        per_block = max(1, _BATCH_SHINGLES // width)
-        for first in range(0, members.size, per_block):
-            block = members[first : first + per_block]
-            at = np.arange(width)[None, :]
-            index = starts[block][:, None] + np.minimum(at, counts[block][:, None] - 1)
-            signatures[block] = hashed[inverse[index]].min(axis=1)
-    return signatures
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.uint64)
+    matrix = RMinHash.digest_matrix_from_flat_token_hashes(_mix64(values), offsets, NUM_PERM, SEED)
+    return np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(keys), NUM_PERM)
 
 
 # Odd 64-bit multipliers mixing a band's ROWS values (each below 2**32) and the band's number

@@ -55,7 +55,7 @@ from . import counting
 SUBMITTED = Comment.Status.SUBMITTED
 # What the stored band keys and pairs depend on besides the threshold: a change here, or in
 # consolidation.grouping's sketch, must make the next run full.
-METHOD = f"minhash numpy {grouping.SHINGLE}/{grouping.ROWS}x{grouping.BANDS}/{grouping.SEED}; ratio v1"
+METHOD = f"rensa 0.5.0 r-minhash {grouping.SHINGLE}/{grouping.ROWS}x{grouping.BANDS}/{grouping.SEED}; ratio v1"
 # More verified similar pairs than this (thousands of texts all alike): no state is kept, and the
 # next run is full (storing and reading them would cost more than grouping again).
 MAX_PAIRS = 5_000_000
