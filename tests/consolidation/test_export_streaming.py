@@ -218,7 +218,13 @@ def test_awkward_cells_are_written_byte_for_byte_as_before(
         factories.OrganisationFactory(name="Lao\u202e PDR\u200b", short_name="", country_code="", kind="partner"),
         factories.OrganisationFactory(name='=Evil, "org"', short_name="", country_code="", kind="partner"),
     ]
-    for comment, organisations in ((comments[1], supporters), (comments[6], supporters[3:]), (comments[7], [])):
+    supported = (
+        (comments[1], supporters),
+        (comments[6], supporters[3:]),
+        (comments[7], []),
+        (comments[8], supporters[1:3]),
+    )
+    for comment, organisations in supported:
         for organisation in reversed(organisations):  # the order they supported, not the names'
             factories.CommentSupportFactory(
                 comment=comment, organisation=organisation, supported_by=factories.UserFactory()
@@ -233,6 +239,9 @@ def test_awkward_cells_are_written_byte_for_byte_as_before(
     assert rows[0][-1] == "Supported by"
     named = ['=Evil, "org"', "Lao\u202e PDR\u200b", "ADB", "TH"]  # in the order they supported
     assert rows[2][-1] == "'" + ", ".join(visible_controls(name) for name in named)
+    assert rows[7][-1] == '\'=Evil, "org"'
+    assert rows[8][-1] == ""
+    assert rows[9][-1] == visible_controls("Lao\u202e PDR\u200b") + ", ADB"
     # The XLSX holds the same cells, cleaned, without the CSV's apostrophes.
     xlsx = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
