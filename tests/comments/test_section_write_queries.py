@@ -26,9 +26,9 @@ CREATE_QUERIES = 11
 # + the section's counts, swapped out of band. The new card (no replies yet; its author and
 # organisation are the writer's) and the empty form cost none.
 CREATE_QUERIES_HTMX = CREATE_QUERIES + 1
-# + the window the writer has open, whose highlights the section text shows with the new passage,
-# and its submitted comments' supporters (issue 12).
-CREATE_QUERIES_HTMX_ANCHORED = CREATE_QUERIES_HTMX + 2
+# + the window the writer has open, whose highlights the section text shows with the new passage
+# (its comments' ids and positions only: no cards, so no supporters either).
+CREATE_QUERIES_HTMX_ANCHORED = CREATE_QUERIES_HTMX + 1
 
 
 def _htmx(client, engagement_round, **fields):
