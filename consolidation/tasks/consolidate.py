@@ -28,6 +28,20 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 5
 
 
+def _run_task(name: str):
+    """Every task of a run: acknowledged when it ends (a killed worker's message is delivered
+    again), retried with backoff on a lost database connection."""
+    return shared_task(
+        bind=True,
+        name=name,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        autoretry_for=(OperationalError,),
+        max_retries=MAX_RETRIES,
+        retry_backoff=True,
+    )
+
+
 def _failing(task, run_id: int, exc: Exception) -> None:
     """A run must not stay "running" once a part of it has failed for good (it blocks the round)."""
     if isinstance(exc, OperationalError):
@@ -38,15 +52,7 @@ def _failing(task, run_id: int, exc: Exception) -> None:
     aggregation.consolidation_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
 
 
-@shared_task(
-    bind=True,
-    name="consolidation.tasks.consolidate_round",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    max_retries=MAX_RETRIES,
-    retry_backoff=True,
-)
+@_run_task("consolidation.tasks.consolidate_round")
 def consolidate_round(self, run_id: int) -> int:
     try:
         started = aggregation.consolidation_start(run_id=run_id)
@@ -63,15 +69,7 @@ def consolidate_round(self, run_id: int) -> int:
     return run_id
 
 
-@shared_task(
-    bind=True,
-    name="consolidation.tasks.consolidate_chunk",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    max_retries=MAX_RETRIES,
-    retry_backoff=True,
-)
+@_run_task("consolidation.tasks.consolidate_chunk")
 def consolidate_chunk(self, run_id: int, attempt: int, index: int) -> int:
     try:
         aggregation.consolidation_chunk(run_id=run_id, attempt=attempt, index=index)
@@ -81,15 +79,7 @@ def consolidate_chunk(self, run_id: int, attempt: int, index: int) -> int:
     return index
 
 
-@shared_task(
-    bind=True,
-    name="consolidation.tasks.consolidate_links",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    max_retries=MAX_RETRIES,
-    retry_backoff=True,
-)
+@_run_task("consolidation.tasks.consolidate_links")
 def consolidate_links(self, run_id: int, attempt: int) -> int:
     try:
         partitions = aggregation.consolidation_links_plan(run_id=run_id, attempt=attempt)
@@ -105,15 +95,7 @@ def consolidate_links(self, run_id: int, attempt: int) -> int:
     return run_id
 
 
-@shared_task(
-    bind=True,
-    name="consolidation.tasks.consolidate_link",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    max_retries=MAX_RETRIES,
-    retry_backoff=True,
-)
+@_run_task("consolidation.tasks.consolidate_link")
 def consolidate_link(self, run_id: int, attempt: int, partition: int) -> int:
     try:
         aggregation.consolidation_link(run_id=run_id, attempt=attempt, partition=partition)
@@ -123,15 +105,7 @@ def consolidate_link(self, run_id: int, attempt: int, partition: int) -> int:
     return partition
 
 
-@shared_task(
-    bind=True,
-    name="consolidation.tasks.consolidate_merge",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    max_retries=MAX_RETRIES,
-    retry_backoff=True,
-)
+@_run_task("consolidation.tasks.consolidate_merge")
 def consolidate_merge(self, run_id: int, attempt: int) -> int:
     try:
         aggregation.consolidation_merge(run_id=run_id, attempt=attempt)
