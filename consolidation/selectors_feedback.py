@@ -185,6 +185,8 @@ class FeedbackItem:
     assignee: PersonRef | None = None
     # The other delegations that support the comment, by name (feedback_items reads them).
     supporters: tuple[OrganisationRef, ...] = ()
+    # The proposed change is an edit of the quoted passage (shown as a redline, as on the card).
+    is_suggestion: bool = False
 
     @property
     def pk(self) -> int:
@@ -261,6 +263,7 @@ def feedback_item_of(
         type_label=comment.get_type_display(),
         body=comment.body,
         proposed_change=comment.proposed_change,
+        is_suggestion=comment.is_suggestion,
         language=comment.language,
         quote_exact=comment.quote_exact,
         quote_prefix=comment.quote_prefix,

@@ -146,6 +146,23 @@ def test_the_section_page_offers_the_mode_and_shows_the_edit_in_place(client, op
     assert "<del>" in page and "<ins>" in page
 
 
+def test_the_consolidated_feedback_shows_a_suggested_edit_as_a_redline(
+    client, open_round, clause, vn_delegate, secretariat
+):
+    comment = suggest(vn_delegate, open_round, clause)
+    services.comment_submit(actor=vn_delegate, comment=comment)
+    url = reverse("consolidation:feedback", args=[open_round.consultation.slug, open_round.pk])
+    client.force_login(secretariat)
+
+    page = client.get(url).content.decode()
+
+    row = page[page.index(f'id="fb-comment-{comment.pk}"') :]
+    row = row[: row.index("</article>")]
+    assert "Suggested edit of the passage:" in row
+    assert '<del><span class="visually-hidden">[deleted:</span>2028' in row
+    assert '<ins><span class="visually-hidden">[inserted:</span>2030' in row
+
+
 def test_the_page_refuses_a_suggestion_without_a_passage_with_400(client, open_round, clause, vn_delegate):
     client.force_login(vn_delegate)
 
