@@ -11,13 +11,12 @@ How two texts come to share a group:
   the texts with their words sorted) reaches the threshold. Comparing every pair is quadratic,
   so candidate pairs come from MinHash signatures of each text's character shingles (shingles
   made with numpy for a whole batch of texts, signatures by rensa's R-MinHash, `_signatures`)
-  put through
-  locality-sensitive hashing: each band of a signature becomes a 64-bit band key
-  (`band_keys`, the same in every process), and two texts become candidates when they share
-  one. Each candidate pair is then verified with the exact similarity and threshold, so a group
-  never holds a pair that the pairwise comparison would not have joined;
-  a pair LSH did not propose is missed only with a small probability (tests measure it against
-  the pairwise grouping);
+  put through locality-sensitive hashing: the signature's blocks become 64-bit block keys
+  (`band_keys`, the same in every process), pairs of blocks the LSH bands (`bands_of`), and two
+  texts become candidates when they share a band, that is both blocks of one. Each candidate
+  pair is then verified with the exact similarity and threshold, so a group never holds a pair
+  that the pairwise comparison would not have joined; a pair LSH did not propose is missed only
+  with a small probability (tests measure it against the pairwise grouping);
 * verified pairs are joined with union-find, so similarity is transitive through a chain; a
   group records its lowest pairwise similarity.
 
@@ -43,18 +42,29 @@ EXACT: Literal["exact"] = "exact"
 NEAR: Literal["near"] = "near"
 Kind = Literal["exact", "near"]
 
-# MinHash over character SHINGLE-grams of the word-sorted text; LSH with BANDS bands of ROWS
-# rows each. A pair whose shingle sets have Jaccard similarity J becomes a candidate with
-# probability 1 - (1 - J**ROWS)**BANDS: 0.99 at J = 0.6 (near-duplicates at a threshold of 85
-# share 0.6 and more of their 5-grams), 0.87 at J = 0.5, 0.12 at J = 0.25 and 0.003 at
-# J = 0.1 (what unrelated comments on one topic share); false candidates are then rejected by
-# the verification, and the work stays close to linear in the number of distinct texts while
-# texts share few shingles (texts written from a small vocabulary, like the benchmark's, share
-# many, and their false candidates grow faster: docs/performance.md, line 2).
+# MinHash over character SHINGLE-grams of the word-sorted text: NUM_PERM values, read as BLOCKS
+# blocks of ROWS values, each block hashed to a 64-bit block key (`band_keys`). An LSH band is two
+# blocks (2 * ROWS = 8 values): the blocks i and i ^ d for each d of PAIRINGS, BANDS bands in all
+# (`bands_of`). Two texts are candidates when they share a band, that is both blocks of one of
+# those pairs. A pair whose shingle sets have Jaccard similarity J shares a given band with
+# probability J**8, so becomes a candidate with probability about 1 - (1 - J**8)**BANDS: 0.997 at
+# J = 0.72, 0.96 at J = 0.67, 0.87 at J = 0.63 (near-duplicates at a threshold of 85 share 0.68
+# and more of their 5-grams in 95% of the tests' planted pairs, median 0.86), and 0.005 at J =
+# 0.3, 0.0002 at J = 0.2 (what unrelated comments on one topic share: 0.04 typically, 0.15-0.3 for
+# texts from a small vocabulary). False candidates are then rejected by the verification. Bands of
+# one block (4 values) would find pairs at J = 0.6 more often, but make 40 to 60 times the false
+# candidates at J = 0.2-0.3, and those grow with the square of the texts: at a million comments,
+# billions of pairs to verify (docs/performance.md, line 1). Only the block keys are stored
+# (chunks, incremental state); the bands are made from them when buckets are formed.
 SHINGLE = 5
 ROWS = 4
-BANDS = 32
-NUM_PERM = ROWS * BANDS
+BLOCKS = 32
+NUM_PERM = ROWS * BLOCKS
+PAIRINGS = (1, 2, 4, 8, 16)
+BAND_BLOCKS = np.array(
+    [(i, i ^ d) for d in PAIRINGS for i in range(BLOCKS) if i < i ^ d], dtype=np.int64
+)  # (BANDS, 2): the two blocks of each band
+BANDS = len(BAND_BLOCKS)
 SEED = 1
 
 
@@ -178,21 +188,40 @@ _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD
 
 
 def band_keys(keys: Sequence[str]) -> np.ndarray:
-    """Each key's LSH band keys: an int64 array of shape (len(keys), BANDS).
+    """Each key's block keys: an int64 array of shape (len(keys), BLOCKS), what is stored of a text.
 
-    Two keys are candidates when they share one band key. Deterministic across processes and
-    machines, so band keys computed in different tasks (a chunked consolidation) can be joined.
+    Its LSH bands are made from them (`bands_of`). Deterministic across processes and machines,
+    so block keys computed in different tasks (a chunked consolidation) can be joined.
     """
     if not keys:
-        return np.zeros((0, BANDS), dtype=np.int64)
-    values = _signatures(keys).astype(np.uint64).reshape(len(keys), BANDS, ROWS)
+        return np.zeros((0, BLOCKS), dtype=np.int64)
+    values = _signatures(keys).astype(np.uint64).reshape(len(keys), BLOCKS, ROWS)
     with np.errstate(over="ignore"):
         mixed = (values * _MIX[:ROWS]).sum(axis=2, dtype=np.uint64)
-        mixed ^= np.arange(BANDS, dtype=np.uint64) * np.uint64(0xFF51AFD7ED558CCD)
+        mixed ^= np.arange(BLOCKS, dtype=np.uint64) * np.uint64(0xFF51AFD7ED558CCD)
         mixed ^= mixed >> np.uint64(29)
         mixed *= np.uint64(0xBF58476D1CE4E5B9)
         mixed ^= mixed >> np.uint64(32)
     return mixed.view(np.int64)
+
+
+def bands_of(blocks: np.ndarray, which: Sequence[int] | None = None) -> np.ndarray:
+    """The LSH band keys of rows of block keys: int64 (rows, BANDS), or only the bands `which` names.
+
+    Band k joins the two blocks BAND_BLOCKS[k] and its number; two rows share band k's key when
+    they share both blocks (and, once in about 2**64, by chance: one more candidate to verify).
+    """
+    pairs = BAND_BLOCKS if which is None else BAND_BLOCKS[np.asarray(which, dtype=np.int64)]
+    numbers = np.arange(BANDS, dtype=np.uint64) if which is None else np.asarray(which, dtype=np.uint64)
+    values = blocks.view(np.uint64) if blocks.dtype == np.int64 else blocks.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = values[:, pairs[:, 0]] * np.uint64(0x9E3779B97F4A7C15)
+        mixed += (values[:, pairs[:, 1]] ^ np.uint64(0x632BE59BD9B4E019)) * np.uint64(0xC2B2AE3D27D4EB4F)
+        mixed ^= numbers * np.uint64(0xD6E8FEB86659FD93)
+        mixed ^= mixed >> np.uint64(31)
+        mixed *= np.uint64(0xBF58476D1CE4E5B9)
+        mixed ^= mixed >> np.uint64(29)
+    return np.ascontiguousarray(mixed).view(np.int64)
 
 
 class Sketches:
@@ -207,7 +236,7 @@ class Sketches:
             for key, row in zip(missing, band_keys(missing), strict=True):
                 self._known[key] = row
         if not keys:
-            return np.zeros((0, BANDS), dtype=np.int64)
+            return np.zeros((0, BLOCKS), dtype=np.int64)
         return np.stack([self._known[k] for k in keys])
 
 
@@ -267,7 +296,7 @@ def distinct_pairs(a: np.ndarray, b: np.ndarray, size: int) -> tuple[np.ndarray,
 def candidate_pairs(keys: Sequence[str]) -> set[tuple[int, int]]:
     """Pairs (i, j), i < j, of keys whose MinHash signatures share a band: the LSH candidates."""
     pairs: set[tuple[int, int]] = set()
-    for bucket in buckets_of(band_keys(keys)):
+    for bucket in buckets_of(bands_of(band_keys(keys))):
         pairs.update((i, j) for n, i in enumerate(bucket) for j in bucket[n + 1 :])
     return pairs
 
@@ -424,8 +453,8 @@ def group_items(items: Sequence[Item], *, threshold: float, sketches: Sketches |
     keys = [sorted_tokens(t) for t in texts]
     finder = UnionFind(len(texts))
     if len(keys) > 1:
-        bands = (sketches or Sketches()).of(keys)
-        verify_buckets(keys, bucket_arrays(bands), finder, threshold=threshold)
+        blocks = (sketches or Sketches()).of(keys)
+        verify_buckets(keys, bucket_arrays(bands_of(blocks)), finder, threshold=threshold)
 
     clusters: dict[int, list[int]] = defaultdict(list)
     for i in range(len(texts)):

@@ -3,8 +3,9 @@
 `plan_chunks` splits a round's sections into chunks balanced by their comment counts (largest
 first onto the lightest chunk). `compute_chunk` groups one chunk's sections exactly as the
 one-process run does (consolidation.grouping, section by section) and keeps, for the campaigns
-across sections, each distinct text of the chunk: a 64-bit digest, its LSH band keys and its
-component among the chunk's texts (the texts of the chunk joined by verified candidate pairs).
+across sections, each distinct text of the chunk: a 64-bit digest, its MinHash block keys (its
+LSH bands are made from them) and its component among the chunk's texts (the texts of the
+chunk joined by verified candidate pairs).
 `join_parts` joins the chunks: texts with the same digest are one text (a node), and the
 chunks' components are joined. Only the candidate pairs of texts from different chunks (a shared
 band key, found by sorting the band keys with numpy) are then verified, by `cross_links`: once
@@ -83,7 +84,7 @@ class ChunkPart:
     groups: list[list[Any]]  # [section id, kind, [comment ids], similarity], in section order
     digests: np.ndarray  # int64 (n,): the chunk's distinct normalised texts
     components: np.ndarray  # int64 (n,): each text's component among the chunk's texts (an index)
-    bands: np.ndarray  # int64 (n, BANDS)
+    blocks: np.ndarray  # int64 (n, grouping.BLOCKS): each text's MinHash block keys
     comment_ids: np.ndarray  # int64 (m,): the chunk's comments with a non-empty text
     comment_texts: np.ndarray  # int64 (m,): index of each comment's text in `digests`
     comment_sections: np.ndarray  # int64 (m,)
@@ -98,7 +99,7 @@ class ChunkPart:
             keys=np.frombuffer(packed, dtype=np.uint8),
             digests=self.digests,
             components=self.components,
-            bands=self.bands,
+            blocks=self.blocks,
             comment_ids=self.comment_ids,
             comment_texts=self.comment_texts,
             comment_sections=self.comment_sections,
@@ -114,7 +115,8 @@ class ChunkPart:
             seen=dict(chunk.seen),
             groups=list(chunk.groups),
             keys=joined.split("\n") if joined else [],
-            **{name: arrays[name] for name in arrays.files if name != "keys"},
+            # "bands": what a run before the bands were made of two blocks stored (the same keys).
+            **{("blocks" if name == "bands" else name): arrays[name] for name in arrays.files if name != "keys"},
         )
 
 
@@ -167,7 +169,7 @@ def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float
         comment_sections.append(row["section_id"])
     texts = list(index_of)
     keys = [grouping.sorted_tokens(t) for t in texts]
-    bands = sketches.of(keys)
+    blocks = sketches.of(keys)
     finder = grouping.UnionFind(len(texts))
     # Texts joined in a section's near group are connected already; pairs of texts sharing a
     # section were verified there, so only pairs from different sections are compared here.
@@ -178,7 +180,7 @@ def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float
     # A text's first section: two texts with the same one were both in it, and compared there.
     grouping.verify_buckets(
         keys,
-        grouping.bucket_arrays(bands),
+        grouping.bucket_arrays(grouping.bands_of(blocks)),
         finder,
         threshold=threshold,
         owners=np.array([min(sections) for sections in text_sections], dtype=np.int64),
@@ -190,7 +192,7 @@ def compute_chunk(*, round_id: int, section_ids: Sequence[int], threshold: float
         groups=groups,
         digests=np.array([digest(t) for t in texts], dtype=np.int64),
         components=np.array([finder.find(i) for i in range(len(texts))], dtype=np.int64),
-        bands=bands,
+        blocks=blocks,
         comment_ids=np.array(list(text_of_comment), dtype=np.int64),
         comment_texts=np.array(list(text_of_comment.values()), dtype=np.int64),
         comment_sections=np.array(comment_sections, dtype=np.int64),
@@ -289,7 +291,7 @@ def cross_links(joined: Joined, parts: Sequence[ChunkPart], *, threshold: float,
     primary = np.array([min(c) for c in chunks_of], dtype=np.int64)
     # A text has the same band keys in every chunk: each node's, from its first row.
     _nodes, first_row = np.unique(joined.row_node, return_index=True)
-    node_bands = np.concatenate([p.bands[:, list(bands)] for p in parts])[first_row]
+    node_bands = grouping.bands_of(np.concatenate([p.blocks for p in parts])[first_row], which=bands)
     buckets = grouping.bucket_arrays(node_bands, owners=primary)
     grouping.verify_buckets(
         joined.keys,

@@ -7,8 +7,8 @@ components of that graph restricted to the section's texts; the campaigns are th
 all the texts whose comments are on more than one section. An edge depends only on its two texts.
 
 So a snapshot leaves, per round (GroupingState, for its threshold, result schema and method):
-each comment's text digest at its revision, each distinct text's key, the band keys of the texts
-(one sorted array of (band key, text), bisected with numpy), and every verified similar pair of
+each comment's text digest at its revision, each distinct text's key, the LSH band keys of the
+texts (one sorted array of (band key, text), bisected with numpy; `_band_index`), and every verified similar pair of
 those texts, all of them (not a spanning forest: a section's groups need the edges among its own
 texts). `remember` writes that state at the end of a full run, from the chunks' parts (their texts
 are sketched already) and its groups: two similar texts are always in one group of the result
@@ -55,7 +55,11 @@ from . import counting
 SUBMITTED = Comment.Status.SUBMITTED
 # What the stored band keys and pairs depend on besides the threshold: a change here, or in
 # consolidation.grouping's sketch, must make the next run full.
-METHOD = f"rensa 0.5.0 r-minhash {grouping.SHINGLE}/{grouping.ROWS}x{grouping.BANDS}/{grouping.SEED}; ratio v1"
+# (At most 40 characters: "bands 2x" names bands of two blocks, paired as grouping.PAIRINGS says.)
+METHOD = (
+    f"rensa 0.5.0 {grouping.SHINGLE}/{grouping.ROWS}x{grouping.BLOCKS}/{grouping.SEED} "
+    f"bands 2x{len(grouping.PAIRINGS)} ratio v1"
+)
 # More verified similar pairs than this (thousands of texts all alike): no state is kept, and the
 # next run is full (storing and reading them would cost more than grouping again).
 MAX_PAIRS = 5_000_000
@@ -202,10 +206,11 @@ def _copy(table: str, columns: str, lines: Iterable[str]) -> None:
         copy.write(buffer.getvalue())
 
 
-def _copy_texts(state_id: int, digests: Sequence[int], keys: Sequence[str], bands: np.ndarray | None) -> None:
+def _copy_texts(state_id: int, digests: Sequence[int], keys: Sequence[str], blocks: np.ndarray | None) -> None:
     # Normalised keys hold no tab, newline or backslash (whitespace is one space, punctuation
-    # dropped); the backslash is escaped anyway, as COPY's text format wants.
-    rows = bands.tolist() if bands is not None else [[]] * len(keys)
+    # dropped); the backslash is escaped anyway, as COPY's text format wants. The column `bands`
+    # holds a text's block keys (its bands are made from them), for texts added after a full run.
+    rows = blocks.tolist() if blocks is not None else [[]] * len(keys)
     _copy(
         _tables()["text"],
         "state_id, digest, key, bands",
@@ -247,7 +252,7 @@ def remember(
 ) -> None:
     """After a full run, in its snapshot's transaction: keep what the next incremental run needs.
 
-    The texts, keys and band keys come from the chunks' parts (sketched already); every candidate
+    The texts, keys and block keys come from the chunks' parts (sketched already); every candidate
     pair of distinct texts is verified here, in C batches.
     """
     forget(round_id=round_id)
@@ -255,10 +260,10 @@ def remember(
         return
     row_digests = np.concatenate([p.digests for p in parts]) if parts else EMPTY
     row_keys = [k for p in parts for k in p.keys]
-    row_bands = np.concatenate([p.bands for p in parts]) if parts else np.zeros((0, grouping.BANDS), np.int64)
+    row_blocks = np.concatenate([p.blocks for p in parts]) if parts else np.zeros((0, grouping.BLOCKS), np.int64)
     unique, first = np.unique(row_digests, return_index=True)
     keys = [row_keys[i] for i in first.tolist()]
-    bands = row_bands[first]
+    bands = grouping.bands_of(row_blocks[first])
     digest_of: dict[int, int] = {}
     offset = 0
     for part in parts:
@@ -337,12 +342,24 @@ def _group_texts(computed: Any, digest_of: dict[int, int]) -> Iterator[list[int]
             yield _texts_in_order(c["comment_ids"], digest_of)
 
 
+def _index_keys(bands: np.ndarray) -> np.ndarray:
+    """A band key as the band index keeps it: its high 32 bits (two keys equal by chance there make one
+    more candidate, which the verification rejects or accepts on its merit; about one per new text at a
+    million texts)."""
+    return (bands.reshape(-1).view(np.uint64) >> np.uint64(32)).astype(np.uint32)
+
+
 def _band_index(digests: np.ndarray, bands: np.ndarray) -> bytes:
-    """Every (band key, text digest), sorted by band key: the texts sharing a key are found by bisection."""
-    flat = bands.reshape(-1)
+    """Every (band key, text), sorted by band key: the texts sharing a key are found by bisection.
+
+    Keys of 32 bits and texts by their place in `digests` (32 bits): 8 bytes an entry, BANDS
+    entries a text (about 450 MB at a million distinct texts; PostgreSQL's limit for one value is 1 GB).
+    """
+    flat = _index_keys(bands)
     order = np.argsort(flat, kind="stable")
+    texts = np.repeat(np.arange(digests.size, dtype=np.int32), bands.shape[1])[order]
     buffer = io.BytesIO()
-    np.savez(buffer, keys=flat[order], digests=np.repeat(digests, bands.shape[1])[order])
+    np.savez(buffer, keys=flat[order], texts=texts, digests=digests)
     return buffer.getvalue()
 
 
@@ -378,10 +395,9 @@ def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndar
     """(row of `bands`, stored text digest) for each stored text sharing a band key with a row.
 
     The texts of the full run are in the state's band index (sorted band keys, bisected); those
-    added by incremental runs since have their band keys in their rows.
+    added by incremental runs since have their block keys in their rows.
     """
-    arrays = np.load(io.BytesIO(_band_index_of(state.pk)))
-    index_keys, index_digests = arrays["keys"], arrays["digests"]
+    indexes = [np.load(io.BytesIO(_band_index_of(state.pk)))]
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT digest, bands FROM {_tables()['text']} WHERE state_id = %s AND cardinality(bands) > 0",
@@ -389,18 +405,20 @@ def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndar
         )
         added = cursor.fetchall()
     if added:
-        more = np.array([b for _d, b in added], dtype=np.int64).reshape(-1, grouping.BANDS)
-        extra = np.load(io.BytesIO(_band_index(np.array([d for d, _b in added], dtype=np.int64), more)))
-        index_keys = np.concatenate([index_keys, extra["keys"]])
-        index_digests = np.concatenate([index_digests, extra["digests"]])
-        order = np.argsort(index_keys, kind="stable")
-        index_keys, index_digests = index_keys[order], index_digests[order]
-    flat = bands.reshape(-1)
+        blocks = np.array([b for _d, b in added], dtype=np.int64).reshape(-1, grouping.BLOCKS)
+        added_digests = np.array([d for d, _b in added], dtype=np.int64)
+        indexes.append(np.load(io.BytesIO(_band_index(added_digests, grouping.bands_of(blocks)))))
+    flat = _index_keys(bands)
     rows = np.repeat(np.arange(bands.shape[0]), bands.shape[1])
-    starts = np.searchsorted(index_keys, flat, side="left")
-    counts = np.searchsorted(index_keys, flat, side="right") - starts
-    at = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
-    return np.repeat(rows, counts), index_digests[at]
+    found_rows, found_digests = [EMPTY], [EMPTY]
+    for index in indexes:
+        index_keys = index["keys"]
+        starts = np.searchsorted(index_keys, flat, side="left")
+        counts = np.searchsorted(index_keys, flat, side="right") - starts
+        at = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+        found_rows.append(np.repeat(rows, counts))
+        found_digests.append(index["digests"][index["texts"][at]])
+    return np.concatenate(found_rows), np.concatenate(found_digests)
 
 
 def _new_pairs(
@@ -460,7 +478,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     in_order = [cid for s in counted.sections for cid in s["comment_ids"]]
     folded = Folded(counted=counted)
     if not in_order:
-        _save(state, run_id, [], {}, [], [], np.zeros((0, grouping.BANDS), np.int64), EMPTY, EMPTY)
+        _save(state, run_id, [], {}, [], [], np.zeros((0, grouping.BLOCKS), np.int64), EMPTY, EMPTY)
         return folded
 
     # 1. The comments now, against the stored (id, revision): read only the changed ones' texts.
@@ -494,10 +512,12 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
             stored = {d for (d,) in cursor.fetchall()}
         fresh_digests = [d for d in new_texts if d not in stored]
     fresh_keys = [new_texts[d] for d in fresh_digests]
-    fresh_bands = grouping.band_keys(fresh_keys)
+    fresh_blocks = grouping.band_keys(fresh_keys)
     new_first, new_second = EMPTY, EMPTY
     if fresh_digests:
-        new_first, new_second = _new_pairs(state, fresh_digests, fresh_keys, fresh_bands, threshold=threshold)
+        new_first, new_second = _new_pairs(
+            state, fresh_digests, fresh_keys, grouping.bands_of(fresh_blocks), threshold=threshold
+        )
 
     # 3. The graph of the texts present: stored pairs and the new ones.
     with connection.cursor() as cursor:
@@ -509,7 +529,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     texted = [cid for cid in in_order if digest_of[cid] is not None]  # in the run's order
     if not texted:
         changed = [(cid, revision_of[cid], digest_of[cid]) for cid in revision_of]
-        _save(state, run_id, changed, {}, fresh_digests, fresh_keys, fresh_bands, new_first, new_second)
+        _save(state, run_id, changed, {}, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
         return folded
     comment_ids = np.array(texted, dtype=np.int64)
     comment_digests = np.array([digest_of[c] for c in texted], dtype=np.int64)
@@ -598,7 +618,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
 
     # 5. The state, brought to this snapshot.
     changed = [(cid, revision_of[cid], digest_of[cid]) for cid in revision_of]
-    _save(state, run_id, changed, similarities, fresh_digests, fresh_keys, fresh_bands, new_first, new_second)
+    _save(state, run_id, changed, similarities, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
     return folded
 
 
@@ -609,7 +629,7 @@ def _save(
     similarities: dict[str, float],
     fresh_digests: Sequence[int],
     fresh_keys: Sequence[str],
-    fresh_bands: np.ndarray,
+    fresh_blocks: np.ndarray,
     new_first: np.ndarray,
     new_second: np.ndarray,
 ) -> None:
@@ -624,7 +644,7 @@ def _save(
                 [state.pk, [c for c, _r, _d in changed], [r for _c, r, _d in changed], [d for _c, _r, d in changed]],
             )
     if fresh_digests:
-        _copy_texts(state.pk, fresh_digests, fresh_keys, fresh_bands)
+        _copy_texts(state.pk, fresh_digests, fresh_keys, fresh_blocks)
     if new_first.size:
         _copy_pairs(state.pk, new_first, new_second)
     GroupingState.objects.filter(pk=state.pk).update(run_id=run_id, similarities=similarities)

@@ -5,6 +5,7 @@ import random
 import pytest
 
 from comments.models import Comment
+from consolidation import grouping
 from consolidation.grouping import Item
 from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
 from consolidation.services import aggregation, chunks
@@ -200,7 +201,7 @@ def _counting_cross_links(monkeypatch) -> list[list[int]]:
 def test_the_link_tasks_share_the_bands_and_the_merge_verifies_only_a_lost_share(many_sections, monkeypatch):
     run, attempt, partitions = _chunks_done(many_sections)
     assert len(partitions) == 8  # one link task per chunk, at most CONSOLIDATION_LINK_TASKS
-    assert sorted(b for p in partitions for b in chunks.link_bands(p, len(partitions))) == list(range(32))
+    assert sorted(b for p in partitions for b in chunks.link_bands(p, len(partitions))) == list(range(grouping.BANDS))
     for partition in partitions[:-1]:
         aggregation.consolidation_link(run_id=run.pk, attempt=attempt, partition=partition)
     stored = bytes(ConsolidationChunk.objects.get(run=run, index=partitions[0]).links)
@@ -232,7 +233,7 @@ def test_links_made_from_chunks_that_changed_since_are_not_used(many_sections, m
 
     merged = aggregation.consolidation_merge(run_id=run.pk, attempt=attempt)
 
-    assert calls == [list(range(32))]  # every band verified again here, in one pass
+    assert calls == [list(range(grouping.BANDS))]  # every band verified again here, in one pass
     one_process = aggregation.compute_consolidation(engagement_round=many_sections)
     assert merged.result == one_process.result
     assert _groups(merged) == _specs(one_process)

@@ -30,6 +30,19 @@ def test_lsh_candidates_are_few_compared_with_every_pair():
     assert len(candidates) < len(keys) * (len(keys) - 1) // 2 // 10
 
 
+def test_unrelated_texts_from_a_small_vocabulary_make_few_candidates():
+    # 3,000 texts of random words from a vocabulary of about a hundred: they share a fifth of
+    # their 5-grams and more, so bands of one block (4 values) made 1% of all pairs candidates,
+    # about 45,000 here; at a million texts, billions of pairs to verify.
+    items = generated_items(seed=9, sections=1, per_section=3000, originals=0, copies=1)
+    keys = list(dict.fromkeys(grouping.sorted_tokens(grouping.normalise_text(i.text)) for i in items))
+
+    candidates = grouping.candidate_pairs(keys)
+
+    assert len(keys) == 3000
+    assert len(candidates) < len(keys) * (len(keys) - 1) // 2 // 1000
+
+
 def test_planted_edits_are_grouped_and_unrelated_texts_are_not():
     text = "Operators must report network outages to the national authority within 24 hours of detection."
     items = [

@@ -208,7 +208,7 @@ def test_shared_band_pairs_are_the_lsh_candidates():
     items = generated_items(seed=2, sections=3, per_section=40, originals=4, copies=4)
     keys = list(dict.fromkeys(grouping.sorted_tokens(grouping.normalise_text(i.text)) for i in items))
 
-    a, b = incremental.shared_band_pairs(grouping.band_keys(keys))
+    a, b = incremental.shared_band_pairs(grouping.bands_of(grouping.band_keys(keys)))
 
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == grouping.candidate_pairs(keys)
 
