@@ -291,9 +291,15 @@ def _snapshot_of(run_id: int) -> tuple[Any, ...]:
     from consolidation.models import ConsolidationRun, DuplicateGroup
 
     run = ConsolidationRun.objects.get(pk=run_id)
+    members: dict[int, list[int]] = {}
+    through = DuplicateGroup.comments.through.objects.filter(duplicategroup__run_id=run_id)
+    for group_id, comment_id in through.values_list("duplicategroup_id", "comment_id").iterator(chunk_size=20_000):
+        members.setdefault(group_id, []).append(comment_id)
     groups = [
-        (g.section_id, g.kind, g.size, g.similarity, tuple(sorted(g.comments.values_list("pk", flat=True))))
-        for g in DuplicateGroup.objects.filter(run_id=run_id).order_by("id").prefetch_related("comments")
+        (section_id, kind, size, similarity, tuple(sorted(members.get(pk, []))))
+        for pk, section_id, kind, size, similarity in DuplicateGroup.objects.filter(run_id=run_id)
+        .order_by("id")
+        .values_list("pk", "section_id", "kind", "size", "similarity")
     ]
     return run.result, run.fingerprint, run.comment_count, run.as_of, groups
 

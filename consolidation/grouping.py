@@ -205,23 +205,37 @@ def band_keys(keys: Sequence[str]) -> np.ndarray:
     return mixed.view(np.int64)
 
 
+def _band_mix(first: np.ndarray, second: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """The band key of two block keys (uint64) and the band's number (uint64), elementwise (broadcast)."""
+    with np.errstate(over="ignore"):
+        mixed = first * np.uint64(0x9E3779B97F4A7C15)
+        mixed += (second ^ np.uint64(0x632BE59BD9B4E019)) * np.uint64(0xC2B2AE3D27D4EB4F)
+        mixed ^= numbers * np.uint64(0xD6E8FEB86659FD93)
+        mixed ^= mixed >> np.uint64(31)
+        mixed *= np.uint64(0xBF58476D1CE4E5B9)
+        mixed ^= mixed >> np.uint64(29)
+    return np.ascontiguousarray(mixed).view(np.int64)
+
+
 def bands_of(blocks: np.ndarray, which: Sequence[int] | None = None) -> np.ndarray:
     """The LSH band keys of rows of block keys: int64 (rows, BANDS), or only the bands `which` names.
 
     Band k joins the two blocks BAND_BLOCKS[k] and its number; two rows share band k's key when
     they share both blocks (and, once in about 2**64, by chance: one more candidate to verify).
     """
-    pairs = BAND_BLOCKS if which is None else BAND_BLOCKS[np.asarray(which, dtype=np.int64)]
-    numbers = np.arange(BANDS, dtype=np.uint64) if which is None else np.asarray(which, dtype=np.uint64)
-    values = blocks.view(np.uint64) if blocks.dtype == np.int64 else blocks.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        mixed = values[:, pairs[:, 0]] * np.uint64(0x9E3779B97F4A7C15)
-        mixed += (values[:, pairs[:, 1]] ^ np.uint64(0x632BE59BD9B4E019)) * np.uint64(0xC2B2AE3D27D4EB4F)
-        mixed ^= numbers * np.uint64(0xD6E8FEB86659FD93)
-        mixed ^= mixed >> np.uint64(31)
-        mixed *= np.uint64(0xBF58476D1CE4E5B9)
-        mixed ^= mixed >> np.uint64(29)
-    return np.ascontiguousarray(mixed).view(np.int64)
+    numbers = np.arange(BANDS, dtype=np.int64) if which is None else np.asarray(which, dtype=np.int64)
+    pairs = BAND_BLOCKS[numbers]
+    values = np.ascontiguousarray(blocks, dtype=np.int64).view(np.uint64)
+    return _band_mix(values[:, pairs[:, 0]], values[:, pairs[:, 1]], numbers.astype(np.uint64))
+
+
+def band_at(blocks: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Band `numbers[i]` of the block keys `blocks[i]`, for each i: int64 (rows,), as `bands_of` makes it."""
+    values = np.ascontiguousarray(blocks, dtype=np.int64).view(np.uint64)
+    numbers = np.asarray(numbers, dtype=np.int64)
+    rows = np.arange(values.shape[0])
+    pairs = BAND_BLOCKS[numbers]
+    return _band_mix(values[rows, pairs[:, 0]], values[rows, pairs[:, 1]], numbers.astype(np.uint64))
 
 
 class Sketches:

@@ -130,7 +130,8 @@ class GroupingState(models.Model):
     that wrote one; valid for its threshold, result schema and grouping method only. Its rows:
     each comment's text digest at its revision (GroupingComment), each distinct text's sorted
     key (GroupingText), their LSH band keys (`band_index`), and every verified similar pair of
-    those texts (GroupingPair).
+    those texts (GroupingPair). A cache: its tables are UNLOGGED on PostgreSQL (migration 0011),
+    emptied after a crash, and then the next run is full.
     """
 
     round = models.OneToOneField("consultations.EngagementRound", on_delete=models.CASCADE, related_name="+")
@@ -140,9 +141,9 @@ class GroupingState(models.Model):
     method = models.CharField(max_length=40)
     # Near groups' lowest similarities of the latest snapshot, by the set of their texts.
     similarities = models.JSONField(default=dict, blank=True)
-    # The band keys of the texts of the full run it was made by: every (band key, text digest),
-    # sorted by band key (numpy arrays, services.incremental); texts added since keep theirs in
-    # their GroupingText rows.
+    # The band keys of the texts of the full run it was made by: every (band key, text), sorted by
+    # band key, with the texts' digests and block keys (numpy arrays, services.incremental); texts
+    # added since keep their block keys in their GroupingText rows.
     band_index = models.BinaryField(default=b"", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -153,7 +154,9 @@ class GroupingState(models.Model):
 class GroupingComment(models.Model):
     """A comment as the latest snapshot grouped it: its revision and its text's digest (none: empty)."""
 
-    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+")
+    # No constraint in the database: millions of rows are written by COPY in the snapshot's
+    # transaction, and a deferred check per row cost its COMMIT seconds; `forget` deletes them.
+    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     comment_id = models.BigIntegerField()
     revision = models.PositiveIntegerField()
     digest = models.BigIntegerField(null=True, blank=True)
@@ -167,9 +170,12 @@ class GroupingComment(models.Model):
 
 class GroupingText(models.Model):
     """A distinct normalised text: its digest, its sorted-token key and, if it was added by an
-    incremental run, its LSH band keys (those of the full run's texts are in the state's band index)."""
+    incremental run, its MinHash block keys in `bands` (those of the full run's texts are in the
+    state's band index)."""
 
-    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+")
+    # No constraint in the database: millions of rows are written by COPY in the snapshot's
+    # transaction, and a deferred check per row cost its COMMIT seconds; `forget` deletes them.
+    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     digest = models.BigIntegerField()
     key = models.TextField()
     bands = ArrayField(models.BigIntegerField(), default=list)
@@ -184,7 +190,9 @@ class GroupingText(models.Model):
 class GroupingPair(models.Model):
     """Two texts (by digest) that share a band key and reach the threshold: an edge of the graph."""
 
-    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+")
+    # No constraint in the database: millions of rows are written by COPY in the snapshot's
+    # transaction, and a deferred check per row cost its COMMIT seconds; `forget` deletes them.
+    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     first = models.BigIntegerField()
     second = models.BigIntegerField()
 

@@ -161,6 +161,25 @@ def test_incremental_runs_after_random_changes_equal_a_full_computation(commente
     )
 
 
+def test_band_keys_equal_only_in_the_index_s_short_keys_are_not_candidates(
+    commented, sections, authors, monkeypatch, settings
+):
+    # The band index keeps a part of each key; with 4 bits kept, nearly every key looked up is
+    # found there, and only the check of the full key keeps the candidates those of a full run.
+    # A low threshold: many pairs that LSH does not propose would verify if compared.
+    settings.NEAR_DUPLICATE_THRESHOLD = 40
+    monkeypatch.setattr(
+        incremental, "_index_keys", lambda bands: (bands.reshape(-1).view("uint64") >> 60).astype("uint32")
+    )
+    _run(commented)
+    randomly = random.Random(23)
+    for _ in range(2):
+        _change(commented, sections, authors, randomly)
+        run = _run(commented)
+        assert run.incremental
+        _same_as_a_full_computation(run)
+
+
 def test_an_incremental_run_without_changes_repeats_the_snapshot(commented):
     first = _run(commented)
     again = _run(commented)
