@@ -281,8 +281,11 @@ def feedback_item_of(
 
 
 def latest_done_run(*, engagement_round: EngagementRound) -> ConsolidationRun | None:
+    """The round's latest finished run, without its result: the result holds every section's ordered
+    comment ids (megabytes at a million comments, most of the feedback page's time if read)."""
     return (
         ConsolidationRun.objects.filter(round=engagement_round, status=JobStatus.DONE)
+        .defer("result")
         .order_by("-finished_at", "-requested_at", "-id")
         .first()
     )
