@@ -38,8 +38,13 @@ def test_the_consolidation_groups_the_rural_coverage_requests_and_the_identical_
         "Timor-Leste",
     }
     near = run.groups.filter(kind="near").order_by("-size").first()
-    assert near is not None and near.size >= 3
+    # Two of the five requests in nearly the same words (ratio 93.6). A third ("Priority should be
+    # given to rural districts ...", ratio 85.1 at the threshold of 85, Jaccard 0.57) was joined
+    # until LSH bands became two blocks: at that Jaccard a pair is a candidate about 6 times in 10
+    # (docs/architecture.md, "Bands of two blocks"), and for these texts it is not.
+    assert near is not None and near.size >= 2
     assert set(near.comments.values_list("section__number", flat=True)) == {"1.1.1"}
+    assert {"Cambodia", "Lao PDR"} <= set(near.comments.values_list("organisation__name", flat=True))
 
 
 def test_dispositions_on_part_of_the_comments_point_at_the_clauses_of_version_0_2(first_round):
