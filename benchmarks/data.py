@@ -245,13 +245,12 @@ def copy_comments(rows: list[dict]) -> int:
     table, columns = _comment_columns()
     names = [c for c, _d in columns]
     defaults = [d for _c, d in columns]
-    connection.ensure_connection()
-    raw = connection.connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+    # Through Django's cursor: committed by itself in autocommit (the bench), part of the caller's
+    # transaction inside atomic() (a test's, rolled back after it).
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row.get(n, d) for n, d in zip(names, defaults, strict=True)])
-    raw.commit()
     return len(rows)
 
 
@@ -273,16 +272,13 @@ def copy_supports(round_id: int, organisation_ids: list[int], rng: random.Random
         others = [o for o in organisation_ids if o != organisation_id]
         for supporter in rng.sample(others, min(len(others), rng.randint(1, 3))):
             rows.append((comment_id, supporter))
-    connection.ensure_connection()
-    raw = connection.connection
     now = timezone.now()
-    with raw.cursor() as cursor:
-        with cursor.copy(
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
             f"COPY {CommentSupport._meta.db_table} (comment_id, organisation_id, created_at) FROM STDIN"
         ) as copy:
             for comment_id, supporter in rows:
                 copy.write_row([comment_id, supporter, now])
-    raw.commit()
     return len(rows)
 
 
