@@ -387,6 +387,10 @@ class _Search:
             )
 
 
+# COPY's text format: a backslash, and the characters that would end a field or a row, escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 class _Writer:
     """Writes a batch of CarriedAnchor rows: PostgreSQL COPY there, a bulk insert elsewhere."""
 
@@ -430,11 +434,21 @@ class _Writer:
             yield insert
             return
         with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
-            write_row, version_id, now = copy.write_row, self.version.pk, self.now
+            # COPY's text format built here, a batch a write: psycopg's write_row adapts value by
+            # value (a fifth of the carry-over's time). Only the quote is free text.
+            version_id, now = self.version.pk, self.now.isoformat()
+
+            def field(value: int | None) -> str:
+                return r"\N" if value is None else str(value)
 
             def write(landed: list[Anchor]) -> None:
-                for comment_id, section_id, method, start, end, quote, score in landed:
-                    write_row((comment_id, version_id, section_id, method, start, end, quote, score, now))
+                copy.write(
+                    "".join(
+                        f"{comment_id}\t{version_id}\t{field(section_id)}\t{method}\t{field(start)}\t{field(end)}"
+                        f"\t{quote.translate(_COPY_ESCAPES)}\t{score!r}\t{now}\n"
+                        for comment_id, section_id, method, start, end, quote, score in landed
+                    )
+                )
 
             yield write
 
@@ -458,6 +472,13 @@ def carry_over_comments(*, version_id: int, attempt: int | None = None) -> dict:
         if not version.is_published:
             logger.info("carry-over skipped: version %s is not published", version_id)
             return {"skipped": True, "total": 0}
+        if connection.vendor == "postgresql":
+            # The comments below are read through server-side cursors (memory stays flat), which
+            # PostgreSQL plans for the first 10% of their rows by default: it walked the primary key
+            # of every comment in the database, filtering by round (0.97 s at a million comments
+            # for 10,000 of them, against 17 ms through the round's index). All rows are read.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
         search = _Search(list(version.sections.order_by("position", "id")), threshold)
         comments = Comment.objects.filter(open_comments_filter(), round__in=rounds_before(version=version))
         # A rerun replaces the anchors of the comments still open; one of a comment decided since stays.

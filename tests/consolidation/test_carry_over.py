@@ -162,6 +162,26 @@ def test_vietnamese_passage_edited_is_found(consultation, version, vn_delegate):
     assert anchor.quote_exact == "mở rộng vùng phủ sóng 5G tới mọi đô thị"
 
 
+def test_a_passage_across_a_paragraph_break_with_a_tab_and_a_backslash_is_stored_as_it_was(
+    consultation, version, vn_delegate
+):
+    body = "Paths use C:\\data\\plans.\tThe agency will publish them.\n\nEach state reviews them yearly."
+    quote = "C:\\data\\plans.\tThe agency will publish them.\n\nEach state"
+    engagement_round = reviewed_round(version)
+    old = add_clause(version, key="paths", number="9", heading="Paths", position=9, body=body)
+    comment = anchored(old, quote, round=engagement_round, author=vn_delegate)
+    new = factories.DraftVersionFactory(consultation=consultation, number="0.2", major=0, minor=2, previous=version)
+    add_clause(new, key="paths", number="9", heading="Paths", position=1, body="Intro.\n\n" + body)
+
+    carry_over_comments(version_id=new.pk)
+
+    anchor = CarriedAnchor.objects.get(comment=comment, version=new)
+    assert anchor.method == Method.EXACT
+    assert anchor.quote_exact == quote
+    start = len("Intro.\n\n") + body.index(quote)
+    assert (anchor.position_start, anchor.position_end) == (start, start + len(quote))
+
+
 def test_section_page_of_the_new_version_lists_the_open_comments_carried_onto_it(
     client, db, django_capture_on_commit_callbacks
 ):
