@@ -445,7 +445,7 @@ class _Writer:
                 copy.write(
                     "".join(
                         f"{comment_id}\t{version_id}\t{field(section_id)}\t{method}\t{field(start)}\t{field(end)}"
-                        f"\t{quote.translate(_COPY_ESCAPES)}\t{score!r}\t{now}\n"
+                        f"\t{quote.translate(_COPY_ESCAPES)}\t{float(score)!r}\t{now}\n"
                         for comment_id, section_id, method, start, end, quote, score in landed
                     )
                 )
