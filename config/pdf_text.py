@@ -229,6 +229,40 @@ def missing_fonts_message(missing: tuple[str, ...] | list[str], dirs: list[str])
     )
 
 
+_SHAPERS: dict[str, tuple[Any, int]] = {}
+
+
+def printed_width(text: str, size: float) -> float:
+    """The width in points of `text` at `size` in the report fonts, each script in its own, shaped by HarfBuzz.
+
+    What a Word file's line takes when its runs name those fonts (ooxml.complex_script_font):
+    the draft DOCX makes a line of Thai, Lao, Khmer or Burmese smaller when it would not fit its
+    column (draft_docx), as LibreOffice and Word would otherwise wrap it under one line number.
+    """
+    import uharfbuzz
+
+    fonts = report_fonts()
+    total = 0.0
+    for script, piece in fonts.text().runs(text):
+        path = fonts.faces.get(script, fonts.base).file
+        if path not in _SHAPERS:
+            face = uharfbuzz.Face(uharfbuzz.Blob.from_file_path(path))
+            _SHAPERS[path] = (uharfbuzz.Font(face), face.upem)
+        font, upem = _SHAPERS[path]
+        buffer = uharfbuzz.Buffer()
+        buffer.add_str(piece)
+        buffer.guess_segment_properties()
+        uharfbuzz.shape(font, buffer, {})
+        total += sum(position.x_advance for position in buffer.glyph_positions) * size / upem
+    return total
+
+
+def complex_script_of(text: str) -> str | None:
+    """The first of Thai, Lao, Khmer and Burmese that `text` holds, if any."""
+    found = _COMPLEX_RE.search(text)
+    return _SCRIPT_OF[ord(found.group())] if found else None
+
+
 # --- markup -----------------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ Every stored text goes through config.text.xml_text: a control character must no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -35,9 +36,10 @@ from django.utils.translation import gettext as _
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_TAB_ALIGNMENT
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.text.run import Run
 
+from config.pdf_text import FONT_LABELS, complex_script_of, printed_width
 from config.text import xml_text
 
 from ..selectors_draft import DraftComment, DraftDocument, DraftLine, DraftSection
@@ -45,6 +47,13 @@ from . import ooxml
 
 NUMBER_TAB = Cm(0.9)
 TEXT_INDENT = Cm(1.2)
+BODY_SIZE = 10.0
+# The smallest size a line of Thai, Lao, Khmer or Burmese is made to fit its column at (a longer
+# one wraps, as it would have anyway).
+SMALLEST_SIZE = 7.0
+# The text column (A4 less 20 mm margins, ooxml.a4_page, less the numbers' indent), in points,
+# less a margin for what measuring in the report fonts cannot know of Word's or LibreOffice's layout.
+TEXT_COLUMN = (Mm(170) - TEXT_INDENT) / 12700 * 0.96
 NUMBER_COLOUR = RGBColor(0x57, 0x60, 0x6A)
 NUMBER_STYLE = "Draft Line Number"
 
@@ -126,9 +135,32 @@ def _write_line(paragraph, section: DraftSection, line: DraftLine, cuts: list[in
     text = section.line_text(line)
     end = line.start + len(text)
     points = [line.start, *(c for c in cuts if line.start < c < end), end]
+    written = []
     for start, stop in zip(points, points[1:], strict=False):
         if stop > start:
-            runs.add(start, stop, paragraph.add_run(xml_text(section.body[start:stop])))
+            written.append(paragraph.add_run(xml_text(section.body[start:stop])))
+            runs.add(start, stop, written[-1])
+    _fit(written, text)
+
+
+def _fit(written: list[Run], text: str) -> None:
+    """A line of Thai, Lao, Khmer or Burmese in its Noto font, smaller if it would not fit the column.
+
+    Its line breaks are the version's (consultations.line_numbers counts what a reader sees, not
+    how wide a script's letters are): at the body's size such a line is often wider than a Latin
+    one, and Word and LibreOffice would wrap it, two printed lines under one number.
+    """
+    script = complex_script_of(text)
+    if script is None:
+        return
+    width = printed_width(text, BODY_SIZE)
+    size = BODY_SIZE
+    if width > TEXT_COLUMN:
+        size = max(SMALLEST_SIZE, math.floor(BODY_SIZE * TEXT_COLUMN / width * 2) / 2)
+    for run in written:
+        ooxml.complex_script_font(run, FONT_LABELS[script])
+        if size != BODY_SIZE:
+            ooxml.set_font_size(run, size)
 
 
 def _comment_text(comment: DraftComment) -> list[str]:
@@ -200,7 +232,7 @@ def write_draft_docx(
     title = xml_text(draft_title(document))
     word = Document()
     ooxml.a4_page(word)
-    word.styles["Normal"].font.size = Pt(10)
+    ooxml.set_font_size(word.styles["Normal"], BODY_SIZE)
     _number_style(word)
     ooxml.set_document_language(word, language)
     ooxml.set_core_properties(

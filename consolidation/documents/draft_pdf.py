@@ -15,6 +15,7 @@ length fits the text column.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -26,7 +27,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 
-from config.pdf_text import SCRIPT_LEADING, FontSet, ReportText
+from config.pdf_text import SCRIPT_LEADING, FontSet, ReportText, complex_script_of, printed_width
 from config.text import xml_text
 
 from ..selectors_draft import DraftComment, DraftDocument, DraftLine, DraftSection
@@ -43,6 +44,8 @@ NOTE_GAP = 5.0  # points between two comments in the margin
 # The average advance of a character of the body font, in ems: how wide a line of
 # line_length characters is at a given size (DejaVu Sans is a wide face).
 AVERAGE_ADVANCE = 0.56
+# The smallest size a too-wide line of Thai, Lao, Khmer or Burmese is set at to fit its row.
+SMALLEST_SIZE = 5.0
 
 
 def _line_spacing(text: ReportText, document: DraftDocument) -> float:
@@ -228,6 +231,21 @@ class NumberedText(Flowable):
                 note.paragraph.drawOn(canvas, x_rule + self.NOTE_PAD, height - top - note.height)
 
 
+def _fitted(style: ParagraphStyle, line: str, room: float) -> ParagraphStyle:
+    """The line's style, at a smaller size (same leading) if it is Thai, Lao, Khmer or Burmese too wide for its row.
+
+    The type size suits a line of the version's line length in Latin letters; these scripts'
+    letters are wider, and a line that wrapped would print two lines beside one number.
+    """
+    if complex_script_of(line) is None:
+        return style
+    width = printed_width(line, style.fontSize)
+    if width <= room:
+        return style
+    size = max(SMALLEST_SIZE, math.floor(style.fontSize * room / width * 4) / 4)
+    return ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size)
+
+
 def _section_table(
     text: ReportText, section: DraftSection, styles, *, widths: list[float], with_comments: bool
 ) -> NumberedText:
@@ -244,11 +262,13 @@ def _section_table(
 
     for line in section.heading_lines:
         row(line.number, text.markup(xml_text(section.line_text(line, heading=True)), bold=True), styles["heading"])
+    room = widths[1] - NumberedText.PAD_LEFT - NumberedText.PAD_RIGHT
     for block in section.paragraphs:
         if rows:
             rows[-1].gap = PARAGRAPH_GAP  # the space between paragraphs (and after the heading)
         for line in block:
-            row(line.number, _line_markup(text, section, line, cuts, passages), styles["line"])
+            style = _fitted(styles["line"], section.line_text(line), room)
+            row(line.number, _line_markup(text, section, line, cuts, passages), style)
     notes = [
         _Note(index_of.get(c.lines.first, 0), text.paragraph(_comment_markup(text, c), styles["comment"]))
         for c in (section.comments if with_comments else ())

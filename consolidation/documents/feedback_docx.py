@@ -32,7 +32,6 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from docx import Document
-from docx.shared import Pt
 
 from comments.highlight import paragraphs as paragraph_offsets
 from comments.models import Comment
@@ -111,7 +110,7 @@ class _Writer:
         self.endorsed_by_organisation: Counter[str] = Counter()
         self.by_decision: Counter[str] = Counter()
         document = self.document
-        document.styles["Normal"].font.size = Pt(10.5)
+        ooxml.set_font_size(document.styles["Normal"], 10.5)
         ooxml.a4_page(document)
         ooxml.set_document_language(document, self.language)
         ooxml.set_core_properties(

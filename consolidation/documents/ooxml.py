@@ -25,7 +25,7 @@ from django.conf import settings
 from docx.comments import Comment as WordComment
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Mm
+from docx.shared import Mm, Pt
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -107,6 +107,23 @@ def _set_lang(rpr, code: str) -> None:
         rpr.append(element)
     else:
         following.addprevious(element)
+
+
+def set_font_size(owner, points: float) -> None:
+    """A style's or a run's type size for every script: w:sz, and w:szCs, which Word and LibreOffice
+    set Thai, Lao, Khmer and Burmese in (python-docx sets only w:sz: they kept the template's 11 pt)."""
+    owner.font.size = Pt(points)
+    rpr = owner.font._element.get_or_add_rPr()
+    size_cs = rpr.find(qn("w:szCs"))
+    if size_cs is None:
+        size_cs = OxmlElement("w:szCs")
+        rpr.find(qn("w:sz")).addnext(size_cs)  # w:szCs comes right after w:sz
+    size_cs.set(qn("w:val"), str(round(points * 2)))
+
+
+def complex_script_font(run: Run, family: str) -> None:
+    """The font `run` sets Thai, Lao, Khmer or Burmese in (w:rFonts w:cs): the one its width was measured in."""
+    run._r.get_or_add_rPr().get_or_add_rFonts().set(qn("w:cs"), family)
 
 
 def set_document_language(document, code: str) -> None:

@@ -99,7 +99,7 @@ class _Writer:
             "version": report.version_number,
         }
         document = self.document
-        document.styles["Normal"].font.size = Pt(10.5)
+        ooxml.set_font_size(document.styles["Normal"], 10.5)
         ooxml.a4_page(document)
         ooxml.set_document_language(document, self.language)
         ooxml.set_core_properties(
@@ -251,7 +251,7 @@ class _Writer:
             landing.paragraph_format.left_indent = Pt(18)
             run = landing.add_run(text)
             run.font.color.rgb = MUTED
-            run.font.size = Pt(9)
+            ooxml.set_font_size(run, 9)
 
     def build(self, on_progress: Callable[[int, int], None] | None = None):
         report = self.report

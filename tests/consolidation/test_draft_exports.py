@@ -1,6 +1,8 @@
 """The draft itself as DOCX and PDF with its line numbers, clean or with the comments in the margin."""
 
+import html
 import io
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,8 +22,10 @@ from consultations.models import EngagementRound, Section
 from consultations.selectors import lines_of_version
 from tests import factories
 from tests.factories import CommentFactory
-from tests.helpers.pdf import words
+from tests.helpers.pdf import UNSPACED, words
 from tests.helpers.reports import make_report, read_bytes
+from tests.helpers.services import soffice_path
+from tests.helpers.word import convert_with_libreoffice
 
 pytestmark = pytest.mark.django_db
 
@@ -356,3 +360,67 @@ def test_the_docx_is_a_document_to_circulate_page_numbers_properties_languages_a
                 languages[code] = tags
     # Each line in its script's language; English lines inherit the document's.
     assert languages == {"vi-VN": {"vi-VN"}, "th-TH": {"th-TH"}, "": set()}
+
+
+WORD_BOX = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
+EVERY_SCRIPT = "\n\n".join(
+    [
+        "Các quốc gia thành viên sẽ phát triển hạ tầng số liền mạch và bao trùm cho mọi cộng đồng, "
+        "kể cả vùng sâu, vùng xa và hải đảo, với mục tiêu phủ sóng băng rộng tới mọi xã vào năm 2030.",
+        *(sentence * 2 for sentence in UNSPACED.values()),
+    ]
+)
+
+
+def _beside_numbers(pdf: Path, *, numbers_end: float, text_start: float) -> tuple[list[int], list[str]]:
+    """The line numbers printed in `pdf`, and the words of the text column printed beside none of them.
+
+    numbers_end: where the right-aligned numbers end at most; text_start: where the text column
+    begins (points from the left edge).
+    """
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    numbers, unnumbered = [], []
+    for page in boxes.split("<page ")[1:]:
+        placed = [
+            (float(x0), (float(y0) + float(y1)) / 2, float(x1), html.unescape(text))
+            for x0, y0, x1, y1, text in WORD_BOX.findall(page)
+        ]
+        rows = sorted((y, int(text)) for _x0, y, x1, text in placed if x1 < numbers_end and text.isdigit())
+        numbers += [number for _y, number in rows]
+        if not rows:
+            continue
+        top, bottom = rows[0][0] - 6, rows[-1][0] + 6
+        # Every word of the text column between the first and the last number sits beside a number.
+        unnumbered += [
+            text
+            for x0, y, _x1, text in placed
+            if x0 > text_start and top <= y <= bottom and not any(abs(y - row_y) <= 5 for row_y, _n in rows)
+        ]
+    return numbers, unnumbered
+
+
+@pytest.mark.libreoffice
+@pytest.mark.poppler
+@pytest.mark.parametrize("kind", ["draft", "draft_comments"])
+@pytest.mark.parametrize("fmt", ["docx", "pdf"])
+def test_each_numbered_line_of_every_script_prints_on_one_line(
+    django_capture_on_commit_callbacks, consultation, version, secretariat, kind, fmt, tmp_path
+):
+    """A numbered line that wraps prints two lines under one number: "line 12" would then be two
+    lines of the page. Vietnamese, Thai, Lao, Khmer and Burmese lines of the version's line length
+    each fit the text column: of the PDF, and of the DOCX as LibreOffice prints it."""
+    Section.objects.filter(version=version, key="infra-5g").update(body=EVERY_SCRIPT)
+    report = _draft(django_capture_on_commit_callbacks, secretariat, consultation, version, kind=kind, fmt=fmt)
+    source = tmp_path / f"draft.{fmt}"
+    source.write_bytes(read_bytes(report))
+    if fmt == "docx":
+        # A4, 20 mm margins, the numbers right-aligned at 9 mm and the text at 12 mm: 90.7 pt.
+        pdf, numbers_end, text_start = convert_with_libreoffice(soffice_path(), source, "pdf", tmp_path), 86, 88
+    else:
+        # draft_pdf: 15 mm margin, an 11 mm number column: the text at 80 pt.
+        pdf, numbers_end, text_start = source, 79, 80
+
+    numbers, unnumbered = _beside_numbers(pdf, numbers_end=numbers_end, text_start=text_start)
+
+    assert numbers == [n for n, _text in _expected_lines(version)]
+    assert not unnumbered, unnumbered[:5]
