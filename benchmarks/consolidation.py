@@ -178,6 +178,7 @@ def parallel_capacity() -> float:
 def line_workers(built: Built) -> Line:
     """Line 2: the same consolidation with 2 worker processes vs 1 (real workers, Redis broker)."""
     from consolidation.models import ConsolidationChunk, ConsolidationRun
+    from consolidation.selectors_runs import listed_comment_ids
 
     log_path = Path(settings.BASE_DIR) / "bench" / "workers.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,11 @@ def line_workers(built: Built) -> Line:
         _flush(REDIS_URL)
     (one, one_run), (two, two_run) = min(timings[1]), min(timings[2])
     first, second = ConsolidationRun.objects.get(pk=one_run), ConsolidationRun.objects.get(pk=two_run)
-    same = first.result == second.result and first.fingerprint == second.fingerprint
+    same = (
+        first.result == second.result
+        and first.fingerprint == second.fingerprint
+        and listed_comment_ids(run=first) == listed_comment_ids(run=second)
+    )
     full = not first.incremental and not second.incremental
     chunks = ConsolidationChunk.objects.filter(run_id=two_run).count()
     speedup = one / two
@@ -295,6 +300,7 @@ def _consolidate(round_id: int) -> tuple[float, int]:
 
 def _snapshot_of(run_id: int) -> tuple[Any, ...]:
     from consolidation.models import ConsolidationRun, DuplicateGroup
+    from consolidation.selectors_runs import listed_comment_ids
 
     run = ConsolidationRun.objects.get(pk=run_id)
     members: dict[int, list[int]] = {}
@@ -307,7 +313,7 @@ def _snapshot_of(run_id: int) -> tuple[Any, ...]:
         .order_by("id")
         .values_list("pk", "section_id", "kind", "size", "similarity")
     ]
-    return run.result, run.fingerprint, run.comment_count, run.as_of, groups
+    return run.result, listed_comment_ids(run=run), run.fingerprint, run.comment_count, run.as_of, groups
 
 
 def line_incremental(built: Built) -> Line:

@@ -89,6 +89,26 @@ class ConsolidationRun(JobLease):
         return f"consolidation {self.pk} of {self.round}"
 
 
+class ConsolidationListing(models.Model):
+    """The comments a run's snapshot lists: each section's, in reading order, the sections in order.
+
+    Packed, 8 bytes an id (little-endian), each section's share as long as its `total` in the
+    run's result (selectors_runs.listed_comment_ids). Kept out of the result's JSON, where a
+    million ids were 27 MB of text that PostgreSQL parsed on every write and the run page decoded
+    on every read; in a table of its own so that no query of a run loads it by accident.
+    """
+
+    run = models.OneToOneField(ConsolidationRun, on_delete=models.CASCADE, primary_key=True, related_name="listing")
+    comment_ids = models.BinaryField(default=b"")
+
+    class Meta:
+        verbose_name = _("listed comments")
+        verbose_name_plural = _("listed comments")
+
+    def __str__(self) -> str:
+        return f"comments listed by {self.run}"
+
+
 class ConsolidationChunk(models.Model):
     """One chunk of a consolidation run: some of its sections, grouped by one Celery task.
 

@@ -6,6 +6,7 @@ consolidations nor read the consolidated feedback gets a 403.
 
 from __future__ import annotations
 
+import numpy as np
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -16,7 +17,7 @@ from comments.models import Comment
 from consultations.models import EngagementRound
 from consultations.selectors import get_consultation_for_user
 
-from .models import ACTIVE_STATUSES, ConsolidationRun, Disposition, JobStatus
+from .models import ACTIVE_STATUSES, ConsolidationListing, ConsolidationRun, Disposition, JobStatus
 
 READ_PERMS = ("consolidation.run", "consolidation.read_feedback")
 
@@ -143,3 +144,23 @@ def run_summary(*, run: ConsolidationRun) -> dict:
         "campaign_count": len(result.get("campaigns", [])),
         "campaign_comments": sum(c.get("size", 0) for c in result.get("campaigns", [])),
     }
+
+
+def listed_comment_ids(*, run: ConsolidationRun) -> dict[int, list[int]]:
+    """{section id: its comment ids in reading order} as the run's snapshot listed them (one query).
+
+    Runs of result schema 2 keep them packed in their ConsolidationListing, each section's share
+    as long as its `total`; older runs kept them in their result's sections.
+    """
+    sections = (run.result or {}).get("sections", [])
+    if any("comment_ids" in section for section in sections):
+        return {section["id"]: list(section.get("comment_ids", [])) for section in sections}
+    packed = ConsolidationListing.objects.filter(run=run).values_list("comment_ids", flat=True).first()
+    ids = np.frombuffer(bytes(packed or b""), dtype="<i8").tolist()
+    listed, at = {}, 0
+    for section in sections:
+        listed[section["id"]] = ids[at : at + section["total"]]
+        at += section["total"]
+    if at != len(ids):
+        raise ValueError(f"run {run.pk} lists {len(ids)} comments, its sections total {at}")
+    return listed

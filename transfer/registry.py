@@ -62,6 +62,7 @@ CARRIED: tuple[Carried, ...] = (
     Carried("consolidation.disposition", consultation="comment__round__consultation"),
     Carried("consolidation.commentassignment", consultation="comment__round__consultation"),
     Carried("consolidation.consolidationrun", consultation="round__consultation"),
+    Carried("consolidation.consolidationlisting", consultation="run__round__consultation"),
     Carried("consolidation.duplicategroup", consultation="run__round__consultation"),
     Carried("consolidation.carriedanchor", consultation="comment__round__consultation"),
     Carried("consolidation.report", consultation="consultation"),

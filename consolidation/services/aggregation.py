@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -75,11 +76,19 @@ from .. import grouping
 # Re-exported: what "the same text" and "similar" mean in a run.
 from ..grouping import normalise_text as normalise_text
 from ..grouping import similarity as similarity
-from ..models import ACTIVE_STATUSES, ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
+from ..models import (
+    ACTIVE_STATUSES,
+    ConsolidationChunk,
+    ConsolidationListing,
+    ConsolidationRun,
+    DuplicateGroup,
+    JobStatus,
+)
 from . import chunks as chunking
 from . import counting, incremental
 
-RESULT_SCHEMA = 1
+# 2: the sections' ordered comment ids are in the run's ConsolidationListing, not in its result.
+RESULT_SCHEMA = 2
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
 PROGRESS_LOADED = 5
 PROGRESS_COMPUTED = 95
@@ -466,6 +475,9 @@ def _set_progress(run_id: int, attempt: int, value: int) -> None:
 
 def _write_result(run: ConsolidationRun, computed: Computed) -> None:
     DuplicateGroup.objects.filter(run=run).delete()
+    ConsolidationListing.objects.update_or_create(
+        run=run, defaults={"comment_ids": np.asarray(computed.listed, dtype="<i8").tobytes()}
+    )
     if connection.vendor == "postgresql":
         _copy_groups(run, computed.groups)
     else:
@@ -550,6 +562,8 @@ class GroupSpec:
 class Computed:
     result: dict
     groups: list[GroupSpec] = field(default_factory=list)
+    # The sections' comment ids in reading order, one section after the other (ConsolidationListing).
+    listed: list[int] = field(default_factory=list)
     as_of: datetime | None = None
     comment_count: int = 0
     fingerprint: str = ""
@@ -617,7 +631,7 @@ def assemble(
         "counts": counted.counts,
         "sections": [
             {
-                **section,
+                **{key: value for key, value in section.items() if key != "comment_ids"},
                 "groups": [
                     {
                         "kind": g.kind,
@@ -647,6 +661,7 @@ def assemble(
     return Computed(
         result=result,
         groups=ordered,
+        listed=[cid for section in counted.sections for cid in section["comment_ids"]],
         as_of=counted.as_of,
         comment_count=counted.comment_count,
         fingerprint=counted.fingerprint,

@@ -11,12 +11,14 @@ from django.utils import timezone
 
 from comments.models import Comment, NationalPosition
 from consolidation import selectors_runs
-from consolidation.models import ConsolidationRun, Disposition, DuplicateGroup, JobStatus
+from consolidation.models import ConsolidationListing, ConsolidationRun, Disposition, DuplicateGroup, JobStatus
+from consolidation.selectors_runs import listed_comment_ids
 from consolidation.services import aggregation
 from consolidation.tasks.consolidate import consolidate_round
 from consultations.models import EngagementRound, Section
 from tests import factories
 from tests.factories import CommentFactory
+from tests.helpers.runs import listed
 
 EXACT, NEAR = DuplicateGroup.Kind.EXACT, DuplicateGroup.Kind.NEAR
 
@@ -114,7 +116,7 @@ def test_run_counts_submitted_comments_only_with_hidden_ones_flagged(realistic, 
     assert totals["hidden"] == 1
     assert run.result["hidden_ids"] == [realistic["agree_th"].pk]
     assert totals["by_status"] == {"accepted": 1, "open": 7, "proposed": 1}
-    every_listed = [cid for section in run.result["sections"] for cid in section["comment_ids"]]
+    every_listed = listed(run)
     assert sorted(every_listed) == sorted(c.pk for c in submitted)
     assert realistic["draft"].pk not in every_listed
     assert realistic["withdrawn"].pk not in every_listed
@@ -169,10 +171,30 @@ def test_section_comments_are_in_clause_and_passage_order(realistic, closed_roun
     run = _run(closed_round)
 
     assert [s["key"] for s in run.result["sections"]] == ["infra-5g", "infra-dc"]
-    five_g = run.result["sections"][0]["comment_ids"]
+    five_g = listed_comment_ids(run=run)[run.result["sections"][0]["id"]]
     # Anchored passages by position, then whole-section comments in the order they came in.
     expected = ["rural_th", "rural_vn", "urban_vn", "rural_remote", "agree_partner", "agree_th"]
     assert five_g == [realistic[name].pk for name in expected]
+
+
+def test_the_listed_ids_are_kept_apart_from_the_result_and_a_run_of_the_old_schema_still_reads(realistic, closed_round):
+    run = _run(closed_round)
+
+    # The result (read by every run page) holds counts, not every comment's id.
+    assert all("comment_ids" not in section for section in run.result["sections"])
+    listed_ids = listed_comment_ids(run=run)
+    assert list(listed_ids) == [s["id"] for s in run.result["sections"]]
+    assert [len(ids) for ids in listed_ids.values()] == [s["total"] for s in run.result["sections"]]
+    # A run stored before (result schema 1) kept them in its sections: read from there.
+    old_result = {
+        **run.result,
+        "schema": 1,
+        "sections": [{**s, "comment_ids": listed_ids[s["id"]]} for s in run.result["sections"]],
+    }
+    ConsolidationRun.objects.filter(pk=run.pk).update(result=old_result)
+    ConsolidationListing.objects.filter(run=run).delete()
+    run.refresh_from_db()
+    assert listed_comment_ids(run=run) == listed_ids
 
 
 def test_exact_and_near_duplicates_are_grouped_and_unrelated_comments_are_not(realistic, closed_round):
@@ -266,12 +288,14 @@ def test_a_rerun_gives_the_same_result_and_groups_do_not_pile_up(realistic, clos
     assert again.attempts == 2
     assert again.status == JobStatus.DONE
     assert again.result == first.result
+    assert listed(again) == listed(first)
     assert again.fingerprint == first.fingerprint
     assert _groups(again) == first_groups
     assert DuplicateGroup.objects.filter(run=first).count() == 3
 
     second = _run(closed_round)
     assert second.result == first.result
+    assert listed(second) == listed(first)
     assert _groups(second) == first_groups
     assert DuplicateGroup.objects.count() == 6
 

@@ -11,6 +11,7 @@ from consolidation.models import ConsolidationChunk, ConsolidationRun, Duplicate
 from consolidation.services import aggregation, chunks
 from tests import factories
 from tests.consolidation.near_duplicates import generated_items
+from tests.helpers.runs import listed
 
 CAMPAIGN = "Small and medium enterprises need a longer transition period of at least three years before it applies."
 
@@ -75,6 +76,7 @@ def test_a_chunked_run_equals_the_one_process_computation(many_sections):
     # Once the snapshot is written, the chunks' texts are not kept.
     assert all(bytes(c.sketch) == b"" and c.groups == [] for c in ConsolidationChunk.objects.filter(run=run))
     assert run.result == one_process.result
+    assert listed(run) == listed(one_process)
     assert _groups(run) == _specs(one_process)
     assert (run.fingerprint, run.as_of, run.comment_count) == (
         one_process.fingerprint,
@@ -111,6 +113,7 @@ def test_a_redelivered_chunk_does_nothing_and_a_lost_one_is_computed_at_the_merg
     clean = _run(many_sections)
     assert merged.status == JobStatus.DONE
     assert merged.result == clean.result
+    assert listed(merged) == listed(clean)
     assert _groups(merged) == _groups(clean)
 
 
@@ -129,6 +132,7 @@ def test_a_chunk_made_before_comments_changed_is_computed_again(many_sections):
 
     one_process = aggregation.compute_consolidation(engagement_round=many_sections)
     assert merged.result == one_process.result
+    assert listed(merged) == listed(one_process)
     assert _groups(merged) == _specs(one_process)
     assert any(first.pk in c["comment_ids"] for c in merged.result["campaigns"])
 
@@ -151,6 +155,7 @@ def test_a_later_attempt_reuses_the_chunks_already_done(many_sections, monkeypat
     assert again.attempts == 2
     assert len(computed) == len(indexes) - 3
     assert again.result == _run(many_sections).result
+    assert listed(again) == listed(_run(many_sections))
 
 
 def test_a_merge_that_meets_a_concurrent_update_begins_again(many_sections, monkeypatch):
@@ -175,6 +180,7 @@ def test_a_merge_that_meets_a_concurrent_update_begins_again(many_sections, monk
     assert len(calls) == 2
     assert merged.status == JobStatus.DONE
     assert merged.result == aggregation.compute_consolidation(engagement_round=many_sections).result
+    assert listed(merged) == listed(aggregation.compute_consolidation(engagement_round=many_sections))
 
 
 def _chunks_done(engagement_round) -> tuple[ConsolidationRun, int, list[int]]:
@@ -218,6 +224,7 @@ def test_the_link_tasks_share_the_bands_and_the_merge_verifies_only_a_lost_share
     one_process = aggregation.compute_consolidation(engagement_round=many_sections)
     assert merged.status == JobStatus.DONE
     assert merged.result == one_process.result
+    assert listed(merged) == listed(one_process)
     assert _groups(merged) == _specs(one_process)
     assert not any(bytes(c.links) for c in ConsolidationChunk.objects.filter(run=run))
 
@@ -236,6 +243,7 @@ def test_links_made_from_chunks_that_changed_since_are_not_used(many_sections, m
     assert calls == [list(range(grouping.BANDS))]  # every band verified again here, in one pass
     one_process = aggregation.compute_consolidation(engagement_round=many_sections)
     assert merged.result == one_process.result
+    assert listed(merged) == listed(one_process)
     assert _groups(merged) == _specs(one_process)
     assert any(edited.pk in c["comment_ids"] for c in merged.result["campaigns"])
 

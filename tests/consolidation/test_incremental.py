@@ -12,6 +12,7 @@ from consolidation.models import ConsolidationRun, DuplicateGroup, GroupingState
 from consolidation.services import aggregation, incremental
 from tests import factories
 from tests.consolidation.near_duplicates import generated_items
+from tests.helpers.runs import listed
 from tests.helpers.services import require
 
 CAMPAIGN = "Small and medium enterprises need a longer transition period of at least three years before it applies."
@@ -94,6 +95,7 @@ def _specs(computed) -> list[tuple]:
 def _same_as_a_full_computation(run: ConsolidationRun) -> None:
     reference = aggregation.compute_consolidation(engagement_round=run.round)
     assert run.result == reference.result
+    assert listed(run) == listed(reference)
     assert _groups(run) == _specs(reference)
     assert (run.fingerprint, run.as_of, run.comment_count) == (
         reference.fingerprint,
@@ -186,6 +188,7 @@ def test_an_incremental_run_without_changes_repeats_the_snapshot(commented):
 
     assert again.incremental
     assert again.result == first.result
+    assert listed(again) == listed(first)
     assert _groups(again) == _groups(first)
 
 

@@ -28,6 +28,7 @@ from comments.models import Comment
 from config.celery import app as celery_app
 from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
 from consolidation.services import aggregation, incremental
+from tests.helpers.runs import listed
 
 from .conftest import REPO_ROOT, WORKER_START_TIMEOUT, _database_url, _flush_redis, celery_app_using
 
@@ -161,7 +162,7 @@ def _groups(run: ConsolidationRun) -> list[tuple]:
 
 
 def _listed_ids(run: ConsolidationRun) -> list[int]:
-    return sorted(cid for section in run.result["sections"] for cid in section["comment_ids"])
+    return sorted(listed(run))
 
 
 def test_a_real_worker_consolidates_a_round(broker, closed_round, comments, secretariat, tmp_path):
@@ -185,6 +186,7 @@ def test_a_real_worker_consolidates_a_round(broker, closed_round, comments, secr
     with override_settings(CONSOLIDATION_CHUNK_COMMENTS=CHUNK_COMMENTS):
         one_process = aggregation.compute_consolidation(engagement_round=closed_round)
     assert run.result == one_process.result
+    assert listed(run) == listed(one_process)
     assert _groups(run) == sorted(
         (g.section_id, g.kind, len(g.comment_ids), g.similarity, tuple(sorted(g.comment_ids)))
         for g in one_process.groups
@@ -230,6 +232,7 @@ def test_a_real_worker_folds_the_changes_since_the_last_snapshot(broker, closed_
     assert not ConsolidationChunk.objects.filter(run=second).exists()
     one_process = aggregation.compute_consolidation(engagement_round=closed_round)
     assert second.result == one_process.result
+    assert listed(second) == listed(one_process)
     assert _groups(second) == sorted(
         (g.section_id, g.kind, len(g.comment_ids), g.similarity, tuple(sorted(g.comment_ids)))
         for g in one_process.groups
@@ -286,6 +289,7 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result
     assert clean.attempts == 1
     assert not clean.incremental
     assert run.result == clean.result
+    assert listed(run) == listed(clean)
     assert run.fingerprint == clean.fingerprint
     assert run.as_of == clean.as_of
     assert _groups(run) == _groups(clean)

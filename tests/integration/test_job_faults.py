@@ -27,6 +27,7 @@ from consolidation.services import aggregation, exports
 from consolidation.tasks import sweep_jobs
 from consultations.models import Invitation
 from consultations.tasks import sweep_invitations
+from tests.helpers.runs import listed
 
 from .conftest import (
     CELERY_BIN,
@@ -107,11 +108,12 @@ def _groups(run: ConsolidationRun) -> list[tuple]:
 def _assert_equals_a_clean_run(run: ConsolidationRun, closed_round, comments: list[int]) -> None:
     assert run.status == JobStatus.DONE and run.progress == 100
     assert run.comment_count == len(comments)
-    assert sorted(cid for s in run.result["sections"] for cid in s["comment_ids"]) == comments
+    assert sorted(listed(run)) == comments
     # The same data consolidated here, in the test process, with nothing going wrong.
     clean = aggregation.consolidation_execute(run_id=ConsolidationRun.objects.create(round=closed_round).pk)
     assert clean.attempts == 1
     assert run.result == clean.result
+    assert listed(run) == listed(clean)
     assert run.fingerprint == clean.fingerprint
     assert run.as_of == clean.as_of
     assert _groups(run) == _groups(clean) != []
