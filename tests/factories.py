@@ -67,6 +67,7 @@ CommentAssignment = project_model("CommentAssignment")
 AuditEntry = project_model("AuditEntry")
 ConsolidationRun = project_model("ConsolidationRun")
 ConsolidationChunk = project_model("ConsolidationChunk")
+ConsolidationListing = project_model("ConsolidationListing")
 GroupingState = project_model("GroupingState")
 GroupingComment = project_model("GroupingComment")
 GroupingText = project_model("GroupingText")
@@ -469,6 +470,16 @@ class ConsolidationRunFactory(factory.django.DjangoModelFactory):
 
     round = factory.SubFactory(ClosedRoundFactory)
     requested_by = factory.SubFactory(UserFactory)
+
+
+class ConsolidationListingFactory(factory.django.DjangoModelFactory):
+    """The comment ids a run's snapshot lists, packed 8 bytes an id (none by default)."""
+
+    class Meta:
+        model = ConsolidationListing
+
+    run = factory.SubFactory(ConsolidationRunFactory)
+    comment_ids = b""
 
 
 class ConsolidationChunkFactory(factory.django.DjangoModelFactory):
