@@ -7,6 +7,9 @@ class ConsolidationConfig(AppConfig):
     verbose_name = _("Consolidation and reports")
 
     def ready(self) -> None:
-        from . import receivers
+        from django.db.backends.signals import connection_created
+
+        from . import receivers, sqlite_functions
 
         receivers.connect()
+        connection_created.connect(sqlite_functions.add_to_sqlite, dispatch_uid="consolidation.sqlite_functions")

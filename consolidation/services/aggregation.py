@@ -398,10 +398,11 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
 
 @contextmanager
 def _snapshot() -> Iterator[None]:
-    """One transaction that sees one moment of the data (REPEATABLE READ when it is not nested)."""
+    """One transaction that sees one moment of the data (REPEATABLE READ when it is not nested;
+    SQLite's transactions are serializable already)."""
     top_level = not connection.in_atomic_block
     with transaction.atomic():
-        if top_level:
+        if top_level and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         yield

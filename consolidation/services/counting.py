@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import F, Q
 
 from accounts.models import Organisation
 from comments.models import Comment, CommentSupport, NationalPosition
@@ -51,7 +52,7 @@ def _tables() -> dict[str, str]:
 COUNTS_SQL = """
 SELECT c.section_id, c.organisation_id, c.type, {state}, count(*),
        count(*) FILTER (WHERE c.is_hidden), count(*) FILTER (WHERE c.is_endorsed),
-       (max(c.updated_at) AT TIME ZONE 'UTC')::text, bit_xor({pair_hash})
+       {latest}, bit_xor({pair_hash})
 FROM {comment} c LEFT JOIN {disposition} d ON d.comment_id = c.id
 WHERE c.round_id = %s AND c.status = %s
 GROUP BY 1, 2, 3, 4
@@ -67,6 +68,19 @@ FROM {support} s JOIN {comment} c ON c.id = s.comment_id
 WHERE c.round_id = %s AND c.status = %s
 GROUP BY GROUPING SETS ((c.section_id, c.organisation_id), (s.organisation_id))
 """
+
+# SQLite (`make run`) has no grouping sets: the two groupings one after the other.
+SUPPORTS_SQL_SQLITE = """
+SELECT 0, c.section_id, c.organisation_id, NULL, count(DISTINCT c.id), count(*)
+FROM {support} s JOIN {comment} c ON c.id = s.comment_id
+WHERE c.round_id = %s AND c.status = %s GROUP BY c.section_id, c.organisation_id
+UNION ALL
+SELECT 1, NULL, NULL, s.organisation_id, count(DISTINCT c.id), count(*)
+FROM {support} s JOIN {comment} c ON c.id = s.comment_id
+WHERE c.round_id = %s AND c.status = %s GROUP BY s.organisation_id
+"""
+# The latest change as UTC text ("2026-11-30 10:00:00.123456"): SQLite stores it so.
+LATEST_SQL = {"postgresql": "(max(c.updated_at) AT TIME ZONE 'UTC')::text", "sqlite": "max(c.updated_at)"}
 
 # The hidden ids, and the endorsed ids per organisation (national positions): short lists.
 FLAGGED_SQL = """
@@ -97,11 +111,48 @@ def current_fingerprint(*, round_id: int) -> str:
         return fingerprint(count, hashed)
 
 
+def _postgresql() -> bool:
+    """Whether the database is PostgreSQL; else SQLite (`make run`), which has no arrays to
+    aggregate into and no grouping sets: those few queries have a plainer twin there."""
+    return connection.vendor == "postgresql"
+
+
 def section_comment_ids(*, round_id: int) -> dict[int, list[int]]:
     """Each section's submitted comment ids in clause and passage order."""
+    if not _postgresql():
+        ids: dict[int, list[int]] = {}
+        rows = (
+            Comment.objects.filter(round_id=round_id, status=SUBMITTED)
+            .order_by(F("position_start").asc(nulls_last=True), "created_at", "id")
+            .values_list("section_id", "id")
+        )
+        for section_id, comment_id in rows:
+            ids.setdefault(section_id, []).append(comment_id)
+        return ids
     with connection.cursor() as cursor:
         cursor.execute(SECTION_IDS_SQL.format(**_tables()), [round_id, SUBMITTED])
         return {section_id: list(ids) for section_id, ids in cursor.fetchall()}
+
+
+def _flagged(round_id: int) -> list[tuple[int, list[int] | None, list[int] | None]]:
+    """(organisation, its hidden ids, its endorsed ids) of the organisations with either, ids in order."""
+    if _postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute(FLAGGED_SQL.format(**_tables()), [round_id, SUBMITTED])
+            return cursor.fetchall()
+    found: dict[int, tuple[list[int], list[int]]] = {}
+    rows = (
+        Comment.objects.filter(Q(is_hidden=True) | Q(is_endorsed=True), round_id=round_id, status=SUBMITTED)
+        .order_by("id")
+        .values_list("organisation_id", "id", "is_hidden", "is_endorsed")
+    )
+    for org_id, comment_id, is_hidden, is_endorsed in rows:
+        hidden, endorsed = found.setdefault(org_id, ([], []))
+        if is_hidden:
+            hidden.append(comment_id)
+        if is_endorsed:
+            endorsed.append(comment_id)
+    return [(org_id, hidden or None, endorsed or None) for org_id, (hidden, endorsed) in found.items()]
 
 
 @dataclass
@@ -126,13 +177,19 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
     """
     tables = _tables()
     params: list[int | str] = [round_id, SUBMITTED]
+    postgresql = _postgresql()
+    counts_sql = COUNTS_SQL.format(
+        state=STATE_SQL, pair_hash=PAIR_HASH.format(c="c."), latest=LATEST_SQL[connection.vendor], **tables
+    )
     with connection.cursor() as cursor:
-        cursor.execute(COUNTS_SQL.format(state=STATE_SQL, pair_hash=PAIR_HASH.format(c="c."), **tables), params)
+        cursor.execute(counts_sql, params)
         grouped = cursor.fetchall()
-        cursor.execute(SUPPORTS_SQL.format(**tables), params)
+        if postgresql:
+            cursor.execute(SUPPORTS_SQL.format(**tables), params)
+        else:
+            cursor.execute(SUPPORTS_SQL_SQLITE.format(**tables), params * 2)
         supports_rows = cursor.fetchall()
-        cursor.execute(FLAGGED_SQL.format(**tables), params)
-        flagged = cursor.fetchall()
+    flagged = _flagged(round_id)
 
     # Totals from the counts table: one row per cell, far fewer than comments at scale.
     grouped.sort()
