@@ -3,12 +3,13 @@
 Call write_draft_docx(document, fileobj) with a selectors_draft.DraftDocument, from a Celery task
 with the requester's language active.
 
-Each numbered line of the version is a paragraph of its own: the platform's number, a tab, the
-line's text (the line breaks are the numbering's, consultations.line_numbers). Word's own line
-numbering (w:lnNumType) counts Word's lines, which would not be the platform's, so the number is
-text: right-aligned at a tab stop in the hanging indent, in a character style of its own ("Draft
-Line Number", small and grey). The last line of a paragraph keeps
-the space after it.
+Each numbered line of the version is a paragraph of its own, numbered with the platform's number
+(the line breaks are the numbering's, consultations.line_numbers). Word's own line numbering
+(w:lnNumType) counts Word's lines, which would not be the platform's; a number written as text
+would be in every comment's range and every copy that runs over two lines. So each line is an
+item of a one-level list (ooxml.LineNumbers) whose number is the platform's: drawn small and
+grey, right-aligned in the hanging indent, and no part of the text. The last line of a
+paragraph keeps the space after it.
 
 With comments, each comment is a Word comment (python-docx's Document.add_comment) anchored to
 the passage it quotes: the lines are cut into runs where passages start and end, and the comment
@@ -34,9 +35,8 @@ from django.conf import settings
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from docx import Document
-from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_TAB_ALIGNMENT
-from docx.shared import Cm, Mm, Pt, RGBColor
+from docx.shared import Cm, Mm, Pt
 from docx.text.run import Run
 
 from config.pdf_text import FONT_LABELS, complex_script_of, printed_width
@@ -45,7 +45,7 @@ from config.text import xml_text
 from ..selectors_draft import DraftComment, DraftDocument, DraftLine, DraftSection
 from . import ooxml
 
-NUMBER_TAB = Cm(0.9)
+NUMBER_END = Cm(0.9)
 TEXT_INDENT = Cm(1.2)
 BODY_SIZE = 10.0
 # The smallest size a line of Thai, Lao, Khmer or Burmese is made to fit its column at (a longer
@@ -54,8 +54,8 @@ SMALLEST_SIZE = 7.0
 # The text column (A4 less 20 mm margins, ooxml.a4_page, less the numbers' indent), in points,
 # less a margin for what measuring in the report fonts cannot know of Word's or LibreOffice's layout.
 TEXT_COLUMN = (Mm(170) - TEXT_INDENT) / 12700 * 0.96
-NUMBER_COLOUR = RGBColor(0x57, 0x60, 0x6A)
-NUMBER_STYLE = "Draft Line Number"
+NUMBER_COLOUR = "57606A"
+NUMBER_SIZE = 8.0
 
 
 def draft_title(document: DraftDocument) -> str:
@@ -88,26 +88,15 @@ def draft_subtitle(document: DraftDocument) -> str:
     return " ".join(parts)
 
 
-def _line_format(paragraph, *, last: bool) -> None:
+def _numbered_line(paragraph, numbers: ooxml.LineNumbers, number: int, *, last: bool) -> None:
+    numbers.number(paragraph, number)
     fmt = paragraph.paragraph_format
+    # The list's indents, on the paragraph too: a heading style's own would otherwise win.
     fmt.left_indent = TEXT_INDENT
-    fmt.first_line_indent = -TEXT_INDENT
-    fmt.tab_stops.add_tab_stop(NUMBER_TAB, WD_TAB_ALIGNMENT.RIGHT)
+    fmt.first_line_indent = -(TEXT_INDENT - NUMBER_END)
     fmt.tab_stops.add_tab_stop(TEXT_INDENT, WD_TAB_ALIGNMENT.LEFT)
     fmt.space_before = Pt(0)
     fmt.space_after = Pt(6) if last else Pt(0)
-
-
-def _number_style(word) -> None:
-    """A character style of its own for the numbers: Word users can restyle or hide them in one place."""
-    style = word.styles.add_style(NUMBER_STYLE, WD_STYLE_TYPE.CHARACTER)
-    style.font.size = Pt(8)
-    style.font.bold = False
-    style.font.color.rgb = NUMBER_COLOUR
-
-
-def _number_run(paragraph, number: int) -> None:
-    paragraph.add_run(f"\t{number}\t", style=NUMBER_STYLE)
 
 
 class _Runs:
@@ -195,13 +184,14 @@ def _add_comment(comments: ooxml.Comments, runs: list[Run], comment: DraftCommen
     )
 
 
-def _write_section(document, section: DraftSection, *, comments: ooxml.Comments | None, language: str) -> None:
+def _write_section(
+    document, section: DraftSection, *, numbers: ooxml.LineNumbers, comments: ooxml.Comments | None, language: str
+) -> None:
     level = min(section.depth + 1, 3)
     heading_runs: list[Run] = []
     for index, line in enumerate(section.heading_lines):
         paragraph = document.add_heading(level=level)
-        _line_format(paragraph, last=index == len(section.heading_lines) - 1)
-        _number_run(paragraph, line.number)
+        _numbered_line(paragraph, numbers, line.number, last=index == len(section.heading_lines) - 1)
         text = section.line_text(line, heading=True)
         heading_runs.append(paragraph.add_run(xml_text(text)))
         ooxml.set_paragraph_language(paragraph, ooxml.text_language(text, document=language))
@@ -210,8 +200,7 @@ def _write_section(document, section: DraftSection, *, comments: ooxml.Comments 
     for block in section.paragraphs:
         for index, line in enumerate(block):
             paragraph = document.add_paragraph()
-            _line_format(paragraph, last=index == len(block) - 1)
-            _number_run(paragraph, line.number)
+            _numbered_line(paragraph, numbers, line.number, last=index == len(block) - 1)
             _write_line(paragraph, section, line, cuts, runs)
             ooxml.set_paragraph_language(paragraph, ooxml.text_language(section.line_text(line), document=language))
     if comments is None:
@@ -233,7 +222,6 @@ def write_draft_docx(
     word = Document()
     ooxml.a4_page(word)
     ooxml.set_font_size(word.styles["Normal"], BODY_SIZE)
-    _number_style(word)
     ooxml.set_document_language(word, language)
     ooxml.set_core_properties(
         word,
@@ -248,6 +236,9 @@ def write_draft_docx(
         word, header=title, footer=ooxml.platform_name(), page_label=_("Page %(page)s of %(pages)s")
     )
     comments = ooxml.Comments(word) if document.with_comments else None
+    numbers = ooxml.LineNumbers(
+        word, number_end=NUMBER_END, text_start=TEXT_INDENT, size=NUMBER_SIZE, colour=NUMBER_COLOUR
+    )
 
     word.add_heading(title, level=0)
     if document.version_title:
@@ -255,7 +246,7 @@ def write_draft_docx(
     word.add_paragraph(xml_text(draft_subtitle(document)))
     total = len(document.sections)
     for done, section in enumerate(document.sections, start=1):
-        _write_section(word, section, comments=comments, language=language)
+        _write_section(word, section, numbers=numbers, comments=comments, language=language)
         if on_section:
             on_section(done, total)
     word.save(fileobj)

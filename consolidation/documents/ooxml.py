@@ -310,6 +310,64 @@ class Comments:
         return comment
 
 
+class LineNumbers:
+    """Numbers before paragraphs that are not text: a one-level decimal list (numbering.xml).
+
+    A number written as a run is text: a Word comment on a passage that runs over two lines
+    holds the next line's number, and so does a copy of the passage. A list's number is drawn by
+    Word and LibreOffice beside the paragraph and is in no range. Every numbered paragraph is
+    one item of the list; where a number is not the one after the last, the list goes on from it
+    (a w:num of its own starting there), so the numbers are the caller's, never Word's count.
+
+    The number ends at `number_end` (right-aligned), the text starts at `text_start`; the number is
+    `size` points in `colour`, whatever the paragraph's style (headings too).
+    """
+
+    def __init__(self, document, *, number_end: int, text_start: int, size: float, colour: str) -> None:
+        self._numbering = document.part.numbering_part.element
+        abstract_ids = self._numbering.xpath("./w:abstractNum/@w:abstractNumId")
+        self._abstract_id = 1 + max((int(i) for i in abstract_ids), default=-1)
+        self._next_num = 1 + max((int(i) for i in self._numbering.xpath("./w:num/@w:numId")), default=0)
+        self._num_id = 0
+        self._last: int | None = None
+        self.indent = (text_start, text_start - number_end)  # left and hanging, in EMU
+        left, hanging = (value // 635 for value in self.indent)  # twentieths of a point
+        half_points = round(size * 2)
+        abstract = parse_xml(
+            f'<w:abstractNum {nsdecls("w")} w:abstractNumId="{self._abstract_id}">'
+            '<w:multiLevelType w:val="singleLevel"/>'
+            '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%1"/>'
+            '<w:lvlJc w:val="right"/><w:suff w:val="tab"/>'
+            f'<w:pPr><w:tabs><w:tab w:val="num" w:pos="{left}"/></w:tabs>'
+            f'<w:ind w:left="{left}" w:hanging="{hanging}"/></w:pPr>'
+            f'<w:rPr><w:b w:val="0"/><w:bCs w:val="0"/><w:i w:val="0"/><w:iCs w:val="0"/><w:color w:val="{colour}"/>'
+            f'<w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/></w:rPr>'
+            "</w:lvl></w:abstractNum>"
+        )
+        # The schema puts every w:abstractNum before the first w:num.
+        first_num = self._numbering.find(qn("w:num"))
+        if first_num is not None:
+            first_num.addprevious(abstract)
+        else:
+            self._numbering.append(abstract)
+
+    def number(self, paragraph: Paragraph, value: int) -> None:
+        """`paragraph` numbered `value`."""
+        if self._last is None or value != self._last + 1:
+            self._num_id = self._next_num
+            self._next_num += 1
+            self._numbering.append(
+                parse_xml(
+                    f'<w:num {nsdecls("w")} w:numId="{self._num_id}"><w:abstractNumId w:val="{self._abstract_id}"/>'
+                    f'<w:lvlOverride w:ilvl="0"><w:startOverride w:val="{value}"/></w:lvlOverride></w:num>'
+                )
+            )
+        self._last = value
+        numbering = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+        numbering.get_or_add_ilvl().val = 0
+        numbering.get_or_add_numId().val = self._num_id
+
+
 def initials_of(name: str) -> str:
     """Initials for a comment's author: the first letter of each word, at most four (VN, ASEC)."""
     words = [w for w in re.split(r"[\s\-–]+", name) if w and w[0].isalnum()]

@@ -138,6 +138,33 @@ def commented_text(body) -> dict[str, str]:
     return found
 
 
+def list_numbered(document) -> list[tuple[int, str]]:
+    """(number, text) of each list-numbered paragraph of a python-docx Document, as Word numbers it.
+
+    One level only: a w:num's paragraphs count on from its w:startOverride (else its level's
+    w:start), each w:num on its own.
+    """
+    numbering = document.part.numbering_part.element
+    starts = {}
+    for num in numbering.iterfind(qn("w:num")):
+        abstract_id = num.find(qn("w:abstractNumId")).get(qn("w:val"))
+        override = num.find(f"{qn('w:lvlOverride')}/{qn('w:startOverride')}")
+        if override is None:
+            abstract = numbering.xpath(f"./w:abstractNum[@w:abstractNumId='{abstract_id}']")[0]
+            override = abstract.find(f"{qn('w:lvl')}/{qn('w:start')}")
+        starts[num.get(qn("w:numId"))] = int(override.get(qn("w:val")))
+    counted: dict[str, int] = {}
+    found = []
+    for paragraph in document.paragraphs:
+        num_id = paragraph._p.xpath("./w:pPr/w:numPr/w:numId/@w:val")
+        if not num_id:
+            continue
+        number = counted.get(num_id[0], starts[num_id[0]] - 1) + 1
+        counted[num_id[0]] = number
+        found.append((number, paragraph.text))
+    return found
+
+
 def convert_with_libreoffice(soffice: str, source: Path, fmt: str, outdir: Path) -> Path:
     """`source` converted by LibreOffice headless (its own profile in outdir), the new file's path."""
     subprocess.run(
