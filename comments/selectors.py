@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models import Count, F, FilteredRelation, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organisation
 from consultations.models import DraftVersion, EngagementRound, Participation, Role, RoundExtension, Section
-from consultations.rules import is_organiser, participation_for, role_may_comment
+from consultations.rules import is_organiser, participation_for, remember_participation, role_may_comment
 from consultations.selectors import commenting_participations
 
 from .mentions import preferred_handle
@@ -170,26 +170,45 @@ def writing_target_for_user(
     its extensions) and the section `key` of its version, where `user` would write; 404 for
     anything the user may not see.
 
-    Two queries (the round, the section), one more for the extensions, and the user's
-    participation (cached for the request): the same checks as fetching the consultation, the
-    round, the version and its sections one by one, without reading every section of the version.
-    A write needs no extensions here: comment_create reads the writer's own with the round.
+    One query reads the round, its consultation and version, the user's participation (with its
+    organisation: the permission checks below and comment_create need no query for it) and the
+    section, and the writer's own extension (`own_extension`, the closing time of the extension
+    granted to the participation's organisation, or None: comments.services.comment_create reads it
+    with `fresh=True`); one more for all the round's extensions when `with_extensions` (the form's
+    note). A comment POST was five queries here and in the service before (the round, the
+    participation, the section, then the round again with the extension).
     """
     rounds = EngagementRound.objects.select_related("consultation", "version")
     if with_extensions:
         rounds = rounds.prefetch_related(
             Prefetch("extensions", queryset=RoundExtension.objects.select_related("organisation"))
         )
+    own_extension = (
+        RoundExtension.objects.filter(round=OuterRef("pk"), organisation_id=OuterRef("writer__organisation_id"))
+        .order_by()
+        .values("closes_at")[:1]
+    )
+    mine = Q(consultation__participations__user=user.pk if getattr(user, "is_authenticated", False) else None)
+    rounds = rounds.annotate(
+        writer=FilteredRelation("consultation__participations", condition=mine),
+        target=FilteredRelation("version__sections", condition=Q(version__sections__key=key)),
+        own_extension=Subquery(own_extension),
+    ).select_related("writer__organisation", "target")  # type: ignore[misc]  # the filtered relations
     # No ordering: one row at most, and the model's ordering would join the consultation again.
     engagement_round = rounds.filter(pk=round_id, consultation__slug=slug).order_by().first()
-    if engagement_round is None or not user.has_perm("consultations.view_consultation", engagement_round.consultation):
+    if engagement_round is None:
+        raise Http404
+    consultation = engagement_round.consultation
+    # A relation the join found nothing for is not set on the object at all.
+    remember_participation(user, consultation, getattr(engagement_round, "writer", None))
+    if not user.has_perm("consultations.view_consultation", consultation):
         raise Http404
     version = engagement_round.version
     if version.status != DraftVersion.Status.PUBLISHED and not user.has_perm(
-        "consultations.manage_versions", engagement_round.consultation
+        "consultations.manage_versions", consultation
     ):
         raise Http404
-    section = Section.objects.filter(version=version, key=key).order_by().first()  # unique: no ordering joins
+    section = getattr(engagement_round, "target", None)
     if section is None:
         raise Http404
     section.version = version

@@ -255,13 +255,19 @@ def _fresh_round_for(
     return fresh, ({organisation_id: closes_at} if closes_at is not None else {})
 
 
+def writer_extensions_of(engagement_round: EngagementRound, organisation_id: int) -> dict[int, datetime]:
+    """{organisation: closing} of the writer's own extension read with the round (`own_extension`),
+    or {} when it has none."""
+    closes_at = engagement_round.own_extension  # type: ignore[attr-defined]
+    return {organisation_id: closes_at} if closes_at is not None else {}
+
+
 def writer_extensions(comment: Comment) -> dict[int, datetime] | None:
     """The extensions that decided whether `comment` could be written, as comment_create read them
     with its round (the writer's own one, if any); None for a round not read by a write."""
     if not hasattr(comment.round, "own_extension"):
         return None
-    closes_at = comment.round.own_extension
-    return {comment.organisation_id: closes_at} if closes_at is not None else {}
+    return writer_extensions_of(comment.round, comment.organisation_id)
 
 
 def _lock(comment: Comment) -> Comment:
@@ -328,11 +334,17 @@ def comment_create(
     anchor: AnchorInput | None = None,
     submit: bool = False,
     is_suggestion: bool = False,
+    fresh: bool = False,
 ) -> Comment:
     """Write a comment on a section of the version under review, as a draft or submitted.
 
     `is_suggestion`: the proposed change is the quoted passage as the writer would have it (shown
     as a diff of the two); it then needs a passage and a text that differs from it.
+    `fresh`: the caller read `engagement_round` in this request together with the writer's own
+    extension (`own_extension`: comments.selectors.writing_target_for_user), so it is not read
+    again. Otherwise (a round held since earlier, as an import's) the stored round is read in the
+    transaction. Neither locks the round: a "close now" committed after the read is not seen
+    either way, and the difference is the milliseconds between the two reads.
     """
     if not actor.has_perm("consultations.view_consultation", engagement_round.consultation):
         raise Http404
@@ -349,9 +361,12 @@ def comment_create(
     participation = participation_for(actor, engagement_round.consultation)
     if participation is None:  # add_comment admits only participants; this keeps it so if the rule changes
         raise PermissionDenied(_("Your role does not comment in this round."))
+    if fresh:
+        extensions = writer_extensions_of(engagement_round, participation.organisation_id)
     with transaction.atomic():
-        # The caller's copy of the round may predate a "close now": check the stored one.
-        engagement_round, extensions = _fresh_round_for(engagement_round, participation.organisation_id)
+        if not fresh:
+            # The caller's copy of the round may predate a "close now": check the stored one.
+            engagement_round, extensions = _fresh_round_for(engagement_round, participation.organisation_id)
         now = timezone.now()
         _check_round_open(actor, engagement_round, now, extensions=extensions)
         _check_rate(actor)

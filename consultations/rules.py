@@ -19,13 +19,26 @@ import rules
 from .models import Participation, Role
 
 
+def _participation_cache(user) -> dict[int, Participation | None]:
+    # request.user is a lazy wrapper: cache on the real user so every caller shares it.
+    user = getattr(user, "_wrapped", user)
+    return user.__dict__.setdefault("_participation_cache", {})
+
+
+def remember_participation(user, consultation, participation: Participation | None) -> None:
+    """Tell participation_for what a query that read the user's participation with other rows found
+    (comments.selectors.writing_target_for_user reads it with the round): no query of its own then.
+    `participation` must be the user's in `consultation`, or None when there is none."""
+    if getattr(user, "is_authenticated", False) and consultation is not None:
+        _participation_cache(user)[consultation.pk] = participation
+
+
 def participation_for(user, consultation) -> Participation | None:
     """The user's participation in a consultation, cached on the user object for the request."""
     if not getattr(user, "is_authenticated", False) or consultation is None:
         return None
-    # request.user is a lazy wrapper: cache on the real user so every caller shares it.
+    cache = _participation_cache(user)
     user = getattr(user, "_wrapped", user)
-    cache = user.__dict__.setdefault("_participation_cache", {})
     if consultation.pk not in cache:
         # get(), not first(): one row at most (unique per user and consultation), and first() would
         # sort by the model's ordering, joining the consultation and the user only to sort one row.

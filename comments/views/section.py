@@ -297,6 +297,8 @@ def comment_create(request, slug, round_id, key):
             section=section,
             anchor=form.anchor(),
             submit=request.POST.get("action") == ACTION_SUBMIT,
+            # _round_and_section read the round with the writer's extension in this request.
+            fresh=True,
             **form.content(),
         ),
         done=done,

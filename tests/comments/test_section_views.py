@@ -15,6 +15,7 @@ from django.utils.html import escape
 from comments.models import Comment
 from comments.selectors import SECTION_PAGE_SIZE
 from consultations.models import EngagementRound
+from consultations.services import round_extend
 from tests import factories
 from tests.helpers.drafts import FIVE_G
 from tests.helpers.section_pages import SLUG
@@ -465,3 +466,24 @@ def test_htmx_writes_answer_with_one_card_whatever_the_section_holds(
         # The card, and on create/edit/withdraw the text (one window's highlights) and counts.
         assert large[name] < 1.2 * small[name] + 200, (name, small, large)
         assert large[name] < 20_000, (name, large)
+
+
+def test_after_the_close_only_the_delegation_with_an_extension_writes_from_the_page(
+    client, make_round, orgs, secretariat, vn_delegate, th_delegate
+):
+    """The page's write reads the round and the writer's own extension once, with the section
+    (comments.selectors.writing_target_for_user), and the service decides on that read."""
+    closes = timezone.now() + timedelta(hours=1)
+    engagement_round = make_round(opens_at=closes - timedelta(days=7), closes_at=closes, final_closes_at=closes)
+    extended = closes + timedelta(days=1)
+    round_extend(actor=secretariat, engagement_round=engagement_round, organisation=orgs["vn"], closes_at=extended)
+    data = {"type": "te", "language": "en", "action": "submit"}
+
+    with time_machine.travel(closes + timedelta(hours=2), tick=False):
+        client.force_login(vn_delegate)
+        assert client.post(_create_url(engagement_round), {**data, "body": "Within our extension."}).status_code == 302
+        client.force_login(th_delegate)
+        refused = client.post(_create_url(engagement_round), {**data, "body": "Too late."})
+
+    assert refused.status_code == 409
+    assert list(Comment.objects.values_list("body", flat=True)) == ["Within our extension."]

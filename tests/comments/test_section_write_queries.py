@@ -19,10 +19,10 @@ from tests.helpers.section_pages import section_url as _section_url
 
 pytestmark = pytest.mark.django_db
 
-# session, user; the round (with its consultation and version), the writer's participation, the
-# section; in the transaction: the stored round with the writer's extension, the comment, its
-# revision, the audit entry (one call: the chain lock, its head, the insert) and the commit.
-CREATE_QUERIES = 11
+# session, user; the round with its consultation and version, the writer's participation and
+# extension and the section, in one query; in the transaction (a savepoint in a test): the
+# comment, its revision, the audit entry (one call: the chain lock, its head, the insert).
+CREATE_QUERIES = 8
 # + the section's counts, swapped out of band. The new card (no replies yet; its author and
 # organisation are the writer's) and the empty form cost none.
 CREATE_QUERIES_HTMX = CREATE_QUERIES + 1
