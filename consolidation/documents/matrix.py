@@ -439,10 +439,13 @@ def _filled_in(template: str, values: dict[str, Expression | F]) -> Expression |
 
 
 # The anchors of the export's sections (SectionAnchors), in a temporary table of the export's connection
-# (selectors_reports.anchor_table): the Line number and Paragraph/Figure/Table cells look their section
-# up by its primary key and find the line and the paragraph with width_bucket (a binary search, as
-# bisect_right). They are numbers and a translated label: nothing in them to clean.
+# (selectors_reports.anchor_table), joined to the comments by their section (a hash join of a few
+# rows: _join_anchors): the Line number and Paragraph/Figure/Table cells find the line and the
+# paragraph with width_bucket (a binary search, as bisect_right). They are numbers and a translated
+# label: nothing in them to clean. (Looked up by a correlated subquery per cell, two per row, they
+# were most of the cells' cost at a million rows.)
 ANCHOR_TABLE = "matrix_anchor_sections"
+ANCHOR_ALIAS = "matrix_anchor"
 
 
 class AnchorCell(RawSQL):
@@ -450,29 +453,29 @@ class AnchorCell(RawSQL):
 
 
 def _line_at(offset: str) -> str:
+    a = ANCHOR_ALIAS
     return (
-        f"CASE WHEN cardinality(a.body_starts) = 0 THEN a.first_line "
-        f"ELSE a.first_body_line + greatest(width_bucket({offset}, a.body_starts) - 1, 0) END"
+        f"CASE WHEN cardinality({a}.body_starts) = 0 THEN {a}.first_line "
+        f"ELSE {a}.first_body_line + greatest(width_bucket({offset}, {a}.body_starts) - 1, 0) END"
     )
 
 
 def _anchor_cells(paragraph: str) -> tuple[AnchorCell, AnchorCell]:
-    table = Comment._meta.db_table
+    table, a = Comment._meta.db_table, ANCHOR_ALIAS
     start, end = f'"{table}"."position_start"', f'"{table}"."position_end"'
-    lookup = f'FROM {ANCHOR_TABLE} a WHERE a.section_id = "{table}"."section_id"'
-    first = f"CASE WHEN {start} IS NULL THEN a.first_line ELSE {_line_at(start)} END"
+    first = f"(CASE WHEN {start} IS NULL THEN {a}.first_line ELSE {_line_at(start)} END)"
     end_offset = f"greatest({start}, coalesce({end}, {start} + 1) - 1)"
-    last = f"CASE WHEN {start} IS NULL THEN a.first_line ELSE {_line_at(end_offset)} END"
+    last = f"(CASE WHEN {start} IS NULL THEN {a}.first_line ELSE {_line_at(end_offset)} END)"
     line = AnchorCell(
-        "(SELECT CASE WHEN x.last > x.first THEN x.first || '-' || x.last ELSE x.first::text END "
-        f"FROM (SELECT {first} AS first, {last} AS last {lookup}) x)",
+        f"(CASE WHEN {last} > {first} THEN {first} || '-' || {last} ELSE {first}::text END)",
         (),
         output_field=TextField(),
     )
     before, _sep, after = paragraph.partition("%(number)s")
+    # A section missing from the table (none is: every exported section is in it) gives no paragraph.
     para = AnchorCell(
-        f"(CASE WHEN {start} IS NULL THEN NULL ELSE "
-        f"(SELECT %s || greatest(coalesce(width_bucket({start}, a.para_starts), 0), 1) || %s {lookup}) END)",
+        f"(CASE WHEN {start} IS NULL OR {a}.section_id IS NULL THEN NULL ELSE "
+        f"%s || greatest(coalesce(width_bucket({start}, {a}.para_starts), 0), 1) || %s END)",
         (before, after),
         output_field=TextField(),
     )
@@ -609,6 +612,7 @@ def matrix_cells(queryset: QuerySet[Comment], *, formula_safe: bool) -> QuerySet
     }
     annotated = queryset.annotate(**annotations)
     _join_supporters(annotated.query, queryset)
+    _join_anchors(annotated.query)
     return annotated.values_list(*annotations)
 
 
@@ -670,6 +674,32 @@ def _join_supporters(query, exported: QuerySet[Comment]) -> None:
     base = query.get_initial_alias()
     query.alias_map[SUPPORTERS_ALIAS] = _SupportersJoin(base, _supporter_names(exported))
     query.alias_refcount[SUPPORTERS_ALIAS] = 1
+
+
+class _AnchorsJoin:
+    """LEFT OUTER JOIN ANCHOR_TABLE matrix_anchor ON (matrix_anchor.section_id = comment.section_id)."""
+
+    join_type = LOUTER
+    nullable = True
+    filtered_relation = None
+
+    def __init__(self, parent_alias: str) -> None:
+        self.parent_alias = parent_alias
+        self.table_name = ANCHOR_TABLE
+        self.table_alias = ANCHOR_ALIAS
+
+    def as_sql(self, compiler, connection) -> tuple[str, list]:
+        section = f'{compiler.quote_name_unless_alias(self.parent_alias)}."section_id"'
+        return f'LEFT OUTER JOIN {ANCHOR_TABLE} {ANCHOR_ALIAS} ON ({ANCHOR_ALIAS}."section_id" = {section})', []
+
+    def relabeled_clone(self, change_map: dict[str, str]) -> _AnchorsJoin:
+        return _AnchorsJoin(change_map.get(self.parent_alias, self.parent_alias))
+
+
+def _join_anchors(query) -> None:
+    base = query.get_initial_alias()
+    query.alias_map[ANCHOR_ALIAS] = _AnchorsJoin(base)
+    query.alias_refcount[ANCHOR_ALIAS] = 1
 
 
 # --- XLSX ---------------------------------------------------------------------------------
