@@ -143,27 +143,40 @@ def export_supporters(*, consultation: Consultation, engagement_round: Engagemen
 
 
 @contextmanager
-def anchor_table(anchors: dict) -> Iterator[None]:
-    """The anchors in matrix.ANCHOR_TABLE, a temporary table of this connection, while the export runs."""
-    from .documents.matrix import ANCHOR_TABLE
+def export_tables(anchors: dict, organisation_cells: dict[int, str | None]) -> Iterator[None]:
+    """What the matrix's cells look up per section and per organisation, in temporary tables of this connection.
+
+    matrix.ANCHOR_TABLE: the anchors of each section (matrix.SectionAnchors). matrix.ORGANISATION_TABLE:
+    each organisation's MB/NC cell, finished in Python (matrix.organisation_cells). Both live while
+    the export runs and are dropped after it.
+
+    JIT compilation is off meanwhile: the cells' cost is calls of functions (regular expressions,
+    normalize) that compiled code calls just the same, and at a million rows PostgreSQL spent 1.6 s
+    compiling and optimising the statement's 77 functions before its first row (docs/performance.md).
+    """
+    from .documents.matrix import ANCHOR_TABLE, ORGANISATION_TABLE
 
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{ANCHOR_TABLE}")
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{ANCHOR_TABLE}, pg_temp.{ORGANISATION_TABLE}; SET jit = off")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {ANCHOR_TABLE} (section_id bigint PRIMARY KEY, first_line integer NOT NULL, "
-            "first_body_line integer NOT NULL, body_starts integer[] NOT NULL, para_starts integer[] NOT NULL)"
+            "first_body_line integer NOT NULL, body_starts integer[] NOT NULL, para_starts integer[] NOT NULL); "
+            f"CREATE TEMPORARY TABLE {ORGANISATION_TABLE} (organisation_id bigint PRIMARY KEY, cell text)"
         )
         with cursor.cursor.copy(f"COPY {ANCHOR_TABLE} FROM STDIN") as copy:
             for pk, each in anchors.items():
                 copy.write_row(
                     (pk, each.first_line, each.first_body_line, list(each.body_starts), list(each.para_starts))
                 )
-        cursor.execute(f"ANALYZE {ANCHOR_TABLE}")
+        with cursor.cursor.copy(f"COPY {ORGANISATION_TABLE} FROM STDIN") as copy:
+            for pk, cell in organisation_cells.items():
+                copy.write_row((pk, cell))
+        cursor.execute(f"ANALYZE {ANCHOR_TABLE}, {ORGANISATION_TABLE}")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{ANCHOR_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{ANCHOR_TABLE}, pg_temp.{ORGANISATION_TABLE}; RESET jit")
 
 
 def feedback_sections(*, version: DraftVersion) -> QuerySet[Section]:
@@ -193,9 +206,13 @@ class ExportSummary:
     comments: int
     by_type: dict[str, int]
     by_status: dict[str, int]
-    organisations: int
+    organisation_names: dict[int, tuple[str, str, str]]  # {id: (country code, short name, name)}
     rounds: list[int]
     as_of: datetime | None  # the latest change: a comment's, or a decided disposition's
+
+    @property
+    def organisations(self) -> int:
+        return len(self.organisation_names)
 
     def source(self) -> dict:
         return {
@@ -208,10 +225,19 @@ class ExportSummary:
 
 
 def export_summary(queryset: QuerySet[Comment]) -> ExportSummary:
-    """Counts by type and status, organisations, rounds and the latest change of `queryset`, in one query."""
+    """Counts by type and status, the organisations (with their names), rounds and the latest change of `queryset`,
+    in one query."""
     groups = (
         queryset.order_by()
-        .values("type", "status", "organisation_id", "round_id")
+        .values(
+            "type",
+            "status",
+            "round_id",
+            "organisation_id",
+            "organisation__country_code",
+            "organisation__short_name",
+            "organisation__name",
+        )
         .annotate(
             n=Count("pk"),
             updated=Max("updated_at"),
@@ -221,7 +247,8 @@ def export_summary(queryset: QuerySet[Comment]) -> ExportSummary:
     )
     by_type: dict[str, int] = {}
     by_status: dict[str, int] = {}
-    organisations, rounds = set(), set()
+    organisations: dict[int, tuple[str, str, str]] = {}
+    rounds = set()
     total = 0
     as_of = None
     for group in groups:
@@ -229,7 +256,11 @@ def export_summary(queryset: QuerySet[Comment]) -> ExportSummary:
         total += n
         by_type[group["type"]] = by_type.get(group["type"], 0) + n
         by_status[group["status"]] = by_status.get(group["status"], 0) + n
-        organisations.add(group["organisation_id"])
+        organisations[group["organisation_id"]] = (
+            group["organisation__country_code"],
+            group["organisation__short_name"],
+            group["organisation__name"],
+        )
         rounds.add(group["round_id"])
         for moment in (group["updated"], group["decided"]):
             if moment is not None and (as_of is None or moment > as_of):
@@ -238,7 +269,7 @@ def export_summary(queryset: QuerySet[Comment]) -> ExportSummary:
         comments=total,
         by_type=by_type,
         by_status=by_status,
-        organisations=len(organisations),
+        organisation_names=organisations,
         rounds=sorted(rounds),
         as_of=as_of,
     )

@@ -25,8 +25,7 @@ import xlsxwriter
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import Case, Expression, F, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
-from django.db.models.lookups import GreaterThan
+from django.db.models.functions import Coalesce, NullIf
 from django.db.models.sql.constants import LOUTER
 from django.utils.translation import gettext as _
 from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
@@ -383,6 +382,25 @@ def _cell_sql(*, formula_safe: bool) -> str:
     )
 
 
+def _cell_sql_once(*, formula_safe: bool) -> str:
+    """The same text as _cell_sql, naming {x} once: NFC, line breaks, controls and the guard, one pass each.
+
+    For an expression that costs more than a pass over its text (regular expressions over the row's
+    own text, as Observations' response): _cell_sql's tests and branches name it up to four times,
+    and the database evaluates it each time.
+    """
+    cleaned = (
+        r"regexp_replace(regexp_replace(normalize({x}, NFC), '\r\n|"
+        + _SQL_LINE_BREAK
+        + r"', E'\n', 'g'), '"
+        + _SQL_CONTROL
+        + "', '', 'g')"
+    )
+    if formula_safe:
+        cleaned = "regexp_replace(" + cleaned + r", '^[=+@\t\r-]', '''\&')"
+    return f"NULLIF({cleaned}, '')"
+
+
 class CleanText(_OneArgument):
     """config.text.xml_text (clean_text) in SQL, an empty text as NULL (PostgreSQL, UTF8 database)."""
 
@@ -393,6 +411,25 @@ class SpreadsheetText(_OneArgument):
     """config.text.spreadsheet_text in SQL: clean_text, then an apostrophe before a leading = + - @, tab or CR."""
 
     sql = _cell_sql(formula_safe=True)
+
+
+class CleanTextOnce(_OneArgument):
+    """CleanText of a costly expression, evaluated once (_cell_sql_once)."""
+
+    sql = _cell_sql_once(formula_safe=False)
+
+
+class SpreadsheetTextOnce(_OneArgument):
+    """SpreadsheetText of a costly expression, evaluated once (_cell_sql_once)."""
+
+    sql = _cell_sql_once(formula_safe=True)
+
+
+class Costly(Func):
+    """Marks a cell's expression as costly to evaluate: _finished cleans it with the *Once form."""
+
+    template = "%(expressions)s"
+    output_field = TextField()
 
 
 def _visible_controls_sql() -> str:
@@ -427,29 +464,45 @@ def _label(path: str, labels: dict[str, str]) -> Case:
     )
 
 
-def _filled_in(template: str, values: dict[str, Expression | F]) -> Expression | F:
-    """A %(name)s template filled with SQL expressions, as template % values would fill it with text."""
+def _strictly_filled_in(template: str, values: dict[str, Expression | F]) -> Expression:
+    """A %(name)s template filled with SQL expressions joined by ||, NULL when any of them is NULL."""
     parts: list[Expression | F] = []
     for index, part in enumerate(re.split(r"%\((\w+)\)s", template)):
         if index % 2:
             parts.append(values[part])
         elif part:
             parts.append(_text(part.replace("%%", "%")))
-    return parts[0] if len(parts) == 1 else Concat(*parts, output_field=TextField())
+    return Func(*parts, template="(%(expressions)s)", arg_joiner=" || ", output_field=TextField())
 
 
 # The anchors of the export's sections (SectionAnchors), in a temporary table of the export's connection
-# (selectors_reports.anchor_table), joined to the comments by their section (a hash join of a few
-# rows: _join_anchors): the Line number and Paragraph/Figure/Table cells find the line and the
+# (selectors_reports.export_tables), joined to the comments by their section (a hash join of a few
+# rows: _join): the Line number and Paragraph/Figure/Table cells find the line and the
 # paragraph with width_bucket (a binary search, as bisect_right). They are numbers and a translated
 # label: nothing in them to clean. (Looked up by a correlated subquery per cell, two per row, they
 # were most of the cells' cost at a million rows.)
 ANCHOR_TABLE = "matrix_anchor_sections"
 ANCHOR_ALIAS = "matrix_anchor"
+# Each exported organisation's MB/NC cell, finished in Python (organisation_cells), in a temporary
+# table joined by the comments' organisation (selectors_reports.export_tables). Made in SQL, the
+# cell (visible_controls of the first name given, then cleaned) named its text a dozen times over
+# and cost more than every other cell together: 0.68 s of the export's 1.9 s at 100,000 rows.
+ORGANISATION_TABLE = "matrix_organisations"
+ORGANISATION_ALIAS = "matrix_organisation"
 
 
-class AnchorCell(RawSQL):
-    """A cell computed from the comment's section in ANCHOR_TABLE; written as it comes (see _finished)."""
+class FinishedCell(RawSQL):
+    """A cell the database reads finished (a number, a translated label, a cell made in Python): written as it comes."""
+
+
+class AnchorCell(FinishedCell):
+    """A cell computed from the comment's section in ANCHOR_TABLE."""
+
+
+def organisation_cells(names: dict[int, tuple[str, str, str]], *, formula_safe: bool) -> dict[int, str | None]:
+    """{organisation id: its MB/NC cell, finished as _finished would finish it ("" as None)}."""
+    finish = spreadsheet_text if formula_safe else xml_text
+    return {pk: finish(supporter_label(*name)) or None for pk, name in names.items()}
 
 
 def _line_at(offset: str) -> str:
@@ -528,30 +581,29 @@ def _sql_cells(labels: Labels) -> dict[str, Expression | F]:
         default=F("disposition__response"),
         output_field=TextField(),
     )
-    decided_with_response = _filled_in(labels.decided_with_response, {"decision": decision, "response": response})
+    # "Decision: response", or the decision alone when nothing is left of the response: the
+    # response (regular expressions over its text) is evaluated once, NULL when empty, and the
+    # concatenation (|| keeps a NULL) falls back to the label.
+    decided = Costly(
+        Coalesce(
+            _strictly_filled_in(
+                labels.decided_with_response, {"decision": decision, "response": NullIf(response, _text(""))}
+            ),
+            decision,
+        )
+    )
     line, paragraph = _anchor_cells(spreadsheet_text(paragraph_label()))
     return {
-        "organisation": VisibleControls(
-            Coalesce(
-                NullIf(F("organisation__country_code"), _text("")),
-                NullIf(F("organisation__short_name"), _text("")),
-                F("organisation__name"),
-            )
-        ),
+        "organisation": FinishedCell(f'{ORGANISATION_ALIAS}."cell"', (), output_field=TextField()),
         "line": line,
         "clause": F("section__number"),
         "paragraph": paragraph,
         "type": F("type"),
         "comment": F("body"),
         "proposed_change": F("proposed_change"),
-        "number": Concat(_text("C"), Cast("pk", TextField()), output_field=TextField()),
+        "number": FinishedCell(f'(%s || "{Comment._meta.db_table}"."id")', ("C",), output_field=TextField()),
         "quote": F("quote_exact"),
-        "observations": Case(
-            When(_filled("disposition__decision") & GreaterThan(response, _text("")), then=decided_with_response),
-            When(_filled("disposition__decision"), then=decision),
-            default=_text(""),
-            output_field=TextField(),
-        ),
+        "observations": Case(When(_filled("disposition__decision"), then=decided), default=_text("")),
         "status": _label("status", labels.status),
         "national_position": Case(When(is_endorsed=True, then=_text(labels.yes)), default=_text(labels.no)),
         # The flag is an EXISTS: each row evaluates it once, on whichever branch it takes.
@@ -573,9 +625,10 @@ def _sql_cells(labels: Labels) -> dict[str, Expression | F]:
             default=VisibleControls(Coalesce(NullIf(F("imported_by__full_name"), _text("")), F("imported_by__email"))),
             output_field=TextField(),
         ),
-        # From the supports aggregated once for the export (_SupportersJoin), in the order the
-        # delegations stated their support, as export_supporters lists them.
-        "supported_by": Coalesce(RawSQL(f'{SUPPORTERS_ALIAS}."names"', (), output_field=TextField()), _text("")),
+        # From the supports aggregated (and finished) once for the export (_SupportersJoin), in the
+        # order the delegations stated their support, as export_supporters lists them; NULL (an
+        # empty cell) for a comment nobody supported.
+        "supported_by": FinishedCell(f'{SUPPORTERS_ALIAS}."names"', (), output_field=TextField()),
     }
 
 
@@ -585,8 +638,10 @@ def _finished(cell: Expression | F, *, formula_safe: bool) -> Expression | F:
     A CASE's value is one of its branches, so each branch is finished on its own: a label is
     finished here in Python, once, and the database cleans only what comes from its rows.
     """
-    if isinstance(cell, AnchorCell):
+    if isinstance(cell, FinishedCell):
         return cell
+    if isinstance(cell, Costly):
+        return (SpreadsheetTextOnce if formula_safe else CleanTextOnce)(*cell.source_expressions)
     if isinstance(cell, Value):
         text = spreadsheet_text(cell.value) if formula_safe else xml_text(cell.value)
         return Value(text or None, output_field=TextField())
@@ -611,8 +666,9 @@ def matrix_cells(queryset: QuerySet[Comment], *, formula_safe: bool) -> QuerySet
         f"matrix_{column.key}": _finished(cells[column.key], formula_safe=formula_safe) for column in COLUMNS
     }
     annotated = queryset.annotate(**annotations)
-    _join_supporters(annotated.query, queryset)
-    _join_anchors(annotated.query)
+    _join_supporters(annotated.query, queryset, formula_safe=formula_safe)
+    _join(annotated.query, ANCHOR_TABLE, ANCHOR_ALIAS, "section_id")
+    _join(annotated.query, ORGANISATION_TABLE, ORGANISATION_ALIAS, "organisation_id")
     return annotated.values_list(*annotations)
 
 
@@ -625,26 +681,26 @@ def matrix_cells(queryset: QuerySet[Comment], *, formula_safe: bool) -> QuerySet
 SUPPORTERS_ALIAS = "matrix_supporters"
 
 
-def _supporter_names(exported: QuerySet[Comment]) -> QuerySet:
-    """comment_id, names ("TH, VN"): the supports of the exported comments' rounds, as supporter_label names them."""
+def _supporter_names(exported: QuerySet[Comment], *, formula_safe: bool) -> QuerySet:
+    """comment_id, names ("TH, VN"), finished: the supports of the exported comments' rounds, as supporter_label
+    names them."""
     rounds = exported.order_by().values("round_id")
+    names = StringAgg(
+        VisibleControls(
+            Coalesce(
+                NullIf(F("organisation__country_code"), _text("")),
+                NullIf(F("organisation__short_name"), _text("")),
+                F("organisation__name"),
+            )
+        ),
+        delimiter=", ",
+        order_by="id",
+    )
     return (
         CommentSupport.objects.filter(comment__round_id__in=rounds)
         .order_by()
         .values("comment_id")
-        .annotate(
-            names=StringAgg(
-                VisibleControls(
-                    Coalesce(
-                        NullIf(F("organisation__country_code"), _text("")),
-                        NullIf(F("organisation__short_name"), _text("")),
-                        F("organisation__name"),
-                    )
-                ),
-                delimiter=", ",
-                order_by="id",
-            )
-        )
+        .annotate(names=SpreadsheetText(names) if formula_safe else CleanText(names))
     )
 
 
@@ -670,36 +726,40 @@ class _SupportersJoin:
         return _SupportersJoin(change_map.get(self.parent_alias, self.parent_alias), self.names)
 
 
-def _join_supporters(query, exported: QuerySet[Comment]) -> None:
+def _join_supporters(query, exported: QuerySet[Comment], *, formula_safe: bool) -> None:
     base = query.get_initial_alias()
-    query.alias_map[SUPPORTERS_ALIAS] = _SupportersJoin(base, _supporter_names(exported))
+    query.alias_map[SUPPORTERS_ALIAS] = _SupportersJoin(base, _supporter_names(exported, formula_safe=formula_safe))
     query.alias_refcount[SUPPORTERS_ALIAS] = 1
 
 
-class _AnchorsJoin:
-    """LEFT OUTER JOIN ANCHOR_TABLE matrix_anchor ON (matrix_anchor.section_id = comment.section_id)."""
+class _LookupJoin:
+    """LEFT OUTER JOIN <table> <alias> ON (<alias>.<column> = comment.<column>): a temporary table of the export."""
 
     join_type = LOUTER
     nullable = True
     filtered_relation = None
 
-    def __init__(self, parent_alias: str) -> None:
+    def __init__(self, parent_alias: str, table: str, alias: str, column: str) -> None:
         self.parent_alias = parent_alias
-        self.table_name = ANCHOR_TABLE
-        self.table_alias = ANCHOR_ALIAS
+        self.table_name = table
+        self.table_alias = alias
+        self.column = column
 
     def as_sql(self, compiler, connection) -> tuple[str, list]:
-        section = f'{compiler.quote_name_unless_alias(self.parent_alias)}."section_id"'
-        return f'LEFT OUTER JOIN {ANCHOR_TABLE} {ANCHOR_ALIAS} ON ({ANCHOR_ALIAS}."section_id" = {section})', []
+        theirs = f'{compiler.quote_name_unless_alias(self.parent_alias)}."{self.column}"'
+        on = f'{self.table_alias}."{self.column}" = {theirs}'
+        return f"LEFT OUTER JOIN {self.table_name} {self.table_alias} ON ({on})", []
 
-    def relabeled_clone(self, change_map: dict[str, str]) -> _AnchorsJoin:
-        return _AnchorsJoin(change_map.get(self.parent_alias, self.parent_alias))
+    def relabeled_clone(self, change_map: dict[str, str]) -> _LookupJoin:
+        parent = change_map.get(self.parent_alias, self.parent_alias)
+        return _LookupJoin(parent, self.table_name, self.table_alias, self.column)
 
 
-def _join_anchors(query) -> None:
+def _join(query, table: str, alias: str, column: str) -> None:
+    """Join one of the export's temporary tables (ANCHOR_TABLE, ORGANISATION_TABLE) by the comment's `column`."""
     base = query.get_initial_alias()
-    query.alias_map[ANCHOR_ALIAS] = _AnchorsJoin(base)
-    query.alias_refcount[ANCHOR_ALIAS] = 1
+    query.alias_map[alias] = _LookupJoin(base, table, alias, column)
+    query.alias_refcount[alias] = 1
 
 
 # --- XLSX ---------------------------------------------------------------------------------

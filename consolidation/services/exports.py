@@ -269,11 +269,12 @@ def _make_matrix(report: Report, path: str, tally_factory) -> dict:
     if not selectors_reports.copy_available():
         return _make_matrix_from_values(report, qs, path, tally_factory, anchors)
     summary = selectors_reports.export_summary(qs)
+    organisations = matrix.organisation_cells(summary.organisation_names, formula_safe=report.format == Format.CSV)
     tally = tally_factory(summary.comments)
     # While COPY streams, its connection can run nothing else: progress goes out on another one,
     # and a writer that fails midway closes the stream at once (COPY cancelled, the connection
     # free again to record the failure).
-    with selectors_reports.anchor_table(anchors), _ProgressWriter(tally) as progress:
+    with selectors_reports.export_tables(anchors, organisations), _ProgressWriter(tally) as progress:
         if report.format == Format.CSV:
             csv_lines = selectors_reports.copy_csv_lines(matrix.matrix_cells(qs, formula_safe=True))
             with closing(csv_lines), open(path, "wb", buffering=1 << 20) as fileobj:

@@ -209,6 +209,18 @@ def test_awkward_cells_are_written_byte_for_byte_as_before(
     )
     Disposition.objects.create(comment=comments[2], decision=Disposition.Decision.NOT_ACCEPTED, decided_by=secretariat)
     Disposition.objects.create(comment=comments[3], proposed_decision=Disposition.Decision.NOTED)
+    # Observations: the response's own repetition of the decision dropped (in either language),
+    # a response that is only the label, an empty one; line breaks, NFD and controls as stored
+    # before input was cleaned.
+    decided = {
+        5: (Disposition.Decision.ACCEPTED_IN_PART, "Accepted in part: Target added\r\nfor 2030."),
+        6: (Disposition.Decision.NOTED, "Noted."),
+        7: (Disposition.Decision.NOT_ACCEPTED, "Không chấp nhận — Cafe\u0301 bell\x07 kept"),
+        8: (Disposition.Decision.OUT_OF_SCOPE, "  "),
+        9: (Disposition.Decision.ACCEPTED, "+1 from us"),
+    }
+    for index, (decision, response) in decided.items():
+        Disposition.objects.create(comment=comments[index], decision=decision, response=response)
     CommentFlag.objects.create(comment=comments[4], flagged_by=secretariat, reason="Spam")
     CommentFlag.objects.create(comment=comments[5], flagged_by=secretariat, reason="Old", resolved_at=timezone.now())
     # Supporters: a country code, a short name, a bare name with bidi controls, one opening with "=".
@@ -242,6 +254,17 @@ def test_awkward_cells_are_written_byte_for_byte_as_before(
     assert rows[7][-1] == '\'=Evil, "org"'
     assert rows[8][-1] == ""
     assert rows[9][-1] == visible_controls("Lao\u202e PDR\u200b") + ", ADB"
+    observations = [row[7] for row in rows[1:]]
+    assert observations[1] == "Accepted: =cmd|' /C calc'!A0"
+    assert observations[2] == "Not accepted"
+    assert observations[3] == ""  # a proposal is internal
+    assert observations[5:10] == [
+        "Accepted in part: Target added\nfor 2030.",
+        "Noted",
+        "Not accepted: Caf\u00e9 bell kept",
+        "Out of scope",
+        "Accepted: +1 from us",
+    ]
     # The XLSX holds the same cells, cleaned, without the CSV's apostrophes.
     xlsx = make_report(
         django_capture_on_commit_callbacks, secretariat, consultation, kind="resolution_matrix", fmt="xlsx"
