@@ -146,8 +146,9 @@ class ConsolidationChunk(models.Model):
 class GroupingState(models.Model):
     """What the latest snapshot of a round leaves for an incremental run (services.incremental).
 
-    Written in the same transaction as the run's result, so it always describes the latest run
-    that wrote one; valid for its threshold, result schema and grouping method only. Its rows:
+    Kept after a full run's snapshot by its remember task (aggregation.consolidation_remember), only
+    while no comment has changed since; updated by each incremental run in its snapshot's
+    transaction. Valid for its threshold, result schema and grouping method only. Its rows:
     each comment's text digest at its revision (GroupingComment), each distinct text's sorted
     key (GroupingText), their LSH band keys (`band_index`), and every verified similar pair of
     those texts (GroupingPair). A cache: its tables are UNLOGGED on PostgreSQL (migration 0011),

@@ -82,6 +82,7 @@ from ..models import (
     ConsolidationListing,
     ConsolidationRun,
     DuplicateGroup,
+    GroupingState,
     JobStatus,
 )
 from . import chunks as chunking
@@ -311,7 +312,7 @@ def consolidation_link(*, run_id: int, attempt: int, partition: int) -> None:
         )
 
 
-def consolidation_merge(*, run_id: int, attempt: int) -> ConsolidationRun:
+def consolidation_merge(*, run_id: int, attempt: int, remember_later: bool = True) -> ConsolidationRun:
     """Merge a run's chunks into its snapshot, and write it all in one transaction (or nothing).
 
     The counts are taken, the chunks checked against the data and the result written in one
@@ -326,7 +327,7 @@ def consolidation_merge(*, run_id: int, attempt: int) -> ConsolidationRun:
     threshold = _threshold()
     for tries in range(SERIALIZATION_RETRIES, -1, -1):
         try:
-            return _merge_once(run, attempt, threshold)
+            return _merge_once(run, attempt, threshold, remember_later=remember_later)
         except OperationalError as exc:
             # A lease renewal committed on the run's row just as the snapshot began: begin again.
             if tries and isinstance(exc.__cause__, SerializationFailure):
@@ -335,7 +336,7 @@ def consolidation_merge(*, run_id: int, attempt: int) -> ConsolidationRun:
     raise AssertionError("unreachable")
 
 
-def _merge_once(run: ConsolidationRun, attempt: int, threshold: float) -> ConsolidationRun:
+def _merge_once(run: ConsolidationRun, attempt: int, threshold: float, *, remember_later: bool) -> ConsolidationRun:
     run_id = run.pk
     with _snapshot():
         locked = ConsolidationRun.objects.select_for_update().get(pk=run_id)
@@ -347,9 +348,11 @@ def _merge_once(run: ConsolidationRun, attempt: int, threshold: float) -> Consol
                 ConsolidationRun.objects.filter(pk=run_id).update(incremental=False)
                 locked.incremental = False
             computed = merge_chunks(engagement_round=run.round, run_id=run_id, threshold=threshold)
+            if remember_later:
+                # What the next run needs to be incremental is kept by a task of its own, once
+                # this snapshot is written: at a million comments it took 54 s of this merge.
+                enqueue_after_commit("consolidation.tasks.consolidate_remember", run_id)
         _write_result(locked, computed)
-        # The parts served their purpose: keep the rows (what was planned and done), not the texts.
-        ConsolidationChunk.objects.filter(run_id=run_id).update(sketch=b"", groups=[], links=b"")
         audit_log(
             actor=None,
             action="consolidation.done",
@@ -377,8 +380,8 @@ def _fold(run: ConsolidationRun, threshold: float) -> Computed | None:
     return assemble(folded.counted, groups, folded.campaigns, threshold=threshold)
 
 
-def consolidation_execute(*, run_id: int) -> ConsolidationRun:
-    """The whole run in this process: claim, every chunk, merge (what the tasks do, one after another).
+def consolidation_execute(*, run_id: int, remember: bool = True) -> ConsolidationRun:
+    """The whole run in this process: claim, every chunk, merge, remember (what the tasks do, one after another).
 
     A run still marked running may be claimed again once its lease has expired (its worker is
     gone; see config.jobs). Each claim bumps `attempts`, and only the attempt that holds the
@@ -393,7 +396,69 @@ def consolidation_execute(*, run_id: int) -> ConsolidationRun:
             consolidation_chunk(run_id=run_id, attempt=attempt, index=index)
         for partition in consolidation_links_plan(run_id=run_id, attempt=attempt) or []:
             consolidation_link(run_id=run_id, attempt=attempt, partition=partition)
-        return consolidation_merge(run_id=run_id, attempt=attempt)
+        merged = consolidation_merge(run_id=run_id, attempt=attempt, remember_later=False)
+    if remember:  # else the caller keeps the state (consolidation_remember) when it wants to
+        consolidation_remember(run_id=run_id)
+    return merged
+
+
+def consolidation_remember(*, run_id: int) -> bool:
+    """After a full run's snapshot: keep what the round's next run needs to be incremental. True if kept.
+
+    Kept only while it can describe the data: the run is the round's latest, the state is not
+    from a later run, and no comment changed since the snapshot (each chunk's part checked
+    against the round's sections now, as the merge checks them). Otherwise nothing is kept and
+    the next run is full. Either way the chunks' parts are then cleared (the rows stay: what was
+    planned and done), the run's and any older run's of the round. Idempotent.
+    """
+    run = ConsolidationRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return False
+    kept = False
+    if run.status == JobStatus.DONE and not run.incremental and connection.vendor == "postgresql":
+        try:
+            with _snapshot():
+                kept = _remember_once(run)
+        except OperationalError as exc:
+            # An incremental run of the round updated the state meanwhile: it is newer than this one.
+            if not isinstance(exc.__cause__, SerializationFailure):
+                raise
+    # The parts served their purpose: keep the rows, not the texts.
+    ConsolidationChunk.objects.filter(run__round_id=run.round_id, run_id__lte=run_id).exclude(sketch=b"").update(
+        sketch=b"", groups=[], links=b""
+    )
+    return kept
+
+
+def _remember_once(run: ConsolidationRun) -> bool:
+    with connection.cursor() as cursor:  # one at a time per round, with the incremental runs' folds
+        incremental.lock_state(cursor, round_id=run.round_id)
+    if ConsolidationRun.objects.filter(round_id=run.round_id, pk__gt=run.pk).exists():
+        return False  # a later run keeps (or folds into) the state
+    if GroupingState.objects.filter(round_id=run.round_id, run_id__gte=run.pk).exists():
+        return False  # kept already
+    current = chunking.section_fingerprints(round_id=run.round_id)
+    rows = list(ConsolidationChunk.objects.filter(run_id=run.pk).order_by("index"))
+    covered = {str(s) for chunk in rows for s in chunk.section_ids}
+    unchanged = all(
+        chunk.done
+        and len(chunk.sketch) > 0
+        and all(chunk.seen.get(str(s)) == current.get(str(s), [0, 0]) for s in chunk.section_ids)
+        for chunk in rows
+    )
+    if not unchanged or not set(current) <= covered:
+        return False
+    parts = [chunking.ChunkPart.from_row(chunk) for chunk in rows]
+    groups = [GroupSpec(*group) for part in parts for group in part.groups]
+    incremental.remember(
+        round_id=run.round_id,
+        run_id=run.pk,
+        threshold=float(run.result["threshold"]),
+        schema=int(run.result["schema"]),
+        parts=parts,
+        computed=Computed(result={"campaigns": run.result.get("campaigns", [])}, groups=groups),
+    )
+    return True
 
 
 @contextmanager
@@ -436,11 +501,20 @@ def merge_chunks(*, engagement_round: EngagementRound, run_id: int, threshold: f
     parts, covered = [], set()
     rows = list(ConsolidationChunk.objects.filter(run_id=run_id).order_by("index"))
     for chunk in rows:
-        parts.append(chunking.ChunkPart.from_row(chunk) if fresh(chunk) else compute(list(chunk.section_ids)))
+        if fresh(chunk):
+            parts.append(chunking.ChunkPart.from_row(chunk))
+        else:  # computed again here, and kept on its row for consolidation_remember
+            parts.append(compute(list(chunk.section_ids)))
+            chunking.store_part(chunk, parts[-1])
         covered.update(chunk.section_ids)
     missing = sorted(int(s) for s in current if int(s) not in covered)  # sections that had no comment then
     if missing:
         parts.append(compute(missing))
+        planned = sum(current[str(s)][0] for s in missing)
+        extra = ConsolidationChunk.objects.create(
+            run_id=run_id, index=len(rows), section_ids=missing, planned_comments=planned
+        )
+        chunking.store_part(extra, parts[-1])
     # The link tasks' shares of the cross-chunk pairs, if made from exactly these parts (else
     # verified here: a chunk computed again, or a link task lost).
     joined = chunking.join_parts(parts)
@@ -457,17 +531,7 @@ def merge_chunks(*, engagement_round: EngagementRound, run_id: int, threshold: f
     campaigns = chunking.merge_campaigns(
         parts, round_id=engagement_round.pk, threshold=threshold, position_of=position_of, links=links, joined=joined
     )
-    computed = assemble(counted, groups, campaigns, threshold=threshold)
-    # What the next run needs to be incremental, kept in this snapshot's transaction.
-    incremental.remember(
-        round_id=engagement_round.pk,
-        run_id=run_id,
-        threshold=threshold,
-        schema=RESULT_SCHEMA,
-        parts=parts,
-        computed=computed,
-    )
-    return computed
+    return assemble(counted, groups, campaigns, threshold=threshold)
 
 
 def _set_progress(run_id: int, attempt: int, value: int) -> None:

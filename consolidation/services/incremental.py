@@ -6,12 +6,13 @@ share an LSH band key and reach the threshold (consolidation.grouping). A sectio
 components of that graph restricted to the section's texts; the campaigns are the components over
 all the texts whose comments are on more than one section. An edge depends only on its two texts.
 
-So a snapshot leaves, per round (GroupingState, for its threshold, result schema and method):
+So a full run leaves, per round (GroupingState, for its threshold, result schema and method):
 each comment's text digest at its revision, each distinct text's key, the LSH band keys of the
 texts (one sorted array of (band key, text), bisected with numpy; `_band_index`), and every verified similar pair of
 those texts, all of them (not a spanning forest: a section's groups need the edges among its own
-texts). `remember` writes that state at the end of a full run, from the chunks' parts (their texts
-are sketched already) and its groups: two similar texts are always in one group of the result
+texts). `remember` writes that state after a full run (aggregation.consolidation_remember, a task
+of its own once the snapshot is written, while no comment has changed since), from the chunks'
+parts (their texts are sketched already) and its groups: two similar texts are always in one group of the result
 (a section's or a campaign), so only the candidate pairs inside the groups are verified there.
 `compute` makes a later run from it:
 
@@ -69,6 +70,16 @@ MAX_CANDIDATES = 50_000_000
 VERIFY_BATCH = 200_000
 SMALL_BUCKET = 64
 NULL = r"\N"
+
+
+# pg_advisory_xact_lock's first key for a round's state: its writers (a full run's remember task, an
+# incremental run's fold) take it, one at a time per round.
+LOCK_NAMESPACE = 0x6773  # "gs"
+
+
+def lock_state(cursor, *, round_id: int) -> None:
+    """Wait for, then hold until the transaction ends, the round's state (PostgreSQL)."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, round_id % 2_147_483_647])
 
 
 class TooManyPairs(Exception):
@@ -473,6 +484,8 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     """
     if connection.vendor != "postgresql":
         return None
+    with connection.cursor() as cursor:
+        lock_state(cursor, round_id=engagement_round.pk)
     state = (
         GroupingState.objects.filter(
             round_id=engagement_round.pk, threshold=threshold, schema=schema, method=METHOD, run__isnull=False

@@ -5,7 +5,9 @@ to a chord: one `consolidate_chunk` task per chunk (any worker process, on any m
 broker and database), then `consolidate_links` once they are all done, which hands a second chord
 of `consolidate_link` tasks (each verifies one share of the candidate pairs across chunks) to
 `consolidate_merge`, which writes the snapshot in one transaction
-(consolidation.services.aggregation).
+(consolidation.services.aggregation). Once it is written, a full run's `consolidate_remember`
+keeps what the round's next run needs to be incremental (the run is done already; if that task
+is lost, the next run is full).
 
 acks_late with reject_on_worker_lost: a message is acknowledged only when its task ends, so a
 worker killed mid-chunk leaves it unacknowledged and the broker delivers it again; chunks are
@@ -21,7 +23,14 @@ from django.db import OperationalError
 
 from ..services import aggregation
 
-__all__ = ["consolidate_chunk", "consolidate_link", "consolidate_links", "consolidate_merge", "consolidate_round"]
+__all__ = [
+    "consolidate_chunk",
+    "consolidate_link",
+    "consolidate_links",
+    "consolidate_merge",
+    "consolidate_remember",
+    "consolidate_round",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +122,9 @@ def consolidate_merge(self, run_id: int, attempt: int) -> int:
         _failing(self, run_id, exc)
         raise
     return run_id
+
+
+@_run_task("consolidation.tasks.consolidate_remember")
+def consolidate_remember(self, run_id: int) -> bool:
+    """After a full run's snapshot: what its round's next run needs to be incremental (the run is done already)."""
+    return aggregation.consolidation_remember(run_id=run_id)

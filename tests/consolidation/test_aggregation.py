@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from comments.models import Comment, NationalPosition
 from consolidation import selectors_runs
-from consolidation.models import ConsolidationListing, ConsolidationRun, Disposition, DuplicateGroup, JobStatus
+from consolidation.models import (
+    ConsolidationListing,
+    ConsolidationRun,
+    Disposition,
+    DuplicateGroup,
+    GroupingState,
+    JobStatus,
+)
 from consolidation.selectors_runs import listed_comment_ids
 from consolidation.services import aggregation
 from consolidation.tasks.consolidate import consolidate_round
@@ -391,12 +398,14 @@ def test_secretariat_request_queues_the_task_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         run = aggregation.consolidation_request(actor=secretariat, engagement_round=closed_round)
 
-    assert len(callbacks) == 1
+    # The request's task; then, the snapshot written, the task keeping the incremental state.
+    assert len(callbacks) == 2
     run.refresh_from_db()
     assert run.requested_by == secretariat
-    # Eager in the tests: the task ran when the transaction committed.
+    # Eager in the tests: the tasks ran when their transactions committed.
     assert run.status == JobStatus.DONE
     assert run.comment_count == 9
+    assert GroupingState.objects.get(round=closed_round).run_id == run.pk
 
 
 @pytest.mark.parametrize("persona", ["consultant", "vn_focal_point", "th_delegate", "partner", "outsider"])

@@ -8,7 +8,7 @@ from django.db import connection
 from comments.models import Comment
 from consolidation import grouping
 from consolidation.grouping import Item
-from consolidation.models import ConsolidationRun, DuplicateGroup, GroupingState
+from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, GroupingState, JobStatus
 from consolidation.services import aggregation, incremental
 from tests import factories
 from tests.consolidation.near_duplicates import generated_items
@@ -269,3 +269,56 @@ def test_a_round_consolidated_before_its_first_comment_is_then_consolidated_incr
     assert run.incremental
     assert run.result["totals"]["near_groups"] > 0
     _same_as_a_full_computation(run)
+
+
+# --- the state kept after the snapshot (consolidation_remember) --------------------------------
+
+
+def _merged_without_state(engagement_round) -> ConsolidationRun:
+    """A full run up to its written snapshot, as the workers leave it before the remember task runs."""
+    run = ConsolidationRun.objects.create(round=engagement_round)
+    attempt, indexes = aggregation.consolidation_start(run_id=run.pk)
+    for index in indexes:
+        aggregation.consolidation_chunk(run_id=run.pk, attempt=attempt, index=index)
+    for partition in aggregation.consolidation_links_plan(run_id=run.pk, attempt=attempt) or []:
+        aggregation.consolidation_link(run_id=run.pk, attempt=attempt, partition=partition)
+    return aggregation.consolidation_merge(run_id=run.pk, attempt=attempt, remember_later=False)
+
+
+def test_the_state_is_kept_after_the_snapshot_and_only_once(commented, sections, authors):
+    run = _merged_without_state(commented)
+    assert run.status == JobStatus.DONE
+    assert not GroupingState.objects.filter(round=commented).exists()  # the run is done before it
+
+    assert aggregation.consolidation_remember(run_id=run.pk)
+    assert not aggregation.consolidation_remember(run_id=run.pk)  # delivered again: nothing to do
+
+    assert GroupingState.objects.get(round=commented).run_id == run.pk
+    _change(commented, sections, authors, random.Random(11))
+    folded = _run(commented)
+    assert folded.incremental
+    _same_as_a_full_computation(folded)
+
+
+def test_no_state_is_kept_when_comments_changed_after_the_snapshot(commented, sections, authors):
+    run = _merged_without_state(commented)
+    _change(commented, sections, authors, random.Random(12))  # before the remember task ran
+
+    assert not aggregation.consolidation_remember(run_id=run.pk)
+
+    assert not GroupingState.objects.filter(round=commented).exists()
+    assert not any(bytes(c.sketch) for c in ConsolidationChunk.objects.filter(run=run))  # cleared all the same
+    after = _run(commented)
+    assert not after.incremental
+    _same_as_a_full_computation(after)
+
+
+def test_a_late_remember_task_leaves_a_later_run_s_state_alone(commented, sections, authors):
+    first = _merged_without_state(commented)
+    _change(commented, sections, authors, random.Random(13))
+    second = _run(commented)  # full (no state yet), and keeps its own state
+    assert not second.incremental
+
+    assert not aggregation.consolidation_remember(run_id=first.pk)
+
+    assert GroupingState.objects.get(round=commented).run_id == second.pk

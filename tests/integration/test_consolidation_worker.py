@@ -26,7 +26,7 @@ from django.test import override_settings
 
 from comments.models import Comment
 from config.celery import app as celery_app
-from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, JobStatus
+from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, GroupingState, JobStatus
 from consolidation.services import aggregation, incremental
 from tests.helpers.runs import listed
 
@@ -215,6 +215,14 @@ def test_a_real_worker_folds_the_changes_since_the_last_snapshot(broker, closed_
             "the first run to finish",
             log_path,
         )
+        # Then, the run done, its remember task keeps the state the next run folds into.
+        _wait_for(
+            lambda: GroupingState.objects.filter(round=closed_round, run_id=first.pk).exists(),
+            RUN_TIMEOUT,
+            "the first run's incremental state",
+            log_path,
+        )
+        assert not any(bytes(c.sketch) for c in ConsolidationChunk.objects.filter(run=first))
         # Between the two runs: a comment now repeats the text of another block's, one is withdrawn.
         edited, withdrawn, copied = (Comment.objects.get(pk=pk) for pk in (comments[0], comments[1], comments[-1]))
         Comment.objects.filter(pk=edited.pk).update(body=copied.body, revision=edited.revision + 1)
