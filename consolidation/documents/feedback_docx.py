@@ -186,15 +186,15 @@ class _Writer:
         )
 
     def written_out(self, comment: Comment) -> None:
-        head = self.document.add_paragraph()
-        head.add_run(xml_text(" · ".join(str(fact) for fact in _facts(comment)))).bold = True
-        # Who commented stays on the page of what they said.
-        head.paragraph_format.keep_with_next = True
+        # Who commented, the passage and what they said: lines of one paragraph, on one page.
+        block = self.document.add_paragraph()
+        ooxml.add_line(block, xml_text(" · ".join(str(fact) for fact in _facts(comment))), bold=True)
         if comment.quote_exact:
-            quote = self.paragraph(xml_text(f"“{comment.quote_exact}”"), style="Quote")
-            quote.paragraph_format.keep_with_next = True
-            ooxml.set_paragraph_language(quote, ooxml.text_language(comment.quote_exact, document=self.language))
-        self.paragraph(xml_text(comment.body), declared=comment.language)
+            language = ooxml.text_language(comment.quote_exact, document=self.language)
+            ooxml.add_line(block, xml_text(f"“{comment.quote_exact}”"), language=language, style="Quote Char")
+        language = ooxml.text_language(comment.body, comment.language, self.language)
+        ooxml.add_line(block, xml_text(comment.body), language=language)
+        ooxml.keep_block_together(block)
         if comment.proposed_change:
             proposed = self.document.add_paragraph()
             proposed.add_run(_("Proposed change:")).italic = True

@@ -154,6 +154,42 @@ def set_paragraph_language(paragraph: Paragraph, code: str) -> None:
     _set_lang(rpr, code)
 
 
+def set_run_language(run: Run, code: str) -> None:
+    """One run in language `code` (a no-op for ""), for a paragraph whose lines differ."""
+    if code:
+        _set_lang(run._r.get_or_add_rPr(), code)
+
+
+# A block of lines that belong together, longer than this, may break across pages (two lines at
+# least on either side): kept whole, it would leave most of a page blank before it.
+KEEP_WHOLE_LINES = 12
+_PRINTED_COLUMNS = 90  # characters on an A4 line in the documents' body size, roughly
+
+
+def add_line(paragraph: Paragraph, text: str = "", *, bold: bool = False, language: str = "", style: str = "") -> Run:
+    """`text` on a new line of `paragraph` (after a line break, unless it is the first)."""
+    if paragraph.runs:
+        paragraph.add_run().add_break()
+    run = paragraph.add_run(text, style=style or None)
+    run.bold = bold or None
+    set_run_language(run, language)
+    return run
+
+
+def keep_block_together(paragraph: Paragraph) -> None:
+    """A block written by `add_line` (who commented, the passage, what they said) printed on one
+    page when it is short, and never split to leave one line alone.
+
+    One paragraph of lines rather than a bold line kept with the next paragraph: LibreOffice 7.4
+    leaves such a line at the foot of a page in some layouts, ignoring keep-with-next
+    (docs/decisions.md); the lines of one paragraph it keeps together.
+    """
+    lines = sum(max(1, -(-len(line) // _PRINTED_COLUMNS)) for line in paragraph.text.split("\n"))
+    paragraph.paragraph_format.widow_control = True
+    if lines <= KEEP_WHOLE_LINES:
+        paragraph.paragraph_format.keep_together = True
+
+
 def text_language(text: str, declared: str = "", document: str = "") -> str:
     """The language to mark a paragraph with: the one its script tells for sure (Thai letters are
     Thai, whatever the comment declared: a Burmese comment may quote or propose Vietnamese text),

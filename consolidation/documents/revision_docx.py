@@ -216,16 +216,16 @@ class _Writer:
         self.document.add_paragraph()
 
     def comment(self, entry: CommentEntry, *, with_landing: bool) -> None:
-        head = self.document.add_paragraph(style="List Bullet")
-        head.add_run(entry.number).bold = True
-        head.add_run(f" · {visible_controls(entry.organisation)} · {entry.type_label}")
-        # The comment's number and author stay on the page of its text.
-        head.paragraph_format.keep_with_next = True
+        # The comment's number and author, the passage and its text: lines of one paragraph, on
+        # one page (the bullet's indent holds the lines after the first).
+        block = self.document.add_paragraph(style="List Bullet")
+        ooxml.add_line(block, entry.number, bold=True)
+        block.add_run(f" · {visible_controls(entry.organisation)} · {entry.type_label}")
         if entry.quote:
-            quote = self.paragraph(f"“{entry.quote}”")
-            quote.paragraph_format.left_indent = Pt(18)
-            quote.paragraph_format.keep_with_next = True
-        self.paragraph(entry.body).paragraph_format.left_indent = Pt(18)
+            language = ooxml.text_language(entry.quote, document=self.language)
+            ooxml.add_line(block, f"“{entry.quote}”", language=language)
+        ooxml.add_line(block, entry.body, language=ooxml.text_language(entry.body, document=self.language))
+        ooxml.keep_block_together(block)
         if entry.proposed_change:
             change = self.paragraph()
             change.paragraph_format.left_indent = Pt(18)

@@ -346,11 +346,13 @@ def test_feedback_docx_has_each_section_followed_by_its_comments_and_disposition
         at("Say which areas.", h_5g),
     )
     assert h_5g < whole < g5 < urban < h_dc
-    assert paragraphs[g5 - 2].startswith(f"{data['th_5g'].number} · Thailand · Technical (te)")
-    assert paragraphs[g5 - 1] == "“5G coverage”"
+    # Each comment: who, the passage and what they said, as lines of one paragraph
+    head, quote, body = paragraphs[g5].split("\n")
+    assert head.startswith(f"{data['th_5g'].number} · Thailand · Technical (te)")
+    assert (quote, body) == ("“5G coverage”", "Add 6G trials.")
     # 1.1.2: Viet Nam's comment with its proposal, national position and disposition
     vn = at(VI_BODY, h_dc)
-    assert paragraphs[vn - 1] == f"{data['vn_dc'].number} · Viet Nam · Technical (te) · National position"
+    assert paragraphs[vn] == f"{data['vn_dc'].number} · Viet Nam · Technical (te) · National position\n{VI_BODY}"
     assert paragraphs[vn + 1] == f"Proposed change: {VI_PROPOSAL}"
     assert paragraphs[vn + 2] == "Disposition: Accepted in part: Target added for 2030."
     assert at("Cite the energy study.", h_dc) > vn

@@ -167,6 +167,11 @@ def list_numbered(document) -> list[tuple[int, str]]:
 
 def convert_with_libreoffice(soffice: str, source: Path, fmt: str, outdir: Path) -> Path:
     """`source` converted by LibreOffice headless (its own profile in outdir), the new file's path."""
+    return convert_all_with_libreoffice(soffice, [source], fmt, outdir)[0]
+
+
+def convert_all_with_libreoffice(soffice: str, sources: list[Path], fmt: str, outdir: Path) -> list[Path]:
+    """Every one of `sources` converted by one LibreOffice run (started once), the new files' paths."""
     subprocess.run(
         [
             soffice,
@@ -176,10 +181,10 @@ def convert_with_libreoffice(soffice: str, source: Path, fmt: str, outdir: Path)
             fmt,
             "--outdir",
             str(outdir),
-            str(source),
+            *(str(source) for source in sources),
         ],
         check=True,
         capture_output=True,
-        timeout=180,
+        timeout=180 + 30 * len(sources),
     )
-    return outdir / (source.stem + "." + fmt.split(":")[0])
+    return [outdir / (source.stem + "." + fmt.split(":")[0]) for source in sources]

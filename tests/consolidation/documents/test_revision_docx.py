@@ -244,10 +244,12 @@ def test_what_introduces_a_table_or_a_comment_stays_on_its_page(made):
     for index in labels:
         assert blocks[index + 1].tag == qn("w:tbl")
         assert blocks[index].find(f"{qn('w:pPr')}/{qn('w:keepNext')}") is not None
-    heads = [p for p in document.paragraphs if p.style.name == "List Bullet"]
-    assert heads and all(p.paragraph_format.keep_with_next for p in heads)
-    quotes = [p for p in document.paragraphs if p.text.startswith("“") and p.text.endswith("”")]
-    assert quotes and all(p.paragraph_format.keep_with_next for p in quotes)
+    # A comment's number and author, its passage and its text: lines of one paragraph kept whole.
+    blocks = [p for p in document.paragraphs if p.style.name == "List Bullet"]
+    assert blocks and all(p.paragraph_format.keep_together for p in blocks)
+    lines = [p.text.split("\n") for p in blocks]
+    assert all(len(found) >= 2 for found in lines)
+    assert any(found[1].startswith("“") and found[1].endswith("”") and len(found) == 3 for found in lines)
 
 
 def test_a_proposed_change_and_a_response_are_marked_with_their_scripts_language(world, secretariat):
