@@ -6,7 +6,7 @@ from django.urls import reverse
 from comments.models import Comment
 from config.redline import DELETE, EQUAL, INSERT, Segment, diff_words, render_html
 from consolidation.models import Disposition
-from consolidation.selectors_revision import revision_report
+from consolidation.selectors_revision import open_comments_filter, revision_report
 from consolidation.services.carry_over import carry_over_comments
 from consultations.models import EngagementRound
 from tests import factories
@@ -135,6 +135,20 @@ def test_open_and_orphaned_comments_are_listed_apart(world, secretariat):
         comments["proposed"].pk,
     ]  # in the new document's order
     assert report.carry_over_pending == 0
+
+
+def test_open_comments_probed_one_by_one_are_the_ones_joined(world):
+    """The carry-over's form of "open" (each disposition probed) selects what the joined form does:
+    drafts, withdrawn and decided comments out; no disposition, or only a proposed one, in."""
+    comments = world["comments"]
+    Disposition.objects.create(comment=comments["whole"], decision="", response="Under review")
+    joined = set(Comment.objects.filter(open_comments_filter()).values_list("pk", flat=True))
+    probed = set(Comment.objects.filter(open_comments_filter(probe=True)).values_list("pk", flat=True))
+    assert probed == joined
+    assert comments["proposed"].pk in probed and comments["whole"].pk in probed
+    closed = Comment.objects.exclude(status=Comment.Status.SUBMITTED).values_list("pk", flat=True)
+    decided = Disposition.objects.exclude(decision="").values_list("comment_id", flat=True)
+    assert closed and decided and not probed & (set(closed) | set(decided))
 
 
 def test_open_comments_not_yet_carried_are_counted(consultation, version, vn_delegate, th_delegate, secretariat):
