@@ -163,8 +163,9 @@ class GroupingState(models.Model):
     # Near groups' lowest similarities of the latest snapshot, by the set of their texts.
     similarities = models.JSONField(default=dict, blank=True)
     # The band keys of the texts of the full run it was made by: every (band key, text), sorted by
-    # band key, with the texts' digests and block keys (numpy arrays, services.incremental); texts
-    # added since keep their block keys in their GroupingText rows.
+    # band key, with the texts' digests and block keys (services.band_index, which also keeps a
+    # copy on each machine that uses it); texts added since keep their block keys in their
+    # GroupingText rows.
     band_index = models.BinaryField(default=b"", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -183,6 +183,12 @@ CONSOLIDATION_MAX_CHUNKS = env.int("CONSOLIDATION_MAX_CHUNKS", default=32)
 # Once the chunks are done, the candidate pairs across chunks are verified by this many tasks
 # (each one a share of the LSH bands; at most one per chunk), before the merge.
 CONSOLIDATION_LINK_TASKS = env.int("CONSOLIDATION_LINK_TASKS", default=8)
+# An incremental run maps its round's band index (hundreds of MB at a million comments) from a
+# file this machine keeps of it, instead of reading it from PostgreSQL each time
+# (consolidation.services.band_index); the oldest files go beyond GROUPING_CACHE_BYTES. Empty:
+# always read from the database.
+GROUPING_CACHE_DIR = env.str("GROUPING_CACHE_DIR", default=str(VAR_DIR / "cache" / "grouping"))
+GROUPING_CACHE_BYTES = env.int("GROUPING_CACHE_BYTES", default=4 * 1024**3)
 
 # The cache holds rate-limit counters: Redis in production (CACHE_URL=redis://...).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -6,6 +6,8 @@ fails the run). SQLite is only the fallback for a first look on a machine withou
 
 import os
 import socket
+import tempfile
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -62,3 +64,7 @@ WHITENOISE_AUTOREFRESH = True
 # Under CI a missing report font fails the report, as in production (tests/conftest.py fails
 # the run before that, for tests marked `fonts`).
 REPORT_FONTS_REQUIRED = env.bool("REPORT_FONTS_REQUIRED", default=CI)
+# The incremental runs' band index files (consolidation.services.band_index): in the system's
+# temporary folder, not the checkout, and few (tests make hundreds of tiny ones).
+GROUPING_CACHE_DIR = str(Path(tempfile.gettempdir()) / "consultation-tests" / "grouping")
+GROUPING_CACHE_BYTES = 16 * 1024**2

@@ -31,14 +31,15 @@ reference; `consolidation_execute` runs the four steps in one process).
 
 What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
 * counts per section x organisation x type x disposition state of every submitted comment
-  (drafts and withdrawn comments are left out; hidden ones are counted and listed apart);
+  (drafts and withdrawn comments are left out; hidden ones are counted and listed apart), one
+  row per cell as result["count_columns"] names its values;
 * totals per section, per organisation and per type;
 * national positions apart from individual comments: each member state's endorsed comments
   and whether its NationalPosition was submitted;
-* each section's comment ids in clause and passage order;
+* each section's comment ids in clause and passage order (the run's ConsolidationListing);
 * duplicate groups per section: identical texts, and near-duplicates whose similarity reaches
   settings.NEAR_DUPLICATE_THRESHOLD (consolidation.grouping: hashing, MinHash/LSH candidates
-  verified with the exact similarity), stored as DuplicateGroup rows;
+  verified with the exact similarity), stored as DuplicateGroup rows only;
 * campaigns: groups found the same way over the whole round whose comments are on more than
   one section (one text pasted on many sections). They are kept in the result only
   (result["campaigns"], totals["campaigns"]), not as DuplicateGroup rows: a DuplicateGroup
@@ -55,6 +56,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -89,7 +91,8 @@ from . import chunks as chunking
 from . import counting, incremental
 
 # 2: the sections' ordered comment ids are in the run's ConsolidationListing, not in its result.
-RESULT_SCHEMA = 2
+# 3: the sections' groups are only DuplicateGroup rows; the counts are rows of COUNT_COLUMNS.
+RESULT_SCHEMA = 3
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
 PROGRESS_LOADED = 5
 PROGRESS_COMPUTED = 95
@@ -377,7 +380,7 @@ def _fold(run: ConsolidationRun, threshold: float) -> Computed | None:
     if folded is None:
         return None
     groups = [GroupSpec(*g) for g in folded.groups]
-    return assemble(folded.counted, groups, folded.campaigns, threshold=threshold)
+    return assemble(folded.counted, groups, folded.campaigns, threshold=threshold, listed=folded.listed)
 
 
 def consolidation_execute(*, run_id: int, remember: bool = True) -> ConsolidationRun:
@@ -540,12 +543,20 @@ def _set_progress(run_id: int, attempt: int, value: int) -> None:
 
 def _write_result(run: ConsolidationRun, computed: Computed) -> None:
     DuplicateGroup.objects.filter(run=run).delete()
-    ConsolidationListing.objects.update_or_create(
-        run=run, defaults={"comment_ids": np.asarray(computed.listed, dtype="<i8").tobytes()}
-    )
+    listed = np.asarray(computed.listed, dtype="<i8").tobytes()
     if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        # In binary: Django's cursor would send the bytes as hex text in the statement (8 MB at a
+        # million comments, a second to parse).
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(
+                f"INSERT INTO {ConsolidationListing._meta.db_table} (run_id, comment_ids) VALUES (%s, %b) "
+                "ON CONFLICT (run_id) DO UPDATE SET comment_ids = EXCLUDED.comment_ids",
+                [run.pk, listed],
+            )
         _copy_groups(run, computed.groups)
     else:
+        ConsolidationListing.objects.update_or_create(run=run, defaults={"comment_ids": listed})
         groups = DuplicateGroup.objects.bulk_create(
             [
                 DuplicateGroup(
@@ -628,7 +639,7 @@ class Computed:
     result: dict
     groups: list[GroupSpec] = field(default_factory=list)
     # The sections' comment ids in reading order, one section after the other (ConsolidationListing).
-    listed: list[int] = field(default_factory=list)
+    listed: list[int] | np.ndarray = field(default_factory=list)
     as_of: datetime | None = None
     comment_count: int = 0
     fingerprint: str = ""
@@ -676,9 +687,17 @@ def compute_consolidation(*, engagement_round: EngagementRound, on_progress=None
 
 
 def assemble(
-    counted: counting.RoundCounts, groups: Sequence[GroupSpec], campaigns: Sequence[grouping.Group], *, threshold: float
+    counted: counting.RoundCounts,
+    groups: Sequence[GroupSpec],
+    campaigns: Sequence[grouping.Group],
+    *,
+    threshold: float,
+    listed: np.ndarray | None = None,
 ) -> Computed:
-    """The run's result from its counts, its per-section groups and its campaigns."""
+    """The run's result from its counts, its per-section groups and its campaigns.
+
+    `listed`: the sections' comment ids one after the other, if the caller has them as one array.
+    """
     groups_of: dict[int, list[GroupSpec]] = defaultdict(list)
     for g in groups:
         groups_of[g.section_id].append(g)
@@ -693,21 +712,10 @@ def assemble(
             "grouped_comments": sum(len(g.comment_ids) for g in ordered),
             "campaigns": len(campaigns),
         },
+        "count_columns": list(counting.COUNT_COLUMNS),
         "counts": counted.counts,
         "sections": [
-            {
-                **{key: value for key, value in section.items() if key != "comment_ids"},
-                "groups": [
-                    {
-                        "kind": g.kind,
-                        "size": len(g.comment_ids),
-                        "similarity": g.similarity,
-                        "comment_ids": list(g.comment_ids),
-                    }
-                    for g in groups_of[section["id"]]
-                ],
-            }
-            for section in counted.sections
+            {key: value for key, value in section.items() if key != "comment_ids"} for section in counted.sections
         ],
         "organisations": counted.organisations,
         "hidden_ids": counted.hidden_ids,
@@ -726,7 +734,9 @@ def assemble(
     return Computed(
         result=result,
         groups=ordered,
-        listed=[cid for section in counted.sections for cid in section["comment_ids"]],
+        listed=(
+            listed if listed is not None else [cid for section in counted.sections for cid in section["comment_ids"]]
+        ),
         as_of=counted.as_of,
         comment_count=counted.comment_count,
         fingerprint=counted.fingerprint,

@@ -32,6 +32,9 @@ from ..models import Disposition
 
 SUBMITTED = Comment.Status.SUBMITTED
 TYPES = tuple(Comment.Type.values)
+# What each row of a run's counts holds (a list, not a dict: at a million comments a result held
+# tens of thousands of cells, each one naming its keys again).
+COUNT_COLUMNS = ("section", "organisation", "type", "status", "count")
 
 # 'open' (nothing yet), 'proposed' (consultants proposed, not decided) or the decision.
 STATE_SQL = "COALESCE(NULLIF(d.decision, ''), CASE WHEN d.proposed_decision <> '' THEN 'proposed' ELSE 'open' END)"
@@ -159,7 +162,7 @@ def _flagged(round_id: int) -> list[tuple[int, list[int] | None, list[int] | Non
 class RoundCounts:
     """What a run stores besides its groups: the parts of ConsolidationRun.result, and its provenance."""
 
-    counts: list[dict[str, Any]]
+    counts: list[list[Any]]  # one row per cell, its values as COUNT_COLUMNS names them
     sections: list[dict[str, Any]]  # id, key, number, heading, position, total, hidden, by_type
     organisations: list[dict[str, Any]]
     totals: dict[str, Any]  # comments, hidden, endorsed, individual, by_type, by_status, organisations, sections
@@ -201,7 +204,7 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
     section_support: dict[int, list[int]] = {}
     org_support: dict[int, list[int]] = {}
     by_status: dict[str, int] = {}
-    cells: dict[int, list[dict[str, Any]]] = {}
+    cells: dict[int, list[list[Any]]] = {}
     latest, hashed = "", 0
     supports_given: dict[int, int] = {}
     for comment_side, section_id, org_id, supporter_id, n_supported, n_supports in supports_rows:
@@ -228,9 +231,7 @@ def consolidation_counts(*, round_id: int, consultation_id: int) -> RoundCounts:
             flags[0] += n_hidden
             flags[1] += n_endorsed
     for cell in grouped:
-        cells.setdefault(cell[0], []).append(
-            {"section": cell[0], "organisation": cell[1], "type": cell[2], "status": cell[3], "count": cell[4]}
-        )
+        cells.setdefault(cell[0], []).append(list(cell[:5]))  # as COUNT_COLUMNS names them
 
     def by_type_of(owner: int, table: dict[tuple[int, str], int]) -> dict[str, int]:
         return {t: table.get((owner, t), 0) for t in TYPES}

@@ -8,12 +8,13 @@ all the texts whose comments are on more than one section. An edge depends only 
 
 So a full run leaves, per round (GroupingState, for its threshold, result schema and method):
 each comment's text digest at its revision, each distinct text's key, the LSH band keys of the
-texts (one sorted array of (band key, text), bisected with numpy; `_band_index`), and every verified similar pair of
-those texts, all of them (not a spanning forest: a section's groups need the edges among its own
-texts). `remember` writes that state after a full run (aggregation.consolidation_remember, a task
-of its own once the snapshot is written, while no comment has changed since), from the chunks'
-parts (their texts are sketched already) and its groups: two similar texts are always in one group of the result
-(a section's or a campaign), so only the candidate pairs inside the groups are verified there.
+texts (one sorted array of (band key, text), bisected with numpy: services.band_index), and every
+verified similar pair of those texts, all of them (not a spanning forest: a section's groups need
+the edges among its own texts). `remember` writes that state after a full run
+(aggregation.consolidation_remember, a task of its own once the snapshot is written, while no
+comment has changed since), from the chunks' parts (their texts are sketched already) and its
+groups: two similar texts are always in one group of the result (a section's or a campaign), so
+only the candidate pairs inside the groups are verified there.
 `compute` makes a later run from it:
 
 1. counts by SQL, as a full run (services.counting);
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,8 +52,8 @@ from comments.models import Comment
 
 from .. import grouping
 from ..models import GroupingComment, GroupingPair, GroupingState, GroupingText
+from . import band_index, counting
 from . import chunks as chunking
-from . import counting
 
 SUBMITTED = Comment.Status.SUBMITTED
 # What the stored band keys and pairs depend on besides the threshold: a change here, or in
@@ -84,6 +86,10 @@ def lock_state(cursor, *, round_id: int) -> None:
 
 class TooManyPairs(Exception):
     """The texts of a round share band keys too widely for their pairs to be stored."""
+
+
+class StateUnusable(Exception):
+    """The state's band index is missing or of an older layout: the run is full."""
 
 
 EMPTY = np.zeros(0, dtype=np.int64)
@@ -293,12 +299,7 @@ def remember(
         method=METHOD,
         similarities=_near_similarities(computed, digest_of),
     )
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # in binary: Django would send the bytes as hex text
-        cursor.execute(
-            f"UPDATE {_tables()['state']} SET band_index = %b WHERE id = %s",
-            [_band_index(unique, blocks, bands), state.pk],
-        )
+    band_index.store(_tables()["state"], state.pk, band_index.BandIndex.build(unique, blocks, bands))
     revisions = Comment.objects.filter(round_id=round_id, status=SUBMITTED).values_list("id", "revision")
     _copy(
         _tables()["state_comment"],
@@ -355,34 +356,6 @@ def _group_texts(computed: Any, digest_of: dict[int, int]) -> Iterator[list[int]
             yield _texts_in_order(c["comment_ids"], digest_of)
 
 
-def _index_keys(bands: np.ndarray) -> np.ndarray:
-    """A band key as the band index sorts it: its high 32 bits (uint32, flattened row by row)."""
-    return (bands.reshape(-1).view(np.uint64) >> np.uint64(32)).astype(np.uint32)
-
-
-def _band_index(digests: np.ndarray, blocks: np.ndarray, bands: np.ndarray) -> bytes:
-    """Every (band key, text), sorted by band key: the texts sharing a key are found by bisection.
-
-    Keys of 32 bits and texts by their place in `digests` (32 bits): 8 bytes an entry, BANDS
-    entries a text, plus each text's block keys (BLOCKS x 8 bytes), from which a key found is
-    checked in full (`_stored_candidates`): about 630 MB at a million distinct texts, under
-    PostgreSQL's limit of 1 GB for one value.
-    """
-    # One sort of (key, text) packed in 64 bits: half the time of an argsort of the keys.
-    packed = _index_keys(bands).astype(np.uint64) << np.uint64(32)
-    packed |= np.repeat(np.arange(digests.size, dtype=np.uint64), bands.shape[1])
-    packed.sort()
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        keys=(packed >> np.uint64(32)).astype(np.uint32),
-        texts=packed.astype(np.uint32),
-        digests=digests,
-        blocks=np.ascontiguousarray(blocks, dtype=np.int64),
-    )
-    return buffer.getvalue()
-
-
 # --- an incremental run --------------------------------------------------------------------
 
 
@@ -393,33 +366,60 @@ class Folded:
     counted: counting.RoundCounts
     groups: list[tuple[int, str, tuple[int, ...], float]] = field(default_factory=list)
     campaigns: list[grouping.Group] = field(default_factory=list)
+    listed: np.ndarray = field(default_factory=lambda: EMPTY)  # the sections' comment ids, in the run's order
 
 
+# The round's submitted comments against the stored (id, revision, digest), with what orders
+# them in their section (clause and passage order: position, NULLs last, then time and id), as
+# columns: each one array in binary (`_columns`), so that a million rows never become Python
+# objects. A stored revision of -1: no row (a new comment). No position reaches 2**31 - 1.
 CURRENT_SQL = """
-SELECT c.id, c.section_id, c.revision, s.revision, s.digest
+SELECT array_send(array_agg(c.id)), array_send(array_agg(c.section_id)), array_send(array_agg(c.revision)),
+       array_send(array_agg(COALESCE(s.revision, -1))), array_send(array_agg(COALESCE(s.digest, 0))),
+       array_send(array_agg(s.digest IS NULL)), array_send(array_agg(COALESCE(c.position_start, 2147483647))),
+       array_send(array_agg(c.created_at))
 FROM {comment} c LEFT JOIN {state_comment} s ON s.state_id = %s AND s.comment_id = c.id
 WHERE c.round_id = %s AND c.status = %s
 """
+PAIRS_SQL = "SELECT array_send(array_agg(first)), array_send(array_agg(second)) FROM {pair} WHERE state_id = %s"
+# The element types array_send may give here, by type oid: int8, int4, bool, timestamptz (int8 microseconds).
+ELEMENTS = {20: ">i8", 23: ">i4", 16: "?", 1184: ">i8"}
 
 
-def _band_index_of(state_id: int) -> bytes:
-    """The state's band index, read in binary (Django reads a bytea as hex text: twice the bytes, decoded)."""
+def _array(data: bytes | None) -> np.ndarray:
+    """A one-dimensional array without NULLs in PostgreSQL's binary format, as a numpy array."""
+    if data is None:
+        return EMPTY
+    dimensions, has_null, oid = struct.unpack_from(">iii", data, 0)
+    if dimensions == 0:
+        return EMPTY
+    if dimensions != 1 or has_null:
+        raise ValueError("expected one dimension and no NULL")
+    (size,) = struct.unpack_from(">i", data, 12)
+    items = np.frombuffer(data, dtype=[("length", ">i4"), ("value", ELEMENTS[oid])], count=size, offset=20)
+    return items["value"].astype(ELEMENTS[oid].replace(">", "="))
+
+
+def _columns(sql: str, params: Sequence[Any]) -> list[np.ndarray]:
+    """The one row of a query of `array_send(array_agg(...))` values, each one as a numpy array."""
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding: binary results
-        cursor.execute(f"SELECT band_index FROM {_tables()['state']} WHERE id = %s", [state_id], binary=True)
+    with psycopg.Cursor(connection.connection) as cursor:  # binary results: the bytes as they are
+        cursor.execute(sql, params, binary=True)
         row = cursor.fetchone()
-    return bytes(row[0]) if row else b""
+    return [_array(None if value is None else bytes(value)) for value in row or ()]
 
 
 def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row of `bands`, stored text digest) for each stored text sharing a band key with a row.
 
-    The texts of the full run are in the state's band index (sorted band keys, bisected); those
-    added by incremental runs since have their block keys in their rows. The index keeps 32 bits
-    of each key, so every key found there is checked in full against the stored text's own band,
-    made from its block keys: the candidates are exactly those of a full run.
+    The texts of the full run are in the state's band index (services.band_index); those added
+    by incremental runs since have their block keys in their rows, indexed here the same way:
+    the candidates are exactly those of a full run.
     """
-    indexes = [np.load(io.BytesIO(_band_index_of(state.pk)))]
+    stored = band_index.load(_tables()["state"], state.pk)
+    if stored is None:
+        raise StateUnusable
+    indexes = [stored]
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT digest, bands FROM {_tables()['text']} WHERE state_id = %s AND cardinality(bands) > 0",
@@ -429,21 +429,10 @@ def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndar
     if added:
         blocks = np.array([b for _d, b in added], dtype=np.int64).reshape(-1, grouping.BLOCKS)
         added_digests = np.array([d for d, _b in added], dtype=np.int64)
-        indexes.append(np.load(io.BytesIO(_band_index(added_digests, blocks, grouping.bands_of(blocks)))))
-    full = bands.reshape(-1)
-    flat = _index_keys(bands)
-    found_rows, found_digests = [EMPTY], [EMPTY]
-    for index in indexes:
-        index_keys = index["keys"]
-        starts = np.searchsorted(index_keys, flat, side="left")
-        counts = np.searchsorted(index_keys, flat, side="right") - starts
-        at = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
-        asked = np.repeat(np.arange(flat.size), counts)  # the (row, band) each key found was asked for
-        texts = index["texts"][at].astype(np.int64)
-        same = grouping.band_at(index["blocks"][texts], asked % bands.shape[1]) == full[asked]
-        found_rows.append(asked[same] // bands.shape[1])
-        found_digests.append(index["digests"][texts[same]])
-    return np.concatenate(found_rows), np.concatenate(found_digests)
+        packed = band_index.BandIndex.build(added_digests, blocks, grouping.bands_of(blocks))
+        indexes.append(band_index.BandIndex.of(packed))
+    found = [index.candidates(bands) for index in indexes]
+    return np.concatenate([rows for rows, _d in found]), np.concatenate([digests for _r, digests in found])
 
 
 def _new_pairs(
@@ -499,34 +488,53 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     counted = counting.consolidation_counts(
         round_id=engagement_round.pk, consultation_id=engagement_round.consultation_id
     )
-    ordered_ids = counting.section_comment_ids(round_id=engagement_round.pk)
-    for section in counted.sections:
-        section["comment_ids"] = ordered_ids[section["id"]]
-    in_order = [cid for s in counted.sections for cid in s["comment_ids"]]
     folded = Folded(counted=counted)
-    if not in_order:
+
+    # 1. The comments now, against the stored (id, revision): read only the changed ones' texts.
+    ids, section_ids, revisions, stored_revisions, digests, no_text, positions, created = _columns(
+        CURRENT_SQL.format(**tables), [state.pk, engagement_round.pk, SUBMITTED]
+    )
+    # In the run's order: sections as the counts list them, then clause and passage order.
+    listed_sections = np.array([section["id"] for section in counted.sections], dtype=np.int64)
+    by_id = np.argsort(listed_sections)
+    rank = by_id[np.searchsorted(listed_sections, section_ids, sorter=by_id)] if ids.size else EMPTY
+    order = np.lexsort((ids, created, positions, rank))
+    ids, section_ids, revisions = ids[order], section_ids[order], revisions[order]
+    stored_revisions, digests, has_text = stored_revisions[order], digests[order], ~no_text[order]
+    folded.listed = ids
+    ends = np.cumsum(np.bincount(rank, minlength=listed_sections.size))
+    for section, share in zip(counted.sections, np.split(ids, ends[:-1]), strict=True):
+        section["comment_ids"] = share
+    if not ids.size:
         _save(state, run_id, [], {}, [], [], np.zeros((0, grouping.BLOCKS), np.int64), EMPTY, EMPTY)
         return folded
 
-    # 1. The comments now, against the stored (id, revision): read only the changed ones' texts.
-    with connection.cursor() as cursor:
-        cursor.execute(CURRENT_SQL.format(**tables), [state.pk, engagement_round.pk, SUBMITTED])
-        current = cursor.fetchall()
-    section_of = {cid: section for cid, section, _r, _s, _d in current}
-    digest_of: dict[int, int | None] = {cid: d for cid, _s, r, stored, d in current if r == stored}
-    revision_of = {cid: r for cid, _s, r, stored, _d in current if r != stored}
+    changed_at = np.flatnonzero(revisions != stored_revisions)
+    place_of = dict(zip(ids[changed_at].tolist(), changed_at.tolist(), strict=True))
     new_texts: dict[int, str] = {}  # digest -> key, of the changed comments' texts
     rows = (
-        Comment.objects.filter(pk__in=list(revision_of))
+        Comment.objects.filter(pk__in=list(place_of))
         .order_by("id")
         .values("id", "body", "proposed_change")
         .iterator(chunk_size=2000)
     )
     for row in rows:
         text = grouping.normalise_text(chunking.text_of(row))
-        digest_of[row["id"]] = chunking.digest(text) if text else None
+        place = place_of[row["id"]]
+        has_text[place] = bool(text)
+        digests[place] = chunking.digest(text) if text else 0
         if text:
             new_texts.setdefault(chunking.digest(text), grouping.sorted_tokens(text))
+    changed = [
+        (cid, revision, digest if text else None)
+        for cid, revision, digest, text in zip(
+            ids[changed_at].tolist(),
+            revisions[changed_at].tolist(),
+            digests[changed_at].tolist(),
+            has_text[changed_at].tolist(),
+            strict=True,
+        )
+    ]
 
     # 2. Texts never seen: sketch them, find their candidates in the band index, verify those pairs.
     fresh_digests: list[int] = []
@@ -542,27 +550,23 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     fresh_blocks = grouping.band_keys(fresh_keys)
     new_first, new_second = EMPTY, EMPTY
     if fresh_digests:
-        new_first, new_second = _new_pairs(
-            state, fresh_digests, fresh_keys, grouping.bands_of(fresh_blocks), threshold=threshold
-        )
+        try:
+            new_first, new_second = _new_pairs(
+                state, fresh_digests, fresh_keys, grouping.bands_of(fresh_blocks), threshold=threshold
+            )
+        except StateUnusable:
+            return None
 
     # 3. The graph of the texts present: stored pairs and the new ones.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT first, second FROM {tables['pair']} WHERE state_id = %s", [state.pk])
-        stored_pairs = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
-    first = np.concatenate([stored_pairs[:, 0], new_first])
-    second = np.concatenate([stored_pairs[:, 1], new_second])
+    stored_first, stored_second = _columns(PAIRS_SQL.format(**tables), [state.pk])
+    first = np.concatenate([stored_first, new_first])
+    second = np.concatenate([stored_second, new_second])
 
-    texted = [cid for cid in in_order if digest_of[cid] is not None]  # in the run's order
-    if not texted:
-        changed = [(cid, revision_of[cid], digest_of[cid]) for cid in revision_of]
+    if not has_text.any():
         _save(state, run_id, changed, {}, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
         return folded
-    comment_ids = np.array(texted, dtype=np.int64)
-    comment_digests = np.array([digest_of[c] for c in texted], dtype=np.int64)
-    sections, comment_sections = np.unique(
-        np.array([section_of[c] for c in texted], dtype=np.int64), return_inverse=True
-    )
+    comment_ids, comment_digests = ids[has_text], digests[has_text]  # in the run's order
+    sections, comment_sections = np.unique(section_ids[has_text], return_inverse=True)
     present, comment_nodes = np.unique(comment_digests, return_inverse=True)
     ia = np.minimum(np.searchsorted(present, first), max(present.size - 1, 0))
     ib = np.minimum(np.searchsorted(present, second), max(present.size - 1, 0))
@@ -590,6 +594,9 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     similarities: dict[str, float] = {}
     wanted_keys: dict[int, str] = dict(zip(fresh_digests, fresh_keys, strict=True))
     groups_found: list[tuple[int, ...]] = []  # (comment indexes) per group, sections then campaigns
+    # Per comment, as Python ints (a numpy scalar costs ten times as much to read).
+    id_at, digest_at = comment_ids.tolist(), comment_digests.tolist()
+    section_at, section_id_at = comment_sections.tolist(), sections[comment_sections].tolist()
     spans: list[bool] = []
     for labels, campaign in ((section_labels, False), (round_labels, True)):
         order = np.argsort(labels, kind="stable")  # comments are in the run's order already
@@ -599,13 +606,13 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
             if end - start < 2:
                 continue
             indexes = tuple(order[start:end].tolist())
-            if campaign and len({int(comment_sections[i]) for i in indexes}) < 2:
+            if campaign and len({section_at[i] for i in indexes}) < 2:
                 continue
             groups_found.append(indexes)
             spans.append(campaign)
 
     def texts_of(indexes: tuple[int, ...]) -> list[int]:
-        return list(dict.fromkeys(int(comment_digests[i]) for i in indexes))
+        return list(dict.fromkeys(digest_at[i] for i in indexes))
 
     missing: set[int] = set()
     for indexes in groups_found:
@@ -624,7 +631,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     campaigns: list[tuple[int, grouping.Group]] = []
     for indexes, campaign in zip(groups_found, spans, strict=True):
         texts = texts_of(indexes)
-        ids = tuple(int(comment_ids[i]) for i in indexes)
+        members = tuple(id_at[i] for i in indexes)
         kind: grouping.Kind = grouping.EXACT
         similarity = 100.0
         if len(texts) > 1:
@@ -633,10 +640,10 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
             similarity = known if known is not None else grouping.lowest_similarity([wanted_keys[t] for t in texts])
             similarities[key] = similarity
         if campaign:
-            spread = tuple(dict.fromkeys(int(sections[comment_sections[i]]) for i in indexes))
-            campaigns.append((indexes[0], grouping.Group(kind, ids, similarity, spread)))
+            spread = tuple(dict.fromkeys(section_id_at[i] for i in indexes))
+            campaigns.append((indexes[0], grouping.Group(kind, members, similarity, spread)))
         else:
-            section_groups.append((indexes[0], (int(sections[comment_sections[indexes[0]]]), kind, ids, similarity)))
+            section_groups.append((indexes[0], (section_id_at[indexes[0]], kind, members, similarity)))
     # Largest first, then by the place of the first comment (indexes are in the run's order).
     section_groups.sort(key=lambda item: (-len(item[1][2]), item[0]))
     campaigns.sort(key=lambda item: (-len(item[1].ids), item[0]))
@@ -644,7 +651,6 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     folded.campaigns = [g for _first, g in campaigns]
 
     # 5. The state, brought to this snapshot.
-    changed = [(cid, revision_of[cid], digest_of[cid]) for cid in revision_of]
     _save(state, run_id, changed, similarities, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
     return folded
 

@@ -132,7 +132,8 @@ def test_run_counts_submitted_comments_only_with_hidden_ones_flagged(realistic, 
 def test_counts_per_section_organisation_type_and_status(realistic, closed_round, orgs):
     run = _run(closed_round)
 
-    cells = {(r["section"], r["organisation"], r["type"], r["status"]): r["count"] for r in run.result["counts"]}
+    assert run.result["count_columns"] == ["section", "organisation", "type", "status", "count"]
+    cells = {(section, org, kind, status): count for section, org, kind, status, count in run.result["counts"]}
     five_g = realistic["rural_vn"].section_id
     data_centres = realistic["cooling_th"].section_id
     assert cells == {

@@ -69,10 +69,10 @@ def test_sql_counts_equal_counting_every_submitted_comment(mixed_round):
 
     rows = list(Comment.objects.filter(round=mixed_round, status="submitted").select_related("disposition", "section"))
     cells = Counter((c.section_id, c.organisation_id, c.type, _state(c)) for c in rows)
-    assert {(x["section"], x["organisation"], x["type"], x["status"]): x["count"] for x in counted.counts} == cells
+    assert {(section, org, kind, status): n for section, org, kind, status, n in counted.counts} == cells
     # Listed in section order (position), then organisation, type, state.
     positions = {c.section_id: c.section.position for c in rows}
-    keys = [(positions[x["section"]], x["section"], x["organisation"], x["type"], x["status"]) for x in counted.counts]
+    keys = [(positions[section], section, org, kind, status) for section, org, kind, status, _n in counted.counts]
     assert keys == sorted(keys)
     assert counted.totals["comments"] == counted.comment_count == len(rows)
     assert counted.totals["hidden"] == sum(c.is_hidden for c in rows)

@@ -9,7 +9,7 @@ from comments.models import Comment
 from consolidation import grouping
 from consolidation.grouping import Item
 from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, GroupingState, JobStatus
-from consolidation.services import aggregation, incremental
+from consolidation.services import aggregation, band_index, incremental
 from tests import factories
 from tests.consolidation.near_duplicates import generated_items
 from tests.helpers.runs import listed
@@ -171,7 +171,7 @@ def test_band_keys_equal_only_in_the_index_s_short_keys_are_not_candidates(
     # A low threshold: many pairs that LSH does not propose would verify if compared.
     settings.NEAR_DUPLICATE_THRESHOLD = 40
     monkeypatch.setattr(
-        incremental, "_index_keys", lambda bands: (bands.reshape(-1).view("uint64") >> 60).astype("uint32")
+        band_index, "index_keys", lambda bands: (bands.reshape(-1).view("uint64") >> 60).astype("uint32")
     )
     _run(commented)
     randomly = random.Random(23)
@@ -180,6 +180,59 @@ def test_band_keys_equal_only_in_the_index_s_short_keys_are_not_candidates(
         run = _run(commented)
         assert run.incremental
         _same_as_a_full_computation(run)
+
+
+def _band_index(engagement_round) -> band_index.BandIndex | None:
+    state = GroupingState.objects.get(round=engagement_round)
+    return band_index.load(GroupingState._meta.db_table, state.pk)
+
+
+def test_the_band_index_is_mapped_from_this_machine_s_copy_or_read_from_the_database(
+    commented, sections, authors, settings, tmp_path
+):
+    settings.GROUPING_CACHE_DIR = str(tmp_path)
+    _run(commented)  # a full run: its remember task keeps the band index here too
+    [kept] = tmp_path.glob("*.gbi")
+    assert _band_index(commented).source == "file"
+    randomly = random.Random(31)
+
+    # Without this machine's copy (a run on another machine, or the file pruned): the database.
+    _change(commented, sections, authors, randomly)
+    kept.unlink()
+    run = _run(commented)
+    assert run.incremental
+    _same_as_a_full_computation(run)
+    assert kept.exists()  # kept again from what the run read
+    assert _band_index(commented).source == "file"
+
+    # A file that is not whole is never used.
+    kept.write_bytes(kept.read_bytes()[:-8])
+    assert _band_index(commented).source == "database"
+    _change(commented, sections, authors, randomly)
+    run = _run(commented)
+    assert run.incremental
+    _same_as_a_full_computation(run)
+
+    # A folder that cannot be written only means reading the database each time.
+    settings.GROUPING_CACHE_DIR = str(tmp_path / "not-a-folder")
+    (tmp_path / "not-a-folder").write_text("a file")
+    _change(commented, sections, authors, randomly)
+    run = _run(commented)
+    assert run.incremental
+    _same_as_a_full_computation(run)
+    assert _band_index(commented).source == "database"
+
+
+def test_a_band_index_of_an_older_layout_makes_the_next_run_full(commented, sections, authors):
+    _run(commented)
+    GroupingState.objects.filter(round=commented).update(band_index=b"PK\x03\x04 an npz archive")
+    _change(commented, sections, authors, random.Random(37))
+
+    run = _run(commented)
+
+    assert not run.incremental
+    _same_as_a_full_computation(run)
+    assert _band_index(commented) is not None  # the full run kept a new state
 
 
 def test_an_incremental_run_without_changes_repeats_the_snapshot(commented):

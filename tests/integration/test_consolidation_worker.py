@@ -246,9 +246,10 @@ def test_a_real_worker_folds_the_changes_since_the_last_snapshot(broker, closed_
         for g in one_process.groups
     )
     # Together in a group of their section, or in a campaign if they are on two sections.
-    groups = [g for s in second.result["sections"] for g in s["groups"]] + second.result["campaigns"]
-    assert any({edited.pk, copied.pk} <= set(g["comment_ids"]) for g in groups)
-    assert not any(withdrawn.pk in g["comment_ids"] for g in groups)
+    groups = [set(members) for *_kind, members in _groups(second)]
+    groups += [set(c["comment_ids"]) for c in second.result["campaigns"]]
+    assert any({edited.pk, copied.pk} <= members for members in groups)
+    assert not any(withdrawn.pk in members for members in groups)
 
 
 def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result(
