@@ -312,12 +312,12 @@ def _consolidate(round_id: int) -> tuple[float, int]:
 
 
 def _snapshot_of(run_id: int) -> tuple[Any, ...]:
-    from consolidation.models import ConsolidationRun, DuplicateGroup
+    from consolidation.models import ConsolidationRun, DuplicateGroup, DuplicateGroupMember
     from consolidation.selectors_runs import listed_comment_ids
 
     run = ConsolidationRun.objects.get(pk=run_id)
     members: dict[int, list[int]] = {}
-    through = DuplicateGroup.comments.through.objects.filter(duplicategroup__run_id=run_id)
+    through = DuplicateGroupMember.objects.filter(duplicategroup__run_id=run_id)
     for group_id, comment_id in through.values_list("duplicategroup_id", "comment_id").iterator(chunk_size=20_000):
         members.setdefault(group_id, []).append(comment_id)
     groups = [

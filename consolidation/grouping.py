@@ -229,11 +229,12 @@ def bands_of(blocks: np.ndarray, which: Sequence[int] | None = None) -> np.ndarr
     return _band_mix(values[:, pairs[:, 0]], values[:, pairs[:, 1]], numbers.astype(np.uint64))
 
 
-def band_at(blocks: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    """Band `numbers[i]` of the block keys `blocks[i]`, for each i: int64 (rows,), as `bands_of` makes it."""
+def band_at(blocks: np.ndarray, numbers: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Band `numbers[i]` of the block keys `blocks[rows[i]]` (of `blocks[i]` without `rows`), for each i:
+    int64, as `bands_of` makes it. Only the two blocks of each band are read, not whole rows."""
     values = np.ascontiguousarray(blocks, dtype=np.int64).view(np.uint64)
     numbers = np.asarray(numbers, dtype=np.int64)
-    rows = np.arange(values.shape[0])
+    rows = np.arange(values.shape[0]) if rows is None else np.asarray(rows)
     pairs = BAND_BLOCKS[numbers]
     return _band_mix(values[rows, pairs[:, 0]], values[rows, pairs[:, 1]], numbers.astype(np.uint64))
 

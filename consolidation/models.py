@@ -234,7 +234,9 @@ class DuplicateGroup(models.Model):
     kind = models.CharField(max_length=5, choices=Kind.choices)
     size = models.PositiveIntegerField()
     similarity = models.FloatField(help_text="Lowest pairwise similarity in the group, 0 to 100.")
-    comments = models.ManyToManyField("comments.Comment", related_name="duplicate_groups")
+    comments = models.ManyToManyField(
+        "comments.Comment", related_name="duplicate_groups", through="DuplicateGroupMember"
+    )
 
     class Meta:
         ordering = ["run", "section__position", "-size", "id"]
@@ -243,6 +245,30 @@ class DuplicateGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} group of {self.size} in run {self.run_id}"
+
+
+class DuplicateGroupMember(models.Model):
+    """A comment in a duplicate group (the table Django made for DuplicateGroup.comments).
+
+    Without foreign-key constraints in the database (Django still deletes a group's members with
+    it, and a comment's memberships with the comment): a run writes every member of every group
+    again, 190,000 rows at a million comments, and the deferred check of their two keys, which
+    locks each referenced comment, was 4.8 s of an incremental run's 5.5 s COMMIT
+    (docs/performance.md, line 3). The rows are written only by a run's snapshot, from the
+    comments it read in the same transaction.
+    """
+
+    duplicategroup = models.ForeignKey(DuplicateGroup, on_delete=models.CASCADE, db_constraint=False)
+    comment = models.ForeignKey("comments.Comment", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+
+    class Meta:
+        db_table = "consolidation_duplicategroup_comments"
+        unique_together = [("duplicategroup", "comment")]
+        verbose_name = _("duplicate group member")
+        verbose_name_plural = _("duplicate group members")
+
+    def __str__(self) -> str:
+        return f"comment {self.comment_id} in group {self.duplicategroup_id}"
 
 
 class CarriedAnchor(models.Model):

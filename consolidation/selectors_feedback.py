@@ -34,7 +34,15 @@ from consultations.models import Consultation, DraftVersion, EngagementRound, Pa
 from consultations.rules import is_organiser
 from consultations.selectors import commenting_participations
 
-from .models import CommentAssignment, CommentCount, ConsolidationRun, Disposition, DuplicateGroup, JobStatus
+from .models import (
+    CommentAssignment,
+    CommentCount,
+    ConsolidationRun,
+    Disposition,
+    DuplicateGroup,
+    DuplicateGroupMember,
+    JobStatus,
+)
 from .services.counts import maintained as counts_maintained
 
 PER_PAGE = 25
@@ -365,9 +373,7 @@ def filtered_comments(
     if filters.duplicates_only:
         if run is None:
             return qs.none()
-        qs = qs.filter(
-            Exists(DuplicateGroup.comments.through.objects.filter(duplicategroup__run=run, comment_id=OuterRef("pk")))
-        )
+        qs = qs.filter(Exists(DuplicateGroupMember.objects.filter(duplicategroup__run=run, comment_id=OuterRef("pk"))))
     if filters.assigned == ASSIGNED_TO_ME:
         qs = qs.filter(assignment__assignee=user)
     elif filters.assigned == ASSIGNED_TO_NOBODY:
@@ -636,7 +642,7 @@ def groups_for_comments(*, run: ConsolidationRun | None, comment_ids: list[int])
     if run is None or not comment_ids:
         return {}
     links = (
-        DuplicateGroup.comments.through.objects.filter(duplicategroup__run=run, comment_id__in=comment_ids)
+        DuplicateGroupMember.objects.filter(duplicategroup__run=run, comment_id__in=comment_ids)
         .select_related("duplicategroup")
         .order_by("duplicategroup__size", "duplicategroup_id")
     )

@@ -73,6 +73,7 @@ GroupingComment = project_model("GroupingComment")
 GroupingText = project_model("GroupingText")
 GroupingPair = project_model("GroupingPair")
 DuplicateGroup = project_model("DuplicateGroup")
+DuplicateGroupMember = project_model("DuplicateGroupMember")
 CarriedAnchor = project_model("CarriedAnchor")
 Report = project_model("Report")
 ImportJob = project_model("ImportJob")
@@ -553,6 +554,20 @@ class DuplicateGroupFactory(factory.django.DjangoModelFactory):
             obj.comments.set(extracted)
             obj.size = len(extracted)
             obj.save(update_fields=["size"])
+
+
+class DuplicateGroupMemberFactory(factory.django.DjangoModelFactory):
+    """A comment of the group's round and section in a group."""
+
+    class Meta:
+        model = DuplicateGroupMember
+
+    duplicategroup = factory.SubFactory(DuplicateGroupFactory)
+    comment = factory.SubFactory(
+        CommentFactory,
+        round=factory.SelfAttribute("..duplicategroup.run.round"),
+        section=factory.SelfAttribute("..duplicategroup.section"),
+    )
 
 
 class CarriedAnchorFactory(factory.django.DjangoModelFactory):

@@ -6,8 +6,7 @@ test fails when a model of the project, or any model that points at a carried on
 neither CARRIED nor EXCLUDED.
 
 Order is dependency order (what is referred to comes first); rows of each model go out by
-primary key. Many-to-many tables created by Django (DuplicateGroup.comments) follow their
-owner automatically.
+primary key. Many-to-many tables created by Django follow their owner automatically.
 """
 
 from dataclasses import dataclass, field
@@ -64,6 +63,7 @@ CARRIED: tuple[Carried, ...] = (
     Carried("consolidation.consolidationrun", consultation="round__consultation"),
     Carried("consolidation.consolidationlisting", consultation="run__round__consultation"),
     Carried("consolidation.duplicategroup", consultation="run__round__consultation"),
+    Carried("consolidation.duplicategroupmember", consultation="duplicategroup__run__round__consultation"),
     Carried("consolidation.carriedanchor", consultation="comment__round__consultation"),
     Carried("consolidation.report", consultation="consultation"),
     Carried("consolidation.importjob", consultation="round__consultation"),

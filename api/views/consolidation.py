@@ -56,7 +56,7 @@ from comments.models import Comment
 from config.downloads import file_download
 from config.errors import StaleWriteError
 from consolidation import selectors_feedback, selectors_reports, selectors_runs
-from consolidation.models import ConsolidationRun, DuplicateGroup, ImportJob, JobStatus, Report
+from consolidation.models import ConsolidationRun, DuplicateGroup, DuplicateGroupMember, ImportJob, JobStatus, Report
 from consolidation.naming import report_download_name
 from consolidation.services import aggregation, dispositions, exports, imports
 from consultations.models import Consultation, EngagementRound
@@ -263,7 +263,7 @@ class ConsolidationViewSet(ConsolidationApiViewSet):
             groups = list(run.groups.select_related("section").order_by("section__position", "-size", "id"))
             # Each group's member comment ids, in one query: the serializer reads them from its context.
             member_ids: dict[int, list[int]] = {group.pk: [] for group in groups}
-            members = DuplicateGroup.comments.through.objects.filter(duplicategroup__run=run).order_by("id")
+            members = DuplicateGroupMember.objects.filter(duplicategroup__run=run).order_by("id")
             for group_id, comment_id in members.values_list("duplicategroup_id", "comment_id"):
                 member_ids[group_id].append(comment_id)
             context["groups"] = groups

@@ -84,6 +84,7 @@ from ..models import (
     ConsolidationListing,
     ConsolidationRun,
     DuplicateGroup,
+    DuplicateGroupMember,
     GroupingState,
     JobStatus,
 )
@@ -565,9 +566,9 @@ def _write_result(run: ConsolidationRun, computed: Computed) -> None:
                 for g in computed.groups
             ]
         )
-        DuplicateGroup.comments.through.objects.bulk_create(
+        DuplicateGroupMember.objects.bulk_create(
             [
-                DuplicateGroup.comments.through(duplicategroup_id=group.pk, comment_id=comment_id)
+                DuplicateGroupMember(duplicategroup_id=group.pk, comment_id=comment_id)
                 for group, spec in zip(groups, computed.groups, strict=True)
                 for comment_id in spec.comment_ids
             ],
@@ -606,7 +607,7 @@ def _copy_groups(run: ConsolidationRun, groups: Sequence[GroupSpec]) -> None:
     if not groups:
         return
     table = DuplicateGroup._meta.db_table
-    through = DuplicateGroup.comments.through._meta.db_table
+    through = DuplicateGroupMember._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(groups)]

@@ -116,7 +116,7 @@ class BandIndex:
         at = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
         asked = np.repeat(order, counts)  # the (row, band) each key found was asked for
         texts = self.texts[at].astype(np.int64)
-        same = grouping.band_at(self.blocks[texts], asked % bands.shape[1]) == full[asked]
+        same = grouping.band_at(self.blocks, asked % bands.shape[1], rows=texts) == full[asked]
         return asked[same] // bands.shape[1], self.digests[texts[same]]
 
 

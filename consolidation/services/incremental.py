@@ -593,31 +593,30 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     previous: dict[str, float] = dict(state.similarities)
     similarities: dict[str, float] = {}
     wanted_keys: dict[int, str] = dict(zip(fresh_digests, fresh_keys, strict=True))
-    groups_found: list[tuple[int, ...]] = []  # (comment indexes) per group, sections then campaigns
     # Per comment, as Python ints (a numpy scalar costs ten times as much to read).
     id_at, digest_at = comment_ids.tolist(), comment_digests.tolist()
-    section_at, section_id_at = comment_sections.tolist(), sections[comment_sections].tolist()
-    spans: list[bool] = []
+    section_id_at = sections[comment_sections].tolist()
+    # Each group: its comments (indexes, in the run's order), its texts in order of first
+    # appearance, their similarity key (near groups), whether it is a campaign.
+    found: list[tuple[list[int], list[int], str | None, bool]] = []
     for labels, campaign in ((section_labels, False), (round_labels, True)):
         order = np.argsort(labels, kind="stable")  # comments are in the run's order already
         ordered = labels[order]
         cuts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1], [True])))
-        for start, end in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-            if end - start < 2:
-                continue
-            indexes = tuple(order[start:end].tolist())
-            if campaign and len({section_at[i] for i in indexes}) < 2:
-                continue
-            groups_found.append(indexes)
-            spans.append(campaign)
-
-    def texts_of(indexes: tuple[int, ...]) -> list[int]:
-        return list(dict.fromkeys(digest_at[i] for i in indexes))
+        starts, ends = cuts[:-1], cuts[1:]
+        keep = ends - starts >= 2
+        if campaign:  # a component on one section only is that section's group
+            in_order = comment_sections[order]
+            keep &= np.minimum.reduceat(in_order, starts) != np.maximum.reduceat(in_order, starts)
+        order_list = order.tolist()
+        for start, end in zip(starts[keep].tolist(), ends[keep].tolist(), strict=True):
+            indexes = order_list[start:end]
+            texts = list(dict.fromkeys(map(digest_at.__getitem__, indexes)))
+            found.append((indexes, texts, _similarity_key(texts) if len(texts) > 1 else None, campaign))
 
     missing: set[int] = set()
-    for indexes in groups_found:
-        texts = texts_of(indexes)
-        if len(texts) > 1 and _similarity_key(texts) not in previous:
+    for _indexes, texts, key, _campaign in found:
+        if key is not None and key not in previous:
             missing.update(t for t in texts if t not in wanted_keys)
     if missing:
         with connection.cursor() as cursor:
@@ -629,18 +628,17 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
 
     section_groups: list[tuple[int, tuple[int, str, tuple[int, ...], float]]] = []
     campaigns: list[tuple[int, grouping.Group]] = []
-    for indexes, campaign in zip(groups_found, spans, strict=True):
-        texts = texts_of(indexes)
-        members = tuple(id_at[i] for i in indexes)
+    for indexes, texts, key, campaign in found:
+        members = tuple(map(id_at.__getitem__, indexes))
         kind: grouping.Kind = grouping.EXACT
         similarity = 100.0
-        if len(texts) > 1:
-            kind, key = grouping.NEAR, _similarity_key(texts)
+        if key is not None:
+            kind = grouping.NEAR
             known = previous.get(key)
             similarity = known if known is not None else grouping.lowest_similarity([wanted_keys[t] for t in texts])
             similarities[key] = similarity
         if campaign:
-            spread = tuple(dict.fromkeys(section_id_at[i] for i in indexes))
+            spread = tuple(dict.fromkeys(map(section_id_at.__getitem__, indexes)))
             campaigns.append((indexes[0], grouping.Group(kind, members, similarity, spread)))
         else:
             section_groups.append((indexes[0], (section_id_at[indexes[0]], kind, members, similarity)))
