@@ -17,7 +17,8 @@ groups: two similar texts are always in one group of the result (a section's or 
 only the candidate pairs inside the groups are verified there.
 `compute` makes a later run from it:
 
-1. counts by SQL, as a full run (services.counting);
+1. counts by SQL, as a full run (services.counting), on a second connection in the snapshot's
+   exported snapshot while the next steps run (counting.counts_alongside);
 2. one query joins the round's submitted comments with the stored (id, revision): only the
    comments whose revision changed, or that are new, have their body read and normalised;
 3. their texts not stored yet are sketched, their candidates found in the band index (and
@@ -49,6 +50,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from comments.models import Comment
+from consultations.models import Section
 
 from .. import grouping
 from ..models import GroupingComment, GroupingPair, GroupingState, GroupingText
@@ -485,29 +487,43 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     if state is None:
         return None
     tables = _tables()
-    counted = counting.consolidation_counts(
+    # The counts are taken on a second connection in this transaction's snapshot while this one
+    # reads the comments and groups them (counting.counts_alongside).
+    take_counts = counting.counts_alongside(
         round_id=engagement_round.pk, consultation_id=engagement_round.consultation_id
     )
-    folded = Folded(counted=counted)
 
     # 1. The comments now, against the stored (id, revision): read only the changed ones' texts.
     ids, section_ids, revisions, stored_revisions, digests, no_text, positions, created = _columns(
         CURRENT_SQL.format(**tables), [state.pk, engagement_round.pk, SUBMITTED]
     )
-    # In the run's order: sections as the counts list them, then clause and passage order.
-    listed_sections = np.array([section["id"] for section in counted.sections], dtype=np.int64)
+    # In the run's order: sections in reading order (as the counts list them), then clause and
+    # passage order within each.
+    listed_sections = np.array(
+        Section.objects.filter(pk__in=np.unique(section_ids).tolist())
+        .order_by("position", "id")
+        .values_list("id", flat=True),
+        dtype=np.int64,
+    )
     by_id = np.argsort(listed_sections)
     rank = by_id[np.searchsorted(listed_sections, section_ids, sorter=by_id)] if ids.size else EMPTY
     order = np.lexsort((ids, created, positions, rank))
     ids, section_ids, revisions = ids[order], section_ids[order], revisions[order]
     stored_revisions, digests, has_text = stored_revisions[order], digests[order], ~no_text[order]
-    folded.listed = ids
-    ends = np.cumsum(np.bincount(rank, minlength=listed_sections.size))
-    for section, share in zip(counted.sections, np.split(ids, ends[:-1]), strict=True):
-        section["comment_ids"] = share
+    section_ends = np.cumsum(np.bincount(rank, minlength=listed_sections.size))
+
+    def folded(ids: np.ndarray = ids, section_ends: np.ndarray = section_ends) -> Folded:
+        counted = take_counts()
+        if [section["id"] for section in counted.sections] != listed_sections.tolist():
+            raise AssertionError("the counts and the comments were read from different moments")
+        shares = np.split(ids, section_ends[:-1]) if listed_sections.size else []
+        for section, share in zip(counted.sections, shares, strict=True):
+            section["comment_ids"] = share
+        return Folded(counted=counted, listed=ids)
+
     if not ids.size:
         _save(state, run_id, [], {}, [], [], np.zeros((0, grouping.BLOCKS), np.int64), EMPTY, EMPTY)
-        return folded
+        return folded()
 
     changed_at = np.flatnonzero(revisions != stored_revisions)
     place_of = dict(zip(ids[changed_at].tolist(), changed_at.tolist(), strict=True))
@@ -564,7 +580,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
 
     if not has_text.any():
         _save(state, run_id, changed, {}, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
-        return folded
+        return folded()
     comment_ids, comment_digests = ids[has_text], digests[has_text]  # in the run's order
     sections, comment_sections = np.unique(section_ids[has_text], return_inverse=True)
     present, comment_nodes = np.unique(comment_digests, return_inverse=True)
@@ -645,12 +661,13 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     # Largest first, then by the place of the first comment (indexes are in the run's order).
     section_groups.sort(key=lambda item: (-len(item[1][2]), item[0]))
     campaigns.sort(key=lambda item: (-len(item[1].ids), item[0]))
-    folded.groups = [g for _first, g in section_groups]
-    folded.campaigns = [g for _first, g in campaigns]
 
     # 5. The state, brought to this snapshot.
     _save(state, run_id, changed, similarities, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
-    return folded
+    result = folded()
+    result.groups = [g for _first, g in section_groups]
+    result.campaigns = [g for _first, g in campaigns]
+    return result
 
 
 def _save(

@@ -1,10 +1,11 @@
 """The counting part of a run is done by PostgreSQL: same numbers as counting the rows one by one."""
 
 import random
+import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 
@@ -12,6 +13,7 @@ from comments.models import Comment, CommentSupport
 from consolidation.models import Disposition
 from consolidation.services import counting
 from tests import factories
+from tests.helpers.services import require
 
 
 def _state(comment: Comment) -> str:
@@ -151,3 +153,45 @@ def test_counting_takes_the_same_queries_whatever_the_number_of_comments(mixed_r
         for n in range(500)
     )
     assert queries() == before
+
+
+def _submit_elsewhere(comment: Comment) -> None:
+    """A comment submitted and committed by another connection (another person, just now)."""
+
+    def submit() -> None:
+        try:
+            comment.pk = None
+            comment.body = "submitted meanwhile"
+            comment.save()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=submit)
+    thread.start()
+    thread.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counts_taken_alongside_describe_the_caller_s_snapshot_not_what_changed_since(mixed_round):
+    require(connection.vendor == "postgresql", "the snapshot is exported to a second connection")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        here = counting.consolidation_counts(round_id=mixed_round.pk, consultation_id=mixed_round.consultation_id)
+        _submit_elsewhere(Comment.objects.filter(round=mixed_round, status="submitted").first())
+
+        alongside = counting.counts_alongside(round_id=mixed_round.pk, consultation_id=mixed_round.consultation_id)()
+
+    assert alongside == here  # the moment the caller's transaction sees, on another connection
+    now = counting.consolidation_counts(round_id=mixed_round.pk, consultation_id=mixed_round.consultation_id)
+    assert now.comment_count == here.comment_count + 1
+    assert now.fingerprint != here.fingerprint
+
+
+def test_counts_alongside_a_nested_transaction_are_taken_on_its_own_connection(mixed_round):
+    # Inside another transaction (here the test's), a second connection would not see its writes.
+    Comment.objects.filter(round=mixed_round, status="submitted").update(type="ed")
+
+    alongside = counting.counts_alongside(round_id=mixed_round.pk, consultation_id=mixed_round.consultation_id)()
+
+    assert alongside.totals["by_type"]["ed"] == alongside.comment_count

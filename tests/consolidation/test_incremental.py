@@ -163,6 +163,19 @@ def test_incremental_runs_after_random_changes_equal_a_full_computation(commente
     )
 
 
+@pytest.mark.django_db(transaction=True)
+def test_incremental_runs_in_their_own_transaction_count_on_a_second_connection(commented, sections, authors):
+    # As in a worker: the snapshot's transaction is the outermost, so its counts are taken on a
+    # second connection in its exported snapshot while the comments are grouped.
+    _run(commented)
+    randomly = random.Random(41)
+    for _ in range(2):
+        _change(commented, sections, authors, randomly)
+        run = _run(commented)
+        assert run.incremental
+        _same_as_a_full_computation(run)
+
+
 def test_band_keys_equal_only_in_the_index_s_short_keys_are_not_candidates(
     commented, sections, authors, monkeypatch, settings
 ):
