@@ -258,7 +258,8 @@ class DuplicateGroupMember(models.Model):
     comments it read in the same transaction.
     """
 
-    duplicategroup = models.ForeignKey(DuplicateGroup, on_delete=models.CASCADE, db_constraint=False)
+    # Found by the unique index on (group, comment): no index of its own to keep up to date.
+    duplicategroup = models.ForeignKey(DuplicateGroup, on_delete=models.CASCADE, db_constraint=False, db_index=False)
     comment = models.ForeignKey("comments.Comment", on_delete=models.CASCADE, db_constraint=False, related_name="+")
 
     class Meta:

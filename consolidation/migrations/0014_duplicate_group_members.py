@@ -1,5 +1,6 @@
 """DuplicateGroup.comments through a model of its own, DuplicateGroupMember, on the same table,
-then its two foreign keys without constraints in the database (see the model)."""
+then its two foreign keys without constraints in the database (see the model), and no index of
+the group's own (the unique index on (group, comment) finds a group's members)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -64,7 +65,10 @@ class Migration(migrations.Migration):
             model_name="duplicategroupmember",
             name="duplicategroup",
             field=models.ForeignKey(
-                db_constraint=False, on_delete=django.db.models.deletion.CASCADE, to="consolidation.duplicategroup"
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                to="consolidation.duplicategroup",
             ),
         ),
     ]

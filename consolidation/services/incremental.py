@@ -301,7 +301,7 @@ def remember(
         method=METHOD,
         similarities=_near_similarities(computed, digest_of),
     )
-    band_index.store(_tables()["state"], state.pk, band_index.BandIndex.build(unique, blocks, bands))
+    band_index.store(_tables()["state"], state.pk, band_index.BandIndex.build(unique, blocks, bands), keys)
     revisions = Comment.objects.filter(round_id=round_id, status=SUBMITTED).values_list("id", "revision")
     _copy(
         _tables()["state_comment"],
@@ -411,8 +411,9 @@ def _columns(sql: str, params: Sequence[Any]) -> list[np.ndarray]:
     return [_array(None if value is None else bytes(value)) for value in row or ()]
 
 
-def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row of `bands`, stored text digest) for each stored text sharing a band key with a row.
+def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """(row of `bands`, stored text digest) for each stored text sharing a band key with a row,
+    and the keys of those texts that this machine keeps beside the band index (by digest).
 
     The texts of the full run are in the state's band index (services.band_index); those added
     by incremental runs since have their block keys in their rows, indexed here the same way:
@@ -421,7 +422,12 @@ def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndar
     stored = band_index.load(_tables()["state"], state.pk)
     if stored is None:
         raise StateUnusable
-    indexes = [stored]
+    rows, places = stored.candidates(bands)
+    digests = stored.digests[places]
+    known: dict[int, str] = {}
+    if stored.text_keys is not None and places.size:
+        unique = np.unique(places)
+        known = dict(zip(stored.digests[unique].tolist(), stored.text_keys.at(unique.tolist()), strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT digest, bands FROM {_tables()['text']} WHERE state_id = %s AND cardinality(bands) > 0",
@@ -431,10 +437,10 @@ def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndar
     if added:
         blocks = np.array([b for _d, b in added], dtype=np.int64).reshape(-1, grouping.BLOCKS)
         added_digests = np.array([d for d, _b in added], dtype=np.int64)
-        packed = band_index.BandIndex.build(added_digests, blocks, grouping.bands_of(blocks))
-        indexes.append(band_index.BandIndex.of(packed))
-    found = [index.candidates(bands) for index in indexes]
-    return np.concatenate([rows for rows, _d in found]), np.concatenate([digests for _r, digests in found])
+        since = band_index.BandIndex.of(band_index.BandIndex.build(added_digests, blocks, grouping.bands_of(blocks)))
+        more_rows, more_places = since.candidates(bands)
+        rows, digests = np.concatenate([rows, more_rows]), np.concatenate([digests, since.digests[more_places]])
+    return rows, digests, known
 
 
 def _new_pairs(
@@ -446,15 +452,17 @@ def _new_pairs(
     similar = verified(keys, a, b, threshold=threshold)
     firsts, seconds = [fresh[a[similar]]], [fresh[b[similar]]]
 
-    new_rows, stored = _stored_candidates(state, bands)
+    new_rows, stored, key_of = _stored_candidates(state, bands)
     if stored.size:
         stored_digests, stored_index = np.unique(stored, return_inverse=True)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT digest, key FROM {_tables()['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
-                [state.pk, stored_digests.tolist()],
-            )
-            key_of = dict(cursor.fetchall())
+        unknown = [d for d in stored_digests.tolist() if d not in key_of]
+        if unknown:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT digest, key FROM {_tables()['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
+                    [state.pk, unknown],
+                )
+                key_of.update(cursor.fetchall())
         all_keys = list(keys) + [key_of[d] for d in stored_digests.tolist()]
         a, b = grouping.distinct_pairs(new_rows, stored_index + len(keys), len(all_keys))
         similar = verified(all_keys, a, b, threshold=threshold)

@@ -35,7 +35,8 @@ def test_the_candidates_are_the_texts_sharing_any_band_key():
     packed = band_index.BandIndex.build(digests[stored], blocks[stored], grouping.bands_of(blocks[stored]))
     index = band_index.BandIndex.of(packed)
 
-    rows, found = index.candidates(grouping.bands_of(blocks[asked]))
+    rows, places = index.candidates(grouping.bands_of(blocks[asked]))
+    found = index.digests[places]
 
     expected = _brute_force(grouping.bands_of(blocks[stored]), digests[stored], grouping.bands_of(blocks[asked]))
     assert expected  # the texts do share bands
@@ -74,3 +75,11 @@ def test_this_machine_s_copies_are_pruned_least_recently_used_first(settings, tm
     names = [f"{band_index.BandIndex.of(one).token.hex()}.gbi" for one in packed]
     assert kept == {names[0], names[2], names[3]}  # the second went: the least recently used
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_the_texts_keys_are_read_back_in_the_index_s_order():
+    keys = ["alpha beta", "", "đồng ý với đề xuất", "x" * 5000]
+    text_keys = band_index.TextKeys(band_index.TextKeys.pack(keys))
+
+    assert text_keys.count == 4
+    assert text_keys.at([2, 0, 3, 1]) == [keys[2], keys[0], keys[3], keys[1]]

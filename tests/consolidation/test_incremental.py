@@ -8,7 +8,14 @@ from django.db import connection
 from comments.models import Comment
 from consolidation import grouping
 from consolidation.grouping import Item
-from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, GroupingState, JobStatus
+from consolidation.models import (
+    ConsolidationChunk,
+    ConsolidationRun,
+    DuplicateGroup,
+    GroupingState,
+    GroupingText,
+    JobStatus,
+)
 from consolidation.services import aggregation, band_index, incremental
 from tests import factories
 from tests.consolidation.near_duplicates import generated_items
@@ -204,10 +211,20 @@ def test_the_band_index_is_mapped_from_this_machine_s_copy_or_read_from_the_data
     commented, sections, authors, settings, tmp_path
 ):
     settings.GROUPING_CACHE_DIR = str(tmp_path)
-    _run(commented)  # a full run: its remember task keeps the band index here too
+    _run(commented)  # a full run: its remember task keeps the band index here too, and its texts' keys
     [kept] = tmp_path.glob("*.gbi")
-    assert _band_index(commented).source == "file"
+    index = _band_index(commented)
+    assert index.source == "file"
+    stored_keys = dict(GroupingText.objects.filter(state__round=commented).values_list("digest", "key"))
+    assert index.text_keys.at(range(index.digests.size)) == [stored_keys[d] for d in index.digests.tolist()]
     randomly = random.Random(31)
+
+    # Without the keys beside it, the stored texts' keys are read from the database.
+    kept.with_suffix(".keys").unlink()
+    _change(commented, sections, authors, randomly)
+    run = _run(commented)
+    assert run.incremental
+    _same_as_a_full_computation(run)
 
     # Without this machine's copy (a run on another machine, or the file pruned): the database.
     _change(commented, sections, authors, randomly)
