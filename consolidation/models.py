@@ -100,6 +100,9 @@ class ConsolidationListing(models.Model):
 
     run = models.OneToOneField(ConsolidationRun, on_delete=models.CASCADE, primary_key=True, related_name="listing")
     comment_ids = models.BinaryField(default=b"")
+    # The comments of the run's campaigns (result["campaigns"], in that order), packed the same
+    # way, each campaign's share as long as its `size`: 300,000 ids at a million comments.
+    campaign_ids = models.BinaryField(default=b"", blank=True)
 
     class Meta:
         verbose_name = _("listed comments")

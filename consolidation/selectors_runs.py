@@ -164,3 +164,23 @@ def listed_comment_ids(*, run: ConsolidationRun) -> dict[int, list[int]]:
     if at != len(ids):
         raise ValueError(f"run {run.pk} lists {len(ids)} comments, its sections total {at}")
     return listed
+
+
+def campaigns_of(*, run: ConsolidationRun) -> list[dict]:
+    """The run's campaigns as its result lists them, each with its `comment_ids` (one query).
+
+    Runs of result schema 3 keep the ids packed in their ConsolidationListing, each campaign's
+    share as long as its `size`; older runs kept them in the result.
+    """
+    campaigns = (run.result or {}).get("campaigns", [])
+    if not campaigns or all("comment_ids" in campaign for campaign in campaigns):
+        return [dict(campaign) for campaign in campaigns]
+    packed = ConsolidationListing.objects.filter(run=run).values_list("campaign_ids", flat=True).first()
+    ids = np.frombuffer(bytes(packed or b""), dtype="<i8").tolist()
+    found, at = [], 0
+    for campaign in campaigns:
+        found.append({**campaign, "comment_ids": ids[at : at + campaign["size"]]})
+        at += campaign["size"]
+    if at != len(ids):
+        raise ValueError(f"run {run.pk} lists {len(ids)} campaign comments, its campaigns hold {at}")
+    return found

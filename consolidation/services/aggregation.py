@@ -41,9 +41,10 @@ What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
   settings.NEAR_DUPLICATE_THRESHOLD (consolidation.grouping: hashing, MinHash/LSH candidates
   verified with the exact similarity), stored as DuplicateGroup rows only;
 * campaigns: groups found the same way over the whole round whose comments are on more than
-  one section (one text pasted on many sections). They are kept in the result only
-  (result["campaigns"], totals["campaigns"]), not as DuplicateGroup rows: a DuplicateGroup
-  belongs to one section, and a comment is in at most one of them.
+  one section (one text pasted on many sections). They are kept in the result
+  (result["campaigns"], totals["campaigns"]; their comments packed in the run's listing,
+  selectors_runs.campaigns_of), not as DuplicateGroup rows: a DuplicateGroup belongs to one
+  section, and a comment is in at most one of them.
 """
 
 from __future__ import annotations
@@ -88,11 +89,13 @@ from ..models import (
     GroupingState,
     JobStatus,
 )
+from ..selectors_runs import campaigns_of
 from . import chunks as chunking
 from . import counting, incremental
 
 # 2: the sections' ordered comment ids are in the run's ConsolidationListing, not in its result.
-# 3: the sections' groups are only DuplicateGroup rows; the counts are rows of COUNT_COLUMNS.
+# 3: the sections' groups are only DuplicateGroup rows; the counts are rows of COUNT_COLUMNS; the
+#    campaigns' comment ids are in the listing (selectors_runs.campaigns_of).
 RESULT_SCHEMA = 3
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
 PROGRESS_LOADED = 5
@@ -460,7 +463,7 @@ def _remember_once(run: ConsolidationRun) -> bool:
         threshold=float(run.result["threshold"]),
         schema=int(run.result["schema"]),
         parts=parts,
-        computed=Computed(result={"campaigns": run.result.get("campaigns", [])}, groups=groups),
+        computed=Computed(result={"campaigns": campaigns_of(run=run)}, groups=groups),
     )
     return True
 
@@ -545,19 +548,23 @@ def _set_progress(run_id: int, attempt: int, value: int) -> None:
 def _write_result(run: ConsolidationRun, computed: Computed) -> None:
     DuplicateGroup.objects.filter(run=run).delete()
     listed = np.asarray(computed.listed, dtype="<i8").tobytes()
+    campaign_ids = np.asarray(computed.campaign_ids, dtype="<i8").tobytes()
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         # In binary: Django's cursor would send the bytes as hex text in the statement (8 MB at a
         # million comments, a second to parse).
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(
-                f"INSERT INTO {ConsolidationListing._meta.db_table} (run_id, comment_ids) VALUES (%s, %b) "
-                "ON CONFLICT (run_id) DO UPDATE SET comment_ids = EXCLUDED.comment_ids",
-                [run.pk, listed],
+                f"INSERT INTO {ConsolidationListing._meta.db_table} (run_id, comment_ids, campaign_ids) "
+                "VALUES (%s, %b, %b) ON CONFLICT (run_id) "
+                "DO UPDATE SET comment_ids = EXCLUDED.comment_ids, campaign_ids = EXCLUDED.campaign_ids",
+                [run.pk, listed, campaign_ids],
             )
         _copy_groups(run, computed.groups)
     else:
-        ConsolidationListing.objects.update_or_create(run=run, defaults={"comment_ids": listed})
+        ConsolidationListing.objects.update_or_create(
+            run=run, defaults={"comment_ids": listed, "campaign_ids": campaign_ids}
+        )
         groups = DuplicateGroup.objects.bulk_create(
             [
                 DuplicateGroup(
@@ -641,6 +648,8 @@ class Computed:
     groups: list[GroupSpec] = field(default_factory=list)
     # The sections' comment ids in reading order, one section after the other (ConsolidationListing).
     listed: list[int] | np.ndarray = field(default_factory=list)
+    # The campaigns' comment ids, one campaign after the other (ConsolidationListing.campaign_ids).
+    campaign_ids: list[int] = field(default_factory=list)
     as_of: datetime | None = None
     comment_count: int = 0
     fingerprint: str = ""
@@ -722,13 +731,7 @@ def assemble(
         "hidden_ids": counted.hidden_ids,
         "national_positions": counted.national_positions,
         "campaigns": [
-            {
-                "kind": g.kind,
-                "size": len(g.ids),
-                "similarity": g.similarity,
-                "comment_ids": list(g.ids),
-                "section_ids": list(g.section_ids),
-            }
+            {"kind": g.kind, "size": len(g.ids), "similarity": g.similarity, "section_ids": list(g.section_ids)}
             for g in campaigns
         ],
     }
@@ -738,6 +741,7 @@ def assemble(
         listed=(
             listed if listed is not None else [cid for section in counted.sections for cid in section["comment_ids"]]
         ),
+        campaign_ids=[cid for g in campaigns for cid in g.ids],
         as_of=counted.as_of,
         comment_count=counted.comment_count,
         fingerprint=counted.fingerprint,

@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -19,7 +20,7 @@ from consolidation.models import (
     GroupingState,
     JobStatus,
 )
-from consolidation.selectors_runs import listed_comment_ids
+from consolidation.selectors_runs import campaigns_of, listed_comment_ids
 from consolidation.services import aggregation
 from consolidation.tasks.consolidate import consolidate_round
 from consultations.models import EngagementRound, Section
@@ -203,6 +204,24 @@ def test_the_listed_ids_are_kept_apart_from_the_result_and_a_run_of_the_old_sche
     ConsolidationListing.objects.filter(run=run).delete()
     run.refresh_from_db()
     assert listed_comment_ids(run=run) == listed_ids
+
+
+def test_a_run_s_campaigns_are_read_with_their_comments_from_the_listing_or_an_older_result(closed_round):
+    run = factories.ConsolidationRunFactory(round=closed_round, status="done")
+    kinds = [{"kind": "near", "size": 3, "similarity": 90.0, "section_ids": [1, 2]}]
+    kinds.append({"kind": "exact", "size": 2, "similarity": 100.0, "section_ids": [2, 3]})
+    ConsolidationRun.objects.filter(pk=run.pk).update(result={"schema": 3, "campaigns": kinds})
+    ConsolidationListing.objects.create(run=run, campaign_ids=np.array([7, 8, 9, 4, 5], dtype="<i8").tobytes())
+    run.refresh_from_db()
+
+    assert [c["comment_ids"] for c in campaigns_of(run=run)] == [[7, 8, 9], [4, 5]]
+    assert [c["section_ids"] for c in campaigns_of(run=run)] == [[1, 2], [2, 3]]
+    # Stored before (result schema 2): the ids were in the result.
+    older = [{**kinds[0], "comment_ids": [1, 2, 3]}, {**kinds[1], "comment_ids": [4, 5]}]
+    ConsolidationRun.objects.filter(pk=run.pk).update(result={"schema": 2, "campaigns": older})
+    ConsolidationListing.objects.filter(run=run).delete()
+    run.refresh_from_db()
+    assert campaigns_of(run=run) == older
 
 
 def test_exact_and_near_duplicates_are_grouped_and_unrelated_comments_are_not(realistic, closed_round):

@@ -1,7 +1,7 @@
 """What a consolidation snapshot lists, for tests that compare two of them."""
 
 from consolidation.models import ConsolidationRun
-from consolidation.selectors_runs import listed_comment_ids
+from consolidation.selectors_runs import campaigns_of, listed_comment_ids
 from consolidation.services.aggregation import Computed
 
 
@@ -10,3 +10,14 @@ def listed(snapshot: ConsolidationRun | Computed) -> list[int]:
     if isinstance(snapshot, Computed):
         return list(snapshot.listed)
     return [cid for ids in listed_comment_ids(run=snapshot).values() for cid in ids]
+
+
+def campaigns(snapshot: ConsolidationRun | Computed) -> list[dict]:
+    """The campaigns of a stored run (or a computed result), each with its comment ids."""
+    if isinstance(snapshot, Computed):
+        found, at = [], 0
+        for campaign in snapshot.result["campaigns"]:
+            found.append({**campaign, "comment_ids": list(snapshot.campaign_ids[at : at + campaign["size"]])})
+            at += campaign["size"]
+        return found
+    return campaigns_of(run=snapshot)

@@ -28,7 +28,7 @@ from comments.models import Comment
 from config.celery import app as celery_app
 from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, GroupingState, JobStatus
 from consolidation.services import aggregation, incremental
-from tests.helpers.runs import listed
+from tests.helpers.runs import campaigns, listed
 
 from .conftest import REPO_ROOT, WORKER_START_TIMEOUT, _database_url, _flush_redis, celery_app_using
 
@@ -241,13 +241,14 @@ def test_a_real_worker_folds_the_changes_since_the_last_snapshot(broker, closed_
     one_process = aggregation.compute_consolidation(engagement_round=closed_round)
     assert second.result == one_process.result
     assert listed(second) == listed(one_process)
+    assert campaigns(second) == campaigns(one_process)
     assert _groups(second) == sorted(
         (g.section_id, g.kind, len(g.comment_ids), g.similarity, tuple(sorted(g.comment_ids)))
         for g in one_process.groups
     )
     # Together in a group of their section, or in a campaign if they are on two sections.
     groups = [set(members) for *_kind, members in _groups(second)]
-    groups += [set(c["comment_ids"]) for c in second.result["campaigns"]]
+    groups += [set(c["comment_ids"]) for c in campaigns(second)]
     assert any({edited.pk, copied.pk} <= members for members in groups)
     assert not any(withdrawn.pk in members for members in groups)
 
