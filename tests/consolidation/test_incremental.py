@@ -151,6 +151,15 @@ def _change(engagement_round, sections, authors, randomly: random.Random) -> Non
     )
 
 
+def _change_and_fold(engagement_round, sections, authors, randomly: random.Random) -> ConsolidationRun:
+    """Changes, then a run: incremental, and the snapshot a full computation gives."""
+    _change(engagement_round, sections, authors, randomly)
+    run = _run(engagement_round)
+    assert run.incremental
+    _same_as_a_full_computation(run)
+    return run
+
+
 def test_incremental_runs_after_random_changes_equal_a_full_computation(commented, sections, authors):
     first = _run(commented)
     assert not first.incremental
@@ -178,10 +187,7 @@ def test_incremental_runs_in_their_own_transaction_count_on_a_second_connection(
     _run(commented)
     randomly = random.Random(41)
     for _ in range(2):
-        _change(commented, sections, authors, randomly)
-        run = _run(commented)
-        assert run.incremental
-        _same_as_a_full_computation(run)
+        _change_and_fold(commented, sections, authors, randomly)
 
 
 def test_band_keys_equal_only_in_the_index_s_short_keys_are_not_candidates(
@@ -197,10 +203,7 @@ def test_band_keys_equal_only_in_the_index_s_short_keys_are_not_candidates(
     _run(commented)
     randomly = random.Random(23)
     for _ in range(2):
-        _change(commented, sections, authors, randomly)
-        run = _run(commented)
-        assert run.incremental
-        _same_as_a_full_computation(run)
+        _change_and_fold(commented, sections, authors, randomly)
 
 
 def _band_index(engagement_round) -> band_index.BandIndex | None:
@@ -222,35 +225,23 @@ def test_the_band_index_is_mapped_from_this_machine_s_copy_or_read_from_the_data
 
     # Without the keys beside it, the stored texts' keys are read from the database.
     kept.with_suffix(".keys").unlink()
-    _change(commented, sections, authors, randomly)
-    run = _run(commented)
-    assert run.incremental
-    _same_as_a_full_computation(run)
+    _change_and_fold(commented, sections, authors, randomly)
 
     # Without this machine's copy (a run on another machine, or the file pruned): the database.
-    _change(commented, sections, authors, randomly)
     kept.unlink()
-    run = _run(commented)
-    assert run.incremental
-    _same_as_a_full_computation(run)
+    _change_and_fold(commented, sections, authors, randomly)
     assert kept.exists()  # kept again from what the run read
     assert _band_index(commented).source == "file"
 
     # A file that is not whole is never used.
     kept.write_bytes(kept.read_bytes()[:-8])
     assert _band_index(commented).source == "database"
-    _change(commented, sections, authors, randomly)
-    run = _run(commented)
-    assert run.incremental
-    _same_as_a_full_computation(run)
+    _change_and_fold(commented, sections, authors, randomly)
 
     # A folder that cannot be written only means reading the database each time.
     settings.GROUPING_CACHE_DIR = str(tmp_path / "not-a-folder")
     (tmp_path / "not-a-folder").write_text("a file")
-    _change(commented, sections, authors, randomly)
-    run = _run(commented)
-    assert run.incremental
-    _same_as_a_full_computation(run)
+    _change_and_fold(commented, sections, authors, randomly)
     assert _band_index(commented).source == "database"
 
 
