@@ -207,6 +207,9 @@ class GroupingText(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["state", "digest"], name="grouping_one_row_per_text")]
+        # The few texts added since the full run, found without reading the others (750,000 rows
+        # and 0.5 s at a million comments).
+        indexes = [models.Index(fields=["state"], condition=Q(bands__len__gt=0), name="grouping_texts_added")]
 
     def __str__(self) -> str:
         return f"text {self.digest}"

@@ -411,40 +411,82 @@ def _columns(sql: str, params: Sequence[Any]) -> list[np.ndarray]:
     return [_array(None if value is None else bytes(value)) for value in row or ()]
 
 
-def _stored_candidates(state: GroupingState, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-    """(row of `bands`, stored text digest) for each stored text sharing a band key with a row,
-    and the keys of those texts that this machine keeps beside the band index (by digest).
+@dataclass(frozen=True)
+class StoredTexts:
+    """The state's texts: the full run's, in its band index, and those added since (their block
+    keys in their GroupingText rows), indexed the same way."""
 
-    The texts of the full run are in the state's band index (services.band_index); those added
-    by incremental runs since have their block keys in their rows, indexed here the same way:
-    the candidates are exactly those of a full run.
-    """
-    stored = band_index.load(_tables()["state"], state.pk)
-    if stored is None:
-        raise StateUnusable
-    rows, places = stored.candidates(bands)
-    digests = stored.digests[places]
-    known: dict[int, str] = {}
-    if stored.text_keys is not None and places.size:
-        unique = np.unique(places)
-        known = dict(zip(stored.digests[unique].tolist(), stored.text_keys.at(unique.tolist()), strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT digest, bands FROM {_tables()['text']} WHERE state_id = %s AND cardinality(bands) > 0",
-            [state.pk],
+    index: band_index.BandIndex
+    since: band_index.BandIndex | None
+
+    @classmethod
+    def of(cls, state: GroupingState) -> StoredTexts:
+        index = band_index.load(_tables()["state"], state.pk)
+        if index is None:
+            raise StateUnusable
+        # By the ORM: its condition is the partial index grouping_texts_added's, word for word.
+        added = list(
+            GroupingText.objects.filter(state_id=state.pk, bands__len__gt=0).values_list("digest", "bands").order_by()
         )
-        added = cursor.fetchall()
-    if added:
-        blocks = np.array([b for _d, b in added], dtype=np.int64).reshape(-1, grouping.BLOCKS)
-        added_digests = np.array([d for d, _b in added], dtype=np.int64)
-        since = band_index.BandIndex.of(band_index.BandIndex.build(added_digests, blocks, grouping.bands_of(blocks)))
-        more_rows, more_places = since.candidates(bands)
-        rows, digests = np.concatenate([rows, more_rows]), np.concatenate([digests, since.digests[more_places]])
-    return rows, digests, known
+        since = None
+        if added:
+            blocks = np.array([b for _d, b in added], dtype=np.int64).reshape(-1, grouping.BLOCKS)
+            digests = np.array([d for d, _b in added], dtype=np.int64)
+            since = band_index.BandIndex.of(band_index.BandIndex.build(digests, blocks, grouping.bands_of(blocks)))
+        return cls(index, since)
+
+    def holds(self, digests: np.ndarray) -> np.ndarray:
+        """Which of these texts the state has (a boolean array)."""
+        known = self.index.digests  # ascending: the full run's np.unique
+        at = np.minimum(np.searchsorted(known, digests), max(known.size - 1, 0))
+        found = known[at] == digests if known.size else np.zeros(digests.size, dtype=bool)
+        return found | np.isin(digests, self.since.digests) if self.since is not None else found
+
+    def keys_of(self, state: GroupingState, digests: Sequence[int]) -> dict[int, str]:
+        """The sorted-token keys of stored texts: from this machine's keys file where it has them."""
+        found: dict[int, str] = {}
+        asked = np.array(sorted(set(digests)), dtype=np.int64)
+        known, text_keys = self.index.digests, self.index.text_keys
+        if text_keys is not None and asked.size and known.size:
+            at = np.minimum(np.searchsorted(known, asked), known.size - 1)
+            here = known[at] == asked
+            found = dict(zip(asked[here].tolist(), text_keys.at(at[here].tolist()), strict=True))
+        rest = [d for d in asked.tolist() if d not in found]
+        if rest:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT digest, key FROM {_tables()['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
+                    [state.pk, rest],
+                )
+                found.update(cursor.fetchall())
+        return found
+
+    def candidates(self, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+        """(row of `bands`, stored text digest) for each stored text sharing a band key with a
+        row, and the keys of those texts that this machine keeps beside the band index (by
+        digest): exactly a full run's candidates."""
+        rows, places = self.index.candidates(bands)
+        digests = self.index.digests[places]
+        known: dict[int, str] = {}
+        if self.index.text_keys is not None and places.size:
+            unique = np.unique(places)
+            texts_keys = self.index.text_keys.at(unique.tolist())
+            known = dict(zip(self.index.digests[unique].tolist(), texts_keys, strict=True))
+        if self.since is not None:
+            more_rows, more_places = self.since.candidates(bands)
+            rows = np.concatenate([rows, more_rows])
+            digests = np.concatenate([digests, self.since.digests[more_places]])
+        return rows, digests, known
 
 
 def _new_pairs(
-    state: GroupingState, digests: Sequence[int], keys: Sequence[str], bands: np.ndarray, *, threshold: float
+    state: GroupingState,
+    stored_texts: StoredTexts,
+    digests: Sequence[int],
+    keys: Sequence[str],
+    bands: np.ndarray,
+    *,
+    threshold: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The verified similar pairs (digests) of new texts with each other and with the stored texts."""
     fresh = np.array(digests, dtype=np.int64)
@@ -452,7 +494,7 @@ def _new_pairs(
     similar = verified(keys, a, b, threshold=threshold)
     firsts, seconds = [fresh[a[similar]]], [fresh[b[similar]]]
 
-    new_rows, stored, key_of = _stored_candidates(state, bands)
+    new_rows, stored, key_of = stored_texts.candidates(bands)
     if stored.size:
         stored_digests, stored_index = np.unique(stored, return_inverse=True)
         unknown = [d for d in stored_digests.tolist() if d not in key_of]
@@ -562,24 +604,21 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
 
     # 2. Texts never seen: sketch them, find their candidates in the band index, verify those pairs.
     fresh_digests: list[int] = []
+    stored_texts: StoredTexts | None = None
     if new_texts:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT digest FROM {tables['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
-                [state.pk, list(new_texts)],
-            )
-            stored = {d for (d,) in cursor.fetchall()}
-        fresh_digests = [d for d in new_texts if d not in stored]
+        try:
+            stored_texts = StoredTexts.of(state)
+        except StateUnusable:
+            return None
+        asked = np.array(list(new_texts), dtype=np.int64)
+        fresh_digests = asked[~stored_texts.holds(asked)].tolist()
     fresh_keys = [new_texts[d] for d in fresh_digests]
     fresh_blocks = grouping.band_keys(fresh_keys)
     new_first, new_second = EMPTY, EMPTY
-    if fresh_digests:
-        try:
-            new_first, new_second = _new_pairs(
-                state, fresh_digests, fresh_keys, grouping.bands_of(fresh_blocks), threshold=threshold
-            )
-        except StateUnusable:
-            return None
+    if fresh_digests and stored_texts is not None:
+        new_first, new_second = _new_pairs(
+            state, stored_texts, fresh_digests, fresh_keys, grouping.bands_of(fresh_blocks), threshold=threshold
+        )
 
     # 3. The graph of the texts present: stored pairs and the new ones.
     stored_first, stored_second = _columns(PAIRS_SQL.format(**tables), [state.pk])
@@ -643,12 +682,11 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
         if key is not None and key not in previous:
             missing.update(t for t in texts if t not in wanted_keys)
     if missing:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT digest, key FROM {tables['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
-                [state.pk, sorted(missing)],
-            )
-            wanted_keys.update(cursor.fetchall())
+        try:
+            stored_texts = stored_texts or StoredTexts.of(state)
+        except StateUnusable:
+            return None
+        wanted_keys.update(stored_texts.keys_of(state, sorted(missing)))
 
     section_groups: list[tuple[int, tuple[int, str, tuple[int, ...], float]]] = []
     campaigns: list[tuple[int, grouping.Group]] = []
