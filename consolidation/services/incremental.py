@@ -445,7 +445,7 @@ class StoredTexts:
     def keys_of(self, state: GroupingState, digests: Sequence[int]) -> dict[int, str]:
         """The sorted-token keys of stored texts: from this machine's keys file where it has them."""
         found: dict[int, str] = {}
-        asked = np.array(sorted(set(digests)), dtype=np.int64)
+        asked = np.unique(np.asarray(digests, dtype=np.int64))
         known, text_keys = self.index.digests, self.index.text_keys
         if text_keys is not None and asked.size and known.size:
             at = np.minimum(np.searchsorted(known, asked), known.size - 1)
@@ -461,22 +461,16 @@ class StoredTexts:
                 found.update(cursor.fetchall())
         return found
 
-    def candidates(self, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    def candidates(self, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row of `bands`, stored text digest) for each stored text sharing a band key with a
-        row, and the keys of those texts that this machine keeps beside the band index (by
-        digest): exactly a full run's candidates."""
+        row: exactly a full run's candidates."""
         rows, places = self.index.candidates(bands)
         digests = self.index.digests[places]
-        known: dict[int, str] = {}
-        if self.index.text_keys is not None and places.size:
-            unique = np.unique(places)
-            texts_keys = self.index.text_keys.at(unique.tolist())
-            known = dict(zip(self.index.digests[unique].tolist(), texts_keys, strict=True))
         if self.since is not None:
             more_rows, more_places = self.since.candidates(bands)
             rows = np.concatenate([rows, more_rows])
             digests = np.concatenate([digests, self.since.digests[more_places]])
-        return rows, digests, known
+        return rows, digests
 
 
 def _new_pairs(
@@ -494,17 +488,10 @@ def _new_pairs(
     similar = verified(keys, a, b, threshold=threshold)
     firsts, seconds = [fresh[a[similar]]], [fresh[b[similar]]]
 
-    new_rows, stored, key_of = stored_texts.candidates(bands)
+    new_rows, stored = stored_texts.candidates(bands)
     if stored.size:
         stored_digests, stored_index = np.unique(stored, return_inverse=True)
-        unknown = [d for d in stored_digests.tolist() if d not in key_of]
-        if unknown:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT digest, key FROM {_tables()['text']} WHERE state_id = %s AND digest = ANY(%s::bigint[])",
-                    [state.pk, unknown],
-                )
-                key_of.update(cursor.fetchall())
+        key_of = stored_texts.keys_of(state, stored_digests.tolist())
         all_keys = list(keys) + [key_of[d] for d in stored_digests.tolist()]
         a, b = grouping.distinct_pairs(new_rows, stored_index + len(keys), len(all_keys))
         similar = verified(all_keys, a, b, threshold=threshold)
