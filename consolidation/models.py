@@ -229,14 +229,22 @@ class GroupingPair(models.Model):
 
 
 class DuplicateGroup(models.Model):
-    """Comments on the same section that say the same thing (exact) or nearly so (near)."""
+    """Comments on the same section that say the same thing (exact) or nearly so (near).
+
+    Written only by a run's snapshot, by COPY, in the transaction that holds the run's row and
+    read the sections; its keys to the run and the section have no constraint in the database
+    (Django still deletes a run's or a section's groups with it): their deferred check took 80 ms
+    of an incremental run's COMMIT at 100,000 comments, 7,500 groups (docs/performance.md, line 3).
+    """
 
     class Kind(models.TextChoices):
         EXACT = "exact", _("Identical")
         NEAR = "near", _("Near-duplicate")
 
-    run = models.ForeignKey(ConsolidationRun, on_delete=models.CASCADE, related_name="groups")
-    section = models.ForeignKey("consultations.Section", on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(ConsolidationRun, on_delete=models.CASCADE, related_name="groups", db_constraint=False)
+    section = models.ForeignKey(
+        "consultations.Section", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     kind = models.CharField(max_length=5, choices=Kind.choices)
     size = models.PositiveIntegerField()
     similarity = models.FloatField(help_text="Lowest pairwise similarity in the group, 0 to 100.")

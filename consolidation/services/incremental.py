@@ -505,6 +505,113 @@ def _components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
+@dataclass
+class _Shaped:
+    """The groups of one labelling of the comments (per section, or campaigns over the round), as
+    arrays: largest first, then by the place of their first comment, as a full run orders them.
+
+    Every comment is an index in the run's order; `flat` holds the groups' comments one group
+    after the other (in the run's order within each), `bounds` where each group starts and ends.
+    A group's texts are its distinct texts in order of first appearance (`text_nodes`, indexes
+    into the round's `present` digests, also one group after the other, `text_bounds`).
+    """
+
+    campaign: bool
+    flat: np.ndarray
+    bounds: np.ndarray
+    firsts: np.ndarray
+    sizes: np.ndarray
+    text_nodes: np.ndarray
+    text_bounds: np.ndarray
+    comment_sections: np.ndarray
+    keys: dict[int, str] = field(default_factory=dict)  # near groups' similarity keys, by group
+
+    @classmethod
+    def of(
+        cls,
+        labels: np.ndarray,
+        campaign: bool,
+        *,
+        comment_nodes: np.ndarray,
+        comment_sections: np.ndarray,
+        present: np.ndarray,
+    ) -> _Shaped:
+        order = np.argsort(labels, kind="stable")  # comments are in the run's order already
+        ordered = labels[order]
+        cuts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1], [True])))
+        starts, ends = cuts[:-1], cuts[1:]
+        keep = ends - starts >= 2
+        if campaign and starts.size:  # a component on one section only is that section's group
+            in_order = comment_sections[order]
+            keep &= np.minimum.reduceat(in_order, starts) != np.maximum.reduceat(in_order, starts)
+        starts, sizes = starts[keep], (ends - starts)[keep]
+        # Largest first, then by the place of the first comment (the smallest index: the first).
+        firsts = order[starts]
+        ranked = np.lexsort((firsts, -sizes))
+        starts, sizes, firsts = starts[ranked], sizes[ranked], firsts[ranked]
+        flat = order[_ranges(starts, sizes)]
+        bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        # Each group's distinct texts in order of first appearance: the first place of each
+        # (group, text), in place order.
+        group_of = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
+        nodes = comment_nodes[flat]
+        _, first_places = np.unique(group_of * max(present.size, 1) + nodes, return_index=True)
+        first_places.sort()
+        text_counts = np.bincount(group_of[first_places], minlength=sizes.size)
+        text_bounds = np.concatenate(([0], np.cumsum(text_counts))).astype(np.int64)
+        return cls(campaign, flat, bounds, firsts, sizes, nodes[first_places], text_bounds, comment_sections)
+
+    def texts_of(self, group: int, present: np.ndarray) -> list[int]:
+        """A group's distinct texts (digests) in order of first appearance."""
+        return present[self.text_nodes[self.text_bounds[group] : self.text_bounds[group + 1]]].tolist()
+
+    def similarity_keys(self, present: np.ndarray) -> dict[int, str]:
+        """The near groups' (two texts or more) similarity keys, as `_similarity_key` makes them."""
+        counts = np.diff(self.text_bounds)
+        near = np.flatnonzero(counts > 1)
+        if not near.size:
+            return {}
+        # Each near group's digests sorted, one group after the other, as bytes.
+        places = _ranges(self.text_bounds[near], counts[near])
+        digests = present[self.text_nodes[places]]
+        owner = np.repeat(np.arange(near.size), counts[near])
+        packed = np.ascontiguousarray(digests[np.lexsort((digests, owner))], dtype=np.int64).tobytes()
+        ends = (np.cumsum(counts[near]) * 8).tolist()
+        firsts = present[self.text_nodes[self.text_bounds[near]]].tolist()
+        keys: dict[int, str] = {}
+        start = 0
+        for group, end, count, first in zip(near.tolist(), ends, counts[near].tolist(), firsts, strict=True):
+            hashed = hashlib.blake2b(packed[start:end], digest_size=16).hexdigest()
+            keys[group] = f"{first}:{hashed}" if count > grouping.EXACT_LOWEST_UP_TO else hashed
+            start = end
+        return keys
+
+    def members(self, comment_ids: np.ndarray) -> list[tuple[int, ...]]:
+        """Each group's comment ids, in the run's order."""
+        ids, bounds = comment_ids[self.flat].tolist(), self.bounds.tolist()
+        return [tuple(ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def spreads(self) -> list[list[int]]:
+        """Each group's sections (indexes into the run's sections) in order of first appearance."""
+        group_of = np.repeat(np.arange(self.sizes.size, dtype=np.int64), self.sizes)
+        places = self.comment_sections[self.flat]
+        width = int(places.max()) + 1 if places.size else 1
+        _, first_places = np.unique(group_of * width + places, return_index=True)
+        first_places.sort()
+        counts = np.bincount(group_of[first_places], minlength=self.sizes.size)
+        spread, bounds = places[first_places].tolist(), np.concatenate(([0], np.cumsum(counts))).tolist()
+        return [spread[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """start, start + 1, ..., start + length - 1 for each (start, length), one after the other."""
+    lengths = lengths.astype(np.int64)
+    total = int(lengths.sum())
+    return np.repeat(starts.astype(np.int64), lengths) + (
+        np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
+
+
 def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int) -> Folded | None:
     """The run's groups and campaigns from the stored state and the comments changed since; None: no state.
 
@@ -643,31 +750,16 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     previous: dict[str, float] = dict(state.similarities)
     similarities: dict[str, float] = {}
     wanted_keys: dict[int, str] = dict(zip(fresh_digests, fresh_keys, strict=True))
-    # Per comment, as Python ints (a numpy scalar costs ten times as much to read).
-    id_at, digest_at = comment_ids.tolist(), comment_digests.tolist()
-    section_id_at = sections[comment_sections].tolist()
-    # Each group: its comments (indexes, in the run's order), its texts in order of first
-    # appearance, their similarity key (near groups), whether it is a campaign.
-    found: list[tuple[list[int], list[int], str | None, bool]] = []
-    for labels, campaign in ((section_labels, False), (round_labels, True)):
-        order = np.argsort(labels, kind="stable")  # comments are in the run's order already
-        ordered = labels[order]
-        cuts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1], [True])))
-        starts, ends = cuts[:-1], cuts[1:]
-        keep = ends - starts >= 2
-        if campaign:  # a component on one section only is that section's group
-            in_order = comment_sections[order]
-            keep &= np.minimum.reduceat(in_order, starts) != np.maximum.reduceat(in_order, starts)
-        order_list = order.tolist()
-        for start, end in zip(starts[keep].tolist(), ends[keep].tolist(), strict=True):
-            indexes = order_list[start:end]
-            texts = list(dict.fromkeys(map(digest_at.__getitem__, indexes)))
-            found.append((indexes, texts, _similarity_key(texts) if len(texts) > 1 else None, campaign))
-
+    shaped = [
+        _Shaped.of(labels, campaign, comment_nodes=comment_nodes, comment_sections=comment_sections, present=present)
+        for labels, campaign in ((section_labels, False), (round_labels, True))
+    ]
     missing: set[int] = set()
-    for _indexes, texts, key, _campaign in found:
-        if key is not None and key not in previous:
-            missing.update(t for t in texts if t not in wanted_keys)
+    for shape in shaped:
+        shape.keys = shape.similarity_keys(present)
+        for group, key in shape.keys.items():
+            if key not in previous:
+                missing.update(t for t in shape.texts_of(group, present) if t not in wanted_keys)
     if missing:
         try:
             stored_texts = stored_texts or StoredTexts.of(state)
@@ -675,31 +767,35 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
             return None
         wanted_keys.update(stored_texts.keys_of(state, sorted(missing)))
 
-    section_groups: list[tuple[int, tuple[int, str, tuple[int, ...], float]]] = []
-    campaigns: list[tuple[int, grouping.Group]] = []
-    for indexes, texts, key, campaign in found:
-        members = tuple(map(id_at.__getitem__, indexes))
-        kind: grouping.Kind = grouping.EXACT
-        similarity = 100.0
-        if key is not None:
-            kind = grouping.NEAR
+    section_groups: list[tuple[int, str, tuple[int, ...], float]] = []
+    campaigns: list[grouping.Group] = []
+    sections_at = sections.tolist()
+    for shape in shaped:
+        sizes, members = shape.sizes.tolist(), shape.members(comment_ids)
+        kinds: list[grouping.Kind] = [grouping.EXACT] * len(sizes)
+        similarity_at = [100.0] * len(sizes)
+        for group, key in shape.keys.items():
             known = previous.get(key)
-            similarity = known if known is not None else grouping.lowest_similarity([wanted_keys[t] for t in texts])
-            similarities[key] = similarity
-        if campaign:
-            spread = tuple(dict.fromkeys(map(section_id_at.__getitem__, indexes)))
-            campaigns.append((indexes[0], grouping.Group(kind, members, similarity, spread)))
+            if known is None:
+                known = grouping.lowest_similarity([wanted_keys[t] for t in shape.texts_of(group, present)])
+            kinds[group], similarity_at[group] = grouping.NEAR, known
+            similarities[key] = known
+        if shape.campaign:
+            spreads = shape.spreads()
+            campaigns = [
+                grouping.Group(kinds[g], members[g], similarity_at[g], tuple(sections_at[s] for s in spreads[g]))
+                for g in range(len(sizes))
+            ]
         else:
-            section_groups.append((indexes[0], (section_id_at[indexes[0]], kind, members, similarity)))
-    # Largest first, then by the place of the first comment (indexes are in the run's order).
-    section_groups.sort(key=lambda item: (-len(item[1][2]), item[0]))
-    campaigns.sort(key=lambda item: (-len(item[1].ids), item[0]))
-
+            group_sections = comment_sections[shape.firsts].tolist()
+            section_groups = [
+                (sections_at[group_sections[g]], kinds[g], members[g], similarity_at[g]) for g in range(len(sizes))
+            ]
     # 5. The state, brought to this snapshot.
     _save(state, run_id, changed, similarities, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
     result = folded()
-    result.groups = [g for _first, g in section_groups]
-    result.campaigns = [g for _first, g in campaigns]
+    result.groups = section_groups
+    result.campaigns = campaigns
     return result
 
 

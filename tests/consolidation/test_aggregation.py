@@ -17,6 +17,7 @@ from consolidation.models import (
     ConsolidationRun,
     Disposition,
     DuplicateGroup,
+    DuplicateGroupMember,
     GroupingState,
     JobStatus,
 )
@@ -602,3 +603,22 @@ def test_consolidating_a_closed_round_moves_it_to_reported_and_a_failure_back_to
     other.refresh_from_db()
     assert other.state == EngagementRound.State.CLOSED
     assert selectors_runs.round_phase(engagement_round=other) == "closed"
+
+
+@pytest.mark.django_db
+def test_deleting_a_run_a_section_or_a_comment_deletes_its_groups_or_memberships():
+    """Groups and their members have no constraints in the database: Django deletes them with what they name."""
+    first = factories.DuplicateGroupMemberFactory()
+    group = first.duplicategroup
+    second = factories.DuplicateGroupMemberFactory(duplicategroup=group)
+    second.comment.delete()
+    assert list(group.comments.all()) == [first.comment]
+
+    other_section = factories.DuplicateGroupFactory(run=group.run, comments=[first.comment])
+    other_section.section.delete()
+    assert not DuplicateGroup.objects.filter(pk=other_section.pk).exists()
+    assert DuplicateGroup.objects.filter(pk=group.pk).exists()
+
+    group.run.delete()
+    assert not DuplicateGroup.objects.filter(pk=group.pk).exists()
+    assert not DuplicateGroupMember.objects.filter(duplicategroup_id=group.pk).exists()

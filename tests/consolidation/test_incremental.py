@@ -397,3 +397,40 @@ def test_a_late_remember_task_leaves_a_later_run_s_state_alone(commented, sectio
     assert not aggregation.consolidation_remember(run_id=first.pk)
 
     assert GroupingState.objects.get(round=commented).run_id == second.pk
+
+
+@pytest.mark.parametrize("exact_lowest_up_to", [1000, 2])
+def test_groups_shaped_as_arrays_match_a_plain_reading_of_the_labels(monkeypatch, exact_lowest_up_to):
+    """The groups an incremental run makes from component labels with numpy: the same groups, order,
+    texts, similarity keys and campaign sections as a plain Python reading of the labels."""
+    import numpy as np
+
+    monkeypatch.setattr(grouping, "EXACT_LOWEST_UP_TO", exact_lowest_up_to)
+    randomly = np.random.default_rng(11)
+    size = 3000
+    present = np.unique(randomly.integers(-(2**62), 2**62, 400))
+    comment_nodes = randomly.integers(0, present.size, size)
+    comment_sections = randomly.integers(0, 25, size)
+    comment_ids = np.arange(10_000, 10_000 + size)
+    for campaign in (False, True):
+        labels = randomly.integers(0, 700, size)
+        shape = incremental._Shaped.of(
+            labels, campaign, comment_nodes=comment_nodes, comment_sections=comment_sections, present=present
+        )
+        # The plain reading: each label's comments in the run's order, kept if two or more (and, for
+        # campaigns, on two sections or more), largest first, then by the place of the first comment.
+        plain: dict[int, list[int]] = {}
+        for index, label in enumerate(labels.tolist()):
+            plain.setdefault(label, []).append(index)
+        kept = [m for m in plain.values() if len(m) >= 2 and (not campaign or len(set(comment_sections[m])) > 1)]
+        kept.sort(key=lambda m: (-len(m), m[0]))
+        assert shape.members(comment_ids) == [tuple(comment_ids[m].tolist()) for m in kept]
+        keys = shape.similarity_keys(present)
+        for group, indexes in enumerate(kept):
+            texts = list(dict.fromkeys(present[comment_nodes[indexes]].tolist()))
+            assert shape.texts_of(group, present) == texts
+            assert keys.get(group) == (incremental._similarity_key(texts) if len(texts) > 1 else None)
+        if campaign:
+            assert shape.spreads() == [list(dict.fromkeys(comment_sections[m].tolist())) for m in kept]
+        assert len(kept) > 50 and len(keys) > 10
+        assert any(":" in key for key in keys.values()) == (exact_lowest_up_to == 2)
