@@ -201,14 +201,35 @@ def verified(keys: Sequence[str], a: np.ndarray, b: np.ndarray, *, threshold: fl
 # --- lowest similarities, reused -----------------------------------------------------------
 
 
-def _similarity_key(texts: Sequence[int]) -> str:
+def _similarity_key(texts: Sequence[int]) -> bytes:
     """A near group's texts (digests, in order of first appearance): what its lowest similarity depends on.
 
     Up to grouping.EXACT_LOWEST_UP_TO texts, the set; beyond, also the first text (the lowest is
-    then taken over the pairs with the first).
+    then taken over the pairs with the first). 24 bytes: the first text or 8 zero bytes, then a
+    16-byte hash of the sorted texts.
     """
-    hashed = hashlib.blake2b(np.sort(np.array(texts, dtype=np.int64)).tobytes(), digest_size=16).hexdigest()
-    return f"{texts[0]}:{hashed}" if len(texts) > grouping.EXACT_LOWEST_UP_TO else hashed
+    hashed = hashlib.blake2b(np.sort(np.array(texts, dtype=np.int64)).tobytes(), digest_size=16).digest()
+    return _first_of(texts[0], len(texts)) + hashed
+
+
+def _first_of(first: int, count: int) -> bytes:
+    return first.to_bytes(8, "little", signed=True) if count > grouping.EXACT_LOWEST_UP_TO else bytes(8)
+
+
+# GroupingState.similarities: one record per near group, its key and its lowest similarity.
+SIMILARITY_RECORD = np.dtype([("key", "V24"), ("similarity", "<f8")])
+
+
+def pack_similarities(similarities: dict[bytes, float]) -> bytes:
+    records = np.zeros(len(similarities), dtype=SIMILARITY_RECORD)
+    records["key"] = list(similarities)
+    records["similarity"] = list(similarities.values())
+    return records.tobytes()
+
+
+def unpack_similarities(packed: bytes | memoryview) -> dict[bytes, float]:
+    records = np.frombuffer(packed, dtype=SIMILARITY_RECORD)
+    return dict(zip(records["key"].tolist(), records["similarity"].tolist(), strict=True))
 
 
 def _texts_in_order(comment_ids: Iterable[int], digest_of: dict[int, int]) -> list[int]:
@@ -248,7 +269,7 @@ def _copy_pairs(state_id: int, first: np.ndarray, second: np.ndarray) -> None:
     )
 
 
-def _near_similarities(computed: Any, digest_of: dict[int, int]) -> dict[str, float]:
+def _near_similarities(computed: Any, digest_of: dict[int, int]) -> dict[bytes, float]:
     """The lowest similarity of each near group (sections and campaigns) of a result, by its texts."""
     found = {}
     for g in computed.groups:
@@ -299,7 +320,7 @@ def remember(
         threshold=threshold,
         schema=schema,
         method=METHOD,
-        similarities=_near_similarities(computed, digest_of),
+        similarities=pack_similarities(_near_similarities(computed, digest_of)),
     )
     band_index.store(_tables()["state"], state.pk, band_index.BandIndex.build(unique, blocks, bands), keys)
     revisions = Comment.objects.filter(round_id=round_id, status=SUBMITTED).values_list("id", "revision")
@@ -524,7 +545,7 @@ class _Shaped:
     text_nodes: np.ndarray
     text_bounds: np.ndarray
     comment_sections: np.ndarray
-    keys: dict[int, str] = field(default_factory=dict)  # near groups' similarity keys, by group
+    keys: dict[int, bytes] = field(default_factory=dict)  # near groups' similarity keys, by group
 
     @classmethod
     def of(
@@ -565,7 +586,7 @@ class _Shaped:
         """A group's distinct texts (digests) in order of first appearance."""
         return present[self.text_nodes[self.text_bounds[group] : self.text_bounds[group + 1]]].tolist()
 
-    def similarity_keys(self, present: np.ndarray) -> dict[int, str]:
+    def similarity_keys(self, present: np.ndarray) -> dict[int, bytes]:
         """The near groups' (two texts or more) similarity keys, as `_similarity_key` makes them."""
         counts = np.diff(self.text_bounds)
         near = np.flatnonzero(counts > 1)
@@ -578,11 +599,10 @@ class _Shaped:
         packed = np.ascontiguousarray(digests[np.lexsort((digests, owner))], dtype=np.int64).tobytes()
         ends = (np.cumsum(counts[near]) * 8).tolist()
         firsts = present[self.text_nodes[self.text_bounds[near]]].tolist()
-        keys: dict[int, str] = {}
+        keys: dict[int, bytes] = {}
         start = 0
         for group, end, count, first in zip(near.tolist(), ends, counts[near].tolist(), firsts, strict=True):
-            hashed = hashlib.blake2b(packed[start:end], digest_size=16).hexdigest()
-            keys[group] = f"{first}:{hashed}" if count > grouping.EXACT_LOWEST_UP_TO else hashed
+            keys[group] = _first_of(first, count) + hashlib.blake2b(packed[start:end], digest_size=16).digest()
             start = end
         return keys
 
@@ -747,8 +767,8 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     round_labels = _components(present.size, ia, ib)[comment_nodes]
 
     # 4. The groups, in the run's order; lowest similarities reused when a group's texts are known.
-    previous: dict[str, float] = dict(state.similarities)
-    similarities: dict[str, float] = {}
+    previous = unpack_similarities(state.similarities)
+    similarities: dict[bytes, float] = {}
     wanted_keys: dict[int, str] = dict(zip(fresh_digests, fresh_keys, strict=True))
     shaped = [
         _Shaped.of(labels, campaign, comment_nodes=comment_nodes, comment_sections=comment_sections, present=present)
@@ -803,7 +823,7 @@ def _save(
     state: GroupingState,
     run_id: int,
     changed: Sequence[tuple[int, int, int | None]],
-    similarities: dict[str, float],
+    similarities: dict[bytes, float],
     fresh_digests: Sequence[int],
     fresh_keys: Sequence[str],
     fresh_blocks: np.ndarray,
@@ -824,7 +844,7 @@ def _save(
         _copy_texts(state.pk, fresh_digests, fresh_keys, fresh_blocks)
     if new_first.size:
         _copy_pairs(state.pk, new_first, new_second)
-    GroupingState.objects.filter(pk=state.pk).update(run_id=run_id, similarities=similarities)
+    GroupingState.objects.filter(pk=state.pk).update(run_id=run_id, similarities=pack_similarities(similarities))
 
 
 __all__ = ["Folded", "METHOD", "compute", "forget", "remember", "shared_band_pairs", "usable", "verified"]
