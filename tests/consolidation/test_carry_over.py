@@ -219,3 +219,17 @@ def test_a_carry_over_whose_message_was_lost_is_run_once_by_the_sweep(world, dja
     assert (job.status, job.attempts, job.result["total"]) == (JobStatus.DONE, 1, 8)
     assert CarriedAnchor.objects.filter(version=world["new"]).count() == 8
     assert AuditEntry.objects.filter(action="version.comments_carried_over").count() == 1
+
+
+@pytest.mark.django_db
+def test_deleting_a_comment_a_section_or_a_version_deletes_its_carried_anchors():
+    """Carried anchors have no constraints in the database: Django deletes them with what they name."""
+    first, second = factories.CarriedAnchorFactory(), factories.CarriedAnchorFactory()
+    third = factories.CarriedAnchorFactory(version=second.version, section=second.section)
+    first.comment.delete()
+    assert not CarriedAnchor.objects.filter(pk=first.pk).exists()
+    second.section.delete()
+    assert not CarriedAnchor.objects.filter(pk__in=[second.pk, third.pk]).exists()
+    fourth = factories.CarriedAnchorFactory()
+    fourth.version.delete()
+    assert not CarriedAnchor.objects.filter(pk=fourth.pk).exists()
