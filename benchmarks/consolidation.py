@@ -185,7 +185,7 @@ def parallel_capacity() -> float:
 def line_workers(built: Built) -> Line:
     """Line 2: the same consolidation with 2 worker processes vs 1 (real workers, Redis broker)."""
     from consolidation.models import ConsolidationChunk, ConsolidationRun
-    from consolidation.selectors_runs import listed_comment_ids
+    from consolidation.selectors_runs import campaigns_of, listed_comment_ids
 
     log_path = Path(settings.BASE_DIR) / "bench" / "workers.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,6 +206,7 @@ def line_workers(built: Built) -> Line:
         first.result == second.result
         and first.fingerprint == second.fingerprint
         and listed_comment_ids(run=first) == listed_comment_ids(run=second)
+        and campaigns_of(run=first) == campaigns_of(run=second)
     )
     full = not first.incremental and not second.incremental
     chunks = ConsolidationChunk.objects.filter(run_id=two_run).count()
@@ -313,7 +314,7 @@ def _consolidate(round_id: int) -> tuple[float, int]:
 
 def _snapshot_of(run_id: int) -> tuple[Any, ...]:
     from consolidation.models import ConsolidationRun, DuplicateGroup, DuplicateGroupMember
-    from consolidation.selectors_runs import listed_comment_ids
+    from consolidation.selectors_runs import campaigns_of, listed_comment_ids
 
     run = ConsolidationRun.objects.get(pk=run_id)
     members: dict[int, list[int]] = {}
@@ -326,7 +327,8 @@ def _snapshot_of(run_id: int) -> tuple[Any, ...]:
         .order_by("id")
         .values_list("pk", "section_id", "kind", "size", "similarity")
     ]
-    return run.result, listed_comment_ids(run=run), run.fingerprint, run.comment_count, run.as_of, groups
+    listing = listed_comment_ids(run=run), campaigns_of(run=run)
+    return run.result, listing, run.fingerprint, run.comment_count, run.as_of, groups
 
 
 def line_incremental(built: Built) -> Line:

@@ -8,6 +8,7 @@ offline template brought back in. A Disposition is the secretariat's decision on
 (proposed first by the consultants), made on the consolidated feedback.
 """
 
+import numpy as np
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -89,6 +90,11 @@ class ConsolidationRun(JobLease):
         return f"consolidation {self.pk} of {self.round}"
 
 
+# A campaign in ConsolidationListing.campaigns: how many comments and sections it spans, its lowest
+# similarity, and whether it is of near-duplicates (1) or of identical texts (0).
+CAMPAIGN_RECORD = np.dtype([("size", "<i8"), ("sections", "<i8"), ("similarity", "<f8"), ("near", "<i8")])
+
+
 class ConsolidationListing(models.Model):
     """The comments a run's snapshot lists: each section's, in reading order, the sections in order.
 
@@ -100,9 +106,15 @@ class ConsolidationListing(models.Model):
 
     run = models.OneToOneField(ConsolidationRun, on_delete=models.CASCADE, primary_key=True, related_name="listing")
     comment_ids = models.BinaryField(default=b"")
-    # The comments of the run's campaigns (result["campaigns"], in that order), packed the same
-    # way, each campaign's share as long as its `size`: 300,000 ids at a million comments.
+    # The run's campaigns (result schema 4; older runs list them in result["campaigns"]), one
+    # CAMPAIGN_RECORD each, largest first as grouping.campaigns orders them.
+    campaigns = models.BinaryField(default=b"", blank=True)
+    # Their comments, packed as comment_ids, each campaign's share as long as its `size` (schema 3
+    # and later): 300,000 ids at a million comments.
     campaign_ids = models.BinaryField(default=b"", blank=True)
+    # Their sections in order of first appearance, packed the same way, each campaign's share as
+    # long as its `sections` (schema 4).
+    campaign_section_ids = models.BinaryField(default=b"", blank=True)
 
     class Meta:
         verbose_name = _("listed comments")

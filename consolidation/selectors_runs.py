@@ -6,6 +6,8 @@ consolidations nor read the consolidated feedback gets a 403.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -17,7 +19,15 @@ from comments.models import Comment
 from consultations.models import EngagementRound
 from consultations.selectors import get_consultation_for_user
 
-from .models import ACTIVE_STATUSES, ConsolidationListing, ConsolidationRun, Disposition, JobStatus
+from .models import (
+    ACTIVE_STATUSES,
+    CAMPAIGN_RECORD,
+    ConsolidationListing,
+    ConsolidationRun,
+    Disposition,
+    DuplicateGroup,
+    JobStatus,
+)
 
 READ_PERMS = ("consolidation.run", "consolidation.read_feedback")
 
@@ -141,8 +151,10 @@ def run_summary(*, run: ConsolidationRun) -> dict:
         "national_positions": result.get("national_positions", []),
         "group_count": totals.get("exact_groups", 0) + totals.get("near_groups", 0),
         # One text pasted on several sections (consolidation.grouping.campaigns).
-        "campaign_count": len(result.get("campaigns", [])),
-        "campaign_comments": sum(c.get("size", 0) for c in result.get("campaigns", [])),
+        "campaign_count": totals.get("campaigns", len(result.get("campaigns", []))),
+        "campaign_comments": totals.get(
+            "campaign_comments", sum(c.get("size", 0) for c in result.get("campaigns", []))
+        ),
     }
 
 
@@ -167,20 +179,74 @@ def listed_comment_ids(*, run: ConsolidationRun) -> dict[int, list[int]]:
 
 
 def campaigns_of(*, run: ConsolidationRun) -> list[dict]:
-    """The run's campaigns as its result lists them, each with its `comment_ids` (one query).
+    """The run's campaigns, largest first: kind, size, similarity, section_ids and comment_ids (one query).
 
-    Runs of result schema 3 keep the ids packed in their ConsolidationListing, each campaign's
-    share as long as its `size`; older runs kept them in the result.
+    Runs of result schema 4 keep them packed in their ConsolidationListing; runs of schema 3
+    listed them in their result and packed only their comment ids, each campaign's share as
+    long as its `size`; older runs kept everything in the result.
     """
-    campaigns = (run.result or {}).get("campaigns", [])
-    if not campaigns or all("comment_ids" in campaign for campaign in campaigns):
-        return [dict(campaign) for campaign in campaigns]
-    packed = ConsolidationListing.objects.filter(run=run).values_list("campaign_ids", flat=True).first()
-    ids = np.frombuffer(bytes(packed or b""), dtype="<i8").tolist()
+    listed = (run.result or {}).get("campaigns")
+    if listed is not None and all("comment_ids" in campaign for campaign in listed):
+        return [dict(campaign) for campaign in listed]
+    packed = (
+        ConsolidationListing.objects.filter(run=run)
+        .values_list("campaigns", "campaign_ids", "campaign_section_ids")
+        .first()
+    )
+    records, ids, section_ids = (bytes(p or b"") for p in (packed or (b"", b"", b"")))
+    try:
+        if listed is not None:  # schema 3
+            return _with_comments(listed, np.frombuffer(ids, dtype="<i8").tolist())
+        return unpacked_campaigns(records, ids, section_ids)
+    except ValueError as exc:
+        raise ValueError(f"run {run.pk}: {exc}") from None
+
+
+def _with_comments(campaigns: list[dict], ids: list[int]) -> list[dict]:
     found, at = [], 0
     for campaign in campaigns:
         found.append({**campaign, "comment_ids": ids[at : at + campaign["size"]]})
         at += campaign["size"]
     if at != len(ids):
-        raise ValueError(f"run {run.pk} lists {len(ids)} campaign comments, its campaigns hold {at}")
+        raise ValueError(f"{len(ids)} campaign comments listed, the campaigns hold {at}")
     return found
+
+
+def packed_campaigns(campaigns: Sequence[dict]) -> tuple[bytes, bytes, bytes]:
+    """Campaigns as campaigns_of gives them, packed for a ConsolidationListing: (campaigns, campaign_ids,
+    campaign_section_ids)."""
+    records = np.zeros(len(campaigns), dtype=CAMPAIGN_RECORD)
+    records["size"] = [c["size"] for c in campaigns]
+    records["sections"] = [len(c["section_ids"]) for c in campaigns]
+    records["similarity"] = [c["similarity"] for c in campaigns]
+    records["near"] = [c["kind"] == DuplicateGroup.Kind.NEAR for c in campaigns]
+    ids = np.array([cid for c in campaigns for cid in c["comment_ids"]], dtype="<i8")
+    section_ids = np.array([sid for c in campaigns for sid in c["section_ids"]], dtype="<i8")
+    return records.tobytes(), ids.tobytes(), section_ids.tobytes()
+
+
+def unpacked_campaigns(records: bytes, ids: bytes, section_ids: bytes) -> list[dict]:
+    """What packed_campaigns packed, as campaigns_of gives it. ValueError if the three do not match."""
+    if len(records) % CAMPAIGN_RECORD.itemsize or len(ids) % 8 or len(section_ids) % 8:
+        raise ValueError("the packed campaigns are cut short")
+    table = np.frombuffer(records, dtype=CAMPAIGN_RECORD)
+    comment_ids, sections = np.frombuffer(ids, dtype="<i8"), np.frombuffer(section_ids, dtype="<i8")
+    if int(table["size"].sum()) != comment_ids.size:
+        raise ValueError(f"{comment_ids.size} campaign comments listed, the campaigns hold {int(table['size'].sum())}")
+    if int(table["sections"].sum()) != sections.size:
+        raise ValueError(f"{sections.size} campaign sections listed, the campaigns hold {int(table['sections'].sum())}")
+    comments_of = np.split(comment_ids, np.cumsum(table["size"])[:-1]) if table.size else []
+    sections_of = np.split(sections, np.cumsum(table["sections"])[:-1]) if table.size else []
+    kinds = {True: DuplicateGroup.Kind.NEAR.value, False: DuplicateGroup.Kind.EXACT.value}
+    return [
+        {
+            "kind": kinds[bool(near)],
+            "size": size,
+            "similarity": similarity,
+            "section_ids": in_sections.tolist(),
+            "comment_ids": comments.tolist(),
+        }
+        for (size, _count, similarity, near), in_sections, comments in zip(
+            table.tolist(), sections_of, comments_of, strict=True
+        )
+    ]

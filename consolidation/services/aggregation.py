@@ -41,10 +41,10 @@ What a run contains (ConsolidationRun.result, plus DuplicateGroup rows):
   settings.NEAR_DUPLICATE_THRESHOLD (consolidation.grouping: hashing, MinHash/LSH candidates
   verified with the exact similarity), stored as DuplicateGroup rows only;
 * campaigns: groups found the same way over the whole round whose comments are on more than
-  one section (one text pasted on many sections). They are kept in the result
-  (result["campaigns"], totals["campaigns"]; their comments packed in the run's listing,
-  selectors_runs.campaigns_of), not as DuplicateGroup rows: a DuplicateGroup belongs to one
-  section, and a comment is in at most one of them.
+  one section (one text pasted on many sections). They are packed in the run's listing
+  (selectors_runs.campaigns_of; totals["campaigns"] and ["campaign_comments"] count them), not
+  kept as DuplicateGroup rows: a DuplicateGroup belongs to one section, and a comment is in at
+  most one of them.
 """
 
 from __future__ import annotations
@@ -89,14 +89,16 @@ from ..models import (
     GroupingState,
     JobStatus,
 )
-from ..selectors_runs import campaigns_of
+from ..selectors_runs import campaigns_of, packed_campaigns
 from . import chunks as chunking
 from . import counting, incremental
 
 # 2: the sections' ordered comment ids are in the run's ConsolidationListing, not in its result.
 # 3: the sections' groups are only DuplicateGroup rows; the counts are rows of COUNT_COLUMNS; the
 #    campaigns' comment ids are in the listing (selectors_runs.campaigns_of).
-RESULT_SCHEMA = 3
+# 4: the campaigns are in the listing, not in the result (selectors_runs.campaigns_of): they were
+#    60% of the result's JSON, which PostgreSQL parses on every write of a run.
+RESULT_SCHEMA = 4
 # Bounds of the progress bar while sections are processed; 100 only once the result is written.
 PROGRESS_LOADED = 5
 PROGRESS_COMPUTED = 95
@@ -227,7 +229,7 @@ def consolidation_start(*, run_id: int) -> tuple[int, list[int]] | None:
     attempt = jobs.claim(ConsolidationRun, run_id, progress=0, error="")
     if attempt is None:
         return None
-    with jobs.lease(ConsolidationRun, run_id, attempt):
+    with jobs.lease(ConsolidationRun, run_id, attempt), jobs.collector_paused():
         _threshold()  # a wrong setting fails the run now, not in every chunk
         run = ConsolidationRun.objects.get(pk=run_id)
         indexes = list(ConsolidationChunk.objects.filter(run_id=run_id).values_list("index", flat=True))
@@ -264,7 +266,7 @@ def consolidation_chunk(*, run_id: int, attempt: int, index: int) -> None:
         return  # finished, failed, or taken over by a later attempt
     chunk = ConsolidationChunk.objects.select_related("run").get(run_id=run_id, index=index)
     if not (chunk.done and len(chunk.sketch) > 0):  # done, and its part not yet merged away
-        with jobs.keep_alive(ConsolidationRun, run_id, attempt):
+        with jobs.keep_alive(ConsolidationRun, run_id, attempt), jobs.collector_paused():
             part = chunking.compute_chunk(
                 round_id=chunk.run.round_id,
                 section_ids=chunk.section_ids,
@@ -308,7 +310,7 @@ def consolidation_link(*, run_id: int, attempt: int, partition: int) -> None:
         return
     if not all(row.done and len(row.sketch) > 0 for row in rows):
         return
-    with jobs.keep_alive(ConsolidationRun, run_id, attempt):
+    with jobs.keep_alive(ConsolidationRun, run_id, attempt), jobs.collector_paused():
         parts = [chunking.ChunkPart.from_row(row) for row in rows]
         joined = chunking.join_parts(parts)
         links = chunking.cross_links(
@@ -334,7 +336,8 @@ def consolidation_merge(*, run_id: int, attempt: int, remember_later: bool = Tru
     threshold = _threshold()
     for tries in range(SERIALIZATION_RETRIES, -1, -1):
         try:
-            return _merge_once(run, attempt, threshold, remember_later=remember_later)
+            with jobs.collector_paused():
+                return _merge_once(run, attempt, threshold, remember_later=remember_later)
         except OperationalError as exc:
             # A lease renewal committed on the run's row just as the snapshot began: begin again.
             if tries and isinstance(exc.__cause__, SerializationFailure):
@@ -424,7 +427,7 @@ def consolidation_remember(*, run_id: int) -> bool:
     kept = False
     if run.status == JobStatus.DONE and not run.incremental and connection.vendor == "postgresql":
         try:
-            with _snapshot():
+            with _snapshot(), jobs.collector_paused():
                 kept = _remember_once(run)
         except OperationalError as exc:
             # An incremental run of the round updated the state meanwhile: it is newer than this one.
@@ -463,7 +466,7 @@ def _remember_once(run: ConsolidationRun) -> bool:
         threshold=float(run.result["threshold"]),
         schema=int(run.result["schema"]),
         parts=parts,
-        computed=Computed(result={"campaigns": campaigns_of(run=run)}, groups=groups),
+        computed=Computed(result={}, groups=groups, campaigns=campaigns_of(run=run)),
     )
     return True
 
@@ -548,22 +551,30 @@ def _set_progress(run_id: int, attempt: int, value: int) -> None:
 def _write_result(run: ConsolidationRun, computed: Computed) -> None:
     DuplicateGroup.objects.filter(run=run).delete()
     listed = np.asarray(computed.listed, dtype="<i8").tobytes()
-    campaign_ids = np.asarray(computed.campaign_ids, dtype="<i8").tobytes()
+    campaigns, campaign_ids, campaign_section_ids = packed_campaigns(computed.campaigns)
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         # In binary: Django's cursor would send the bytes as hex text in the statement (8 MB at a
         # million comments, a second to parse).
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(
-                f"INSERT INTO {ConsolidationListing._meta.db_table} (run_id, comment_ids, campaign_ids) "
-                "VALUES (%s, %b, %b) ON CONFLICT (run_id) "
-                "DO UPDATE SET comment_ids = EXCLUDED.comment_ids, campaign_ids = EXCLUDED.campaign_ids",
-                [run.pk, listed, campaign_ids],
+                f"INSERT INTO {ConsolidationListing._meta.db_table} "
+                "(run_id, comment_ids, campaigns, campaign_ids, campaign_section_ids) VALUES (%s, %b, %b, %b, %b) "
+                "ON CONFLICT (run_id) DO UPDATE SET comment_ids = EXCLUDED.comment_ids, "
+                "campaigns = EXCLUDED.campaigns, campaign_ids = EXCLUDED.campaign_ids, "
+                "campaign_section_ids = EXCLUDED.campaign_section_ids",
+                [run.pk, listed, campaigns, campaign_ids, campaign_section_ids],
             )
         _copy_groups(run, computed.groups)
     else:
         ConsolidationListing.objects.update_or_create(
-            run=run, defaults={"comment_ids": listed, "campaign_ids": campaign_ids}
+            run=run,
+            defaults={
+                "comment_ids": listed,
+                "campaigns": campaigns,
+                "campaign_ids": campaign_ids,
+                "campaign_section_ids": campaign_section_ids,
+            },
         )
         groups = DuplicateGroup.objects.bulk_create(
             [
@@ -650,8 +661,9 @@ class Computed:
     groups: list[GroupSpec] = field(default_factory=list)
     # The sections' comment ids in reading order, one section after the other (ConsolidationListing).
     listed: list[int] | np.ndarray = field(default_factory=list)
-    # The campaigns' comment ids, one campaign after the other (ConsolidationListing.campaign_ids).
-    campaign_ids: list[int] = field(default_factory=list)
+    # The campaigns as selectors_runs.campaigns_of reads them back (kind, size, similarity,
+    # section_ids, comment_ids), packed in the run's ConsolidationListing.
+    campaigns: list[dict] = field(default_factory=list)
     as_of: datetime | None = None
     comment_count: int = 0
     fingerprint: str = ""
@@ -723,6 +735,7 @@ def assemble(
             "near_groups": sum(g.kind == DuplicateGroup.Kind.NEAR for g in ordered),
             "grouped_comments": sum(len(g.comment_ids) for g in ordered),
             "campaigns": len(campaigns),
+            "campaign_comments": sum(len(g.ids) for g in campaigns),
         },
         "count_columns": list(counting.COUNT_COLUMNS),
         "counts": counted.counts,
@@ -732,10 +745,6 @@ def assemble(
         "organisations": counted.organisations,
         "hidden_ids": counted.hidden_ids,
         "national_positions": counted.national_positions,
-        "campaigns": [
-            {"kind": g.kind, "size": len(g.ids), "similarity": g.similarity, "section_ids": list(g.section_ids)}
-            for g in campaigns
-        ],
     }
     return Computed(
         result=result,
@@ -743,7 +752,16 @@ def assemble(
         listed=(
             listed if listed is not None else [cid for section in counted.sections for cid in section["comment_ids"]]
         ),
-        campaign_ids=[cid for g in campaigns for cid in g.ids],
+        campaigns=[
+            {
+                "kind": g.kind,
+                "size": len(g.ids),
+                "similarity": g.similarity,
+                "section_ids": list(g.section_ids),
+                "comment_ids": list(g.ids),
+            }
+            for g in campaigns
+        ],
         as_of=counted.as_of,
         comment_count=counted.comment_count,
         fingerprint=counted.fingerprint,

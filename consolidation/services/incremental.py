@@ -275,7 +275,7 @@ def _near_similarities(computed: Any, digest_of: dict[int, int]) -> dict[bytes, 
     for g in computed.groups:
         if g.kind == grouping.NEAR:
             found[_similarity_key(_texts_in_order(g.comment_ids, digest_of))] = g.similarity
-    for c in computed.result.get("campaigns", []):
+    for c in computed.campaigns:
         if c["kind"] == grouping.NEAR:
             found[_similarity_key(_texts_in_order(c["comment_ids"], digest_of))] = c["similarity"]
     return found
@@ -374,7 +374,7 @@ def _group_texts(computed: Any, digest_of: dict[int, int]) -> Iterator[list[int]
     for g in computed.groups:
         if g.kind == grouping.NEAR:
             yield _texts_in_order(g.comment_ids, digest_of)
-    for c in computed.result.get("campaigns", []):
+    for c in computed.campaigns:
         if c["kind"] == grouping.NEAR:
             yield _texts_in_order(c["comment_ids"], digest_of)
 

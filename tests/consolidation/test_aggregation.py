@@ -21,7 +21,7 @@ from consolidation.models import (
     GroupingState,
     JobStatus,
 )
-from consolidation.selectors_runs import campaigns_of, listed_comment_ids
+from consolidation.selectors_runs import campaigns_of, listed_comment_ids, packed_campaigns, unpacked_campaigns
 from consolidation.services import aggregation
 from consolidation.tasks.consolidate import consolidate_round
 from consultations.models import EngagementRound, Section
@@ -205,6 +205,28 @@ def test_the_listed_ids_are_kept_apart_from_the_result_and_a_run_of_the_old_sche
     ConsolidationListing.objects.filter(run=run).delete()
     run.refresh_from_db()
     assert listed_comment_ids(run=run) == listed_ids
+
+
+def test_a_run_s_campaigns_are_packed_in_its_listing_and_read_back_whole(closed_round):
+    run = factories.ConsolidationRunFactory(round=closed_round, status="done")
+    written = [
+        {"kind": "near", "size": 3, "similarity": 87.25, "section_ids": [4, 1, 2], "comment_ids": [7, 8, 9]},
+        {"kind": "exact", "size": 2, "similarity": 100.0, "section_ids": [2, 3], "comment_ids": [5, 4]},
+    ]
+    campaigns, ids, sections = packed_campaigns(written)
+    ConsolidationRun.objects.filter(pk=run.pk).update(result={"schema": 4, "totals": {"campaigns": 2}})
+    ConsolidationListing.objects.create(run=run, campaigns=campaigns, campaign_ids=ids, campaign_section_ids=sections)
+    run.refresh_from_db()
+
+    assert campaigns_of(run=run) == written
+    assert packed_campaigns([]) == (b"", b"", b"") and unpacked_campaigns(b"", b"", b"") == []
+    # A listing that does not add up is an error, not campaigns missing a comment.
+    ConsolidationListing.objects.filter(run=run).update(campaign_section_ids=sections[:-8])
+    with pytest.raises(ValueError, match="4 campaign sections listed, the campaigns hold 5"):
+        campaigns_of(run=run)
+    ConsolidationListing.objects.filter(run=run).update(campaign_ids=ids[:-3])
+    with pytest.raises(ValueError, match="cut short"):
+        campaigns_of(run=run)
 
 
 def test_a_run_s_campaigns_are_read_with_their_comments_from_the_listing_or_an_older_result(closed_round):

@@ -84,7 +84,7 @@ def test_a_chunked_run_equals_the_one_process_computation(many_sections):
         one_process.comment_count,
     )
     # The campaign is found across chunks, with the near-duplicates of its text.
-    [campaign] = [c for c in run.result["campaigns"] if len(c["section_ids"]) > 4]
+    [campaign] = [c for c in campaigns(run) if len(c["section_ids"]) > 4]
     assert campaign["kind"] == "near"
     assert run.result["totals"]["near_groups"] > 12
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from comments.models import Comment, NationalPosition
 from consolidation.models import ConsolidationRun, JobStatus
+from consolidation.selectors_runs import campaigns_of
 from consolidation.services import aggregation
 from consultations.models import EngagementRound
 from tests import factories
@@ -194,7 +195,7 @@ def test_polling_stops_once_the_run_is_done_and_the_summary_shows(client, secret
     for label, count in (("General", 4), ("Technical", 4), ("Editorial", 4)):
         assert f"<tr><td>{label}</td><td>{count}</td></tr>" in partial
     # The same four texts stand on both clauses: campaigns across sections, counted from the result.
-    campaigns = done_run.result["campaigns"]
+    campaigns = campaigns_of(run=done_run)
     assert campaigns and all(len(c["section_ids"]) > 1 for c in campaigns)
     comments = sum(c["size"] for c in campaigns)
     texts = "text" if len(campaigns) == 1 else "texts"

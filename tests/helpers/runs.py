@@ -15,9 +15,5 @@ def listed(snapshot: ConsolidationRun | Computed) -> list[int]:
 def campaigns(snapshot: ConsolidationRun | Computed) -> list[dict]:
     """The campaigns of a stored run (or a computed result), each with its comment ids."""
     if isinstance(snapshot, Computed):
-        found, at = [], 0
-        for campaign in snapshot.result["campaigns"]:
-            found.append({**campaign, "comment_ids": list(snapshot.campaign_ids[at : at + campaign["size"]])})
-            at += campaign["size"]
-        return found
+        return snapshot.campaigns
     return campaigns_of(run=snapshot)
