@@ -37,6 +37,8 @@ from typing import Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 from rensa import RMinHash
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 EXACT: Literal["exact"] = "exact"
 NEAR: Literal["near"] = "near"
@@ -111,6 +113,12 @@ def similarity(a: str, b: str) -> float:
     comment containing "agree" into one group.
     """
     return fuzz.ratio(sorted_tokens(a), sorted_tokens(b))
+
+
+def components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected component of each of `size` nodes joined by the edges (a[k], b[k]): a label per node."""
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size))
+    return connected_components(graph, directed=False)[1]
 
 
 class UnionFind:

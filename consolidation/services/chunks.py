@@ -348,10 +348,8 @@ def merge_campaigns(
         given if given is not None else cross_links(joined, parts, threshold=threshold, bands=link_bands(p, partitions))
         for p, given in enumerate(links or [None])
     ]
-    finder = grouping.UnionFind(len(joined.digests))
-    for edges in [joined.edges, *found]:
-        for i, j in edges.tolist():
-            finder.union(i, j)
+    edges = np.concatenate([np.asarray(e, dtype=np.int64).reshape(-1, 2) for e in [joined.edges, *found]])
+    labels = grouping.components(len(joined.digests), edges[:, 0], edges[:, 1])
     keys, row_node, offsets = joined.keys, joined.row_node, joined.offsets
 
     # Each comment's text (a node), id and section, from the chunks.
@@ -360,38 +358,34 @@ def merge_campaigns(
     comment_sections = np.concatenate([p.comment_sections for p in parts])
 
     # Components whose comments are on more than one section.
-    roots = np.array([finder.find(i) for i in range(len(joined.digests))], dtype=np.int64)
-    comment_root = roots[comment_node]
-    pairs = np.unique(np.stack([comment_root, comment_sections]), axis=1)
-    root_values, spread = np.unique(pairs[0], return_counts=True)
-    wide = set(root_values[spread > 1].tolist())
-    if not wide:
+    comment_root = labels[comment_node]
+    sections, section_at = np.unique(comment_sections, return_inverse=True)
+    spans = np.unique(comment_root * sections.size + section_at) // sections.size  # (component, section) pairs
+    roots, spread = np.unique(spans, return_counts=True)
+    wide = np.isin(comment_root, roots[spread > 1])
+    if not wide.any():
         return []
-    comments_of: dict[int, list[tuple[int, int]]] = {}
-    first_at: dict[int, int] = {}  # node -> position of its first comment
-    members: dict[int, set[int]] = {}
-    for cid, node, section, root in zip(
-        comment_ids.tolist(), comment_node.tolist(), comment_sections.tolist(), comment_root.tolist(), strict=True
-    ):
-        if root in wide:
-            comments_of.setdefault(root, []).append((cid, section))
-            position = position_of[cid]
-            if position < first_at.get(node, position + 1):
-                first_at[node] = position
-            members.setdefault(root, set()).add(node)
+    # Their comments in the run's order within each component: ids, sections and texts (nodes)
+    # in order of first appearance, as grouping.campaigns lists them.
+    ids, nodes, in_sections, root = comment_ids[wide], comment_node[wide], comment_sections[wide], comment_root[wide]
+    positions = np.array([position_of[cid] for cid in ids.tolist()], dtype=np.int64)
+    order = np.lexsort((positions, root))
+    ids, nodes, in_sections = ids[order], nodes[order], in_sections[order]
+    root, positions = root[order], positions[order]
+    starts = np.flatnonzero(np.r_[True, root[1:] != root[:-1]])
+    bounds = np.r_[starts, root.size].tolist()
     groups = []
-    for root, listed in comments_of.items():
-        listed.sort(key=lambda item: position_of[item[0]])
-        ids = tuple(cid for cid, _s in listed)
-        section_ids = tuple(dict.fromkeys(s for _c, s in listed))
-        texts = sorted(members[root], key=first_at.__getitem__)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        members = tuple(ids[a:b].tolist())
+        section_ids = tuple(dict.fromkeys(in_sections[a:b].tolist()))
+        texts = list(dict.fromkeys(nodes[a:b].tolist()))
         if len(texts) == 1:
-            groups.append(grouping.Group(grouping.EXACT, ids, 100.0, section_ids))
+            groups.append((int(positions[a]), grouping.Group(grouping.EXACT, members, 100.0, section_ids)))
         else:
             similarity = grouping.lowest_similarity([keys[n] for n in texts])
-            groups.append(grouping.Group(grouping.NEAR, ids, similarity, section_ids))
-    groups.sort(key=lambda g: (-len(g.ids), position_of[g.ids[0]]))
-    return groups
+            groups.append((int(positions[a]), grouping.Group(grouping.NEAR, members, similarity, section_ids)))
+    groups.sort(key=lambda placed: (-len(placed[1].ids), placed[0]))
+    return [group for _first, group in groups]
 
 
 def store_part(chunk: ConsolidationChunk, part: ChunkPart) -> None:

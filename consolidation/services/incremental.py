@@ -46,8 +46,6 @@ import numpy as np
 import psycopg
 from django.db import connection
 from rapidfuzz import fuzz, process
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from comments.models import Comment
 from consultations.models import Section
@@ -356,7 +354,7 @@ def _similar_pairs(
         second.append(nodes[1:])
     if not first:
         return EMPTY, EMPTY
-    labels = _components(unique.size, np.concatenate(first), np.concatenate(second))
+    labels = grouping.components(unique.size, np.concatenate(first), np.concatenate(second))
     sizes = np.bincount(labels)
     grouped = np.flatnonzero(sizes[labels] > 1)
     a, b = shared_band_pairs(bands[grouped])
@@ -541,11 +539,6 @@ def _new_pairs(
         firsts.append(fresh[a[similar]])
         seconds.append(stored_digests[b[similar] - len(keys)])
     return np.concatenate(firsts), np.concatenate(seconds)
-
-
-def _components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size))
-    return connected_components(graph, directed=False)[1]
 
 
 @dataclass
@@ -786,8 +779,8 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     other = ib[edge] * width + members[at] % width
     where = np.minimum(np.searchsorted(members, other), members.size - 1)
     shared = members[where] == other
-    section_labels = _components(members.size, at[shared], where[shared])[comment_members]
-    round_labels = _components(present.size, ia, ib)[comment_nodes]
+    section_labels = grouping.components(members.size, at[shared], where[shared])[comment_members]
+    round_labels = grouping.components(present.size, ia, ib)[comment_nodes]
 
     # 4. The groups, in the run's order; lowest similarities reused when a group's texts are known.
     previous = unpack_similarities(state.similarities)

@@ -8,7 +8,7 @@ from comments.models import Comment
 from consolidation import grouping
 from consolidation.grouping import Item
 from consolidation.models import ConsolidationChunk, ConsolidationRun, DuplicateGroup, GroupingState, JobStatus
-from consolidation.services import aggregation, chunks
+from consolidation.services import aggregation, chunks, counting
 from tests import factories
 from tests.consolidation.near_duplicates import generated_items
 from tests.helpers.runs import campaigns, listed
@@ -76,6 +76,7 @@ def test_a_chunked_run_equals_the_one_process_computation(many_sections):
     # Once the snapshot is written, the chunks' texts are not kept.
     assert all(bytes(c.sketch) == b"" and c.groups == [] for c in ConsolidationChunk.objects.filter(run=run))
     assert run.result == one_process.result
+    assert campaigns(run) == campaigns(one_process)
     assert listed(run) == listed(one_process)
     assert _groups(run) == _specs(one_process)
     assert (run.fingerprint, run.as_of, run.comment_count) == (
@@ -87,6 +88,23 @@ def test_a_chunked_run_equals_the_one_process_computation(many_sections):
     [campaign] = [c for c in campaigns(run) if len(c["section_ids"]) > 4]
     assert campaign["kind"] == "near"
     assert run.result["totals"]["near_groups"] > 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_run_in_its_own_transaction_counts_on_a_second_connection(many_sections, monkeypatch):
+    # As in a worker: the merge's snapshot is the outermost transaction, so its counts are taken
+    # on a second connection, in its exported snapshot, while the chunks' parts are merged.
+    taken = []
+    in_snapshot = counting._counts_in_snapshot
+    monkeypatch.setattr(counting, "_counts_in_snapshot", lambda *args: taken.append(args) or in_snapshot(*args))
+    run = _run(many_sections)
+    one_process = aggregation.compute_consolidation(engagement_round=many_sections)
+
+    assert len(taken) == 1
+    assert run.result == one_process.result
+    assert listed(run) == listed(one_process)
+    assert campaigns(run) == campaigns(one_process)
+    assert _groups(run) == _specs(one_process)
 
 
 def test_chunks_are_balanced_by_comment_count():
@@ -113,6 +131,7 @@ def test_a_redelivered_chunk_does_nothing_and_a_lost_one_is_computed_at_the_merg
     clean = _run(many_sections)
     assert merged.status == JobStatus.DONE
     assert merged.result == clean.result
+    assert campaigns(merged) == campaigns(clean)
     assert listed(merged) == listed(clean)
     assert _groups(merged) == _groups(clean)
 
@@ -132,6 +151,7 @@ def test_a_chunk_made_before_comments_changed_is_computed_again(many_sections):
 
     one_process = aggregation.compute_consolidation(engagement_round=many_sections)
     assert merged.result == one_process.result
+    assert campaigns(merged) == campaigns(one_process)
     assert listed(merged) == listed(one_process)
     assert _groups(merged) == _specs(one_process)
     assert any(first.pk in c["comment_ids"] for c in campaigns(merged))
@@ -154,8 +174,10 @@ def test_a_later_attempt_reuses_the_chunks_already_done(many_sections, monkeypat
 
     assert again.attempts == 2
     assert len(computed) == len(indexes) - 3
-    assert again.result == _run(many_sections).result
-    assert listed(again) == listed(_run(many_sections))
+    reference = _run(many_sections)
+    assert again.result == reference.result
+    assert campaigns(again) == campaigns(reference)
+    assert listed(again) == listed(reference)
 
 
 def test_a_merge_that_meets_a_concurrent_update_begins_again(many_sections, monkeypatch):
@@ -179,8 +201,10 @@ def test_a_merge_that_meets_a_concurrent_update_begins_again(many_sections, monk
 
     assert len(calls) == 2
     assert merged.status == JobStatus.DONE
-    assert merged.result == aggregation.compute_consolidation(engagement_round=many_sections).result
-    assert listed(merged) == listed(aggregation.compute_consolidation(engagement_round=many_sections))
+    one_process = aggregation.compute_consolidation(engagement_round=many_sections)
+    assert merged.result == one_process.result
+    assert campaigns(merged) == campaigns(one_process)
+    assert listed(merged) == listed(one_process)
 
 
 def _chunks_done(engagement_round) -> tuple[ConsolidationRun, int, list[int]]:
@@ -224,6 +248,7 @@ def test_the_link_tasks_share_the_bands_and_the_merge_verifies_only_a_lost_share
     one_process = aggregation.compute_consolidation(engagement_round=many_sections)
     assert merged.status == JobStatus.DONE
     assert merged.result == one_process.result
+    assert campaigns(merged) == campaigns(one_process)
     assert listed(merged) == listed(one_process)
     assert _groups(merged) == _specs(one_process)
     # The parts stay for the state the next run starts from, kept once the snapshot is written.
@@ -247,6 +272,7 @@ def test_links_made_from_chunks_that_changed_since_are_not_used(many_sections, m
     assert calls == [list(range(grouping.BANDS))]  # every band verified again here, in one pass
     one_process = aggregation.compute_consolidation(engagement_round=many_sections)
     assert merged.result == one_process.result
+    assert campaigns(merged) == campaigns(one_process)
     assert listed(merged) == listed(one_process)
     assert _groups(merged) == _specs(one_process)
     assert any(edited.pk in c["comment_ids"] for c in campaigns(merged))

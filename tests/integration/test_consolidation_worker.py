@@ -186,6 +186,7 @@ def test_a_real_worker_consolidates_a_round(broker, closed_round, comments, secr
     with override_settings(CONSOLIDATION_CHUNK_COMMENTS=CHUNK_COMMENTS):
         one_process = aggregation.compute_consolidation(engagement_round=closed_round)
     assert run.result == one_process.result
+    assert campaigns(run) == campaigns(one_process)
     assert listed(run) == listed(one_process)
     assert _groups(run) == sorted(
         (g.section_id, g.kind, len(g.comment_ids), g.similarity, tuple(sorted(g.comment_ids)))
@@ -299,6 +300,7 @@ def test_a_run_whose_worker_is_killed_is_finished_by_another_with_a_clean_result
     assert clean.attempts == 1
     assert not clean.incremental
     assert run.result == clean.result
+    assert campaigns(run) == campaigns(clean)
     assert listed(run) == listed(clean)
     assert run.fingerprint == clean.fingerprint
     assert run.as_of == clean.as_of

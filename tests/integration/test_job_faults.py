@@ -27,7 +27,7 @@ from consolidation.services import aggregation, exports
 from consolidation.tasks import sweep_jobs
 from consultations.models import Invitation
 from consultations.tasks import sweep_invitations
-from tests.helpers.runs import listed
+from tests.helpers.runs import campaigns, listed
 
 from .conftest import (
     CELERY_BIN,
@@ -113,6 +113,7 @@ def _assert_equals_a_clean_run(run: ConsolidationRun, closed_round, comments: li
     clean = aggregation.consolidation_execute(run_id=ConsolidationRun.objects.create(round=closed_round).pk)
     assert clean.attempts == 1
     assert run.result == clean.result
+    assert campaigns(run) == campaigns(clean)
     assert listed(run) == listed(clean)
     assert run.fingerprint == clean.fingerprint
     assert run.as_of == clean.as_of
