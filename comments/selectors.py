@@ -16,14 +16,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from django.db.models import Count, F, FilteredRelation, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db import connection
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window, prefetch_related_objects
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organisation
-from consultations.models import DraftVersion, EngagementRound, Participation, Role, RoundExtension, Section
+from config.rows import Columns, converted
+from consultations.models import (
+    Consultation,
+    DraftVersion,
+    EngagementRound,
+    Participation,
+    Role,
+    RoundExtension,
+    Section,
+)
 from consultations.rules import is_organiser, participation_for, remember_participation, role_may_comment
 from consultations.selectors import commenting_participations
 
@@ -163,6 +174,38 @@ def in_own_delegation(*, user, comment: Comment) -> bool:
     return participation is not None and participation.organisation_id == comment.organisation_id
 
 
+_TARGET_ROUND = Columns(EngagementRound, "r")
+_TARGET_CONSULTATION = Columns(Consultation, "c", after=_TARGET_ROUND)
+_TARGET_VERSION = Columns(DraftVersion, "v", after=_TARGET_CONSULTATION)
+_TARGET_WRITER = Columns(Participation, "p", after=_TARGET_VERSION)
+_TARGET_ORGANISATION = Columns(Organisation, "o", after=_TARGET_WRITER)
+_TARGET_SECTION = Columns(Section, "s", after=_TARGET_ORGANISATION)
+_TARGET_PARTS = (
+    _TARGET_ROUND,
+    _TARGET_CONSULTATION,
+    _TARGET_VERSION,
+    _TARGET_WRITER,
+    _TARGET_ORGANISATION,
+    _TARGET_SECTION,
+)
+
+
+@lru_cache(maxsize=1)
+def _writing_target_sql() -> str:
+    extension = RoundExtension._meta.db_table
+    return (
+        "SELECT " + ", ".join(part.sql for part in _TARGET_PARTS) + f', (SELECT x."closes_at" FROM "{extension}" x'
+        ' WHERE x."round_id" = r."id" AND x."organisation_id" = p."organisation_id" LIMIT 1)'
+        f" FROM {_TARGET_ROUND.table}"
+        f' JOIN {_TARGET_CONSULTATION.table} ON c."id" = r."consultation_id"'
+        f' JOIN {_TARGET_VERSION.table} ON v."id" = r."version_id"'
+        f' LEFT JOIN {_TARGET_WRITER.table} ON p."consultation_id" = c."id" AND p."user_id" = %s'
+        f' LEFT JOIN {_TARGET_ORGANISATION.table} ON o."id" = p."organisation_id"'
+        f' LEFT JOIN {_TARGET_SECTION.table} ON s."version_id" = v."id" AND s."key" = %s'
+        ' WHERE r."id" = %s AND c."slug" = %s'
+    )
+
+
 def writing_target_for_user(
     *, user, slug: str, round_id: int, key: str, with_extensions: bool = True
 ) -> tuple[EngagementRound, Section]:
@@ -175,43 +218,41 @@ def writing_target_for_user(
     section, and the writer's own extension (`own_extension`, the closing time of the extension
     granted to the participation's organisation, or None: comments.services.comment_create reads it
     with `fresh=True`); one more for all the round's extensions when `with_extensions` (the form's
-    note). A comment POST was five queries here and in the service before (the round, the
-    participation, the section, then the round again with the extension).
+    note). It is written in SQL (config.rows): every comment POST makes it, and the ORM's
+    version of it (two filtered relations, a subquery, five related models) cost a comment POST a
+    fifth of its time to build and compile, ten times what PostgreSQL takes to run it.
     """
-    rounds = EngagementRound.objects.select_related("consultation", "version")
-    if with_extensions:
-        rounds = rounds.prefetch_related(
-            Prefetch("extensions", queryset=RoundExtension.objects.select_related("organisation"))
-        )
-    own_extension = (
-        RoundExtension.objects.filter(round=OuterRef("pk"), organisation_id=OuterRef("writer__organisation_id"))
-        .order_by()
-        .values("closes_at")[:1]
-    )
-    mine = Q(consultation__participations__user=user.pk if getattr(user, "is_authenticated", False) else None)
-    rounds = rounds.annotate(
-        writer=FilteredRelation("consultation__participations", condition=mine),
-        target=FilteredRelation("version__sections", condition=Q(version__sections__key=key)),
-        own_extension=Subquery(own_extension),
-    ).select_related("writer__organisation", "target")  # type: ignore[misc]  # the filtered relations
-    # No ordering: one row at most, and the model's ordering would join the consultation again.
-    engagement_round = rounds.filter(pk=round_id, consultation__slug=slug).order_by().first()
-    if engagement_round is None:
+    writer_id = user.pk if getattr(user, "is_authenticated", False) else None
+    with connection.cursor() as cursor:
+        cursor.execute(_writing_target_sql(), [writer_id, key, round_id, slug])
+        row = cursor.fetchone()
+    if row is None:
         raise Http404
-    consultation = engagement_round.consultation
-    # A relation the join found nothing for is not set on the object at all.
-    remember_participation(user, consultation, getattr(engagement_round, "writer", None))
+    # The round, its consultation and version are there whenever the row is (inner joins).
+    engagement_round, consultation = _TARGET_ROUND.build(row), _TARGET_CONSULTATION.build(row)
+    version, participation = _TARGET_VERSION.build(row), _TARGET_WRITER.build(row)
+    section = _TARGET_SECTION.build(row)
+    assert engagement_round is not None and consultation is not None and version is not None
+    engagement_round.consultation = consultation
+    engagement_round.version = version
+    engagement_round.own_extension = converted(RoundExtension._meta.get_field("closes_at"), row[-1])  # type: ignore[attr-defined]
+    if participation is not None:
+        participation.organisation = _TARGET_ORGANISATION.build(row)  # type: ignore[assignment]
+        participation.consultation = consultation
+    remember_participation(user, consultation, participation)
     if not user.has_perm("consultations.view_consultation", consultation):
         raise Http404
-    version = engagement_round.version
     if version.status != DraftVersion.Status.PUBLISHED and not user.has_perm(
         "consultations.manage_versions", consultation
     ):
         raise Http404
-    section = getattr(engagement_round, "target", None)
     if section is None:
         raise Http404
     section.version = version
+    if with_extensions:
+        prefetch_related_objects(
+            [engagement_round], Prefetch("extensions", queryset=RoundExtension.objects.select_related("organisation"))
+        )
     return engagement_round, section
 
 
