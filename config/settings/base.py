@@ -211,6 +211,8 @@ GROUPING_CACHE_BYTES = env.int("GROUPING_CACHE_BYTES", default=4 * 1024**3)
 
 # The cache holds rate-limit counters: Redis in production (CACHE_URL=redis://...).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # one Redis client per pool, not per call
 
 # Carry-over: the lowest fuzzy-match score (0-100) at which an edited passage still counts
 # as the one a comment quoted; below it the comment is flagged orphaned.

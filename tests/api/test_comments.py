@@ -172,9 +172,7 @@ def test_user_throttle_is_429_with_retry_after(world, client_for):
 
 @pytest.mark.redis
 def test_throttle_counts_in_redis(world, client_for, settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": settings.TEST_REDIS_URL}
-    }
+    settings.CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": settings.TEST_REDIS_URL}}
     settings.API_THROTTLE_RATES = {"user": "2/min", "anon": "2/min"}
     cache.clear()
     try:

@@ -60,7 +60,7 @@ def test_a_complete_environment_starts_with_safe_values():
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
     assert values["DEBUG"] is False
-    assert values["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHE"] == "config.cache.RedisCache"
     assert values["HSTS"] >= 365 * 24 * 3600
     assert values["HSTS_SUB"] is True
     assert values["HSTS_PRELOAD"] is False
