@@ -378,19 +378,20 @@ class SectionWindow:
 def section_counts(
     *, user, engagement_round: EngagementRound, section: Section, section_filter: SectionFilter | None = None
 ) -> SectionCounts:
-    """The counts of the section's visible comments: one aggregate query."""
+    """The counts of the section's visible comments: one aggregate query, grouped by type (a
+    comment POST sends them back; one count per type cost it twice the Python)."""
     section_filter = section_filter or SectionFilter()
     visible = comments_visible_to(user=user, engagement_round=engagement_round).filter(section=section)
     participation = participation_for(user, engagement_round.consultation)
     organisation_id = participation.organisation_id if participation else None
-    aggregates = {"total": Count("id"), "matching": Count("id", filter=section_filter.condition(organisation_id))}
-    for code in Comment.Type.values:
-        aggregates[f"type_{code}"] = Count("id", filter=Q(type=code))
-    row = visible.aggregate(**aggregates)
+    condition = section_filter.condition(organisation_id)
+    matching = Count("id", filter=condition) if condition else Count("id")
+    rows = visible.order_by().values_list("type").annotate(n=Count("id"), matching=matching)
+    by_type = {code: (n, matched) for code, n, matched in rows}
     return SectionCounts(
-        total=row["total"],
-        by_type=tuple((code, str(label), row[f"type_{code}"]) for code, label in Comment.Type.choices),
-        matching=row["matching"],
+        total=sum(n for n, _ in by_type.values()),
+        by_type=tuple((code, str(label), by_type.get(code, (0, 0))[0]) for code, label in Comment.Type.choices),
+        matching=sum(matched for _, matched in by_type.values()),
     )
 
 
