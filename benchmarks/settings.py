@@ -8,12 +8,11 @@ test databases. The URLconf adds one bench-only view (benchmarks.urls) to the pr
 import os
 
 from config.settings.test import *  # noqa: F403
-from config.settings.test import env, prepared_statements
+from config.settings.test import env
 
 BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_consultation")
 DATABASES = {"default": env.db_url_config(BENCH_DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = 60
-prepared_statements(DATABASES["default"])
 ROOT_URLCONF = "benchmarks.urls"
 ALLOWED_HOSTS = ["*"]
 DEBUG = False

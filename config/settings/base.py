@@ -31,25 +31,6 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 # failover, an idle timeout) is noticed before the request uses it and replaced, rather than
 # failing that request with a 500. Costs one "SELECT 1" on a reused connection per request.
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
-
-
-def prepared_statements(database: dict) -> dict:
-    """PostgreSQL plans a query once per connection, not on every execution (docs/performance.md).
-
-    Parameters travel apart from the SQL (psycopg's server-side binding), so that the same query
-    is the same text whatever its values, and psycopg prepares a text on its fifth execution in a
-    connection: PostgreSQL then skips parsing and, once a generic plan proves as cheap, planning.
-    A comment POST spent 1.5 of its 4 ms of PostgreSQL time planning. DATABASE_PREPARED=false
-    turns both off (a pooler in transaction mode older than PgBouncer 1.21 cannot hold prepared
-    statements)."""
-    if database.get("ENGINE") == "django.db.backends.postgresql" and env.bool("DATABASE_PREPARED", default=True):
-        options = database.setdefault("OPTIONS", {})
-        options.setdefault("server_side_binding", True)
-        options.setdefault("prepare_threshold", 5)
-    return database
-
-
-prepared_statements(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env, prepared_statements
+from .base import env
 
 CI = env.bool("CI", default=False)
 
@@ -35,7 +35,6 @@ if "DATABASE_URL" not in os.environ:
 
 # Each run gets its own test database (two runs at once, or two worktrees, never collide);
 # pytest-xdist appends the worker id to it. TEST_DATABASE_NAME pins it when wanted.
-prepared_statements(DATABASES["default"])
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=f"test_consultation_{os.getpid()}")}
 
