@@ -163,8 +163,8 @@ class GroupingState(models.Model):
 
     Kept after a full run's snapshot by its remember task (aggregation.consolidation_remember), only
     while no comment has changed since; updated by each incremental run in its snapshot's
-    transaction. Valid for its threshold, result schema and grouping method only. Its rows:
-    each comment's text digest at its revision (GroupingComment), each distinct text's sorted
+    transaction. Valid for its threshold, result schema and grouping method only. It holds each
+    comment's text digest at its revision (`comments`); its rows: each distinct text's sorted
     key (GroupingText), their LSH band keys (`band_index`), and every verified similar pair of
     those texts (GroupingPair). A cache: its tables are UNLOGGED on PostgreSQL (migration 0011),
     emptied after a crash, and then the next run is full.
@@ -183,27 +183,14 @@ class GroupingState(models.Model):
     # copy on each machine that uses it); texts added since keep their block keys in their
     # GroupingText rows.
     band_index = models.BinaryField(default=b"", blank=True)
+    # Each comment of the snapshot, by id: its revision and its text's digest (none: an empty
+    # text), packed records (services.incremental.pack_comments). A run compares the round's
+    # comments with them in numpy; as rows joined in SQL they were a fifth of an incremental run.
+    comments = models.BinaryField(default=b"", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"grouping state of round {self.round_id}"
-
-
-class GroupingComment(models.Model):
-    """A comment as the latest snapshot grouped it: its revision and its text's digest (none: empty)."""
-
-    # No constraint in the database: millions of rows are written by COPY in the snapshot's
-    # transaction, and a deferred check per row cost its COMMIT seconds; `forget` deletes them.
-    state = models.ForeignKey(GroupingState, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    comment_id = models.BigIntegerField()
-    revision = models.PositiveIntegerField()
-    digest = models.BigIntegerField(null=True, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["state", "comment_id"], name="grouping_one_row_per_comment")]
-
-    def __str__(self) -> str:
-        return f"comment {self.comment_id} r{self.revision}"
 
 
 class GroupingText(models.Model):

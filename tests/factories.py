@@ -69,7 +69,6 @@ ConsolidationRun = project_model("ConsolidationRun")
 ConsolidationChunk = project_model("ConsolidationChunk")
 ConsolidationListing = project_model("ConsolidationListing")
 GroupingState = project_model("GroupingState")
-GroupingComment = project_model("GroupingComment")
 GroupingText = project_model("GroupingText")
 GroupingPair = project_model("GroupingPair")
 DuplicateGroup = project_model("DuplicateGroup")
@@ -504,16 +503,6 @@ class GroupingStateFactory(factory.django.DjangoModelFactory):
     threshold = 85.0
     schema = 1
     method = "test"
-
-
-class GroupingCommentFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = GroupingComment
-
-    state = factory.SubFactory(GroupingStateFactory)
-    comment_id = factory.Sequence(lambda n: n + 1)
-    revision = 1
-    digest = factory.Sequence(int)
 
 
 class GroupingTextFactory(factory.django.DjangoModelFactory):

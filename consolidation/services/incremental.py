@@ -51,7 +51,7 @@ from comments.models import Comment
 from consultations.models import Section
 
 from .. import grouping
-from ..models import GroupingComment, GroupingPair, GroupingState, GroupingText
+from ..models import GroupingPair, GroupingState, GroupingText
 from . import band_index, counting
 from . import chunks as chunking
 
@@ -98,7 +98,6 @@ EMPTY = np.zeros(0, dtype=np.int64)
 def _tables() -> dict[str, str]:
     return {
         "comment": Comment._meta.db_table,
-        "state_comment": GroupingComment._meta.db_table,
         "text": GroupingText._meta.db_table,
         "pair": GroupingPair._meta.db_table,
         "state": GroupingState._meta.db_table,
@@ -122,7 +121,7 @@ def forget(*, round_id: int) -> None:
         return
     tables = _tables()
     with connection.cursor() as cursor:
-        for table in ("state_comment", "text", "pair"):
+        for table in ("text", "pair"):
             cursor.execute(f"DELETE FROM {tables[table]} WHERE state_id = %s", [state_id])
         cursor.execute(f"DELETE FROM {tables['state']} WHERE id = %s", [state_id])
 
@@ -230,6 +229,23 @@ def unpack_similarities(packed: bytes | memoryview) -> dict[bytes, float]:
     return dict(zip(records["key"].tolist(), records["similarity"].tolist(), strict=True))
 
 
+# A comment as the state holds it: its id, its revision and its text's digest (0 and `text` false:
+# an empty text). Sorted by id.
+COMMENT_RECORD = np.dtype([("id", "<i8"), ("revision", "<i4"), ("digest", "<i8"), ("text", "?")])
+
+
+def pack_comments(ids: np.ndarray, revisions: np.ndarray, digests: np.ndarray, has_text: np.ndarray) -> bytes:
+    records = np.empty(ids.size, dtype=COMMENT_RECORD)
+    order = np.argsort(ids, kind="stable")
+    records["id"], records["revision"] = ids[order], revisions[order]
+    records["digest"], records["text"] = np.where(has_text[order], digests[order], 0), has_text[order]
+    return records.tobytes()
+
+
+def unpack_comments(packed: bytes | memoryview) -> np.ndarray:
+    return np.frombuffer(packed, dtype=COMMENT_RECORD)
+
+
 def _texts_in_order(comment_ids: Iterable[int], digest_of: dict[int, int]) -> list[int]:
     return list(dict.fromkeys(digest_of[c] for c in comment_ids))
 
@@ -312,6 +328,17 @@ def remember(
         a, b = _similar_pairs(computed, digest_of, unique, keys, bands, threshold=threshold)
     except TooManyPairs:
         return
+    ids, revisions = _columns(REVISIONS_SQL.format(**_tables()), [round_id, SUBMITTED])
+    with_text = np.fromiter(digest_of.keys(), dtype=np.int64, count=len(digest_of))
+    their_digests = np.fromiter(digest_of.values(), dtype=np.int64, count=len(digest_of))
+    by_id = np.argsort(with_text)
+    at = (
+        by_id[np.minimum(np.searchsorted(with_text, ids, sorter=by_id), max(with_text.size - 1, 0))]
+        if with_text.size
+        else ids
+    )
+    has_text = with_text[at] == ids if with_text.size else np.zeros(ids.size, dtype=bool)
+    digests = np.where(has_text, their_digests[at] if with_text.size else 0, 0)
     state = GroupingState.objects.create(
         round_id=round_id,
         run_id=run_id,
@@ -319,14 +346,9 @@ def remember(
         schema=schema,
         method=METHOD,
         similarities=pack_similarities(_near_similarities(computed, digest_of)),
+        comments=pack_comments(ids, revisions, digests, has_text),
     )
     band_index.store(_tables()["state"], state.pk, band_index.BandIndex.build(unique, blocks, bands), keys)
-    revisions = Comment.objects.filter(round_id=round_id, status=SUBMITTED).values_list("id", "revision")
-    _copy(
-        _tables()["state_comment"],
-        "state_id, comment_id, revision, digest",
-        (f"{state.pk}\t{cid}\t{revision}\t{digest_of.get(cid, NULL)}\n" for cid, revision in revisions.iterator()),
-    )
     _copy_texts(state.pk, unique.tolist(), keys, None)  # their band keys are in the state's band index
     _copy_pairs(state.pk, unique[a], unique[b])
 
@@ -401,13 +423,14 @@ class Folded:
 CURRENT_SQL = """
 SELECT array_send(array_agg(c.id)),
        array_send(array_agg((c.section_id::bigint << 32) | c.revision)),
-       array_send(array_agg(((COALESCE(s.revision, -1) + 1)::bigint << 32)
-                            | ((s.digest IS NULL)::int::bigint << 31) | COALESCE(c.position_start, 2147483647))),
-       array_send(array_agg(COALESCE(s.digest, 0))),
+       array_send(array_agg(COALESCE(c.position_start, 2147483647))),
        array_send(array_agg(c.created_at))
-FROM {comment} c LEFT JOIN {state_comment} s ON s.state_id = %s AND s.comment_id = c.id
-WHERE c.round_id = %s AND c.status = %s
+FROM {comment} c WHERE c.round_id = %s AND c.status = %s
 """
+REVISIONS_SQL = (
+    "SELECT array_send(array_agg(id)), array_send(array_agg(revision)) FROM {comment}"
+    " WHERE round_id = %s AND status = %s"
+)
 PAIRS_SQL = "SELECT array_send(array_agg(first)), array_send(array_agg(second)) FROM {pair} WHERE state_id = %s"
 # The element types array_send may give here, by type oid: int8, int4, bool, timestamptz (int8 microseconds).
 ELEMENTS = {20: ">i8", 23: ">i4", 16: "?", 1184: ">i8"}
@@ -436,18 +459,21 @@ def _columns(sql: str, params: Sequence[Any]) -> list[np.ndarray]:
     return [_array(None if value is None else bytes(value)) for value in row or ()]
 
 
-def _current(columns: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """CURRENT_SQL's columns, unpacked: ids, section ids, revisions, stored revisions, stored
-    digests, whether the stored digest is NULL, positions and creation times."""
-    ids, section_revision, stored_null_position, digests, created = columns
+def _current(columns: list[np.ndarray], stored: np.ndarray) -> tuple[np.ndarray, ...]:
+    """CURRENT_SQL's columns against the state's comments (unpack_comments): ids, section ids,
+    revisions, stored revisions (-1: not in the state), stored digests, whether the stored text is
+    empty, positions and creation times."""
+    ids, section_revision, positions, created = columns
+    at = np.minimum(np.searchsorted(stored["id"], ids), max(stored.size - 1, 0))
+    found = stored["id"][at] == ids if stored.size else np.zeros(ids.size, dtype=bool)
     return (
         ids,
         section_revision >> 32,
         section_revision & 0xFFFFFFFF,
-        (stored_null_position >> 32) - 1,
-        digests,
-        ((stored_null_position >> 31) & 1).astype(bool),
-        stored_null_position & 0x7FFFFFFF,
+        np.where(found, stored["revision"][at] if stored.size else -1, -1),
+        np.where(found, stored["digest"][at] if stored.size else 0, 0),
+        ~(found & (stored["text"][at] if stored.size else False)),
+        positions,
         created,
     )
 
@@ -674,7 +700,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
 
     # 1. The comments now, against the stored (id, revision): read only the changed ones' texts.
     ids, section_ids, revisions, stored_revisions, digests, no_text, positions, created = _current(
-        _columns(CURRENT_SQL.format(**tables), [state.pk, engagement_round.pk, SUBMITTED])
+        _columns(CURRENT_SQL.format(**tables), [engagement_round.pk, SUBMITTED]), unpack_comments(state.comments)
     )
     # In the run's order: sections in reading order (as the counts list them), then clause and
     # passage order within each.
@@ -701,7 +727,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
         return Folded(counted=counted, listed=ids)
 
     if not ids.size:
-        _save(state, run_id, [], {}, [], [], np.zeros((0, grouping.BLOCKS), np.int64), EMPTY, EMPTY)
+        _save(state, run_id, b"", {}, [], [], np.zeros((0, grouping.BLOCKS), np.int64), EMPTY, EMPTY)
         return folded()
 
     changed_at = np.flatnonzero(revisions != stored_revisions)
@@ -721,16 +747,10 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
         digests[place] = digest
         if text and digest not in new_texts:
             new_texts[digest] = grouping.sorted_tokens(text)
-    changed = [
-        (cid, revision, digest if text else None)
-        for cid, revision, digest, text in zip(
-            ids[changed_at].tolist(),
-            revisions[changed_at].tolist(),
-            digests[changed_at].tolist(),
-            has_text[changed_at].tolist(),
-            strict=True,
-        )
-    ]
+
+    def now_packed() -> bytes:
+        """The comments as this snapshot has them, for the next run."""
+        return pack_comments(ids, revisions, digests, has_text)
 
     # 2. Texts never seen: sketch them, find their candidates in the band index, verify those pairs.
     fresh_digests: list[int] = []
@@ -756,7 +776,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
     second = np.concatenate([stored_second, new_second])
 
     if not has_text.any():
-        _save(state, run_id, changed, {}, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
+        _save(state, run_id, now_packed(), {}, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
         return folded()
     comment_ids, comment_digests = ids[has_text], digests[has_text]  # in the run's order
     sections, comment_sections = np.unique(section_ids[has_text], return_inverse=True)
@@ -828,7 +848,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
                 (sections_at[group_sections[g]], kinds[g], members[g], similarity_at[g]) for g in range(len(sizes))
             ]
     # 5. The state, brought to this snapshot.
-    _save(state, run_id, changed, similarities, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
+    _save(state, run_id, now_packed(), similarities, fresh_digests, fresh_keys, fresh_blocks, new_first, new_second)
     result = folded()
     result.groups = section_groups
     result.campaigns = campaigns
@@ -838,7 +858,7 @@ def compute(*, engagement_round: Any, run_id: int, threshold: float, schema: int
 def _save(
     state: GroupingState,
     run_id: int,
-    changed: Sequence[tuple[int, int, int | None]],
+    comments: bytes,
     similarities: dict[bytes, float],
     fresh_digests: Sequence[int],
     fresh_keys: Sequence[str],
@@ -846,21 +866,13 @@ def _save(
     new_first: np.ndarray,
     new_second: np.ndarray,
 ) -> None:
-    tables = _tables()
-    if changed:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {tables['state_comment']} (state_id, comment_id, revision, digest) "
-                "SELECT %s, * FROM unnest(%s::bigint[], %s::integer[], %s::bigint[]) "
-                "ON CONFLICT (state_id, comment_id) "
-                "DO UPDATE SET revision = EXCLUDED.revision, digest = EXCLUDED.digest",
-                [state.pk, [c for c, _r, _d in changed], [r for _c, r, _d in changed], [d for _c, _r, d in changed]],
-            )
     if fresh_digests:
         _copy_texts(state.pk, fresh_digests, fresh_keys, fresh_blocks)
     if new_first.size:
         _copy_pairs(state.pk, new_first, new_second)
-    GroupingState.objects.filter(pk=state.pk).update(run_id=run_id, similarities=pack_similarities(similarities))
+    GroupingState.objects.filter(pk=state.pk).update(
+        run_id=run_id, similarities=pack_similarities(similarities), comments=comments
+    )
 
 
 __all__ = ["Folded", "METHOD", "compute", "forget", "remember", "shared_band_pairs", "usable", "verified"]

@@ -380,6 +380,29 @@ def test_the_state_is_kept_after_the_snapshot_and_only_once(commented, sections,
     _same_as_a_full_computation(folded)
 
 
+def _state_comments(engagement_round) -> list[tuple[int, int, bool]]:
+    stored = incremental.unpack_comments(GroupingState.objects.get(round=engagement_round).comments)
+    return list(zip(stored["id"].tolist(), stored["revision"].tolist(), stored["text"].tolist(), strict=True))
+
+
+def _submitted(engagement_round) -> list[tuple[int, int, bool]]:
+    rows = Comment.objects.filter(round=engagement_round, status="submitted").order_by("id")
+    return [
+        (pk, revision, bool(grouping.normalise_text(f"{body}\n{proposed}")))
+        for pk, revision, body, proposed in rows.values_list("id", "revision", "body", "proposed_change")
+    ]
+
+
+def test_the_state_holds_each_submitted_comment_at_its_revision_after_full_and_incremental_runs(
+    commented, sections, authors
+):
+    _run(commented)
+    assert _state_comments(commented) == _submitted(commented)
+    _change(commented, sections, authors, random.Random(5))  # edits, new, emptied and withdrawn comments
+    assert _run(commented).incremental
+    assert _state_comments(commented) == _submitted(commented)
+
+
 def test_no_state_is_kept_when_comments_changed_after_the_snapshot(commented, sections, authors):
     run = _merged_without_state(commented)
     _change(commented, sections, authors, random.Random(12))  # before the remember task ran
