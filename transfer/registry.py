@@ -89,7 +89,6 @@ EXCLUDED: dict[str, str] = {
     "and the next run computes them again.",
     "consolidation.groupingstate": "Derived: what an incremental consolidation starts from; the next run on the "
     "restored site is full and keeps it again.",
-    "consolidation.groupingcomment": "Derived, with its grouping state.",
     "consolidation.groupingtext": "Derived, with its grouping state.",
     "consolidation.groupingpair": "Derived, with its grouping state.",
 }
