@@ -47,6 +47,7 @@ class Columns(Generic[M]):
         self.width: int = len(self.fields)
         self.attnames = [f.attname for f in self.fields]
         self.pk_index = self.attnames.index(model._meta.pk.attname)
+        self._converters_on: dict[str, list[tuple[int, list[Callable[..., Any]], Any]]] = {}
 
     @cached_property
     def sql(self) -> str:
@@ -58,8 +59,7 @@ class Columns(Generic[M]):
 
     def _converters(self, using: str) -> list[tuple[int, list[Callable[..., Any]], Any]]:
         """(position, converters, expression) of the columns whose values the ORM converts on `using`."""
-        cache = self.__dict__.setdefault("_by_alias", {})
-        if using not in cache:
+        if using not in self._converters_on:
             connection = connections[using]
             found = []
             for i, field in enumerate(self.fields):
@@ -67,8 +67,8 @@ class Columns(Generic[M]):
                 converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
                 if converters:
                     found.append((i, converters, column))
-            cache[using] = found
-        return cache[using]
+            self._converters_on[using] = found
+        return self._converters_on[using]
 
     @property
     def end(self) -> int:
